@@ -1,0 +1,10 @@
+//! Claude Code knowledge: how each version picks its context window and when it compacts,
+//! and the settings that make it use the window a local server really serves.
+
+mod probe;
+mod version;
+mod window;
+
+pub use probe::{claude_version, find_claude, installed_version};
+pub use version::{gate_for, Gate, LogFormat, Version, GATES, LATEST_KNOWN};
+pub use window::{compute_window, output_reserve_for, recommend, EnvMap, Recommendation, WindowCalc, WindowSource};

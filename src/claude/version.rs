@@ -1,0 +1,173 @@
+//! Claude Code versions and the version gates that change autocompaction.
+//!
+//! Every row was observed by running that Claude Code build against a loopback server
+//! with an unknown model name (`shared/reference/claude-code.md` §1.1, §1.4, §1.5,
+//! §1.7 — bisect points 2.1.121 … 2.1.332). Bounds are inclusive.
+
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// A Claude Code version, `major.minor.patch`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version(pub u32, pub u32, pub u32);
+
+/// Newest version whose behaviour is in the table.
+pub const LATEST_KNOWN: Version = Version(2, 1, 332);
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.0, self.1, self.2)
+    }
+}
+
+impl Serialize for Version {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl FromStr for Version {
+    type Err = crate::error::Error;
+    /// Parses `2.1.332` or `claude --version` output (`2.1.332 (Claude Code)`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let word = s.split_whitespace().next().unwrap_or("");
+        let word = word.trim_start_matches('v');
+        let core = word.split(['-', '+']).next().unwrap_or("");
+        let mut it = core.split('.').map(|p| p.parse::<u32>());
+        match (it.next(), it.next(), it.next(), it.next()) {
+            (Some(Ok(a)), Some(Ok(b)), Some(Ok(c)), None) => Ok(Version(a, b, c)),
+            _ => Err(crate::error::Error::usage(format!("invalid Claude Code version {s:?}"))
+                .with_hint("write a version like 2.1.332")),
+        }
+    }
+}
+
+/// The `autocompact:` debug line a version prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// `autocompact: tokens=N threshold=N effectiveWindow=N`
+    Threshold,
+    /// `autocompact: tokens=N level=… effectiveWindow=N`
+    Level,
+    /// `autocompact: tokens=[REDACTED] level=… effectiveWindow=N`
+    LevelRedacted,
+}
+
+/// One behaviour range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Gate {
+    pub from: Version,
+    pub to: Version,
+    /// Window assumed for a model name it does not know.
+    pub unknown_model_window: u64,
+    /// `CLAUDE_CODE_MAX_CONTEXT_TOKENS` sets the window of a non-Claude model name.
+    pub max_context_tokens: bool,
+    /// Proactive autocompaction needs a window source other than `auto`
+    /// (`CLAUDE_CODE_AUTO_COMPACT_WINDOW` or the `autoCompactWindow` setting).
+    pub needs_window_source: bool,
+    /// `CLAUDE_CODE_AUTO_COMPACT_WINDOW` values below this are raised to it.
+    pub auto_compact_window_floor: Option<u64>,
+    /// An unknown model arms proactive compaction on its own (source `unknown-model`).
+    pub unknown_model_source: bool,
+    /// `k`/`m` suffixes in `CLAUDE_CODE_AUTO_COMPACT_WINDOW` (seen in 2.1.332).
+    pub window_suffixes: bool,
+    pub log: LogFormat,
+    /// Default and upper limit of `CLAUDE_CODE_MAX_OUTPUT_TOKENS` for unknown models.
+    pub max_output_default: u64,
+    pub max_output_limit: u64,
+    /// Where the facts come from.
+    pub source: &'static str,
+}
+
+const V0: Version = Version(0, 0, 0);
+const VMAX: Version = Version(u32::MAX, u32::MAX, u32::MAX);
+
+const fn gate(from: Version, to: Version) -> Gate {
+    Gate {
+        from,
+        to,
+        unknown_model_window: 200_000,
+        max_context_tokens: false,
+        needs_window_source: false,
+        auto_compact_window_floor: Some(100_000),
+        unknown_model_source: false,
+        window_suffixes: false,
+        log: LogFormat::LevelRedacted,
+        max_output_default: 32_000,
+        max_output_limit: 128_000,
+        source: "",
+    }
+}
+
+/// The version table, oldest first.
+pub const GATES: &[Gate] = &[
+    Gate {
+        auto_compact_window_floor: None,
+        log: LogFormat::Threshold,
+        max_output_limit: 64_000,
+        source: "2.1.88 TypeScript source (autoCompact.ts, context.ts)",
+        ..gate(V0, Version(2, 1, 111))
+    },
+    Gate { log: LogFormat::Threshold, source: "[RUN] 2.1.112, 2.1.121", ..gate(Version(2, 1, 112), Version(2, 1, 121)) },
+    Gate { log: LogFormat::Level, source: "[RUN] 2.1.122, 2.1.126", ..gate(Version(2, 1, 122), Version(2, 1, 127)) },
+    Gate { source: "[RUN] 2.1.128 … 2.1.152", ..gate(Version(2, 1, 128), Version(2, 1, 152)) },
+    Gate {
+        max_context_tokens: true,
+        needs_window_source: true,
+        source: "[RUN] 2.1.153 … 2.1.222 (2.1.197 cli.js: WIi, P4, MRf)",
+        ..gate(Version(2, 1, 153), Version(2, 1, 222))
+    },
+    Gate {
+        max_context_tokens: true,
+        unknown_model_source: true,
+        source: "[RUN] 2.1.223 … 2.1.322",
+        ..gate(Version(2, 1, 223), Version(2, 1, 322))
+    },
+    Gate {
+        unknown_model_window: 1_000_000,
+        max_context_tokens: true,
+        unknown_model_source: true,
+        window_suffixes: true,
+        source: "[RUN] 2.1.323 … 2.1.332 (chunk-6bm6jz2w.js ik, chunk-bqhgd24a.js XS)",
+        ..gate(Version(2, 1, 323), VMAX)
+    },
+];
+
+/// The behaviour range of `v`.
+pub fn gate_for(v: Version) -> &'static Gate {
+    GATES.iter().find(|g| g.from <= v && v <= g.to).expect("the table covers every version")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse() {
+        assert_eq!("2.1.332 (Claude Code)".parse::<Version>().unwrap(), Version(2, 1, 332));
+        assert_eq!("v2.1.197".parse::<Version>().unwrap(), Version(2, 1, 197));
+        assert!("2.1".parse::<Version>().is_err());
+        assert!("banana".parse::<Version>().is_err());
+    }
+
+    #[test]
+    fn table_is_contiguous() {
+        assert_eq!(GATES[0].from, V0);
+        assert_eq!(GATES.last().unwrap().to, VMAX);
+        for w in GATES.windows(2) {
+            let next = Version(w[0].to.0, w[0].to.1, w[0].to.2 + 1);
+            assert_eq!(w[1].from, next);
+        }
+    }
+
+    #[test]
+    fn gates() {
+        assert!(gate_for(Version(2, 1, 197)).needs_window_source);
+        assert_eq!(gate_for(Version(2, 1, 332)).unknown_model_window, 1_000_000);
+        assert_eq!(gate_for(Version(2, 1, 322)).unknown_model_window, 200_000);
+        assert!(!gate_for(Version(2, 1, 152)).max_context_tokens);
+        assert_eq!(gate_for(Version(1, 0, 100)).log, LogFormat::Threshold);
+    }
+}

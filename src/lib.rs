@@ -1,0 +1,15 @@
+//! cclocal: make Claude Code run well against a local LLM.
+//!
+//! The crate is split by domain. Probes gather plain facts, pure functions turn facts into
+//! plans and findings, and the CLI only formats.
+
+pub mod claude;
+pub mod cli;
+pub mod error;
+pub mod gguf;
+pub mod memory;
+pub mod model;
+pub mod ollama;
+pub mod units;
+
+pub use error::{Error, ErrorKind, Result};

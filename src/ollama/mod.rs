@@ -1,0 +1,6 @@
+//! Ollama: the local model store (manifests → GGUF blobs). The HTTP client and the
+//! server checks come with the doctor.
+
+mod store;
+
+pub use store::{models_dir, parse_name, resolve_name, ModelName, StoreModel};

@@ -1,0 +1,92 @@
+//! Byte sizes: parsing `64GiB`-style arguments and formatting for people.
+
+use crate::error::{Error, Result};
+
+pub const KIB: u64 = 1 << 10;
+pub const MIB: u64 = 1 << 20;
+pub const GIB: u64 = 1 << 30;
+
+/// Parses a size such as `64GiB`, `64G`, `64GB`, `512MiB`, `1.5TiB` or a plain byte count.
+/// `G`/`GiB` are binary; `GB` is decimal, as on a Mac's "About This Mac" page.
+pub fn parse_size(s: &str) -> Result<u64> {
+    let t = s.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().map_err(|_| bad_size(s))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => KIB as f64,
+        "m" | "mib" => MIB as f64,
+        "g" | "gib" => GIB as f64,
+        "t" | "tib" => (GIB * 1024) as f64,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        _ => return Err(bad_size(s)),
+    };
+    let v = n * mult;
+    if !v.is_finite() || v < 1.0 || v > 1e18 {
+        return Err(bad_size(s));
+    }
+    Ok(v.round() as u64)
+}
+
+fn bad_size(s: &str) -> Error {
+    Error::usage(format!("invalid size {s:?}"))
+        .with_hint("write a size like 64GiB, 48G, 64GB or 512MiB")
+}
+
+/// Formats bytes in MiB with two decimals, as llama.cpp logs them.
+pub fn mib(bytes: u64) -> String {
+    format!("{:.2} MiB", bytes as f64 / MIB as f64)
+}
+
+/// Formats bytes with a binary unit chosen for readability.
+pub fn human(bytes: u64) -> String {
+    let b = bytes as f64;
+    if bytes >= GIB {
+        format!("{:.2} GiB", b / GIB as f64)
+    } else if bytes >= MIB {
+        format!("{:.1} MiB", b / MIB as f64)
+    } else if bytes >= KIB {
+        format!("{:.1} KiB", b / KIB as f64)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// Formats a token count compactly: 32768 → `32K`, 262144 → `256K`, 100000 → `100000`.
+pub fn tokens(n: u64) -> String {
+    if n >= 1024 && n % 1024 == 0 {
+        format!("{}K", n / 1024)
+    } else {
+        n.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64GiB").unwrap(), 64 * GIB);
+        assert_eq!(parse_size("64G").unwrap(), 64 * GIB);
+        assert_eq!(parse_size("64GB").unwrap(), 64_000_000_000);
+        assert_eq!(parse_size("512 MiB").unwrap(), 512 * MIB);
+        assert_eq!(parse_size("1.5GiB").unwrap(), 3 * GIB / 2);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        for bad in ["", "GiB", "-1G", "12XB", "1e400G", "0"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(mib(408 * MIB), "408.00 MiB");
+        assert_eq!(tokens(32768), "32K");
+        assert_eq!(tokens(100000), "100000");
+        assert_eq!(human(3 * GIB / 2), "1.50 GiB");
+    }
+}

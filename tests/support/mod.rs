@@ -1,0 +1,62 @@
+//! Shared helpers for integration tests: where the real test dependencies live.
+//!
+//! Real components (the gemma3-270m GGUF from PyPI, Claude Code from npm, shells,
+//! shellcheck) are installed by `scripts/install-test-deps.sh`. When one is missing a
+//! test is skipped with a message on a developer machine, and fails under CI (`CI` set),
+//! so a missing install step cannot hide.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// `$CCLOCAL_TEST_DEPS`, default `target/test-deps`.
+pub fn deps_dir() -> PathBuf {
+    std::env::var_os("CCLOCAL_TEST_DEPS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-deps"))
+}
+
+fn missing(what: &str) -> Option<PathBuf> {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} is missing: run scripts/install-test-deps.sh");
+    }
+    eprintln!("skipping: {what} is missing (run scripts/install-test-deps.sh)");
+    None
+}
+
+/// The real gemma3-270m Q4_K_M GGUF from PyPI.
+pub fn gemma_path() -> Option<PathBuf> {
+    let p = deps_dir().join("gemma-3-270m-q4_k_m.gguf");
+    if p.is_file() {
+        Some(p)
+    } else {
+        missing("the gemma3-270m GGUF")
+    }
+}
+
+/// A real Claude Code build from npm (`2.1.197` or `2.1.332`).
+pub fn claude_bin(version: &str) -> Option<PathBuf> {
+    let p = deps_dir().join(format!("claude-{version}/node_modules/.bin/claude"));
+    if p.exists() {
+        Some(p)
+    } else {
+        missing(&format!("Claude Code {version}"))
+    }
+}
+
+/// A program on PATH (bash, zsh, fish, shellcheck, python3).
+pub fn tool(name: &str) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&path) {
+            let p = dir.join(name);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    missing(name)
+}
+
+/// The cclocal binary under test.
+pub fn cclocal() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cclocal"))
+}

@@ -6,6 +6,7 @@
 pub mod claude;
 pub mod cli;
 pub mod error;
+pub mod findings;
 pub mod gguf;
 pub mod memory;
 pub mod model;

@@ -42,6 +42,9 @@ for v in 2.1.197 2.1.332; do
     echo "install-test-deps: @anthropic-ai/claude-code@$v from npm"
     npm install --silent --no-audit --no-fund --loglevel=error --prefix "$DEPS/claude-$v" "@anthropic-ai/claude-code@$v" >/dev/null 2>&1 \
       || npm install --no-audit --no-fund --prefix "$DEPS/claude-$v" "@anthropic-ai/claude-code@$v"
+    # npm 11 may skip the postinstall that puts the native binary in place.
+    "$bin" --version >/dev/null 2>&1 || (cd "$DEPS/claude-$v/node_modules/@anthropic-ai/claude-code" && node install.cjs)
+    "$bin" --version
   fi
 done
 echo "install-test-deps: ready in $DEPS"

@@ -36,7 +36,13 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(id: &'static str, severity: Severity, title: impl Into<String>) -> Self {
-        Finding { id, severity, title: title.into(), detail: String::new(), fix: String::new() }
+        Finding {
+            id,
+            severity,
+            title: title.into(),
+            detail: String::new(),
+            fix: String::new(),
+        }
     }
     pub fn detail(mut self, d: impl Into<String>) -> Self {
         self.detail = d.into();
@@ -50,7 +56,11 @@ impl Finding {
 
 /// The highest severity among `findings` (`Ok` when empty).
 pub fn worst(findings: &[Finding]) -> Severity {
-    findings.iter().map(|f| f.severity).max().unwrap_or(Severity::Ok)
+    findings
+        .iter()
+        .map(|f| f.severity)
+        .max()
+        .unwrap_or(Severity::Ok)
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ pub const GIB: u64 = 1 << 30;
 /// `G`/`GiB` are binary; `GB` is decimal, as on a Mac's "About This Mac" page.
 pub fn parse_size(s: &str) -> Result<u64> {
     let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: f64 = num.parse().map_err(|_| bad_size(s))?;
     let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {

@@ -37,8 +37,10 @@ impl FromStr for Version {
         let mut it = core.split('.').map(|p| p.parse::<u32>());
         match (it.next(), it.next(), it.next(), it.next()) {
             (Some(Ok(a)), Some(Ok(b)), Some(Ok(c)), None) => Ok(Version(a, b, c)),
-            _ => Err(crate::error::Error::usage(format!("invalid Claude Code version {s:?}"))
-                .with_hint("write a version like 2.1.332")),
+            _ => Err(
+                crate::error::Error::usage(format!("invalid Claude Code version {s:?}"))
+                    .with_hint("write a version like 2.1.332"),
+            ),
         }
     }
 }
@@ -110,9 +112,20 @@ pub const GATES: &[Gate] = &[
         source: "2.1.88 TypeScript source (autoCompact.ts, context.ts)",
         ..gate(V0, Version(2, 1, 111))
     },
-    Gate { log: LogFormat::Threshold, source: "[RUN] 2.1.112, 2.1.121", ..gate(Version(2, 1, 112), Version(2, 1, 121)) },
-    Gate { log: LogFormat::Level, source: "[RUN] 2.1.122, 2.1.126", ..gate(Version(2, 1, 122), Version(2, 1, 127)) },
-    Gate { source: "[RUN] 2.1.128 … 2.1.152", ..gate(Version(2, 1, 128), Version(2, 1, 152)) },
+    Gate {
+        log: LogFormat::Threshold,
+        source: "[RUN] 2.1.112, 2.1.121",
+        ..gate(Version(2, 1, 112), Version(2, 1, 121))
+    },
+    Gate {
+        log: LogFormat::Level,
+        source: "[RUN] 2.1.122, 2.1.126",
+        ..gate(Version(2, 1, 122), Version(2, 1, 127))
+    },
+    Gate {
+        source: "[RUN] 2.1.128 … 2.1.152",
+        ..gate(Version(2, 1, 128), Version(2, 1, 152))
+    },
     Gate {
         max_context_tokens: true,
         needs_window_source: true,
@@ -137,7 +150,10 @@ pub const GATES: &[Gate] = &[
 
 /// The behaviour range of `v`.
 pub fn gate_for(v: Version) -> &'static Gate {
-    GATES.iter().find(|g| g.from <= v && v <= g.to).expect("the table covers every version")
+    GATES
+        .iter()
+        .find(|g| g.from <= v && v <= g.to)
+        .expect("the table covers every version")
 }
 
 #[cfg(test)]
@@ -146,7 +162,10 @@ mod tests {
 
     #[test]
     fn parse() {
-        assert_eq!("2.1.332 (Claude Code)".parse::<Version>().unwrap(), Version(2, 1, 332));
+        assert_eq!(
+            "2.1.332 (Claude Code)".parse::<Version>().unwrap(),
+            Version(2, 1, 332)
+        );
         assert_eq!("v2.1.197".parse::<Version>().unwrap(), Version(2, 1, 197));
         assert!("2.1".parse::<Version>().is_err());
         assert!("banana".parse::<Version>().is_err());

@@ -71,7 +71,9 @@ fn parse_int(s: &str) -> Option<i64> {
         Some(r) => (-1, r),
         None => (1, t.strip_prefix('+').unwrap_or(t)),
     };
-    let end = digits.find(|c: char| !c.is_ascii_digit()).unwrap_or(digits.len());
+    let end = digits
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(digits.len());
     digits[..end].parse::<i64>().ok().map(|v| sign * v)
 }
 
@@ -133,7 +135,9 @@ pub fn compute_window(version: Version, model: &str, env: &EnvMap) -> WindowCalc
     } else {
         gate.unknown_model_window
     };
-    let configured = env.get("CLAUDE_CODE_AUTO_COMPACT_WINDOW").and_then(|v| parse_window(gate, v));
+    let configured = env
+        .get("CLAUDE_CODE_AUTO_COMPACT_WINDOW")
+        .and_then(|v| parse_window(gate, v));
     let (window, window_source) = match configured {
         Some(w) => (model_window.min(w), WindowSource::Env),
         None if gate.unknown_model_source
@@ -209,7 +213,10 @@ pub fn recommend(version: Version, c: u64, model: &str) -> Recommendation {
     // Any configured window arms proactive compaction on 2.1.153-2.1.222 and is harmless
     // elsewhere: the model window (C) is the minimum.
     let floor = gate.auto_compact_window_floor.unwrap_or(0);
-    env.insert("CLAUDE_CODE_AUTO_COMPACT_WINDOW".into(), c.max(floor).to_string());
+    env.insert(
+        "CLAUDE_CODE_AUTO_COMPACT_WINDOW".into(),
+        c.max(floor).to_string(),
+    );
     let first = compute_window(version, model, &env);
     if first.window > c {
         // The window cannot be brought down to C (≤ 2.1.152 with C < 100k, or a Claude
@@ -222,7 +229,10 @@ pub fn recommend(version: Version, c: u64, model: &str) -> Recommendation {
         }
         let block = c as i64 - r as i64 - MANUAL_COMPACT_BUFFER as i64;
         if block > 0 {
-            env.insert("CLAUDE_CODE_BLOCKING_LIMIT_OVERRIDE".into(), block.to_string());
+            env.insert(
+                "CLAUDE_CODE_BLOCKING_LIMIT_OVERRIDE".into(),
+                block.to_string(),
+            );
         }
         notes.push(format!(
             "Claude Code {version} cannot be told the model's window ({c} tokens); it compacts early through CLAUDE_AUTOCOMPACT_PCT_OVERRIDE instead"
@@ -238,7 +248,13 @@ pub fn recommend(version: Version, c: u64, model: &str) -> Recommendation {
             calc.autocompact_threshold.max(0)
         ));
     }
-    Recommendation { version, served_context: c, env, calc, notes }
+    Recommendation {
+        version,
+        served_context: c,
+        env,
+        calc,
+        notes,
+    }
 }
 
 #[cfg(test)]
@@ -246,55 +262,100 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> EnvMap {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_per_version() {
         let m = "qwen3-coder:30b";
         let c = compute_window(Version(2, 1, 121), m, &EnvMap::new());
-        assert_eq!((c.effective_window, c.autocompact_threshold), (180_000, 167_000));
+        assert_eq!(
+            (c.effective_window, c.autocompact_threshold),
+            (180_000, 167_000)
+        );
         assert!(c.proactive);
         let c = compute_window(Version(2, 1, 197), m, &EnvMap::new());
         assert_eq!(c.effective_window, 180_000);
         assert!(!c.proactive, "2.1.153-2.1.222 need a window source");
         let c = compute_window(Version(2, 1, 332), m, &EnvMap::new());
-        assert_eq!((c.effective_window, c.autocompact_threshold), (980_000, 967_000));
+        assert_eq!(
+            (c.effective_window, c.autocompact_threshold),
+            (980_000, 967_000)
+        );
         assert_eq!(c.window_source, WindowSource::UnknownModel);
     }
 
     #[test]
     fn observed_runs() {
         // [RUN] 2.1.332: MAX_CONTEXT 65536 + MAX_OUTPUT 8192 -> effectiveWindow 57344, threshold 44344.
-        let e = env(&[("CLAUDE_CODE_MAX_CONTEXT_TOKENS", "65536"), ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "8192")]);
+        let e = env(&[
+            ("CLAUDE_CODE_MAX_CONTEXT_TOKENS", "65536"),
+            ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "8192"),
+        ]);
         let c = compute_window(Version(2, 1, 332), "qwen3-coder:30b", &e);
-        assert_eq!((c.effective_window, c.autocompact_threshold), (57_344, 44_344));
+        assert_eq!(
+            (c.effective_window, c.autocompact_threshold),
+            (57_344, 44_344)
+        );
         let mut e50 = e.clone();
         e50.insert("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE".into(), "50.9".into());
-        assert_eq!(compute_window(Version(2, 1, 332), "q", &e50).autocompact_threshold, 29_188);
+        assert_eq!(
+            compute_window(Version(2, 1, 332), "q", &e50).autocompact_threshold,
+            29_188
+        );
         let mut e90 = e.clone();
         e90.insert("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE".into(), "90".into());
-        assert_eq!(compute_window(Version(2, 1, 332), "q", &e90).autocompact_threshold, 44_344);
+        assert_eq!(
+            compute_window(Version(2, 1, 332), "q", &e90).autocompact_threshold,
+            44_344
+        );
         // [RUN] 2.1.152 ignores MAX_CONTEXT: 200000 - 8192 = 191808.
-        assert_eq!(compute_window(Version(2, 1, 152), "q", &e).effective_window, 191_808);
+        assert_eq!(
+            compute_window(Version(2, 1, 152), "q", &e).effective_window,
+            191_808
+        );
         // [RUN] 2.1.121: PCT 17.643 -> threshold 31757; MAX_OUTPUT 4096 -> 195904.
         let e = env(&[("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE", "17.643")]);
-        assert_eq!(compute_window(Version(2, 1, 121), "q", &e).autocompact_threshold, 31_757);
+        assert_eq!(
+            compute_window(Version(2, 1, 121), "q", &e).autocompact_threshold,
+            31_757
+        );
         let e = env(&[("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "4096")]);
         let c = compute_window(Version(2, 1, 121), "q", &e);
-        assert_eq!((c.effective_window, c.autocompact_threshold), (195_904, 182_904));
+        assert_eq!(
+            (c.effective_window, c.autocompact_threshold),
+            (195_904, 182_904)
+        );
         // [RUN] 2.1.332 AUTO_COMPACT_WINDOW=32768 is raised to 100k -> 80000.
         let e = env(&[("CLAUDE_CODE_AUTO_COMPACT_WINDOW", "32768")]);
-        assert_eq!(compute_window(Version(2, 1, 332), "q", &e).effective_window, 80_000);
+        assert_eq!(
+            compute_window(Version(2, 1, 332), "q", &e).effective_window,
+            80_000
+        );
         // [RUN] --autocompact 150k equivalent.
         let e = env(&[("CLAUDE_CODE_AUTO_COMPACT_WINDOW", "150k")]);
-        assert_eq!(compute_window(Version(2, 1, 332), "q", &e).effective_window, 130_000);
+        assert_eq!(
+            compute_window(Version(2, 1, 332), "q", &e).effective_window,
+            130_000
+        );
         // [RUN] claude-sonnet-4-5 ignores MAX_CONTEXT.
-        let e = env(&[("CLAUDE_CODE_MAX_CONTEXT_TOKENS", "65536"), ("CLAUDE_CODE_AUTO_COMPACT_WINDOW", "150000")]);
-        assert_eq!(compute_window(Version(2, 1, 332), "claude-sonnet-4-5", &e).effective_window, 130_000);
+        let e = env(&[
+            ("CLAUDE_CODE_MAX_CONTEXT_TOKENS", "65536"),
+            ("CLAUDE_CODE_AUTO_COMPACT_WINDOW", "150000"),
+        ]);
+        assert_eq!(
+            compute_window(Version(2, 1, 332), "claude-sonnet-4-5", &e).effective_window,
+            130_000
+        );
         // [RUN] 2.1.332 MAX_CONTEXT 32768 with the default reserve -> 12768.
         let e = env(&[("CLAUDE_CODE_MAX_CONTEXT_TOKENS", "32768")]);
-        assert_eq!(compute_window(Version(2, 1, 332), "q", &e).effective_window, 12_768);
+        assert_eq!(
+            compute_window(Version(2, 1, 332), "q", &e).effective_window,
+            12_768
+        );
     }
 
     #[test]
@@ -304,7 +365,10 @@ mod tests {
                 let r = recommend(v, c, "qwen3-coder-next:q4_K_M");
                 assert_eq!(r.calc.window, c, "{v} {c}");
                 assert!(r.calc.proactive, "{v} {c}");
-                assert!(r.calc.autocompact_threshold + r.calc.output_reserve as i64 + 13_000 <= c as i64);
+                assert!(
+                    r.calc.autocompact_threshold + r.calc.output_reserve as i64 + 13_000
+                        <= c as i64
+                );
             }
         }
     }

@@ -169,7 +169,11 @@ pub enum GgufErrorKind {
     #[error("tensor {name:?} has unknown ggml type {type_id}")]
     UnknownTensorType { name: String, type_id: u32 },
     #[error("tensor {name:?} has offset {found}, expected {expected}")]
-    BadTensorOffset { name: String, found: u64, expected: u64 },
+    BadTensorOffset {
+        name: String,
+        found: u64,
+        expected: u64,
+    },
     #[error("the tensor data ends at byte {end}, past the end of the file ({file_size})")]
     DataPastEnd { end: u64, file_size: u64 },
     #[error("I/O error: {0}")]
@@ -197,8 +201,8 @@ impl From<GgufError> for crate::error::Error {
             }
             _ => "the file is damaged or not a valid GGUF model: download it again",
         };
-        let mut err = crate::error::Error::parse(format!("invalid GGUF file: {}", e.clone()))
-            .with_hint(hint);
+        let mut err =
+            crate::error::Error::parse(format!("invalid GGUF file: {}", e.clone())).with_hint(hint);
         if let Some(p) = &e.path {
             err = err.with_subject(p.display().to_string());
         }

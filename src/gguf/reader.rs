@@ -41,7 +41,8 @@ fn fixed_size(t: u32) -> Option<u64> {
 
 /// Reads the header of the GGUF file at `path`.
 pub fn read_header(path: &Path) -> crate::error::Result<GgufHeader> {
-    let file = File::open(path).map_err(|e| crate::error::Error::io(path, "open the model file", e))?;
+    let file =
+        File::open(path).map_err(|e| crate::error::Error::io(path, "open the model file", e))?;
     let size = file
         .metadata()
         .map_err(|e| crate::error::Error::io(path, "read the model file's size", e))?
@@ -54,7 +55,11 @@ pub fn read_header(path: &Path) -> crate::error::Result<GgufHeader> {
 
 /// Reads a GGUF header from any seekable source of `size` bytes.
 pub fn read_header_from<R: Read + Seek>(src: R, size: u64) -> Result<GgufHeader, GgufError> {
-    let mut p = Parser { r: BufReader::with_capacity(64 * 1024, src), pos: 0, size };
+    let mut p = Parser {
+        r: BufReader::with_capacity(64 * 1024, src),
+        pos: 0,
+        size,
+    };
     p.parse()
 }
 
@@ -66,14 +71,20 @@ struct Parser<R> {
 
 impl<R: Read + Seek> Parser<R> {
     fn err(&self, kind: GgufErrorKind) -> GgufError {
-        GgufError { offset: self.pos, kind, path: None }
+        GgufError {
+            offset: self.pos,
+            kind,
+            path: None,
+        }
     }
     fn remaining(&self) -> u64 {
         self.size.saturating_sub(self.pos)
     }
     fn need(&self, n: u64) -> Result<(), GgufError> {
         if n > self.remaining() {
-            Err(self.err(GgufErrorKind::Truncated { needed: n - self.remaining() }))
+            Err(self.err(GgufErrorKind::Truncated {
+                needed: n - self.remaining(),
+            }))
         } else {
             Ok(())
         }
@@ -123,7 +134,11 @@ impl<R: Read + Seek> Parser<R> {
         let start = self.pos;
         let len = self.u64()?;
         if len > self.remaining() {
-            return Err(GgufError { offset: start, kind: GgufErrorKind::StringTooLong(len), path: None });
+            return Err(GgufError {
+                offset: start,
+                kind: GgufErrorKind::StringTooLong(len),
+                path: None,
+            });
         }
         Ok(len)
     }
@@ -133,8 +148,11 @@ impl<R: Read + Seek> Parser<R> {
         let mut buf = vec![0u8; len as usize];
         self.r.read_exact(&mut buf).map_err(|e| self.io_err(e))?;
         self.pos += len;
-        String::from_utf8(buf)
-            .map_err(|_| GgufError { offset: start, kind: GgufErrorKind::BadUtf8, path: None })
+        String::from_utf8(buf).map_err(|_| GgufError {
+            offset: start,
+            kind: GgufErrorKind::BadUtf8,
+            path: None,
+        })
     }
 
     fn parse(&mut self) -> Result<GgufHeader, GgufError> {
@@ -164,7 +182,11 @@ impl<R: Read + Seek> Parser<R> {
             let key_at = self.pos;
             let key = self.string()?;
             if !seen.insert(key.clone()) {
-                return Err(GgufError { offset: key_at, kind: GgufErrorKind::DuplicateKey(key), path: None });
+                return Err(GgufError {
+                    offset: key_at,
+                    kind: GgufErrorKind::DuplicateKey(key),
+                    path: None,
+                });
             }
             let type_at = self.pos;
             let vtype = self.u32()?;
@@ -190,29 +212,49 @@ impl<R: Read + Seek> Parser<R> {
             tensors.push(self.tensor_info(&mut names)?);
         }
 
-        let data_offset = if n_tensors > 0 { pad(self.pos, alignment) } else { self.pos };
+        let data_offset = if n_tensors > 0 {
+            pad(self.pos, alignment)
+        } else {
+            self.pos
+        };
         let mut expected = 0u64;
         for t in &tensors {
             if t.offset != expected {
                 return Err(GgufError {
                     offset: self.pos,
-                    kind: GgufErrorKind::BadTensorOffset { name: t.name.clone(), found: t.offset, expected },
+                    kind: GgufErrorKind::BadTensorOffset {
+                        name: t.name.clone(),
+                        found: t.offset,
+                        expected,
+                    },
                     path: None,
                 });
             }
             expected = expected.saturating_add(pad(t.bytes, alignment));
         }
         if let Some(last) = tensors.last() {
-            let end = data_offset.saturating_add(last.offset).saturating_add(last.bytes);
+            let end = data_offset
+                .saturating_add(last.offset)
+                .saturating_add(last.bytes);
             if end > self.size {
                 return Err(GgufError {
                     offset: self.pos,
-                    kind: GgufErrorKind::DataPastEnd { end, file_size: self.size },
+                    kind: GgufErrorKind::DataPastEnd {
+                        end,
+                        file_size: self.size,
+                    },
                     path: None,
                 });
             }
         }
-        Ok(GgufHeader { version, metadata, tensors, alignment, data_offset, file_size: self.size })
+        Ok(GgufHeader {
+            version,
+            metadata,
+            tensors,
+            alignment,
+            data_offset,
+            file_size: self.size,
+        })
     }
 
     fn value(&mut self, vtype: u32, key: &str, type_at: u64) -> Result<Value, GgufError> {
@@ -231,7 +273,11 @@ impl<R: Read + Seek> Parser<R> {
             T_FLOAT64 => Value::Float(f64::from_le_bytes(self.bytes()?)),
             T_ARRAY => Value::Array(self.array(key)?),
             other => {
-                return Err(GgufError { offset: type_at, kind: GgufErrorKind::UnknownValueType(other), path: None })
+                return Err(GgufError {
+                    offset: type_at,
+                    kind: GgufErrorKind::UnknownValueType(other),
+                    path: None,
+                })
             }
         })
     }
@@ -240,12 +286,22 @@ impl<R: Read + Seek> Parser<R> {
         let type_at = self.pos;
         let elem = self.u32()?;
         if elem == T_ARRAY {
-            return Err(GgufError { offset: type_at, kind: GgufErrorKind::NestedArray, path: None });
+            return Err(GgufError {
+                offset: type_at,
+                kind: GgufErrorKind::NestedArray,
+                path: None,
+            });
         }
         let min = match (elem, fixed_size(elem)) {
             (_, Some(s)) => s,
             (T_STRING, None) => 8,
-            _ => return Err(GgufError { offset: type_at, kind: GgufErrorKind::UnknownValueType(elem), path: None }),
+            _ => {
+                return Err(GgufError {
+                    offset: type_at,
+                    kind: GgufErrorKind::UnknownValueType(elem),
+                    path: None,
+                })
+            }
         };
         let len = self.count("array element", min)?;
         let materialise = !key.starts_with("tokenizer.") && len <= MAX_MATERIALISED_ARRAY;
@@ -259,7 +315,10 @@ impl<R: Read + Seek> Parser<R> {
                     }
                 }
             }
-            return Ok(Array::Skipped { elem_type: elem, len });
+            return Ok(Array::Skipped {
+                elem_type: elem,
+                len,
+            });
         }
         let mut values = Vec::with_capacity(len as usize);
         for _ in 0..len {
@@ -267,9 +326,20 @@ impl<R: Read + Seek> Parser<R> {
         }
         Ok(match elem {
             T_BOOL => Array::Bools(values.iter().filter_map(Value::as_bool).collect()),
-            T_FLOAT32 | T_FLOAT64 => Array::Floats(values.iter().filter_map(Value::as_f64).collect()),
+            T_FLOAT32 | T_FLOAT64 => {
+                Array::Floats(values.iter().filter_map(Value::as_f64).collect())
+            }
             T_STRING => Array::Strings(
-                values.into_iter().filter_map(|v| if let Value::String(s) = v { Some(s) } else { None }).collect(),
+                values
+                    .into_iter()
+                    .filter_map(|v| {
+                        if let Value::String(s) = v {
+                            Some(s)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
             ),
             _ => Array::Ints(
                 values
@@ -288,7 +358,11 @@ impl<R: Read + Seek> Parser<R> {
         let at = self.pos;
         let name = self.string()?;
         if name.is_empty() || name.len() > MAX_TENSOR_NAME || !names.insert(name.clone()) {
-            return Err(GgufError { offset: at, kind: GgufErrorKind::BadTensorName(name), path: None });
+            return Err(GgufError {
+                offset: at,
+                kind: GgufErrorKind::BadTensorName(name),
+                path: None,
+            });
         }
         let n_dims = self.u32()?;
         if n_dims > MAX_DIMS {
@@ -304,7 +378,10 @@ impl<R: Read + Seek> Parser<R> {
         let offset = self.u64()?;
         let bad_shape = |name: String| GgufError {
             offset: shape_at,
-            kind: GgufErrorKind::BadShape { name, dims: raw.clone() },
+            kind: GgufErrorKind::BadShape {
+                name,
+                dims: raw.clone(),
+            },
             path: None,
         };
         if raw.iter().any(|&d| d < 0) {
@@ -312,19 +389,37 @@ impl<R: Read + Seek> Parser<R> {
         }
         let ty = ggml_type(type_id).ok_or_else(|| GgufError {
             offset: type_at,
-            kind: GgufErrorKind::UnknownTensorType { name: name.clone(), type_id },
+            kind: GgufErrorKind::UnknownTensorType {
+                name: name.clone(),
+                type_id,
+            },
             path: None,
         })?;
         let dims: Vec<u64> = raw.iter().map(|&d| d as u64).collect();
         let ne0 = dims.first().copied().unwrap_or(1);
-        let rest = dims.iter().skip(1).try_fold(1u64, |acc, &d| acc.checked_mul(d));
+        let rest = dims
+            .iter()
+            .skip(1)
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d));
         let bytes = match (ty.row_bytes(ne0), rest) {
             (Some(row), Some(rest)) => row.checked_mul(rest),
             _ => None,
         };
-        let bytes = bytes.filter(|_| dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).is_some_and(|n| n <= i64::MAX as u64));
-        let Some(bytes) = bytes else { return Err(bad_shape(name)) };
-        Ok(TensorInfo { name, dims, type_id, offset, bytes })
+        let bytes = bytes.filter(|_| {
+            dims.iter()
+                .try_fold(1u64, |a, &d| a.checked_mul(d))
+                .is_some_and(|n| n <= i64::MAX as u64)
+        });
+        let Some(bytes) = bytes else {
+            return Err(bad_shape(name));
+        };
+        Ok(TensorInfo {
+            name,
+            dims,
+            type_id,
+            offset,
+            bytes,
+        })
     }
 }
 

@@ -32,7 +32,11 @@ pub fn split_shard_paths(path: &Path) -> Option<Vec<PathBuf>> {
         return None;
     }
     let dir = path.parent().unwrap_or(Path::new(""));
-    Some((1..=n).map(|i| dir.join(format!("{prefix}-{i:05}-of-{n:05}.gguf"))).collect())
+    Some(
+        (1..=n)
+            .map(|i| dir.join(format!("{prefix}-{i:05}-of-{n:05}.gguf")))
+            .collect(),
+    )
 }
 
 /// Reads a model file, following split shards, and sums the weights over all of them.
@@ -58,7 +62,13 @@ pub fn read_model_files(path: &Path) -> Result<ModelFiles> {
         }
     }
     let header = first.expect("at least one path");
-    Ok(ModelFiles { header, paths, weights_bytes: weights, token_embd_bytes: embd, tensor_count: count })
+    Ok(ModelFiles {
+        header,
+        paths,
+        weights_bytes: weights,
+        token_embd_bytes: embd,
+        tensor_count: count,
+    })
 }
 
 #[cfg(test)]

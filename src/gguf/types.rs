@@ -16,7 +16,12 @@ pub struct GgmlType {
 }
 
 const fn t(id: u32, name: &'static str, block: u64, size: u64) -> GgmlType {
-    GgmlType { id, name, block, size }
+    GgmlType {
+        id,
+        name,
+        block,
+        size,
+    }
 }
 
 /// Every ggml type this build of llama.cpp knows, by id.
@@ -65,7 +70,10 @@ pub fn ggml_type(id: u32) -> Option<GgmlType> {
 
 /// Looks a type up by its name, case-insensitively (`Q8_0`, `q8_0`).
 pub fn ggml_type_by_name(name: &str) -> Option<GgmlType> {
-    GGML_TYPES.iter().copied().find(|t| t.name.eq_ignore_ascii_case(name))
+    GGML_TYPES
+        .iter()
+        .copied()
+        .find(|t| t.name.eq_ignore_ascii_case(name))
 }
 
 impl GgmlType {

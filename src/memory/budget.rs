@@ -36,7 +36,11 @@ pub struct Budget {
 /// The default Metal working set for a Mac with `ram` bytes of memory.
 pub fn mac_gpu_budget(ram: u64) -> Budget {
     const GIB: u64 = 1 << 30;
-    let bytes = if ram <= 32 * GIB { ram / 3 * 2 } else { ram / 4 * 3 };
+    let bytes = if ram <= 32 * GIB {
+        ram / 3 * 2
+    } else {
+        ram / 4 * 3
+    };
     Budget {
         bytes,
         source: BudgetSource::Metal,
@@ -53,7 +57,13 @@ pub fn mac_gpu_budget(ram: u64) -> Budget {
 /// The budget of this machine, or the override.
 pub fn detect_budget(memory: Option<u64>, mac_ram: Option<u64>) -> Budget {
     if let Some(bytes) = memory {
-        return Budget { bytes, source: BudgetSource::Override, estimated: false, gpu: false, note: "set with --memory".into() };
+        return Budget {
+            bytes,
+            source: BudgetSource::Override,
+            estimated: false,
+            gpu: false,
+            note: "set with --memory".into(),
+        };
     }
     if let Some(ram) = mac_ram {
         return mac_gpu_budget(ram);
@@ -62,7 +72,13 @@ pub fn detect_budget(memory: Option<u64>, mac_ram: Option<u64>) -> Budget {
     if cfg!(all(target_os = "macos", target_arch = "aarch64")) {
         return mac_gpu_budget(ram);
     }
-    Budget { bytes: ram, source: BudgetSource::Ram, estimated: false, gpu: false, note: "physical RAM (CPU inference)".into() }
+    Budget {
+        bytes: ram,
+        source: BudgetSource::Ram,
+        estimated: false,
+        gpu: false,
+        note: "physical RAM (CPU inference)".into(),
+    }
 }
 
 /// Physical RAM in bytes.

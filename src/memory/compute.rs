@@ -21,12 +21,18 @@ pub fn compute_bytes(model: &ModelDesc, n_kv: u64, n_ubatch: u64, flash_attn: bo
     let vocab = model.vocab_size.unwrap_or(32_000);
     let logits = vocab.saturating_mul(n_ubatch).saturating_mul(4);
     let mask = n_kv.saturating_mul(n_ubatch).saturating_mul(2);
-    let act = model.embedding_length.saturating_mul(n_ubatch).saturating_mul(20);
+    let act = model
+        .embedding_length
+        .saturating_mul(n_ubatch)
+        .saturating_mul(20);
     let has_attention = model.kv_layers() > 0;
     let peak = if flash_attn || !has_attention {
         logits
     } else {
-        let scores = n_kv.saturating_mul(n_ubatch).saturating_mul(model.n_head as u64).saturating_mul(4);
+        let scores = n_kv
+            .saturating_mul(n_ubatch)
+            .saturating_mul(model.n_head as u64)
+            .saturating_mul(4);
         logits.max(scores)
     };
     let mask = if has_attention { mask } else { 0 };
@@ -35,5 +41,9 @@ pub fn compute_bytes(model: &ModelDesc, n_kv: u64, n_ubatch: u64, flash_attn: bo
 
 /// The output (logits) buffer: `n_vocab × 4 × n_seq` bytes.
 pub fn output_bytes(model: &ModelDesc, n_seq: u32) -> u64 {
-    model.vocab_size.unwrap_or(32_000).saturating_mul(4).saturating_mul(n_seq as u64)
+    model
+        .vocab_size
+        .unwrap_or(32_000)
+        .saturating_mul(4)
+        .saturating_mul(n_seq as u64)
 }

@@ -38,10 +38,16 @@ pub fn plan_row(model: &ModelDesc, p: &CacheParams, budget: &Budget) -> Result<P
     let compute = compute_bytes(model, kv.n_ctx_seq, kv.n_ubatch as u64, p.flash_attn);
     let output = output_bytes(model, p.n_seq);
     let weights = budget_weights(model, budget);
-    let total = [weights, kv.kv_bytes, kv.recurrent_bytes, compute, output].iter().fold(0u64, |a, b| a.saturating_add(*b));
+    let total = [weights, kv.kv_bytes, kv.recurrent_bytes, compute, output]
+        .iter()
+        .fold(0u64, |a, b| a.saturating_add(*b));
     Ok(PlanRow {
         n_ctx: kv.n_ctx,
-        kv_type: if p.type_k == p.type_v { p.type_k.name.to_string() } else { format!("{}/{}", p.type_k.name, p.type_v.name) },
+        kv_type: if p.type_k == p.type_v {
+            p.type_k.name.to_string()
+        } else {
+            format!("{}/{}", p.type_k.name, p.type_v.name)
+        },
         kv_bytes: kv.kv_bytes,
         recurrent_bytes: kv.recurrent_bytes,
         compute_bytes: compute,
@@ -58,7 +64,16 @@ pub fn plan_row(model: &ModelDesc, p: &CacheParams, budget: &Budget) -> Result<P
 /// tokens fit.
 pub fn fit_context(model: &ModelDesc, p: &CacheParams, budget: &Budget) -> Result<Option<PlanRow>> {
     let max_k = (model.context_length / 256).max(1);
-    let try_k = |k: u64| plan_row(model, &CacheParams { n_ctx: k * 256, ..*p }, budget);
+    let try_k = |k: u64| {
+        plan_row(
+            model,
+            &CacheParams {
+                n_ctx: k * 256,
+                ..*p
+            },
+            budget,
+        )
+    };
     let lo_row = try_k(1)?;
     if !lo_row.fits {
         return Ok(None);

@@ -11,7 +11,9 @@ use crate::model::ModelDesc;
 use serde::Serialize;
 
 /// Cache element types llama.cpp accepts for `--cache-type-k/-v` (`common/arg.cpp`).
-pub const CACHE_TYPES: &[&str] = &["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"];
+pub const CACHE_TYPES: &[&str] = &[
+    "f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1",
+];
 
 /// Parses a cache type name.
 pub fn parse_cache_type(name: &str) -> Result<GgmlType> {
@@ -102,7 +104,9 @@ fn is_quantized(t: GgmlType) -> bool {
 /// Computes the KV cache and recurrent state of `model` under `p`.
 pub fn kv_plan(model: &ModelDesc, p: &CacheParams) -> Result<KvReport> {
     if p.n_seq == 0 {
-        return Err(Error::usage("the number of parallel sequences must be at least 1"));
+        return Err(Error::usage(
+            "the number of parallel sequences must be at least 1",
+        ));
     }
     if is_quantized(p.type_v) && !p.flash_attn && !model.is_mla {
         return Err(Error::usage(format!(
@@ -112,7 +116,11 @@ pub fn kv_plan(model: &ModelDesc, p: &CacheParams) -> Result<KvReport> {
         .with_hint("turn flash attention on (--flash-attn on) or use an f16 cache"));
     }
     let n_seq = p.n_seq as u64;
-    let requested = if p.n_ctx == 0 { model.context_length } else { p.n_ctx };
+    let requested = if p.n_ctx == 0 {
+        model.context_length
+    } else {
+        p.n_ctx
+    };
     let mut n_ctx = pad(requested.max(1), 256);
     let (n_ctx_seq, streams) = if p.kv_unified {
         (n_ctx, 1u64)
@@ -127,12 +135,29 @@ pub fn kv_plan(model: &ModelDesc, p: &CacheParams) -> Result<KvReport> {
         n_ctx_seq
     } else {
         let seqs = if p.kv_unified { n_seq } else { 1 };
-        pad(n_ctx_seq.min(model.sliding_window as u64 * seqs + n_ubatch), 256)
+        pad(
+            n_ctx_seq.min(model.sliding_window as u64 * seqs + n_ubatch),
+            256,
+        )
     };
     let v_max = model.v_width_max();
 
-    let mut base = CacheInstance { name: "kv", cells: n_ctx_seq, layers: 0, streams: streams as u32, k_bytes: 0, v_bytes: 0 };
-    let mut swa = CacheInstance { name: "kv_swa", cells: swa_cells, layers: 0, streams: streams as u32, k_bytes: 0, v_bytes: 0 };
+    let mut base = CacheInstance {
+        name: "kv",
+        cells: n_ctx_seq,
+        layers: 0,
+        streams: streams as u32,
+        k_bytes: 0,
+        v_bytes: 0,
+    };
+    let mut swa = CacheInstance {
+        name: "kv_swa",
+        cells: swa_cells,
+        layers: 0,
+        streams: streams as u32,
+        k_bytes: 0,
+        v_bytes: 0,
+    };
     for (il, layer) in model.layers.iter().enumerate() {
         if !layer.kv {
             continue;
@@ -148,8 +173,18 @@ pub fn kv_plan(model: &ModelDesc, p: &CacheParams) -> Result<KvReport> {
             })
         };
         let k_row = row(p.type_k, layer.k_width, "K")?;
-        let v_width = if model.is_mla { 0 } else if p.flash_attn { layer.v_width } else { v_max };
-        let v_row = if model.is_mla { 0 } else { row(p.type_v, v_width, "V")? };
+        let v_width = if model.is_mla {
+            0
+        } else if p.flash_attn {
+            layer.v_width
+        } else {
+            v_max
+        };
+        let v_row = if model.is_mla {
+            0
+        } else {
+            row(p.type_v, v_width, "V")?
+        };
         let n = cache.cells.saturating_mul(streams);
         cache.k_bytes = cache.k_bytes.saturating_add(k_row.saturating_mul(n));
         cache.v_bytes = cache.v_bytes.saturating_add(v_row.saturating_mul(n));
@@ -162,11 +197,25 @@ pub fn kv_plan(model: &ModelDesc, p: &CacheParams) -> Result<KvReport> {
     if swa.layers > 0 {
         caches.push(swa);
     }
-    let kv_bytes = caches.iter().map(|c| c.k_bytes.saturating_add(c.v_bytes)).fold(0u64, u64::saturating_add);
+    let kv_bytes = caches
+        .iter()
+        .map(|c| c.k_bytes.saturating_add(c.v_bytes))
+        .fold(0u64, u64::saturating_add);
 
     let rows = n_seq.max(1) * (1 + p.n_rs_seq as u64);
-    let per_layer = model.n_embd_r.saturating_add(model.n_embd_s).saturating_mul(4).saturating_mul(rows);
+    let per_layer = model
+        .n_embd_r
+        .saturating_add(model.n_embd_s)
+        .saturating_mul(4)
+        .saturating_mul(rows);
     let recurrent_bytes = per_layer.saturating_mul(model.recurrent_layers() as u64);
 
-    Ok(KvReport { n_ctx, n_ctx_seq, caches, kv_bytes, recurrent_bytes, n_ubatch: n_ubatch as u32 })
+    Ok(KvReport {
+        n_ctx,
+        n_ctx_seq,
+        caches,
+        kv_bytes,
+        recurrent_bytes,
+        n_ubatch: n_ubatch as u32,
+    })
 }

@@ -41,13 +41,27 @@ fn json_to_value(v: &serde_json::Value) -> Option<Value> {
         J::String(s) => Value::String(s.clone()),
         J::Array(items) => {
             if items.iter().all(|x| x.is_boolean()) && !items.is_empty() {
-                Value::Array(Array::Bools(items.iter().filter_map(|x| x.as_bool()).collect()))
+                Value::Array(Array::Bools(
+                    items.iter().filter_map(|x| x.as_bool()).collect(),
+                ))
             } else if items.iter().all(|x| x.is_i64() || x.is_u64()) {
-                Value::Array(Array::Ints(items.iter().map(|x| x.as_i64().unwrap_or(i64::MAX)).collect()))
+                Value::Array(Array::Ints(
+                    items
+                        .iter()
+                        .map(|x| x.as_i64().unwrap_or(i64::MAX))
+                        .collect(),
+                ))
             } else if items.iter().all(|x| x.is_number()) {
-                Value::Array(Array::Floats(items.iter().filter_map(|x| x.as_f64()).collect()))
+                Value::Array(Array::Floats(
+                    items.iter().filter_map(|x| x.as_f64()).collect(),
+                ))
             } else {
-                Value::Array(Array::Strings(items.iter().filter_map(|x| x.as_str().map(String::from)).collect()))
+                Value::Array(Array::Strings(
+                    items
+                        .iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect(),
+                ))
             }
         }
         _ => return None,
@@ -98,7 +112,11 @@ impl Keys<'_> {
                     )));
                 }
                 v.iter()
-                    .map(|&x| u32::try_from(x).map_err(|_| Error::parse(format!("metadata key {key} has an invalid value {x}"))))
+                    .map(|&x| {
+                        u32::try_from(x).map_err(|_| {
+                            Error::parse(format!("metadata key {key} has an invalid value {x}"))
+                        })
+                    })
                     .collect::<Result<Vec<_>>>()
                     .map(Some)
             }
@@ -128,39 +146,72 @@ impl Keys<'_> {
 }
 
 fn bad(key: &str, expected: &str, found: &Value) -> Error {
-    Error::parse(format!("metadata key {key} should be {expected}, found {found:?}"))
+    Error::parse(format!(
+        "metadata key {key} should be {expected}, found {found:?}"
+    ))
 }
 
 /// Describes a model from its metadata. `weights` and `token_embd` are the tensor byte
 /// totals (0 when unknown).
-pub fn describe(src: &dyn KvSource, name: &str, weights: u64, token_embd: u64) -> Result<ModelDesc> {
+pub fn describe(
+    src: &dyn KvSource,
+    name: &str,
+    weights: u64,
+    token_embd: u64,
+) -> Result<ModelDesc> {
     let arch = src
         .value("general.architecture")
         .and_then(|v| v.as_str().map(String::from))
-        .ok_or_else(|| Error::parse("the model has no general.architecture key").with_subject(name.to_string()))?;
-    let mut k = Keys { src, arch: arch.clone(), n: 0 };
+        .ok_or_else(|| {
+            Error::parse("the model has no general.architecture key").with_subject(name.to_string())
+        })?;
+    let mut k = Keys {
+        src,
+        arch: arch.clone(),
+        n: 0,
+    };
     let missing = |key: &str| {
         Error::parse(format!("the model has no {key} key"))
             .with_subject(name.to_string())
-            .with_hint("the file is not a complete llama.cpp model, or its architecture is not supported")
+            .with_hint(
+                "the file is not a complete llama.cpp model, or its architecture is not supported",
+            )
     };
-    let block_count = k.u("block_count")?.ok_or_else(|| missing(&k.key("block_count")))?;
+    let block_count = k
+        .u("block_count")?
+        .ok_or_else(|| missing(&k.key("block_count")))?;
     if block_count == 0 || block_count > MAX_LAYERS {
-        return Err(Error::parse(format!("{} = {block_count} is out of range (1..={MAX_LAYERS})", k.key("block_count"))));
+        return Err(Error::parse(format!(
+            "{} = {block_count} is out of range (1..={MAX_LAYERS})",
+            k.key("block_count")
+        )));
     }
     k.n = block_count as usize;
     let n_all = block_count as u32;
-    let context_length = k.u("context_length")?.ok_or_else(|| missing(&k.key("context_length")))?;
+    let context_length = k
+        .u("context_length")?
+        .ok_or_else(|| missing(&k.key("context_length")))?;
     let n_embd = k.u("embedding_length")?.unwrap_or(0);
-    let n_head = k.per_layer("attention.head_count")?.unwrap_or_else(|| vec![0; k.n]);
-    let n_head_kv = k.per_layer("attention.head_count_kv")?.unwrap_or_else(|| n_head.clone());
+    let n_head = k
+        .per_layer("attention.head_count")?
+        .unwrap_or_else(|| vec![0; k.n]);
+    let n_head_kv = k
+        .per_layer("attention.head_count_kv")?
+        .unwrap_or_else(|| n_head.clone());
     let nextn = k.u32("nextn_predict_layers")?.unwrap_or(0);
     if nextn >= n_all {
-        return Err(Error::parse(format!("{} = {nextn} is not below block_count {n_all}", k.key("nextn_predict_layers"))));
+        return Err(Error::parse(format!(
+            "{} = {nextn} is not below block_count {n_all}",
+            k.key("nextn_predict_layers")
+        )));
     }
     let n_layer = n_all - nextn;
     let head0 = n_head[0] as u64;
-    let default_hd = if head0 > 0 { (n_embd / head0) as u32 } else { 0 };
+    let default_hd = if head0 > 0 {
+        (n_embd / head0) as u32
+    } else {
+        0
+    };
     let hd_k = k.u32("attention.key_length")?.unwrap_or(default_hd);
     let hd_v = k.u32("attention.value_length")?.unwrap_or(default_hd);
     let hd_k_swa = k.u32("attention.key_length_swa")?.unwrap_or(hd_k);
@@ -173,7 +224,9 @@ pub fn describe(src: &dyn KvSource, name: &str, weights: u64, token_embd: u64) -
     let no_memory = NO_MEMORY_ARCHS.contains(&arch.as_str());
 
     // Recurrent layers.
-    let ff = k.per_layer("feed_forward_length")?.unwrap_or_else(|| vec![0; k.n]);
+    let ff = k
+        .per_layer("feed_forward_length")?
+        .unwrap_or_else(|| vec![0; k.n]);
     let recurrent: Vec<bool> = match rule.recurrent {
         RecurrentRule::None => vec![false; k.n],
         RecurrentRule::AllNoKv | RecurrentRule::AllWithKv => vec![true; k.n],
@@ -182,20 +235,32 @@ pub fn describe(src: &dyn KvSource, name: &str, weights: u64, token_embd: u64) -
             None => {
                 let interval = k.u32("full_attention_interval")?.unwrap_or(4);
                 if interval == 0 {
-                    return Err(Error::parse(format!("{} must not be 0", k.key("full_attention_interval"))));
+                    return Err(Error::parse(format!(
+                        "{} must not be 0",
+                        k.key("full_attention_interval")
+                    )));
                 }
-                (0..n_all).map(|il| il < n_layer && (il + 1) % interval != 0).collect()
+                (0..n_all)
+                    .map(|il| il < n_layer && (il + 1) % interval != 0)
+                    .collect()
             }
         },
         RecurrentRule::HeadKvZero => n_head_kv.iter().map(|&h| h == 0).collect(),
-        RecurrentRule::NemotronH => (0..k.n).map(|il| (il as u32) < n_layer && n_head_kv[il] == 0 && ff[il] == 0).collect(),
+        RecurrentRule::NemotronH => (0..k.n)
+            .map(|il| (il as u32) < n_layer && n_head_kv[il] == 0 && ff[il] == 0)
+            .collect(),
     };
 
     // Sliding-window layers and window.
     let window_key = k.u32("attention.sliding_window")?;
     let (sliding_window, swa): (u32, Vec<bool>) = match rule.swa {
         SwaRule::None => (0, vec![false; k.n]),
-        SwaRule::Period { period, dense_first, window, needs_key } => {
+        SwaRule::Period {
+            period,
+            dense_first,
+            window,
+            needs_key,
+        } => {
             let w = window_key.unwrap_or(window);
             if (needs_key && window_key.unwrap_or(0) == 0) || w == 0 {
                 (0, vec![false; k.n])
@@ -204,7 +269,13 @@ pub fn describe(src: &dyn KvSource, name: &str, weights: u64, token_embd: u64) -
             } else {
                 let p = k.u32("attention.sliding_window_pattern")?.unwrap_or(period);
                 let is = |il: u32| {
-                    il < n_layer && (p == 0 || if dense_first { il % p != 0 } else { il % p < p - 1 })
+                    il < n_layer
+                        && (p == 0
+                            || if dense_first {
+                                il % p != 0
+                            } else {
+                                il % p < p - 1
+                            })
                 };
                 (w, (0..n_all).map(is).collect())
             }
@@ -223,7 +294,9 @@ pub fn describe(src: &dyn KvSource, name: &str, weights: u64, token_embd: u64) -
     let kv_limit = match rule.kv_from_start {
         KvFromStart::All => n_all,
         KvFromStart::Fixed(n) => n.min(n_all),
-        KvFromStart::SharedKvLayers => n_all.saturating_sub(k.u32("attention.shared_kv_layers")?.unwrap_or(0)),
+        KvFromStart::SharedKvLayers => {
+            n_all.saturating_sub(k.u32("attention.shared_kv_layers")?.unwrap_or(0))
+        }
     };
     let hybrid = !matches!(rule.recurrent, RecurrentRule::None | RecurrentRule::AllNoKv);
     let has_kv = |il: usize| -> bool {
@@ -241,7 +314,11 @@ pub fn describe(src: &dyn KvSource, name: &str, weights: u64, token_embd: u64) -
     };
     let layers: Vec<Layer> = (0..k.n)
         .map(|il| {
-            let (hk, hv) = if swa[il] { (hd_k_swa, hd_v_swa) } else { (hd_k, hd_v) };
+            let (hk, hv) = if swa[il] {
+                (hd_k_swa, hd_v_swa)
+            } else {
+                (hd_k, hd_v)
+            };
             let h = n_head_kv[il];
             Layer {
                 kv: has_kv(il),
@@ -269,9 +346,15 @@ pub fn describe(src: &dyn KvSource, name: &str, weights: u64, token_embd: u64) -
     } else if l_cache != 0 {
         sat(n_embd, l_cache - 1)
     } else if kda != 0 {
-        sat(sat(3, if d_conv > 0 { d_conv - 1 } else { 3 }), sat(head0, kda))
+        sat(
+            sat(3, if d_conv > 0 { d_conv - 1 } else { 3 }),
+            sat(head0, kda),
+        )
     } else {
-        sat(d_conv.saturating_sub(1), d_inner.saturating_add(sat(sat(2, n_group), d_state)))
+        sat(
+            d_conv.saturating_sub(1),
+            d_inner.saturating_add(sat(sat(2, n_group), d_state)),
+        )
     };
     let n_embd_s = if wkv != 0 {
         sat(n_embd, wkv)
@@ -281,12 +364,16 @@ pub fn describe(src: &dyn KvSource, name: &str, weights: u64, token_embd: u64) -
         sat(d_state, d_inner)
     };
 
-    let vocab_size = k.u("vocab_size")?.or_else(|| match src.value("tokenizer.ggml.tokens") {
-        Some(Value::Array(a)) => Some(a.len()),
-        _ => None,
-    });
+    let vocab_size = k
+        .u("vocab_size")?
+        .or_else(|| match src.value("tokenizer.ggml.tokens") {
+            Some(Value::Array(a)) => Some(a.len()),
+            _ => None,
+        });
     let approximate = if rule.approximate {
-        Some(format!("the {arch} architecture uses a cache layout cclocal sizes only approximately"))
+        Some(format!(
+            "the {arch} architecture uses a cache layout cclocal sizes only approximately"
+        ))
     } else if !no_memory && layers.iter().all(|l| !l.kv) && !layers.iter().any(|l| l.recurrent) {
         Some(format!("no KV layers were found for architecture {arch}"))
     } else {

@@ -25,7 +25,10 @@ pub enum ModelSource {
 /// are Ollama names.
 pub fn resolve_model_arg(arg: &str) -> ModelArg {
     let p = Path::new(arg);
-    if arg.to_ascii_lowercase().ends_with(".gguf") || p.is_file() || arg.contains(std::path::MAIN_SEPARATOR) && p.exists() {
+    if arg.to_ascii_lowercase().ends_with(".gguf")
+        || p.is_file()
+        || arg.contains(std::path::MAIN_SEPARATOR) && p.exists()
+    {
         ModelArg::Gguf(p.to_path_buf())
     } else {
         ModelArg::Ollama(arg.to_string())
@@ -37,20 +40,47 @@ pub fn load_model(arg: &str) -> Result<(ModelDesc, ModelSource)> {
     match resolve_model_arg(arg) {
         ModelArg::Gguf(path) => {
             let files = read_model_files(&path)?;
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| arg.to_string());
-            let desc = describe(&files.header, &name, files.weights_bytes, files.token_embd_bytes)
-                .map_err(|e| if e.subject.is_none() { e.with_subject(path.display().to_string()) } else { e })?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| arg.to_string());
+            let desc = describe(
+                &files.header,
+                &name,
+                files.weights_bytes,
+                files.token_embd_bytes,
+            )
+            .map_err(|e| {
+                if e.subject.is_none() {
+                    e.with_subject(path.display().to_string())
+                } else {
+                    e
+                }
+            })?;
             Ok((desc, ModelSource::Gguf { paths: files.paths }))
         }
         ModelArg::Ollama(name) => {
             let dir = models_dir().ok_or_else(|| {
-                Error::not_found("cannot find the Ollama model store: neither OLLAMA_MODELS nor HOME is set")
-                    .with_hint("set OLLAMA_MODELS, or pass a .gguf path")
+                Error::not_found(
+                    "cannot find the Ollama model store: neither OLLAMA_MODELS nor HOME is set",
+                )
+                .with_hint("set OLLAMA_MODELS, or pass a .gguf path")
             })?;
             let found = resolve_name(&dir, &name)?;
             let files = read_model_files(&found.blob)?;
-            let desc = describe(&files.header, &found.name, files.weights_bytes, files.token_embd_bytes)?;
-            Ok((desc, ModelSource::OllamaStore { name: found.name, blob: found.blob }))
+            let desc = describe(
+                &files.header,
+                &found.name,
+                files.weights_bytes,
+                files.token_embd_bytes,
+            )?;
+            Ok((
+                desc,
+                ModelSource::OllamaStore {
+                    name: found.name,
+                    blob: found.blob,
+                },
+            ))
         }
     }
 }

@@ -32,7 +32,9 @@ impl ModelName {
             s.push_str(&self.host);
             s.push('/');
         }
-        if !(self.host.eq_ignore_ascii_case(DEFAULT_HOST) && self.namespace.eq_ignore_ascii_case(DEFAULT_NAMESPACE)) {
+        if !(self.host.eq_ignore_ascii_case(DEFAULT_HOST)
+            && self.namespace.eq_ignore_ascii_case(DEFAULT_NAMESPACE))
+        {
             s.push_str(&self.namespace);
             s.push('/');
         }
@@ -60,11 +62,21 @@ pub fn parse_name(name: &str) -> Option<ModelName> {
         [h, ns, m] => (*h, *ns, *m),
         _ => return None,
     };
-    let ok = |s: &str| !s.is_empty() && s != "." && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s != "."
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
     if !(ok(host) || host.contains(':')) || !ok(ns) || !ok(model) || !ok(tag) {
         return None;
     }
-    Some(ModelName { host: host.into(), namespace: ns.into(), model: model.into(), tag: tag.into() })
+    Some(ModelName {
+        host: host.into(),
+        namespace: ns.into(),
+        model: model.into(),
+        tag: tag.into(),
+    })
 }
 
 /// The models directory: `$OLLAMA_MODELS`, else `~/.ollama/models`.
@@ -76,7 +88,9 @@ pub fn models_dir() -> Option<PathBuf> {
 }
 
 fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
 }
 
 /// A model found in the store.
@@ -96,15 +110,23 @@ fn find_ci(dir: &Path, entry: &str) -> Option<PathBuf> {
     std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok())
-        .find(|e| e.file_name().to_str().is_some_and(|n| n.eq_ignore_ascii_case(entry)))
+        .find(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(entry))
+        })
         .map(|e| e.path())
 }
 
 /// Resolves an Ollama model name to its GGUF blob in `models` (the store root).
 pub fn resolve_name(models: &Path, name: &str) -> Result<StoreModel> {
     let parsed = parse_name(name).ok_or_else(|| {
-        Error::usage(format!("{name:?} is neither a .gguf file nor a valid Ollama model name"))
-            .with_hint("use a path to a .gguf file, or a name like qwen3-coder:30b or hf.co/user/repo:Q4_K_M")
+        Error::usage(format!(
+            "{name:?} is neither a .gguf file nor a valid Ollama model name"
+        ))
+        .with_hint(
+            "use a path to a .gguf file, or a name like qwen3-coder:30b or hf.co/user/repo:Q4_K_M",
+        )
     })?;
     let mut dir = models.join("manifests");
     for part in [&parsed.host, &parsed.namespace, &parsed.model, &parsed.tag] {
@@ -114,11 +136,15 @@ pub fn resolve_name(models: &Path, name: &str) -> Result<StoreModel> {
         }
     }
     let manifest = dir;
-    let text = std::fs::read_to_string(&manifest).map_err(|e| Error::io(&manifest, "read the Ollama manifest", e))?;
+    let text = std::fs::read_to_string(&manifest)
+        .map_err(|e| Error::io(&manifest, "read the Ollama manifest", e))?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         Error::parse(format!("the Ollama manifest is not valid JSON: {e}"))
             .with_subject(manifest.display().to_string())
-            .with_hint(format!("run `ollama pull {}` to repair it", parsed.display()))
+            .with_hint(format!(
+                "run `ollama pull {}` to repair it",
+                parsed.display()
+            ))
     })?;
     let digest = json
         .get("layers")
@@ -133,25 +159,39 @@ pub fn resolve_name(models: &Path, name: &str) -> Result<StoreModel> {
                 .with_subject(manifest.display().to_string())
                 .with_hint("this model is not a GGUF model (safetensors/MLX or cloud); pass a .gguf path instead")
         })?;
-    let hex = digest.strip_prefix("sha256:").or_else(|| digest.strip_prefix("sha256-"));
-    let hex = hex.filter(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit())).ok_or_else(|| {
-        Error::parse(format!("the Ollama manifest has an invalid digest {digest:?}"))
+    let hex = digest
+        .strip_prefix("sha256:")
+        .or_else(|| digest.strip_prefix("sha256-"));
+    let hex = hex
+        .filter(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()))
+        .ok_or_else(|| {
+            Error::parse(format!(
+                "the Ollama manifest has an invalid digest {digest:?}"
+            ))
             .with_subject(manifest.display().to_string())
-    })?;
+        })?;
     let blob = models.join("blobs").join(format!("sha256-{hex}"));
     if !blob.exists() {
-        return Err(Error::not_found("the model's GGUF blob is missing from the Ollama store")
-            .with_subject(blob.display().to_string())
-            .with_hint(format!("run `ollama pull {}`", parsed.display())));
+        return Err(
+            Error::not_found("the model's GGUF blob is missing from the Ollama store")
+                .with_subject(blob.display().to_string())
+                .with_hint(format!("run `ollama pull {}`", parsed.display())),
+        );
     }
-    Ok(StoreModel { name: parsed.display(), manifest, blob })
+    Ok(StoreModel {
+        name: parsed.display(),
+        manifest,
+        blob,
+    })
 }
 
 /// Lists installed model names (for "did you mean" messages).
 pub fn installed(models: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let root = models.join("manifests");
-    let Ok(hosts) = std::fs::read_dir(&root) else { return out };
+    let Ok(hosts) = std::fs::read_dir(&root) else {
+        return out;
+    };
     for h in hosts.flatten() {
         for ns in std::fs::read_dir(h.path()).into_iter().flatten().flatten() {
             for m in std::fs::read_dir(ns.path()).into_iter().flatten().flatten() {
@@ -174,13 +214,18 @@ pub fn installed(models: &Path) -> Vec<String> {
 fn not_installed(models: &Path, name: &str) -> Error {
     let list = installed(models);
     let hint = if list.is_empty() {
-        format!("no models are installed in {}; run `ollama pull {name}` or pass a .gguf path", models.display())
+        format!(
+            "no models are installed in {}; run `ollama pull {name}` or pass a .gguf path",
+            models.display()
+        )
     } else {
         format!("installed models: {}", list.join(", "))
     };
-    Error::not_found(format!("model {name:?} is not installed in the Ollama store"))
-        .with_subject(models.display().to_string())
-        .with_hint(hint)
+    Error::not_found(format!(
+        "model {name:?} is not installed in the Ollama store"
+    ))
+    .with_subject(models.display().to_string())
+    .with_hint(hint)
 }
 
 #[cfg(test)]
@@ -190,8 +235,20 @@ mod tests {
     #[test]
     fn names() {
         let n = parse_name("qwen3-coder-next:q4_K_M").unwrap();
-        assert_eq!((n.host.as_str(), n.namespace.as_str(), n.model.as_str(), n.tag.as_str()),
-            ("registry.ollama.ai", "library", "qwen3-coder-next", "q4_K_M"));
+        assert_eq!(
+            (
+                n.host.as_str(),
+                n.namespace.as_str(),
+                n.model.as_str(),
+                n.tag.as_str()
+            ),
+            (
+                "registry.ollama.ai",
+                "library",
+                "qwen3-coder-next",
+                "q4_K_M"
+            )
+        );
         assert_eq!(n.display(), "qwen3-coder-next:q4_K_M");
         let n = parse_name("user/model:tag").unwrap();
         assert_eq!((n.namespace.as_str(), n.model.as_str()), ("user", "model"));

@@ -6,6 +6,8 @@
 //! so a missing install step cannot hide.
 #![allow(dead_code)]
 
+pub mod gguf_fixtures;
+
 use std::path::PathBuf;
 
 /// `$CCLOCAL_TEST_DEPS`, default `target/test-deps`.

@@ -14,7 +14,17 @@ fn parse(bytes: &[u8]) -> Result<cclocal::gguf::GgufHeader, cclocal::gguf::GgufE
 /// A small model with tensors: header bytes followed by (zero) data.
 fn small() -> Vec<u8> {
     let mut s = fx::decoder(
-        &fx::Dims { arch: "llama", n_layer: 2, n_embd: 64, n_head: 2, n_head_kv: 1, head_dim: 32, n_ff: 128, n_vocab: 40, n_ctx_train: 2048 },
+        &fx::Dims {
+            arch: "llama",
+            n_layer: 2,
+            n_embd: 64,
+            n_head: 2,
+            n_head_kv: 1,
+            head_dim: 32,
+            n_ff: 128,
+            n_vocab: 40,
+            n_ctx_train: 2048,
+        },
         0,
     );
     s.set("general.alignment", Val::U32(64));
@@ -50,10 +60,19 @@ fn every_truncation_is_an_error_with_offset() {
     for cut in cuts {
         let r = parse(&b[..cut]);
         let e = r.expect_err(&format!("truncated at {cut} must fail"));
-        assert!(e.offset <= cut as u64 + 8, "offset {} past the cut {cut}", e.offset);
+        assert!(
+            e.offset <= cut as u64 + 8,
+            "offset {} past the cut {cut}",
+            e.offset
+        );
         if cut < header_len.saturating_sub(64) {
             assert!(
-                matches!(e.kind, GgufErrorKind::Truncated { .. } | GgufErrorKind::StringTooLong(_) | GgufErrorKind::BadCount { .. }),
+                matches!(
+                    e.kind,
+                    GgufErrorKind::Truncated { .. }
+                        | GgufErrorKind::StringTooLong(_)
+                        | GgufErrorKind::BadCount { .. }
+                ),
                 "cut {cut}: {:?}",
                 e.kind
             );
@@ -62,7 +81,11 @@ fn every_truncation_is_an_error_with_offset() {
 }
 
 fn with(kv: Vec<(String, Val)>, tensors: Vec<Tensor>) -> Vec<u8> {
-    let s = Spec { kv, tensors, alignment: 32 };
+    let s = Spec {
+        kv,
+        tensors,
+        alignment: 32,
+    };
     let mut b = s.header();
     b.resize(b.len() + s.data_bytes() as usize, 0);
     b
@@ -93,7 +116,10 @@ fn counts_and_lengths_larger_than_the_file() {
     // n_tensors = 2^40: must be refused before any allocation.
     let mut b = small();
     b[8..16].copy_from_slice(&(1u64 << 40).to_le_bytes());
-    assert!(matches!(kind(&b), GgufErrorKind::BadCount { what: "tensor", .. }));
+    assert!(matches!(
+        kind(&b),
+        GgufErrorKind::BadCount { what: "tensor", .. }
+    ));
     let mut b = small();
     b[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
     assert!(matches!(kind(&b), GgufErrorKind::BadCount { .. }));
@@ -101,12 +127,21 @@ fn counts_and_lengths_larger_than_the_file() {
     let mut b = small();
     b[24..32].copy_from_slice(&(1u64 << 62).to_le_bytes());
     let e = parse(&b).unwrap_err();
-    assert_eq!((e.kind.clone(), e.offset), (GgufErrorKind::StringTooLong(1 << 62), 24));
+    assert_eq!(
+        (e.kind.clone(), e.offset),
+        (GgufErrorKind::StringTooLong(1 << 62), 24)
+    );
     // An array whose element count exceeds the file.
     let mut b = with(vec![("x".into(), Val::ArrU32(vec![1, 2, 3]))], vec![]);
     let at = b.len() - 3 * 4 - 8;
     b[at..at + 8].copy_from_slice(&(1u64 << 50).to_le_bytes());
-    assert!(matches!(kind(&b), GgufErrorKind::BadCount { what: "array element", .. }));
+    assert!(matches!(
+        kind(&b),
+        GgufErrorKind::BadCount {
+            what: "array element",
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -119,7 +154,10 @@ fn nested_unknown_duplicate_alignment() {
     let at = b.len() - 4 - 4;
     b[at..at + 4].copy_from_slice(&13u32.to_le_bytes());
     assert_eq!(kind(&b), GgufErrorKind::UnknownValueType(13));
-    let b = with(vec![("x".into(), Val::U32(1)), ("x".into(), Val::U32(2))], vec![]);
+    let b = with(
+        vec![("x".into(), Val::U32(1)), ("x".into(), Val::U32(2))],
+        vec![],
+    );
     assert_eq!(kind(&b), GgufErrorKind::DuplicateKey("x".into()));
     let b = with(vec![("general.alignment".into(), Val::U32(48))], vec![]);
     assert!(matches!(kind(&b), GgufErrorKind::BadAlignment(_)));
@@ -134,7 +172,11 @@ fn nested_unknown_duplicate_alignment() {
 
 #[test]
 fn tensor_checks() {
-    let t = |name: &str, dims: Vec<u64>, ty: u32| Tensor { name: name.into(), dims, ty };
+    let t = |name: &str, dims: Vec<u64>, ty: u32| Tensor {
+        name: name.into(),
+        dims,
+        ty,
+    };
     // Good: two tensors, offsets chained with padding.
     let ok = with(vec![], vec![t("a", vec![3], 0), t("b", vec![32], 8)]);
     let h = parse(&ok).unwrap();
@@ -144,7 +186,14 @@ fn tensor_checks() {
     let mut b = ok.clone();
     let pos = find(&b, b"b") + 1 + 4 + 8 + 4;
     b[pos..pos + 8].copy_from_slice(&16u64.to_le_bytes());
-    assert!(matches!(kind(&b), GgufErrorKind::BadTensorOffset { found: 16, expected: 32, .. }));
+    assert!(matches!(
+        kind(&b),
+        GgufErrorKind::BadTensorOffset {
+            found: 16,
+            expected: 32,
+            ..
+        }
+    ));
     // Data past the end of the file.
     let end = (h.data_offset + h.tensors[1].offset + h.tensors[1].bytes) as usize;
     assert!(parse(&ok[..end]).is_ok());
@@ -154,7 +203,10 @@ fn tensor_checks() {
     let mut b = ok.clone();
     let pos = find(&b, b"b") + 1 + 4 + 8;
     b[pos..pos + 4].copy_from_slice(&4u32.to_le_bytes());
-    assert!(matches!(kind(&b), GgufErrorKind::UnknownTensorType { type_id: 4, .. }));
+    assert!(matches!(
+        kind(&b),
+        GgufErrorKind::UnknownTensorType { type_id: 4, .. }
+    ));
     let mut b = ok.clone();
     let pos = find(&b, b"b") + 1 + 4;
     b[pos..pos + 8].copy_from_slice(&33u64.to_le_bytes());
@@ -162,7 +214,10 @@ fn tensor_checks() {
     let mut b = ok.clone();
     let pos = find(&b, b"b") + 1;
     b[pos..pos + 4].copy_from_slice(&5u32.to_le_bytes());
-    assert!(matches!(kind(&b), GgufErrorKind::TooManyDims { n_dims: 5, .. }));
+    assert!(matches!(
+        kind(&b),
+        GgufErrorKind::TooManyDims { n_dims: 5, .. }
+    ));
     let dup = with(vec![], vec![t("a", vec![8], 0), t("a", vec![8], 0)]);
     assert!(matches!(kind(&dup), GgufErrorKind::BadTensorName(_)));
     // Dimensions whose product overflows, and a size far past the end of the file.
@@ -184,7 +239,10 @@ fn find(hay: &[u8], needle: &[u8]) -> usize {
     // The tensor name is preceded by its u64 length.
     let mut pat = (needle.len() as u64).to_le_bytes().to_vec();
     pat.extend_from_slice(needle);
-    hay.windows(pat.len()).rposition(|w| w == pat).expect("pattern") + 8
+    hay.windows(pat.len())
+        .rposition(|w| w == pat)
+        .expect("pattern")
+        + 8
 }
 
 /// Seeded mutations of a valid header never panic (the cargo-fuzz target explores further).
@@ -216,7 +274,10 @@ fn errors_name_the_file_and_what_to_do() {
     std::fs::write(&p, b"GGUF\x03\x00\x00\x00\x01").unwrap();
     let e = read_header(&p).unwrap_err();
     let s = e.to_string();
-    assert!(s.contains("invalid GGUF file") && s.contains("broken.gguf") && s.contains("help:"), "{s}");
+    assert!(
+        s.contains("invalid GGUF file") && s.contains("broken.gguf") && s.contains("help:"),
+        "{s}"
+    );
     let e = read_header(&dir.path().join("missing.gguf")).unwrap_err();
     assert_eq!(e.kind, cclocal::ErrorKind::NotFound);
 }
@@ -224,24 +285,37 @@ fn errors_name_the_file_and_what_to_do() {
 #[test]
 fn split_models_sum_all_shards() {
     let dir = tempfile::tempdir().unwrap();
-    let t = |name: &str| Tensor { name: name.into(), dims: vec![1024, 64], ty: 1 };
+    let t = |name: &str| Tensor {
+        name: name.into(),
+        dims: vec![1024, 64],
+        ty: 1,
+    };
     let mut first = fx::llama();
     first.tensors.truncate(3);
     first.set("split.no", Val::U16(0));
     first.set("split.count", Val::U16(3));
-    first.write(&dir.path().join("m-00001-of-00003.gguf")).unwrap();
+    first
+        .write(&dir.path().join("m-00001-of-00003.gguf"))
+        .unwrap();
     for (i, names) in [(2, ["x1", "x2"]), (3, ["y1", "y2"])] {
         let s = Spec {
-            kv: vec![("split.no".into(), Val::U16(i - 1)), ("split.count".into(), Val::U16(3))],
+            kv: vec![
+                ("split.no".into(), Val::U16(i - 1)),
+                ("split.count".into(), Val::U16(3)),
+            ],
             tensors: names.iter().map(|n| t(n)).collect(),
             alignment: 32,
         };
-        s.write(&dir.path().join(format!("m-0000{i}-of-00003.gguf"))).unwrap();
+        s.write(&dir.path().join(format!("m-0000{i}-of-00003.gguf")))
+            .unwrap();
     }
     let any = dir.path().join("m-00002-of-00003.gguf");
     let files = cclocal::gguf::read_model_files(&any).unwrap();
     assert_eq!(files.paths.len(), 3);
-    assert_eq!(files.weights_bytes, first.weights_bytes() + 4 * 1024 * 64 * 2);
+    assert_eq!(
+        files.weights_bytes,
+        first.weights_bytes() + 4 * 1024 * 64 * 2
+    );
     assert_eq!(files.header.get_str("general.architecture"), Some("llama"));
     std::fs::remove_file(dir.path().join("m-00003-of-00003.gguf")).unwrap();
     let e = cclocal::gguf::read_model_files(&any).unwrap_err();
@@ -250,7 +324,9 @@ fn split_models_sum_all_shards() {
 
 #[test]
 fn real_gemma_header() {
-    let Some(p) = support::gemma_path() else { return };
+    let Some(p) = support::gemma_path() else {
+        return;
+    };
     let h = read_header(&p).unwrap();
     assert_eq!(h.get_str("general.architecture"), Some("gemma3"));
     assert_eq!(h.tensors.len() as u64, h.tensors.iter().count() as u64);

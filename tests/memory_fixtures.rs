@@ -55,7 +55,10 @@ fn qwen3next_matches_llama_cpp() {
     assert_eq!((r.caches[0].cells, r.caches[0].streams), (8192, 4));
     p.kv_unified = true;
     let r = kv_plan(&m, &p).unwrap();
-    assert_eq!((r.kv_bytes, r.caches[0].cells, r.caches[0].streams), (408 * MIB, 32768, 1));
+    assert_eq!(
+        (r.kv_bytes, r.caches[0].cells, r.caches[0].streams),
+        (408 * MIB, 32768, 1)
+    );
 }
 
 #[test]
@@ -66,7 +69,10 @@ fn gemma3_sliding_window_cells_match_llama_cpp() {
     let swa = r.caches.iter().find(|c| c.name == "kv_swa").unwrap();
     let base = r.caches.iter().find(|c| c.name == "kv").unwrap();
     // llama.cpp: "SWA KV cache, size = 1536 cells", 10 SWA + 2 dense layers.
-    assert_eq!((swa.cells, swa.layers, base.cells, base.layers), (1536, 10, 32768, 2));
+    assert_eq!(
+        (swa.cells, swa.layers, base.cells, base.layers),
+        (1536, 10, 32768, 2)
+    );
     // 256-wide K and V, 1 KV head, f16.
     assert_eq!(base.k_bytes + base.v_bytes, 2 * 512 * 2 * 32768);
     assert_eq!(swa.k_bytes + swa.v_bytes, 10 * 512 * 2 * 1536);
@@ -143,16 +149,32 @@ fn llama_padding_and_v_without_flash_attention() {
     let err = kv_plan(&m, &p).unwrap_err();
     assert!(err.to_string().contains("flash attention"), "{err}");
     // Every cache type llama.cpp accepts.
-    for (ty, num, den) in [("f32", 4, 1), ("bf16", 2, 1), ("q4_1", 20, 32), ("q5_0", 22, 32), ("q5_1", 24, 32), ("iq4_nl", 18, 32)] {
-        assert_eq!(plan(&m, 8192, ty).kv_bytes, 32 * 1024 * 2 * 8192 * num / den, "{ty}");
+    for (ty, num, den) in [
+        ("f32", 4, 1),
+        ("bf16", 2, 1),
+        ("q4_1", 20, 32),
+        ("q5_0", 22, 32),
+        ("q5_1", 24, 32),
+        ("iq4_nl", 18, 32),
+    ] {
+        assert_eq!(
+            plan(&m, 8192, ty).kv_bytes,
+            32 * 1024 * 2 * 8192 * num / den,
+            "{ty}"
+        );
     }
 }
 
 #[test]
 fn real_gemma3_270m_matches_llama_cpp() {
-    let Some(path) = support::gemma_path() else { return };
+    let Some(path) = support::gemma_path() else {
+        return;
+    };
     let (m, _) = load_model(path.to_str().unwrap()).unwrap();
-    assert_eq!((m.architecture.as_str(), m.block_count, m.vocab_size), ("gemma3", 18, Some(262_144)));
+    assert_eq!(
+        (m.architecture.as_str(), m.block_count, m.vocab_size),
+        ("gemma3", 18, Some(262_144))
+    );
     let r = plan(&m, 4096, "f16");
     // llama.cpp: 12.00 MiB (non-SWA) + 15.00 MiB (SWA) at n_ctx 4096, f16, n_ubatch 512.
     let base = r.caches.iter().find(|c| c.name == "kv").unwrap();

@@ -134,6 +134,15 @@ fn ladder(trained: u64) -> Vec<u64> {
 
 /// Computes the plan.
 pub fn compute(args: &PlanArgs) -> Result<Plan> {
+    // Usage errors first, before any file is read.
+    let requested_version = args
+        .claude_version
+        .as_deref()
+        .map(str::parse::<Version>)
+        .transpose()?;
+    for t in &args.kv_type {
+        parse_cache_type(t)?;
+    }
     let (model, source) = load_model(&args.model)?;
     let budget = detect_budget(args.memory, args.mac_ram);
     let kv_types: Vec<String> = if args.kv_type.is_empty() {
@@ -171,8 +180,8 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
         }
     }
     let recommended = choose(&fitted, model.context_length);
-    let (version, claude_version_source) = match &args.claude_version {
-        Some(v) => (v.parse::<Version>()?, "argument"),
+    let (version, claude_version_source) = match requested_version {
+        Some(v) => (v, "argument"),
         None => match installed_version() {
             Some(v) => (v, "installed"),
             None => (LATEST_KNOWN, "latest known"),

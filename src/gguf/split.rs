@@ -41,11 +41,13 @@ pub fn split_shard_paths(path: &Path) -> Option<Vec<PathBuf>> {
 
 /// Reads a model file, following split shards, and sums the weights over all of them.
 pub fn read_model_files(path: &Path) -> Result<ModelFiles> {
-    let paths = split_shard_paths(path).unwrap_or_else(|| vec![path.to_path_buf()]);
+    let split = split_shard_paths(path);
+    let is_split = split.is_some();
+    let paths = split.unwrap_or_else(|| vec![path.to_path_buf()]);
     let mut first: Option<GgufHeader> = None;
     let (mut weights, mut embd, mut count) = (0u64, 0u64, 0u64);
     for p in &paths {
-        if !p.exists() {
+        if is_split && !p.exists() {
             return Err(Error::not_found(format!(
                 "shard {} of a split model is missing",
                 p.file_name().and_then(|n| n.to_str()).unwrap_or("?")

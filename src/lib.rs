@@ -5,6 +5,7 @@
 
 pub mod claude;
 pub mod cli;
+pub mod doctor;
 pub mod error;
 pub mod findings;
 pub mod gguf;

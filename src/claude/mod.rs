@@ -1,7 +1,9 @@
 //! Claude Code knowledge: how each version picks its context window and when it compacts,
 //! and the settings that make it use the window a local server really serves.
 
+pub mod env;
 mod probe;
+pub mod settings;
 mod version;
 mod window;
 

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and dispatch. Each command lives in its own
 //! file and only formats what the library computes.
 
+mod doctor;
 mod plan;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,8 @@ pub enum Command {
     /// Memory of weights, KV cache and recurrent state per context length, the largest
     /// context that fits, and the Claude Code settings that follow.
     Plan(plan::PlanArgs),
+    /// Checks Claude Code, the server and the model together, with a fix for every finding.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Parses arguments, runs the command, prints errors; returns the exit code.
@@ -34,6 +37,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Plan(args) => plan::run(&args, cli.verbose),
+        Command::Doctor(args) => doctor::run(&args, cli.verbose),
     };
     match result {
         Ok(code) => code,

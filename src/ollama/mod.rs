@@ -1,6 +1,8 @@
 //! Ollama: the local model store (manifests → GGUF blobs). The HTTP client and the
 //! server checks come with the doctor.
 
+mod client;
 mod store;
 
+pub use client::{BaseUrl, Client, Response};
 pub use store::{models_dir, parse_name, resolve_name, ModelName, StoreModel};

@@ -1,0 +1,88 @@
+//! `cclocal doctor`: checks Claude Code, the server and the model, with a fix for every
+//! finding. Exit 0 without error findings, 1 with any (or any warning with `--strict`),
+//! 2 on usage errors.
+
+use crate::doctor::{self, render, HostEnv, Options};
+use crate::error::{Error, Result};
+use std::io::IsTerminal;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct DoctorArgs {
+    /// Print the report as JSON: {"cclocal_version", "findings", "facts"}.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Do not contact the server; check local files only.
+    #[arg(long)]
+    pub offline: bool,
+    /// The server, as OLLAMA_HOST takes it (host, host:port, http://host:port).
+    /// Default: Claude Code's ANTHROPIC_BASE_URL, then OLLAMA_HOST, then 127.0.0.1:11434.
+    #[arg(long, value_name = "URL")]
+    pub host: Option<String>,
+    /// The model Claude Code will use (default: ANTHROPIC_MODEL or the settings' model).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Check only the server, its configuration and the model (run this on the server
+    /// host when Ollama runs on another machine).
+    #[arg(long)]
+    pub server_only: bool,
+    /// Total time budget in seconds for all probes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.8)]
+    pub timeout: f64,
+}
+
+pub fn run(args: &DoctorArgs, verbose: bool) -> Result<i32> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
+        return Err(
+            Error::usage(format!("--timeout {} is out of range", args.timeout))
+                .with_hint("give seconds between 0 and 600, e.g. --timeout 5"),
+        );
+    }
+    if let Some(h) = &args.host {
+        crate::ollama::BaseUrl::parse(&doctor::probe::ollama_host_url(h)).map_err(|e| {
+            if e.kind == crate::error::ErrorKind::Unsupported {
+                e
+            } else {
+                Error::usage(format!("--host {h:?} is not a server address"))
+                    .with_hint("e.g. --host 127.0.0.1:11434 or --host http://mini.local:11434")
+            }
+        })?;
+    }
+    let opts = Options {
+        offline: args.offline,
+        server_only: args.server_only,
+        host: args.host.clone(),
+        model: args.model.clone(),
+        budget: Duration::from_secs_f64(args.timeout),
+        service_probes: std::env::var_os("CCLOCAL_DOCTOR_NO_SERVICE_PROBES").is_none(),
+    };
+    let report = doctor::diagnose(&opts, &HostEnv::from_process());
+    if args.json {
+        let doc = render::json(&report.facts, &report.findings);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| Error::parse(e.to_string()))?
+        );
+    } else {
+        let colour =
+            std::env::var_os("NO_COLOR").is_none_or_empty() && std::io::stdout().is_terminal();
+        print!(
+            "{}",
+            render::human_report(&report.facts, &report.findings, verbose, colour)
+        );
+    }
+    Ok(doctor::exit_code(&report.findings, args.strict))
+}
+
+trait OsEmpty {
+    fn is_none_or_empty(&self) -> bool;
+}
+
+impl OsEmpty for Option<std::ffi::OsString> {
+    fn is_none_or_empty(&self) -> bool {
+        self.as_ref().map_or(true, |v| v.is_empty())
+    }
+}

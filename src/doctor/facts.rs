@@ -1,0 +1,209 @@
+//! The facts the doctor gathers: plain data, serialisable (the `facts` object of
+//! `--json`), and constructible by hand in tests. Secrets are already redacted here.
+
+use crate::claude::{EnvMap, Version};
+use crate::memory::Budget;
+use serde::Serialize;
+
+/// Everything the probes found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Facts {
+    pub options: RunFacts,
+    pub machine: MachineFacts,
+    /// `None` with `--server-only`.
+    pub claude: Option<ClaudeFacts>,
+    pub server: ServerFacts,
+    /// Configuration of the Ollama service on this machine (`None` for a remote server).
+    pub server_config: Option<ServerConfigFacts>,
+    pub model: Option<ModelFacts>,
+}
+
+/// How the doctor ran.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunFacts {
+    pub offline: bool,
+    pub server_only: bool,
+    pub budget_ms: u64,
+    /// Probes that did not finish within the budget.
+    pub timed_out: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MachineFacts {
+    pub os: String,
+    pub arch: String,
+    pub cpus: usize,
+    pub ram_bytes: u64,
+    /// The memory budget a model must fit in (`crate::memory::detect_budget`).
+    pub budget: Option<Budget>,
+    /// Backend devices from the embedded llama.cpp runtime, when built in.
+    pub devices: Option<Vec<String>>,
+}
+
+/// A variable set in the shell whose value Claude Code's settings replace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EnvOverride {
+    pub name: String,
+    pub shell: String,
+    pub value: String,
+    /// The file whose `env` wins.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClaudeFacts {
+    pub path: Option<String>,
+    pub version: Option<Version>,
+    /// Relevant variables of the shell (`ANTHROPIC_*`, `CLAUDE_*`, `DISABLE_*`, …), redacted.
+    pub shell_env: EnvMap,
+    /// The environment Claude Code will see: shell, then `~/.claude.json` `env`, then the
+    /// settings files' `env` (later wins), redacted.
+    pub env: EnvMap,
+    pub overrides: Vec<EnvOverride>,
+    /// Config files read, and problems reading them.
+    pub files: Vec<String>,
+    pub file_errors: Vec<String>,
+    /// `~/.claude.json` `hasCompletedOnboarding`.
+    pub has_completed_onboarding: Option<bool>,
+    /// `autoCompactEnabled` as written (settings files first, then `~/.claude.json`).
+    pub auto_compact_enabled: Option<serde_json::Value>,
+    pub auto_compact_enabled_source: Option<String>,
+    /// Settings `autoCompactWindow`, as written.
+    pub auto_compact_window: Option<serde_json::Value>,
+    /// Settings `model`.
+    pub settings_model: Option<String>,
+    /// The model Claude Code will send (`--model` of cclocal, `ANTHROPIC_MODEL`, settings
+    /// `model`), with a `[1m]` suffix removed as Claude Code does.
+    pub model: Option<String>,
+    pub model_source: Option<String>,
+}
+
+/// A model the server lists (`/api/tags`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct InstalledModel {
+    pub name: String,
+    pub size: u64,
+    pub family: String,
+    pub parameter_size: String,
+    pub quantization_level: String,
+}
+
+/// A loaded model (`/api/ps`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LoadedModel {
+    pub name: String,
+    pub size: u64,
+    pub size_vram: u64,
+    pub context_length: Option<u64>,
+    pub expires_at: String,
+}
+
+/// Whether a model name is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    Present,
+    Missing,
+    Unknown,
+}
+
+/// A model Claude Code will call, and whether the server has it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelCheck {
+    /// `main` or `background`.
+    pub role: String,
+    pub name: String,
+    /// Why this name (which variable or default).
+    pub why: String,
+    pub presence: Presence,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServerFacts {
+    /// Root URL probed, e.g. `http://127.0.0.1:11434`.
+    pub url: String,
+    /// Where the URL came from (`--host`, `ANTHROPIC_BASE_URL`, `OLLAMA_HOST`, `default`).
+    pub url_source: String,
+    /// `ANTHROPIC_BASE_URL` as Claude Code sees it, when set.
+    pub base_url: Option<String>,
+    /// The server runs on this machine.
+    pub local: bool,
+    /// Probed (false with `--offline` or for an https URL).
+    pub checked: bool,
+    pub reachable: bool,
+    pub error: Option<String>,
+    pub version: Option<String>,
+    pub installed: Vec<InstalledModel>,
+    pub loaded: Vec<LoadedModel>,
+    /// `/v1/messages` is routed: `Some(false)` when the server answers `404 page not found`.
+    pub messages_api: Option<bool>,
+    pub models: Vec<ModelCheck>,
+    /// Milliseconds to the first byte of `/api/version`.
+    pub latency_ms: Option<u64>,
+}
+
+/// The Ollama service's configuration on this machine.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServerConfigFacts {
+    /// `OLLAMA_*` variables the server process gets, when known.
+    pub env: EnvMap,
+    /// Where `env` came from (`process`, `systemd`, `launchctl`), empty when unknown.
+    pub env_source: Option<String>,
+    /// The Ollama app's `settings.context_length` (SQLite), when read.
+    pub app_context_length: Option<u64>,
+    /// The app's `expose` switch (binds 0.0.0.0).
+    pub app_expose: Option<bool>,
+    pub app_db: Option<String>,
+    pub notes: Vec<String>,
+}
+
+/// Where the served context figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContextSource {
+    /// `/api/ps` of the loaded model: what the server really allocated.
+    Live,
+    /// `/api/show` `parameters` `num_ctx`.
+    Modelfile,
+    /// `OLLAMA_CONTEXT_LENGTH` / the app setting.
+    ServerEnv,
+    /// The server version's default.
+    Default,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MemoryFacts {
+    pub n_ctx: u64,
+    pub kv_type: String,
+    pub kv_bytes: u64,
+    /// KV bytes with `q8_0` at the same context.
+    pub kv_bytes_q8_0: Option<u64>,
+    pub total_bytes: u64,
+    pub budget_bytes: u64,
+    pub fits: bool,
+}
+
+/// The model Claude Code will use, as the server describes it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ModelFacts {
+    pub name: String,
+    pub architecture: Option<String>,
+    /// Trained context (`<arch>.context_length`).
+    pub trained_context: Option<u64>,
+    pub weights_bytes: u64,
+    /// The context the server serves this model with, and how that is known.
+    pub served_context: Option<u64>,
+    pub served_context_source: Option<ContextSource>,
+    pub memory: Option<MemoryFacts>,
+    pub error: Option<String>,
+}
+
+impl Facts {
+    /// The effective Claude Code environment (empty with `--server-only`).
+    pub fn claude_env(&self) -> EnvMap {
+        self.claude
+            .as_ref()
+            .map(|c| c.env.clone())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,138 @@
+//! Claude Code on this machine: where it is, its version, and the environment it will see.
+
+use super::HostEnv;
+use crate::claude::env::effective_env;
+use crate::claude::settings::read_claude_files;
+use crate::doctor::facts::{ClaudeFacts, EnvOverride};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// Where Claude Code is looked for: `PATH`, then its installers' places
+/// (`~/.local/bin/claude`, `~/.claude/local/claude`).
+pub fn find_claude(host: &HostEnv) -> Option<PathBuf> {
+    let mut cands = Vec::new();
+    if let Some(path) = host.vars.get("PATH") {
+        for dir in std::env::split_paths(path) {
+            cands.push(dir.join("claude"));
+        }
+    }
+    if let Some(h) = &host.home {
+        cands.push(h.join(".local/bin/claude"));
+        cands.push(h.join(".claude/local/claude"));
+    }
+    cands.into_iter().find(|p| p.is_file())
+}
+
+/// Reads the config files and merges the environment (no subprocess; the version comes
+/// from a separate, timed probe).
+pub fn probe_claude_config(host: &HostEnv, model_flag: Option<&str>) -> ClaudeFacts {
+    let mut f = ClaudeFacts {
+        path: find_claude(host).map(|p| p.display().to_string()),
+        ..Default::default()
+    };
+    let Some(home) = &host.home else {
+        f.file_errors
+            .push("HOME is not set; Claude Code's config files were not read".into());
+        return f;
+    };
+    let files = read_claude_files(home, &host.vars, host.cwd.as_deref());
+    f.file_errors = files.errors.clone();
+    if let Some((p, _)) = &files.global {
+        f.files.push(p.display().to_string());
+    }
+    f.files
+        .extend(files.settings.iter().map(|(p, _)| p.display().to_string()));
+    let (env, overrides) = effective_env(&host.vars, &files);
+    f.shell_env = host
+        .vars
+        .iter()
+        .filter(|(k, _)| crate::claude::env::is_relevant(k))
+        .map(|(k, v)| (k.clone(), crate::claude::env::redact(k, v)))
+        .collect();
+    f.env = env;
+    f.overrides = overrides
+        .into_iter()
+        .map(|o| EnvOverride {
+            name: o.name,
+            shell: o.shell,
+            value: o.value,
+            source: o.source,
+        })
+        .collect();
+    if let Some((_, g)) = &files.global {
+        f.has_completed_onboarding = g.get("hasCompletedOnboarding").and_then(Value::as_bool);
+    }
+    // autoCompactEnabled: settings files first (highest precedence last), then the legacy
+    // ~/.claude.json key (claude-code.md §3.1).
+    for (p, m) in files.settings.iter().rev() {
+        if f.auto_compact_enabled.is_none() {
+            if let Some(v) = m.get("autoCompactEnabled") {
+                f.auto_compact_enabled = Some(v.clone());
+                f.auto_compact_enabled_source = Some(p.display().to_string());
+            }
+        }
+        if f.auto_compact_window.is_none() {
+            f.auto_compact_window = m.get("autoCompactWindow").cloned();
+        }
+        if f.settings_model.is_none() {
+            f.settings_model = m.get("model").and_then(Value::as_str).map(String::from);
+        }
+    }
+    if f.auto_compact_enabled.is_none() {
+        if let Some((p, g)) = &files.global {
+            if let Some(v) = g.get("autoCompactEnabled") {
+                f.auto_compact_enabled = Some(v.clone());
+                f.auto_compact_enabled_source = Some(p.display().to_string());
+            }
+        }
+    }
+    let (model, source) = if let Some(m) = model_flag {
+        (Some(m.to_string()), "--model")
+    } else if let Some(m) = f.env.get("ANTHROPIC_MODEL").filter(|m| !m.is_empty()) {
+        (Some(m.clone()), "ANTHROPIC_MODEL")
+    } else if let Some(m) = &f.settings_model {
+        (Some(m.clone()), "settings model")
+    } else {
+        (None, "Claude Code's default")
+    };
+    f.model = model.map(|m| resolve_alias(&strip_1m(&m), &f.env));
+    f.model_source = Some(source.to_string());
+    f
+}
+
+/// Claude Code strips a `[1m]` suffix before sending the name ([RUN] 2.1.332).
+pub fn strip_1m(m: &str) -> String {
+    let lower = m.to_ascii_lowercase();
+    match lower.find("[1m]") {
+        Some(i) => format!("{}{}", &m[..i], &m[i + 4..]).trim().to_string(),
+        None => m.trim().to_string(),
+    }
+}
+
+/// The aliases `sonnet`, `opus`, `haiku` go through `ANTHROPIC_DEFAULT_<TIER>_MODEL`.
+fn resolve_alias(m: &str, env: &crate::claude::EnvMap) -> String {
+    let var = match m.to_ascii_lowercase().as_str() {
+        "sonnet" => "ANTHROPIC_DEFAULT_SONNET_MODEL",
+        "opus" => "ANTHROPIC_DEFAULT_OPUS_MODEL",
+        "haiku" => "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+        _ => return m.to_string(),
+    };
+    env.get(var)
+        .filter(|v| !v.is_empty())
+        .cloned()
+        .unwrap_or_else(|| m.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(strip_1m("qwen3-coder:30b[1m]"), "qwen3-coder:30b");
+        let mut env = crate::claude::EnvMap::new();
+        env.insert("ANTHROPIC_DEFAULT_OPUS_MODEL".into(), "big:70b".into());
+        assert_eq!(resolve_alias("opus", &env), "big:70b");
+        assert_eq!(resolve_alias("sonnet", &env), "sonnet");
+    }
+}

@@ -1,0 +1,464 @@
+//! Probes: gather the facts in parallel threads, each bounded by one deadline (the
+//! doctor's time budget). A probe that is not back by the deadline is recorded in
+//! `options.timed_out` and its facts stay empty.
+
+mod claude;
+mod config;
+mod machine;
+mod model;
+mod server;
+
+pub use claude::{find_claude, probe_claude_config, strip_1m};
+pub use config::{app_db_path, parse_systemctl_show, probe_server_config};
+pub use machine::{probe_machine, runtime_devices};
+pub use model::{configured_context, model_facts, ollama_bool_false};
+pub use server::{num_ctx_parameter, probe_server, same_model, ServerProbe, PROBE_MODEL};
+
+use crate::claude::{EnvMap, Version};
+use crate::doctor::facts::{ClaudeFacts, Facts, ModelCheck, Presence, RunFacts, ServerFacts};
+use crate::doctor::knowledge::default_haiku;
+use crate::ollama::{BaseUrl, Client};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// What the doctor was asked to do.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub offline: bool,
+    pub server_only: bool,
+    /// `--host`: the server, in `OLLAMA_HOST` form (`host`, `host:port`, `http://host:port`).
+    pub host: Option<String>,
+    /// `--model`: the model Claude Code will use.
+    pub model: Option<String>,
+    /// Total time budget for all probes.
+    pub budget: Duration,
+    /// Read the Ollama service's configuration (systemd, launchctl, `/proc`, app database).
+    pub service_probes: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            offline: false,
+            server_only: false,
+            host: None,
+            model: None,
+            budget: Duration::from_millis(2800),
+            service_probes: true,
+        }
+    }
+}
+
+/// The process environment the probes read (injected so tests never touch real files).
+#[derive(Debug, Clone, Default)]
+pub struct HostEnv {
+    pub vars: EnvMap,
+    pub home: Option<PathBuf>,
+    pub cwd: Option<PathBuf>,
+}
+
+impl HostEnv {
+    pub fn from_process() -> HostEnv {
+        let vars: EnvMap = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        let home = vars
+            .get("HOME")
+            .filter(|h| !h.is_empty())
+            .map(PathBuf::from);
+        HostEnv {
+            vars,
+            home,
+            cwd: std::env::current_dir().ok(),
+        }
+    }
+}
+
+/// Runs a command with a deadline; its stdout when it exits successfully in time.
+pub fn run_cmd(program: &str, args: &[&str], deadline: Instant) -> Option<String> {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                let out = child.wait_with_output().ok()?;
+                return status
+                    .success()
+                    .then(|| String::from_utf8_lossy(&out.stdout).into_owned());
+            }
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    }
+}
+
+/// Turns an `OLLAMA_HOST`-style value into a URL the way Ollama's client does: bare
+/// `host` → port 11434, `http://host` without a port → port 80; `0.0.0.0`/`::` (bind-all)
+/// are reached through loopback.
+pub fn ollama_host_url(v: &str) -> String {
+    let v = v.trim().trim_matches(['"', '\'']);
+    let (scheme, rest) = match v.split_once("://") {
+        Some((s, r)) => (s.to_ascii_lowercase(), r),
+        None => ("http".to_string(), v),
+    };
+    let rest = rest.trim_end_matches('/');
+    let has_port = if let Some(r) = rest.strip_prefix('[') {
+        r.contains("]:")
+    } else {
+        rest.contains(':')
+    };
+    let default_port = match (v.contains("://"), scheme.as_str()) {
+        (false, _) => 11434,
+        (true, "https") => 443,
+        (true, _) => 80,
+    };
+    let authority = if has_port {
+        rest.to_string()
+    } else {
+        format!("{rest}:{default_port}")
+    };
+    let authority = authority
+        .replacen("0.0.0.0", "127.0.0.1", 1)
+        .replacen("[::]", "[::1]", 1);
+    let authority = if authority.starts_with(':') {
+        format!("127.0.0.1{authority}")
+    } else {
+        authority
+    };
+    format!("{scheme}://{authority}")
+}
+
+/// The server URL and where it came from: `--host`, Claude Code's `ANTHROPIC_BASE_URL`
+/// (a trailing `/v1` removed: the server root is probed), `OLLAMA_HOST`, or the default.
+pub fn server_url(opts: &Options, claude_env: &EnvMap, shell: &EnvMap) -> (String, String) {
+    if let Some(h) = &opts.host {
+        return (ollama_host_url(h), "--host".into());
+    }
+    if let Some(b) = claude_env
+        .get("ANTHROPIC_BASE_URL")
+        .filter(|b| !b.trim().is_empty())
+    {
+        let b = b.trim().trim_end_matches('/');
+        let b = b.strip_suffix("/v1").unwrap_or(b);
+        return (b.to_string(), "ANTHROPIC_BASE_URL".into());
+    }
+    if let Some(h) = shell.get("OLLAMA_HOST").filter(|h| !h.trim().is_empty()) {
+        return (ollama_host_url(h), "OLLAMA_HOST".into());
+    }
+    ("http://127.0.0.1:11434".into(), "default".into())
+}
+
+/// Whether `host` is this machine.
+pub fn is_local_host(host: &str) -> bool {
+    let h = host.trim_matches(['[', ']']).to_ascii_lowercase();
+    if h == "localhost" || h.ends_with(".localhost") || h == "0.0.0.0" || h == "::" {
+        return true;
+    }
+    if let Ok(ip) = h.parse::<std::net::IpAddr>() {
+        return ip.is_loopback();
+    }
+    sysinfo::System::host_name().is_some_and(|n| {
+        n.eq_ignore_ascii_case(&h) || format!("{}.local", n.to_ascii_lowercase()) == h
+    })
+}
+
+/// The background ("small fast") model Claude Code will call, and why
+/// (`shared/reference/claude-code.md` §5, [RUN] 2.1.197 and 2.1.332).
+pub fn background_model(
+    env: &EnvMap,
+    main: Option<&str>,
+    version: Option<Version>,
+) -> (Option<String>, String) {
+    let set = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
+    if let Some(m) = set("ANTHROPIC_SMALL_FAST_MODEL") {
+        return (Some(m), "ANTHROPIC_SMALL_FAST_MODEL".into());
+    }
+    let anthropic_key = env
+        .get("ANTHROPIC_API_KEY")
+        .is_some_and(|k| k.starts_with("sk-ant-api"));
+    if let Some(m) = set("ANTHROPIC_DEFAULT_HAIKU_MODEL") {
+        return (Some(m), "ANTHROPIC_DEFAULT_HAIKU_MODEL".into());
+    }
+    if anthropic_key {
+        return (
+            Some(default_haiku(version).to_string()),
+            "ANTHROPIC_API_KEY is an Anthropic key and ANTHROPIC_DEFAULT_HAIKU_MODEL is unset, so Claude Code uses its Haiku default".into(),
+        );
+    }
+    (
+        main.map(String::from),
+        "no Haiku mapping and no Anthropic API key: Claude Code uses the main model".into(),
+    )
+}
+
+enum Msg {
+    Machine(crate::doctor::facts::MachineFacts),
+    Version(Option<Version>),
+    Server(ServerProbe),
+    Config(crate::doctor::facts::ServerConfigFacts),
+}
+
+/// Gathers every fact within `opts.budget`.
+pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
+    let start = Instant::now();
+    // Leave room to describe the model and render after the probes.
+    let deadline = start + opts.budget.saturating_sub(Duration::from_millis(150));
+    let mut facts = Facts {
+        options: RunFacts {
+            offline: opts.offline,
+            server_only: opts.server_only,
+            budget_ms: opts.budget.as_millis() as u64,
+            timed_out: vec![],
+        },
+        ..Default::default()
+    };
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let mut pending = vec!["machine"];
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(Msg::Machine(probe_machine()));
+        });
+    }
+    let claude: Option<ClaudeFacts> =
+        (!opts.server_only).then(|| probe_claude_config(host, opts.model.as_deref()));
+    if let Some(exe) = claude.as_ref().and_then(|c| c.path.clone()) {
+        pending.push("claude_version");
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = tx.send(Msg::Version(crate::claude::claude_version(
+                std::path::Path::new(&exe),
+                left,
+            )));
+        });
+    }
+    let claude_env = claude.as_ref().map(|c| c.env.clone()).unwrap_or_default();
+    let (url, url_source) = server_url(opts, &claude_env, &host.vars);
+    let parsed = BaseUrl::parse(&url);
+    let local = parsed
+        .as_ref()
+        .map(|b| is_local_host(&b.host))
+        .unwrap_or(false);
+    let main = claude
+        .as_ref()
+        .and_then(|c| c.model.clone())
+        .or_else(|| opts.model.clone());
+    let mut names: Vec<String> = main.iter().cloned().collect();
+    for k in [
+        "ANTHROPIC_SMALL_FAST_MODEL",
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+        "CLAUDE_CODE_SUBAGENT_MODEL",
+    ] {
+        if let Some(v) = claude_env
+            .get(k)
+            .filter(|v| !v.trim().is_empty() && !["inherit", "default"].contains(&v.as_str()))
+        {
+            names.push(strip_1m(v));
+        }
+    }
+    if claude_env
+        .get("ANTHROPIC_API_KEY")
+        .is_some_and(|k| k.starts_with("sk-ant-api"))
+    {
+        names.push(default_haiku(None).into());
+        names.push(default_haiku(Some(crate::claude::LATEST_KNOWN)).into());
+    }
+    let mut server = ServerFacts {
+        url: url.clone(),
+        url_source,
+        base_url: claude_env.get("ANTHROPIC_BASE_URL").cloned(),
+        local,
+        ..Default::default()
+    };
+    match &parsed {
+        Err(e) => server.error = Some(e.message.clone()),
+        Ok(_) if opts.offline => {}
+        Ok(b) => {
+            server.checked = true;
+            pending.push("server");
+            let client = Client::with_deadline(b.clone(), deadline);
+            let tx = tx.clone();
+            let names = names.clone();
+            let main = main.clone();
+            std::thread::spawn(move || {
+                let _ = tx.send(Msg::Server(probe_server(&client, &names, main.as_deref())));
+            });
+        }
+    }
+    if local && opts.service_probes {
+        pending.push("server_config");
+        let tx = tx.clone();
+        let host = host.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(Msg::Config(probe_server_config(&host, deadline)));
+        });
+    }
+    drop(tx);
+    let mut version = None;
+    let mut sp = ServerProbe::default();
+    let hard = start + opts.budget;
+    while !pending.is_empty() {
+        let left = hard.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Msg::Machine(m)) => {
+                facts.machine = m;
+                pending.retain(|p| *p != "machine");
+            }
+            Ok(Msg::Version(v)) => {
+                version = v;
+                pending.retain(|p| *p != "claude_version");
+            }
+            Ok(Msg::Server(s)) => {
+                sp = s;
+                pending.retain(|p| *p != "server");
+            }
+            Ok(Msg::Config(c)) => {
+                facts.server_config = Some(c);
+                pending.retain(|p| *p != "server_config");
+            }
+            Err(_) => break,
+        }
+    }
+    facts.options.timed_out = pending.iter().map(|p| p.to_string()).collect();
+    if facts.options.timed_out.iter().any(|p| p == "server") && sp.error.is_none() {
+        sp.error = Some("timed out (the probe's time budget is spent)".into());
+    }
+    server.reachable = sp.reachable;
+    server.error = server.error.take().or(sp.error.clone());
+    server.version = sp.version.clone();
+    server.latency_ms = sp.latency_ms;
+    server.installed = sp.installed.clone();
+    server.loaded = sp.loaded.clone();
+    server.messages_api = sp.messages_api;
+    let claude = claude.map(|mut c| {
+        c.version = version;
+        c
+    });
+    if server.checked && server.reachable {
+        let presence = |n: &str| sp.presence.get(n).copied().unwrap_or(Presence::Unknown);
+        if let Some(m) = &main {
+            let why = claude
+                .as_ref()
+                .and_then(|c| c.model_source.clone())
+                .unwrap_or_else(|| "--model".into());
+            server.models.push(ModelCheck {
+                role: "main".into(),
+                name: m.clone(),
+                why,
+                presence: presence(m),
+            });
+        }
+        if claude.is_some() {
+            let (bg, why) = background_model(&claude_env, main.as_deref(), version);
+            if let Some(bg) = bg.map(|b| strip_1m(&b)) {
+                server.models.push(ModelCheck {
+                    role: "background".into(),
+                    presence: presence(&bg),
+                    name: bg,
+                    why,
+                });
+            }
+            if let Some(s) = claude_env
+                .get("CLAUDE_CODE_SUBAGENT_MODEL")
+                .filter(|v| !v.trim().is_empty() && !["inherit", "default"].contains(&v.as_str()))
+            {
+                let s = strip_1m(s);
+                server.models.push(ModelCheck {
+                    role: "subagent".into(),
+                    presence: presence(&s),
+                    name: s,
+                    why: "CLAUDE_CODE_SUBAGENT_MODEL".into(),
+                });
+            }
+        }
+    }
+    if let Some(m) = &main {
+        if server.reachable && sp.installed.iter().any(|i| same_model(&i.name, m))
+            || sp.model_info.is_some()
+        {
+            facts.model = Some(model_facts(
+                m,
+                &sp,
+                facts.server_config.as_ref(),
+                &facts.machine,
+                local,
+            ));
+        }
+    }
+    facts.claude = claude;
+    facts.server = server;
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_urls() {
+        assert_eq!(ollama_host_url("0.0.0.0"), "http://127.0.0.1:11434");
+        assert_eq!(ollama_host_url("http://mini.local"), "http://mini.local:80");
+        assert_eq!(ollama_host_url("mini.local:8080"), "http://mini.local:8080");
+        assert_eq!(ollama_host_url(":11435"), "http://127.0.0.1:11435");
+        let mut env = EnvMap::new();
+        env.insert(
+            "ANTHROPIC_BASE_URL".into(),
+            "http://127.0.0.1:11434/v1/".into(),
+        );
+        let (u, s) = server_url(&Options::default(), &env, &EnvMap::new());
+        assert_eq!(
+            (u.as_str(), s.as_str()),
+            ("http://127.0.0.1:11434", "ANTHROPIC_BASE_URL")
+        );
+        assert!(is_local_host("127.0.0.1") && is_local_host("localhost") && is_local_host("[::1]"));
+        assert!(!is_local_host("192.0.2.7"));
+    }
+
+    #[test]
+    fn background() {
+        let mut env = EnvMap::new();
+        env.insert("ANTHROPIC_AUTH_TOKEN".into(), "<redacted>".into());
+        assert_eq!(
+            background_model(&env, Some("q"), None).0.as_deref(),
+            Some("q")
+        );
+        env.insert(
+            "ANTHROPIC_API_KEY".into(),
+            "sk-ant-api03-…<redacted>".into(),
+        );
+        assert_eq!(
+            background_model(&env, Some("q"), Some(Version(2, 1, 332)))
+                .0
+                .as_deref(),
+            Some("claude-haiku-5-5")
+        );
+        assert_eq!(
+            background_model(&env, Some("q"), Some(Version(2, 1, 197)))
+                .0
+                .as_deref(),
+            Some("claude-haiku-4-5-20251001")
+        );
+        env.insert("ANTHROPIC_DEFAULT_HAIKU_MODEL".into(), "small:1b".into());
+        assert_eq!(
+            background_model(&env, Some("q"), None).0.as_deref(),
+            Some("small:1b")
+        );
+        env.insert("ANTHROPIC_SMALL_FAST_MODEL".into(), "tiny".into());
+        assert_eq!(
+            background_model(&env, Some("q"), None).0.as_deref(),
+            Some("tiny")
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! The model Claude Code will use: its description (local GGUF blob when the server is on
+//! this machine, else `/api/show` `model_info`), the context the server serves it with,
+//! and its memory at that context.
+
+use super::server::{num_ctx_parameter, same_model, ServerProbe};
+use crate::doctor::facts::{
+    ContextSource, MachineFacts, MemoryFacts, ModelFacts, ServerConfigFacts,
+};
+use crate::doctor::knowledge::ollama_default_context;
+use crate::memory::{parse_cache_type, plan_row, CacheParams};
+use crate::model::{describe, load_model, ModelDesc};
+
+/// Whether an Ollama boolean variable is false (`strconv.ParseBool`; anything unparsable
+/// counts as true, `ollama-env-vars.txt`).
+pub fn ollama_bool_false(v: &str) -> bool {
+    matches!(
+        v.trim().trim_matches(['"', '\'']),
+        "0" | "f" | "F" | "false" | "FALSE" | "False"
+    )
+}
+
+/// The server's context setting: the app's non-zero slider wins over `OLLAMA_CONTEXT_LENGTH`.
+pub fn configured_context(cfg: Option<&ServerConfigFacts>) -> Option<u64> {
+    let cfg = cfg?;
+    if let Some(c) = cfg.app_context_length.filter(|c| *c > 0) {
+        return Some(c);
+    }
+    cfg.env
+        .get("OLLAMA_CONTEXT_LENGTH")
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|c| *c > 0)
+}
+
+pub fn model_facts(
+    name: &str,
+    server: &ServerProbe,
+    cfg: Option<&ServerConfigFacts>,
+    machine: &MachineFacts,
+    local: bool,
+) -> ModelFacts {
+    let mut f = ModelFacts {
+        name: name.to_string(),
+        ..Default::default()
+    };
+    let weights = server
+        .installed
+        .iter()
+        .find(|m| same_model(&m.name, name))
+        .map(|m| m.size)
+        .unwrap_or(0);
+    let desc: Option<ModelDesc> = local
+        .then(|| load_model(name).ok().map(|(d, _)| d))
+        .flatten()
+        .or_else(|| {
+            let info = server.model_info.as_ref()?;
+            match describe(info, name, weights, 0) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    f.error = Some(e.message);
+                    None
+                }
+            }
+        });
+    if let Some(d) = &desc {
+        f.architecture = Some(d.architecture.clone());
+        f.trained_context = Some(d.context_length);
+        f.weights_bytes = d.weights_bytes;
+    }
+    let live = server
+        .loaded
+        .iter()
+        .find(|l| same_model(&l.name, name))
+        .and_then(|l| l.context_length);
+    let (ctx, src) = if let Some(c) = live {
+        (Some(c), Some(ContextSource::Live))
+    } else if let Some(c) = server.parameters.as_deref().and_then(num_ctx_parameter) {
+        (Some(c), Some(ContextSource::Modelfile))
+    } else if let Some(c) = configured_context(cfg) {
+        (Some(c), Some(ContextSource::ServerEnv))
+    } else if let Some(c) = server.version.as_deref().and_then(ollama_default_context) {
+        (Some(c), Some(ContextSource::Default))
+    } else {
+        (None, None)
+    };
+    // The server caps a requested context at the trained one.
+    let ctx = match (ctx, f.trained_context, src) {
+        (Some(c), Some(t), Some(s)) if s != ContextSource::Live => Some(c.min(t)),
+        (c, _, _) => c,
+    };
+    f.served_context = ctx;
+    f.served_context_source = src;
+    if let (Some(d), Some(c), true, Some(budget)) = (&desc, ctx, local, machine.budget.as_ref()) {
+        let env = cfg.map(|c| c.env.clone()).unwrap_or_default();
+        let kv_name = env
+            .get("OLLAMA_KV_CACHE_TYPE")
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty());
+        let kv_type = kv_name
+            .as_deref()
+            .and_then(|n| parse_cache_type(n).ok())
+            .unwrap_or_else(|| parse_cache_type("f16").expect("f16"));
+        let n_seq: u32 = env
+            .get("OLLAMA_NUM_PARALLEL")
+            .and_then(|v| v.trim().parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(1);
+        let fa = !env
+            .get("OLLAMA_FLASH_ATTENTION")
+            .is_some_and(|v| ollama_bool_false(v));
+        let mut p = CacheParams::new(c * n_seq as u64).with_cache_type(kv_type);
+        p.n_seq = n_seq;
+        p.flash_attn = fa;
+        match plan_row(d, &p, budget) {
+            Ok(row) => {
+                let q8 = plan_row(
+                    d,
+                    &p.with_cache_type(parse_cache_type("q8_0").expect("q8_0")),
+                    budget,
+                )
+                .ok()
+                .map(|r| r.kv_bytes);
+                f.memory = Some(MemoryFacts {
+                    n_ctx: row.n_ctx,
+                    kv_type: row.kv_type.clone(),
+                    kv_bytes: row.kv_bytes,
+                    kv_bytes_q8_0: q8,
+                    total_bytes: row.total_bytes,
+                    budget_bytes: budget.bytes,
+                    fits: row.fits,
+                });
+            }
+            Err(e) => f.error = Some(e.message),
+        }
+    }
+    f
+}

@@ -1,0 +1,276 @@
+//! Renderers: flutter-doctor style text and the JSON report. Formatting only.
+
+use super::facts::Facts;
+use super::rules::Section;
+use crate::findings::{Finding, Severity};
+use crate::units::human;
+use std::fmt::Write;
+
+/// The `--json` document: `{"cclocal_version", "findings", "facts"}`.
+pub fn json(facts: &Facts, findings: &[(Section, Finding)]) -> serde_json::Value {
+    serde_json::json!({
+        "cclocal_version": env!("CARGO_PKG_VERSION"),
+        "findings": findings.iter().map(|(_, f)| f).collect::<Vec<_>>(),
+        "facts": facts,
+    })
+}
+
+fn paint(s: &str, sev: Severity, colour: bool) -> String {
+    if !colour {
+        return s.to_string();
+    }
+    let code = match sev {
+        Severity::Ok | Severity::Info => "32",
+        Severity::Warning => "33",
+        Severity::Error => "31",
+    };
+    format!("\x1b[{code}m{s}\x1b[0m")
+}
+
+fn section_line(s: Section, f: &Facts) -> Option<String> {
+    Some(match s {
+        Section::Machine => {
+            let m = &f.machine;
+            let budget = m
+                .budget
+                .as_ref()
+                .map(|b| format!(", budget {} ({})", human(b.bytes), b.note))
+                .unwrap_or_default();
+            format!(
+                "Machine ({} {}, {} CPUs, {} RAM{budget})",
+                m.os,
+                m.arch,
+                m.cpus,
+                human(m.ram_bytes)
+            )
+        }
+        Section::Claude => {
+            let c = f.claude.as_ref()?;
+            match (&c.path, c.version) {
+                (None, _) => "Claude Code (not found)".into(),
+                (Some(p), Some(v)) => format!("Claude Code {v} ({p})"),
+                (Some(p), None) => format!("Claude Code, version unknown ({p})"),
+            }
+        }
+        Section::Server => {
+            let s = &f.server;
+            let what = if !s.checked {
+                "not checked".to_string()
+            } else if !s.reachable {
+                "unreachable".to_string()
+            } else {
+                format!(
+                    "Ollama {}, {} model(s) installed, {} loaded",
+                    s.version.clone().unwrap_or_else(|| "?".into()),
+                    s.installed.len(),
+                    s.loaded.len()
+                )
+            };
+            format!(
+                "Server {} ({what}{})",
+                s.url,
+                if s.local { "" } else { ", remote" }
+            )
+        }
+        Section::Model => {
+            let m = f.model.as_ref()?;
+            let ctx = m
+                .served_context
+                .map(|c| format!(", served at {c} tokens"))
+                .unwrap_or_default();
+            let tr = m
+                .trained_context
+                .map(|c| format!(", trained {c}"))
+                .unwrap_or_default();
+            format!(
+                "Model {} ({}{ctx}{tr})",
+                m.name,
+                m.architecture.clone().unwrap_or_else(|| "?".into())
+            )
+        }
+        Section::ServerConfig => {
+            let c = f.server_config.as_ref()?;
+            let src = c
+                .env_source
+                .clone()
+                .unwrap_or_else(|| "environment unknown".into());
+            format!("Ollama service configuration ({src})")
+        }
+    })
+}
+
+fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
+    let mut v = Vec::new();
+    match s {
+        Section::Machine => {
+            if let Some(d) = &f.machine.devices {
+                v.extend(d.iter().map(|d| format!("device: {d}")));
+            } else {
+                v.push("devices: not inspected (built without the llama.cpp runtime)".into());
+            }
+        }
+        Section::Claude => {
+            if let Some(c) = &f.claude {
+                v.extend(c.files.iter().map(|p| format!("read {p}")));
+                v.extend(c.file_errors.iter().map(|e| format!("could not read {e}")));
+                v.extend(c.env.iter().map(|(k, val)| format!("{k}={val}")));
+                if let Some(m) = &c.model {
+                    v.push(format!(
+                        "model {m} (from {})",
+                        c.model_source.clone().unwrap_or_default()
+                    ));
+                }
+            }
+        }
+        Section::Server => {
+            let s = &f.server;
+            v.push(format!("URL from {}", s.url_source));
+            if let Some(ms) = s.latency_ms {
+                v.push(format!("first byte after {ms} ms"));
+            }
+            v.extend(s.installed.iter().map(|m| {
+                format!(
+                    "installed {} ({}, {})",
+                    m.name,
+                    human(m.size),
+                    m.quantization_level
+                )
+            }));
+            v.extend(s.loaded.iter().map(|m| {
+                format!(
+                    "loaded {} (context {}, {} of {} on the GPU, until {})",
+                    m.name,
+                    m.context_length
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "?".into()),
+                    human(m.size_vram),
+                    human(m.size),
+                    m.expires_at
+                )
+            }));
+            v.extend(
+                s.models
+                    .iter()
+                    .map(|m| format!("{} model {}: {:?} ({})", m.role, m.name, m.presence, m.why)),
+            );
+        }
+        Section::Model => {
+            if let Some(mem) = f.model.as_ref().and_then(|m| m.memory.as_ref()) {
+                v.push(format!(
+                    "memory at {} tokens: {} total, KV {} {}",
+                    mem.n_ctx,
+                    human(mem.total_bytes),
+                    human(mem.kv_bytes),
+                    mem.kv_type
+                ));
+            }
+            if let Some(e) = f.model.as_ref().and_then(|m| m.error.as_ref()) {
+                v.push(format!("could not describe the model: {e}"));
+            }
+        }
+        Section::ServerConfig => {
+            if let Some(c) = &f.server_config {
+                v.extend(c.env.iter().map(|(k, val)| format!("{k}={val}")));
+                if let Some(ctx) = c.app_context_length {
+                    v.push(format!("Ollama app context_length {ctx}"));
+                }
+                v.extend(c.notes.iter().cloned());
+            }
+        }
+    }
+    v
+}
+
+/// The human report.
+pub fn human_report(
+    facts: &Facts,
+    findings: &[(Section, Finding)],
+    verbose: bool,
+    colour: bool,
+) -> String {
+    let mut out = String::new();
+    if !verbose {
+        out.push_str("Doctor summary (to see all details, run cclocal doctor -v):\n");
+    }
+    let sections = [
+        Section::Machine,
+        Section::Claude,
+        Section::Server,
+        Section::Model,
+        Section::ServerConfig,
+    ];
+    let mut problem_sections = 0;
+    for s in sections {
+        let mine: Vec<&Finding> = findings
+            .iter()
+            .filter(|(x, _)| *x == s)
+            .map(|(_, f)| f)
+            .collect();
+        let line = match section_line(s, facts) {
+            Some(l) => l,
+            None if mine.is_empty() => continue,
+            None => format!("{s:?}"),
+        };
+        let worst = mine
+            .iter()
+            .map(|f| f.severity)
+            .max()
+            .unwrap_or(Severity::Ok);
+        if worst >= Severity::Warning {
+            problem_sections += 1;
+        }
+        let _ = writeln!(out, "[{}] {line}", paint(worst.glyph(), worst, colour));
+        if verbose {
+            for l in facts_lines(s, facts) {
+                let _ = writeln!(out, "    • {l}");
+            }
+        }
+        for f in mine {
+            let g = if f.severity == Severity::Info {
+                "•"
+            } else {
+                f.severity.glyph()
+            };
+            let _ = writeln!(
+                out,
+                "    {} {} [{}]",
+                paint(g, f.severity, colour),
+                f.title,
+                f.id
+            );
+            if verbose || f.severity >= Severity::Warning {
+                if !f.detail.is_empty() {
+                    let _ = writeln!(out, "        {}", f.detail);
+                }
+                if !f.fix.is_empty() {
+                    let _ = writeln!(out, "        fix: {}", f.fix);
+                }
+            }
+        }
+    }
+    let errors = findings
+        .iter()
+        .filter(|(_, f)| f.severity == Severity::Error)
+        .count();
+    let warnings = findings
+        .iter()
+        .filter(|(_, f)| f.severity == Severity::Warning)
+        .count();
+    out.push('\n');
+    if errors + warnings == 0 {
+        out.push_str("• No issues found!\n");
+    } else {
+        let sev = if errors > 0 {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        let _ = writeln!(
+            out,
+            "{} Doctor found issues in {problem_sections} categor{}: {errors} error(s), {warnings} warning(s).",
+            paint("!", sev, colour),
+            if problem_sections == 1 { "y" } else { "ies" }
+        );
+    }
+    out
+}

@@ -1,0 +1,278 @@
+//! Rules about Claude Code's installation, environment and config files.
+
+use super::{claude_version, finding, push, window, Section};
+use crate::claude::{gate_for, WindowSource};
+use crate::doctor::facts::Facts;
+use crate::doctor::knowledge::claude_reads;
+use crate::findings::{Finding, Severity};
+use serde_json::Value;
+
+/// Names no Claude Code version reads, though guides recommend them
+/// (`claude-code.md` §2: 0 hits in 2.1.88, 2.1.121, 2.1.197, 2.1.332).
+const NEVER_READ: &[&str] = &["ANTHROPIC_MODEL_CONTEXT_LENGTH"];
+
+fn truthy(v: Option<&String>) -> bool {
+    v.is_some_and(|v| {
+        let v = v.trim().to_ascii_lowercase();
+        !v.is_empty() && !["0", "false", "no", "off"].contains(&v.as_str())
+    })
+}
+
+pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    let Some(c) = &f.claude else { return };
+    let s = Section::Claude;
+    if c.path.is_none() {
+        push(
+            out,
+            s,
+            finding("claude_missing", Severity::Error, "Claude Code is not installed (or not on PATH)")
+                .detail("looked on PATH, in ~/.local/bin/claude and ~/.claude/local/claude")
+                .fix("npm install -g @anthropic-ai/claude-code   (or: curl -fsSL https://claude.ai/install.sh | bash)"),
+        );
+    }
+    let env = &c.env;
+    if let Some(b) = env.get("ANTHROPIC_BASE_URL") {
+        let t = b.trim().trim_end_matches('/');
+        if t.ends_with("/v1") {
+            push(
+                out,
+                s,
+                finding("base_url_v1_suffix", Severity::Error, "ANTHROPIC_BASE_URL ends in /v1")
+                    .detail(format!("Claude Code appends /v1/messages itself, so {b} makes it call {t}/v1/messages, which answers 404 page not found"))
+                    .fix(format!("ANTHROPIC_BASE_URL={}", t.trim_end_matches("/v1"))),
+            );
+        }
+    }
+    let key = env.get("ANTHROPIC_API_KEY").filter(|k| !k.is_empty());
+    if let (Some(k), true) = (key, env.contains_key("ANTHROPIC_BASE_URL")) {
+        let anthropic = k.starts_with("sk-ant-api");
+        let both = env
+            .get("ANTHROPIC_AUTH_TOKEN")
+            .is_some_and(|t| !t.is_empty());
+        let mut d = String::from("ANTHROPIC_API_KEY is sent to the local server as x-api-key");
+        if both {
+            d.push_str(" next to ANTHROPIC_AUTH_TOKEN");
+        }
+        d.push_str("; interactive sessions ask whether to use this key (default: No)");
+        if anthropic {
+            d.push_str("; an Anthropic key also makes Claude Code send background calls to its Haiku model, which a local server does not have");
+        }
+        push(
+            out,
+            s,
+            finding(
+                "api_key_conflict",
+                Severity::Warning,
+                "an API key is set for a local server",
+            )
+            .detail(d)
+            .fix("ANTHROPIC_API_KEY=\"\" ANTHROPIC_AUTH_TOKEN=ollama"),
+        );
+    }
+    if !c.overrides.is_empty() {
+        let list: Vec<String> = c
+            .overrides
+            .iter()
+            .map(|o| {
+                format!(
+                    "{} (shell {:?}, {} {:?})",
+                    o.name, o.shell, o.source, o.value
+                )
+            })
+            .collect();
+        push(
+            out,
+            s,
+            finding(
+                "settings_env_override",
+                Severity::Warning,
+                format!(
+                    "{} shell variable(s) are replaced by Claude Code's settings",
+                    list.len()
+                ),
+            )
+            .detail(format!(
+                "a settings file's \"env\" wins over the shell: {}",
+                list.join("; ")
+            ))
+            .fix("change the value in the settings file named above, or remove it there"),
+        );
+    }
+    if c.path.is_some() && c.has_completed_onboarding != Some(true) {
+        push(
+            out,
+            s,
+            finding("onboarding_gate", Severity::Warning, "Claude Code will show its first-run onboarding and login screens")
+                .detail("~/.claude.json has no \"hasCompletedOnboarding\": true; interactive sessions stop at onboarding even with ANTHROPIC_BASE_URL set (claude -p is not affected)")
+                .fix("add \"hasCompletedOnboarding\": true to ~/.claude.json"),
+        );
+    }
+    let Some(v) = claude_version(f) else { return };
+    // Variables the installed version does not read.
+    for name in env
+        .keys()
+        .filter(|k| k.starts_with("ANTHROPIC_") || k.starts_with("CLAUDE_"))
+    {
+        let never = NEVER_READ.contains(&name.as_str());
+        if never || (c.version.is_some() && claude_reads(v, name) == Some(false)) {
+            push(
+                out,
+                s,
+                finding("unknown_env_var", Severity::Warning, format!("{name} is set but Claude Code {v} does not read it"))
+                    .detail(if never {
+                        format!("{name} appears in no Claude Code build; it does nothing")
+                    } else {
+                        format!("{name} is not among the variables Claude Code {v} reads")
+                    })
+                    .fix(if name == "ANTHROPIC_MODEL_CONTEXT_LENGTH" {
+                        "remove it; set CLAUDE_CODE_MAX_CONTEXT_TOKENS (and CLAUDE_CODE_AUTO_COMPACT_WINDOW) instead".to_string()
+                    } else {
+                        format!("remove {name}")
+                    }),
+            );
+        }
+    }
+    // Prompt-cache busters (ollama PRs #14918, #17918): only where the version reads the switch.
+    if c.version.is_some() {
+        let mut missing = Vec::new();
+        if claude_reads(v, "CLAUDE_CODE_ATTRIBUTION_HEADER") == Some(true)
+            && !matches!(
+                env.get("CLAUDE_CODE_ATTRIBUTION_HEADER").map(|s| s.trim()),
+                Some("0" | "false")
+            )
+        {
+            missing.push((
+                "CLAUDE_CODE_ATTRIBUTION_HEADER=0",
+                "the attribution header changes on every request",
+            ));
+        }
+        if claude_reads(v, "CLAUDE_CODE_TOTAL_TOKENS_REMINDER") == Some(true)
+            && env
+                .get("CLAUDE_CODE_TOTAL_TOKENS_REMINDER")
+                .map(|s| s.trim())
+                != Some("off")
+        {
+            missing.push((
+                "CLAUDE_CODE_TOTAL_TOKENS_REMINDER=off",
+                "the \"tokens left\" reminder rewrites the start of the prompt",
+            ));
+        }
+        if !missing.is_empty() {
+            push(
+                out,
+                s,
+                finding("cache_buster", Severity::Warning, "the server's prompt cache is invalidated on every turn")
+                    .detail(format!(
+                        "{}; the local server then re-reads the whole prompt each turn, which costs minutes at long contexts",
+                        missing.iter().map(|m| m.1).collect::<Vec<_>>().join("; ")
+                    ))
+                    .fix(missing.iter().map(|m| m.0).collect::<Vec<_>>().join(" ")),
+            );
+        }
+    }
+    autocompact(f, out);
+}
+
+fn autocompact(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    let (Some(c), Some(v), Some(calc)) = (&f.claude, claude_version(f), window(f)) else {
+        return;
+    };
+    let s = Section::Claude;
+    let gate = gate_for(v);
+    let env = &c.env;
+    let ineffective = |title: String, detail: String, fix: String| {
+        finding("autocompact_ineffective", Severity::Warning, title)
+            .detail(detail)
+            .fix(fix)
+    };
+    if let Some(p) = env.get("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE") {
+        match p.trim().parse::<f64>() {
+            Ok(x) if x > 0.0 && x <= 100.0 => {
+                let eff = calc.effective_window as f64;
+                if (eff * x / 100.0).floor() >= eff - 13_000.0 {
+                    push(out, s, ineffective(
+                        format!("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE={p} has no effect"),
+                        format!("{p}% of effectiveWindow {} is above the default threshold {}; the percentage can only make compaction earlier", calc.effective_window, calc.effective_window as i64 - 13_000),
+                        "lower the percentage, or set the window with CLAUDE_CODE_MAX_CONTEXT_TOKENS".into(),
+                    ));
+                }
+            }
+            _ => push(out, s, ineffective(
+                format!("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE={p} is ignored"),
+                "Claude Code only honours a number above 0 and at most 100 (a percentage, not a fraction)".into(),
+                "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE=<percent of the effective window, e.g. 75>".into(),
+            )),
+        }
+    }
+    if gate.needs_window_source
+        && calc.window_source == WindowSource::Auto
+        && !calc.proactive
+        && !truthy(env.get("DISABLE_AUTO_COMPACT"))
+    {
+        push(out, s, ineffective(
+            format!("Claude Code {v} never compacts proactively here"),
+            format!("versions {}–{} compact before the limit only when a window is configured; without CLAUDE_CODE_AUTO_COMPACT_WINDOW, CLAUDE_CODE_MAX_CONTEXT_TOKENS and CLAUDE_AUTOCOMPACT_PCT_OVERRIDE do nothing and Claude Code waits for the server to reject the prompt, which Ollama never does (it drops old messages instead)", gate.from, gate.to),
+            "CLAUDE_CODE_AUTO_COMPACT_WINDOW=100000 together with CLAUDE_CODE_MAX_CONTEXT_TOKENS=<served context>".into(),
+        ));
+    }
+    match &c.auto_compact_enabled {
+        Some(Value::Bool(false)) => push(out, s, ineffective(
+            "autocompaction is switched off".into(),
+            format!("autoCompactEnabled is false in {}; long sessions overflow the server's context", c.auto_compact_enabled_source.clone().unwrap_or_default()),
+            "set \"autoCompactEnabled\": true in ~/.claude/settings.json".into(),
+        )),
+        Some(Value::String(t)) => push(out, s, ineffective(
+            format!("autoCompactEnabled is the string {t:?}"),
+            "old `claude config set` wrote a string; Claude Code only honours a boolean, so this does not do what it says".into(),
+            "write a boolean (true or false) in ~/.claude/settings.json and remove the string".into(),
+        )),
+        _ => {}
+    }
+    for k in ["DISABLE_AUTO_COMPACT", "DISABLE_COMPACT"] {
+        if truthy(env.get(k)) {
+            push(
+                out,
+                s,
+                ineffective(
+                    format!("{k} switches autocompaction off"),
+                    "long sessions will overflow the server's context".into(),
+                    format!("unset {k}"),
+                ),
+            );
+        }
+    }
+    if let Some(w) = c
+        .auto_compact_window
+        .as_ref()
+        .and_then(Value::as_u64)
+        .filter(|w| *w < 100_000)
+    {
+        push(
+            out,
+            s,
+            ineffective(
+                format!("autoCompactWindow {w} is ignored"),
+                "the settings schema requires at least 100000; smaller values are dropped silently"
+                    .into(),
+                "use CLAUDE_CODE_MAX_CONTEXT_TOKENS=<served context> for small windows".into(),
+            ),
+        );
+    }
+    if let (Some(w), Some(floor)) = (
+        env.get("CLAUDE_CODE_AUTO_COMPACT_WINDOW"),
+        gate.auto_compact_window_floor,
+    ) {
+        if w.trim().parse::<u64>().is_ok_and(|n| n > 0 && n < floor) {
+            push(
+                out,
+                s,
+                ineffective(
+                    format!("CLAUDE_CODE_AUTO_COMPACT_WINDOW={w} reads as {floor}"),
+                    format!("Claude Code {v} raises the value to its {floor}-token minimum"),
+                    "set CLAUDE_CODE_MAX_CONTEXT_TOKENS=<served context> for windows below 100k"
+                        .into(),
+                ),
+            );
+        }
+    }
+}

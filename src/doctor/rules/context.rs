@@ -1,0 +1,148 @@
+//! Rules about the model's context and memory: Claude Code's window against the served
+//! context, the context's size, and whether the model fits.
+
+use super::server::set_server_var;
+use super::{claude_version, env_line, finding, push, window, Section};
+use crate::claude::recommend;
+use crate::doctor::facts::{ContextSource, Facts};
+use crate::findings::{Finding, Severity};
+use crate::units::human;
+
+/// Below this, Claude Code's own system prompt and tools (about 12–19k tokens) leave
+/// almost nothing for the conversation.
+pub const CONTEXT_UNUSABLE: u64 = 24_576;
+/// Ollama's Claude Code page asks for 64k or more.
+pub const CONTEXT_RECOMMENDED: u64 = 65_536;
+
+fn source_words(s: Option<ContextSource>) -> &'static str {
+    match s {
+        Some(ContextSource::Live) => "the loaded model, /api/ps",
+        Some(ContextSource::Modelfile) => "the model's num_ctx parameter",
+        Some(ContextSource::ServerEnv) => "the server's context setting",
+        Some(ContextSource::Default) => "this Ollama version's default",
+        None => "unknown",
+    }
+}
+
+pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    let s = Section::Model;
+    let Some(m) = &f.model else { return };
+    let Some(c) = m.served_context else {
+        if f.server.reachable {
+            push(
+                out,
+                s,
+                finding("context_unknown", Severity::Info, format!("the context {} is served with is not known yet", m.name))
+                    .detail("the model is not loaded and nothing sets its context; Ollama then picks 4k, 32k or 256k from the GPU's total memory")
+                    .fix("run one Claude Code prompt (or `ollama run <model> hi`), then run the doctor again"),
+            );
+        }
+        return;
+    };
+    let trained = m.trained_context.unwrap_or(u64::MAX);
+    let target = CONTEXT_RECOMMENDED.min(trained);
+    if c < CONTEXT_RECOMMENDED && c < trained {
+        let sev = if c < CONTEXT_UNUSABLE {
+            Severity::Error
+        } else {
+            Severity::Warning
+        };
+        push(
+            out,
+            s,
+            finding("server_context_small", sev, format!("{} is served with a {c}-token context", m.name))
+                .detail(format!(
+                    "from {}; Claude Code's system prompt and tools alone take about 12–19k tokens, and Ollama silently drops the oldest messages beyond the context; 64k or more is recommended{}",
+                    source_words(m.served_context_source),
+                    m.trained_context.map(|t| format!(" (the model was trained for {t})")).unwrap_or_default()
+                ))
+                .fix(format!("{}   (or a derived model: FROM {} + PARAMETER num_ctx {target})", set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={target}")), m.name)),
+        );
+    }
+    if let (Some(calc), Some(v)) = (window(f), claude_version(f)) {
+        if calc.window > c {
+            let rec = recommend(v, c, &m.name);
+            let assumed = if f.claude.as_ref().and_then(|x| x.version).is_none() {
+                " (version not detected; assuming the newest known)"
+            } else {
+                ""
+            };
+            push(
+                out,
+                s,
+                finding("context_mismatch", Severity::Error, format!("Claude Code {v} assumes a {}-token window; the server serves {c}", calc.window))
+                    .detail(format!(
+                        "Claude Code{assumed} treats {} as a {}-token model (effectiveWindow={}, compaction at {} tokens{}), but the server holds only {c} tokens ({}); past that Ollama drops the oldest messages without an error, so Claude Code loses context instead of compacting",
+                        m.name,
+                        calc.model_window,
+                        calc.effective_window,
+                        calc.autocompact_threshold,
+                        if calc.proactive { "" } else { ", and this version does not compact proactively" },
+                        source_words(m.served_context_source),
+                    ))
+                    .fix(format!("set for Claude Code (shell or ~/.claude/settings.json \"env\"): {}", env_line(&rec.env))),
+            );
+        }
+    }
+    if let Some(mem) = &m.memory {
+        if !mem.fits {
+            push(
+                out,
+                s,
+                finding("memory_does_not_fit", Severity::Error, format!("{} at {} tokens needs {} of {}", m.name, mem.n_ctx, human(mem.total_bytes), human(mem.budget_bytes)))
+                    .detail(format!("weights, a {} {} KV cache and compute buffers exceed the memory budget (1 GiB kept free); Ollama will offload layers to the CPU or fail to load", human(mem.kv_bytes), mem.kv_type))
+                    .fix("lower the context, use OLLAMA_KV_CACHE_TYPE=q8_0, or a smaller quantization; `cclocal plan <model>` shows what fits"),
+            );
+        }
+    }
+    let loaded = f
+        .server
+        .loaded
+        .iter()
+        .find(|l| crate::doctor::probe::same_model(&l.name, &m.name));
+    if let Some(l) = loaded {
+        let gpu = f.machine.budget.as_ref().is_some_and(|b| b.gpu);
+        if l.size > 0 && l.size_vram < l.size && (l.size_vram > 0 || gpu) {
+            let pct = 100.0 * (l.size - l.size_vram) as f64 / l.size as f64;
+            push(
+                out,
+                s,
+                finding("model_partial_offload", Severity::Warning, format!("{:.0}% of {} runs on the CPU", pct, m.name))
+                    .detail(format!("/api/ps: size {} but size_vram {}; CPU layers make prompt processing many times slower", human(l.size), human(l.size_vram)))
+                    .fix("lower the context or use OLLAMA_KV_CACHE_TYPE=q8_0 so the whole model fits on the GPU"),
+            );
+        }
+    }
+    if let (Some(cfg), Some(mem)) = (&f.server_config, &m.memory) {
+        let kv = cfg
+            .env
+            .get("OLLAMA_KV_CACHE_TYPE")
+            .map(|v| v.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if cfg.env_source.is_some() && (kv.is_empty() || kv == "f16") {
+            if let Some(q8) = mem.kv_bytes_q8_0.filter(|q| *q < mem.kv_bytes) {
+                let tight = !mem.fits || loaded.is_some_and(|l| l.size_vram < l.size);
+                push(
+                    out,
+                    s,
+                    finding(
+                        "kv_cache_f16",
+                        if tight {
+                            Severity::Warning
+                        } else {
+                            Severity::Info
+                        },
+                        "the KV cache is f16; q8_0 would halve it",
+                    )
+                    .detail(format!(
+                        "at {} tokens the KV cache takes {} in f16 and {} in q8_0",
+                        mem.n_ctx,
+                        human(mem.kv_bytes),
+                        human(q8)
+                    ))
+                    .fix(set_server_var(f, "OLLAMA_KV_CACHE_TYPE=q8_0")),
+                );
+            }
+        }
+    }
+}

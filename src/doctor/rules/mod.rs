@@ -1,0 +1,124 @@
+//! Rules: pure functions from [`Facts`] to findings. No I/O, no clock; every rule can be
+//! tested with hand-made facts.
+
+mod claude;
+mod context;
+mod server;
+
+use crate::claude::{compute_window, EnvMap, Version, WindowCalc, LATEST_KNOWN};
+use crate::doctor::facts::Facts;
+use crate::findings::{Finding, Severity};
+use serde::Serialize;
+
+/// Where a finding is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    Machine,
+    Claude,
+    Server,
+    Model,
+    ServerConfig,
+}
+
+/// Every finding id the doctor can report (the JSON contract).
+pub const IDS: &[&str] = &[
+    "context_mismatch",
+    "context_unknown",
+    "server_context_small",
+    "memory_does_not_fit",
+    "model_partial_offload",
+    "server_unreachable",
+    "server_not_checked",
+    "server_too_old",
+    "remote_server",
+    "model_missing",
+    "background_model_missing",
+    "kv_cache_f16",
+    "kv_quant_without_flash_attention",
+    "keep_alive_short",
+    "cache_buster",
+    "unknown_env_var",
+    "autocompact_ineffective",
+    "base_url_v1_suffix",
+    "api_key_conflict",
+    "settings_env_override",
+    "onboarding_gate",
+    "ollama_app_context_override",
+    "server_exposed",
+    "claude_missing",
+];
+
+/// All findings, each with its section, most severe first (stable within a severity).
+pub fn evaluate(f: &Facts) -> Vec<(Section, Finding)> {
+    let mut out = Vec::new();
+    claude::rules(f, &mut out);
+    server::rules(f, &mut out);
+    context::rules(f, &mut out);
+    out.sort_by_key(|b| std::cmp::Reverse(b.1.severity));
+    out
+}
+
+/// The findings alone.
+pub fn findings(f: &Facts) -> Vec<Finding> {
+    evaluate(f).into_iter().map(|(_, x)| x).collect()
+}
+
+/// The Claude Code version the rules reason about: the installed one, else the newest
+/// known (and the caller says so).
+pub fn claude_version(f: &Facts) -> Option<Version> {
+    let c = f.claude.as_ref()?;
+    Some(c.version.unwrap_or(LATEST_KNOWN))
+}
+
+/// Claude Code's environment as the window computation needs it: the merged env, plus
+/// the settings that act like variables (`autoCompactWindow` on 2.1.323+, a boolean
+/// `autoCompactEnabled: false`).
+pub fn window_env(f: &Facts) -> EnvMap {
+    let mut env = f.claude_env();
+    if let (Some(c), Some(v)) = (f.claude.as_ref(), claude_version(f)) {
+        if v >= Version(2, 1, 323) && !env.contains_key("CLAUDE_CODE_AUTO_COMPACT_WINDOW") {
+            if let Some(w) = c
+                .auto_compact_window
+                .as_ref()
+                .and_then(|w| w.as_u64())
+                .filter(|w| *w >= 100_000)
+            {
+                env.insert("CLAUDE_CODE_AUTO_COMPACT_WINDOW".into(), w.to_string());
+            }
+        }
+        if c.auto_compact_enabled == Some(serde_json::Value::Bool(false)) {
+            env.insert("DISABLE_AUTO_COMPACT".into(), "1".into());
+        }
+    }
+    env
+}
+
+/// What the installed Claude Code will do with its model and environment.
+pub fn window(f: &Facts) -> Option<WindowCalc> {
+    let v = claude_version(f)?;
+    let model = f
+        .claude
+        .as_ref()?
+        .model
+        .clone()
+        .unwrap_or_else(|| "claude-sonnet-4-5".into());
+    Some(compute_window(v, &model, &window_env(f)))
+}
+
+/// `K=V K=V` for a fix line.
+pub fn env_line(env: &EnvMap) -> String {
+    env.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(crate) fn push(out: &mut Vec<(Section, Finding)>, s: Section, f: Finding) {
+    out.push((s, f));
+}
+
+pub(crate) fn finding(id: &'static str, sev: Severity, title: impl Into<String>) -> Finding {
+    debug_assert!(IDS.contains(&id), "unregistered finding id {id}");
+    Finding::new(id, sev, title)
+}

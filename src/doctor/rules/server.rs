@@ -1,0 +1,313 @@
+//! Rules about the server: reachability, API, models, and the service's configuration.
+
+use super::{finding, push, Section};
+use crate::doctor::facts::{Facts, Presence};
+use crate::doctor::knowledge::{
+    ollama_var, ollama_version, OllamaVar, LLAMA_SERVER_SINCE, MESSAGES_API_SINCE,
+};
+use crate::doctor::probe::ollama_bool_false;
+use crate::findings::{Finding, Severity};
+
+/// How to set an Ollama server variable on this kind of host.
+pub fn set_server_var(f: &Facts, kv: &str) -> String {
+    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+    if !f.server.local {
+        return format!("on the server host: set {k}={v} for the Ollama service and restart it");
+    }
+    match (f.machine.os.as_str(), f.server_config.as_ref().and_then(|c| c.env_source.as_deref())) {
+        ("macos", _) => format!("launchctl setenv {k} {v}, then restart the Ollama app"),
+        (_, Some("systemd")) => format!("sudo systemctl edit ollama  →  [Service] Environment=\"{k}={v}\"; then sudo systemctl restart ollama"),
+        _ => format!("start the server with {k}={v} ollama serve"),
+    }
+}
+
+/// `OLLAMA_KEEP_ALIVE` in seconds as Ollama reads it: a Go duration or bare seconds;
+/// negative is forever (`None`), unparsable is the default 5m.
+pub fn keep_alive_secs(v: &str) -> Option<i64> {
+    let t = v.trim().trim_matches(['"', '\'']);
+    let secs = if let Ok(n) = t.parse::<i64>() {
+        n
+    } else {
+        parse_go_duration(t).unwrap_or(300)
+    };
+    (secs >= 0).then_some(secs)
+}
+
+fn parse_go_duration(s: &str) -> Option<i64> {
+    let (neg, mut rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s),
+    };
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let n: f64 = rest[..end].parse().ok()?;
+        rest = &rest[end..];
+        let uend = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let mult = match &rest[..uend] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            "us" | "µs" => 1e-6,
+            "ns" => 1e-9,
+            _ => return None,
+        };
+        total += n * mult;
+        rest = &rest[uend..];
+    }
+    Some(if neg {
+        -(total as i64) - 1
+    } else {
+        total as i64
+    })
+}
+
+pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    let sv = &f.server;
+    let s = Section::Server;
+    if !sv.checked {
+        let why = if f.options.offline {
+            "--offline".to_string()
+        } else {
+            sv.error.clone().unwrap_or_else(|| "not probed".into())
+        };
+        push(
+            out,
+            s,
+            finding(
+                "server_not_checked",
+                Severity::Info,
+                format!("the server at {} was not checked", sv.url),
+            )
+            .detail(why),
+        );
+    } else if !sv.reachable {
+        let d = sv.error.clone().unwrap_or_default();
+        push(
+            out,
+            s,
+            finding("server_unreachable", Severity::Error, format!("no answer from {}", sv.url))
+                .detail(format!("{d} (URL from {})", sv.url_source))
+                .fix(if sv.local { "start Ollama: open the Ollama app or run `ollama serve`".to_string() } else { format!("check that Ollama listens on the network on that host (OLLAMA_HOST=0.0.0.0) and that {} is right", sv.url) }),
+        );
+    } else {
+        let old = sv
+            .version
+            .as_deref()
+            .and_then(ollama_version)
+            .is_some_and(|v| v < MESSAGES_API_SINCE);
+        if sv.messages_api == Some(false) || old {
+            push(
+                out,
+                s,
+                finding("server_too_old", Severity::Error, "the server has no Anthropic Messages API (/v1/messages)")
+                    .detail(format!("Ollama {} answers 404 page not found for /v1/messages; Claude Code needs Ollama 0.14.0 or newer", sv.version.clone().unwrap_or_else(|| "(unknown version)".into())))
+                    .fix("upgrade Ollama: https://ollama.com/download (Linux: curl -fsSL https://ollama.com/install.sh | sh)"),
+            );
+        }
+        let installed: Vec<&str> = sv.installed.iter().map(|m| m.name.as_str()).collect();
+        let pick = installed.first().copied().unwrap_or("<model>");
+        for m in &sv.models {
+            if m.presence != Presence::Missing {
+                continue;
+            }
+            if m.role == "main" {
+                push(
+                    out,
+                    s,
+                    finding(
+                        "model_missing",
+                        Severity::Error,
+                        format!("the server has no model {:?}", m.name),
+                    )
+                    .detail(format!(
+                        "Claude Code will send model {:?} ({}); installed: {}",
+                        m.name,
+                        m.why,
+                        if installed.is_empty() {
+                            "none".into()
+                        } else {
+                            installed.join(", ")
+                        }
+                    ))
+                    .fix(format!(
+                        "ollama pull {}   (or ANTHROPIC_MODEL={pick})",
+                        m.name
+                    )),
+                );
+            } else {
+                push(
+                    out,
+                    s,
+                    finding("background_model_missing", Severity::Warning, format!("{} model {:?} is not on the server", m.role, m.name))
+                        .detail(format!("Claude Code sends {} calls to {:?} because {}; the server answers 404 not_found_error for each", m.role, m.name, m.why))
+                        .fix(format!("ANTHROPIC_DEFAULT_HAIKU_MODEL={}", f.claude.as_ref().and_then(|c| c.model.clone()).unwrap_or_else(|| pick.to_string()))),
+                );
+            }
+        }
+        if f.claude.is_some() && sv.models.iter().all(|m| m.role != "main") {
+            push(
+                out,
+                s,
+                finding("model_missing", Severity::Error, "no model is set for Claude Code")
+                    .detail("without ANTHROPIC_MODEL (or a settings \"model\"), Claude Code asks the server for its own default Claude model, which a local server does not have")
+                    .fix(format!("ANTHROPIC_MODEL={pick}")),
+            );
+        }
+        if !sv.local {
+            push(
+                out,
+                s,
+                finding("remote_server", Severity::Info, format!("the server at {} is on another machine", sv.url))
+                    .detail("judged from its API alone; memory fit, KV cache type, flash attention, keep-alive, app settings and the service environment need the server host")
+                    .fix("run `cclocal doctor --server-only` on the server host"),
+            );
+        }
+    }
+    config_rules(f, out);
+}
+
+fn config_rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    let s = Section::ServerConfig;
+    let version = f.server.version.as_deref();
+    // Ollama variables in the service's or the shell's environment.
+    let mut seen = std::collections::BTreeSet::new();
+    let cfg_env = f
+        .server_config
+        .as_ref()
+        .map(|c| c.env.clone())
+        .unwrap_or_default();
+    let shell = f
+        .claude
+        .as_ref()
+        .map(|c| c.shell_env.clone())
+        .unwrap_or_default();
+    for (name, origin) in cfg_env
+        .keys()
+        .map(|k| (k, "the Ollama service"))
+        .chain(shell.keys().map(|k| (k, "your shell")))
+    {
+        if !name.starts_with("OLLAMA_") || !seen.insert(name.clone()) {
+            continue;
+        }
+        let (title, detail) = match ollama_var(name, version) {
+            OllamaVar::Read => continue,
+            OllamaVar::Never(note) => (format!("{name} does not exist in Ollama"), note),
+            OllamaVar::Removed { since, note } => {
+                (format!("{name} was removed in Ollama {since}"), note)
+            }
+            OllamaVar::TooNew { since } => (
+                format!("{name} needs Ollama {since} or newer"),
+                format!("this server is {}", version.unwrap_or("?")),
+            ),
+            OllamaVar::Unlisted => (
+                format!("{name} is not an Ollama variable"),
+                "not read by Ollama up to 0.33".into(),
+            ),
+        };
+        push(
+            out,
+            s,
+            finding("unknown_env_var", Severity::Warning, title)
+                .detail(format!("set in {origin}; {detail}"))
+                .fix(format!("remove {name}")),
+        );
+    }
+    let Some(cfg) = &f.server_config else { return };
+    let env = &cfg.env;
+    let known = cfg.env_source.is_some();
+    let kv = env
+        .get("OLLAMA_KV_CACHE_TYPE")
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty());
+    let fa_off = env
+        .get("OLLAMA_FLASH_ATTENTION")
+        .is_some_and(|v| ollama_bool_false(v));
+    if let (Some(k), true) = (&kv, fa_off) {
+        if k != "f16" && k != "f32" && k != "bf16" {
+            let new = version
+                .and_then(ollama_version)
+                .map_or(true, |v| v >= LLAMA_SERVER_SINCE);
+            push(
+                out,
+                s,
+                finding("kv_quant_without_flash_attention", if new { Severity::Error } else { Severity::Warning }, format!("OLLAMA_KV_CACHE_TYPE={k} with flash attention off"))
+                    .detail(if new {
+                        "from Ollama 0.30 llama-server refuses a quantized V cache without flash attention: the model fails to load".to_string()
+                    } else {
+                        "Ollama before 0.30 silently falls back to f16 when flash attention is off".to_string()
+                    })
+                    .fix(set_server_var(f, "OLLAMA_FLASH_ATTENTION=1")),
+            );
+        }
+    }
+    if known {
+        let ka = env.get("OLLAMA_KEEP_ALIVE");
+        let secs = ka.map(|v| keep_alive_secs(v)).unwrap_or(Some(300));
+        if let Some(sec) = secs.filter(|s| *s < 600) {
+            push(
+                out,
+                s,
+                finding("keep_alive_short", Severity::Warning, format!("Ollama unloads the model after {} idle", if sec == 0 { "every request".to_string() } else { format!("{} min", sec as f64 / 60.0) }))
+                    .detail(format!("{}; after a pause the next turn reloads the model and re-reads the whole prompt", match ka { Some(v) => format!("OLLAMA_KEEP_ALIVE={v}"), None => "OLLAMA_KEEP_ALIVE is unset (default 5m)".into() }))
+                    .fix(set_server_var(f, "OLLAMA_KEEP_ALIVE=1h")),
+            );
+        }
+    }
+    let host = env
+        .get("OLLAMA_HOST")
+        .map(|h| h.trim().trim_start_matches("http://").to_string());
+    let bind_all = host
+        .as_deref()
+        .is_some_and(|h| h.starts_with("0.0.0.0") || h.starts_with("[::]") || h.starts_with(":"));
+    if bind_all || cfg.app_expose == Some(true) {
+        push(
+            out,
+            s,
+            finding("server_exposed", Severity::Warning, "Ollama listens on every network interface")
+                .detail(format!("{}; Ollama's API has no authentication, so anyone on the network can use the models", if bind_all { format!("OLLAMA_HOST={}", host.unwrap_or_default()) } else { "the Ollama app's \"Expose Ollama to the network\" is on".into() }))
+                .fix(if bind_all { set_server_var(f, "OLLAMA_HOST=127.0.0.1:11434") } else { "turn off \"Expose Ollama to the network\" in the Ollama app, unless other machines need it".into() }),
+        );
+    }
+    if let Some(app) = cfg.app_context_length.filter(|c| *c > 0) {
+        let env_ctx = env
+            .get("OLLAMA_CONTEXT_LENGTH")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let conflict = env_ctx.is_some_and(|e| e != app);
+        push(
+            out,
+            s,
+            finding("ollama_app_context_override", if conflict { Severity::Warning } else { Severity::Info }, format!("the Ollama app's context setting is {app}"))
+                .detail(if conflict {
+                    format!("the app passes OLLAMA_CONTEXT_LENGTH={app} to the server, replacing OLLAMA_CONTEXT_LENGTH={} from {}", env_ctx.unwrap_or(0), cfg.env_source.clone().unwrap_or_default())
+                } else {
+                    format!("a non-zero app setting overrides OLLAMA_CONTEXT_LENGTH ({})", cfg.app_db.clone().unwrap_or_default())
+                })
+                .fix("set the context in the Ollama app (Settings → Context length), or move its slider to default to let OLLAMA_CONTEXT_LENGTH apply"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_alive() {
+        assert_eq!(keep_alive_secs("5m"), Some(300));
+        assert_eq!(keep_alive_secs("1h30m"), Some(5400));
+        assert_eq!(keep_alive_secs("3600"), Some(3600));
+        assert_eq!(keep_alive_secs("-1"), None);
+        assert_eq!(keep_alive_secs("-1m"), None);
+        assert_eq!(keep_alive_secs("0"), Some(0));
+        assert_eq!(keep_alive_secs("banana"), Some(300));
+    }
+}

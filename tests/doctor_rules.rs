@@ -1,0 +1,529 @@
+//! Doctor rules from hand-made facts: no network, no files. A healthy setup yields no
+//! warning or error; each test breaks one thing and expects its finding id.
+
+use cclocal::claude::{EnvMap, Version};
+use cclocal::doctor::facts::*;
+use cclocal::doctor::rules::{self, IDS};
+use cclocal::doctor::{exit_code, Section};
+use cclocal::findings::{Finding, Severity};
+use cclocal::memory::{Budget, BudgetSource};
+use serde_json::json;
+
+const GIB: u64 = 1 << 30;
+
+fn env(pairs: &[(&str, &str)]) -> EnvMap {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn healthy() -> Facts {
+    let model = "qwen3-coder-next:latest";
+    Facts {
+        options: RunFacts::default(),
+        machine: MachineFacts {
+            os: "linux".into(),
+            arch: "x86_64".into(),
+            cpus: 8,
+            ram_bytes: 128 * GIB,
+            budget: Some(Budget {
+                bytes: 96 * GIB,
+                source: BudgetSource::Cuda,
+                estimated: false,
+                gpu: true,
+                note: "test".into(),
+            }),
+            devices: None,
+        },
+        claude: Some(ClaudeFacts {
+            path: Some("/usr/local/bin/claude".into()),
+            version: Some(Version(2, 1, 332)),
+            env: env(&[
+                ("ANTHROPIC_BASE_URL", "http://127.0.0.1:11434"),
+                ("ANTHROPIC_AUTH_TOKEN", "<redacted>"),
+                ("ANTHROPIC_MODEL", model),
+                ("CLAUDE_CODE_MAX_CONTEXT_TOKENS", "65536"),
+                ("CLAUDE_CODE_AUTO_COMPACT_WINDOW", "100000"),
+                ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "8192"),
+                ("CLAUDE_CODE_ATTRIBUTION_HEADER", "0"),
+                ("CLAUDE_CODE_TOTAL_TOKENS_REMINDER", "off"),
+            ]),
+            has_completed_onboarding: Some(true),
+            model: Some(model.into()),
+            model_source: Some("ANTHROPIC_MODEL".into()),
+            ..Default::default()
+        }),
+        server: ServerFacts {
+            url: "http://127.0.0.1:11434".into(),
+            url_source: "ANTHROPIC_BASE_URL".into(),
+            base_url: Some("http://127.0.0.1:11434".into()),
+            local: true,
+            checked: true,
+            reachable: true,
+            version: Some("0.30.0".into()),
+            installed: vec![InstalledModel {
+                name: model.into(),
+                size: 51 * GIB,
+                ..Default::default()
+            }],
+            loaded: vec![LoadedModel {
+                name: model.into(),
+                size: 60 * GIB,
+                size_vram: 60 * GIB,
+                context_length: Some(65_536),
+                expires_at: String::new(),
+            }],
+            messages_api: Some(true),
+            models: vec![
+                ModelCheck {
+                    role: "main".into(),
+                    name: model.into(),
+                    why: "ANTHROPIC_MODEL".into(),
+                    presence: Presence::Present,
+                },
+                ModelCheck {
+                    role: "background".into(),
+                    name: model.into(),
+                    why: "main".into(),
+                    presence: Presence::Present,
+                },
+            ],
+            latency_ms: Some(1),
+            error: None,
+        },
+        server_config: Some(ServerConfigFacts {
+            env: env(&[
+                ("OLLAMA_KEEP_ALIVE", "1h"),
+                ("OLLAMA_KV_CACHE_TYPE", "q8_0"),
+                ("OLLAMA_CONTEXT_LENGTH", "65536"),
+            ]),
+            env_source: Some("systemd".into()),
+            ..Default::default()
+        }),
+        model: Some(ModelFacts {
+            name: model.into(),
+            architecture: Some("qwen3next".into()),
+            trained_context: Some(262_144),
+            weights_bytes: 51 * GIB,
+            served_context: Some(65_536),
+            served_context_source: Some(ContextSource::Live),
+            memory: Some(MemoryFacts {
+                n_ctx: 65_536,
+                kv_type: "q8_0".into(),
+                kv_bytes: GIB,
+                kv_bytes_q8_0: Some(GIB),
+                total_bytes: 60 * GIB,
+                budget_bytes: 96 * GIB,
+                fits: true,
+            }),
+            error: None,
+        }),
+    }
+}
+
+fn all(f: &Facts) -> Vec<(Section, Finding)> {
+    rules::evaluate(f)
+}
+
+fn find(f: &Facts, id: &str) -> Finding {
+    let got = all(f);
+    got.iter()
+        .find(|(_, x)| x.id == id)
+        .map(|(_, x)| x.clone())
+        .unwrap_or_else(|| {
+            panic!(
+                "expected {id}, got {:?}",
+                got.iter().map(|(_, x)| x.id).collect::<Vec<_>>()
+            )
+        })
+}
+
+fn claude(f: &mut Facts) -> &mut ClaudeFacts {
+    f.claude.as_mut().unwrap()
+}
+
+#[test]
+fn healthy_setup_has_no_problems() {
+    let f = healthy();
+    let got = all(&f);
+    let problems: Vec<_> = got
+        .iter()
+        .filter(|(_, x)| x.severity >= Severity::Warning)
+        .map(|(_, x)| (x.id, x.title.clone()))
+        .collect();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert_eq!(exit_code(&got, true), 0);
+}
+
+#[test]
+fn every_finding_has_title_and_problems_have_fixes() {
+    // Break everything at once and check the contract of each finding.
+    let mut f = healthy();
+    f.server.version = Some("0.13.0".into());
+    f.server.messages_api = Some(false);
+    claude(&mut f)
+        .env
+        .insert("ANTHROPIC_MODEL_CONTEXT_LENGTH".into(), "16384".into());
+    let got = all(&f);
+    assert!(!got.is_empty());
+    for (_, x) in &got {
+        assert!(IDS.contains(&x.id), "{}", x.id);
+        assert!(!x.title.is_empty());
+        if x.severity >= Severity::Warning {
+            assert!(!x.fix.is_empty(), "{} has no fix", x.id);
+        }
+    }
+}
+
+#[test]
+fn context_mismatch_is_version_aware() {
+    let mut f = healthy();
+    claude(&mut f).env.remove("CLAUDE_CODE_MAX_CONTEXT_TOKENS");
+    claude(&mut f).env.remove("CLAUDE_CODE_AUTO_COMPACT_WINDOW");
+    let x = find(&f, "context_mismatch");
+    assert_eq!(x.severity, Severity::Error);
+    assert!(
+        x.title.contains("1000000"),
+        "2.1.332 assumes 1M for an unknown model: {}",
+        x.title
+    );
+    assert!(
+        x.fix.contains("CLAUDE_CODE_MAX_CONTEXT_TOKENS=65536"),
+        "{}",
+        x.fix
+    );
+    claude(&mut f).version = Some(Version(2, 1, 121));
+    let x = find(&f, "context_mismatch");
+    assert!(x.title.contains("200000"), "{}", x.title);
+    assert!(
+        x.fix.contains("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"),
+        "old versions ignore MAX_CONTEXT: {}",
+        x.fix
+    );
+    assert_eq!(exit_code(&all(&f), false), 1);
+}
+
+#[test]
+fn context_small_unknown_and_memory() {
+    let mut f = healthy();
+    f.model.as_mut().unwrap().served_context = Some(16_384);
+    assert_eq!(find(&f, "server_context_small").severity, Severity::Error);
+    f.model.as_mut().unwrap().served_context = Some(32_768);
+    assert_eq!(find(&f, "server_context_small").severity, Severity::Warning);
+    let mut f = healthy();
+    f.model.as_mut().unwrap().served_context = None;
+    assert_eq!(find(&f, "context_unknown").severity, Severity::Info);
+    let mut f = healthy();
+    f.model.as_mut().unwrap().memory.as_mut().unwrap().fits = false;
+    assert_eq!(find(&f, "memory_does_not_fit").severity, Severity::Error);
+}
+
+#[test]
+fn partial_offload_and_kv_cache() {
+    let mut f = healthy();
+    f.server.loaded[0].size_vram = 30 * GIB;
+    assert!(find(&f, "model_partial_offload").title.starts_with("50%"));
+    let mut f = healthy();
+    let cfg = f.server_config.as_mut().unwrap();
+    cfg.env.remove("OLLAMA_KV_CACHE_TYPE");
+    let m = f.model.as_mut().unwrap().memory.as_mut().unwrap();
+    m.kv_type = "f16".into();
+    m.kv_bytes = 2 * GIB;
+    assert_eq!(find(&f, "kv_cache_f16").severity, Severity::Info);
+    f.model.as_mut().unwrap().memory.as_mut().unwrap().fits = false;
+    assert_eq!(find(&f, "kv_cache_f16").severity, Severity::Warning);
+}
+
+#[test]
+fn kv_quant_without_flash_attention_depends_on_server_version() {
+    let mut f = healthy();
+    f.server_config
+        .as_mut()
+        .unwrap()
+        .env
+        .insert("OLLAMA_FLASH_ATTENTION".into(), "false".into());
+    assert_eq!(
+        find(&f, "kv_quant_without_flash_attention").severity,
+        Severity::Error
+    );
+    f.server.version = Some("0.24.0".into());
+    assert_eq!(
+        find(&f, "kv_quant_without_flash_attention").severity,
+        Severity::Warning
+    );
+    // "off" parses as true in Ollama: flash attention is on.
+    f.server_config
+        .as_mut()
+        .unwrap()
+        .env
+        .insert("OLLAMA_FLASH_ATTENTION".into(), "off".into());
+    assert!(all(&f)
+        .iter()
+        .all(|(_, x)| x.id != "kv_quant_without_flash_attention"));
+}
+
+#[test]
+fn server_reachability_and_age() {
+    let mut f = healthy();
+    f.server.reachable = false;
+    f.server.error = Some("timed out".into());
+    assert_eq!(find(&f, "server_unreachable").severity, Severity::Error);
+    let mut f = healthy();
+    f.server.checked = false;
+    f.options.offline = true;
+    assert_eq!(find(&f, "server_not_checked").severity, Severity::Info);
+    let mut f = healthy();
+    f.server.messages_api = Some(false);
+    f.server.version = Some("0.13.5".into());
+    assert_eq!(find(&f, "server_too_old").severity, Severity::Error);
+    let mut f = healthy();
+    f.server.local = false;
+    assert!(find(&f, "remote_server").fix.contains("--server-only"));
+}
+
+#[test]
+fn models_missing() {
+    let mut f = healthy();
+    f.server.models[0].presence = Presence::Missing;
+    assert_eq!(find(&f, "model_missing").severity, Severity::Error);
+    let mut f = healthy();
+    f.server.models.retain(|m| m.role != "main");
+    assert!(find(&f, "model_missing")
+        .fix
+        .starts_with("ANTHROPIC_MODEL="));
+    let mut f = healthy();
+    f.server.models[1] = ModelCheck {
+        role: "background".into(),
+        name: "claude-haiku-4-5-20251001".into(),
+        why: "key".into(),
+        presence: Presence::Missing,
+    };
+    let x = find(&f, "background_model_missing");
+    assert_eq!(x.severity, Severity::Warning);
+    assert!(
+        x.fix
+            .contains("ANTHROPIC_DEFAULT_HAIKU_MODEL=qwen3-coder-next"),
+        "{}",
+        x.fix
+    );
+}
+
+#[test]
+fn keep_alive_exposure_and_app_override() {
+    let mut f = healthy();
+    f.server_config
+        .as_mut()
+        .unwrap()
+        .env
+        .remove("OLLAMA_KEEP_ALIVE");
+    assert!(find(&f, "keep_alive_short").detail.contains("default 5m"));
+    f.server_config
+        .as_mut()
+        .unwrap()
+        .env
+        .insert("OLLAMA_KEEP_ALIVE".into(), "-1".into());
+    assert!(all(&f).iter().all(|(_, x)| x.id != "keep_alive_short"));
+    let mut f = healthy();
+    f.server_config
+        .as_mut()
+        .unwrap()
+        .env
+        .insert("OLLAMA_HOST".into(), "0.0.0.0:11434".into());
+    assert!(find(&f, "server_exposed")
+        .fix
+        .contains("OLLAMA_HOST=127.0.0.1:11434"));
+    let mut f = healthy();
+    f.server_config.as_mut().unwrap().app_context_length = Some(8192);
+    assert_eq!(
+        find(&f, "ollama_app_context_override").severity,
+        Severity::Warning
+    );
+    f.server_config
+        .as_mut()
+        .unwrap()
+        .env
+        .remove("OLLAMA_CONTEXT_LENGTH");
+    assert_eq!(
+        find(&f, "ollama_app_context_override").severity,
+        Severity::Info
+    );
+}
+
+#[test]
+fn cache_buster_only_where_the_version_reads_the_switch() {
+    let mut f = healthy();
+    claude(&mut f).env.remove("CLAUDE_CODE_ATTRIBUTION_HEADER");
+    assert!(find(&f, "cache_buster")
+        .fix
+        .contains("CLAUDE_CODE_ATTRIBUTION_HEADER=0"));
+    claude(&mut f).version = Some(Version(2, 1, 121));
+    assert!(
+        all(&f).iter().all(|(_, x)| x.id != "cache_buster"),
+        "no env list covers 2.1.121"
+    );
+}
+
+#[test]
+fn unknown_env_vars_claude_and_ollama() {
+    let mut f = healthy();
+    claude(&mut f)
+        .env
+        .insert("ANTHROPIC_MODEL_CONTEXT_LENGTH".into(), "65536".into());
+    assert!(find(&f, "unknown_env_var")
+        .title
+        .contains("ANTHROPIC_MODEL_CONTEXT_LENGTH"));
+    let mut f = healthy();
+    claude(&mut f).version = Some(Version(2, 1, 197));
+    claude(&mut f).env.insert(
+        "CLAUDE_CODE_DISABLE_UNKNOWN_MODEL_WINDOW_ENFORCEMENT".into(),
+        "1".into(),
+    );
+    assert!(find(&f, "unknown_env_var").title.contains("2.1.197"));
+    let mut f = healthy();
+    f.server_config
+        .as_mut()
+        .unwrap()
+        .env
+        .insert("OLLAMA_NUM_BATCH".into(), "2048".into());
+    assert!(find(&f, "unknown_env_var").title.contains("does not exist"));
+    let mut f = healthy();
+    f.server_config
+        .as_mut()
+        .unwrap()
+        .env
+        .insert("OLLAMA_NEW_ENGINE".into(), "1".into());
+    assert!(find(&f, "unknown_env_var")
+        .title
+        .contains("removed in Ollama 0.30.0"));
+}
+
+#[test]
+fn autocompact_ineffective_causes() {
+    let cases: Vec<(&str, Box<dyn Fn(&mut Facts)>)> = vec![
+        (
+            "150 is ignored",
+            Box::new(|f| {
+                claude(f)
+                    .env
+                    .insert("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE".into(), "150".into());
+            }),
+        ),
+        (
+            "has no effect",
+            Box::new(|f| {
+                claude(f)
+                    .env
+                    .insert("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE".into(), "95".into());
+            }),
+        ),
+        (
+            "never compacts",
+            Box::new(|f| {
+                claude(f).version = Some(Version(2, 1, 197));
+                claude(f).env.remove("CLAUDE_CODE_AUTO_COMPACT_WINDOW");
+            }),
+        ),
+        (
+            "switched off",
+            Box::new(|f| {
+                claude(f).auto_compact_enabled = Some(json!(false));
+            }),
+        ),
+        (
+            "string",
+            Box::new(|f| {
+                claude(f).auto_compact_enabled = Some(json!("false"));
+            }),
+        ),
+        (
+            "DISABLE_AUTO_COMPACT",
+            Box::new(|f| {
+                claude(f)
+                    .env
+                    .insert("DISABLE_AUTO_COMPACT".into(), "1".into());
+            }),
+        ),
+        (
+            "ignored",
+            Box::new(|f| {
+                claude(f).auto_compact_window = Some(json!(50_000));
+            }),
+        ),
+        (
+            "reads as 100000",
+            Box::new(|f| {
+                claude(f)
+                    .env
+                    .insert("CLAUDE_CODE_AUTO_COMPACT_WINDOW".into(), "32768".into());
+            }),
+        ),
+    ];
+    for (want, break_it) in cases {
+        let mut f = healthy();
+        break_it(&mut f);
+        let got = all(&f);
+        assert!(
+            got.iter()
+                .any(|(_, x)| x.id == "autocompact_ineffective" && x.title.contains(want)),
+            "{want}: {:?}",
+            got.iter().map(|(_, x)| &x.title).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[test]
+fn claude_config_findings() {
+    let mut f = healthy();
+    claude(&mut f).env.insert(
+        "ANTHROPIC_BASE_URL".into(),
+        "http://127.0.0.1:11434/v1".into(),
+    );
+    assert_eq!(
+        find(&f, "base_url_v1_suffix").fix,
+        "ANTHROPIC_BASE_URL=http://127.0.0.1:11434"
+    );
+    let mut f = healthy();
+    claude(&mut f).env.insert(
+        "ANTHROPIC_API_KEY".into(),
+        "sk-ant-api03-…<redacted>".into(),
+    );
+    assert!(find(&f, "api_key_conflict").detail.contains("Haiku"));
+    let mut f = healthy();
+    claude(&mut f).overrides.push(EnvOverride {
+        name: "ANTHROPIC_MODEL".into(),
+        shell: "a".into(),
+        value: "b".into(),
+        source: "/h/.claude/settings.json".into(),
+    });
+    assert!(find(&f, "settings_env_override")
+        .detail
+        .contains("ANTHROPIC_MODEL"));
+    let mut f = healthy();
+    claude(&mut f).has_completed_onboarding = None;
+    assert_eq!(find(&f, "onboarding_gate").severity, Severity::Warning);
+    let mut f = healthy();
+    claude(&mut f).path = None;
+    assert_eq!(find(&f, "claude_missing").severity, Severity::Error);
+}
+
+#[test]
+fn exit_codes_and_strict() {
+    let mut f = healthy();
+    claude(&mut f).has_completed_onboarding = None;
+    let got = all(&f);
+    assert_eq!(exit_code(&got, false), 0);
+    assert_eq!(exit_code(&got, true), 1);
+}
+
+#[test]
+fn ids_are_covered_by_tests() {
+    // Every registered id is named in this file (a test exercises it).
+    let src = include_str!("doctor_rules.rs");
+    for id in IDS {
+        assert!(
+            src.matches(&format!("\"{id}\"")).count() >= 1,
+            "no rule test for {id}"
+        );
+    }
+}

@@ -12,6 +12,8 @@ pub mod gguf;
 pub mod memory;
 pub mod model;
 pub mod ollama;
+pub mod setup;
+pub mod shell;
 pub mod units;
 
 pub use error::{Error, ErrorKind, Result};

@@ -1,8 +1,11 @@
 //! Command-line interface: argument parsing and dispatch. Each command lives in its own
 //! file and only formats what the library computes.
 
+mod alias;
 mod doctor;
 mod plan;
+mod setup;
+mod undo;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +26,13 @@ pub enum Command {
     Plan(plan::PlanArgs),
     /// Checks Claude Code, the server and the model together, with a fix for every finding.
     Doctor(doctor::DoctorArgs),
+    /// Configure the Ollama server, a Claude Code launcher and onboarding in one step
+    /// (planned, shown with --dry-run, applied atomically, undoable).
+    Setup(setup::SetupArgs),
+    /// Print the shell alias that runs the launcher, or --write it into the rc file.
+    Alias(alias::AliasArgs),
+    /// Take back the last `setup` or `alias --write` byte for byte; --list shows the history.
+    Undo(undo::UndoArgs),
 }
 
 /// Parses arguments, runs the command, prints errors; returns the exit code.
@@ -38,6 +48,9 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Plan(args) => plan::run(&args, cli.verbose),
         Command::Doctor(args) => doctor::run(&args, cli.verbose),
+        Command::Setup(args) => setup::run(&args, cli.verbose),
+        Command::Alias(args) => alias::run(&args, cli.verbose),
+        Command::Undo(args) => undo::run(&args, cli.verbose),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,349 @@
+//! `cclocal setup`: configure the Ollama server, a Claude Code launcher and Claude Code's
+//! onboarding flag in one step, through the plan → apply engine (`crate::setup`).
+
+use crate::claude::{installed_version, recommend, Version, LATEST_KNOWN};
+use crate::error::{Error, Result};
+use crate::memory::detect_budget;
+use crate::setup::build::{build_plan, Host};
+use crate::setup::choices::{normalize_server, Choices, Part, TargetOs};
+use crate::setup::config::{self, SetupConfig};
+use crate::setup::context::{describe_model, fitted};
+use crate::setup::wizard::{self, Draft};
+use crate::setup::{apply, system, Paths, Record};
+use crate::shell::quote::sh_quote;
+use crate::units::parse_size;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug, Default)]
+pub struct SetupArgs {
+    /// The Ollama server Claude Code talks to: a URL or HOST[:PORT]. Default: the previous
+    /// setup's, else $OLLAMA_HOST, else http://127.0.0.1:11434.
+    #[arg(long, value_name = "URL")]
+    pub host: Option<String>,
+    /// The model Claude Code uses for every tier (main, subagents, background).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Context length to configure, in tokens. Default: the largest that fits (the planner).
+    #[arg(long, value_name = "TOKENS")]
+    pub ctx: Option<u64>,
+    /// KV cache type for Ollama: f16, q8_0 or q4_0 (default q8_0).
+    #[arg(long, value_name = "TYPE")]
+    pub kv_cache_type: Option<String>,
+    /// Flash attention on or off (default on; a quantized KV cache needs it).
+    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    pub flash_attention: Option<bool>,
+    /// How long Ollama keeps the model loaded: a Go duration (30m, 2h, -1 = forever).
+    #[arg(long, value_name = "DURATION")]
+    pub keep_alive: Option<String>,
+    /// File name of the launcher in ~/.local/bin (default claude-local).
+    #[arg(long, value_name = "NAME")]
+    pub launcher_name: Option<String>,
+    /// Plan the Claude Code settings for this version (default: the installed one).
+    #[arg(long, value_name = "VERSION")]
+    pub claude_version: Option<String>,
+    /// Render the server files for this OS (default: this machine's).
+    #[arg(long, value_enum)]
+    pub target: Option<TargetOs>,
+    /// Write only these parts (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Part>,
+    /// Do not write these parts (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub skip: Vec<Part>,
+    /// The token the launcher sends (Ollama ignores it; default "ollama").
+    #[arg(long, value_name = "TOKEN")]
+    pub auth_token: Option<String>,
+    /// Memory budget for the context planner (e.g. 24GiB), instead of this machine's.
+    #[arg(long, value_name = "SIZE")]
+    pub memory: Option<String>,
+    /// Plan for an Apple Silicon Mac with this much RAM.
+    #[arg(long, value_name = "SIZE")]
+    pub mac_ram: Option<String>,
+    /// Show the changes as unified diffs and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply without asking (every answer comes from flags and defaults).
+    #[arg(short, long)]
+    pub yes: bool,
+    /// After applying, load the model into the server with the chosen keep-alive.
+    #[arg(long)]
+    pub warm: bool,
+    /// Install system files (the systemd drop-in) under this directory instead of `/`,
+    /// as a packager's DESTDIR; no service is restarted.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub system_root: Option<PathBuf>,
+}
+
+fn parse_on_off(s: &str) -> std::result::Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        _ => Err("use on or off".into()),
+    }
+}
+
+/// Fills the draft from flags, then the previous configuration, then defaults.
+fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
+    let server = match (&args.host, prev) {
+        (Some(h), _) => h.clone(),
+        (None, Some(p)) => p.server.url.clone(),
+        (None, None) => std::env::var("OLLAMA_HOST")
+            .ok()
+            .filter(|h| !h.trim().is_empty())
+            .unwrap_or_else(|| "http://127.0.0.1:11434".into()),
+    };
+    let server = match normalize_server(&server) {
+        Ok((url, _)) => url,
+        Err(e) if args.host.is_some() => return Err(e),
+        // A bad $OLLAMA_HOST (e.g. 0.0.0.0 meant for the server) falls back to the default.
+        Err(_) => "http://127.0.0.1:11434".into(),
+    };
+    let same_model =
+        args.model.is_none() || args.model.as_deref() == prev.map(|p| p.model.name.as_str());
+    let mut parts: Vec<Part> = if !args.only.is_empty() {
+        args.only.clone()
+    } else {
+        prev.map(|p| p.wrote.iter().filter_map(|w| Part::parse(w)).collect())
+            .unwrap_or_else(|| Part::ALL.to_vec())
+    };
+    parts.retain(|p| !args.skip.contains(p));
+    Ok(Draft {
+        server,
+        model: args
+            .model
+            .clone()
+            .or_else(|| prev.map(|p| p.model.name.clone())),
+        // A remembered context belongs to the remembered model and cache type.
+        context: args.ctx.or_else(|| {
+            prev.filter(|p| {
+                same_model
+                    && args
+                        .kv_cache_type
+                        .as_ref()
+                        .map_or(true, |k| *k == p.server.kv_cache_type)
+            })
+            .map(|p| p.model.context)
+        }),
+        kv_cache_type: args
+            .kv_cache_type
+            .clone()
+            .or_else(|| prev.map(|p| p.server.kv_cache_type.clone()))
+            .unwrap_or_else(|| "q8_0".into()),
+        flash_attention: args
+            .flash_attention
+            .or(prev.map(|p| p.server.flash_attention))
+            .unwrap_or(true),
+        keep_alive: args
+            .keep_alive
+            .clone()
+            .or_else(|| prev.map(|p| p.server.keep_alive.clone()))
+            .unwrap_or_else(|| "30m".into()),
+        parts,
+    })
+}
+
+/// The command line that reproduces `ch` without prompts.
+fn equivalent_command(ch: &Choices) -> String {
+    let mut s = format!(
+        "cclocal setup --yes --host {} --model {} --ctx {} --kv-cache-type {} --keep-alive {}",
+        sh_quote(&ch.server_url),
+        sh_quote(&ch.model),
+        ch.context,
+        ch.kv_cache_type,
+        sh_quote(&ch.keep_alive)
+    );
+    if !ch.flash_attention {
+        s.push_str(" --flash-attention off");
+    }
+    if ch.parts.len() < Part::ALL.len() {
+        let only: Vec<&str> = ch.parts.iter().map(|p| p.name()).collect();
+        s.push_str(&format!(" --only {}", only.join(",")));
+    }
+    s
+}
+
+pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
+    let paths = Paths::from_env()?;
+    let prev = config::load(&paths.config_toml())?;
+    let interactive = !args.yes
+        && !args.dry_run
+        && std::io::stdin().is_terminal()
+        && std::io::stderr().is_terminal();
+    let budget = detect_budget(
+        args.memory.as_deref().map(parse_size).transpose()?,
+        args.mac_ram.as_deref().map(parse_size).transpose()?,
+    );
+    let mut d = draft(args, prev.as_ref())?;
+    if interactive {
+        wizard::ask(&mut d, &budget)?;
+    }
+    let (server_url, remote) = normalize_server(&d.server)?;
+    let model = d.model.clone().ok_or_else(|| {
+        Error::usage("no model given")
+            .with_hint("pass --model NAME (for example --model qwen3-coder:30b)")
+    })?;
+    let context = match d.context {
+        Some(c) => c,
+        None => {
+            if remote && args.memory.is_none() && args.mac_ram.is_none() {
+                return Err(Error::usage("the server is another machine, so its memory is unknown here")
+                    .with_hint("pass --ctx TOKENS, or --memory SIZE (the server's memory) to let cclocal plan it"));
+            }
+            let m = describe_model(&model, Some(&server_url)).map_err(|e| {
+                Error::usage(format!("cannot plan the context: {}", e.message))
+                    .with_subject(e.subject.unwrap_or_else(|| model.clone()))
+                    .with_hint("pass --ctx TOKENS, or make the model readable here (a .gguf path or the Ollama store)")
+            })?;
+            let row = fitted(&m.desc, &d.kv_cache_type, d.flash_attention, &budget)?;
+            eprintln!(
+                "planned context: {} tokens ({} of {} budget; {} from {})",
+                row.n_ctx,
+                crate::units::human(row.total_bytes),
+                crate::units::human(budget.bytes),
+                m.desc.name,
+                m.from
+            );
+            row.n_ctx
+        }
+    };
+    let claude_version = match &args.claude_version {
+        Some(v) => v.parse::<Version>()?,
+        None => installed_version().unwrap_or(LATEST_KNOWN),
+    };
+    let ch = Choices {
+        server_url,
+        remote,
+        model,
+        context,
+        kv_cache_type: d.kv_cache_type.clone(),
+        flash_attention: d.flash_attention,
+        keep_alive: d.keep_alive.clone(),
+        launcher_name: args
+            .launcher_name
+            .clone()
+            .or_else(|| prev.as_ref().map(|p| p.claude.launcher_name.clone()))
+            .unwrap_or_else(|| "claude-local".into()),
+        auth_token: args.auth_token.clone().unwrap_or_else(|| "ollama".into()),
+        claude_version,
+        target: args.target.unwrap_or_else(TargetOs::this),
+        parts: d.parts.clone(),
+    };
+    ch.validate()?;
+    let this_os = TargetOs::this();
+    let host = Host {
+        os: this_os,
+        is_root: args.system_root.is_some() || system::uid() == 0,
+        uid: system::uid(),
+        system_root: args
+            .system_root
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("/")),
+        app_context_length: if this_os == TargetOs::Macos
+            && ch.target == TargetOs::Macos
+            && !ch.remote
+        {
+            system::ollama_app_context_length(&paths.home)
+        } else {
+            None
+        },
+    };
+    let built = build_plan(&paths, &ch, &host)?;
+    let rec = recommend(ch.claude_version, ch.context, &ch.model);
+    println!(
+        "cclocal setup: {} on {}, context {} tokens, Claude Code {} (effective window {}, compacts at {})",
+        ch.model, ch.server_url, ch.context, ch.claude_version, rec.calc.effective_window, rec.calc.autocompact_threshold
+    );
+    for n in &rec.notes {
+        println!("note: {n}");
+    }
+    if let Some(n) =
+        crate::setup::server_api::show(&ch.server_url, &ch.model, Duration::from_secs(2))
+            .ok()
+            .and_then(|s| s.num_ctx)
+    {
+        if n != ch.context {
+            println!("warning: the model's Modelfile sets num_ctx {n}, which overrides OLLAMA_CONTEXT_LENGTH; re-create it without num_ctx or with num_ctx {}", ch.context);
+        }
+    }
+    print!("{}", built.plan.summary());
+    if args.dry_run {
+        print!("{}", built.plan.diff());
+        for n in &built.plan.notes {
+            println!("note: {n}");
+        }
+        println!("dry run: nothing was written");
+        return Ok(0);
+    }
+    if built.plan.is_noop() {
+        println!("nothing to change: every file is already as planned");
+        return Ok(0);
+    }
+    if !args.yes {
+        if !interactive {
+            return Err(Error::usage(
+                "no terminal to ask on, and --yes was not given; nothing was written",
+            )
+            .with_hint(format!(
+                "review with --dry-run, then run: {}",
+                equivalent_command(&ch)
+            )));
+        }
+        if verbose {
+            eprint!("{}", built.plan.diff());
+        }
+        if !wizard::confirm("Write these files?")? {
+            println!("nothing was written");
+            return Ok(1);
+        }
+    }
+    let runs = paths.runs_dir();
+    let run = apply(
+        &built.plan,
+        Some(Record {
+            runs_dir: &runs,
+            command: "setup",
+        }),
+    )?;
+    if let Some(m) = &run {
+        println!(
+            "wrote {} file(s); `cclocal undo` takes them back (run {})",
+            m.entries.len(),
+            m.id
+        );
+    }
+    if args.system_root.is_none() {
+        for action in &built.post {
+            let applies = match action {
+                crate::setup::PostAction::SystemdReload => this_os == TargetOs::Linux,
+                crate::setup::PostAction::LaunchctlBootstrap { .. } => this_os == TargetOs::Macos,
+            };
+            if applies {
+                for line in system::perform(action) {
+                    println!("{line}");
+                }
+            }
+        }
+    }
+    for n in &built.plan.notes {
+        println!("note: {n}");
+    }
+    if args.warm {
+        eprintln!("loading {} (keep-alive {})…", ch.model, ch.keep_alive);
+        crate::setup::server_api::warm(
+            &ch.server_url,
+            &ch.model,
+            &ch.keep_alive,
+            Duration::from_secs(600),
+        )?;
+        println!("{} is loaded and stays for {}", ch.model, ch.keep_alive);
+    }
+    if ch.has(Part::Launcher) {
+        println!(
+            "start Claude Code with: {}",
+            sh_quote(&paths.launcher(&ch.launcher_name).display().to_string())
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,240 @@
+//! Turns the choices into a plan: which files, where, with which content, and what must run
+//! after they are written. Pure apart from reading the files' current content.
+
+use super::choices::{Choices, Part, TargetOs};
+use super::claude_json::mark_onboarded;
+use super::config::{ClaudeConfig, ModelConfig, ServerConfig, SetupConfig};
+use super::generate::{self, LAUNCH_AGENT_LABEL};
+use super::paths::{systemd_dropin, Paths};
+use super::plan::{read_current, FileChange, ModeRule, Plan};
+use crate::error::Result;
+use crate::shell::quote::sh_quote;
+use std::path::{Path, PathBuf};
+
+/// Facts about the machine setup runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    pub os: TargetOs,
+    pub is_root: bool,
+    pub uid: u32,
+    /// Where `/etc` lives (`/` on a real system; a directory in tests).
+    pub system_root: PathBuf,
+    /// The Ollama app's own context setting (macOS `db.sqlite`), when known and non-zero.
+    pub app_context_length: Option<u64>,
+}
+
+/// What must happen after the files are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostAction {
+    /// `systemctl daemon-reload` and `systemctl restart ollama`.
+    SystemdReload,
+    /// `launchctl bootout` + `launchctl bootstrap gui/<uid> <plist>`.
+    LaunchctlBootstrap { uid: u32, plist: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub plan: Plan,
+    pub post: Vec<PostAction>,
+    pub config: SetupConfig,
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Plans everything `cclocal setup` writes for `ch`.
+pub fn build_plan(paths: &Paths, ch: &Choices, host: &Host) -> Result<Built> {
+    ch.validate()?;
+    let mut plan = Plan::default();
+    let mut post = Vec::new();
+    let launcher_path = paths.launcher(&ch.launcher_name);
+    let settings_path = paths.claude_settings();
+
+    if ch.has(Part::Launcher) {
+        plan.push(FileChange::write(
+            &launcher_path,
+            generate::launcher(ch, &settings_path)?,
+            ModeRule::Exact(0o755),
+            "launcher",
+        )?);
+        plan.push(FileChange::write(
+            &settings_path,
+            generate::claude_settings(ch),
+            ModeRule::Exact(0o644),
+            "Claude Code settings",
+        )?);
+        let on_path = std::env::var_os("PATH")
+            .map(|p| {
+                std::env::split_paths(&p)
+                    .any(|d| d == launcher_path.parent().unwrap_or(Path::new("")))
+            })
+            .unwrap_or(false);
+        if !on_path {
+            plan.notes.push(format!(
+                "{} is not on PATH: run it by its full path, or add the alias with `cclocal alias --write`",
+                s(launcher_path.parent().unwrap_or(Path::new("")))
+            ));
+        }
+    }
+    if ch.has(Part::Server) {
+        server_files(paths, ch, host, &mut plan, &mut post)?;
+    }
+    if ch.has(Part::Onboarding) {
+        let current = read_current(&paths.claude_json)?;
+        if let Some(bytes) = mark_onboarded(
+            &paths.claude_json,
+            current.as_ref().map(|(b, _)| b.as_slice()),
+        )? {
+            plan.push(FileChange::write(
+                &paths.claude_json,
+                bytes,
+                ModeRule::KeepOr(0o600),
+                "Claude Code onboarding flag",
+            )?);
+        }
+    }
+    let config = SetupConfig {
+        version: 1,
+        server: ServerConfig {
+            kind: "ollama".into(),
+            url: ch.server_url.clone(),
+            flash_attention: ch.flash_attention,
+            kv_cache_type: ch.kv_cache_type.clone(),
+            keep_alive: ch.keep_alive.clone(),
+        },
+        model: ModelConfig {
+            name: ch.model.clone(),
+            context: ch.context,
+        },
+        claude: ClaudeConfig {
+            version: ch.claude_version.to_string(),
+            launcher_name: ch.launcher_name.clone(),
+            launcher_path: s(&launcher_path),
+            settings_path: s(&settings_path),
+        },
+        target: ch.target.name().into(),
+        wrote: ch.parts.iter().map(|p| p.name().to_string()).collect(),
+    };
+    plan.push(FileChange::write(
+        paths.config_toml(),
+        config.to_toml().into_bytes(),
+        ModeRule::Exact(0o644),
+        "cclocal configuration",
+    )?);
+    Ok(Built { plan, post, config })
+}
+
+fn server_files(
+    paths: &Paths,
+    ch: &Choices,
+    host: &Host,
+    plan: &mut Plan,
+    post: &mut Vec<PostAction>,
+) -> Result<()> {
+    let here = !ch.remote && ch.target == host.os;
+    match (here, ch.target) {
+        (true, TargetOs::Macos) => {
+            let plist = paths.launch_agent(LAUNCH_AGENT_LABEL);
+            plan.push(FileChange::write(
+                &plist,
+                generate::launch_agent(ch),
+                ModeRule::Exact(0o644),
+                "LaunchAgent for Ollama's settings",
+            )?);
+            post.push(PostAction::LaunchctlBootstrap {
+                uid: host.uid,
+                plist,
+            });
+            plan.notes.push("then quit Ollama from the menu bar and open it again: it reads its environment only at start".into());
+            if let Some(n) = host.app_context_length.filter(|&n| n != ch.context) {
+                plan.notes.push(format!(
+                    "the Ollama app's own Context length setting ({n}) overrides OLLAMA_CONTEXT_LENGTH: set it to {} in Ollama's Settings, or move the slider to its default (0) so the LaunchAgent's value applies",
+                    ch.context
+                ));
+            }
+        }
+        (true, TargetOs::Linux) if host.is_root => {
+            plan.push(FileChange::write(
+                systemd_dropin(&host.system_root),
+                generate::systemd_dropin(ch)?,
+                ModeRule::Exact(0o644),
+                "systemd drop-in for ollama.service",
+            )?);
+            post.push(PostAction::SystemdReload);
+        }
+        (true, TargetOs::Linux) => {
+            let file = paths.server_dir().join("cclocal.conf");
+            plan.push(FileChange::write(
+                &file,
+                generate::systemd_dropin(ch)?,
+                ModeRule::Exact(0o644),
+                "systemd drop-in for ollama.service (to install with sudo)",
+            )?);
+            plan.notes.push(format!(
+                "installing the drop-in needs root; run:\n    sudo install -D -m 0644 {} /etc/systemd/system/ollama.service.d/cclocal.conf && sudo systemctl daemon-reload && sudo systemctl restart ollama",
+                sh_quote(&s(&file))
+            ));
+        }
+        (false, target) => {
+            let name = format!("ollama-{}.sh", target.name());
+            let script = paths.server_dir().join(&name);
+            let q = sh_quote(&s(&script));
+            let host_name = server_host(&ch.server_url);
+            let hint = match (ch.remote, target) {
+                (true, TargetOs::Linux) => {
+                    format!("scp {q} {host_name}:{name} && ssh -t {host_name} sudo sh {name}")
+                }
+                (true, TargetOs::Macos) => format!("ssh {host_name} sh -s < {q}"),
+                (false, TargetOs::Linux) => {
+                    format!("copy {q} to the Linux server and run: sudo sh {name}")
+                }
+                (false, TargetOs::Macos) => format!("copy {q} to the Mac and run: sh {name}"),
+            };
+            let run_hint = match target {
+                TargetOs::Linux => format!("sudo sh {name}"),
+                TargetOs::Macos => format!("sh {name}"),
+            };
+            plan.push(FileChange::write(
+                &script,
+                generate::server_script(ch, target, &run_hint)?,
+                ModeRule::Exact(0o755),
+                "Ollama settings script for the server host",
+            )?);
+            let (raw_name, raw) = match target {
+                TargetOs::Linux => ("cclocal.conf".to_string(), generate::systemd_dropin(ch)?),
+                TargetOs::Macos => (
+                    format!("{LAUNCH_AGENT_LABEL}.plist"),
+                    generate::launch_agent(ch),
+                ),
+            };
+            plan.push(FileChange::write(
+                paths.server_dir().join(raw_name),
+                raw,
+                ModeRule::Exact(0o644),
+                "the server file the script installs",
+            )?);
+            plan.notes.push(format!(
+                "the Ollama server is not this machine; apply its settings there with:\n    {hint}"
+            ));
+            if ch.remote {
+                plan.notes.push("the server must listen on the network (OLLAMA_HOST=0.0.0.0:11434 on the server host)".into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The host part of a server URL (for ssh).
+fn server_host(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let host = match authority.strip_prefix('[') {
+        Some(inner) => inner.split(']').next().unwrap_or(inner),
+        None => authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(authority),
+    };
+    sh_quote(host)
+}

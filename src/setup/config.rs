@@ -1,0 +1,137 @@
+//! cclocal's own configuration, `~/.config/cclocal/config.toml`: the choices the last
+//! `cclocal setup` made, so that a later run can re-apply them or change one value, and
+//! `doctor` can compare them with what is live.
+
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Written at the top of the file.
+const HEADER: &str = "# cclocal configuration, written by `cclocal setup`.\n\
+# Change a value with `cclocal setup --<option>` (for example `--ctx 65536`); the next\n\
+# setup run rewrites this file.\n\n";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupConfig {
+    /// Format version of this file.
+    pub version: u32,
+    pub server: ServerConfig,
+    pub model: ModelConfig,
+    pub claude: ClaudeConfig,
+    /// The OS the server files were written for (`linux` or `macos`).
+    pub target: String,
+    /// What setup wrote: any of `launcher`, `server`, `onboarding`.
+    pub wrote: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// `ollama` (the only kind setup configures so far).
+    pub kind: String,
+    /// The server root Claude Code talks to, e.g. `http://127.0.0.1:11434`.
+    pub url: String,
+    pub flash_attention: bool,
+    pub kv_cache_type: String,
+    pub keep_alive: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub name: String,
+    /// The context the server is configured for, in tokens.
+    pub context: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaudeConfig {
+    /// The Claude Code version the settings were computed for.
+    pub version: String,
+    pub launcher_name: String,
+    pub launcher_path: String,
+    pub settings_path: String,
+}
+
+impl SetupConfig {
+    /// The file's text.
+    pub fn to_toml(&self) -> String {
+        format!(
+            "{HEADER}{}",
+            toml::to_string(self).expect("config serializes")
+        )
+    }
+
+    pub fn from_toml(text: &str) -> std::result::Result<SetupConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Reads the config at `path`: `None` when there is none; an error when it cannot be
+/// parsed (setup then refuses to overwrite it).
+pub fn load(path: &Path) -> Result<Option<SetupConfig>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, "read", e)),
+    };
+    SetupConfig::from_toml(&text).map(Some).map_err(|e| {
+        Error::parse(format!(
+            "cclocal's configuration cannot be read: {}",
+            e.trim()
+        ))
+        .with_subject(path.display().to_string())
+        .with_hint("fix or remove the file; setup will not overwrite a file it cannot read")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn sample() -> SetupConfig {
+        SetupConfig {
+            version: 1,
+            server: ServerConfig {
+                kind: "ollama".into(),
+                url: "http://127.0.0.1:11434".into(),
+                flash_attention: true,
+                kv_cache_type: "q8_0".into(),
+                keep_alive: "30m".into(),
+            },
+            model: ModelConfig {
+                name: "qwen3-coder:30b".into(),
+                context: 65536,
+            },
+            claude: ClaudeConfig {
+                version: "2.1.332".into(),
+                launcher_name: "claude-local".into(),
+                launcher_path: "/home/u/.local/bin/claude-local".into(),
+                settings_path: "/home/u/.config/cclocal/claude-settings.json".into(),
+            },
+            target: "linux".into(),
+            wrote: vec!["launcher".into(), "server".into()],
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let c = sample();
+        let text = c.to_toml();
+        assert!(text.starts_with("# cclocal configuration"));
+        assert_eq!(SetupConfig::from_toml(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn unknown_or_broken_is_refused() {
+        assert!(SetupConfig::from_toml("version = 1\nnonsense = [").is_err());
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("config.toml");
+        std::fs::write(&p, "version = \"x\"").unwrap();
+        let e = load(&p).unwrap_err();
+        assert!(e.message.contains("cannot be read"));
+        assert!(load(&d.path().join("none")).unwrap().is_none());
+    }
+}

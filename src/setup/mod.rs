@@ -1,0 +1,25 @@
+//! `cclocal setup`, `alias` and `undo`: every write is planned first (path, new bytes,
+//! mode), shown as a diff on request, applied atomically with backups and recorded in a
+//! manifest so that it can be taken back byte for byte.
+
+pub mod apply;
+pub mod build;
+pub mod choices;
+pub mod claude_json;
+pub mod config;
+pub mod context;
+pub mod generate;
+pub mod manifest;
+pub mod paths;
+pub mod plan;
+pub mod render;
+pub mod server_api;
+pub mod system;
+pub mod undo;
+pub mod wizard;
+
+pub use apply::{apply, Record};
+pub use build::{build_plan, Built, Host, PostAction};
+pub use choices::{Choices, Part, TargetOs};
+pub use paths::Paths;
+pub use plan::{ChangeKind, FileChange, ModeRule, Plan};

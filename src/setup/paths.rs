@@ -1,0 +1,95 @@
+//! Where cclocal reads and writes, all derived from `HOME` and the XDG variables so that
+//! tests (and users) can point everything at another directory.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// The user's home directory (`$HOME`, which must be set and absolute).
+pub fn home() -> Result<PathBuf> {
+    match std::env::var_os("HOME").map(PathBuf::from) {
+        Some(h) if h.is_absolute() => Ok(h),
+        _ => Err(Error::not_found("HOME is not set to an absolute path")
+            .with_hint("set HOME to your home directory")),
+    }
+}
+
+fn xdg(var: &str, home: &Path, fallback: &str) -> PathBuf {
+    match std::env::var_os(var).map(PathBuf::from) {
+        Some(p) if p.is_absolute() => p.join("cclocal"),
+        _ => home.join(fallback).join("cclocal"),
+    }
+}
+
+/// Every path setup, alias and undo use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    pub home: PathBuf,
+    /// `$XDG_CONFIG_HOME/cclocal` or `~/.config/cclocal`.
+    pub config_dir: PathBuf,
+    /// `$XDG_STATE_HOME/cclocal` or `~/.local/state/cclocal`: manifests and backups.
+    pub state_dir: PathBuf,
+    /// `$CLAUDE_CONFIG_DIR/.claude.json` or `~/.claude.json`.
+    pub claude_json: PathBuf,
+    /// `$XDG_CONFIG_HOME` or `~/.config` (fish's config lives below it).
+    pub xdg_config: PathBuf,
+}
+
+impl Paths {
+    /// Paths for the current environment.
+    pub fn from_env() -> Result<Paths> {
+        let home = home()?;
+        let claude_dir = match std::env::var_os("CLAUDE_CONFIG_DIR").map(PathBuf::from) {
+            Some(p) if p.is_absolute() => p,
+            _ => home.clone(),
+        };
+        let xdg_config = match std::env::var_os("XDG_CONFIG_HOME").map(PathBuf::from) {
+            Some(p) if p.is_absolute() => p,
+            _ => home.join(".config"),
+        };
+        Ok(Paths {
+            config_dir: xdg("XDG_CONFIG_HOME", &home, ".config"),
+            state_dir: xdg("XDG_STATE_HOME", &home, ".local/state"),
+            claude_json: claude_dir.join(".claude.json"),
+            xdg_config,
+            home,
+        })
+    }
+
+    /// Paths under a given home, ignoring the environment (for tests and `--target`).
+    pub fn under(home: &Path) -> Paths {
+        Paths {
+            config_dir: home.join(".config/cclocal"),
+            state_dir: home.join(".local/state/cclocal"),
+            claude_json: home.join(".claude.json"),
+            xdg_config: home.join(".config"),
+            home: home.to_path_buf(),
+        }
+    }
+
+    pub fn config_toml(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+    pub fn claude_settings(&self) -> PathBuf {
+        self.config_dir.join("claude-settings.json")
+    }
+    pub fn launcher(&self, name: &str) -> PathBuf {
+        self.home.join(".local/bin").join(name)
+    }
+    /// Where server files go when they cannot be installed here.
+    pub fn server_dir(&self) -> PathBuf {
+        self.config_dir.join("server")
+    }
+    pub fn launch_agent(&self, label: &str) -> PathBuf {
+        self.home
+            .join("Library/LaunchAgents")
+            .join(format!("{label}.plist"))
+    }
+    pub fn runs_dir(&self) -> PathBuf {
+        self.state_dir.join("runs")
+    }
+}
+
+/// The systemd drop-in for `ollama.service` under `root` (`/` on a real system).
+pub fn systemd_dropin(root: &Path) -> PathBuf {
+    root.join("etc/systemd/system/ollama.service.d/cclocal.conf")
+}

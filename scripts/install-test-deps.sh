@@ -18,6 +18,7 @@ command -v clang >/dev/null || need_apt+=(clang)
 command -v zsh >/dev/null || need_apt+=(zsh)
 command -v fish >/dev/null || need_apt+=(fish)
 command -v shellcheck >/dev/null || need_apt+=(shellcheck)
+command -v sqlite3 >/dev/null || need_apt+=(sqlite3)  # doctor: the Ollama app settings test
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v node >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then

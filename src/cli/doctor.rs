@@ -42,6 +42,11 @@ pub fn run(args: &DoctorArgs, verbose: bool) -> Result<i32> {
         );
     }
     if let Some(h) = &args.host {
+        let rest = h.split_once("://").map_or(h.as_str(), |x| x.1);
+        if rest.trim().trim_matches('/').is_empty() {
+            return Err(Error::usage(format!("--host {h:?} names no host"))
+                .with_hint("e.g. --host 127.0.0.1:11434"));
+        }
         crate::ollama::BaseUrl::parse(&doctor::probe::ollama_host_url(h)).map_err(|e| {
             if e.kind == crate::error::ErrorKind::Unsupported {
                 e

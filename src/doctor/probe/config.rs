@@ -27,9 +27,10 @@ const LAUNCHCTL_VARS: &[&str] = &[
     "OLLAMA_MODELS",
 ];
 
-pub fn probe_server_config(host: &HostEnv, deadline: Instant) -> ServerConfigFacts {
+/// `system`: also read the system-wide sources (process, systemd, launchctl).
+pub fn probe_server_config(host: &HostEnv, system: bool, deadline: Instant) -> ServerConfigFacts {
     let mut f = ServerConfigFacts::default();
-    if cfg!(target_os = "linux") {
+    if system && cfg!(target_os = "linux") {
         if let Some(env) = process_env() {
             f.env = env;
             f.env_source = Some("process".into());
@@ -44,7 +45,7 @@ pub fn probe_server_config(host: &HostEnv, deadline: Instant) -> ServerConfigFac
             }
         }
     }
-    if cfg!(target_os = "macos") {
+    if system && cfg!(target_os = "macos") {
         let mut env = EnvMap::new();
         let mut any = false;
         for v in LAUNCHCTL_VARS {

@@ -34,7 +34,8 @@ pub struct Options {
     pub model: Option<String>,
     /// Total time budget for all probes.
     pub budget: Duration,
-    /// Read the Ollama service's configuration (systemd, launchctl, `/proc`, app database).
+    /// Read the Ollama service's system-wide configuration (systemd, launchctl, `/proc`);
+    /// the app database under `HOME` is read either way.
     pub service_probes: bool,
 }
 
@@ -297,12 +298,13 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
             });
         }
     }
-    if local && opts.service_probes {
+    if local {
         pending.push("server_config");
         let tx = tx.clone();
         let host = host.clone();
+        let system = opts.service_probes;
         std::thread::spawn(move || {
-            let _ = tx.send(Msg::Config(probe_server_config(&host, deadline)));
+            let _ = tx.send(Msg::Config(probe_server_config(&host, system, deadline)));
         });
     }
     drop(tx);

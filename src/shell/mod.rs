@@ -1,4 +1,4 @@
-//! Shell integration: the alias (bash, zsh) or function (fish) that runs cclocal's
+//! Shell integration: the shell function (bash, zsh, fish) that runs cclocal's
 //! launcher, the rc file it goes into, and the marked block that `cclocal alias --write`
 //! owns in that file.
 
@@ -167,7 +167,7 @@ mod tests {
     fn names_are_checked() {
         assert!(snippet(Shell::Bash, "x;rm", Path::new("/bin/true")).is_err());
         let s = snippet(Shell::Zsh, "cl", Path::new("/a b/c")).unwrap();
-        assert!(s.contains("alias cl=''\\''/a b/c'\\'''"), "{s}");
+        assert!(s.contains("cl() { '/a b/c' \"$@\"; }"), "{s}");
         let f = snippet(Shell::Fish, "cl", Path::new("/a b/c")).unwrap();
         assert!(f.contains("'/a b/c' $argv"), "{f}");
     }

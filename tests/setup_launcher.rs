@@ -1,0 +1,203 @@
+//! The generated launcher, run for real with a fake `claude` on PATH that records its argv
+//! and environment: hostile values reach Claude Code byte for byte and nothing runs.
+#[path = "support/setup_home.rs"]
+mod setup_home;
+mod support;
+
+use setup_home::*;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command;
+
+/// Writes a fake `claude` (Python) into `dir` that dumps argv and env as JSON to `$DUMP`.
+pub fn fake_claude(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join("claude");
+    std::fs::write(
+        &p,
+        "#!/usr/bin/env python3\nimport json, os, sys\njson.dump({'argv': sys.argv[1:], 'env': dict(os.environ)}, open(os.environ['DUMP'], 'w'))\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+const HOSTILE: &str =
+    "it's \"a\" $(touch PWNED1) `touch PWNED2`; touch PWNED3 \\ $HOME * ~\nline2 %s";
+
+#[test]
+fn hostile_model_name_reaches_claude_exactly_and_nothing_runs() {
+    if support::tool("python3").is_none() {
+        return;
+    }
+    let t = TestHome::new();
+    let o = t.run(&[
+        "setup",
+        "--yes",
+        "--only",
+        "launcher",
+        "--model",
+        HOSTILE,
+        "--ctx",
+        "65536",
+        "--claude-version",
+        "2.1.332",
+        "--host",
+        "http://127.0.0.1:9",
+        "--auth-token",
+        "tok'en $(x)",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let launcher = t.home().join(".local/bin/claude-local");
+    super_check_syntax(&launcher);
+
+    let work = t.dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let bin = t.dir.path().join("bin");
+    fake_claude(&bin);
+    let dump = t.dir.path().join("dump.json");
+    let out = Command::new(&launcher)
+        .args(["x y", "$(touch PWNED4)", "", "--print"])
+        .current_dir(&work)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", t.home())
+        .env("DUMP", &dump)
+        .env("ANTHROPIC_API_KEY", "sk-real-key-must-not-leak")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&dump).unwrap()).unwrap();
+    let settings = t.home().join(".config/cclocal/claude-settings.json");
+    let argv: Vec<&str> = v["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        argv,
+        vec![
+            "--settings",
+            settings.to_str().unwrap(),
+            "--model",
+            HOSTILE,
+            "x y",
+            "$(touch PWNED4)",
+            "",
+            "--print"
+        ]
+    );
+    let env = &v["env"];
+    for k in [
+        "ANTHROPIC_DEFAULT_OPUS_MODEL",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL",
+        "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+        "CLAUDE_CODE_SUBAGENT_MODEL",
+    ] {
+        assert_eq!(env[k], HOSTILE, "{k}");
+    }
+    assert_eq!(env["ANTHROPIC_AUTH_TOKEN"], "tok'en $(x)");
+    assert_eq!(
+        env["ANTHROPIC_API_KEY"], "",
+        "the launcher blanks a key from the shell"
+    );
+    assert_eq!(env["ANTHROPIC_BASE_URL"], "http://127.0.0.1:9");
+    assert_eq!(env["CLAUDE_CODE_MAX_CONTEXT_TOKENS"], "65536");
+    assert_eq!(env["CLAUDE_CODE_ATTRIBUTION_HEADER"], "0");
+    assert_eq!(env["CLAUDE_CODE_TOTAL_TOKENS_REMINDER"], "off");
+    // The settings file carries the same values.
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&settings).unwrap()).unwrap();
+    assert_eq!(s["env"]["ANTHROPIC_DEFAULT_OPUS_MODEL"], HOSTILE);
+    for (k, val) in s["env"].as_object().unwrap() {
+        assert_eq!(&env[k], val, "{k}: launcher and settings file agree");
+    }
+    // Nothing ran.
+    for dir in [work.as_path(), t.dir.path(), t.home().as_path()] {
+        for n in 1..=4 {
+            assert!(
+                !dir.join(format!("PWNED{n}")).exists(),
+                "PWNED{n} in {}",
+                dir.display()
+            );
+        }
+    }
+}
+
+fn super_check_syntax(p: &Path) {
+    for (tool, args) in [
+        ("sh", vec!["-n"]),
+        ("bash", vec!["-n"]),
+        ("zsh", vec!["-n"]),
+        ("shellcheck", vec!["-s", "sh"]),
+    ] {
+        let Some(bin) = support::tool(tool) else {
+            continue;
+        };
+        let out = Command::new(bin).args(&args).arg(p).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn shell_quoting_round_trips_in_every_shell() {
+    let values = [
+        "",
+        "plain",
+        "a b",
+        "it's",
+        "''",
+        "\"dq\"",
+        "$(touch PWNED)",
+        "`touch PWNED`",
+        "a; touch PWNED",
+        "line1\nline2\n",
+        "back\\slash\\",
+        "\\'",
+        "* ? [a] ~ ~/x",
+        "$HOME ${HOME} %s %%",
+        "tab\there",
+        "ünïcödé ✓",
+        "-n",
+        "#comment",
+        "a=b",
+    ];
+    let t = tempfile::tempdir().unwrap();
+    for (shell, fish) in [
+        ("sh", false),
+        ("bash", false),
+        ("zsh", false),
+        ("fish", true),
+    ] {
+        let Some(bin) = support::tool(shell) else {
+            continue;
+        };
+        for v in values {
+            let q = if fish {
+                cclocal::shell::quote::fish_quote(v)
+            } else {
+                cclocal::shell::quote::sh_quote(v)
+            };
+            let out = Command::new(&bin)
+                .arg("-c")
+                .arg(format!("printf '%s' {q}"))
+                .current_dir(t.path())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{shell} {q}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(String::from_utf8_lossy(&out.stdout), v, "{shell} with {q}");
+        }
+    }
+    assert!(!t.path().join("PWNED").exists());
+}

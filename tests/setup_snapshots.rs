@@ -279,3 +279,90 @@ fn older_claude_code_gets_its_own_settings() {
         ],
     );
 }
+
+#[test]
+fn mac_script_installs_the_same_plist_and_bootstraps_it() {
+    // Run the rendered macOS script on this machine with a fake `launchctl` on PATH.
+    let ch = Choices {
+        target: TargetOs::Macos,
+        parts: vec![Part::Server],
+        keep_alive: "-1".into(),
+        ..choices()
+    };
+    let (tmp, files) = render(&ch, TargetOs::Linux, false);
+    let script = &files
+        .iter()
+        .find(|(r, _, _)| r.ends_with("ollama-macos.sh"))
+        .unwrap()
+        .2;
+    let plist = &files
+        .iter()
+        .find(|(r, _, _)| r.ends_with(".plist"))
+        .unwrap()
+        .2;
+    let bin = tmp.path().join("fakebin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = tmp.path().join("launchctl.log");
+    let fake = bin.join("launchctl");
+    std::fs::write(
+        &fake,
+        format!("#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mac_home = tmp.path().join("mac");
+    std::fs::create_dir(&mac_home).unwrap();
+    let sp = tmp.path().join("s.sh");
+    std::fs::write(&sp, script).unwrap();
+    let out = Command::new("sh")
+        .arg(&sp)
+        .env("HOME", &mac_home)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let installed =
+        std::fs::read(mac_home.join("Library/LaunchAgents/com.cclocal.ollama-env.plist")).unwrap();
+    assert_eq!(
+        &installed, plist,
+        "the heredoc carries the plist byte for byte"
+    );
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(calls.contains("bootout gui/"), "{calls}");
+    assert!(
+        calls.contains("bootstrap gui/") && calls.contains("com.cclocal.ollama-env.plist"),
+        "{calls}"
+    );
+
+    // The agent's own command, with /bin/launchctl pointed at the fake: each variable once.
+    let Some(py) = support::tool("python3") else {
+        return;
+    };
+    let pl = tmp.path().join("agent.plist");
+    std::fs::write(&pl, plist).unwrap();
+    let args = Command::new(py)
+        .args(["-c", "import plistlib,sys; print(plistlib.load(open(sys.argv[1],'rb'))['ProgramArguments'][2])"])
+        .arg(&pl)
+        .output()
+        .unwrap();
+    let cmd = String::from_utf8(args.stdout)
+        .unwrap()
+        .trim()
+        .replace("/bin/launchctl", fake.to_str().unwrap());
+    std::fs::write(&log, "").unwrap();
+    assert!(Command::new("sh")
+        .arg("-c")
+        .arg(&cmd)
+        .status()
+        .unwrap()
+        .success());
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "setenv OLLAMA_CONTEXT_LENGTH 65536\nsetenv OLLAMA_FLASH_ATTENTION 1\nsetenv OLLAMA_KV_CACHE_TYPE q8_0\nsetenv OLLAMA_KEEP_ALIVE -1\n"
+    );
+}

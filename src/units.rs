@@ -28,7 +28,7 @@ pub fn parse_size(s: &str) -> Result<u64> {
         _ => return Err(bad_size(s)),
     };
     let v = n * mult;
-    if !v.is_finite() || v < 1.0 || v > 1e18 {
+    if !v.is_finite() || !(1.0..=1e18).contains(&v) {
         return Err(bad_size(s));
     }
     Ok(v.round() as u64)

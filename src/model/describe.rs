@@ -207,11 +207,7 @@ pub fn describe(
     }
     let n_layer = n_all - nextn;
     let head0 = n_head[0] as u64;
-    let default_hd = if head0 > 0 {
-        (n_embd / head0) as u32
-    } else {
-        0
-    };
+    let default_hd = n_embd.checked_div(head0).unwrap_or(0) as u32;
     let hd_k = k.u32("attention.key_length")?.unwrap_or(default_hd);
     let hd_v = k.u32("attention.value_length")?.unwrap_or(default_hd);
     let hd_k_swa = k.u32("attention.key_length_swa")?.unwrap_or(hd_k);

@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod error;
 pub mod findings;
 pub mod gguf;
+pub mod logs;
 pub mod memory;
 pub mod model;
 pub mod ollama;

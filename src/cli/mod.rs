@@ -3,6 +3,7 @@
 
 mod alias;
 mod doctor;
+mod logs;
 mod plan;
 mod setup;
 mod undo;
@@ -33,6 +34,9 @@ pub enum Command {
     Alias(alias::AliasArgs),
     /// Take back the last `setup` or `alias --write` byte for byte; --list shows the history.
     Undo(undo::UndoArgs),
+    /// Where a Claude Code session's time went, from its debug log: per-request waits,
+    /// failures, autocompact, and findings. Without PATH, lists recent sessions.
+    Logs(logs::LogsArgs),
 }
 
 /// Parses arguments, runs the command, prints errors; returns the exit code.
@@ -51,6 +55,7 @@ pub fn main() -> i32 {
         Command::Setup(args) => setup::run(&args, cli.verbose),
         Command::Alias(args) => alias::run(&args, cli.verbose),
         Command::Undo(args) => undo::run(&args, cli.verbose),
+        Command::Logs(args) => logs::run(&args, cli.verbose),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,21 @@
+//! Reading Claude Code debug logs: where the session's time went.
+//!
+//! `parse` turns one line into a typed event, `analyze` follows requests through the
+//! following lines, `read` streams files through both, `rules` turns the result into
+//! findings, and `locate` finds the logs (`latest`, rotated parts, recent sessions).
+//! Line formats and their versions: claude-code.md §4–§6.
+
+pub mod analyze;
+pub mod locate;
+pub mod model;
+pub mod parse;
+pub mod read;
+pub mod rules;
+pub mod time;
+
+pub use analyze::Analyzer;
+pub use locate::{debug_dir, latest, list_sessions, parts, DebugEnv, SessionFile};
+pub use model::{Analysis, FailureKey, Request, SourceKind, Summary};
+pub use parse::{parse_line, CompactLevel, Entry, Event, Level, Line};
+pub use read::{analyze_bytes, analyze_files};
+pub use rules::{findings, RuleOptions};

@@ -3,43 +3,20 @@
 
 use super::build::PostAction;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Runs `program args` with a timeout; returns (success, combined output).
 pub fn run(program: &str, args: &[&str], timeout: Duration) -> (bool, String) {
-    let child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
-        Err(e) => return (false, format!("cannot run {program}: {e}")),
-    };
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if start.elapsed() < timeout => std::thread::sleep(Duration::from_millis(20)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return (
-                    false,
-                    format!("{program} did not finish within {}s", timeout.as_secs()),
-                );
-            }
-        }
-    }
-    match child.wait_with_output() {
-        Ok(o) => {
-            let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
-            text.push_str(&String::from_utf8_lossy(&o.stderr));
-            (o.status.success(), text.trim().to_string())
-        }
-        Err(e) => (false, e.to_string()),
+    match crate::process::run_for(program, args, timeout) {
+        Ok(o) => (
+            o.success,
+            format!("{}{}", o.stdout, o.stderr).trim().to_string(),
+        ),
+        Err(crate::process::RunError::TimedOut) => (
+            false,
+            format!("{program} did not finish within {}s", timeout.as_secs()),
+        ),
+        Err(e) => (false, format!("cannot run {program}: {e}")),
     }
 }
 

@@ -5,22 +5,12 @@ use crate::claude::env::effective_env;
 use crate::claude::settings::read_claude_files;
 use crate::doctor::facts::{ClaudeFacts, EnvOverride};
 use serde_json::Value;
+use std::ffi::OsStr;
 use std::path::PathBuf;
 
-/// Where Claude Code is looked for: `PATH`, then its installers' places
-/// (`~/.local/bin/claude`, `~/.claude/local/claude`).
+/// Where Claude Code is looked for: `PATH`, then its installers' places.
 pub fn find_claude(host: &HostEnv) -> Option<PathBuf> {
-    let mut cands = Vec::new();
-    if let Some(path) = host.vars.get("PATH") {
-        for dir in std::env::split_paths(path) {
-            cands.push(dir.join("claude"));
-        }
-    }
-    if let Some(h) = &host.home {
-        cands.push(h.join(".local/bin/claude"));
-        cands.push(h.join(".claude/local/claude"));
-    }
-    cands.into_iter().find(|p| p.is_file())
+    crate::claude::find_claude_in(host.vars.get("PATH").map(OsStr::new), host.home.as_deref())
 }
 
 /// Reads the config files and merges the environment (no subprocess; the version comes

@@ -19,7 +19,6 @@ use crate::doctor::facts::{ClaudeFacts, Facts, ModelCheck, Presence, RunFacts, S
 use crate::doctor::knowledge::default_haiku;
 use crate::ollama::{BaseUrl, Client};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -79,29 +78,8 @@ impl HostEnv {
 
 /// Runs a command with a deadline; its stdout when it exits successfully in time.
 pub fn run_cmd(program: &str, args: &[&str], deadline: Instant) -> Option<String> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                let out = child.wait_with_output().ok()?;
-                return status
-                    .success()
-                    .then(|| String::from_utf8_lossy(&out.stdout).into_owned());
-            }
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    }
+    let out = crate::process::run_until(program, args, deadline).ok()?;
+    out.success.then_some(out.stdout)
 }
 
 /// Turns an `OLLAMA_HOST`-style value into a URL the way Ollama's client does: bare

@@ -182,3 +182,96 @@ fn real_gemma3_270m_matches_llama_cpp() {
     assert_eq!(base.k_bytes + base.v_bytes, 12 * MIB);
     assert_eq!(swa.k_bytes + swa.v_bytes, 15 * MIB);
 }
+
+/// gemma4-style: per-layer SWA pattern and different head sizes for SWA layers. Without
+/// flash attention llama.cpp pads every V row to the widest layer ([TAG_V_CACHE_VARIABLE]).
+#[test]
+fn v_cache_padding_without_flash_attention() {
+    let a = "gemma4";
+    let kv = vec![
+        ("general.architecture".to_string(), fx::Val::Str(a.into())),
+        (format!("{a}.block_count"), fx::Val::U32(6)),
+        (format!("{a}.context_length"), fx::Val::U32(131072)),
+        (format!("{a}.embedding_length"), fx::Val::U32(2560)),
+        (format!("{a}.attention.head_count"), fx::Val::U32(8)),
+        (format!("{a}.attention.head_count_kv"), fx::Val::U32(2)),
+        (format!("{a}.attention.key_length"), fx::Val::U32(512)),
+        (format!("{a}.attention.value_length"), fx::Val::U32(512)),
+        (format!("{a}.attention.key_length_swa"), fx::Val::U32(256)),
+        (format!("{a}.attention.value_length_swa"), fx::Val::U32(256)),
+        (format!("{a}.attention.sliding_window"), fx::Val::U32(512)),
+        (
+            format!("{a}.attention.sliding_window_pattern"),
+            fx::Val::ArrBool(vec![true, true, true, true, true, false]),
+        ),
+    ];
+    let spec = fx::Spec {
+        kv,
+        tensors: vec![],
+        alignment: 32,
+    };
+    let (_d, m) = load(&spec, "gemma4");
+    let mut p = CacheParams::new(8192);
+    let r = kv_plan(&m, &p).unwrap();
+    let (base, swa) = (&r.caches[0], &r.caches[1]);
+    assert_eq!((base.layers, swa.layers, swa.cells), (1, 5, 1024));
+    assert_eq!(base.k_bytes + base.v_bytes, 2 * (512 + 512) * 2 * 8192);
+    assert_eq!(swa.k_bytes + swa.v_bytes, 5 * 2 * (256 + 256) * 2 * 1024);
+    p.flash_attn = false;
+    let r = kv_plan(&m, &p).unwrap();
+    let swa = &r.caches[1];
+    assert_eq!(swa.k_bytes, 5 * 2 * 256 * 2 * 1024);
+    assert_eq!(
+        swa.v_bytes,
+        5 * 2 * 512 * 2 * 1024,
+        "V padded to the widest layer"
+    );
+}
+
+/// Ollama's `/api/show` `model_info` (same keys, JSON values) describes the same model as
+/// the GGUF file.
+#[test]
+fn ollama_model_info_matches_the_gguf() {
+    let spec = fx::qwen3next();
+    let (_d, from_file) = load(&spec, "qwen3next");
+    let mut info = serde_json::Map::new();
+    for (k, v) in &spec.kv {
+        let j = match v {
+            fx::Val::U32(x) => serde_json::json!(x),
+            fx::Val::Str(s) => serde_json::json!(s),
+            fx::Val::ArrI32(a) => serde_json::json!(a),
+            _ => continue, // tokenizer arrays are empty in /api/show unless verbose
+        };
+        info.insert(k.clone(), j);
+    }
+    info.insert("qwen3next.vocab_size".into(), serde_json::json!(151936));
+    let from_api = cclocal::model::describe(&info, "qwen3-coder-next:q4_K_M", 0, 0).unwrap();
+    assert_eq!(from_api.layers, from_file.layers);
+    assert_eq!(
+        (from_api.n_embd_r, from_api.n_embd_s),
+        (from_file.n_embd_r, from_file.n_embd_s)
+    );
+    assert_eq!(
+        plan(&from_api, 65536, "q8_0"),
+        plan(&from_file, 65536, "q8_0")
+    );
+    // Per-layer head counts arrive as JSON arrays.
+    let mut lfm = serde_json::Map::new();
+    lfm.insert("general.architecture".into(), "lfm2".into());
+    lfm.insert("lfm2.block_count".into(), 4.into());
+    lfm.insert("lfm2.context_length".into(), 4096.into());
+    lfm.insert("lfm2.embedding_length".into(), 256.into());
+    lfm.insert("lfm2.attention.head_count".into(), 4.into());
+    lfm.insert(
+        "lfm2.attention.head_count_kv".into(),
+        serde_json::json!([0, 2, 0, 2]),
+    );
+    let m = cclocal::model::describe(&lfm, "lfm2", 0, 0).unwrap();
+    assert_eq!((m.kv_layers(), m.recurrent_layers()), (2, 2));
+    lfm.insert(
+        "lfm2.attention.head_count_kv".into(),
+        serde_json::json!([0, 2, 0]),
+    );
+    let e = cclocal::model::describe(&lfm, "lfm2", 0, 0).unwrap_err();
+    assert!(e.to_string().contains("expected one per layer"), "{e}");
+}

@@ -6,6 +6,7 @@
 //! Line formats and their versions: claude-code.md §4–§6.
 
 pub mod analyze;
+pub mod event;
 pub mod locate;
 pub mod model;
 pub mod parse;

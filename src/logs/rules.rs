@@ -15,7 +15,8 @@
 //!   Code sends the attribution (billing) header, whose changes alter the prompt's first bytes
 //!   and defeat a local server's prompt cache.
 //! - `retries` (warning): API errors that Claude Code retried, and stream retries.
-//! - `timeouts` (warning): slow first bytes (no chunk after 30 s), timed-out requests, stream
+//! - `timeouts` (warning): slow first bytes (no chunk within `CLAUDE_SLOW_FIRST_BYTE_MS`, default
+//!   30 s), timed-out requests, stream
 //!   stalls and idle-timeout stream retries.
 
 use super::model::{Analysis, Request, SourceKind};
@@ -204,7 +205,11 @@ fn prompt_cache(a: &Analysis) -> Option<Finding> {
         Finding::new(
             "prompt_cache_not_reused",
             Severity::Warning,
-            format!("first-byte wait grew from {} to {}", human_ms(early), human_ms(late)),
+            format!(
+                "first-byte wait grew from {} to {}",
+                human_ms(w[0]),
+                human_ms(w[w.len() - 1])
+            ),
         )
         .detail(format!(
             "over {} main-thread requests the wait before the first token kept growing with the \
@@ -282,7 +287,7 @@ fn timeouts(a: &Analysis) -> Option<Finding> {
     let mut parts = Vec::new();
     if s.slow_first_bytes > 0 {
         parts.push(format!(
-            "{} slow first byte(s) (no chunk after 30 s)",
+            "{} slow first byte warning(s) (no chunk within CLAUDE_SLOW_FIRST_BYTE_MS, default 30 s)",
             s.slow_first_bytes
         ));
     }

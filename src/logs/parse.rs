@@ -37,11 +37,17 @@ pub fn parse_line(line: &str) -> Line<'_> {
     };
     let msg = rest.get(close + 1..).unwrap_or("");
     let msg = msg.strip_prefix(' ').unwrap_or(msg);
+    let mut event = parse_message(msg);
+    // Stream retries are WARN lines ending in `retrying streaming (n/m)`; only those are
+    // searched, so ordinary lines are not scanned end to end.
+    if level == Level::Warn && event == Event::Other {
+        event = retry_suffix(msg);
+    }
     Line::Entry(Entry {
         ts_ms,
         ts: &line[..TS_LEN],
         level,
-        event: parse_message(msg),
+        event,
     })
 }
 
@@ -102,7 +108,7 @@ pub fn parse_message(msg: &str) -> Event<'_> {
             },
             None => Event::Other,
         },
-        _ => retry_suffix(msg),
+        _ => Event::Other,
     }
 }
 
@@ -152,7 +158,7 @@ fn bracketed(msg: &str) -> Event<'_> {
             }
         }
     }
-    retry_suffix(msg)
+    Event::Other
 }
 
 fn autocompact(r: &str) -> Event<'_> {
@@ -209,7 +215,7 @@ fn stream_family(msg: &str) -> Event<'_> {
             status: leading_status(r),
         };
     }
-    retry_suffix(msg)
+    Event::Other
 }
 
 /// `<anything> — retrying streaming (<n>/<max>)`; "timeout" in the text marks a timeout.

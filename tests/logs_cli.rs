@@ -281,3 +281,71 @@ fn unreadable_file() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("permission"), "{}", stderr(&o));
 }
+
+#[test]
+fn host_reads_the_live_context_from_api_ps() {
+    use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+    let home = tempfile::tempdir().unwrap();
+    let fake = FakeOllama::start(
+        Scenario::new("0.30.0")
+            .model(FakeModel::llama("qwen3-coder:30b"))
+            .loaded(Loaded::new("qwen3-coder:30b", 16_384)),
+    );
+    let p = fixture(COMPACTION);
+    let o = logs(
+        home.path(),
+        &[p.to_str().unwrap(), "--json", "--host", &fake.base_url],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = v["findings"].as_array().unwrap();
+    let cm = f
+        .iter()
+        .find(|f| f["id"] == "context_mismatch")
+        .expect("context_mismatch");
+    assert_eq!(cm["severity"], "error");
+    assert!(cm["title"].as_str().unwrap().contains("16384"), "{cm}");
+    assert!(fake.requests().iter().any(|r| r.route() == "/api/ps"));
+    // --server-ctx wins over the live value.
+    let o = logs(
+        home.path(),
+        &[
+            p.to_str().unwrap(),
+            "--json",
+            "--host",
+            &fake.base_url,
+            "--server-ctx",
+            "65536",
+        ],
+        &[],
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cm = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "context_mismatch")
+        .cloned()
+        .unwrap();
+    assert_eq!(cm["severity"], "ok");
+    drop(fake);
+
+    // A server that is not there: a warning, and the analysis still prints.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let o = logs(
+        home.path(),
+        &[p.to_str().unwrap(), "--json", "--host", &url],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["summary"]["requests"], 7);
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["id"] == "server_unreachable"));
+}

@@ -12,6 +12,7 @@ pub mod model;
 pub mod parse;
 pub mod read;
 pub mod rules;
+pub mod server;
 pub mod time;
 
 pub use analyze::Analyzer;

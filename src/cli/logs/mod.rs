@@ -29,6 +29,10 @@ pub struct LogsArgs {
     /// The server's context length in tokens, to check Claude Code's window against it.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub server_ctx: Option<u64>,
+    /// Read the server context live from Ollama's /api/ps at this address (host, host:port or
+    /// URL), for the log's model; --server-ctx wins when both are given.
+    #[arg(long, value_name = "URL")]
+    pub host: Option<String>,
     /// Print JSON: {"requests": [...], "summary": {...}, "findings": [...]}.
     #[arg(long)]
     pub json: bool,
@@ -49,10 +53,20 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     };
     let parts = logs::parts(&path);
     let analysis = logs::analyze_files(&parts)?;
-    let opts = logs::RuleOptions {
-        server_ctx: args.server_ctx,
-    };
-    let findings = logs::findings(&analysis, &opts);
+    let mut server_ctx = args.server_ctx;
+    let mut extra = Vec::new();
+    if let (None, Some(host)) = (server_ctx, &args.host) {
+        let url = crate::doctor::probe::ollama_host_url(host);
+        let model = logs::server::main_model(&analysis);
+        let live = logs::server::fetch(&url, model.as_deref(), std::time::Duration::from_secs(3));
+        if let logs::server::LiveContext::Loaded { context, .. } = live {
+            server_ctx = Some(context);
+        }
+        extra.extend(logs::server::finding(&live));
+    }
+    let opts = logs::RuleOptions { server_ctx };
+    let mut findings = logs::findings(&analysis, &opts);
+    findings.extend(extra);
     if args.json {
         let v = to_json(&analysis, &findings, &parts);
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());

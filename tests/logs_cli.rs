@@ -172,6 +172,18 @@ fn latest_follows_the_link() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["summary"]["requests"], 7);
+    // The link named as PATH reads the same log, rotated part first.
+    std::fs::write(
+        debug.join("a1b2.1.txt"),
+        "2026-11-25T19:00:00.000Z [DEBUG] [API REQUEST] /v1/messages source=sdk\n",
+    )
+    .unwrap();
+    let link = debug.join("latest");
+    let o = logs(home.path(), &[link.to_str().unwrap(), "--json"], &[]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["summary"]["requests"], 8);
+    assert_eq!(v["files"].as_array().unwrap().len(), 2);
+    assert_eq!(v["requests"][0]["sent_at"], "2026-11-25T19:00:00.000Z");
 
     // $CLAUDE_CONFIG_DIR replaces ~/.claude; $CLAUDE_CODE_DEBUG_LOGS_DIR replaces the directory.
     let cfg = home.path().join("cfg");
@@ -195,7 +207,7 @@ fn latest_follows_the_link() {
         &[("CLAUDE_CODE_DEBUG_LOGS_DIR", &debug)],
     );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["summary"]["requests"], 7);
+    assert_eq!(v["summary"]["requests"], 8); // a1b2.1.txt + a1b2.txt
 }
 
 #[test]

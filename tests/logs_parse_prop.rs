@@ -89,7 +89,9 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
 }
 
 fn random_bytes(rng: &mut Rng) -> Vec<u8> {
-    (0..rng.below(200)).map(|_| (rng.next() >> 24) as u8).collect()
+    (0..rng.below(200))
+        .map(|_| (rng.next() >> 24) as u8)
+        .collect()
 }
 
 #[test]
@@ -136,15 +138,28 @@ fn analysis_stays_consistent_on_random_logs() {
         let mut log: Vec<u8> = Vec::new();
         for _ in 0..rng.below(120) {
             let seed = SEEDS[rng.below(SEEDS.len())].as_bytes();
-            let line = if rng.below(3) == 0 { mutate(&mut rng, seed) } else { seed.to_vec() };
+            let line = if rng.below(3) == 0 {
+                mutate(&mut rng, seed)
+            } else {
+                seed.to_vec()
+            };
             log.extend_from_slice(&line);
             log.push(b'\n');
         }
         let a = analyze_bytes(&log);
         let s = &a.summary;
         assert_eq!(s.requests as usize, a.requests.len());
-        assert_eq!(s.lines as usize, log.iter().filter(|&&c| c == b'\n').count());
-        assert_eq!(s.first_byte_ms_total, a.requests.iter().filter_map(|r| r.first_byte_ms).sum::<u64>());
+        assert_eq!(
+            s.lines as usize,
+            log.iter().filter(|&&c| c == b'\n').count()
+        );
+        assert_eq!(
+            s.first_byte_ms_total,
+            a.requests
+                .iter()
+                .filter_map(|r| r.first_byte_ms)
+                .sum::<u64>()
+        );
         assert!(s.not_found_404 <= s.failures.values().sum::<u64>());
         assert!(a.requests.iter().all(|r| r.attempts >= 1));
     }

@@ -51,6 +51,8 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
         (None, true) => logs::latest(&env)?,
         (None, false) => return list(&env, args.json),
     };
+    // A `latest` link named directly: its target's name tells the rotated parts.
+    let path = std::fs::canonicalize(&path).unwrap_or(path);
     let parts = logs::parts(&path);
     let analysis = logs::analyze_files(&parts)?;
     let mut server_ctx = args.server_ctx;

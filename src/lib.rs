@@ -14,6 +14,7 @@ pub mod memory;
 pub mod model;
 pub mod ollama;
 pub mod process;
+pub mod runtime;
 pub mod setup;
 pub mod shell;
 pub mod units;

@@ -2,9 +2,12 @@
 //! file and only formats what the library computes.
 
 mod alias;
+mod bench;
 mod doctor;
 mod logs;
 mod plan;
+mod plan_measure;
+mod runtime;
 mod setup;
 mod undo;
 
@@ -25,6 +28,11 @@ pub enum Command {
     /// Memory of weights, KV cache and recurrent state per context length, the largest
     /// context that fits, and the Claude Code settings that follow.
     Plan(plan::PlanArgs),
+    /// Prefill and decode speed with the embedded llama.cpp, and what a Claude Code
+    /// session costs at that speed.
+    Bench(bench::BenchArgs),
+    /// The embedded llama.cpp: build, devices and their memory, CPU features.
+    Runtime(runtime::RuntimeArgs),
     /// Checks Claude Code, the server and the model together, with a fix for every finding.
     Doctor(doctor::DoctorArgs),
     /// Configure the Ollama server, a Claude Code launcher and onboarding in one step
@@ -51,6 +59,8 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Plan(args) => plan::run(&args, cli.verbose),
+        Command::Bench(args) => bench::run(&args, cli.verbose),
+        Command::Runtime(args) => runtime::run(&args, cli.verbose),
         Command::Doctor(args) => doctor::run(&args, cli.verbose),
         Command::Setup(args) => setup::run(&args, cli.verbose),
         Command::Alias(args) => alias::run(&args, cli.verbose),

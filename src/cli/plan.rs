@@ -44,6 +44,9 @@ pub struct PlanArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also measure every row with the embedded llama.cpp (model loaded without weights).
+    #[arg(long)]
+    pub measure: bool,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +98,8 @@ pub struct Plan {
     pub recommended: Option<(u64, String)>,
     pub claude: Option<Recommendation>,
     pub claude_version_source: &'static str,
+    /// llama.cpp's own figures per row (`--measure`), else empty.
+    pub measured: Vec<crate::runtime::Measured>,
 }
 
 /// Picks the cache type to recommend: f16 when it fits the model's trained context (or
@@ -110,7 +115,7 @@ fn choose(fitted: &[(String, Option<u64>)], trained: u64) -> Option<(u64, String
     let mut best: Option<(u64, String)> = None;
     for (t, c) in fitted {
         if let Some(c) = c {
-            if best.as_ref().is_none_or(|(bc, _)| *c > *bc) {
+            if best.as_ref().map_or(true, |(bc, _)| *c > *bc) {
                 best = Some((*c, t.clone()));
             }
         }
@@ -156,6 +161,7 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
     params.flash_attn = args.flash_attn == OnOff::On;
 
     let mut rows = Vec::new();
+    let mut row_params = Vec::new();
     let mut fitted = Vec::new();
     for name in &kv_types {
         let t = parse_cache_type(name)?;
@@ -177,9 +183,15 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
         ctxs.dedup();
         for c in ctxs {
             rows.push(plan_row(&model, &CacheParams { n_ctx: c, ..p }, &budget)?);
+            row_params.push(CacheParams { n_ctx: c, ..p });
         }
     }
     let recommended = choose(&fitted, model.context_length);
+    let measured = if args.measure {
+        super::plan_measure::measure_rows(&source, &row_params)?
+    } else {
+        Vec::new()
+    };
     let (version, claude_version_source) = match requested_version {
         Some(v) => (v, "argument"),
         None => match installed_version() {
@@ -202,13 +214,14 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
         recommended,
         claude,
         claude_version_source,
+        measured,
     })
 }
 
 /// The JSON document (the contract other tools read: add fields, never rename).
 pub fn to_json(plan: &Plan) -> serde_json::Value {
     let m = &plan.model;
-    json!({
+    let mut v = json!({
         "model": {
             "name": m.name,
             "architecture": m.architecture,
@@ -256,7 +269,9 @@ pub fn to_json(plan: &Plan) -> serde_json::Value {
             "proactive": r.calc.proactive,
             "notes": r.notes,
         })),
-    })
+    });
+    super::plan_measure::add_json(&mut v, &plan.measured);
+    v
 }
 
 /// The human report.
@@ -338,6 +353,7 @@ pub fn to_text(plan: &Plan) -> String {
         );
     }
     let _ = writeln!(s, "  * compute and output buffers are estimates; total = weights + KV + recurrent + compute + output");
+    s += &super::plan_measure::text(&plan.rows, &plan.measured);
     let _ = writeln!(s);
     for (t, c) in &plan.fitted {
         match c {
@@ -385,6 +401,7 @@ pub fn to_text(plan: &Plan) -> String {
 }
 
 pub fn run(args: &PlanArgs, _verbose: bool) -> Result<i32> {
+    crate::runtime::set_verbose(_verbose);
     let plan = compute(args)?;
     if args.json {
         let text = serde_json::to_string_pretty(&to_json(&plan)).map_err(|e| {

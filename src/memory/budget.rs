@@ -68,6 +68,10 @@ pub fn detect_budget(memory: Option<u64>, mac_ram: Option<u64>) -> Budget {
     if let Some(ram) = mac_ram {
         return mac_gpu_budget(ram);
     }
+    // The runtime's Metal (recommendedMaxWorkingSetSize) or CUDA device memory, when linked.
+    if let Some(b) = crate::runtime::device_budget() {
+        return b;
+    }
     let ram = total_ram();
     if cfg!(all(target_os = "macos", target_arch = "aarch64")) {
         return mac_gpu_budget(ram);

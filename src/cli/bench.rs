@@ -1,0 +1,191 @@
+//! `cclocal bench MODEL`: prefill and decode speed with the embedded llama.cpp, and what a
+//! Claude Code session costs at that speed.
+
+use crate::error::{Error, Result};
+use crate::memory::parse_cache_type;
+use crate::model::{load_model, ModelSource};
+use crate::runtime::bench::{
+    default_prompts, BenchConfig, BenchReport, TurnModel, CLAUDE_TIMEOUT_S,
+};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// A .gguf file or an Ollama model name.
+    pub model: String,
+    /// Context size of every run; prompt lengths go up to it.
+    #[arg(long, default_value_t = 4096)]
+    pub ctx: u32,
+    /// Prompt lengths in tokens (default: 512, 1024, … up to the context).
+    #[arg(long, value_delimiter = ',')]
+    pub prompts: Vec<u32>,
+    /// Batch sizes (n_batch = n_ubatch), e.g. 512,2048.
+    #[arg(long, value_delimiter = ',', default_value = "512")]
+    pub batch: Vec<u32>,
+    /// Flash attention: on, off, or both.
+    #[arg(long, default_value = "on")]
+    pub flash_attn: String,
+    /// KV cache types, e.g. f16,q8_0.
+    #[arg(long, value_delimiter = ',', default_value = "f16")]
+    pub kv: Vec<String>,
+    /// Tokens generated after each prompt.
+    #[arg(long, default_value_t = 32)]
+    pub decode: u32,
+    /// CPU threads (llama.cpp's default if not given).
+    #[arg(long)]
+    pub threads: Option<u32>,
+    /// Context at the start of a Claude Code turn, for the turn cost (default: longest prompt).
+    #[arg(long)]
+    pub turn_context: Option<u64>,
+    /// Tokens a turn adds (tool results, your message).
+    #[arg(long, default_value_t = 2000)]
+    pub turn_new: u64,
+    /// Tokens the model writes per turn.
+    #[arg(long, default_value_t = 300)]
+    pub turn_output: u64,
+    /// Round trips in a session.
+    #[arg(long, default_value_t = 20)]
+    pub rounds: u32,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn flash_modes(s: &str) -> Result<Vec<bool>> {
+    match s.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" => Ok(vec![true]),
+        "off" | "false" | "0" => Ok(vec![false]),
+        "both" | "on,off" | "off,on" => Ok(vec![true, false]),
+        _ => Err(Error::usage(format!("invalid --flash-attn value {s:?}"))
+            .with_hint("use on, off or both")),
+    }
+}
+
+fn model_path(arg: &str) -> Result<PathBuf> {
+    let (_, source) = load_model(arg)?;
+    Ok(match source {
+        ModelSource::Gguf { paths } => paths
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::not_found("no model file"))?,
+        ModelSource::OllamaStore { blob, .. } => blob,
+    })
+}
+
+pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
+    let kv_types = args
+        .kv
+        .iter()
+        .map(|k| parse_cache_type(k))
+        .collect::<Result<Vec<_>>>()?;
+    let prompts = if args.prompts.is_empty() {
+        default_prompts(args.ctx, args.decode)
+    } else {
+        args.prompts.clone()
+    };
+    let longest = prompts.iter().copied().max().unwrap_or(0) as u64;
+    Ok(BenchConfig {
+        model: model_path(&args.model)?,
+        ctx: args.ctx,
+        prompts,
+        batches: args.batch.clone(),
+        flash_attn: flash_modes(&args.flash_attn)?,
+        kv_types,
+        decode_tokens: args.decode,
+        threads: args.threads,
+        turn: TurnModel {
+            context_tokens: args.turn_context.unwrap_or(longest),
+            new_tokens: args.turn_new,
+            output_tokens: args.turn_output,
+            rounds: args.rounds,
+        },
+    })
+}
+
+pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
+    crate::runtime::set_verbose(verbose);
+    let cfg = config(args)?;
+    let report = crate::runtime::bench::run(&cfg, !args.json && !verbose)?;
+    if args.json {
+        let text =
+            serde_json::to_string_pretty(&report).map_err(|e| Error::parse(e.to_string()))?;
+        println!("{text}");
+    } else {
+        print!("{}", render(&report));
+    }
+    Ok(if report.runs.is_empty() { 1 } else { 0 })
+}
+
+fn secs(s: f64) -> String {
+    if !s.is_finite() {
+        "∞".into()
+    } else if s >= 120.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// The human report.
+pub fn render(r: &BenchReport) -> String {
+    let mut o = format!("Benchmark of {} (embedded llama.cpp)\n\n", r.model);
+    o += &format!(
+        "{:>8} {:>6} {:>5} {:>6} {:>14} {:>14}\n",
+        "prompt", "batch", "FA", "KV", "prefill tok/s", "decode tok/s"
+    );
+    for x in &r.runs {
+        o += &format!(
+            "{:>8} {:>6} {:>5} {:>6} {:>14.1} {:>14.1}\n",
+            x.prompt_tokens,
+            x.batch,
+            if x.flash_attn { "on" } else { "off" },
+            x.kv_type,
+            x.prefill_tokens_per_s,
+            x.decode_tokens_per_s
+        );
+    }
+    for s in &r.skipped {
+        o += &format!(
+            "skipped: batch {}, flash attention {}, {} cache: {}\n",
+            s.batch,
+            if s.flash_attn { "on" } else { "off" },
+            s.kv_type,
+            s.reason
+        );
+    }
+    if let Some(rec) = &r.recommended {
+        let t = &rec.turn;
+        o += &format!(
+            "\nFastest: batch {} (-b {0} -ub {0}), flash attention {}, {} KV cache: {:.0} tokens/s prefill, {:.1} tokens/s decode.\n",
+            rec.batch,
+            if rec.flash_attn { "on" } else { "off" },
+            rec.kv_type,
+            rec.prefill_tokens_per_s,
+            rec.decode_tokens_per_s
+        );
+        o += &format!(
+            "A Claude Code turn at {} tokens of context (+{} new, {} written; rates measured at {} tokens):\n",
+            t.context_tokens, t.new_tokens, t.output_tokens, t.rates_at_tokens
+        );
+        o += &format!(
+            "  cold (prompt cache missed, whole prompt re-read): {}\n",
+            secs(t.cold_turn_s)
+        );
+        o += &format!(
+            "  warm (cache kept, only the new tokens read):      {}\n",
+            secs(t.warm_turn_s)
+        );
+        o += &format!(
+            "  a session of {} round trips: {} cold every turn vs {} with a warm cache\n",
+            t.rounds,
+            secs(t.session_cold_s),
+            secs(t.session_warm_s)
+        );
+        if t.cold_exceeds_timeout {
+            o += &format!(
+                "  warning: a cold prefill takes longer than Claude Code's {CLAUDE_TIMEOUT_S:.0} s request timeout; keep the prompt cache warm (see `cclocal doctor`) or use a smaller context\n"
+            );
+        }
+    }
+    o
+}

@@ -1,0 +1,257 @@
+//! `cclocal bench`: what prompt evaluation costs on this machine.
+//!
+//! The runner (`bench_run.rs`, feature `runtime`) times prefill and decode with the
+//! embedded llama.cpp for each combination of batch size, flash attention and KV type; the
+//! summary here is a pure function of those runs: the fastest settings and what a Claude
+//! Code turn costs at a given context, cold (the whole prompt re-read, as when the prompt
+//! cache is busted) and warm (only the new tokens read), over a session of N round trips.
+
+use crate::error::Result;
+use crate::gguf::GgmlType;
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Claude Code's request timeout ceiling (`API_TIMEOUT_MS` is clamped at 5 minutes,
+/// `shared/reference/landscape.md` #6).
+pub const CLAUDE_TIMEOUT_S: f64 = 300.0;
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    pub model: PathBuf,
+    /// Context of every run (`n_ctx`).
+    pub ctx: u32,
+    /// Prompt lengths; each must leave room for the decode tokens.
+    pub prompts: Vec<u32>,
+    /// Batch sizes; each run uses `n_batch = n_ubatch = batch` (as Ollama passes `-b N -ub N`).
+    pub batches: Vec<u32>,
+    pub flash_attn: Vec<bool>,
+    pub kv_types: Vec<GgmlType>,
+    /// Tokens generated after each prompt, one per decode call.
+    pub decode_tokens: u32,
+    /// CPU threads (llama.cpp's default when `None`).
+    pub threads: Option<u32>,
+    pub turn: TurnModel,
+}
+
+/// The shape of one Claude Code round trip.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct TurnModel {
+    /// Tokens in the conversation when the turn starts.
+    pub context_tokens: u64,
+    /// Tokens added by the turn (tool results, the user's message).
+    pub new_tokens: u64,
+    /// Tokens the model writes.
+    pub output_tokens: u64,
+    pub rounds: u32,
+}
+
+/// One measurement, the `--json` contract's `runs[]` row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchRun {
+    pub prompt_tokens: u32,
+    pub batch: u32,
+    pub flash_attn: bool,
+    pub kv_type: String,
+    pub prefill_tokens_per_s: f64,
+    /// Measured right after the prompt, i.e. at a depth of `prompt_tokens`.
+    pub decode_tokens_per_s: f64,
+}
+
+/// A combination that could not run, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Skipped {
+    pub batch: u32,
+    pub flash_attn: bool,
+    pub kv_type: String,
+    pub reason: String,
+}
+
+/// The cost of a turn with the recommended settings.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TurnCost {
+    pub context_tokens: u64,
+    pub new_tokens: u64,
+    pub output_tokens: u64,
+    pub rounds: u32,
+    /// The prompt length whose rates were used (the measured one nearest the context).
+    pub rates_at_tokens: u32,
+    /// Whole prompt re-read + output.
+    pub cold_turn_s: f64,
+    /// Only the new tokens read + output.
+    pub warm_turn_s: f64,
+    /// Every turn cold (a busted prompt cache).
+    pub session_cold_s: f64,
+    /// First turn cold, the rest warm.
+    pub session_warm_s: f64,
+    /// Whether a cold turn's prefill alone exceeds Claude Code's 5-minute request timeout.
+    pub cold_exceeds_timeout: bool,
+}
+
+/// The `--json` contract's `recommended` object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recommended {
+    pub batch: u32,
+    pub flash_attn: bool,
+    pub kv_type: String,
+    /// At the longest prompt measured.
+    pub prefill_tokens_per_s: f64,
+    pub decode_tokens_per_s: f64,
+    pub turn: TurnCost,
+}
+
+/// `{"model", "runs", "recommended"}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BenchReport {
+    pub model: String,
+    pub runs: Vec<BenchRun>,
+    pub recommended: Option<Recommended>,
+    #[serde(skip)]
+    pub skipped: Vec<Skipped>,
+}
+
+/// Default prompt lengths: 512, 1024, 2048, … up to what `ctx` leaves after decoding.
+pub fn default_prompts(ctx: u32, decode_tokens: u32) -> Vec<u32> {
+    let top = ctx.saturating_sub(decode_tokens);
+    let mut v: Vec<u32> = std::iter::successors(Some(512u32), |x| x.checked_mul(2))
+        .take_while(|&x| x < top)
+        .collect();
+    if top > 0 && !v.contains(&top) {
+        v.push(top);
+    }
+    v
+}
+
+/// Picks the settings with the fastest prefill at the longest prompt (decode breaks ties)
+/// and prices a turn with them.
+pub fn recommend(runs: &[BenchRun], turn: &TurnModel) -> Option<Recommended> {
+    let longest = runs.iter().map(|r| r.prompt_tokens).max()?;
+    let best = runs
+        .iter()
+        .filter(|r| r.prompt_tokens == longest)
+        .max_by(|a, b| {
+            (a.prefill_tokens_per_s, a.decode_tokens_per_s)
+                .partial_cmp(&(b.prefill_tokens_per_s, b.decode_tokens_per_s))
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })?;
+    let same: Vec<&BenchRun> = runs
+        .iter()
+        .filter(|r| {
+            r.batch == best.batch && r.flash_attn == best.flash_attn && r.kv_type == best.kv_type
+        })
+        .collect();
+    let at = same
+        .iter()
+        .min_by_key(|r| (r.prompt_tokens as i64 - turn.context_tokens as i64).unsigned_abs())?;
+    Some(Recommended {
+        batch: best.batch,
+        flash_attn: best.flash_attn,
+        kv_type: best.kv_type.clone(),
+        prefill_tokens_per_s: best.prefill_tokens_per_s,
+        decode_tokens_per_s: best.decode_tokens_per_s,
+        turn: turn_cost(
+            turn,
+            at.prompt_tokens,
+            at.prefill_tokens_per_s,
+            at.decode_tokens_per_s,
+        ),
+    })
+}
+
+/// The arithmetic of a session: cold = whole context re-read, warm = only the new tokens.
+pub fn turn_cost(t: &TurnModel, rates_at: u32, prefill: f64, decode: f64) -> TurnCost {
+    let secs = |tokens: u64, rate: f64| {
+        if rate > 0.0 {
+            tokens as f64 / rate
+        } else {
+            f64::INFINITY
+        }
+    };
+    let out = secs(t.output_tokens, decode);
+    let cold_prefill = secs(t.context_tokens + t.new_tokens, prefill);
+    let cold = cold_prefill + out;
+    let warm = secs(t.new_tokens, prefill) + out;
+    let rounds = t.rounds.max(1) as f64;
+    TurnCost {
+        context_tokens: t.context_tokens,
+        new_tokens: t.new_tokens,
+        output_tokens: t.output_tokens,
+        rounds: t.rounds,
+        rates_at_tokens: rates_at,
+        cold_turn_s: cold,
+        warm_turn_s: warm,
+        session_cold_s: cold * rounds,
+        session_warm_s: cold + warm * (rounds - 1.0),
+        cold_exceeds_timeout: cold_prefill > CLAUDE_TIMEOUT_S,
+    }
+}
+
+/// Runs the benchmark; `progress` draws a bar on stderr when it is a terminal.
+pub fn run(cfg: &BenchConfig, progress: bool) -> Result<BenchReport> {
+    #[cfg(feature = "runtime")]
+    return super::bench_run::run(cfg, progress);
+    #[cfg(not(feature = "runtime"))]
+    {
+        let _ = (cfg, progress);
+        Err(super::unsupported("cclocal bench"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(p: u32, batch: u32, fa: bool, pre: f64, dec: f64) -> BenchRun {
+        BenchRun {
+            prompt_tokens: p,
+            batch,
+            flash_attn: fa,
+            kv_type: "f16".into(),
+            prefill_tokens_per_s: pre,
+            decode_tokens_per_s: dec,
+        }
+    }
+
+    #[test]
+    fn prompts_double_up_to_context() {
+        assert_eq!(default_prompts(4096, 32), vec![512, 1024, 2048, 4064]);
+        assert_eq!(default_prompts(512, 8), vec![504]);
+    }
+
+    #[test]
+    fn recommends_fastest_prefill_at_longest_prompt() {
+        let runs = vec![
+            run(512, 512, true, 900.0, 20.0),
+            run(4096, 512, true, 500.0, 18.0),
+            run(512, 2048, false, 1000.0, 21.0),
+            run(4096, 2048, false, 450.0, 17.0),
+        ];
+        let t = TurnModel {
+            context_tokens: 4000,
+            new_tokens: 1000,
+            output_tokens: 180,
+            rounds: 10,
+        };
+        let r = recommend(&runs, &t).unwrap();
+        assert_eq!((r.batch, r.flash_attn), (512, true));
+        assert_eq!(r.turn.rates_at_tokens, 4096);
+        // cold: 5000 tokens / 500 + 180 / 18 = 10 + 10; warm: 1000/500 + 10 = 12.
+        assert!((r.turn.cold_turn_s - 20.0).abs() < 1e-9);
+        assert!((r.turn.warm_turn_s - 12.0).abs() < 1e-9);
+        assert!((r.turn.session_cold_s - 200.0).abs() < 1e-9);
+        assert!((r.turn.session_warm_s - (20.0 + 9.0 * 12.0)).abs() < 1e-9);
+        assert!(!r.turn.cold_exceeds_timeout);
+    }
+
+    #[test]
+    fn flags_timeouts() {
+        let t = TurnModel {
+            context_tokens: 60_000,
+            new_tokens: 0,
+            output_tokens: 0,
+            rounds: 1,
+        };
+        assert!(turn_cost(&t, 4096, 150.0, 10.0).cold_exceeds_timeout);
+        assert!(recommend(&[], &t).is_none());
+    }
+}

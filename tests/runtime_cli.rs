@@ -1,0 +1,161 @@
+//! `cclocal bench`, `cclocal runtime` and `cclocal plan --measure` end to end on the real
+//! gemma3-270m.
+#![cfg(feature = "runtime")]
+
+mod support;
+
+use serde_json::Value;
+
+fn json_of(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+/// One thread: on a loaded machine (CI, parallel tests) more threads than free cores make
+/// ggml's spinning barrier crawl.
+#[test]
+fn bench_small_gemma_run() {
+    let Some(path) = support::gemma_path() else {
+        return;
+    };
+    let out = support::cclocal()
+        .args([
+            "bench",
+            path.to_str().unwrap(),
+            "--ctx",
+            "512",
+            "--prompts",
+            "64,256",
+            "--decode",
+            "8",
+            "--threads",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    assert_eq!(v["model"], "gemma-3-270m-q4_k_m.gguf");
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for r in runs {
+        let pre = r["prefill_tokens_per_s"].as_f64().unwrap();
+        let dec = r["decode_tokens_per_s"].as_f64().unwrap();
+        assert!(pre > 0.0 && dec > 0.0, "{r}");
+        // Prefill evaluates a whole batch per call; decode one token per call.
+        assert!(
+            pre > dec,
+            "prefill {pre} tok/s should exceed decode {dec} tok/s"
+        );
+        assert_eq!(
+            (
+                r["batch"].as_u64(),
+                r["flash_attn"].as_bool(),
+                r["kv_type"].as_str()
+            ),
+            (Some(512), Some(true), Some("f16"))
+        );
+    }
+    assert_eq!(runs[0]["prompt_tokens"], 64);
+    let rec = &v["recommended"];
+    assert_eq!(rec["batch"], 512);
+    // Cold re-reads the whole 256-token context plus the new tokens; warm only the new ones.
+    assert!(
+        rec["turn"]["cold_turn_s"].as_f64().unwrap() > rec["turn"]["warm_turn_s"].as_f64().unwrap()
+    );
+    assert_eq!(rec["turn"]["context_tokens"], 256);
+    // Nothing from llama.cpp's log leaks to the terminal without -v.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.contains("llama_") && !err.contains("load_tensors"),
+        "stderr: {err}"
+    );
+}
+
+#[test]
+fn bench_rejects_prompt_longer_than_context() {
+    let Some(path) = support::gemma_path() else {
+        return;
+    };
+    let out = support::cclocal()
+        .args([
+            "bench",
+            path.to_str().unwrap(),
+            "--ctx",
+            "256",
+            "--prompts",
+            "512",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("does not fit in --ctx 256"));
+}
+
+#[test]
+fn runtime_lists_cpu_device_with_memory() {
+    let out = support::cclocal()
+        .args(["runtime", "--json"])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    let cpu = v["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "CPU")
+        .expect("a CPU device");
+    assert!(cpu["memory_total"].as_u64().unwrap() > 0);
+    assert_eq!(cpu["kind"], "cpu");
+    assert!(v["build"]["system_info"]
+        .as_str()
+        .unwrap()
+        .starts_with("CPU :"));
+    let text = support::cclocal().arg("runtime").output().unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("CPU") && text.contains("total"), "{text}");
+}
+
+#[test]
+fn plan_measure_matches_prediction() {
+    let Some(path) = support::gemma_path() else {
+        return;
+    };
+    let out = support::cclocal()
+        .args([
+            "plan",
+            path.to_str().unwrap(),
+            "--ctx",
+            "4096",
+            "--ctx",
+            "32768",
+            "--kv-type",
+            "q8_0",
+            "--measure",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let v = json_of(&out);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        let m = &r["measured"];
+        assert_eq!(m["kv_bytes"], r["kv_bytes"], "{r}");
+        assert_eq!(m["recurrent_bytes"], 0);
+        assert!(m["compute_bytes"].as_u64().unwrap() > 0);
+    }
+    let text = support::cclocal()
+        .args(["plan", path.to_str().unwrap(), "--ctx", "4096", "--measure"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("Measured by the embedded llama.cpp") && text.contains("match llama.cpp"),
+        "{text}"
+    );
+}

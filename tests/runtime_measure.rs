@@ -1,0 +1,155 @@
+//! Proof: the planner's KV and recurrent bytes equal what the linked llama.cpp allocates,
+//! on the real gemma3-270m and on the synthetic fixtures llama.cpp can load.
+#![cfg(feature = "runtime")]
+
+mod support;
+
+use cclocal::memory::{kv_plan, parse_cache_type, CacheParams};
+use cclocal::model::{load_model, ModelDesc};
+use cclocal::runtime::{measure, Measured};
+use std::path::Path;
+use support::gguf_fixtures as fx;
+
+const MIB: u64 = 1 << 20;
+
+fn params(n_ctx: u64, ty: &str, n_seq: u32, unified: bool, fa: bool) -> CacheParams {
+    let mut p = CacheParams::new(n_ctx).with_cache_type(parse_cache_type(ty).unwrap());
+    p.n_seq = n_seq;
+    p.kv_unified = unified;
+    p.flash_attn = fa;
+    p
+}
+
+/// Measured == predicted, to the byte for KV, cache by cache with identical cells, layers
+/// and streams; recurrent to the byte when exact, else to llama.cpp's 0.01 MiB.
+fn check(model: &ModelDesc, path: &Path, p: &CacheParams) -> Measured {
+    let what = format!(
+        "{} n_ctx {} {} seq {} unified {} fa {}",
+        model.name, p.n_ctx, p.type_k.name, p.n_seq, p.kv_unified, p.flash_attn
+    );
+    let predicted = kv_plan(model, p).unwrap_or_else(|e| panic!("{what}: planner: {e}"));
+    let m = measure(path, p).unwrap_or_else(|e| panic!("{what}: llama.cpp: {e}"));
+    assert_eq!(m.n_ctx, predicted.n_ctx, "{what}: n_ctx");
+    assert_eq!(m.n_ctx_seq, predicted.n_ctx_seq, "{what}: n_ctx_seq");
+    assert_eq!(
+        m.caches.len(),
+        predicted.caches.len(),
+        "{what}: cache instances"
+    );
+    for (mc, pc) in m.caches.iter().zip(&predicted.caches) {
+        assert_eq!(mc.logged.name, pc.name, "{what}");
+        assert_eq!(
+            (
+                mc.logged.cells,
+                mc.logged.layers,
+                mc.logged.streams,
+                mc.logged.seqs
+            ),
+            (pc.cells, pc.layers, pc.streams, p.n_seq),
+            "{what}: {} cells/layers/streams/seqs",
+            pc.name
+        );
+        assert!(mc.exact, "{what}: {} bytes not recovered exactly", pc.name);
+        assert_eq!(
+            (mc.k_bytes, mc.v_bytes),
+            (pc.k_bytes, pc.v_bytes),
+            "{what}: {} K/V bytes",
+            pc.name
+        );
+    }
+    assert_eq!(m.kv_bytes, predicted.kv_bytes, "{what}: KV bytes");
+    if m.recurrent_exact {
+        assert_eq!(
+            m.recurrent_bytes, predicted.recurrent_bytes,
+            "{what}: recurrent bytes"
+        );
+    } else {
+        let r = m.log.recurrent.as_ref().expect("a recurrent line");
+        assert!(
+            cclocal::runtime::parse::mib_matches(r.size_mib, predicted.recurrent_bytes),
+            "{what}: recurrent {r:?}"
+        );
+    }
+    assert!(m.compute_bytes > 0, "{what}: compute buffer");
+    m
+}
+
+#[test]
+fn gemma3_270m_matches_llama_cpp() {
+    let Some(path) = support::gemma_path() else {
+        return;
+    };
+    let (model, _) = load_model(path.to_str().unwrap()).unwrap();
+
+    // The anchor from the issue: 12.00 MiB non-SWA + 15.00 MiB SWA at 4096, f16, ubatch 512.
+    let m = check(&model, &path, &params(4096, "f16", 1, false, true));
+    let sizes: Vec<_> = m
+        .caches
+        .iter()
+        .map(|c| (c.logged.name.as_str(), c.k_bytes + c.v_bytes))
+        .collect();
+    assert_eq!(sizes, vec![("kv", 12 * MIB), ("kv_swa", 15 * MIB)]);
+    assert_eq!(m.recurrent_bytes, 0);
+
+    for ty in ["f16", "q8_0", "q4_0"] {
+        for (n_seq, unified) in [(1, false), (4, false), (4, true)] {
+            for fa in [true, false] {
+                for n_ctx in [1000, 8192] {
+                    let p = params(n_ctx, ty, n_seq, unified, fa);
+                    if ty != "f16" && !fa {
+                        // A quantized V cache needs flash attention: both refuse.
+                        assert!(kv_plan(&model, &p).is_err());
+                        assert!(
+                            measure(&path, &p).is_err(),
+                            "llama.cpp accepted quantized V without FA"
+                        );
+                        continue;
+                    }
+                    check(&model, &path, &p);
+                }
+            }
+        }
+    }
+    // swa_full and a larger ubatch change the SWA cache's cells.
+    let mut p = params(4096, "q8_0", 1, false, true);
+    p.swa_full = true;
+    check(&model, &path, &p);
+    let mut p = params(16384, "f16", 2, false, true);
+    p.n_ubatch = 1024;
+    p.n_batch = 2048;
+    check(&model, &path, &p);
+}
+
+fn fixture(spec: &fx::Spec, name: &str) -> (tempfile::TempDir, std::path::PathBuf, ModelDesc) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{name}.gguf"));
+    spec.write(&path).unwrap();
+    let (m, _) = load_model(path.to_str().unwrap()).unwrap();
+    (dir, path, m)
+}
+
+#[test]
+fn synthetic_llama_and_gemma3_match_llama_cpp() {
+    for (spec, name) in [(fx::llama(), "llama"), (fx::gemma3(), "gemma3")] {
+        let (_d, path, model) = fixture(&spec, name);
+        for (ty, fa) in [
+            ("f16", true),
+            ("f16", false),
+            ("q8_0", true),
+            ("q4_0", true),
+        ] {
+            for (n_ctx, n_seq) in [(4096, 1), (32768, 4), (100_000, 1)] {
+                check(&model, &path, &params(n_ctx, ty, n_seq, false, fa));
+            }
+        }
+    }
+}
+
+#[test]
+fn metadata_only_fixtures_are_refused_by_llama_cpp() {
+    // These fixtures carry only token_embd/output tensors: llama.cpp needs the full tensor
+    // list of the architecture to build a context, so they cannot be measured.
+    let (_d, path, _) = fixture(&fx::qwen3next(), "qwen3next");
+    let e = measure(&path, &CacheParams::new(4096)).unwrap_err();
+    assert!(e.message.contains("could not load"), "{e}");
+}

@@ -153,3 +153,100 @@ fn metadata_only_fixtures_are_refused_by_llama_cpp() {
     let e = measure(&path, &CacheParams::new(4096)).unwrap_err();
     assert!(e.message.contains("could not load"), "{e}");
 }
+
+/// mamba-130m's dims with its full tensor list (`src/models/mamba.cpp`), so llama.cpp can
+/// build a context: 24 layers, n_embd 768, d_inner 1536, d_state 16, d_conv 4, dt_rank 48.
+fn mamba() -> fx::Spec {
+    let a = "mamba";
+    let (n_layer, n_embd, d_inner, d_state, d_conv, dt_rank, n_vocab) =
+        (24u32, 768u64, 1536u64, 16u64, 4u64, 48u64, 1024u64);
+    let mut kv: Vec<(String, fx::Val)> = vec![
+        ("general.architecture".into(), fx::Val::Str(a.into())),
+        (format!("{a}.block_count"), fx::Val::U32(n_layer)),
+        (format!("{a}.context_length"), fx::Val::U32(1 << 20)),
+        (format!("{a}.embedding_length"), fx::Val::U32(n_embd as u32)),
+        (format!("{a}.feed_forward_length"), fx::Val::U32(0)),
+        (format!("{a}.attention.head_count"), fx::Val::U32(0)),
+        (
+            format!("{a}.attention.layer_norm_rms_epsilon"),
+            fx::Val::F32(1e-5),
+        ),
+        (format!("{a}.ssm.conv_kernel"), fx::Val::U32(d_conv as u32)),
+        (format!("{a}.ssm.inner_size"), fx::Val::U32(d_inner as u32)),
+        (format!("{a}.ssm.state_size"), fx::Val::U32(d_state as u32)),
+        (
+            format!("{a}.ssm.time_step_rank"),
+            fx::Val::U32(dt_rank as u32),
+        ),
+    ];
+    // The synthetic vocabulary of the lead's fixtures (1024 tokens).
+    kv.extend(
+        fx::gemma3()
+            .kv
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("tokenizer.")),
+    );
+    let t = |name: String, dims: Vec<u64>, ty: u32| fx::Tensor { name, dims, ty };
+    let mut tensors = vec![
+        t("token_embd.weight".into(), vec![n_embd, n_vocab], 8),
+        t("output_norm.weight".into(), vec![n_embd], 0),
+        t("output.weight".into(), vec![n_embd, n_vocab], 8),
+    ];
+    for i in 0..n_layer {
+        let b = |n: &str| format!("blk.{i}.{n}");
+        tensors.push(t(b("attn_norm.weight"), vec![n_embd], 0));
+        tensors.push(t(b("ssm_in.weight"), vec![n_embd, 2 * d_inner], 0));
+        tensors.push(t(b("ssm_conv1d.weight"), vec![d_conv, d_inner], 0));
+        tensors.push(t(b("ssm_conv1d.bias"), vec![d_inner], 0));
+        tensors.push(t(
+            b("ssm_x.weight"),
+            vec![d_inner, dt_rank + 2 * d_state],
+            0,
+        ));
+        tensors.push(t(b("ssm_dt.weight"), vec![dt_rank, d_inner], 0));
+        tensors.push(t(b("ssm_dt.bias"), vec![d_inner], 0));
+        tensors.push(t(b("ssm_a"), vec![d_state, d_inner], 0));
+        tensors.push(t(b("ssm_d"), vec![d_inner], 0));
+        tensors.push(t(b("ssm_out.weight"), vec![d_inner, n_embd], 0));
+    }
+    fx::Spec {
+        kv,
+        tensors,
+        alignment: 32,
+    }
+}
+
+#[test]
+fn synthetic_mamba_recurrent_state_matches_llama_cpp() {
+    let (_d, path, model) = fixture(&mamba(), "mamba");
+    // Per sequence: 24 × (R 3·1536 + S 16·1536) f32 = 2,801,664 bytes.
+    assert_eq!(
+        kv_plan(&model, &CacheParams::new(4096))
+            .unwrap()
+            .recurrent_bytes,
+        2_801_664
+    );
+    // 256 sequences (llama.cpp's maximum): the 0.01 MiB figure then pins each sequence's
+    // bytes to within 20 bytes.
+    for n_seq in [1, 4, 256] {
+        let m = check(&model, &path, &params(4096, "f16", n_seq, false, true));
+        let r = m.log.recurrent.as_ref().unwrap();
+        assert_eq!((r.cells, r.layers, r.seqs), (n_seq as u64, 24, n_seq));
+        assert!(m.caches.is_empty() && m.kv_bytes == 0);
+        let predicted = kv_plan(&model, &params(4096, "f16", n_seq, false, true)).unwrap();
+        // R and S separately: (d_conv-1)·d_inner and d_state·d_inner floats per layer.
+        let rows = n_seq as u64;
+        assert!(cclocal::runtime::parse::mib_matches(
+            r.r_mib,
+            24 * 3 * 1536 * 4 * rows
+        ));
+        assert!(cclocal::runtime::parse::mib_matches(
+            r.s_mib,
+            24 * 16 * 1536 * 4 * rows
+        ));
+        assert!(cclocal::runtime::parse::mib_matches(
+            r.size_mib,
+            predicted.recurrent_bytes
+        ));
+    }
+}

@@ -250,3 +250,102 @@ fn synthetic_mamba_recurrent_state_matches_llama_cpp() {
         ));
     }
 }
+
+/// A small Jamba hybrid with its full tensor list (`src/models/jamba.cpp`): 8 layers, the
+/// 5th attention (2 KV heads of 32), the rest Mamba (d_inner 512, d_state 16, d_conv 4).
+fn jamba_small() -> fx::Spec {
+    let a = "jamba";
+    let (n_layer, n_embd, d_inner, d_state, d_conv, dt_rank, n_ff, n_vocab) =
+        (8u32, 256u64, 512u64, 16u64, 4u64, 16u64, 512u64, 1024u64);
+    let heads_kv: Vec<i32> = vec![0, 0, 0, 0, 2, 0, 0, 0];
+    let mut kv: Vec<(String, fx::Val)> = vec![
+        ("general.architecture".into(), fx::Val::Str(a.into())),
+        (format!("{a}.block_count"), fx::Val::U32(n_layer)),
+        (format!("{a}.context_length"), fx::Val::U32(262144)),
+        (format!("{a}.embedding_length"), fx::Val::U32(n_embd as u32)),
+        (
+            format!("{a}.feed_forward_length"),
+            fx::Val::U32(n_ff as u32),
+        ),
+        (format!("{a}.attention.head_count"), fx::Val::U32(8)),
+        (
+            format!("{a}.attention.head_count_kv"),
+            fx::Val::ArrI32(heads_kv.clone()),
+        ),
+        (
+            format!("{a}.attention.layer_norm_rms_epsilon"),
+            fx::Val::F32(1e-6),
+        ),
+        (format!("{a}.ssm.conv_kernel"), fx::Val::U32(d_conv as u32)),
+        (format!("{a}.ssm.inner_size"), fx::Val::U32(d_inner as u32)),
+        (format!("{a}.ssm.state_size"), fx::Val::U32(d_state as u32)),
+        (
+            format!("{a}.ssm.time_step_rank"),
+            fx::Val::U32(dt_rank as u32),
+        ),
+    ];
+    kv.extend(
+        fx::gemma3()
+            .kv
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("tokenizer.")),
+    );
+    let t = |name: String, dims: Vec<u64>| fx::Tensor { name, dims, ty: 0 };
+    let mut tensors = vec![
+        t("token_embd.weight".into(), vec![n_embd, n_vocab]),
+        t("output_norm.weight".into(), vec![n_embd]),
+        t("output.weight".into(), vec![n_embd, n_vocab]),
+    ];
+    for i in 0..n_layer {
+        let b = |n: &str| format!("blk.{i}.{n}");
+        tensors.push(t(b("attn_norm.weight"), vec![n_embd]));
+        if heads_kv[i as usize] == 0 {
+            tensors.push(t(b("ssm_in.weight"), vec![n_embd, 2 * d_inner]));
+            tensors.push(t(b("ssm_conv1d.weight"), vec![d_conv, d_inner]));
+            tensors.push(t(b("ssm_conv1d.bias"), vec![d_inner]));
+            tensors.push(t(b("ssm_x.weight"), vec![d_inner, dt_rank + 2 * d_state]));
+            tensors.push(t(b("ssm_dt_norm.weight"), vec![dt_rank]));
+            tensors.push(t(b("ssm_dt.weight"), vec![dt_rank, d_inner]));
+            tensors.push(t(b("ssm_dt.bias"), vec![d_inner]));
+            tensors.push(t(b("ssm_b_norm.weight"), vec![d_state]));
+            tensors.push(t(b("ssm_c_norm.weight"), vec![d_state]));
+            tensors.push(t(b("ssm_a"), vec![d_state, d_inner]));
+            tensors.push(t(b("ssm_d"), vec![d_inner]));
+            tensors.push(t(b("ssm_out.weight"), vec![d_inner, n_embd]));
+        } else {
+            let gqa = 2 * 32;
+            tensors.push(t(b("attn_q.weight"), vec![n_embd, n_embd]));
+            tensors.push(t(b("attn_k.weight"), vec![n_embd, gqa]));
+            tensors.push(t(b("attn_v.weight"), vec![n_embd, gqa]));
+            tensors.push(t(b("attn_output.weight"), vec![n_embd, n_embd]));
+        }
+        tensors.push(t(b("ffn_norm.weight"), vec![n_embd]));
+        tensors.push(t(b("ffn_gate.weight"), vec![n_embd, n_ff]));
+        tensors.push(t(b("ffn_down.weight"), vec![n_ff, n_embd]));
+        tensors.push(t(b("ffn_up.weight"), vec![n_embd, n_ff]));
+    }
+    fx::Spec {
+        kv,
+        tensors,
+        alignment: 32,
+    }
+}
+
+#[test]
+fn synthetic_jamba_hybrid_matches_llama_cpp() {
+    let (_d, path, model) = fixture(&jamba_small(), "jamba");
+    assert_eq!((model.kv_layers(), model.recurrent_layers()), (1, 7));
+    for (ty, fa) in [
+        ("f16", true),
+        ("f16", false),
+        ("q8_0", true),
+        ("q4_0", true),
+    ] {
+        for (n_ctx, n_seq, unified) in [(4096, 1, false), (20000, 4, false), (20000, 4, true)] {
+            let m = check(&model, &path, &params(n_ctx, ty, n_seq, unified, fa));
+            let r = m.log.recurrent.as_ref().expect("a recurrent state");
+            assert_eq!((r.cells, r.layers, r.seqs), (n_seq as u64, 8, n_seq));
+            assert_eq!(m.caches.len(), 1);
+        }
+    }
+}

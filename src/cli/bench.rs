@@ -103,6 +103,7 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
 }
 
 pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
+    crate::runtime::require("cclocal bench")?;
     crate::runtime::set_verbose(verbose);
     let cfg = config(args)?;
     let report = crate::runtime::bench::run(&cfg, !args.json && !verbose)?;

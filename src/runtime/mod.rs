@@ -119,6 +119,17 @@ pub fn set_verbose(on: bool) {
     let _ = on;
 }
 
+/// `Ok` when this build embeds llama.cpp, else the `Unsupported` error for `what`.
+pub fn require(what: &str) -> Result<()> {
+    #[cfg(feature = "runtime")]
+    {
+        let _ = what;
+        Ok(())
+    }
+    #[cfg(not(feature = "runtime"))]
+    Err(unsupported(what))
+}
+
 /// Whether this build embeds llama.cpp.
 pub const fn available() -> bool {
     cfg!(feature = "runtime")

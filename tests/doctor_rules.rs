@@ -398,9 +398,12 @@ fn unknown_env_vars_claude_and_ollama() {
         .contains("removed in Ollama 0.30.0"));
 }
 
+/// A named change to a healthy set of facts.
+type Case = (&'static str, Box<dyn Fn(&mut Facts)>);
+
 #[test]
 fn autocompact_ineffective_causes() {
-    let cases: Vec<(&str, Box<dyn Fn(&mut Facts)>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "150 is ignored",
             Box::new(|f| {

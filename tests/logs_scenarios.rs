@@ -360,7 +360,7 @@ fn rotated_parts_are_read_first() {
 fn bad_inputs_are_errors_with_subject_and_hint() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.txt");
-    let e = logs::analyze_files(&[missing.clone()]).unwrap_err();
+    let e = logs::analyze_files(std::slice::from_ref(&missing)).unwrap_err();
     assert_eq!(e.subject.as_deref(), Some(missing.to_str().unwrap()));
     assert!(e.hint.is_some());
     assert_eq!(e.exit_code(), 1);

@@ -14,7 +14,11 @@ mod undo;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "cclocal", version, about = "Make Claude Code run well against a local LLM (Ollama, llama-server, LM Studio).")]
+#[command(
+    name = "cclocal",
+    version,
+    about = "Make Claude Code run well against a local LLM (Ollama, llama-server, LM Studio)."
+)]
 pub struct Cli {
     /// Show more detail (and llama.cpp's own log where it applies).
     #[arg(short, long, global = true)]

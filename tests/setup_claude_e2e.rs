@@ -114,3 +114,97 @@ fn launcher_gives_claude_code_the_planned_window() {
         );
     }
 }
+
+/// A long exchange through the generated launcher: every reply is long, so the
+/// conversation grows by about 2,000 tokens a turn. Claude Code must compact (a
+/// `source=compact` request) before any request exceeds the served context, because the
+/// launcher told it the real window.
+#[test]
+fn long_exchange_compacts_before_the_served_context_is_exceeded() {
+    const SMALL_CTX: u64 = 32_768;
+    let Some(real) = support::claude_bin("2.1.332") else {
+        return;
+    };
+    let mut scenario = Scenario::new("0.30.0")
+        .model(FakeModel::llama(MODEL))
+        .loaded(Loaded::new(MODEL, SMALL_CTX));
+    scenario.reply_text = "The quick brown fox jumps over the lazy dog. ".repeat(180);
+    let fake = FakeOllama::start(scenario);
+    let t = TestHome::new();
+    let o = t.run(&[
+        "setup",
+        "--yes",
+        "--only",
+        "launcher,onboarding",
+        "--model",
+        MODEL,
+        "--ctx",
+        &SMALL_CTX.to_string(),
+        "--claude-version",
+        "2.1.332",
+        "--host",
+        &fake.base_url,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let bin = t.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
+    let log = t.dir.path().join("debug.txt");
+    let plan = recommend(Version(2, 1, 332), SMALL_CTX, MODEL);
+    let mut compacted_at = None;
+    for turn in 1..=10 {
+        let mut args = vec!["-p".to_string(), format!("turn {turn}: continue the story")];
+        if turn > 1 {
+            args.insert(0, "-c".into());
+        }
+        let mut child = Command::new(t.home().join(".local/bin/claude-local"))
+            .env_clear()
+            .env("HOME", t.home())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+            .current_dir(t.home())
+            .args(&args)
+            .arg("--debug-file")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if start.elapsed() > Duration::from_secs(120) {
+                let _ = child.kill();
+                panic!("turn {turn}: claude -p did not finish in 120 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let text_log = std::fs::read_to_string(&log).unwrap_or_default();
+        if text_log.contains("source=compact") {
+            compacted_at = Some(turn);
+            break;
+        }
+    }
+    let sizes: Vec<u64> = fake
+        .requests()
+        .iter()
+        .filter(|r| r.route() == "/v1/messages")
+        .map(|r| r.body.len() as u64 / 4)
+        .collect();
+    let turn = compacted_at
+        .unwrap_or_else(|| panic!("no compaction in 10 turns; request sizes (tokens): {sizes:?}"));
+    let largest = sizes.iter().copied().max().unwrap_or(0);
+    eprintln!(
+        "compacted at turn {turn}; request sizes (tokens): {sizes:?}; threshold {}",
+        plan.calc.autocompact_threshold
+    );
+    assert!(
+        largest <= SMALL_CTX,
+        "a request of {largest} tokens exceeded the {SMALL_CTX}-token context: {sizes:?}"
+    );
+    assert!(
+        largest as i64 >= plan.calc.autocompact_threshold - 4_000,
+        "compaction came long before the planned threshold {}: {sizes:?}",
+        plan.calc.autocompact_threshold
+    );
+}

@@ -8,8 +8,8 @@ mod support;
 use cclocal::claude::EnvMap;
 use cclocal::doctor::{self, HostEnv, Options};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
 
 const MODEL: &str = "qwen3-coder:30b";
@@ -82,38 +82,8 @@ fn run_claude(real: &Path, home: &Path, base_url: &str, env: &EnvMap, log: &Path
         .envs(env)
         .current_dir(home)
         .args(["-p", "hi", "--debug-file"])
-        .arg(log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            panic!("claude -p did not finish in 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let out = child.wait_with_output().unwrap();
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn logged_window(log: &str) -> Option<u64> {
-    log.lines()
-        .filter(|l| l.contains("autocompact: "))
-        .find_map(|l| {
-            let i = l.find("effectiveWindow=")? + "effectiveWindow=".len();
-            l[i..]
-                .split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse()
-                .ok()
-        })
+        .arg(log);
+    support::run_to_end(c)
 }
 
 #[test]
@@ -162,7 +132,7 @@ fn predicted_window_is_the_logged_one() {
         let log_path = home.path().join("debug.txt");
         let output = run_claude(&real, home.path(), &fake.base_url, &env, &log_path);
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-        let logged = logged_window(&log).unwrap_or_else(|| {
+        let logged = support::logged_effective_window(&log).unwrap_or_else(|| {
             panic!(
                 "{v}: no autocompact line; output: {output}\nlog tail: {}",
                 &log[log.len().saturating_sub(3000)..]

@@ -12,8 +12,8 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use cclocal::findings::Severity;
 use cclocal::logs::{self, RuleOptions, SourceKind};
@@ -37,20 +37,8 @@ fn run_claude(real: &Path, home: &Path, base_url: &str, model: &str, extra: &[&s
         .arg("-p")
         .args(extra)
         .args(["hi", "--debug-file"])
-        .arg(log)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = c.spawn().unwrap();
-    let start = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(120) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("claude -p did not finish in 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        .arg(log);
+    support::run_to_end(c);
 }
 
 #[test]

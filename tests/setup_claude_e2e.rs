@@ -7,24 +7,21 @@ mod support;
 
 use cclocal::claude::{recommend, Version};
 use setup_home::*;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
 
 const MODEL: &str = "qwen3-coder:30b";
 const CTX: u64 = 65_536;
 
-fn logged_window(log: &str) -> Option<u64> {
-    log.lines()
-        .filter(|l| l.contains("autocompact: "))
-        .find_map(|l| {
-            let i = l.find("effectiveWindow=")? + "effectiveWindow=".len();
-            l[i..]
-                .split(|c: char| !c.is_ascii_digit())
-                .next()?
-                .parse()
-                .ok()
-        })
+/// The generated launcher, run with a clean environment and `bin` (holding `claude`) on PATH.
+fn launcher(t: &TestHome, bin: &std::path::Path) -> Command {
+    let mut c = Command::new(t.home().join(".local/bin/claude-local"));
+    c.env_clear()
+        .env("HOME", t.home())
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .current_dir(t.home());
+    c
 }
 
 #[test]
@@ -58,38 +55,14 @@ fn launcher_gives_claude_code_the_planned_window() {
         std::fs::create_dir_all(&bin).unwrap();
         std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
         let log = t.dir.path().join("debug.txt");
-        let mut child = Command::new(t.home().join(".local/bin/claude-local"))
-            .env_clear()
-            .env("HOME", t.home())
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-            .current_dir(t.home())
-            .args(["-p", "hi", "--debug-file"])
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if start.elapsed() > Duration::from_secs(120) {
-                let _ = child.kill();
-                panic!("{v}: claude -p did not finish in 120 s");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let out = child.wait_with_output().unwrap();
-        let output = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let mut cmd = launcher(&t, &bin);
+        cmd.args(["-p", "hi", "--debug-file"]).arg(&log);
+        let output = support::run_to_end(cmd);
         let text_log = std::fs::read_to_string(&log).unwrap_or_default();
         let planned = recommend(v.parse::<Version>().unwrap(), CTX, MODEL)
             .calc
             .effective_window;
-        let logged = logged_window(&text_log).unwrap_or_else(|| {
+        let logged = support::logged_effective_window(&text_log).unwrap_or_else(|| {
             panic!(
                 "{v}: no autocompact line; output: {output}\nlog tail: {}",
                 &text_log[text_log.len().saturating_sub(3000)..]
@@ -157,28 +130,9 @@ fn long_exchange_compacts_before_the_served_context_is_exceeded() {
         if turn > 1 {
             args.insert(0, "-c".into());
         }
-        let mut child = Command::new(t.home().join(".local/bin/claude-local"))
-            .env_clear()
-            .env("HOME", t.home())
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-            .current_dir(t.home())
-            .args(&args)
-            .arg("--debug-file")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let start = Instant::now();
-        while child.try_wait().unwrap().is_none() {
-            if start.elapsed() > Duration::from_secs(120) {
-                let _ = child.kill();
-                panic!("turn {turn}: claude -p did not finish in 120 s");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let mut cmd = launcher(&t, &bin);
+        cmd.args(&args).arg("--debug-file").arg(&log);
+        support::run_to_end(cmd);
         let text_log = std::fs::read_to_string(&log).unwrap_or_default();
         if text_log.contains("source=compact") {
             compacted_at = Some(turn);

@@ -63,3 +63,58 @@ pub fn tool(name: &str) -> Option<PathBuf> {
 pub fn cclocal() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_cclocal"))
 }
+
+/// Runs a real Claude Code (or a launcher that execs it) to completion, with stdin closed
+/// and a 120 s limit; returns its stdout and stderr together.
+pub fn run_to_end(mut cmd: std::process::Command) -> String {
+    use std::io::Read;
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the program");
+    let pipes: Vec<Box<dyn Read + Send>> = vec![
+        Box::new(child.stdout.take().unwrap()),
+        Box::new(child.stderr.take().unwrap()),
+    ];
+    let readers: Vec<_> = pipes
+        .into_iter()
+        .map(|mut p| {
+            std::thread::spawn(move || {
+                let mut s = String::new();
+                let _ = p.read_to_string(&mut s);
+                s
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(120) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish in 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    readers
+        .into_iter()
+        .map(|r| r.join().unwrap_or_default())
+        .collect()
+}
+
+/// The `effectiveWindow=` of the first `autocompact:` line of a Claude Code debug log.
+pub fn logged_effective_window(log: &str) -> Option<u64> {
+    log.lines()
+        .filter(|l| l.contains("autocompact: "))
+        .find_map(|l| {
+            let i = l.find("effectiveWindow=")? + "effectiveWindow=".len();
+            l[i..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+}

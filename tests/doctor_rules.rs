@@ -119,6 +119,7 @@ fn healthy() -> Facts {
             }),
             error: None,
         }),
+        setup: None,
     }
 }
 
@@ -529,4 +530,80 @@ fn ids_are_covered_by_tests() {
             "no rule test for {id}"
         );
     }
+}
+
+#[test]
+fn setup_drift_against_what_is_live() {
+    use cclocal::doctor::facts::SetupFacts;
+    use cclocal::setup::config::{ClaudeConfig, ModelConfig, ServerConfig, SetupConfig};
+    let config = |ctx: u64, kv: &str, claude: &str| SetupConfig {
+        version: 1,
+        server: ServerConfig {
+            kind: "ollama".into(),
+            url: "http://127.0.0.1:11434".into(),
+            flash_attention: true,
+            kv_cache_type: kv.into(),
+            keep_alive: "1h".into(),
+        },
+        model: ModelConfig {
+            name: "qwen3-coder-next".into(),
+            context: ctx,
+        },
+        claude: ClaudeConfig {
+            version: claude.into(),
+            launcher_name: "claude-local".into(),
+            launcher_path: "/h/.local/bin/claude-local".into(),
+            settings_path: "/h/.config/cclocal/claude-settings.json".into(),
+        },
+        target: "linux".into(),
+        wrote: vec!["launcher".into(), "server".into()],
+    };
+    let with = |c: SetupConfig| {
+        let mut f = healthy();
+        f.setup = Some(SetupFacts {
+            path: "/h/.config/cclocal/config.toml".into(),
+            config: Some(c),
+            error: None,
+        });
+        f
+    };
+    // What setup wrote is what is live: nothing to say.
+    let f = with(config(65_536, "q8_0", "2.1.332"));
+    assert!(all(&f).iter().all(|(_, x)| x.id != "setup_drift"));
+    // The server serves another context and KV type.
+    let f = with(config(131_072, "q4_0", "2.1.332"));
+    let d = find(&f, "setup_drift");
+    assert_eq!(d.severity, Severity::Warning);
+    assert!(
+        d.detail.contains("131072-token context") && d.detail.contains("serves 65536"),
+        "{}",
+        d.detail
+    );
+    assert!(
+        d.detail.contains("OLLAMA_KV_CACHE_TYPE=q4_0"),
+        "{}",
+        d.detail
+    );
+    assert!(d.fix.contains("cclocal setup"));
+    // Claude Code was upgraded across a version gate since setup ran.
+    let f = with(config(65_536, "q8_0", "2.1.197"));
+    let d = find(&f, "setup_drift");
+    assert_eq!(d.severity, Severity::Warning);
+    assert!(
+        d.detail
+            .contains("computed for 2.1.197, 2.1.332 is installed"),
+        "{}",
+        d.detail
+    );
+    // Within the same gate it is only information.
+    let f = with(config(65_536, "q8_0", "2.1.330"));
+    assert_eq!(find(&f, "setup_drift").severity, Severity::Info);
+    // An unreadable file.
+    let mut f = healthy();
+    f.setup = Some(SetupFacts {
+        path: "/h/c.toml".into(),
+        config: None,
+        error: Some("expected `=`".into()),
+    });
+    assert!(find(&f, "setup_drift").title.contains("cannot be read"));
 }

@@ -90,3 +90,46 @@ fn remote_server_without_ctx_or_memory_asks_for_one() {
         text(&o)
     );
 }
+
+/// After `cclocal setup`, the doctor compares config.toml with what is live: a server that
+/// serves another context than the one set up is reported as drift.
+#[test]
+fn doctor_reports_drift_from_what_setup_configured() {
+    let fake = FakeOllama::start(
+        Scenario::new("0.30.0")
+            .model(FakeModel::llama("qwen3-coder:30b"))
+            .loaded(support::fake_ollama::Loaded::new("qwen3-coder:30b", 16_384)),
+    );
+    let t = TestHome::new();
+    let mut args = t.setup_args(&["--yes", "--only", "launcher"]);
+    let host = args.iter().position(|a| a == "--host").unwrap() + 1;
+    args[host] = fake.base_url.clone();
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = t.run(&refs);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(t.home().join(".config/cclocal/config.toml").is_file());
+    let o = t
+        .command(&[
+            "doctor",
+            "--json",
+            "--host",
+            &fake.base_url,
+            "--model",
+            "qwen3-coder:30b",
+        ])
+        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
+        .output()
+        .unwrap();
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let drift = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "setup_drift")
+        .unwrap_or_else(|| panic!("no setup_drift: {}", j["findings"]));
+    let detail = drift["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("65536-token context") && detail.contains("serves 16384"),
+        "{detail}"
+    );
+}

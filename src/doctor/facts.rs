@@ -16,6 +16,17 @@ pub struct Facts {
     /// Configuration of the Ollama service on this machine (`None` for a remote server).
     pub server_config: Option<ServerConfigFacts>,
     pub model: Option<ModelFacts>,
+    /// What the last `cclocal setup` configured (`None` when it never ran).
+    pub setup: Option<SetupFacts>,
+}
+
+/// cclocal's own configuration file.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SetupFacts {
+    pub path: String,
+    pub config: Option<crate::setup::config::SetupConfig>,
+    /// Why the file could not be read.
+    pub error: Option<String>,
 }
 
 /// How the doctor ran.

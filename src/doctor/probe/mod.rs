@@ -7,12 +7,14 @@ mod config;
 mod machine;
 mod model;
 mod server;
+mod setup;
 
 pub use claude::{find_claude, probe_claude_config, strip_1m};
 pub use config::{app_db_path, parse_systemctl_show, probe_server_config};
 pub use machine::{probe_machine, runtime_devices};
 pub use model::{configured_context, model_facts, ollama_bool_false};
 pub use server::{num_ctx_parameter, probe_server, same_model, ServerProbe, PROBE_MODEL};
+pub use setup::{probe_setup, setup_config_path};
 
 use crate::claude::{EnvMap, Version};
 use crate::doctor::facts::{ClaudeFacts, Facts, ModelCheck, Presence, RunFacts, ServerFacts};
@@ -379,6 +381,7 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
     }
     facts.claude = claude;
     facts.server = server;
+    facts.setup = probe_setup(host);
     facts
 }
 

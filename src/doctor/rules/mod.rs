@@ -4,6 +4,7 @@
 mod claude;
 mod context;
 mod server;
+mod setup;
 
 use crate::claude::{compute_window, EnvMap, Version, WindowCalc, LATEST_KNOWN};
 use crate::doctor::facts::Facts;
@@ -47,6 +48,7 @@ pub const IDS: &[&str] = &[
     "ollama_app_context_override",
     "server_exposed",
     "claude_missing",
+    "setup_drift",
 ];
 
 /// All findings, each with its section, most severe first (stable within a severity).
@@ -55,6 +57,7 @@ pub fn evaluate(f: &Facts) -> Vec<(Section, Finding)> {
     claude::rules(f, &mut out);
     server::rules(f, &mut out);
     context::rules(f, &mut out);
+    setup::rules(f, &mut out);
     out.sort_by_key(|b| std::cmp::Reverse(b.1.severity));
     out
 }

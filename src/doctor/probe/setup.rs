@@ -1,0 +1,35 @@
+//! What the last `cclocal setup` configured (`~/.config/cclocal/config.toml`), so the
+//! rules can report drift between that and what is live.
+
+use super::HostEnv;
+use crate::doctor::facts::SetupFacts;
+use std::path::PathBuf;
+
+/// `$XDG_CONFIG_HOME/cclocal/config.toml`, else `~/.config/cclocal/config.toml`.
+pub fn setup_config_path(host: &HostEnv) -> Option<PathBuf> {
+    match host.vars.get("XDG_CONFIG_HOME").map(PathBuf::from) {
+        Some(p) if p.is_absolute() => Some(p.join("cclocal/config.toml")),
+        _ => host
+            .home
+            .as_ref()
+            .map(|h| h.join(".config/cclocal/config.toml")),
+    }
+}
+
+/// Reads cclocal's configuration; `None` when setup never ran.
+pub fn probe_setup(host: &HostEnv) -> Option<SetupFacts> {
+    let path = setup_config_path(host)?;
+    match crate::setup::config::load(&path) {
+        Ok(None) => None,
+        Ok(Some(config)) => Some(SetupFacts {
+            path: path.display().to_string(),
+            config: Some(config),
+            error: None,
+        }),
+        Err(e) => Some(SetupFacts {
+            path: path.display().to_string(),
+            config: None,
+            error: Some(e.message),
+        }),
+    }
+}

@@ -1,0 +1,108 @@
+//! Drift between what the last `cclocal setup` configured (config.toml) and what is live:
+//! the served context, the server's KV type and keep-alive, and the Claude Code version the
+//! settings were computed for (the right knobs differ between versions).
+
+use super::{finding, push, Section};
+use crate::claude::{gate_for, Version};
+use crate::doctor::facts::{ContextSource, Facts};
+use crate::doctor::probe::same_model;
+use crate::findings::{Finding, Severity};
+
+pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    let Some(setup) = &f.setup else { return };
+    let s = Section::Claude;
+    let Some(cfg) = &setup.config else {
+        push(
+            out,
+            s,
+            finding(
+                "setup_drift",
+                Severity::Warning,
+                "cclocal's configuration cannot be read",
+            )
+            .detail(format!(
+                "{}: {}",
+                setup.path,
+                setup.error.clone().unwrap_or_default()
+            ))
+            .fix(format!(
+                "fix or remove {}, then run `cclocal setup` again",
+                setup.path
+            )),
+        );
+        return;
+    };
+    let mut drift: Vec<String> = Vec::new();
+    let mut worst = Severity::Info;
+    if let Some(m) = f
+        .model
+        .as_ref()
+        .filter(|m| same_model(&m.name, &cfg.model.name))
+    {
+        if let (Some(c), Some(ContextSource::Live)) = (m.served_context, m.served_context_source) {
+            if c != cfg.model.context {
+                drift.push(format!(
+                    "setup configured a {}-token context for {}, the server serves {c}",
+                    cfg.model.context, m.name
+                ));
+                worst = Severity::Warning;
+            }
+        }
+    }
+    if let Some(sc) = f
+        .server_config
+        .as_ref()
+        .filter(|sc| sc.env_source.is_some())
+    {
+        let live = |k: &str| {
+            sc.env
+                .get(k)
+                .map(|v| v.trim().to_ascii_lowercase())
+                .unwrap_or_default()
+        };
+        let kv = live("OLLAMA_KV_CACHE_TYPE");
+        let kv = if kv.is_empty() { "f16".to_string() } else { kv };
+        if !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type) {
+            drift.push(format!(
+                "setup configured OLLAMA_KV_CACHE_TYPE={}, the server has {kv}",
+                cfg.server.kv_cache_type
+            ));
+            worst = Severity::Warning;
+        }
+        let ka = live("OLLAMA_KEEP_ALIVE");
+        if !ka.is_empty() && !ka.eq_ignore_ascii_case(&cfg.server.keep_alive) {
+            drift.push(format!(
+                "setup configured OLLAMA_KEEP_ALIVE={}, the server has {ka}",
+                cfg.server.keep_alive
+            ));
+            worst = Severity::Warning;
+        }
+    }
+    let installed = f.claude.as_ref().and_then(|c| c.version);
+    if let (Some(now), Ok(then)) = (installed, cfg.claude.version.parse::<Version>()) {
+        if now != then {
+            let changed = gate_for(now) != gate_for(then);
+            drift.push(format!(
+                "the Claude Code settings were computed for {then}, {now} is installed{}",
+                if changed {
+                    " and computes its window differently"
+                } else {
+                    ""
+                }
+            ));
+            if changed {
+                worst = Severity::Warning;
+            }
+        }
+    }
+    if drift.is_empty() {
+        return;
+    }
+    push(
+        out,
+        s,
+        finding("setup_drift", worst, "what `cclocal setup` configured is not what is live")
+            .detail(format!("{} ({})", drift.join("; "), setup.path))
+            .fix("run `cclocal setup` again (it re-applies config.toml; change one value with a flag, e.g. --ctx)"),
+    );
+}

@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 need=()
 command -v cmake >/dev/null || need+=(cmake)
 command -v clang >/dev/null || need+=(clang)
-[ -n "$(ls /usr/lib/llvm-*/lib/libclang*.so* 2>/dev/null | head -1)" ] || need+=(libclang-dev)
+compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null || need+=(libclang-dev)
+command -v c++ >/dev/null || need+=(g++)
+command -v dpkg >/dev/null && { dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev); }
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null; then
   echo "doctor.sh: installing build dependencies: ${need[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -8,6 +8,7 @@ scripts/install-test-deps.sh
 export CCLOCAL_TEST_DEPS="${CCLOCAL_TEST_DEPS:-$PWD/target/test-deps}"
 
 cargo fmt --all -- --check
+shellcheck scripts/*.sh .ci/run
 cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --no-default-features -- -D warnings
 cargo test --no-default-features

@@ -11,6 +11,11 @@ cargo fmt --all -- --check
 shellcheck scripts/*.sh .ci/run
 cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --no-default-features -- -D warnings
-cargo test --no-default-features
-cargo test
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+cargo test --no-default-features 2>&1 | tee -a "$log"
+cargo test 2>&1 | tee -a "$log"
 scripts/fuzz.sh "${CCLOCAL_FUZZ_SECONDS:-60}"
+# One closing line for both test runs (the fuzz output comes after cargo's own lines).
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' "$log"

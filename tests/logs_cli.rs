@@ -114,7 +114,7 @@ fn human_table_chart_and_findings() {
         "effectiveWindow 57344",
         "compactions: 1",
         "✗ context_mismatch",
-        "fix: export CLAUDE_CODE_MAX_CONTEXT_TOKENS=32768",
+        "CLAUDE_CODE_MAX_CONTEXT_TOKENS=32768 CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096",
     ] {
         assert!(out.contains(want), "missing {want:?} in:\n{out}");
     }

@@ -21,6 +21,7 @@
 
 use super::model::{Analysis, Request, SourceKind};
 use super::time::human_ms;
+use crate::claude::{recommend, Version, LATEST_KNOWN};
 use crate::findings::{Finding, Severity};
 
 /// Inputs beyond the log itself.
@@ -48,6 +49,37 @@ pub fn findings(a: &Analysis, opts: &RuleOptions) -> Vec<Finding> {
     out
 }
 
+/// The Claude Code version that wrote the log, from the `cc_version=` of its attribution
+/// header (`2.1.332.fb8`), when it carried one.
+fn version_seen(a: &Analysis) -> Option<Version> {
+    a.summary.attribution_values.iter().find_map(|v| {
+        let mut it = v.split('.');
+        let core = [it.next()?, it.next()?, it.next()?].join(".");
+        core.parse().ok()
+    })
+}
+
+/// The environment that gives this log's Claude Code the server's window (the version from
+/// the log, else the newest known), as an `export` line.
+fn window_fix(a: &Analysis, ctx: u64) -> String {
+    let (version, assumed) = match version_seen(a) {
+        Some(v) => (v, ""),
+        None => (
+            LATEST_KNOWN,
+            " (for the newest Claude Code; `cclocal plan` computes them for yours)",
+        ),
+    };
+    let model = a
+        .requests
+        .iter()
+        .find_map(|r| r.model.clone())
+        .map(|m| m.to_string())
+        .unwrap_or_default();
+    let env = recommend(version, ctx, &model).env;
+    let line: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("export {}{assumed}", line.join(" "))
+}
+
 fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
     let ctx = opts.server_ctx?;
     let Some(win) = a.summary.effective_window else {
@@ -62,10 +94,7 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
                      the server context of {ctx} tokens (2.1.153–2.1.222 print none for an \
                      unknown model, and run no proactive compaction at all)"
             ))
-            .fix(format!(
-                "export CLAUDE_CODE_MAX_CONTEXT_TOKENS={ctx} CLAUDE_CODE_AUTO_COMPACT_WINDOW={}",
-                ctx.max(100_000)
-            )),
+            .fix(window_fix(a, ctx)),
         );
     };
     if win <= ctx {
@@ -86,12 +115,7 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
              outgrows the server's {ctx}-token context first and the server drops its start",
             win.saturating_sub(13_000)
         ))
-        .fix(format!(
-            "export CLAUDE_CODE_MAX_CONTEXT_TOKENS={ctx} CLAUDE_CODE_MAX_OUTPUT_TOKENS=8192 \
-             (plus CLAUDE_CODE_AUTO_COMPACT_WINDOW={} on 2.1.153–2.1.222); `cclocal plan` \
-             computes the values",
-            ctx.max(100_000)
-        )),
+        .fix(window_fix(a, ctx)),
     )
 }
 

@@ -116,6 +116,7 @@ fn healthy() -> Facts {
                 total_bytes: 60 * GIB,
                 budget_bytes: 96 * GIB,
                 fits: true,
+                measured: false,
             }),
             error: None,
         }),

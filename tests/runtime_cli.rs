@@ -159,3 +159,57 @@ fn plan_measure_matches_prediction() {
         "{text}"
     );
 }
+
+/// `doctor --measure`: the model resolved through the Ollama store on this machine is
+/// measured by the embedded llama.cpp at the live context; the KV figure equals the
+/// planner's (byte-exact) and the memory is marked as measured.
+#[test]
+fn doctor_measure_uses_llama_cpp() {
+    let Some(gemma) = support::gemma_path() else {
+        return;
+    };
+    const NAME: &str = "gemma3:270m";
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("models");
+    let hex = "ef".repeat(32);
+    std::fs::create_dir_all(store.join("blobs")).unwrap();
+    std::os::unix::fs::symlink(&gemma, store.join(format!("blobs/sha256-{hex}"))).unwrap();
+    let mdir = store.join("manifests/registry.ollama.ai/library/gemma3");
+    std::fs::create_dir_all(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("270m"),
+        format!(r#"{{"layers":[{{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:{hex}"}}]}}"#),
+    )
+    .unwrap();
+    let fake = support::fake_ollama::FakeOllama::start(
+        support::fake_ollama::Scenario::new("0.30.0")
+            .model(support::fake_ollama::FakeModel::llama(NAME))
+            .loaded(support::fake_ollama::Loaded::new(NAME, 4096)),
+    );
+    let out = support::cclocal()
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env("OLLAMA_MODELS", &store)
+        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
+        .args([
+            "doctor",
+            "--json",
+            "--measure",
+            "--timeout",
+            "5",
+            "--host",
+            &fake.base_url,
+            "--model",
+            NAME,
+        ])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let mem = &doc["facts"]["model"]["memory"];
+    assert_eq!(mem["measured"], true, "{}", doc["facts"]["model"]);
+    assert_eq!(mem["n_ctx"], 4096);
+    // llama.cpp: 12.00 MiB non-SWA + 15.00 MiB SWA at 4096, f16.
+    assert_eq!(mem["kv_bytes"].as_u64().unwrap(), 27 << 20);
+}

@@ -32,6 +32,10 @@ pub struct DoctorArgs {
     /// Total time budget in seconds for all probes.
     #[arg(long, value_name = "SECONDS", default_value_t = 2.8)]
     pub timeout: f64,
+    /// Let the embedded llama.cpp allocate the model's context (without weights) for the
+    /// authoritative "does it fit" figure, after the probes (about a second more).
+    #[arg(long)]
+    pub measure: bool,
 }
 
 pub fn run(args: &DoctorArgs, verbose: bool) -> Result<i32> {
@@ -63,7 +67,11 @@ pub fn run(args: &DoctorArgs, verbose: bool) -> Result<i32> {
         model: args.model.clone(),
         budget: Duration::from_secs_f64(args.timeout),
         service_probes: std::env::var_os("CCLOCAL_DOCTOR_NO_SERVICE_PROBES").is_none(),
+        measure: args.measure,
     };
+    if args.measure {
+        crate::runtime::require("doctor --measure")?;
+    }
     let report = doctor::diagnose(&opts, &HostEnv::from_process());
     if args.json {
         let doc = render::json(&report.facts, &report.findings);

@@ -192,6 +192,9 @@ pub struct MemoryFacts {
     pub total_bytes: u64,
     pub budget_bytes: u64,
     pub fits: bool,
+    /// KV, recurrent and compute bytes come from the embedded llama.cpp (`--measure`)
+    /// rather than the planner's estimate of the compute buffer.
+    pub measured: bool,
 }
 
 /// The model Claude Code will use, as the server describes it.

@@ -157,11 +157,16 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
         Section::Model => {
             if let Some(mem) = f.model.as_ref().and_then(|m| m.memory.as_ref()) {
                 v.push(format!(
-                    "memory at {} tokens: {} total, KV {} {}",
+                    "memory at {} tokens: {} total, KV {} {} ({})",
                     mem.n_ctx,
                     human(mem.total_bytes),
                     human(mem.kv_bytes),
-                    mem.kv_type
+                    mem.kv_type,
+                    if mem.measured {
+                        "measured by the embedded llama.cpp"
+                    } else {
+                        "planned; compute buffers estimated"
+                    }
                 ));
             }
             if let Some(e) = f.model.as_ref().and_then(|m| m.error.as_ref()) {

@@ -38,6 +38,8 @@ pub struct Options {
     /// Read the Ollama service's system-wide configuration (systemd, launchctl, `/proc`);
     /// the app database under `HOME` is read either way.
     pub service_probes: bool,
+    /// Measure the model's memory with the embedded llama.cpp (`--measure`).
+    pub measure: bool,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             model: None,
             budget: Duration::from_millis(2800),
             service_probes: true,
+            measure: false,
         }
     }
 }
@@ -376,6 +379,7 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
                 facts.server_config.as_ref(),
                 &facts.machine,
                 local,
+                opts.measure,
             ));
         }
     }

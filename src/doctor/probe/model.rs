@@ -8,7 +8,7 @@ use crate::doctor::facts::{
 };
 use crate::doctor::knowledge::ollama_default_context;
 use crate::memory::{parse_cache_type, plan_row, CacheParams};
-use crate::model::{describe, load_model, ModelDesc};
+use crate::model::{describe, load_model, ModelDesc, ModelSource};
 
 /// Whether an Ollama boolean variable is false (`strconv.ParseBool`; anything unparsable
 /// counts as true, `ollama-env-vars.txt`).
@@ -37,6 +37,7 @@ pub fn model_facts(
     cfg: Option<&ServerConfigFacts>,
     machine: &MachineFacts,
     local: bool,
+    measure: bool,
 ) -> ModelFacts {
     let mut f = ModelFacts {
         name: name.to_string(),
@@ -48,19 +49,21 @@ pub fn model_facts(
         .find(|m| same_model(&m.name, name))
         .map(|m| m.size)
         .unwrap_or(0);
-    let desc: Option<ModelDesc> = local
-        .then(|| load_model(name).ok().map(|(d, _)| d))
-        .flatten()
-        .or_else(|| {
-            let info = server.model_info.as_ref()?;
-            match describe(info, name, weights, 0) {
-                Ok(d) => Some(d),
-                Err(e) => {
-                    f.error = Some(e.message);
-                    None
-                }
+    let loaded_local = local.then(|| load_model(name).ok()).flatten();
+    let gguf_path = loaded_local.as_ref().and_then(|(_, src)| match src {
+        ModelSource::Gguf { paths } => paths.first().cloned(),
+        ModelSource::OllamaStore { blob, .. } => Some(blob.clone()),
+    });
+    let desc: Option<ModelDesc> = loaded_local.map(|(d, _)| d).or_else(|| {
+        let info = server.model_info.as_ref()?;
+        match describe(info, name, weights, 0) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                f.error = Some(e.message);
+                None
             }
-        });
+        }
+    });
     if let Some(d) = &desc {
         f.architecture = Some(d.architecture.clone());
         f.trained_context = Some(d.context_length);
@@ -119,7 +122,7 @@ pub fn model_facts(
                 )
                 .ok()
                 .map(|r| r.kv_bytes);
-                f.memory = Some(MemoryFacts {
+                let mut mem = MemoryFacts {
                     n_ctx: row.n_ctx,
                     kv_type: row.kv_type.clone(),
                     kv_bytes: row.kv_bytes,
@@ -127,7 +130,32 @@ pub fn model_facts(
                     total_bytes: row.total_bytes,
                     budget_bytes: budget.bytes,
                     fits: row.fits,
-                });
+                    measured: false,
+                };
+                if let (true, Some(path)) = (measure, gguf_path.as_deref()) {
+                    match crate::runtime::measure(path, &p) {
+                        Ok(m) => {
+                            let estimated = row.kv_bytes
+                                + row.recurrent_bytes
+                                + row.compute_bytes
+                                + row.output_bytes;
+                            let real =
+                                m.kv_bytes + m.recurrent_bytes + m.compute_bytes + m.output_bytes;
+                            mem.kv_bytes = m.kv_bytes;
+                            mem.total_bytes = row.total_bytes - estimated + real;
+                            mem.fits = mem.total_bytes.saturating_add(crate::memory::MARGIN_BYTES)
+                                <= budget.bytes;
+                            mem.measured = true;
+                        }
+                        Err(e) => {
+                            f.error = Some(format!(
+                                "llama.cpp could not measure the model: {}",
+                                e.message
+                            ))
+                        }
+                    }
+                }
+                f.memory = Some(mem);
             }
             Err(e) => f.error = Some(e.message),
         }

@@ -29,16 +29,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Checks Claude Code, the server and the model together, with a fix for every finding.
+    Doctor(doctor::DoctorArgs),
     /// Memory of weights, KV cache and recurrent state per context length, the largest
     /// context that fits, and the Claude Code settings that follow.
     Plan(plan::PlanArgs),
-    /// Prefill and decode speed with the embedded llama.cpp, and what a Claude Code
-    /// session costs at that speed.
-    Bench(bench::BenchArgs),
-    /// The embedded llama.cpp: build, devices and their memory, CPU features.
-    Runtime(runtime::RuntimeArgs),
-    /// Checks Claude Code, the server and the model together, with a fix for every finding.
-    Doctor(doctor::DoctorArgs),
     /// Configure the Ollama server, a Claude Code launcher and onboarding in one step
     /// (planned, shown with --dry-run, applied atomically, undoable).
     Setup(setup::SetupArgs),
@@ -49,6 +44,11 @@ pub enum Command {
     /// Where a Claude Code session's time went, from its debug log: per-request waits,
     /// failures, autocompact, and findings. Without PATH, lists recent sessions.
     Logs(logs::LogsArgs),
+    /// Prefill and decode speed with the embedded llama.cpp, and what a Claude Code
+    /// session costs at that speed.
+    Bench(bench::BenchArgs),
+    /// The embedded llama.cpp: build, devices and their memory, CPU features.
+    Runtime(runtime::RuntimeArgs),
 }
 
 /// Parses arguments, runs the command, prints errors; returns the exit code.

@@ -31,15 +31,16 @@ pub struct BenchArgs {
     /// Tokens generated after each prompt.
     #[arg(long, default_value_t = 32)]
     pub decode: u32,
-    /// CPU threads (llama.cpp's default if not given).
+    /// CPU threads (default: the cores available to this process).
     #[arg(long)]
     pub threads: Option<u32>,
     /// Context at the start of a Claude Code turn, for the turn cost (default: longest prompt).
     #[arg(long)]
     pub turn_context: Option<u64>,
-    /// Tokens a turn adds (tool results, your message).
-    #[arg(long, default_value_t = 2000)]
-    pub turn_new: u64,
+    /// Tokens a turn adds (tool results, your message); default: a quarter of the turn
+    /// context, at most 2000.
+    #[arg(long)]
+    pub turn_new: Option<u64>,
     /// Tokens the model writes per turn.
     #[arg(long, default_value_t = 300)]
     pub turn_output: u64,
@@ -84,6 +85,7 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
         args.prompts.clone()
     };
     let longest = prompts.iter().copied().max().unwrap_or(0) as u64;
+    let turn_context = args.turn_context.unwrap_or(longest);
     Ok(BenchConfig {
         model: model_path(&args.model)?,
         ctx: args.ctx,
@@ -94,8 +96,8 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
         decode_tokens: args.decode,
         threads: args.threads,
         turn: TurnModel {
-            context_tokens: args.turn_context.unwrap_or(longest),
-            new_tokens: args.turn_new,
+            context_tokens: turn_context,
+            new_tokens: args.turn_new.unwrap_or((turn_context / 4).min(2000)),
             output_tokens: args.turn_output,
             rounds: args.rounds,
         },

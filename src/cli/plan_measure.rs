@@ -3,12 +3,12 @@
 use crate::error::{Error, Result};
 use crate::memory::{CacheParams, PlanRow};
 use crate::model::ModelSource;
-use crate::runtime::{measure, Measured};
+use crate::runtime::{measure_all, Measured};
 use crate::units::mib;
 use serde_json::json;
 use std::fmt::Write;
 
-/// Measures every row with exactly its parameters.
+/// Measures every row with exactly its parameters (one model load for all rows).
 pub fn measure_rows(source: &ModelSource, params: &[CacheParams]) -> Result<Vec<Measured>> {
     let path = match source {
         ModelSource::Gguf { paths } => paths
@@ -17,7 +17,7 @@ pub fn measure_rows(source: &ModelSource, params: &[CacheParams]) -> Result<Vec<
             .ok_or_else(|| Error::not_found("no model file"))?,
         ModelSource::OllamaStore { blob, .. } => blob.clone(),
     };
-    params.iter().map(|p| measure(&path, p)).collect()
+    measure_all(&path, params)
 }
 
 /// Adds `"measured": {...}` to each JSON row.

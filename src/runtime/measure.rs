@@ -63,10 +63,27 @@ fn per_cell(c: &LoggedCache) -> Option<(u64, u64)> {
 }
 
 pub fn measure(model_path: &Path, p: &CacheParams) -> Result<Measured> {
+    measure_all(model_path, std::slice::from_ref(p)).map(|mut v| v.remove(0))
+}
+
+/// [`measure`] for many parameter sets, loading the model once.
+pub fn measure_all(model_path: &Path, params: &[CacheParams]) -> Result<Vec<Measured>> {
     let (session, backend) = Session::start()?;
     let model = load(backend, model_path, true)?;
     let _ = session.log();
-    let real = create(&model, backend, &session, p)?;
+    params
+        .iter()
+        .map(|p| measure_loaded(&model, backend, &session, p))
+        .collect()
+}
+
+fn measure_loaded(
+    model: &LlamaModel,
+    backend: &LlamaBackend,
+    session: &Session,
+    p: &CacheParams,
+) -> Result<Measured> {
+    let real = create(model, backend, session, p)?;
 
     let mut probe: Option<MemoryLog> = None;
     let mut caches = Vec::new();
@@ -79,7 +96,7 @@ pub fn measure(model_path: &Path, p: &CacheParams) -> Result<Measured> {
                 q.n_seq = 1;
                 q.kv_unified = true;
                 q.swa_full = true;
-                probe = Some(create(&model, backend, &session, &q)?);
+                probe = Some(create(model, backend, session, &q)?);
             }
             let same = probe.as_ref().and_then(|m| {
                 m.caches

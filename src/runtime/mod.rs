@@ -154,6 +154,17 @@ pub fn measure(model_path: &Path, p: &CacheParams) -> Result<Measured> {
     }
 }
 
+/// [`measure`] for many parameter sets with one model load (`plan --measure`).
+pub fn measure_all(model_path: &Path, params: &[CacheParams]) -> Result<Vec<Measured>> {
+    #[cfg(feature = "runtime")]
+    return measure::measure_all(model_path, params);
+    #[cfg(not(feature = "runtime"))]
+    {
+        let _ = (model_path, params);
+        Err(unsupported("measuring memory with llama.cpp (--measure)"))
+    }
+}
+
 /// The GPU budget from the runtime's devices: Metal's `recommendedMaxWorkingSetSize`, or the
 /// largest CUDA device's memory. `None` without a GPU device or without the runtime.
 pub fn device_budget() -> Option<Budget> {

@@ -69,9 +69,12 @@ pub fn detect_budget(memory: Option<u64>, mac_ram: Option<u64>) -> Budget {
         return mac_gpu_budget(ram);
     }
     // The runtime's Metal (recommendedMaxWorkingSetSize) or CUDA device memory, when linked.
-    if let Some(b) = crate::runtime::device_budget() {
-        return b;
-    }
+    crate::runtime::device_budget().unwrap_or_else(host_budget)
+}
+
+/// The budget without the runtime's devices: the documented Metal fraction of RAM on
+/// Apple Silicon (an estimate), physical RAM elsewhere.
+pub fn host_budget() -> Budget {
     let ram = total_ram();
     if cfg!(all(target_os = "macos", target_arch = "aarch64")) {
         return mac_gpu_budget(ram);

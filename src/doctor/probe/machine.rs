@@ -21,20 +21,19 @@ pub fn runtime_devices() -> Option<Vec<Device>> {
 }
 
 pub fn probe_machine() -> MachineFacts {
-    let mut sys = sysinfo::System::new();
-    sys.refresh_memory();
+    // The devices are listed once: their budget when they have one, else the host's.
     let devices = runtime_devices();
     let budget = devices
         .as_deref()
         .and_then(crate::runtime::budget_from)
-        .unwrap_or_else(|| crate::memory::detect_budget(None, None));
+        .unwrap_or_else(crate::memory::host_budget);
     MachineFacts {
         os: std::env::consts::OS.to_string(),
         arch: std::env::consts::ARCH.to_string(),
         cpus: std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1),
-        ram_bytes: sys.total_memory(),
+        ram_bytes: crate::memory::total_ram(),
         budget: Some(budget),
         devices: devices.map(|d| d.iter().map(describe).collect()),
     }

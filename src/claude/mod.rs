@@ -10,5 +10,6 @@ mod window;
 pub use probe::{candidate_paths, claude_version, find_claude, find_claude_in, installed_version};
 pub use version::{gate_for, Gate, LogFormat, Version, GATES, LATEST_KNOWN};
 pub use window::{
-    compute_window, output_reserve_for, recommend, EnvMap, Recommendation, WindowCalc, WindowSource,
+    compute_window, env_line, output_reserve_for, recommend, EnvMap, Recommendation, WindowCalc,
+    WindowSource,
 };

@@ -19,6 +19,14 @@ use std::collections::BTreeMap;
 /// Environment variables as Claude Code sees them.
 pub type EnvMap = BTreeMap<String, String>;
 
+/// `K=V K=V`, for a fix line or an `export` command.
+pub fn env_line(env: &EnvMap) -> String {
+    env.iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 const SUMMARY_RESERVE_CAP: u64 = 20_000;
 const AUTOCOMPACT_BUFFER: u64 = 13_000;
 const WARNING_BUFFER: u64 = 20_000;

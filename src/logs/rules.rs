@@ -21,7 +21,7 @@
 
 use super::model::{Analysis, Request, SourceKind};
 use super::time::human_ms;
-use crate::claude::{recommend, Version, LATEST_KNOWN};
+use crate::claude::{env_line, recommend, Version, LATEST_KNOWN};
 use crate::findings::{Finding, Severity};
 
 /// Inputs beyond the log itself.
@@ -75,9 +75,10 @@ fn window_fix(a: &Analysis, ctx: u64) -> String {
         .find_map(|r| r.model.clone())
         .map(|m| m.to_string())
         .unwrap_or_default();
-    let env = recommend(version, ctx, &model).env;
-    let line: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("export {}{assumed}", line.join(" "))
+    format!(
+        "export {}{assumed}",
+        env_line(&recommend(version, ctx, &model).env)
+    )
 }
 
 fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {

@@ -6,6 +6,7 @@ mod context;
 mod server;
 mod setup;
 
+pub use crate::claude::env_line;
 use crate::claude::{compute_window, EnvMap, Version, WindowCalc, LATEST_KNOWN};
 use crate::doctor::facts::Facts;
 use crate::findings::{Finding, Severity};
@@ -107,14 +108,6 @@ pub fn window(f: &Facts) -> Option<WindowCalc> {
         .clone()
         .unwrap_or_else(|| "claude-sonnet-4-5".into());
     Some(compute_window(v, &model, &window_env(f)))
-}
-
-/// `K=V K=V` for a fix line.
-pub fn env_line(env: &EnvMap) -> String {
-    env.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 pub(crate) fn push(out: &mut Vec<(Section, Finding)>, s: Section, f: Finding) {

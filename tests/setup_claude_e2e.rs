@@ -24,6 +24,37 @@ fn launcher(t: &TestHome, bin: &std::path::Path) -> Command {
     c
 }
 
+/// `cclocal setup` of the launcher for `ctx` tokens and Claude Code `version` against
+/// `base_url`, in a new HOME; returns it and a `bin` folder holding the real `claude`.
+fn set_up(
+    real: &std::path::Path,
+    ctx: u64,
+    version: &str,
+    base_url: &str,
+) -> (TestHome, std::path::PathBuf) {
+    let t = TestHome::new();
+    let ctx = ctx.to_string();
+    let o = t.run(&[
+        "setup",
+        "--yes",
+        "--only",
+        "launcher,onboarding",
+        "--model",
+        MODEL,
+        "--ctx",
+        &ctx,
+        "--claude-version",
+        version,
+        "--host",
+        base_url,
+    ]);
+    assert!(o.status.success(), "{version}: {}", text(&o));
+    let bin = t.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(real, bin.join("claude")).unwrap();
+    (t, bin)
+}
+
 #[test]
 fn launcher_gives_claude_code_the_planned_window() {
     for v in ["2.1.332", "2.1.197"] {
@@ -35,25 +66,7 @@ fn launcher_gives_claude_code_the_planned_window() {
                 .model(FakeModel::llama(MODEL))
                 .loaded(Loaded::new(MODEL, CTX)),
         );
-        let t = TestHome::new();
-        let o = t.run(&[
-            "setup",
-            "--yes",
-            "--only",
-            "launcher,onboarding",
-            "--model",
-            MODEL,
-            "--ctx",
-            &CTX.to_string(),
-            "--claude-version",
-            v,
-            "--host",
-            &fake.base_url,
-        ]);
-        assert!(o.status.success(), "{v}: {}", text(&o));
-        let bin = t.dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
+        let (t, bin) = set_up(&real, CTX, v, &fake.base_url);
         let log = t.dir.path().join("debug.txt");
         let mut cmd = launcher(&t, &bin);
         cmd.args(["-p", "hi", "--debug-file"]).arg(&log);
@@ -103,25 +116,7 @@ fn long_exchange_compacts_before_the_served_context_is_exceeded() {
         .loaded(Loaded::new(MODEL, SMALL_CTX));
     scenario.reply_text = "The quick brown fox jumps over the lazy dog. ".repeat(180);
     let fake = FakeOllama::start(scenario);
-    let t = TestHome::new();
-    let o = t.run(&[
-        "setup",
-        "--yes",
-        "--only",
-        "launcher,onboarding",
-        "--model",
-        MODEL,
-        "--ctx",
-        &SMALL_CTX.to_string(),
-        "--claude-version",
-        "2.1.332",
-        "--host",
-        &fake.base_url,
-    ]);
-    assert!(o.status.success(), "{}", text(&o));
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
+    let (t, bin) = set_up(&real, SMALL_CTX, "2.1.332", &fake.base_url);
     let log = t.dir.path().join("debug.txt");
     let plan = recommend(Version(2, 1, 332), SMALL_CTX, MODEL);
     let mut compacted_at = None;

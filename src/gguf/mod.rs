@@ -140,7 +140,7 @@ impl GgufHeader {
 pub enum GgufErrorKind {
     #[error("the file ends early (needed {needed} more bytes)")]
     Truncated { needed: u64 },
-    #[error("not a GGUF file (magic {0:?}, expected \"GGUF\")")]
+    #[error("not a GGUF file (it starts with \"{}\", expected \"GGUF\")", .0.escape_ascii())]
     BadMagic([u8; 4]),
     #[error("GGUF version {0} is not supported (expected 2 or 3)")]
     BadVersion(u32),

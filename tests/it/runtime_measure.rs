@@ -2,7 +2,7 @@
 //! on the real gemma3-270m and on the synthetic fixtures llama.cpp can load.
 #![cfg(feature = "runtime")]
 
-mod support;
+use crate::support;
 
 use cclocal::memory::{kv_plan, parse_cache_type, CacheParams};
 use cclocal::model::{load_model, ModelDesc};

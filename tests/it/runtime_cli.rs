@@ -2,7 +2,7 @@
 //! gemma3-270m.
 #![cfg(feature = "runtime")]
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 

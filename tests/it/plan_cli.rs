@@ -1,6 +1,6 @@
 //! `cclocal plan` end to end: the JSON contract, the fit, Ollama names, bad input.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `cclocal logs` through the binary: human and JSON output, `--latest`, the session list,
 //! exit codes and error messages.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -1,8 +1,7 @@
 //! The generated launcher, run for real with a fake `claude` on PATH that records its argv
 //! and environment: hostile values reach Claude Code byte for byte and nothing runs.
-#[path = "support/setup_home.rs"]
-mod setup_home;
-mod support;
+use crate::support::setup_home;
+use crate::support;
 
 use setup_home::*;
 use std::os::unix::fs::PermissionsExt;

@@ -3,7 +3,7 @@
 //! fake Ollama server proving that the effective window the doctor predicts is the one
 //! Claude Code logs (`autocompact: … effectiveWindow=N`). Scratch HOME, cleared env.
 
-mod support;
+use crate::support;
 
 use cclocal::claude::EnvMap;
 use cclocal::doctor::{self, HostEnv, Options};

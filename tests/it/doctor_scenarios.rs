@@ -1,7 +1,7 @@
 //! `cclocal doctor` end to end against the fake Ollama server, with a scratch HOME and a
 //! cleared environment (the developer's files and variables are never read).
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;

@@ -6,7 +6,7 @@
 //! Snapshots live in `tests/snapshots/setup/<variant>/`; `$HOME` stands for the test's home.
 //! To regenerate after an intended change: `CCLOCAL_UPDATE_SNAPSHOTS=1 cargo test --test
 //! setup_snapshots`, then review the diff in git before committing.
-mod support;
+use crate::support;
 
 use cclocal::claude::Version;
 use cclocal::setup::{build_plan, Choices, Host, Part, Paths, TargetOs};

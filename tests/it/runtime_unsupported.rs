@@ -1,7 +1,7 @@
 //! Without the `runtime` feature the runtime commands say what is missing and how to get it.
 #![cfg(not(feature = "runtime"))]
 
-mod support;
+use crate::support;
 
 #[test]
 fn runtime_commands_explain_the_missing_feature() {

@@ -1,8 +1,7 @@
 //! `cclocal setup` and `cclocal undo` end to end in a throwaway HOME: what is written, that
 //! a second run touches nothing, that undo restores every byte, that a dry run writes
 //! nothing, and that failures leave no half-written file.
-#[path = "support/setup_home.rs"]
-mod setup_home;
+use crate::support::setup_home;
 
 use cclocal::claude::Version;
 use cclocal::setup::{apply, build_plan, Choices, Host, Part, Paths, TargetOs};

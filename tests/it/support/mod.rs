@@ -8,6 +8,7 @@
 
 pub mod fake_ollama;
 pub mod gguf_fixtures;
+pub mod setup_home;
 
 use std::path::PathBuf;
 

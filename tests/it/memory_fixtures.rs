@@ -2,7 +2,7 @@
 //! against figures llama.cpp itself reported (`shared/reference/llama-memory.md` §2.5-2.7,
 //! §7) and, for the rest, against the formulas worked by hand from the model dims.
 
-mod support;
+use crate::support;
 
 use cclocal::memory::{kv_plan, parse_cache_type, CacheParams, KvReport};
 use cclocal::model::{load_model, ModelDesc};

@@ -1,7 +1,7 @@
 //! The GGUF reader on hostile input: every failure is a typed error with a byte offset,
 //! never a panic, and nothing is allocated that the file's size does not justify.
 
-mod support;
+use crate::support;
 
 use cclocal::gguf::{read_header, read_header_from, Array, GgufErrorKind, Value};
 use std::io::Cursor;

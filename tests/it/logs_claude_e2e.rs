@@ -9,7 +9,7 @@
 //!
 //! The analysis must find each.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

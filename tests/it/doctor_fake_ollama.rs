@@ -1,7 +1,7 @@
 //! The fake Ollama server answers in Ollama's documented shapes (checked with cclocal's
 //! own client), so the tests built on it mean something.
 
-mod support;
+use crate::support;
 
 use cclocal::ollama::Client;
 use serde_json::json;

@@ -4,6 +4,8 @@
 mod support;
 
 mod alias_shells;
+mod cli_commands;
+mod cli_vocabulary;
 mod doctor_claude;
 mod doctor_fake_ollama;
 mod doctor_rules;

@@ -6,6 +6,7 @@ mod support;
 mod alias_shells;
 mod cli_commands;
 mod cli_vocabulary;
+mod cli_wizard;
 mod doctor_claude;
 mod doctor_fake_ollama;
 mod doctor_rules;

@@ -94,8 +94,8 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
                 "no autocompact line in this log",
             )
             .detail(format!(
-                "Claude Code printed no effectiveWindow, so the log cannot be compared with \
-                     the server context of {ctx} tokens (2.1.153–2.1.222 print none for an \
+                "Claude Code logged no window (no effectiveWindow line), so the log cannot be \
+                     compared with the server context of {ctx} tokens (2.1.153–2.1.222 print none for an \
                      unknown model, and run no proactive compaction at all)"
             ))
             .fix(window_fix(a, ctx)),
@@ -115,7 +115,8 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
             format!("Claude Code assumes {win} tokens but the server holds {ctx}"),
         )
         .detail(format!(
-            "effectiveWindow={win} in the log: Claude Code compacts near {} tokens, so the prompt \
+            "Claude Code plans with a {win}-token window (effectiveWindow={win} in the log) and \
+             compacts near {} tokens, so the prompt \
              outgrows the server's {ctx}-token context first and the server drops its start",
             win.saturating_sub(13_000)
         ))

@@ -356,3 +356,41 @@ fn status_shows_the_setup_and_whether_the_server_still_matches() {
     let (code, v, _) = status(&h, &[]);
     assert_eq!(code, Some(1), "{v}");
 }
+
+/// Claude Code's internal names appear only next to plain words that say what they are.
+#[test]
+fn internal_names_come_with_plain_words() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/claude-debug-logs");
+    let home = tempfile::tempdir().unwrap();
+    let mut saw = (false, false);
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let o = support::cclocal()
+            .args(["logs", "-v", "--limit", "0", "--server-ctx", "32K"])
+            .arg(&p)
+            .env("HOME", home.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        for l in out.lines().filter(|l| l.contains("effectiveWindow")) {
+            saw.0 = true;
+            assert!(
+                l.contains("window Claude Code plans with")
+                    || l.contains("-token window")
+                    || l.contains("no window"),
+                "{}: {l}",
+                p.display()
+            );
+        }
+        if out.contains("repl_main_thread") {
+            saw.1 = true;
+            assert!(
+                out.contains("repl_main_thread = your conversation"),
+                "{}: {out}",
+                p.display()
+            );
+        }
+    }
+    assert!(saw.0 && saw.1, "the fixtures name both: {saw:?}");
+}

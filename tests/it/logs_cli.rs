@@ -112,7 +112,7 @@ fn human_table_chart_and_findings() {
         "19:37:01.386  compact",
         "First-byte wait per request",
         "waiting for first bytes (prefill)",
-        "effectiveWindow 57344",
+        "the window Claude Code plans with: 57344 tokens (effectiveWindow)",
         "compactions: 1",
         "✗ context_mismatch",
         "CLAUDE_CODE_MAX_CONTEXT_TOKENS=32768 CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096",

@@ -8,9 +8,11 @@
 
 use std::io::Write;
 
-/// The text of the panic `print!`/`println!` raise when stdout's reader has gone.
+/// The text of the panic `print!`/`println!` (and `eprint!`) raise when the reader of
+/// stdout (or stderr, as in `cclocal doctor 2>&1 | head -1`) has gone.
 fn is_closed_stdout_panic(msg: &str) -> bool {
-    msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe")
+    (msg.starts_with("failed printing to stdout") || msg.starts_with("failed printing to stderr"))
+        && msg.contains("Broken pipe")
 }
 
 /// Installs the panic hook that ends the process with 0 when stdout's reader has gone; any
@@ -58,6 +60,9 @@ mod tests {
     fn recognises_the_print_panic() {
         assert!(is_closed_stdout_panic(
             "failed printing to stdout: Broken pipe (os error 32)"
+        ));
+        assert!(is_closed_stdout_panic(
+            "failed printing to stderr: Broken pipe (os error 32)"
         ));
         assert!(!is_closed_stdout_panic("index out of bounds"));
         assert!(!is_closed_stdout_panic(

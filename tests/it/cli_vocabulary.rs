@@ -166,14 +166,28 @@ fn shared_flags_are_on_every_command_that_needs_them() {
         ("memory", &["plan", "setup"]),
         ("mac-ram", &["plan", "setup"]),
         ("claude-version", &["plan", "setup"]),
-        (
-            "json",
-            &["doctor", "plan", "logs", "bench", "runtime", "status"],
-        ),
     ] {
         for c in commands {
             assert!(has(c, long), "cclocal {c} lacks --{long}");
         }
+    }
+    // Every command that reports has --json. setup, undo and alias get theirs with their
+    // JSON bodies (another branch); drop them from PENDING when it lands.
+    const PENDING: &[&str] = &["setup", "undo", "alias"];
+    for (path, cmd) in &cmds {
+        let Some(name) = path.strip_prefix("cclocal ") else {
+            continue;
+        };
+        if name.starts_with("help") {
+            continue;
+        }
+        if matches!(name, "completions" | "help") || PENDING.contains(&name) {
+            continue;
+        }
+        assert!(
+            cmd.get_arguments().any(|a| a.get_long() == Some("json")),
+            "{path} reports but has no --json"
+        );
     }
     // The old spellings are aliases nobody sees in --help.
     for (path, cmd) in &cmds {

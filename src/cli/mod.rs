@@ -62,7 +62,8 @@ pub enum Command {
     /// What `cclocal setup` configured, and whether the live server and Claude Code still
     /// match it.
     Status(status::StatusArgs),
-    /// Print a shell completion script: `cclocal completions bash > ~/.local/share/bash-completion/completions/cclocal`.
+    /// Print a shell completion script for bash, zsh or fish (see the README for where
+    /// each shell reads it).
     Completions(CompletionsArgs),
 }
 

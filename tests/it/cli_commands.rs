@@ -394,3 +394,29 @@ fn internal_names_come_with_plain_words() {
     }
     assert!(saw.0 && saw.1, "the fixtures name both: {saw:?}");
 }
+
+/// `[✓]` marks only what was checked: a section the doctor could not look at is `[-]`.
+#[test]
+fn doctor_marks_only_checked_sections() {
+    let home = tempfile::tempdir().unwrap();
+    let o = support::cclocal()
+        .args(["doctor", "--host", "127.0.0.1:9", "--timeout", "1"])
+        .env("HOME", home.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env("NO_COLOR", "1")
+        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
+        .env_remove("OLLAMA_HOST")
+        .env_remove("ANTHROPIC_BASE_URL")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let mut headers = 0;
+    for l in out.lines().filter(|l| l.starts_with('[')) {
+        headers += 1;
+        if l.contains("unknown") || l.contains("not checked") || l.contains("unreachable") {
+            assert!(!l.starts_with("[✓]"), "{l}\n{out}");
+        }
+    }
+    assert!(headers >= 3, "{out}");
+    assert!(out.contains("[-] Ollama service configuration"), "{out}");
+}

@@ -383,6 +383,9 @@ fn internal_names_come_with_plain_words() {
                 p.display()
             );
         }
+        for l in out.lines().filter(|l| l.contains("thresholdSource")) {
+            assert!(l.contains("the window came from"), "{}: {l}", p.display());
+        }
         if out.contains("repl_main_thread") {
             saw.1 = true;
             assert!(

@@ -192,7 +192,12 @@ pub(super) fn human(
     if let Some(src) = &s.threshold_source {
         let _ = writeln!(
             o,
-            "  compaction routed through reactive (thresholdSource={src})"
+            "  compaction took Claude Code's \"reactive\" path (thresholdSource={src}: the window came from {})",
+            match &**src {
+                "unknown-model" => "a guess for a model it does not know",
+                "env" => "an environment variable",
+                _ => "a source cclocal does not know",
+            }
         );
     }
     let _ = writeln!(

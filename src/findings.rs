@@ -130,7 +130,12 @@ pub fn worst(findings: &[Finding]) -> Severity {
 /// The exit code every reporting command shares: 1 when a finding is an error (or, with
 /// `strict`, a warning), else 0. Errors in running the command itself exit 1, usage errors 2.
 pub fn exit_code(findings: &[Finding], strict: bool) -> i32 {
-    let w = worst(findings);
+    exit_code_for(findings.iter().map(|f| f.severity), strict)
+}
+
+/// [`exit_code`] from the findings' severities.
+pub fn exit_code_for(severities: impl IntoIterator<Item = Severity>, strict: bool) -> i32 {
+    let w = severities.into_iter().max().unwrap_or(Severity::Ok);
     i32::from(w == Severity::Error || (strict && w == Severity::Warning))
 }
 

@@ -192,7 +192,7 @@ fn autocompact(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 if (eff * x / 100.0).floor() >= eff - 13_000.0 {
                     push(out, s, ineffective(
                         format!("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE={p} has no effect"),
-                        format!("{p}% of effectiveWindow {} is above the default threshold {}; the percentage can only make compaction earlier", calc.effective_window, calc.effective_window as i64 - 13_000),
+                        format!("{p}% of the window Claude Code plans with ({} tokens, its effectiveWindow) is above the default threshold {}; the percentage can only make compaction earlier", calc.effective_window, calc.effective_window as i64 - 13_000),
                         "lower the percentage, or set the window with CLAUDE_CODE_MAX_CONTEXT_TOKENS".into(),
                     ));
                 }

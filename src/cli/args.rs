@@ -177,6 +177,7 @@ mod tests {
     fn mac_ram_is_binary() {
         assert_eq!(mac_ram("64GB"), Ok(64 << 30));
         assert_eq!(mac_ram("64G"), Ok(64 << 30));
-        assert_eq!(size("64GB"), Ok(64_000_000_000));
+        assert_eq!(size("24GiB"), Ok(24 << 30));
+        assert!(size("lots").is_err());
     }
 }

@@ -72,10 +72,19 @@ pub fn on_off() -> impl TypedValueParser<Value = bool> {
 }
 
 /// A server address as the user typed it (a URL, `HOST` or `HOST:PORT`), checked once for
-/// every command: http or https, a host, a port from 1 to 65535, no `/v1` suffix. The
-/// commands resolve it to a URL themselves.
+/// every command: http or https, a host, a port from 1 to 65535, no `/v1` suffix. A bare
+/// `:PORT` (as `OLLAMA_HOST` allows) means this machine. The commands resolve it to a URL
+/// themselves.
 pub fn host(s: &str) -> Result<String, String> {
     let t = s.trim();
+    let local;
+    let t = match t.strip_prefix(':') {
+        Some(port) => {
+            local = format!("127.0.0.1:{port}");
+            local.as_str()
+        }
+        None => t,
+    };
     crate::setup::choices::normalize_server(t).map_err(|e| match e.hint {
         Some(h) => format!("{}; {h}", e.message),
         None => e.message,
@@ -161,6 +170,7 @@ mod tests {
         assert_eq!(host("127.0.0.1:11434").as_deref(), Ok("127.0.0.1:11434"));
         assert!(host("https://box.lan").is_ok());
         assert!(host("[::1]:8080").is_ok());
+        assert_eq!(host(":11434").as_deref(), Ok("127.0.0.1:11434"));
         for bad in [
             "",
             "ftp://x",

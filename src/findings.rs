@@ -54,12 +54,23 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("unknown_env_var", Severity::Warning),
     ("autocompact_ineffective", Severity::Warning),
     ("cache_buster", Severity::Warning),
+    ("auth_token_missing", Severity::Warning),
+    ("claude_config_unreadable", Severity::Warning),
     // The server.
     ("server_not_checked", Severity::Info),
     ("server_too_old", Severity::Error),
     ("remote_server", Severity::Info),
     ("server_exposed", Severity::Warning),
     ("keep_alive_short", Severity::Warning),
+    ("server_not_llm", Severity::Error),
+    ("server_kind_unknown", Severity::Info),
+    ("server_loading", Severity::Warning),
+    ("messages_api_missing", Severity::Error),
+    ("kv_cache_type_ignored", Severity::Warning),
+    // llama-server.
+    ("llama_build_old", Severity::Warning),
+    ("llama_no_jinja", Severity::Error),
+    ("llama_template_no_tools", Severity::Warning),
     // The model and its context.
     ("model_missing", Severity::Error),
     ("background_model_missing", Severity::Warning),
@@ -72,6 +83,9 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("timeouts", Severity::Warning),
     ("prompt_cache_not_reused", Severity::Warning),
     ("count_tokens_unavailable", Severity::Info),
+    // A server's log.
+    ("model_reloaded", Severity::Warning),
+    ("prompt_truncated", Severity::Warning),
     // `cclocal status`.
     ("not_set_up", Severity::Warning),
 ];
@@ -84,6 +98,7 @@ pub const GRADED: &[&str] = &[
     "kv_quant_without_flash_attention",
     "ollama_app_context_override",
     "setup_drift",
+    "llama_slots_split",
 ];
 
 /// The one severity of a problem with this id (`None` for graded or unknown ids).

@@ -15,6 +15,7 @@ pub mod model;
 pub mod ollama;
 pub mod process;
 pub mod runtime;
+pub mod server;
 pub mod setup;
 pub mod shell;
 pub mod units;

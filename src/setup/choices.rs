@@ -176,67 +176,19 @@ pub fn check_keep_alive(s: &str) -> Result<()> {
     Ok(())
 }
 
-/// Normalises a server given as `host`, `host:port` or a URL, and says whether it is this
-/// machine. Claude Code needs the server root: a trailing `/v1` is refused.
+/// Normalises a server given as `host`, `host:port` or a URL (the one parser,
+/// `crate::server::ServerUrl`: no port means Ollama's 11434, https is refused), and says
+/// whether it is on another machine. Claude Code needs the server root: a trailing `/v1`
+/// is refused.
 pub fn normalize_server(input: &str) -> Result<(String, bool)> {
-    let s = input.trim();
-    let bad = |why: &str| {
-        Error::usage(format!("server {input:?} {why}"))
-            .with_hint("pass --host http://HOST:11434 (the server root, without /v1)")
-    };
-    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("is not a URL"));
+    let u = crate::server::ServerUrl::parse_for(input, None)?;
+    if u.prefix.ends_with("/v1") {
+        return Err(Error::usage(format!(
+            "server {input:?} ends in /v1, but Claude Code appends /v1/messages itself"
+        ))
+        .with_hint("pass --host http://HOST:11434 (the server root, without /v1)"));
     }
-    let (scheme, rest) = match s.split_once("://") {
-        Some((sch, rest)) => (sch.to_ascii_lowercase(), rest),
-        None => ("http".to_string(), s),
-    };
-    if scheme != "http" && scheme != "https" {
-        return Err(bad("must use http or https"));
-    }
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-        None => (rest, ""),
-    };
-    if path.ends_with("/v1") {
-        return Err(bad(
-            "ends in /v1, but Claude Code appends /v1/messages itself",
-        ));
-    }
-    if authority.is_empty() || authority.contains(['@', '?', '#', '"', '\'', '\\']) {
-        return Err(bad("has no usable host"));
-    }
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(inner) => match inner.split_once(']') {
-            Some((h, "")) => (h, None),
-            Some((h, p)) => (
-                h,
-                Some(
-                    p.strip_prefix(':')
-                        .ok_or_else(|| bad("has no usable host"))?,
-                ),
-            ),
-            None => return Err(bad("has no usable host")),
-        },
-        None => match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        },
-    };
-    if host.is_empty()
-        || port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(bad("has no usable host and port"));
-    }
-    let authority = match (port, scheme.as_str()) {
-        (None, "http") => format!("{authority}:11434"),
-        _ => authority.to_string(),
-    };
-    let local = matches!(
-        host.to_ascii_lowercase().as_str(),
-        "localhost" | "127.0.0.1" | "::1" | "0.0.0.0"
-    );
-    Ok((format!("{scheme}://{authority}{path}"), !local))
+    Ok((u.to_url(), !u.is_local()))
 }
 
 #[cfg(test)]
@@ -258,9 +210,11 @@ mod tests {
             ("http://gpu-box:8080".into(), true)
         );
         assert_eq!(
-            normalize_server("https://ollama.example.com/proxy").unwrap(),
-            ("https://ollama.example.com/proxy".into(), true)
+            normalize_server("http://ollama.example.com/proxy").unwrap(),
+            ("http://ollama.example.com:11434/proxy".into(), true)
         );
+        assert!(normalize_server("https://ollama.example.com").is_err());
+        assert!(normalize_server("http://h:99999").is_err());
         assert_eq!(
             normalize_server("[::1]:11434").unwrap(),
             ("http://[::1]:11434".into(), false)

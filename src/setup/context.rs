@@ -34,7 +34,7 @@ pub fn describe_model(model: &str, server: Option<&str>) -> Result<Described> {
         .ok()
         .and_then(|m| {
             m.into_iter()
-                .find(|(n, _)| n == model || n == &format!("{model}:latest"))
+                .find(|(n, _)| crate::server::same_model(n, model))
                 .map(|(_, s)| s)
         })
         .unwrap_or(0);

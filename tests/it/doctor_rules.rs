@@ -91,6 +91,9 @@ fn healthy() -> Facts {
             ],
             latency_ms: Some(1),
             error: None,
+            kind: Some(cclocal::server::ServerKind::Ollama),
+            kind_source: Some("detected".into()),
+            ..Default::default()
         },
         server_config: Some(ServerConfigFacts {
             env: env(&[
@@ -607,4 +610,41 @@ fn setup_drift_against_what_is_live() {
         error: Some("expected `=`".into()),
     });
     assert!(find(&f, "setup_drift").title.contains("cannot be read"));
+}
+
+#[test]
+fn server_kind_rules() {
+    use cclocal::server::ServerKind;
+    // Something that is not an LLM server: one error naming what answered, nothing else
+    // about the server (no model_missing, no server_too_old).
+    let mut f = healthy();
+    f.server.kind = Some(ServerKind::Unknown);
+    f.server.answered = Some("a web page titled \"Router admin\"".into());
+    f.server.messages_api = Some(false);
+    f.server.version = None;
+    f.server.models[0].presence = Presence::Missing;
+    let got = find(&f, "server_not_llm");
+    assert_eq!(got.severity, Severity::Error);
+    assert!(got.detail.contains("Router admin"));
+    let ids: Vec<String> = all(&f).into_iter().map(|(_, x)| x.id.to_string()).collect();
+    assert!(!ids.contains(&"model_missing".to_string()), "{ids:?}");
+    assert!(!ids.contains(&"server_too_old".to_string()), "{ids:?}");
+    // An unknown server that speaks /v1/messages is only named.
+    f.server.messages_api = Some(true);
+    assert_eq!(find(&f, "server_kind_unknown").severity, Severity::Info);
+    // A loading llama-server is up, not unreachable.
+    let mut f = healthy();
+    f.server.kind = Some(ServerKind::LlamaServer);
+    f.server.loading = true;
+    assert_eq!(find(&f, "server_loading").severity, Severity::Warning);
+    // mlx_lm.server has no /v1/messages: the fix names the working routes.
+    let mut f = healthy();
+    f.server.kind = Some(ServerKind::MlxLm);
+    f.server.messages_api = Some(false);
+    let got = find(&f, "messages_api_missing");
+    assert!(
+        got.fix.contains("oMLX") && got.fix.contains("LM Studio"),
+        "{}",
+        got.fix
+    );
 }

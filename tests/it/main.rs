@@ -8,6 +8,7 @@ mod doctor_claude;
 mod doctor_fake_ollama;
 mod doctor_rules;
 mod doctor_scenarios;
+mod doctor_server_kind;
 mod gguf_hostile;
 mod logs_claude_e2e;
 mod logs_cli;

@@ -87,6 +87,11 @@ pub struct ClaudeFacts {
     /// `model`), with a `[1m]` suffix removed as Claude Code does.
     pub model: Option<String>,
     pub model_source: Option<String>,
+    /// The launcher `cclocal setup` wrote, when the doctor evaluated the environment it
+    /// gives Claude Code.
+    pub launcher: Option<String>,
+    /// Where each variable of `env` came from: `shell`, `launcher PATH`, or a file's path.
+    pub env_sources: std::collections::BTreeMap<String, String>,
 }
 
 pub use crate::server::{InstalledModel, LoadedModel, Presence};

@@ -47,10 +47,15 @@ fn section_line(s: Section, f: &Facts) -> Option<String> {
         }
         Section::Claude => {
             let c = f.claude.as_ref()?;
+            let via = c
+                .launcher
+                .as_deref()
+                .map(|l| format!(", started by the launcher {l}"))
+                .unwrap_or_default();
             match (&c.path, c.version) {
                 (None, _) => "Claude Code (not found)".into(),
-                (Some(p), Some(v)) => format!("Claude Code {v} ({p})"),
-                (Some(p), None) => format!("Claude Code, version unknown ({p})"),
+                (Some(p), Some(v)) => format!("Claude Code {v} ({p}{via})"),
+                (Some(p), None) => format!("Claude Code, version unknown ({p}{via})"),
             }
         }
         Section::Server => {
@@ -129,7 +134,10 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
             if let Some(c) = &f.claude {
                 v.extend(c.files.iter().map(|p| format!("read {p}")));
                 v.extend(c.file_errors.iter().map(|e| format!("could not read {e}")));
-                v.extend(c.env.iter().map(|(k, val)| format!("{k}={val}")));
+                v.extend(c.env.iter().map(|(k, val)| match c.env_sources.get(k) {
+                    Some(src) => format!("{k}={val}   (from {src})"),
+                    None => format!("{k}={val}"),
+                }));
                 if let Some(m) = &c.model {
                     v.push(format!(
                         "model {m} (from {})",

@@ -648,3 +648,28 @@ fn server_kind_rules() {
         got.fix
     );
 }
+
+#[test]
+fn config_files_tokens_and_launcher_fixes() {
+    let mut f = healthy();
+    claude(&mut f)
+        .file_errors
+        .push("/h/.claude.json: invalid JSON (EOF while parsing)".into());
+    let got = find(&f, "claude_config_unreadable");
+    assert_eq!(got.severity, Severity::Warning);
+    assert!(got.detail.contains("/h/.claude.json"));
+    let mut f = healthy();
+    claude(&mut f).env.remove("ANTHROPIC_AUTH_TOKEN");
+    claude(&mut f).env.remove("ANTHROPIC_API_KEY");
+    let got = find(&f, "auth_token_missing");
+    assert!(got.fix.contains("ANTHROPIC_AUTH_TOKEN="), "{}", got.fix);
+    claude(&mut f).launcher = Some("/h/.local/bin/claude-local".into());
+    assert!(find(&f, "auth_token_missing")
+        .fix
+        .starts_with("cclocal setup"));
+    let mut f = healthy();
+    claude(&mut f).env.remove("CLAUDE_CODE_ATTRIBUTION_HEADER");
+    claude(&mut f).launcher = Some("/h/.local/bin/claude-local".into());
+    let got = find(&f, "cache_buster");
+    assert!(got.fix.starts_with("cclocal setup"), "{}", got.fix);
+}

@@ -4,6 +4,7 @@
 mod support;
 
 mod alias_shells;
+mod doctor_after_setup;
 mod doctor_claude;
 mod doctor_fake_ollama;
 mod doctor_rules;

@@ -4,6 +4,7 @@
 
 mod claude;
 mod config;
+mod launcher;
 mod machine;
 mod model;
 mod setup;
@@ -13,6 +14,7 @@ pub use crate::server::ollama::{num_ctx_parameter, PROBE_MODEL};
 pub use crate::server::{same_model, ServerProbe};
 pub use claude::{find_claude, probe_claude_config, strip_1m};
 pub use config::{app_db_path, parse_systemctl_show, probe_server_config};
+pub use launcher::{parse_launcher, read_launcher, sh_words, Launcher};
 pub use machine::{probe_machine, runtime_devices};
 pub use model::{configured_context, model_facts, ollama_bool_false};
 pub use setup::{probe_setup, setup_config_path};
@@ -151,8 +153,25 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
             let _ = tx.send(Msg::Machine(probe_machine()));
         });
     }
-    let claude: Option<ClaudeFacts> =
-        (!opts.server_only).then(|| probe_claude_config(host, opts.model.as_deref()));
+    let setup = probe_setup(host);
+    let setup_cfg = setup.as_ref().and_then(|s| s.config.as_ref());
+    let mut launcher_error = None;
+    let launcher = setup_cfg
+        .filter(|c| c.wrote.iter().any(|w| w == "launcher") && !opts.server_only)
+        .and_then(
+            |c| match read_launcher(std::path::Path::new(&c.claude.launcher_path)) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    launcher_error = Some(format!("{e} (the launcher config.toml names)"));
+                    None
+                }
+            },
+        );
+    let claude: Option<ClaudeFacts> = (!opts.server_only).then(|| {
+        let mut c = probe_claude_config(host, opts.model.as_deref(), launcher.as_ref());
+        c.file_errors.extend(launcher_error.clone());
+        c
+    });
     if let Some(exe) = claude.as_ref().and_then(|c| c.path.clone()) {
         pending.push("claude_version");
         let tx = tx.clone();
@@ -165,7 +184,12 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
         });
     }
     let claude_env = claude.as_ref().map(|c| c.env.clone()).unwrap_or_default();
-    let (parsed, url, url_source) = server_url(opts, &claude_env, &host.vars);
+    let (parsed, url, url_source) = server_url(
+        opts,
+        &claude_env,
+        &host.vars,
+        setup_cfg.map(|c| c.server.url.as_str()),
+    );
     let local = parsed.as_ref().map(|b| b.is_local()).unwrap_or(false);
     let main = claude
         .as_ref()
@@ -333,7 +357,7 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
     }
     facts.claude = claude;
     facts.server = server;
-    facts.setup = probe_setup(host);
+    facts.setup = setup;
     facts
 }
 

@@ -1,5 +1,5 @@
 //! Which server the doctor checks: `--host`, else Claude Code's `ANTHROPIC_BASE_URL`,
-//! else `OLLAMA_HOST`, else the default port of the `--server` kind (Ollama's when none)
+//! else the server `cclocal setup` configured (`config.toml`), else `OLLAMA_HOST`, else the default port of the `--server` kind (Ollama's when none)
 //! on loopback. Every address is read by the one parser, `crate::server::ServerUrl`.
 
 use super::Options;
@@ -15,6 +15,7 @@ pub fn server_url(
     opts: &Options,
     claude_env: &EnvMap,
     shell: &EnvMap,
+    configured: Option<&str>,
 ) -> (Result<ServerUrl>, String, String) {
     let parse = |v: &str| ServerUrl::parse_for(v, opts.server).map(|u| u.reachable());
     let (raw, source) = if let Some(h) = &opts.host {
@@ -29,6 +30,8 @@ pub fn server_url(
             .map(|u| u.to_url())
             .unwrap_or_else(|_| b.clone());
         return (parsed, shown, "ANTHROPIC_BASE_URL".into());
+    } else if let Some(c) = configured.filter(|c| !c.trim().is_empty()) {
+        (c.to_string(), "config.toml")
     } else if let Some(h) = shell.get("OLLAMA_HOST").filter(|h| !h.trim().is_empty()) {
         (h.clone(), "OLLAMA_HOST")
     } else {
@@ -52,7 +55,7 @@ mod tests {
             "ANTHROPIC_BASE_URL".into(),
             "http://127.0.0.1:11434/v1/".into(),
         );
-        let (u, shown, s) = server_url(&Options::default(), &env, &EnvMap::new());
+        let (u, shown, s) = server_url(&Options::default(), &env, &EnvMap::new(), None);
         assert_eq!(u.unwrap().to_url(), "http://127.0.0.1:11434");
         assert_eq!(
             (shown.as_str(), s.as_str()),
@@ -60,7 +63,7 @@ mod tests {
         );
         let mut shell = EnvMap::new();
         shell.insert("OLLAMA_HOST".into(), "0.0.0.0".into());
-        let (u, _, s) = server_url(&Options::default(), &EnvMap::new(), &shell);
+        let (u, _, s) = server_url(&Options::default(), &EnvMap::new(), &shell, None);
         assert_eq!(
             (u.unwrap().to_url().as_str(), s.as_str()),
             ("http://127.0.0.1:11434", "OLLAMA_HOST")
@@ -69,7 +72,7 @@ mod tests {
             server: Some(ServerKind::LlamaServer),
             ..Options::default()
         };
-        let (u, _, s) = server_url(&opts, &EnvMap::new(), &EnvMap::new());
+        let (u, _, s) = server_url(&opts, &EnvMap::new(), &EnvMap::new(), None);
         assert_eq!(
             (u.unwrap().to_url().as_str(), s.as_str()),
             ("http://127.0.0.1:8080", "default")
@@ -78,7 +81,7 @@ mod tests {
             host: Some("http://mini.local".into()),
             ..Options::default()
         };
-        let (u, _, _) = server_url(&opts, &EnvMap::new(), &EnvMap::new());
+        let (u, _, _) = server_url(&opts, &EnvMap::new(), &EnvMap::new(), None);
         assert_eq!(
             u.unwrap().port,
             11434,
@@ -88,8 +91,19 @@ mod tests {
             host: Some("http://h:99999".into()),
             ..Options::default()
         };
-        let (u, shown, _) = server_url(&opts, &EnvMap::new(), &EnvMap::new());
+        let (u, shown, _) = server_url(&opts, &EnvMap::new(), &EnvMap::new(), None);
         assert!(u.is_err());
         assert_eq!(shown, "http://h:99999");
+        let (u, _, s) = server_url(
+            &Options::default(),
+            &EnvMap::new(),
+            &shell,
+            Some("http://127.0.0.1:8080"),
+        );
+        assert_eq!(
+            (u.unwrap().port, s.as_str()),
+            (8080, "config.toml"),
+            "the configured server comes before OLLAMA_HOST and the default"
+        );
     }
 }

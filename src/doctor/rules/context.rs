@@ -2,7 +2,7 @@
 //! context, the context's size, and whether the model fits.
 
 use super::server::set_server_var;
-use super::{claude_version, env_line, finding, push, window, Section};
+use super::{claude_env_fix, claude_version, env_line, finding, push, window, Section};
 use crate::claude::recommend;
 use crate::doctor::facts::{ContextSource, Facts};
 use crate::findings::{Finding, Severity};
@@ -80,7 +80,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         if calc.proactive { "" } else { ", and this version does not compact proactively" },
                         source_words(m.served_context_source),
                     ))
-                    .fix(format!("set for Claude Code (shell or ~/.claude/settings.json \"env\"): {}", env_line(&rec.env))),
+                    .fix(claude_env_fix(f, &env_line(&rec.env), &format!(" --ctx {c}"))),
             );
         }
     }

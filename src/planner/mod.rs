@@ -23,6 +23,8 @@ pub const POLICY_KV_TYPES: &[&str] = &["f16", "q8_0", "q4_0"];
 /// The cache type when the budget is unknown (a remote server without `--memory`): half of
 /// f16's memory at a quality loss too small to measure in practice.
 pub const UNKNOWN_BUDGET_KV_TYPE: &str = "q8_0";
+/// How long Ollama keeps the model loaded when setup is not told (`OLLAMA_KEEP_ALIVE`).
+pub const DEFAULT_KEEP_ALIVE: &str = "30m";
 /// A context that is enough for Claude Code: beyond it, more precision beats more context.
 pub const ENOUGH_CONTEXT: u64 = 128 * 1024;
 /// The smallest context in the ladder of rows.
@@ -314,7 +316,14 @@ pub fn describe_model(model: &str, server: Option<&str>) -> Result<Described> {
         }
         Err(e) => e,
     };
-    let Some(base) = server else {
+    // Only a model name missing from the local store is asked of the server: a bad path or
+    // a malformed name is the answer.
+    let by_name = matches!(
+        crate::model::resolve_model_arg(model),
+        crate::model::ModelArg::Ollama(_)
+    );
+    let (true, crate::error::ErrorKind::NotFound, Some(base)) = (by_name, local_err.kind, server)
+    else {
         return Err(local_err);
     };
     let budget = Duration::from_secs(5);

@@ -160,16 +160,18 @@ fn choice(row: PlanRow, p: &CacheParams) -> Choice {
 }
 
 /// The policy (docs/planner.md): the most precise cache type whose largest fitting context
-/// reaches `min(trained, 128K)`; when none does, the type that fits the largest context
-/// (the more precise one on a tie).
+/// reaches `min(trained, 128K)`; else the most precise one that reaches `min(trained, 64K)`;
+/// else the type that fits the largest context (the more precise one on a tie).
 fn pick(fitted: &[Fitted], trained: u64) -> Option<PlanRow> {
-    let enough = trained.min(ENOUGH_CONTEXT);
-    if let Some(r) = fitted
-        .iter()
-        .filter_map(|f| f.row.as_ref())
-        .find(|r| r.n_ctx >= enough)
-    {
-        return Some(r.clone());
+    for goal in [ENOUGH_CONTEXT, RECOMMENDED_CONTEXT] {
+        let goal = trained.min(goal);
+        if let Some(r) = fitted
+            .iter()
+            .filter_map(|f| f.row.as_ref())
+            .find(|r| r.n_ctx >= goal)
+        {
+            return Some(r.clone());
+        }
     }
     let mut best: Option<&PlanRow> = None;
     for r in fitted.iter().filter_map(|f| f.row.as_ref()) {

@@ -441,9 +441,14 @@ pub fn to_text(plan: &Plan) -> String {
     match &plan.planned.outcome {
         Outcome::Serve(c) => {
             let settings = server_settings(c);
+            let label = if plan.planned.problem.is_some() {
+                "Server settings (it fits, but see below)"
+            } else {
+                "Recommended"
+            };
             let _ = writeln!(
                 s,
-                "\nRecommended: n_ctx {}, KV cache {}",
+                "\n{label}: n_ctx {}, KV cache {}",
                 c.row.n_ctx, c.row.kv_type
             );
             let _ = writeln!(
@@ -497,17 +502,21 @@ pub fn to_text(plan: &Plan) -> String {
                 let _ = writeln!(s, "  note: {n}");
             }
         }
-        Some(ClaudeAdvice::Impossible { why, would, .. }) => {
+        Some(ClaudeAdvice::Impossible { why, would, .. }) if plan.planned.problem.is_none() => {
             let _ = writeln!(
                 s,
                 "\nClaude Code {}: no setting can work: {why}; {would}.",
                 plan.claude_version
             );
         }
-        None => {}
+        _ => {}
     }
     if let Some(p) = &plan.planned.problem {
-        let _ = writeln!(s, "\nNo setting can work: {}; use {}.", p.what, p.would);
+        let _ = writeln!(
+            s,
+            "\nNo setting can work: {}.\nWhat would: {}.",
+            p.what, p.would
+        );
     } else if matches!(plan.planned.outcome, Outcome::NothingFits) {
         let _ = writeln!(s, "\nNothing fits this budget: use a smaller quantisation of the model, or plan for a machine with more memory (--memory, --mac-ram).");
     }

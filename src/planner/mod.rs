@@ -119,7 +119,7 @@ pub enum Outcome {
     NothingFits,
 }
 
-/// A reason no setting can work, and what would.
+/// A reason no setting can work (`what`), and what would (`would`, an imperative phrase).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub what: String,
@@ -159,19 +159,28 @@ fn choice(row: PlanRow, p: &CacheParams) -> Choice {
     Choice { row, settings }
 }
 
-/// The policy (docs/planner.md): the most precise cache type whose largest fitting context
-/// reaches `min(trained, 128K)`; else the most precise one that reaches `min(trained, 64K)`;
-/// else the type that fits the largest context (the more precise one on a tie).
+/// The context a cache type must reach to be chosen (docs/planner.md): 16- and 32-bit
+/// caches 128K, `q8_0` 64K, coarser types any.
+fn goal(kv_type: &str) -> u64 {
+    match kv_type {
+        "f32" | "f16" | "bf16" => ENOUGH_CONTEXT,
+        "q8_0" => RECOMMENDED_CONTEXT,
+        _ => 0,
+    }
+}
+
+/// The policy (docs/planner.md): in order of precision, the first cache type whose largest
+/// fitting context reaches its goal (capped at the trained context): f16 at 128K, q8_0 at
+/// 64K, q4_0 at any; when none does, the type that fits the largest context (the more
+/// precise one on a tie).
 fn pick(fitted: &[Fitted], trained: u64) -> Option<PlanRow> {
-    for goal in [ENOUGH_CONTEXT, RECOMMENDED_CONTEXT] {
-        let goal = trained.min(goal);
-        if let Some(r) = fitted
-            .iter()
-            .filter_map(|f| f.row.as_ref())
-            .find(|r| r.n_ctx >= goal)
-        {
-            return Some(r.clone());
-        }
+    if let Some(r) = fitted
+        .iter()
+        .filter_map(|f| f.row.as_ref().map(|r| (f, r)))
+        .find(|(f, r)| r.n_ctx >= goal(&f.kv_type).min(trained))
+        .map(|(_, r)| r)
+    {
+        return Some(r.clone());
     }
     let mut best: Option<&PlanRow> = None;
     for r in fitted.iter().filter_map(|f| f.row.as_ref()) {
@@ -254,7 +263,7 @@ fn problem(
                 model.name,
                 SYSTEM_PROMPT_TOKENS / 1000
             ),
-            would: "a model trained for a longer context".into(),
+            would: "use a model trained for a longer context".into(),
         });
     }
     let memory = || {
@@ -273,7 +282,7 @@ fn problem(
             ),
         },
         would: format!(
-            "a smaller model or quantization, or more memory than {}",
+            "use a smaller model or quantization, or more memory than {}",
             human(budget.bytes)
         ),
     }
@@ -344,4 +353,81 @@ pub fn describe_model(model: &str, server: Option<&str>) -> Result<Described> {
         from: format!("{base}/api/show"),
         source: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::KvReport;
+
+    fn row(kv: &str, n_ctx: u64) -> PlanRow {
+        PlanRow {
+            n_ctx,
+            kv_type: kv.into(),
+            kv_bytes: 0,
+            recurrent_bytes: 0,
+            compute_bytes: 0,
+            output_bytes: 0,
+            weights_bytes: 0,
+            total_bytes: 0,
+            fits: true,
+            kv: KvReport {
+                n_ctx,
+                n_ctx_seq: n_ctx,
+                caches: vec![],
+                kv_bytes: 0,
+                recurrent_bytes: 0,
+                n_ubatch: 512,
+            },
+        }
+    }
+
+    fn fitted(f16: Option<u64>, q8: Option<u64>, q4: Option<u64>) -> Vec<Fitted> {
+        [("f16", f16), ("q8_0", q8), ("q4_0", q4)]
+            .iter()
+            .map(|(t, c)| Fitted {
+                kv_type: t.to_string(),
+                row: c.map(|c| row(t, c)),
+            })
+            .collect()
+    }
+
+    fn picked(f: &[Fitted], trained: u64) -> Option<(String, u64)> {
+        pick(f, trained).map(|r| (r.kv_type, r.n_ctx))
+    }
+
+    #[test]
+    fn ladder_is_powers_of_two_to_the_trained_context() {
+        assert_eq!(
+            ladder(40_960),
+            vec![8192, 16_384, 32_768, 40_960],
+            "the trained context closes the ladder"
+        );
+        assert_eq!(ladder(32_768), vec![8192, 16_384, 32_768]);
+        assert_eq!(ladder(4096), vec![4096]);
+    }
+
+    #[test]
+    fn policy_prefers_precision_up_to_enough_context() {
+        // f16 reaches 128K: f16, at its largest context.
+        let f = fitted(Some(140_000), Some(262_144), Some(262_144));
+        assert_eq!(picked(&f, 262_144), Some(("f16".into(), 140_000)));
+        // Only q8_0 reaches 128K: q8_0, even though q4_0 fits more.
+        let f = fitted(Some(54_784), Some(167_168), Some(262_144));
+        assert_eq!(picked(&f, 262_144), Some(("q8_0".into(), 167_168)));
+        // None reaches 128K; q8_0 reaches 64K: q8_0 (the blog machine).
+        let f = fitted(Some(54_784), Some(99_584), Some(176_896));
+        assert_eq!(picked(&f, 262_144), Some(("q8_0".into(), 99_584)));
+        // Only q4_0 reaches 64K: q4_0.
+        let f = fitted(Some(20_000), Some(40_000), Some(70_000));
+        assert_eq!(picked(&f, 262_144), Some(("q4_0".into(), 70_000)));
+        // None reaches 64K: the largest context.
+        let f = fitted(Some(10_000), Some(20_000), Some(30_000));
+        assert_eq!(picked(&f, 262_144), Some(("q4_0".into(), 30_000)));
+        // A 32K model that fits its trained context in f16: f16.
+        let f = fitted(Some(32_768), Some(32_768), Some(32_768));
+        assert_eq!(picked(&f, 32_768), Some(("f16".into(), 32_768)));
+        // Nothing fits.
+        assert_eq!(picked(&fitted(None, None, None), 32_768), None);
+    }
 }

@@ -36,7 +36,7 @@ pub fn decide(p: &Planned, desc: &ModelDesc, budget: &Budget) -> Result<(u64, St
     if let Some(pr) = &p.problem {
         return Err(
             Error::usage(format!("no setting can work: {}", pr.what)).with_hint(format!(
-                "use {} (`cclocal plan {}` shows what fits)",
+                "{} (`cclocal plan {}` shows what fits)",
                 pr.would, desc.name
             )),
         );

@@ -13,6 +13,7 @@ pub mod logs;
 pub mod memory;
 pub mod model;
 pub mod ollama;
+pub mod planner;
 pub mod process;
 pub mod runtime;
 pub mod server;

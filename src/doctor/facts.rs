@@ -183,6 +183,9 @@ pub struct MemoryFacts {
     pub total_bytes: u64,
     pub budget_bytes: u64,
     pub fits: bool,
+    /// The largest context per sequence that fits with this cache type (the planner's fit;
+    /// None: not even 256 tokens fit).
+    pub largest_fit: Option<u64>,
     /// KV, recurrent and compute bytes come from the embedded llama.cpp (`--measure`)
     /// rather than the planner's estimate of the compute buffer.
     pub measured: bool,

@@ -89,9 +89,15 @@ impl Choices {
     /// Checks every value; the first problem is returned as a usage error.
     pub fn validate(&self) -> Result<()> {
         check_model(&self.model)?;
-        if self.context < 2048 {
-            return Err(Error::usage(format!("context {} is too small for Claude Code", self.context))
-                .with_hint("Claude Code's system prompt and tools alone take 12-19k tokens; use --ctx 32768 or more"));
+        if self.context < crate::planner::MIN_USABLE_CONTEXT {
+            return Err(Error::usage(format!(
+                "no Claude Code setting can work with a {}-token context",
+                self.context
+            ))
+            .with_hint(format!(
+                "Claude Code's system prompt and tools take about 12k tokens and compaction 13k more: use --ctx {} or more (docs/planner.md)",
+                crate::planner::MIN_USABLE_CONTEXT
+            )));
         }
         if self.context > 16 * 1024 * 1024 {
             return Err(Error::usage(format!(
@@ -136,6 +142,30 @@ pub fn check_model(model: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Checks `model` against the models the server has (`/api/tags`): a name the server does
+/// not have is refused, listing what it has, because the launcher would fail on the first
+/// prompt. `force` turns the refusal into `Ok` (the model may be pulled later).
+pub fn check_model_on_server(model: &str, installed: &[(String, u64)], force: bool) -> Result<()> {
+    if force
+        || installed
+            .iter()
+            .any(|(n, _)| crate::doctor::probe::same_model(n, model))
+    {
+        return Ok(());
+    }
+    let names: Vec<&str> = installed.iter().map(|(n, _)| n.as_str()).collect();
+    let have = if names.is_empty() {
+        "it has no models".to_string()
+    } else {
+        format!("it has: {}", names.join(", "))
+    };
+    Err(Error::not_found(format!("the server does not have model {model:?}; {have}"))
+        .with_subject(model.to_string())
+        .with_hint(format!(
+            "pull it first (ollama pull {model}), pick one of those, or pass --force to write the setup anyway"
+        )))
 }
 
 /// `OLLAMA_KEEP_ALIVE`: a Go duration (`30m`, `1h30m`, `-1m`) or whole seconds (`3600`,
@@ -222,6 +252,25 @@ mod tests {
         assert!(normalize_server("http://h:11434/v1").is_err());
         assert!(normalize_server("ftp://h").is_err());
         assert!(normalize_server("h'$(x)").is_err());
+    }
+
+    #[test]
+    fn model_must_be_on_the_server() {
+        let have = vec![
+            ("qwen3-coder:30b".to_string(), 1u64),
+            ("llama3:latest".into(), 2),
+        ];
+        assert!(check_model_on_server("qwen3-coder:30b", &have, false).is_ok());
+        assert!(check_model_on_server("llama3", &have, false).is_ok());
+        let e = check_model_on_server("nosuch:model", &have, false).unwrap_err();
+        assert!(
+            e.message.contains("qwen3-coder:30b, llama3:latest"),
+            "{}",
+            e.message
+        );
+        assert!(check_model_on_server("nosuch:model", &have, true).is_ok());
+        let e = check_model_on_server("m", &[], false).unwrap_err();
+        assert!(e.message.contains("no models"));
     }
 
     #[test]

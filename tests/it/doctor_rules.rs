@@ -119,6 +119,7 @@ fn healthy() -> Facts {
                 total_bytes: 60 * GIB,
                 budget_bytes: 96 * GIB,
                 fits: true,
+                largest_fit: Some(200_000),
                 measured: false,
             }),
             error: None,
@@ -222,6 +223,50 @@ fn context_small_unknown_and_memory() {
     let mut f = healthy();
     f.model.as_mut().unwrap().memory.as_mut().unwrap().fits = false;
     assert_eq!(find(&f, "memory_does_not_fit").severity, Severity::Error);
+}
+
+/// Issue 9.7: no fix that cannot work. A 4096-token server gets no Claude Code settings
+/// (its system prompt alone is larger), and a model that fits only 16K is not told to serve
+/// 64K; the fix says what would work instead.
+#[test]
+fn fixes_that_cannot_work_are_not_given() {
+    let mut f = healthy();
+    claude(&mut f).env.remove("CLAUDE_CODE_MAX_CONTEXT_TOKENS");
+    claude(&mut f).env.remove("CLAUDE_CODE_AUTO_COMPACT_WINDOW");
+    f.model.as_mut().unwrap().served_context = Some(4096);
+    let x = find(&f, "context_mismatch");
+    assert!(
+        !x.fix.contains("CLAUDE_CODE_MAX_CONTEXT_TOKENS=4096"),
+        "{}",
+        x.fix
+    );
+    assert!(
+        x.fix.contains("no Claude Code setting can work"),
+        "{}",
+        x.fix
+    );
+
+    let mut f = healthy();
+    let m = f.model.as_mut().unwrap();
+    m.served_context = Some(16_384);
+    m.memory.as_mut().unwrap().largest_fit = Some(16_384);
+    let x = find(&f, "server_context_small");
+    assert!(!x.fix.contains("OLLAMA_CONTEXT_LENGTH=65536"), "{}", x.fix);
+    assert!(
+        x.fix.contains("no server setting can work") && x.fix.contains("smaller model"),
+        "{}",
+        x.fix
+    );
+    // When a usable context fits, the fix is the most that fits.
+    f.model
+        .as_mut()
+        .unwrap()
+        .memory
+        .as_mut()
+        .unwrap()
+        .largest_fit = Some(40_192);
+    let x = find(&f, "server_context_small");
+    assert!(x.fix.contains("OLLAMA_CONTEXT_LENGTH=39936"), "{}", x.fix);
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod logs_parse_prop;
 mod logs_scenarios;
 mod memory_fixtures;
 mod plan_cli;
+mod planner_journeys;
 mod runtime_cli;
 mod runtime_measure;
 mod runtime_unsupported;

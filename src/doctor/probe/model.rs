@@ -129,6 +129,10 @@ pub fn model_facts(
                     total_bytes: row.total_bytes,
                     budget_bytes: budget.bytes,
                     fits: row.fits,
+                    largest_fit: crate::memory::fit_context(d, &p, budget)
+                        .ok()
+                        .flatten()
+                        .map(|r| r.n_ctx / n_seq as u64),
                     measured: false,
                 };
                 if let (true, Some(path)) = (measure, gguf_path.as_deref()) {

@@ -2,6 +2,7 @@
 //! finding. Exit 0 without error findings, 1 with any (or any warning with `--strict`),
 //! 2 on usage errors.
 
+use super::args;
 use crate::doctor::{self, render, HostEnv, Options};
 use crate::error::{Error, Result};
 use std::io::IsTerminal;
@@ -21,14 +22,14 @@ pub struct DoctorArgs {
     /// The server (host, host:port, http://host:port; without a port, the default port of
     /// --server, else 11434). Default: Claude Code's ANTHROPIC_BASE_URL, then OLLAMA_HOST,
     /// then 127.0.0.1 at that port.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// The server's kind, which skips detecting it from its answers: ollama, llama-server,
     /// lmstudio, vllm, vllm-mlx, omlx, mlx-lm, unknown.
     #[arg(long, value_name = "KIND")]
     pub server: Option<crate::server::ServerKind>,
     /// The model Claude Code will use (default: ANTHROPIC_MODEL or the settings' model).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = args::MODEL)]
     pub model: Option<String>,
     /// Check only the server, its configuration and the model (run this on the server
     /// host when Ollama runs on another machine).

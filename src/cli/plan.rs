@@ -1,12 +1,13 @@
 //! `cclocal plan MODEL`: memory per context length and cache type, the largest context
 //! that fits, and the Claude Code settings that follow.
 
+use super::args;
 use crate::claude::{installed_version, Version, LATEST_KNOWN};
 use crate::error::{Error, Result};
 use crate::memory::{detect_budget, parse_cache_type, plan_row, Budget, CacheParams, PlanRow};
 use crate::model::{ModelDesc, ModelSource};
 use crate::planner::{self, ClaudeAdvice, Outcome, Planned, Problem};
-use crate::units::{human, mib, parse_size, tokens};
+use crate::units::{human, mib, tokens};
 use serde_json::json;
 
 #[derive(clap::Args, Debug)]
@@ -15,10 +16,11 @@ pub struct PlanArgs {
     pub model: String,
     /// Context length to show (repeatable; 32768 or 32K). Default: 8K, 16K, … up to the
     /// trained context, plus the fitted value.
-    #[arg(long = "ctx", value_name = "N", value_parser = parse_ctx)]
+    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, value_delimiter = ',')]
     pub ctx: Vec<u64>,
-    /// KV cache type (repeatable): f16, q8_0, q4_0, bf16, f32, q4_1, q5_0, q5_1, iq4_nl.
-    #[arg(long = "kv-type", value_name = "T")]
+    /// KV cache type (repeatable, or comma-separated): f16, q8_0, q4_0, bf16, f32, q4_1,
+    /// q5_0, q5_1, iq4_nl.
+    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_type, value_delimiter = ',', alias = "kv-cache-type", alias = "kv")]
     pub kv_type: Vec<String>,
     /// Parallel sequences (llama-server -np / OLLAMA_NUM_PARALLEL).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
@@ -27,22 +29,22 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub ubatch: u32,
     /// Flash attention.
-    #[arg(long = "flash-attn", value_enum, default_value_t = OnOff::On)]
-    pub flash_attn: OnOff,
+    #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), default_value = "on", action = clap::ArgAction::Set, alias = "flash-attention")]
+    pub flash_attn: bool,
     /// Memory budget to plan for instead of this machine's (e.g. 24GiB for a GPU).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg, conflicts_with = "mac_ram")]
+    #[arg(long, value_name = args::SIZE, value_parser = args::size, conflicts_with = "mac_ram")]
     pub memory: Option<u64>,
     /// Plan for an Apple Silicon Mac with this much RAM (e.g. 64GB); the GPU budget is
     /// macOS's default working set.
-    #[arg(long = "mac-ram", value_name = "SIZE", value_parser = parse_size_arg)]
+    #[arg(long, value_name = args::SIZE, value_parser = args::mac_ram)]
     pub mac_ram: Option<u64>,
     /// Claude Code version to compute settings for (default: the installed one, else the
     /// newest known).
-    #[arg(long = "claude-version", value_name = "V")]
+    #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
     pub claude_version: Option<String>,
     /// The Ollama server to describe a model from when it is not in the local store (a URL
     /// or HOST[:PORT]; default $OLLAMA_HOST, else http://127.0.0.1:11434).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// Print JSON.
     #[arg(long)]
@@ -50,30 +52,6 @@ pub struct PlanArgs {
     /// Also measure every row with the embedded llama.cpp (model loaded without weights).
     #[arg(long)]
     pub measure: bool,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnOff {
-    On,
-    Off,
-}
-
-fn parse_ctx(s: &str) -> std::result::Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.strip_suffix(['k', 'K']) {
-        Some(n) => (n, 1024),
-        None => (t, 1),
-    };
-    match num.parse::<u64>() {
-        Ok(n) if n > 0 && n * mult <= 16 * 1024 * 1024 => Ok(n * mult),
-        _ => Err(format!(
-            "{s:?} is not a context length; write 32768 or 32K (at most 16M)"
-        )),
-    }
-}
-
-fn parse_size_arg(s: &str) -> std::result::Result<u64, String> {
-    parse_size(s).map_err(|e| e.to_string())
 }
 
 /// Everything `plan` computed, before formatting.
@@ -141,7 +119,7 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
     let mut params = CacheParams::new(0);
     params.n_seq = args.parallel;
     params.n_ubatch = args.ubatch;
-    params.flash_attn = args.flash_attn == OnOff::On;
+    params.flash_attn = args.flash_attn;
 
     // The context to serve: the one named, the largest named one that fits, or the
     // largest that fits.

@@ -1,6 +1,7 @@
 //! `cclocal setup`: configure the Ollama server, a Claude Code launcher and Claude Code's
 //! onboarding flag in one step, through the plan → apply engine (`crate::setup`).
 
+use super::args;
 use crate::claude::{installed_version, Version, LATEST_KNOWN};
 use crate::error::{Error, Result};
 use crate::memory::detect_budget;
@@ -11,7 +12,6 @@ use crate::setup::context::{decide, describe_model, planned};
 use crate::setup::wizard::{self, Draft};
 use crate::setup::{apply, system, Paths, Record};
 use crate::shell::quote::sh_quote;
-use crate::units::parse_size;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -20,20 +20,21 @@ use std::time::Duration;
 pub struct SetupArgs {
     /// The Ollama server Claude Code talks to: a URL or HOST[:PORT]. Default: the previous
     /// setup's, else $OLLAMA_HOST, else http://127.0.0.1:11434.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// The model Claude Code uses for every tier (main, subagents, background).
-    #[arg(long)]
+    #[arg(long, value_name = args::MODEL)]
     pub model: Option<String>,
-    /// Context length to configure, in tokens. Default: the largest that fits (the planner).
-    #[arg(long, value_name = "TOKENS")]
+    /// Context length to configure, in tokens (32768 or 32K). Default: the largest that
+    /// fits (the planner).
+    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
     pub ctx: Option<u64>,
     /// KV cache type for Ollama: f16, q8_0 or q4_0 (default: the planner's choice, see
     /// `cclocal plan`).
-    #[arg(long, value_name = "TYPE")]
+    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_type, alias = "kv-cache-type", alias = "kv")]
     pub kv_cache_type: Option<String>,
     /// Flash attention on or off (default on; a quantized KV cache needs it).
-    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    #[arg(long = "flash-attn", value_name = args::ON_OFF, value_parser = args::on_off(), alias = "flash-attention")]
     pub flash_attention: Option<bool>,
     /// How long Ollama keeps the model loaded: a Go duration (30m, 2h, -1 = forever).
     #[arg(long, value_name = "DURATION")]
@@ -42,7 +43,7 @@ pub struct SetupArgs {
     #[arg(long, value_name = "NAME")]
     pub launcher_name: Option<String>,
     /// Plan the Claude Code settings for this version (default: the installed one).
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
     pub claude_version: Option<String>,
     /// Render the server files for this OS (default: this machine's).
     #[arg(long, value_enum)]
@@ -57,11 +58,11 @@ pub struct SetupArgs {
     #[arg(long, value_name = "TOKEN")]
     pub auth_token: Option<String>,
     /// Memory budget for the context planner (e.g. 24GiB), instead of this machine's.
-    #[arg(long, value_name = "SIZE")]
-    pub memory: Option<String>,
-    /// Plan for an Apple Silicon Mac with this much RAM.
-    #[arg(long, value_name = "SIZE")]
-    pub mac_ram: Option<String>,
+    #[arg(long, value_name = args::SIZE, value_parser = args::size, conflicts_with = "mac_ram")]
+    pub memory: Option<u64>,
+    /// Plan for an Apple Silicon Mac with this much RAM (e.g. 64GB = 64 GiB).
+    #[arg(long, value_name = args::SIZE, value_parser = args::mac_ram)]
+    pub mac_ram: Option<u64>,
     /// Show the changes as unified diffs and write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -78,14 +79,6 @@ pub struct SetupArgs {
     /// as a packager's DESTDIR; no service is restarted.
     #[arg(long, value_name = "DIR", hide = true)]
     pub system_root: Option<PathBuf>,
-}
-
-fn parse_on_off(s: &str) -> std::result::Result<bool, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "on" | "true" | "1" | "yes" => Ok(true),
-        "off" | "false" | "0" | "no" => Ok(false),
-        _ => Err("use on or off".into()),
-    }
 }
 
 /// Fills the draft from flags, then the previous configuration, then defaults.
@@ -150,7 +143,7 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
 /// The command line that reproduces `ch` without prompts.
 fn equivalent_command(ch: &Choices) -> String {
     let mut s = format!(
-        "cclocal setup --yes --host {} --model {} --ctx {} --kv-cache-type {} --keep-alive {}",
+        "cclocal setup --yes --host {} --model {} --ctx {} --kv-type {} --keep-alive {}",
         sh_quote(&ch.server_url),
         sh_quote(&ch.model),
         ch.context,
@@ -158,7 +151,7 @@ fn equivalent_command(ch: &Choices) -> String {
         sh_quote(&ch.keep_alive)
     );
     if !ch.flash_attention {
-        s.push_str(" --flash-attention off");
+        s.push_str(" --flash-attn off");
     }
     if ch.parts.len() < Part::ALL.len() {
         let only: Vec<&str> = ch.parts.iter().map(|p| p.name()).collect();
@@ -174,10 +167,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         && !args.dry_run
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal();
-    let budget = detect_budget(
-        args.memory.as_deref().map(parse_size).transpose()?,
-        args.mac_ram.as_deref().map(parse_size).transpose()?,
-    );
+    let budget = detect_budget(args.memory, args.mac_ram);
     let mut d = draft(args, prev.as_ref())?;
     if interactive {
         wizard::ask(&mut d, &budget)?;

@@ -218,6 +218,20 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
     v
 }
 
+/// Whether the doctor could look at a section at all (a section it could not look at shows
+/// `[-]`, never `[✓]`).
+fn section_checked(s: Section, f: &Facts) -> bool {
+    match s {
+        Section::Machine => true,
+        Section::Claude => f.claude.as_ref().is_some_and(|c| c.path.is_some()),
+        Section::Server => f.server.checked && f.server.reachable,
+        Section::Model => f.model.as_ref().is_some_and(|m| m.error.is_none()),
+        Section::ServerConfig => f.server_config.as_ref().is_some_and(|c| {
+            c.env_source.is_some() || c.app_context_length.is_some() || c.app_expose.is_some()
+        }),
+    }
+}
+
 /// The human report.
 pub fn human_report(
     facts: &Facts,
@@ -256,7 +270,13 @@ pub fn human_report(
         if worst >= Severity::Warning {
             problem_sections += 1;
         }
-        let _ = writeln!(out, "[{}] {line}", paint(worst.glyph(), worst, colour));
+        // ✓ only for a section that was checked: "environment unknown" is not a pass.
+        let glyph = if worst == Severity::Ok && !section_checked(s, facts) {
+            "-"
+        } else {
+            worst.glyph()
+        };
+        let _ = writeln!(out, "[{}] {line}", paint(glyph, worst, colour));
         if verbose {
             for l in facts_lines(s, facts) {
                 let _ = writeln!(out, "    • {l}");

@@ -1,9 +1,12 @@
 //! Findings from an analysis: pure functions, testable with hand-made analyses.
 //!
-//! Ids (shared with `cclocal doctor` where the doctor has the same check):
+//! Ids (shared with `cclocal doctor` where the doctor has the same check; one severity per id,
+//! `crate::findings::SEVERITIES`):
 //! - `context_mismatch` (error): the last `effectiveWindow=` exceeds the server context given
 //!   with `--server-ctx`; Claude Code lets the prompt grow past what the server keeps, so the
 //!   server truncates it before Claude Code compacts. `ok` when it fits.
+//! - `context_unknown` (info): the comparison could not run (the log has no `effectiveWindow`,
+//!   or the model is not loaded on the server given with `--host`).
 //! - `model_missing` (error): a main-thread, agent or compaction request got 404.
 //! - `background_model_missing` (warning): a helper call (title, suggestions, …) or the
 //!   count-tokens haiku fallback got 404: its model is not on the server.
@@ -11,8 +14,8 @@
 //!   Claude Code estimates locally (2.1.332) or falls back to a message call (≤ 2.1.197).
 //! - `prompt_cache_not_reused` (warning): the first-byte wait of main-thread requests grows
 //!   as the conversation grows: the server re-reads the whole prompt each turn.
-//! - `cache_buster` (warning when its value changed within the log, info otherwise): Claude
-//!   Code sends the attribution (billing) header, whose changes alter the prompt's first bytes
+//! - `cache_buster` (warning, as in the doctor; the title says when its value changed within
+//!   the log): Claude Code sends the attribution (billing) header, whose changes alter the prompt's first bytes
 //!   and defeat a local server's prompt cache.
 //! - `retries` (warning): API errors that Claude Code retried, and stream retries.
 //! - `timeouts` (warning): slow first bytes (no chunk within `CLAUDE_SLOW_FIRST_BYTE_MS`, default
@@ -121,13 +124,13 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
     let Some(win) = a.summary.effective_window else {
         return Some(
             Finding::new(
-                "context_mismatch",
+                "context_unknown",
                 Severity::Info,
                 "no autocompact line in this log",
             )
             .detail(format!(
-                "Claude Code printed no effectiveWindow, so the log cannot be compared with \
-                     the server context of {ctx} tokens (2.1.153–2.1.222 print none for an \
+                "Claude Code logged no window (no effectiveWindow line), so the log cannot be \
+                     compared with the server context of {ctx} tokens (2.1.153–2.1.222 print none for an \
                      unknown model, and run no proactive compaction at all)"
             ))
             .fix(window_fix(a, ctx)),
@@ -147,7 +150,8 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
             format!("Claude Code assumes {win} tokens but the server holds {ctx}"),
         )
         .detail(format!(
-            "effectiveWindow={win} in the log: Claude Code compacts near {} tokens, so the prompt \
+            "Claude Code plans with a {win}-token window (effectiveWindow={win} in the log) and \
+             compacts near {} tokens, so the prompt \
              outgrows the server's {ctx}-token context first and the server drops its start",
             win.saturating_sub(13_000)
         ))
@@ -295,16 +299,15 @@ fn cache_buster(a: &Analysis) -> Option<Finding> {
         .map(|s| s.as_ref())
         .collect::<Vec<_>>()
         .join(", ");
-    let (severity, title) = if v.len() > 1 {
-        (
-            Severity::Warning,
-            format!("the attribution header took {} different values", v.len()),
-        )
+    // One severity with the doctor's (findings::SEVERITIES): the header being on is the
+    // problem, whether or not this session already saw it change.
+    let title = if v.len() > 1 {
+        format!("the attribution header took {} different values", v.len())
     } else {
-        (Severity::Info, "the attribution header is on".to_string())
+        "the attribution header is on".to_string()
     };
     Some(
-        Finding::new("cache_buster", severity, title)
+        Finding::new("cache_buster", Severity::Warning, title)
             .detail(format!(
                 "{} request(s) carried the billing header (cc_version={shown}); it sits at the \
                  start of the prompt, and each change of it makes a local server re-read the \

@@ -100,7 +100,7 @@ pub fn finding(live: &LiveContext) -> Option<Finding> {
         LiveContext::Loaded { .. } => None,
         LiveContext::NotLoaded { model, loaded } => Some(
             Finding::new(
-                "context_mismatch",
+                "context_unknown",
                 Severity::Info,
                 format!(
                     "{} is not loaded on the server; its live context is unknown",

@@ -114,7 +114,7 @@ impl Choices {
         }
         if self.kv_cache_type != "f16" && !self.flash_attention {
             return Err(Error::usage("a quantized KV cache needs flash attention")
-                .with_hint("drop --no-flash-attention, or use --kv-cache-type f16"));
+                .with_hint("use --flash-attn on, or --kv-type f16"));
         }
         check_keep_alive(&self.keep_alive)?;
         if !crate::shell::quote::is_command_name(&self.launcher_name) {

@@ -131,7 +131,7 @@ fn fixes_for_a_launcher_user_are_setup_commands() {
     let fake = FakeOllama::start(
         Scenario::new("0.30.0")
             .model(FakeModel::llama("qwen3-coder:30b"))
-            .loaded(Loaded::new("qwen3-coder:30b", 16_384)),
+            .loaded(Loaded::new("qwen3-coder:30b", 32_768)),
     );
     let t = TestHome::new();
     fake_claude(&t.dir.path().join("bin"), "2.1.332");
@@ -139,7 +139,7 @@ fn fixes_for_a_launcher_user_are_setup_commands() {
     let (doc, _) = doctor(&t, &[]);
     let f = finding(&doc, "context_mismatch");
     let fix = f["fix"].as_str().unwrap();
-    assert!(fix.starts_with("cclocal setup --ctx 16384"), "{fix}");
+    assert!(fix.starts_with("cclocal setup --ctx 32768"), "{fix}");
     assert!(!fix.contains("settings.json \"env\""), "{fix}");
 }
 

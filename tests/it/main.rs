@@ -4,6 +4,9 @@
 mod support;
 
 mod alias_shells;
+mod cli_commands;
+mod cli_vocabulary;
+mod cli_wizard;
 mod doctor_after_setup;
 mod doctor_claude;
 mod doctor_fake_ollama;

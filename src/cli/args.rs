@@ -72,9 +72,9 @@ pub fn on_off() -> impl TypedValueParser<Value = bool> {
 }
 
 /// A server address as the user typed it (a URL, `HOST` or `HOST:PORT`), checked once for
-/// every command: http or https, a host, a port from 1 to 65535, no `/v1` suffix. A bare
-/// `:PORT` (as `OLLAMA_HOST` allows) means this machine. The commands resolve it to a URL
-/// themselves.
+/// every command (`crate::server::ServerUrl`): http, a host, a port from 1 to 65535, no
+/// `/v1` suffix. A bare `:PORT` (as `OLLAMA_HOST` allows) means this machine. The commands
+/// resolve it to a URL themselves.
 pub fn host(s: &str) -> Result<String, String> {
     let t = s.trim();
     let local;
@@ -85,27 +85,24 @@ pub fn host(s: &str) -> Result<String, String> {
         }
         None => t,
     };
-    crate::setup::choices::normalize_server(t).map_err(|e| match e.hint {
-        Some(h) => format!("{}; {h}", e.message),
-        None => e.message,
-    })?;
-    let rest = t.split_once("://").map_or(t, |x| x.1);
-    let authority = rest.split('/').next().unwrap_or("");
-    let port = match authority.strip_prefix('[') {
-        Some(v6) => v6.split_once("]:").map(|x| x.1),
-        None => authority.rsplit_once(':').map(|x| x.1),
-    };
-    if let Some(p) = port {
-        if !matches!(p.parse::<u32>(), Ok(1..=65535)) {
-            return Err(format!(
-                "{s:?} has port {p}; a port is a number from 1 to 65535"
-            ));
-        }
+    crate::server::ServerUrl::parse(t, crate::server::ServerKind::Ollama.default_port()).map_err(
+        |e| match e.hint {
+            Some(h) => format!("{}; {h}", e.message),
+            None => e.message,
+        },
+    )?;
+    if t.trim_end_matches('/').ends_with("/v1") {
+        return Err(format!(
+            "{s:?} ends in /v1; give the server's root ({}), as Claude Code's ANTHROPIC_BASE_URL takes it",
+            t.trim_end_matches('/').trim_end_matches("/v1")
+        ));
     }
     Ok(t.to_string())
 }
 
-/// A memory size in bytes: `24GiB`, `24G` (binary), `24GB` (decimal), `512MiB`.
+/// A memory size in bytes: `24GiB`, `24G`, `24GB`, `512MiB`. Every unit is binary, as
+/// memory is sold: a "64GB" Mac has 64 GiB (one meaning everywhere: `crate::units::parse_size`,
+/// docs/planner.md "Sizes").
 pub fn size(s: &str) -> Result<u64, String> {
     crate::units::parse_size(s).map_err(|e| match e.hint {
         Some(h) => format!("{}; {h}", e.message),
@@ -113,17 +110,9 @@ pub fn size(s: &str) -> Result<u64, String> {
     })
 }
 
-/// A Mac's RAM as Apple writes it: `64GB` means 64 GiB (as does `64G` or `64GiB`).
+/// A Mac's RAM as Apple writes it (`64GB` = 64 GiB): the same parser as `size`.
 pub fn mac_ram(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let binary = match t
-        .get(t.len().saturating_sub(2)..)
-        .map(|u| u.to_ascii_lowercase())
-    {
-        Some(u) if u == "gb" || u == "tb" => format!("{}iB", &t[..t.len() - 1]),
-        _ => t.to_string(),
-    };
-    size(&binary)
+    size(s)
 }
 
 /// A Claude Code version such as `2.1.332`, checked; the commands parse it again.
@@ -168,7 +157,10 @@ mod tests {
     #[test]
     fn host_checks_ports() {
         assert_eq!(host("127.0.0.1:11434").as_deref(), Ok("127.0.0.1:11434"));
-        assert!(host("https://box.lan").is_ok());
+        assert!(
+            host("https://box.lan").is_err(),
+            "https is refused with a clear error"
+        );
         assert!(host("[::1]:8080").is_ok());
         assert_eq!(host(":11434").as_deref(), Ok("127.0.0.1:11434"));
         for bad in [
@@ -187,6 +179,7 @@ mod tests {
     fn mac_ram_is_binary() {
         assert_eq!(mac_ram("64GB"), Ok(64 << 30));
         assert_eq!(mac_ram("64G"), Ok(64 << 30));
+        assert_eq!(size("64GB"), Ok(64 << 30));
         assert_eq!(size("24GiB"), Ok(24 << 30));
         assert!(size("lots").is_err());
     }

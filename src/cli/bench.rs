@@ -4,7 +4,7 @@
 use super::args;
 use crate::error::{Error, Result};
 use crate::memory::parse_cache_type;
-use crate::model::{load_model, ModelSource};
+use crate::model::load_model;
 use crate::runtime::bench::{
     default_prompts, BenchConfig, BenchReport, TurnModel, CLAUDE_TIMEOUT_S,
 };
@@ -55,13 +55,7 @@ pub struct BenchArgs {
 
 fn model_path(arg: &str) -> Result<PathBuf> {
     let (_, source) = load_model(arg)?;
-    Ok(match source {
-        ModelSource::Gguf { paths } => paths
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::not_found("no model file"))?,
-        ModelSource::OllamaStore { blob, .. } => blob,
-    })
+    Ok(source.gguf_path()?.to_path_buf())
 }
 
 pub fn config(args: &BenchArgs) -> Result<BenchConfig> {

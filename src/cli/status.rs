@@ -179,6 +179,7 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
         server_only: false,
         host: Some(args.host.clone().unwrap_or_else(|| cfg.server.url.clone())),
         model: Some(cfg.model.name.clone()),
+        server: crate::server::ServerKind::parse(&cfg.server.kind).ok(),
         budget: Duration::from_secs_f64(args.timeout),
         service_probes: std::env::var_os("CCLOCAL_DOCTOR_NO_SERVICE_PROBES").is_none(),
         measure: false,

@@ -77,17 +77,19 @@ pub fn launcher(ch: &Choices, settings_path: &Path) -> Result<Vec<u8>> {
     Ok(text.into_bytes())
 }
 
-/// The Ollama server variables: only ones that exist (`ollama.md` §1; never `OLLAMA_NUM_BATCH`).
+/// The Ollama server settings setup configures.
+pub fn server_settings(ch: &Choices) -> crate::planner::ServerSettings {
+    crate::planner::ServerSettings {
+        keep_alive: Some(ch.keep_alive.clone()),
+        flash_attn: ch.flash_attention,
+        ..crate::planner::ServerSettings::new(ch.context, &ch.kv_cache_type)
+    }
+}
+
+/// The Ollama server variables: the planner's generator (`crate::planner::ollama_env`), the
+/// same lines `cclocal plan` prints.
 pub fn ollama_env(ch: &Choices) -> Vec<(String, String)> {
-    vec![
-        ("OLLAMA_CONTEXT_LENGTH".into(), ch.context.to_string()),
-        (
-            "OLLAMA_FLASH_ATTENTION".into(),
-            if ch.flash_attention { "1" } else { "0" }.into(),
-        ),
-        ("OLLAMA_KV_CACHE_TYPE".into(), ch.kv_cache_type.clone()),
-        ("OLLAMA_KEEP_ALIVE".into(), ch.keep_alive.clone()),
-    ]
+    crate::planner::ollama_env(&server_settings(ch))
 }
 
 fn env_summary(ch: &Choices) -> String {

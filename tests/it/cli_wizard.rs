@@ -124,8 +124,6 @@ fn wizard_answers_write_what_the_flags_write() {
         "llama3.2:3b",
         "--ctx",
         &ctx,
-        "--kv-type",
-        "q8_0",
         "--keep-alive",
         "30m",
         "--claude-version",

@@ -91,6 +91,9 @@ fn healthy() -> Facts {
             ],
             latency_ms: Some(1),
             error: None,
+            kind: Some(cclocal::server::ServerKind::Ollama),
+            kind_source: Some("detected".into()),
+            ..Default::default()
         },
         server_config: Some(ServerConfigFacts {
             env: env(&[
@@ -116,6 +119,7 @@ fn healthy() -> Facts {
                 total_bytes: 60 * GIB,
                 budget_bytes: 96 * GIB,
                 fits: true,
+                largest_fit: Some(200_000),
                 measured: false,
             }),
             error: None,
@@ -219,6 +223,50 @@ fn context_small_unknown_and_memory() {
     let mut f = healthy();
     f.model.as_mut().unwrap().memory.as_mut().unwrap().fits = false;
     assert_eq!(find(&f, "memory_does_not_fit").severity, Severity::Error);
+}
+
+/// Issue 9.7: no fix that cannot work. A 4096-token server gets no Claude Code settings
+/// (its system prompt alone is larger), and a model that fits only 16K is not told to serve
+/// 64K; the fix says what would work instead.
+#[test]
+fn fixes_that_cannot_work_are_not_given() {
+    let mut f = healthy();
+    claude(&mut f).env.remove("CLAUDE_CODE_MAX_CONTEXT_TOKENS");
+    claude(&mut f).env.remove("CLAUDE_CODE_AUTO_COMPACT_WINDOW");
+    f.model.as_mut().unwrap().served_context = Some(4096);
+    let x = find(&f, "context_mismatch");
+    assert!(
+        !x.fix.contains("CLAUDE_CODE_MAX_CONTEXT_TOKENS=4096"),
+        "{}",
+        x.fix
+    );
+    assert!(
+        x.fix.contains("no Claude Code setting can work"),
+        "{}",
+        x.fix
+    );
+
+    let mut f = healthy();
+    let m = f.model.as_mut().unwrap();
+    m.served_context = Some(16_384);
+    m.memory.as_mut().unwrap().largest_fit = Some(16_384);
+    let x = find(&f, "server_context_small");
+    assert!(!x.fix.contains("OLLAMA_CONTEXT_LENGTH=65536"), "{}", x.fix);
+    assert!(
+        x.fix.contains("no server setting can work") && x.fix.contains("smaller model"),
+        "{}",
+        x.fix
+    );
+    // When a usable context fits, the fix is the most that fits.
+    f.model
+        .as_mut()
+        .unwrap()
+        .memory
+        .as_mut()
+        .unwrap()
+        .largest_fit = Some(40_192);
+    let x = find(&f, "server_context_small");
+    assert!(x.fix.contains("OLLAMA_CONTEXT_LENGTH=39936"), "{}", x.fix);
 }
 
 #[test]
@@ -607,4 +655,66 @@ fn setup_drift_against_what_is_live() {
         error: Some("expected `=`".into()),
     });
     assert!(find(&f, "setup_drift").title.contains("cannot be read"));
+}
+
+#[test]
+fn server_kind_rules() {
+    use cclocal::server::ServerKind;
+    // Something that is not an LLM server: one error naming what answered, nothing else
+    // about the server (no model_missing, no server_too_old).
+    let mut f = healthy();
+    f.server.kind = Some(ServerKind::Unknown);
+    f.server.answered = Some("a web page titled \"Router admin\"".into());
+    f.server.messages_api = Some(false);
+    f.server.version = None;
+    f.server.models[0].presence = Presence::Missing;
+    let got = find(&f, "server_not_llm");
+    assert_eq!(got.severity, Severity::Error);
+    assert!(got.detail.contains("Router admin"));
+    let ids: Vec<String> = all(&f).into_iter().map(|(_, x)| x.id.to_string()).collect();
+    assert!(!ids.contains(&"model_missing".to_string()), "{ids:?}");
+    assert!(!ids.contains(&"server_too_old".to_string()), "{ids:?}");
+    // An unknown server that speaks /v1/messages is only named.
+    f.server.messages_api = Some(true);
+    assert_eq!(find(&f, "server_kind_unknown").severity, Severity::Info);
+    // A loading llama-server is up, not unreachable.
+    let mut f = healthy();
+    f.server.kind = Some(ServerKind::LlamaServer);
+    f.server.loading = true;
+    assert_eq!(find(&f, "server_loading").severity, Severity::Warning);
+    // mlx_lm.server has no /v1/messages: the fix names the working routes.
+    let mut f = healthy();
+    f.server.kind = Some(ServerKind::MlxLm);
+    f.server.messages_api = Some(false);
+    let got = find(&f, "messages_api_missing");
+    assert!(
+        got.fix.contains("oMLX") && got.fix.contains("LM Studio"),
+        "{}",
+        got.fix
+    );
+}
+
+#[test]
+fn config_files_tokens_and_launcher_fixes() {
+    let mut f = healthy();
+    claude(&mut f)
+        .file_errors
+        .push("/h/.claude.json: invalid JSON (EOF while parsing)".into());
+    let got = find(&f, "claude_config_unreadable");
+    assert_eq!(got.severity, Severity::Warning);
+    assert!(got.detail.contains("/h/.claude.json"));
+    let mut f = healthy();
+    claude(&mut f).env.remove("ANTHROPIC_AUTH_TOKEN");
+    claude(&mut f).env.remove("ANTHROPIC_API_KEY");
+    let got = find(&f, "auth_token_missing");
+    assert!(got.fix.contains("ANTHROPIC_AUTH_TOKEN="), "{}", got.fix);
+    claude(&mut f).launcher = Some("/h/.local/bin/claude-local".into());
+    assert!(find(&f, "auth_token_missing")
+        .fix
+        .starts_with("cclocal setup"));
+    let mut f = healthy();
+    claude(&mut f).env.remove("CLAUDE_CODE_ATTRIBUTION_HEADER");
+    claude(&mut f).launcher = Some("/h/.local/bin/claude-local".into());
+    let got = find(&f, "cache_buster");
+    assert!(got.fix.starts_with("cclocal setup"), "{}", got.fix);
 }

@@ -60,7 +60,9 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     let mut server_ctx = args.server_ctx;
     let mut extra = Vec::new();
     if let (None, Some(host)) = (server_ctx, &args.host) {
-        let url = crate::doctor::probe::ollama_host_url(host);
+        let url = crate::server::ServerUrl::parse_for(host, None)?
+            .reachable()
+            .to_url();
         let model = logs::server::main_model(&analysis);
         let live = logs::server::fetch(&url, model.as_deref(), std::time::Duration::from_secs(3));
         if let logs::server::LiveContext::Loaded { context, .. } = live {

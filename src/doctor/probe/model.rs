@@ -2,13 +2,13 @@
 //! this machine, else `/api/show` `model_info`), the context the server serves it with,
 //! and its memory at that context.
 
-use super::server::{num_ctx_parameter, same_model, ServerProbe};
+use super::{num_ctx_parameter, same_model, ServerProbe};
 use crate::doctor::facts::{
     ContextSource, MachineFacts, MemoryFacts, ModelFacts, ServerConfigFacts,
 };
 use crate::doctor::knowledge::ollama_default_context;
 use crate::memory::{parse_cache_type, plan_row, CacheParams};
-use crate::model::{describe, load_model, ModelDesc, ModelSource};
+use crate::model::{describe, load_model, ModelDesc};
 
 /// Whether an Ollama boolean variable is false (`strconv.ParseBool`; anything unparsable
 /// counts as true, `ollama-env-vars.txt`).
@@ -50,10 +50,9 @@ pub fn model_facts(
         .map(|m| m.size)
         .unwrap_or(0);
     let loaded_local = local.then(|| load_model(name).ok()).flatten();
-    let gguf_path = loaded_local.as_ref().and_then(|(_, src)| match src {
-        ModelSource::Gguf { paths } => paths.first().cloned(),
-        ModelSource::OllamaStore { blob, .. } => Some(blob.clone()),
-    });
+    let gguf_path = loaded_local
+        .as_ref()
+        .and_then(|(_, src)| src.gguf_path().ok().map(std::path::Path::to_path_buf));
     let desc: Option<ModelDesc> = loaded_local.map(|(d, _)| d).or_else(|| {
         let info = server.model_info.as_ref()?;
         match describe(info, name, weights, 0) {
@@ -130,6 +129,10 @@ pub fn model_facts(
                     total_bytes: row.total_bytes,
                     budget_bytes: budget.bytes,
                     fits: row.fits,
+                    largest_fit: crate::memory::fit_context(d, &p, budget)
+                        .ok()
+                        .flatten()
+                        .map(|r| r.n_ctx / n_seq as u64),
                     measured: false,
                 };
                 if let (true, Some(path)) = (measure, gguf_path.as_deref()) {

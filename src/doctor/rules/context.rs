@@ -2,17 +2,16 @@
 //! context, the context's size, and whether the model fits.
 
 use super::server::set_server_var;
-use super::{claude_version, env_line, finding, push, window, Section};
-use crate::claude::recommend;
+use super::{claude_env_fix, claude_version, env_line, finding, push, window, Section};
 use crate::doctor::facts::{ContextSource, Facts};
 use crate::findings::{Finding, Severity};
+use crate::planner::{advise, VersionSpan};
 use crate::units::human;
 
-/// Below this, Claude Code's own system prompt and tools (about 12–19k tokens) leave
-/// almost nothing for the conversation.
-pub const CONTEXT_UNUSABLE: u64 = 24_576;
+/// Below this no Claude Code setting can work (the planner's floor, docs/planner.md).
+pub const CONTEXT_UNUSABLE: u64 = crate::planner::MIN_USABLE_CONTEXT;
 /// Ollama's Claude Code page asks for 64k or more.
-pub const CONTEXT_RECOMMENDED: u64 = 65_536;
+pub const CONTEXT_RECOMMENDED: u64 = crate::planner::RECOMMENDED_CONTEXT;
 
 fn source_words(s: Option<ContextSource>) -> &'static str {
     match s {
@@ -40,12 +39,35 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         return;
     };
     let trained = m.trained_context.unwrap_or(u64::MAX);
-    let target = CONTEXT_RECOMMENDED.min(trained);
-    if c < CONTEXT_RECOMMENDED && c < trained {
+    // What to serve instead: 64K (or the trained context), but never more than fits.
+    let largest = m.memory.as_ref().and_then(|mem| mem.largest_fit);
+    let fits_known = m.memory.is_some();
+    let target = match (fits_known, largest) {
+        (true, Some(l)) => CONTEXT_RECOMMENDED.min(trained).min(l / 1024 * 1024),
+        (true, None) => 0,
+        (false, _) => CONTEXT_RECOMMENDED.min(trained),
+    };
+    if c < CONTEXT_RECOMMENDED && c < trained && c < target.max(CONTEXT_UNUSABLE) {
         let sev = if c < CONTEXT_UNUSABLE {
             Severity::Error
         } else {
             Severity::Warning
+        };
+        let fix = if target >= CONTEXT_UNUSABLE {
+            format!(
+                "{}   (or a derived model: FROM {} + PARAMETER num_ctx {target})",
+                set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={target}")),
+                m.name
+            )
+        } else if trained < CONTEXT_UNUSABLE {
+            format!("no server setting can work: {} was trained for {trained} tokens and Claude Code needs at least {CONTEXT_UNUSABLE}; use a model trained for a longer context", m.name)
+        } else {
+            format!(
+                "no server setting can work: {} fits only {} tokens in this machine's memory and Claude Code needs at least {CONTEXT_UNUSABLE}; use a smaller model or quantization, or OLLAMA_KV_CACHE_TYPE=q8_0 (`cclocal plan {}` shows what fits)",
+                m.name,
+                largest.unwrap_or(0),
+                m.name
+            )
         };
         push(
             out,
@@ -56,14 +78,22 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                     source_words(m.served_context_source),
                     m.trained_context.map(|t| format!(" (the model was trained for {t})")).unwrap_or_default()
                 ))
-                .fix(format!("{}   (or a derived model: FROM {} + PARAMETER num_ctx {target})", set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={target}")), m.name)),
+                .fix(fix),
         );
     }
     if let (Some(calc), Some(v)) = (window(f), claude_version(f)) {
         if calc.window > c {
-            let rec = recommend(v, c, &m.name);
+            // A detected version gets its own settings; otherwise settings every version obeys.
+            let span = match f.claude.as_ref().and_then(|x| x.version) {
+                Some(v) => VersionSpan::one(v),
+                None => VersionSpan {
+                    from: crate::claude::GATES[0].from,
+                    to: crate::claude::GATES[crate::claude::GATES.len() - 1].to,
+                },
+            };
+            let advice = advise(span, c, &m.name);
             let assumed = if f.claude.as_ref().and_then(|x| x.version).is_none() {
-                " (version not detected; assuming the newest known)"
+                " (version not detected; assuming the newest known, and the fix works for any version)"
             } else {
                 ""
             };
@@ -80,7 +110,10 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         if calc.proactive { "" } else { ", and this version does not compact proactively" },
                         source_words(m.served_context_source),
                     ))
-                    .fix(format!("set for Claude Code (shell or ~/.claude/settings.json \"env\"): {}", env_line(&rec.env))),
+                    .fix(match advice.env() {
+                        Some(env) => claude_env_fix(f, &env_line(env), &format!(" --ctx {c}")),
+                        None => advice.line(),
+                    }),
             );
         }
     }

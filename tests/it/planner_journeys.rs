@@ -100,6 +100,21 @@ fn plan_prints_what_setup_writes() {
     for (k, v) in j["claude"]["env"].as_object().unwrap() {
         assert_eq!(&settings["env"][k], v, "{k}");
     }
+    // After setup, plan asks the configured server without --host.
+    let again = plan_json(
+        &[
+            "plan",
+            "llama3.1:8b",
+            "--memory",
+            "16GiB",
+            "--claude-version",
+            "2.1.332",
+            "--json",
+        ],
+        &t,
+    );
+    assert_eq!(again["recommended"], j["recommended"]);
+    assert_eq!(again["server"], j["server"]);
 }
 
 /// `--mac-ram 64GB` is one budget (48 GiB: 3/4 of 64 GiB) in plan and in setup.

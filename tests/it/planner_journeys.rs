@@ -294,3 +294,18 @@ fn logs_fix_for_a_cclocal_2_1_121_session_is_one_it_obeys() {
     );
     assert!(calc.autocompact_threshold > 12_000, "{calc:?}");
 }
+
+/// A model neither in the local store nor on the server: plan says both, and what the
+/// server has.
+#[test]
+fn plan_names_what_the_server_has_when_the_model_is_nowhere() {
+    let fake = FakeOllama::start(Scenario::new("0.30.0").model(FakeModel::llama("llama3.1:8b")));
+    let t = TestHome::new();
+    let o = t.run(&["plan", "nosuch:model", "--host", &fake.base_url]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("does not have it either") && text(&o).contains("llama3.1:8b"),
+        "{}",
+        text(&o)
+    );
+}

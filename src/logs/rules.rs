@@ -3,7 +3,9 @@
 //! Ids (shared with `cclocal doctor` where the doctor has the same check):
 //! - `context_mismatch` (error): the last `effectiveWindow=` exceeds the server context given
 //!   with `--server-ctx`; Claude Code lets the prompt grow past what the server keeps, so the
-//!   server truncates it before Claude Code compacts. `ok` when it fits.
+//!   server truncates it before Claude Code compacts. `ok` when it fits. The fix comes from
+//!   the planner (`crate::planner::advise`) for every version that can have written the log
+//!   (its attribution header, else its `autocompact:` format), or says no setting can work.
 //! - `model_missing` (error): a main-thread, agent or compaction request got 404.
 //! - `background_model_missing` (warning): a helper call (title, suggestions, …) or the
 //!   count-tokens haiku fallback got 404: its model is not on the server.

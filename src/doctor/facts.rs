@@ -186,6 +186,10 @@ pub struct MemoryFacts {
     /// The largest context per sequence that fits with this cache type (the planner's fit;
     /// None: not even 256 tokens fit).
     pub largest_fit: Option<u64>,
+    /// The planner's choice for this model and budget (`crate::planner::plan`): the context
+    /// per sequence and the KV cache type.
+    pub planned_context: Option<u64>,
+    pub planned_kv_type: Option<String>,
     /// KV, recurrent and compute bytes come from the embedded llama.cpp (`--measure`)
     /// rather than the planner's estimate of the compute buffer.
     pub measured: bool,

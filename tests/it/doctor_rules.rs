@@ -120,6 +120,8 @@ fn healthy() -> Facts {
                 budget_bytes: 96 * GIB,
                 fits: true,
                 largest_fit: Some(200_000),
+                planned_context: Some(200_000),
+                planned_kv_type: Some("q8_0".into()),
                 measured: false,
             }),
             error: None,
@@ -249,7 +251,10 @@ fn fixes_that_cannot_work_are_not_given() {
     let mut f = healthy();
     let m = f.model.as_mut().unwrap();
     m.served_context = Some(16_384);
-    m.memory.as_mut().unwrap().largest_fit = Some(16_384);
+    let mem = m.memory.as_mut().unwrap();
+    mem.largest_fit = Some(16_384);
+    mem.planned_context = Some(20_480);
+    mem.planned_kv_type = Some("q4_0".into());
     let x = find(&f, "server_context_small");
     assert!(!x.fix.contains("OLLAMA_CONTEXT_LENGTH=65536"), "{}", x.fix);
     assert!(

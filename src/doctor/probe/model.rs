@@ -112,6 +112,17 @@ pub fn model_facts(
         let mut p = CacheParams::new(c * n_seq as u64).with_cache_type(kv_type);
         p.n_seq = n_seq;
         p.flash_attn = fa;
+        let planned = crate::planner::plan(
+            d,
+            budget,
+            &crate::planner::Request {
+                params: p,
+                kv_types: Vec::new(),
+                ctx: None,
+            },
+        )
+        .ok()
+        .and_then(|pl| pl.choice().cloned());
         match plan_row(d, &p, budget) {
             Ok(row) => {
                 let q8 = plan_row(
@@ -133,6 +144,8 @@ pub fn model_facts(
                         .ok()
                         .flatten()
                         .map(|r| r.n_ctx / n_seq as u64),
+                    planned_context: planned.as_ref().map(|c| c.per_sequence()),
+                    planned_kv_type: planned.as_ref().map(|c| c.row.kv_type.clone()),
                     measured: false,
                 };
                 if let (true, Some(path)) = (measure, gguf_path.as_deref()) {

@@ -39,35 +39,43 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         return;
     };
     let trained = m.trained_context.unwrap_or(u64::MAX);
-    // What to serve instead: 64K (or the trained context), but never more than fits.
-    let largest = m.memory.as_ref().and_then(|mem| mem.largest_fit);
-    let fits_known = m.memory.is_some();
-    let target = match (fits_known, largest) {
-        (true, Some(l)) => CONTEXT_RECOMMENDED.min(trained).min(l / 1024 * 1024),
-        (true, None) => 0,
-        (false, _) => CONTEXT_RECOMMENDED.min(trained),
+    // What to serve instead: 64K (or the trained context), but never more than fits, with
+    // the server's cache type or else the planner's (docs/planner.md).
+    let usable = |n: Option<u64>| {
+        n.map(|l| CONTEXT_RECOMMENDED.min(trained).min(l / 1024 * 1024))
+            .filter(|t| *t >= CONTEXT_UNUSABLE)
     };
+    let fix_to = match &m.memory {
+        None => Some((CONTEXT_RECOMMENDED.min(trained), None)),
+        Some(mem) => usable(mem.largest_fit)
+            .map(|t| (t, None))
+            .or_else(|| usable(mem.planned_context).map(|t| (t, mem.planned_kv_type.clone()))),
+    };
+    let target = fix_to.as_ref().map_or(0, |(t, _)| *t);
     if c < CONTEXT_RECOMMENDED && c < trained && c < target.max(CONTEXT_UNUSABLE) {
         let sev = if c < CONTEXT_UNUSABLE {
             Severity::Error
         } else {
             Severity::Warning
         };
-        let fix = if target >= CONTEXT_UNUSABLE {
-            format!(
-                "{}   (or a derived model: FROM {} + PARAMETER num_ctx {target})",
-                set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={target}")),
+        let fix = match &fix_to {
+            Some((t, None)) if *t >= CONTEXT_UNUSABLE => format!(
+                "{}   (or a derived model: FROM {} + PARAMETER num_ctx {t})",
+                set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={t}")),
                 m.name
-            )
-        } else if trained < CONTEXT_UNUSABLE {
-            format!("no server setting can work: {} was trained for {trained} tokens and Claude Code needs at least {CONTEXT_UNUSABLE}; use a model trained for a longer context", m.name)
-        } else {
-            format!(
-                "no server setting can work: {} fits only {} tokens in this machine's memory and Claude Code needs at least {CONTEXT_UNUSABLE}; use a smaller model or quantization, or OLLAMA_KV_CACHE_TYPE=q8_0 (`cclocal plan {}` shows what fits)",
+            ),
+            Some((t, Some(kv))) => format!(
+                "{}; {}   (the largest context that fits needs a {kv} KV cache)",
+                set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={t}")),
+                set_server_var(f, &format!("OLLAMA_KV_CACHE_TYPE={kv}")),
+            ),
+            _ if trained < CONTEXT_UNUSABLE => format!("no server setting can work: {} was trained for {trained} tokens and Claude Code needs at least {CONTEXT_UNUSABLE}; use a model trained for a longer context", m.name),
+            _ => format!(
+                "no server setting can work: {} fits at most {} tokens in this machine's memory (any KV cache type) and Claude Code needs at least {CONTEXT_UNUSABLE}; use a smaller model or quantization, or more memory (`cclocal plan {}` shows what fits)",
                 m.name,
-                largest.unwrap_or(0),
+                m.memory.as_ref().and_then(|x| x.planned_context.or(x.largest_fit)).unwrap_or(0),
                 m.name
-            )
+            ),
         };
         push(
             out,
@@ -124,7 +132,15 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 s,
                 finding("memory_does_not_fit", Severity::Error, format!("{} at {} tokens needs {} of {}", m.name, mem.n_ctx, human(mem.total_bytes), human(mem.budget_bytes)))
                     .detail(format!("weights, a {} {} KV cache and compute buffers exceed the memory budget (1 GiB kept free); Ollama will offload layers to the CPU or fail to load", human(mem.kv_bytes), mem.kv_type))
-                    .fix("lower the context, use OLLAMA_KV_CACHE_TYPE=q8_0, or a smaller quantization; `cclocal plan <model>` shows what fits"),
+                    .fix(match (mem.planned_context.filter(|c| *c >= CONTEXT_UNUSABLE), &mem.planned_kv_type) {
+                        (Some(pc), Some(kv)) => format!(
+                            "serve what fits: {}; {}   (`cclocal plan {}` shows the rows)",
+                            set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={}", CONTEXT_RECOMMENDED.min(trained).max(CONTEXT_UNUSABLE).min(pc))),
+                            set_server_var(f, &format!("OLLAMA_KV_CACHE_TYPE={kv}")),
+                            m.name
+                        ),
+                        _ => format!("no server setting fits a usable context: use a smaller model or quantization, or more memory (`cclocal plan {}` shows what fits)", m.name),
+                    }),
             );
         }
     }

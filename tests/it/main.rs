@@ -7,6 +7,7 @@ mod alias_shells;
 mod doctor_after_setup;
 mod doctor_claude;
 mod doctor_fake_ollama;
+mod doctor_llama_server;
 mod doctor_rules;
 mod doctor_scenarios;
 mod doctor_server_kind;

@@ -16,7 +16,9 @@ pub const CONTEXT_RECOMMENDED: u64 = 65_536;
 
 fn source_words(s: Option<ContextSource>) -> &'static str {
     match s {
-        Some(ContextSource::Live) => "the loaded model, /api/ps",
+        Some(ContextSource::Live) => {
+            "what the server reports live: /api/ps, or llama-server's per-slot /slots"
+        }
         Some(ContextSource::Modelfile) => "the model's num_ctx parameter",
         Some(ContextSource::ServerEnv) => "the server's context setting",
         Some(ContextSource::Default) => "this Ollama version's default",
@@ -27,6 +29,7 @@ fn source_words(s: Option<ContextSource>) -> &'static str {
 pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     let s = Section::Model;
     let Some(m) = &f.model else { return };
+    let llama = f.server.kind == Some(crate::server::ServerKind::LlamaServer);
     let Some(c) = m.served_context else {
         if f.server.reachable {
             push(
@@ -52,11 +55,16 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             s,
             finding("server_context_small", sev, format!("{} is served with a {c}-token context", m.name))
                 .detail(format!(
-                    "from {}; Claude Code's system prompt and tools alone take about 12–19k tokens, and Ollama silently drops the oldest messages beyond the context; 64k or more is recommended{}",
+                    "from {}; Claude Code's system prompt and tools alone take about 12–19k tokens, and {} beyond the context; 64k or more is recommended{}",
                     source_words(m.served_context_source),
+                    if llama { "llama-server refuses requests" } else { "Ollama silently drops the oldest messages" },
                     m.trained_context.map(|t| format!(" (the model was trained for {t})")).unwrap_or_default()
                 ))
-                .fix(format!("{}   (or a derived model: FROM {} + PARAMETER num_ctx {target})", set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={target}")), m.name)),
+                .fix(if llama {
+                    format!("start llama-server with -c {target} -np 1   (LLAMA_ARG_CTX_SIZE={target}), or `cclocal setup --server llama-server --ctx {target}`")
+                } else {
+                    format!("{}   (or a derived model: FROM {} + PARAMETER num_ctx {target})", set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={target}")), m.name)
+                }),
         );
     }
     if let (Some(calc), Some(v)) = (window(f), claude_version(f)) {
@@ -72,13 +80,18 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 s,
                 finding("context_mismatch", Severity::Error, format!("Claude Code {v} assumes a {}-token window; the server serves {c}", calc.window))
                     .detail(format!(
-                        "Claude Code{assumed} treats {} as a {}-token model (effectiveWindow={}, compaction at {} tokens{}), but the server holds only {c} tokens ({}); past that Ollama drops the oldest messages without an error, so Claude Code loses context instead of compacting",
+                        "Claude Code{assumed} treats {} as a {}-token model (effectiveWindow={}, compaction at {} tokens{}), but the server holds only {c} tokens ({}); {}",
                         m.name,
                         calc.model_window,
                         calc.effective_window,
                         calc.autocompact_threshold,
                         if calc.proactive { "" } else { ", and this version does not compact proactively" },
                         source_words(m.served_context_source),
+                        if llama {
+                            "past that llama-server refuses the request (HTTP 400 exceed_context_size_error), so the session stops instead of compacting"
+                        } else {
+                            "past that Ollama drops the oldest messages without an error, so Claude Code loses context instead of compacting"
+                        },
                     ))
                     .fix(claude_env_fix(f, &env_line(&rec.env), &format!(" --ctx {c}"))),
             );

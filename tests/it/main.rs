@@ -22,6 +22,7 @@ mod plan_cli;
 mod runtime_cli;
 mod runtime_measure;
 mod runtime_unsupported;
+mod server_layer;
 mod setup_apply;
 mod setup_claude_e2e;
 mod setup_launcher;

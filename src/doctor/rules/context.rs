@@ -103,8 +103,12 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 out,
                 s,
                 finding("memory_does_not_fit", Severity::Error, format!("{} at {} tokens needs {} of {}", m.name, mem.n_ctx, human(mem.total_bytes), human(mem.budget_bytes)))
-                    .detail(format!("weights, a {} {} KV cache and compute buffers exceed the memory budget (1 GiB kept free); Ollama will offload layers to the CPU or fail to load", human(mem.kv_bytes), mem.kv_type))
-                    .fix("lower the context, use OLLAMA_KV_CACHE_TYPE=q8_0, or a smaller quantization; `cclocal plan <model>` shows what fits"),
+                    .detail(format!("weights, a {} {} KV cache and compute buffers exceed the memory budget (1 GiB kept free); {} will offload layers to the CPU or fail to load", human(mem.kv_bytes), mem.kv_type, if llama { "llama-server" } else { "Ollama" }))
+                    .fix(if llama {
+                        "lower the context (-c), use -ctk q8_0 -ctv q8_0, or a smaller quantization; `cclocal plan <model.gguf>` shows what fits"
+                    } else {
+                        "lower the context, use OLLAMA_KV_CACHE_TYPE=q8_0, or a smaller quantization; `cclocal plan <model>` shows what fits"
+                    }),
             );
         }
     }

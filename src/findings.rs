@@ -66,6 +66,9 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("server_not_llm", Severity::Error),
     ("server_kind_unknown", Severity::Info),
     ("messages_api_missing", Severity::Error),
+    ("llama_no_jinja", Severity::Error),
+    ("llama_template_no_tools", Severity::Warning),
+    ("llama_build_old", Severity::Warning),
     // The model and its context.
     ("model_missing", Severity::Error),
     ("background_model_missing", Severity::Warning),
@@ -90,6 +93,7 @@ pub const GRADED: &[&str] = &[
     "kv_quant_without_flash_attention",
     "ollama_app_context_override",
     "setup_drift",
+    "llama_slots_split",
 ];
 
 /// The one severity of a problem with this id (`None` for graded or unknown ids).

@@ -132,6 +132,8 @@ pub struct ServerFacts {
     pub loading: bool,
     /// llama-server's own facts (`/props`, `/slots`, `/v1/models`).
     pub llama: Option<crate::server::llama_server::LlamaFacts>,
+    /// How the llama-server on this machine was started (`/proc`), when found.
+    pub llama_command: Option<crate::server::llama_server::LlamaCommand>,
     pub reachable: bool,
     pub error: Option<String>,
     pub version: Option<String>,
@@ -206,6 +208,12 @@ pub struct ModelFacts {
     /// The context the server serves this model with, and how that is known.
     pub served_context: Option<u64>,
     pub served_context_source: Option<ContextSource>,
+    /// The KV cache type the server uses, when known (llama-server's `-ctk`).
+    pub kv_type: Option<String>,
+    /// Flash attention as the server was started (`on`, `off`, `auto`), when known.
+    pub flash_attn: Option<String>,
+    /// The local GGUF file the description was read from.
+    pub gguf_path: Option<String>,
     pub memory: Option<MemoryFacts>,
     pub error: Option<String>,
 }

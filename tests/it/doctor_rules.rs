@@ -125,6 +125,7 @@ fn healthy() -> Facts {
                 measured: false,
             }),
             error: None,
+            ..Default::default()
         }),
         setup: None,
     }
@@ -722,4 +723,49 @@ fn config_files_tokens_and_launcher_fixes() {
     claude(&mut f).launcher = Some("/h/.local/bin/claude-local".into());
     let got = find(&f, "cache_buster");
     assert!(got.fix.starts_with("cclocal setup"), "{}", got.fix);
+}
+
+#[test]
+fn llama_server_rules() {
+    use cclocal::server::llama_server::{parse_command, LlamaFacts};
+    use cclocal::server::ServerKind;
+    let llama = |f: &mut Facts, slots: u64, ctx: u64| {
+        f.server.kind = Some(ServerKind::LlamaServer);
+        f.server.llama = Some(LlamaFacts {
+            build_info: Some("b11434-abc".into()),
+            build: Some(11434),
+            total_slots: Some(slots),
+            slot_context: Some(ctx),
+            template_supports_tools: Some(true),
+            ..Default::default()
+        });
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut f = healthy();
+    llama(&mut f, 4, 16_384);
+    f.server.llama_command = Some(parse_command(
+        &args(&["-np", "4", "-c", "65536"]),
+        &Default::default(),
+    ));
+    let got = find(&f, "llama_slots_split");
+    assert_eq!(got.severity, Severity::Warning);
+    assert!(got.fix.contains("-np 1 -c 65536"), "{}", got.fix);
+    let mut f = healthy();
+    llama(&mut f, 1, 65_536);
+    f.server.llama_command = Some(parse_command(&args(&["--no-jinja"]), &Default::default()));
+    assert_eq!(find(&f, "llama_no_jinja").severity, Severity::Error);
+    let mut f = healthy();
+    llama(&mut f, 1, 65_536);
+    f.server.llama.as_mut().unwrap().template_supports_tools = Some(false);
+    assert_eq!(
+        find(&f, "llama_template_no_tools").severity,
+        Severity::Warning
+    );
+    let mut f = healthy();
+    llama(&mut f, 1, 65_536);
+    f.server.llama.as_mut().unwrap().build = Some(8000);
+    claude(&mut f).env.remove("CLAUDE_CODE_ATTRIBUTION_HEADER");
+    assert!(find(&f, "llama_build_old")
+        .fix
+        .contains("CLAUDE_CODE_ATTRIBUTION_HEADER=0"));
 }

@@ -66,11 +66,11 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("server_not_llm", Severity::Error),
     ("server_kind_unknown", Severity::Info),
     ("messages_api_missing", Severity::Error),
-    ("kv_cache_type_ignored", Severity::Warning),
-    // llama-server.
-    ("llama_build_old", Severity::Warning),
     ("llama_no_jinja", Severity::Error),
     ("llama_template_no_tools", Severity::Warning),
+    ("llama_build_old", Severity::Warning),
+    // A server log (the serverlogs branch).
+    ("kv_cache_type_ignored", Severity::Warning),
     // The model and its context.
     ("model_missing", Severity::Error),
     ("background_model_missing", Severity::Warning),

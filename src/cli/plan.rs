@@ -82,23 +82,27 @@ impl Plan {
     }
 }
 
-/// The server `plan` asks about a model that is not local.
+/// The server `plan` asks about a model that is not local: `--host`, else `$OLLAMA_HOST`,
+/// else the one `cclocal setup` configured, else Ollama's default address.
 fn server_url(args: &PlanArgs) -> Result<Option<String>> {
-    let raw = match &args.host {
-        Some(h) => h.clone(),
-        None => match std::env::var("OLLAMA_HOST")
-            .ok()
-            .filter(|h| !h.trim().is_empty())
-        {
-            Some(h) => h,
-            None => "http://127.0.0.1:11434".into(),
-        },
-    };
-    match crate::setup::choices::normalize_server(&raw) {
-        Ok((url, _)) => Ok(Some(url)),
-        Err(e) if args.host.is_some() => Err(e),
-        Err(_) => Ok(Some("http://127.0.0.1:11434".into())),
+    if let Some(h) = &args.host {
+        return crate::setup::choices::normalize_server(h).map(|(url, _)| Some(url));
     }
+    let configured = || {
+        let paths = crate::setup::Paths::from_env().ok()?;
+        let cfg = crate::setup::config::load(&paths.config_toml()).ok()??;
+        Some(cfg.server.url)
+    };
+    let raw = std::env::var("OLLAMA_HOST")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(configured)
+        .unwrap_or_else(|| "http://127.0.0.1:11434".into());
+    Ok(Some(
+        crate::setup::choices::normalize_server(&raw)
+            .map(|(url, _)| url)
+            .unwrap_or_else(|_| "http://127.0.0.1:11434".into()),
+    ))
 }
 
 /// Computes the plan.

@@ -132,6 +132,8 @@ pub struct ServerFacts {
     pub loading: bool,
     /// llama-server's own facts (`/props`, `/slots`, `/v1/models`).
     pub llama: Option<crate::server::llama_server::LlamaFacts>,
+    /// How the llama-server on this machine was started (`/proc`), when found.
+    pub llama_command: Option<crate::server::llama_server::LlamaCommand>,
     pub reachable: bool,
     pub error: Option<String>,
     pub version: Option<String>,
@@ -186,6 +188,10 @@ pub struct MemoryFacts {
     /// The largest context per sequence that fits with this cache type (the planner's fit;
     /// None: not even 256 tokens fit).
     pub largest_fit: Option<u64>,
+    /// The planner's choice for this model and budget (`crate::planner::plan`): the context
+    /// per sequence and the KV cache type.
+    pub planned_context: Option<u64>,
+    pub planned_kv_type: Option<String>,
     /// KV, recurrent and compute bytes come from the embedded llama.cpp (`--measure`)
     /// rather than the planner's estimate of the compute buffer.
     pub measured: bool,
@@ -202,6 +208,12 @@ pub struct ModelFacts {
     /// The context the server serves this model with, and how that is known.
     pub served_context: Option<u64>,
     pub served_context_source: Option<ContextSource>,
+    /// The KV cache type the server uses, when known (llama-server's `-ctk`).
+    pub kv_type: Option<String>,
+    /// Flash attention as the server was started (`on`, `off`, `auto`), when known.
+    pub flash_attn: Option<String>,
+    /// The local GGUF file the description was read from.
+    pub gguf_path: Option<String>,
     pub memory: Option<MemoryFacts>,
     pub error: Option<String>,
 }

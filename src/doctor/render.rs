@@ -157,6 +157,36 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
                 ));
             }
             v.extend(s.detection.iter().map(|d| format!("detection: {d}")));
+            if let Some(l) = &s.llama {
+                v.push(format!(
+                    "llama-server {}: {} slot(s) of {} tokens{}{}",
+                    l.build_info.clone().unwrap_or_else(|| "?".into()),
+                    l.total_slots
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "?".into()),
+                    l.slot_context
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "?".into()),
+                    l.model_path
+                        .as_deref()
+                        .map(|p| format!(", model {p}"))
+                        .unwrap_or_default(),
+                    if l.router { ", router mode" } else { "" }
+                ));
+                v.extend(
+                    l.router_models
+                        .iter()
+                        .map(|(m, st)| format!("router model {m} ({st})")),
+                );
+            }
+            if let Some(c) = &s.llama_command {
+                v.push(format!("process {}: {}", c.pid, c.args.join(" ")));
+                v.extend(
+                    c.env
+                        .iter()
+                        .map(|(k, val)| format!("process env {k}={val}")),
+                );
+            }
             if let Some(ms) = s.latency_ms {
                 v.push(format!("first byte after {ms} ms"));
             }

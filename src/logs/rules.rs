@@ -4,7 +4,9 @@
 //! `crate::findings::SEVERITIES`):
 //! - `context_mismatch` (error): the last `effectiveWindow=` exceeds the server context given
 //!   with `--server-ctx`; Claude Code lets the prompt grow past what the server keeps, so the
-//!   server truncates it before Claude Code compacts. `ok` when it fits.
+//!   server truncates it before Claude Code compacts. `ok` when it fits. The fix comes from
+//!   the planner (`crate::planner::advise`) for every version that can have written the log
+//!   (its attribution header, else its `autocompact:` format), or says no setting can work.
 //! - `context_unknown` (info): the comparison could not run (the log has no `effectiveWindow`,
 //!   or the model is not loaded on the server given with `--host`).
 //! - `model_missing` (error): a main-thread, agent or compaction request got 404.

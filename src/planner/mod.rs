@@ -338,7 +338,27 @@ pub fn describe_model(model: &str, server: Option<&str>) -> Result<Described> {
         return Err(local_err);
     };
     let budget = Duration::from_secs(5);
-    let shown = crate::setup::server_api::show(base, model, budget).map_err(|_| local_err)?;
+    let shown = match crate::setup::server_api::show(base, model, budget) {
+        Ok(s) => s,
+        // The server answered and does not have it either: say both.
+        Err(e) if e.kind == crate::error::ErrorKind::NotFound => {
+            let names: Vec<String> = crate::setup::server_api::list_models(base, budget)
+                .map(|m| m.into_iter().map(|(n, _)| n).collect())
+                .unwrap_or_default();
+            let mut err = local_err;
+            err.message = format!(
+                "{}; the server at {base} does not have it either{}",
+                err.message,
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it has: {})", names.join(", "))
+                }
+            );
+            return Err(err);
+        }
+        Err(_) => return Err(local_err),
+    };
     let size = crate::setup::server_api::list_models(base, budget)
         .ok()
         .and_then(|m| {

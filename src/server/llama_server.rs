@@ -40,6 +40,7 @@ pub fn fingerprint(http: &mut Http) -> Verdict {
 use super::{find_model, InstalledModel, Presence, ServerKind, ServerProbe};
 use crate::ollama::Client;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// What llama-server says about itself (`/props`, `/slots`, `/v1/models`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -188,5 +189,218 @@ mod tests {
         assert_eq!(build_number("b8681-Debian"), Some(8681));
         assert_eq!(build_number("b0-unknown"), None);
         assert_eq!(build_number("garbage"), None);
+    }
+}
+
+/// How a llama-server on this machine was started: its command line and `LLAMA_ARG_*`
+/// environment (the command line wins, as in llama.cpp's `common/arg.cpp`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LlamaCommand {
+    pub pid: u32,
+    /// The command line, as read from `/proc/PID/cmdline`.
+    pub args: Vec<String>,
+    /// `LLAMA_ARG_*` variables of the process (when readable).
+    pub env: BTreeMap<String, String>,
+    /// `-c/--ctx-size` (total for all slots; 0 = the model's trained context).
+    pub ctx_size: Option<u64>,
+    /// `-np/--parallel` (-1 or absent = auto: 4 slots sharing one unified cache).
+    pub parallel: Option<i64>,
+    /// `-kvu/--kv-unified` or `-no-kvu/--no-kv-unified`.
+    pub kv_unified: Option<bool>,
+    pub cache_type_k: Option<String>,
+    pub cache_type_v: Option<String>,
+    /// `-fa/--flash-attn` value (`on`, `off`, `auto`).
+    pub flash_attn: Option<String>,
+    /// `--jinja` / `--no-jinja` (recent builds default to on).
+    pub jinja: Option<bool>,
+    pub cache_reuse: Option<u64>,
+    pub model: Option<String>,
+    pub port: u16,
+}
+
+fn flag_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "on" | "yes" | "enabled" => Some(true),
+        "0" | "false" | "off" | "no" | "disabled" => Some(false),
+        _ => None,
+    }
+}
+
+/// Reads llama-server's options from its arguments (without the program name) and its
+/// `LLAMA_ARG_*` environment (flags and variables: docs/servers.md "llama-server facts").
+pub fn parse_command(args: &[String], env: &BTreeMap<String, String>) -> LlamaCommand {
+    let mut c = LlamaCommand {
+        args: args.to_vec(),
+        env: env.clone(),
+        ..Default::default()
+    };
+    let e = |k: &str| env.get(k).map(|v| v.trim().to_string());
+    c.ctx_size = e("LLAMA_ARG_CTX_SIZE").and_then(|v| v.parse().ok());
+    c.parallel = e("LLAMA_ARG_N_PARALLEL").and_then(|v| v.parse().ok());
+    c.kv_unified = e("LLAMA_ARG_KV_UNIFIED").and_then(|v| flag_bool(&v));
+    c.cache_type_k = e("LLAMA_ARG_CACHE_TYPE_K");
+    c.cache_type_v = e("LLAMA_ARG_CACHE_TYPE_V");
+    c.flash_attn = e("LLAMA_ARG_FLASH_ATTN");
+    c.jinja = e("LLAMA_ARG_JINJA").and_then(|v| flag_bool(&v));
+    c.cache_reuse = e("LLAMA_ARG_CACHE_REUSE").and_then(|v| v.parse().ok());
+    c.model = e("LLAMA_ARG_MODEL");
+    let mut port = e("LLAMA_ARG_PORT").and_then(|v| v.parse().ok());
+    let mut i = 0;
+    while i < args.len() {
+        let (flag, inline) = match args[i].split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (args[i].as_str(), None),
+        };
+        let mut value = || -> Option<String> {
+            if let Some(v) = inline.clone() {
+                return Some(v);
+            }
+            i += 1;
+            args.get(i).cloned()
+        };
+        match flag {
+            "-c" | "--ctx-size" => c.ctx_size = value().and_then(|v| v.parse().ok()),
+            "-np" | "--parallel" => c.parallel = value().and_then(|v| v.parse().ok()),
+            "-kvu" | "--kv-unified" => c.kv_unified = Some(true),
+            "-no-kvu" | "--no-kv-unified" => c.kv_unified = Some(false),
+            "-ctk" | "--cache-type-k" => c.cache_type_k = value(),
+            "-ctv" | "--cache-type-v" => c.cache_type_v = value(),
+            "-fa" | "--flash-attn" => {
+                // Older builds take `-fa` without a value.
+                match args.get(i + 1).map(String::as_str) {
+                    Some(v @ ("on" | "off" | "auto")) if inline.is_none() => {
+                        c.flash_attn = Some(v.to_string());
+                        i += 1;
+                    }
+                    _ => c.flash_attn = Some(inline.clone().unwrap_or_else(|| "on".into())),
+                }
+            }
+            "--jinja" => c.jinja = Some(true),
+            "--no-jinja" => c.jinja = Some(false),
+            "--cache-reuse" => c.cache_reuse = value().and_then(|v| v.parse().ok()),
+            "-m" | "--model" => c.model = value(),
+            "--port" => port = value().and_then(|v| v.parse().ok()),
+            _ => {}
+        }
+        i += 1;
+    }
+    c.port = port.unwrap_or(8080);
+    c
+}
+
+impl LlamaCommand {
+    /// The slot count it asked for (`None` = auto).
+    pub fn slots(&self) -> Option<u64> {
+        self.parallel.filter(|n| *n > 0).map(|n| n as u64)
+    }
+    /// Whether the slots share one cache (auto slots turn it on unless `-no-kvu`).
+    pub fn unified(&self) -> bool {
+        self.kv_unified.unwrap_or(self.slots().is_none())
+    }
+    /// Jinja (tool use): on unless `--no-jinja` (default since llama.cpp PR #17524).
+    pub fn jinja_on(&self) -> bool {
+        self.jinja != Some(false)
+    }
+}
+
+/// The llama-server process on this machine listening on `port`, from `/proc` (Linux;
+/// `None` elsewhere or when none is found). Only processes whose program name is
+/// `llama-server` are read.
+pub fn local_command(port: u16) -> Option<LlamaCommand> {
+    let dir = std::fs::read_dir("/proc").ok()?;
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = raw
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let is_llama = args.first().is_some_and(|a0| {
+            std::path::Path::new(a0)
+                .file_name()
+                .is_some_and(|n| n == "llama-server")
+        });
+        if !is_llama {
+            continue;
+        }
+        let env: BTreeMap<String, String> = std::fs::read(entry.path().join("environ"))
+            .map(|raw| {
+                raw.split(|b| *b == 0)
+                    .filter_map(|kv| {
+                        let kv = String::from_utf8_lossy(kv);
+                        let (k, v) = kv.split_once('=')?;
+                        k.starts_with("LLAMA_ARG_")
+                            .then(|| (k.to_string(), v.to_string()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut c = parse_command(&args[1..], &env);
+        if c.port == port {
+            c.pid = pid;
+            c.args = args;
+            return Some(c);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod command_tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn flags_and_env() {
+        let mut env = BTreeMap::new();
+        env.insert("LLAMA_ARG_CTX_SIZE".to_string(), "4096".to_string());
+        env.insert("LLAMA_ARG_CACHE_TYPE_K".to_string(), "q8_0".to_string());
+        env.insert("LLAMA_ARG_JINJA".to_string(), "false".to_string());
+        let c = parse_command(
+            &s(&[
+                "-m",
+                "/m/x.gguf",
+                "-c",
+                "32768",
+                "-np",
+                "4",
+                "-fa",
+                "on",
+                "--port=18080",
+                "--cache-reuse",
+                "256",
+            ]),
+            &env,
+        );
+        assert_eq!(
+            c.ctx_size,
+            Some(32768),
+            "the command line beats LLAMA_ARG_CTX_SIZE"
+        );
+        assert_eq!(c.slots(), Some(4));
+        assert!(!c.unified());
+        assert_eq!(c.cache_type_k.as_deref(), Some("q8_0"));
+        assert_eq!(c.flash_attn.as_deref(), Some("on"));
+        assert_eq!((c.port, c.cache_reuse), (18080, Some(256)));
+        assert!(!c.jinja_on(), "LLAMA_ARG_JINJA=false turns tool use off");
+        assert_eq!(c.model.as_deref(), Some("/m/x.gguf"));
+        let c = parse_command(&s(&["-fa", "--jinja", "-c", "bad"]), &BTreeMap::new());
+        assert_eq!(
+            (c.flash_attn.as_deref(), c.jinja, c.ctx_size, c.port),
+            (Some("on"), Some(true), None, 8080)
+        );
+        assert!(c.unified() && c.slots().is_none());
     }
 }

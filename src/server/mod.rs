@@ -156,3 +156,140 @@ pub fn messages_route(client: &Client) -> Option<bool> {
         .ok()
         .map(|r| r.json().is_ok() && r.status != 405)
 }
+
+/// The model a running server serves, for `cclocal plan --host URL` (and setup): its name,
+/// the context one session gets, and the local GGUF file when the server runs here.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServedModel {
+    pub kind: ServerKind,
+    pub url: String,
+    /// The name to plan for (llama-server: its alias or `-m` path; Ollama: the model).
+    pub name: String,
+    /// The GGUF on this machine (llama-server `/props` `model_path`, or Ollama's store).
+    pub gguf_path: Option<std::path::PathBuf>,
+    /// The context one Claude Code session gets now (per slot; Ollama's `/api/ps`).
+    pub context: Option<u64>,
+    pub slots: Option<u64>,
+    pub trained_context: Option<u64>,
+}
+
+/// Asks the server at `host` what it serves. `model` picks one where several are served
+/// (Ollama, llama-server's router mode); with one loaded model it may be `None`.
+pub fn served_model(
+    host: &str,
+    kind: Option<ServerKind>,
+    model: Option<&str>,
+    budget: std::time::Duration,
+) -> crate::error::Result<ServedModel> {
+    use crate::error::Error;
+    let url = ServerUrl::parse_for(host, kind)?.reachable();
+    let client = Client::with_deadline(url.clone(), std::time::Instant::now() + budget);
+    let names: Vec<String> = model.map(String::from).into_iter().collect();
+    let p = probe(&client, kind, &names, model);
+    let subject = url.to_url();
+    if !p.reachable {
+        return Err(crate::error::Error::new(
+            crate::error::ErrorKind::Network,
+            format!("no answer: {}", p.error.unwrap_or_default()),
+        )
+        .with_subject(subject));
+    }
+    let local = url.is_local();
+    let k = p.kind.unwrap_or(ServerKind::Unknown);
+    let mut out = ServedModel {
+        kind: k,
+        url: subject.clone(),
+        name: String::new(),
+        gguf_path: None,
+        context: None,
+        slots: None,
+        trained_context: None,
+    };
+    match k {
+        ServerKind::LlamaServer if p.loading => {
+            return Err(Error::new(
+                crate::error::ErrorKind::Network,
+                "llama-server is still loading its model",
+            )
+            .with_subject(subject)
+            .with_hint("wait until GET /health answers {\"status\":\"ok\"}, then run this again"))
+        }
+        ServerKind::LlamaServer => {
+            let l = p.llama.unwrap_or_default();
+            if l.router {
+                let want = model.ok_or_else(|| {
+                    Error::usage("llama-server runs in router mode (several models): name one")
+                        .with_subject(subject.clone())
+                        .with_hint(format!(
+                            "pass the model, one of: {}",
+                            l.router_models
+                                .iter()
+                                .map(|(m, _)| m.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                })?;
+                out.name = find_model(l.router_models.iter().map(|(m, _)| m.as_str()), want)
+                    .ok_or_else(|| {
+                        Error::not_found(format!("the router has no model {want:?}"))
+                            .with_subject(subject.clone())
+                    })?
+                    .to_string();
+            } else {
+                out.name = l
+                    .model_alias
+                    .clone()
+                    .or_else(|| l.model_path.clone())
+                    .unwrap_or_default();
+                out.gguf_path = l
+                    .model_path
+                    .as_ref()
+                    .map(std::path::PathBuf::from)
+                    .filter(|p| local && p.is_file());
+                out.context = l.slot_context;
+                out.slots = l.total_slots;
+            }
+            out.trained_context = l.trained_context;
+        }
+        ServerKind::Ollama => {
+            let name = match model {
+                Some(m) => m.to_string(),
+                None if p.loaded.len() == 1 => p.loaded[0].name.clone(),
+                None => {
+                    return Err(
+                        Error::usage("name the model to plan for: Ollama serves several")
+                            .with_subject(subject)
+                            .with_hint(format!(
+                                "installed: {}",
+                                p.installed
+                                    .iter()
+                                    .map(|m| m.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )),
+                    )
+                }
+            };
+            out.context = p
+                .loaded
+                .iter()
+                .find(|l| same_model(&l.name, &name))
+                .and_then(|l| l.context_length);
+            if local {
+                out.gguf_path = crate::ollama::models_dir()
+                    .and_then(|d| crate::ollama::resolve_name(&d, &name).ok())
+                    .map(|m| m.blob);
+            }
+            out.name = name;
+        }
+        other => {
+            return Err(Error::unsupported(format!(
+                "planning from a running {} is not supported yet",
+                other.label()
+            ))
+            .with_subject(subject)
+            .with_hint("pass the model's .gguf path instead"))
+        }
+    }
+    Ok(out)
+}

@@ -25,8 +25,13 @@ pub fn claude_env(ch: &Choices) -> Vec<(String, String)> {
         ("ANTHROPIC_DEFAULT_HAIKU_MODEL".to_string(), m.clone()),
         ("CLAUDE_CODE_SUBAGENT_MODEL".to_string(), m.clone()),
     ];
-    let rec = recommend(ch.claude_version, ch.context, &ch.model);
-    env.extend(rec.env);
+    // The planner's settings (the ones `cclocal plan` prints); `Choices::validate` keeps the
+    // context above the floor where none can work.
+    let advice = crate::planner::advise_version(ch.claude_version, ch.context, &ch.model);
+    match advice.env() {
+        Some(e) => env.extend(e.clone()),
+        None => env.extend(recommend(ch.claude_version, ch.context, &ch.model).env),
+    }
     // Sources: landscape.md §0 / `ollama launch claude`; both exist in 2.1.197 and 2.1.332.
     env.push((
         "CLAUDE_CODE_ATTRIBUTION_HEADER".to_string(),

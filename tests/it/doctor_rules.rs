@@ -120,9 +120,12 @@ fn healthy() -> Facts {
                 budget_bytes: 96 * GIB,
                 fits: true,
                 largest_fit: Some(200_000),
+                planned_context: Some(200_000),
+                planned_kv_type: Some("q8_0".into()),
                 measured: false,
             }),
             error: None,
+            ..Default::default()
         }),
         setup: None,
     }
@@ -249,7 +252,10 @@ fn fixes_that_cannot_work_are_not_given() {
     let mut f = healthy();
     let m = f.model.as_mut().unwrap();
     m.served_context = Some(16_384);
-    m.memory.as_mut().unwrap().largest_fit = Some(16_384);
+    let mem = m.memory.as_mut().unwrap();
+    mem.largest_fit = Some(16_384);
+    mem.planned_context = Some(20_480);
+    mem.planned_kv_type = Some("q4_0".into());
     let x = find(&f, "server_context_small");
     assert!(!x.fix.contains("OLLAMA_CONTEXT_LENGTH=65536"), "{}", x.fix);
     assert!(
@@ -717,4 +723,49 @@ fn config_files_tokens_and_launcher_fixes() {
     claude(&mut f).launcher = Some("/h/.local/bin/claude-local".into());
     let got = find(&f, "cache_buster");
     assert!(got.fix.starts_with("cclocal setup"), "{}", got.fix);
+}
+
+#[test]
+fn llama_server_rules() {
+    use cclocal::server::llama_server::{parse_command, LlamaFacts};
+    use cclocal::server::ServerKind;
+    let llama = |f: &mut Facts, slots: u64, ctx: u64| {
+        f.server.kind = Some(ServerKind::LlamaServer);
+        f.server.llama = Some(LlamaFacts {
+            build_info: Some("b11434-abc".into()),
+            build: Some(11434),
+            total_slots: Some(slots),
+            slot_context: Some(ctx),
+            template_supports_tools: Some(true),
+            ..Default::default()
+        });
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut f = healthy();
+    llama(&mut f, 4, 16_384);
+    f.server.llama_command = Some(parse_command(
+        &args(&["-np", "4", "-c", "65536"]),
+        &Default::default(),
+    ));
+    let got = find(&f, "llama_slots_split");
+    assert_eq!(got.severity, Severity::Warning);
+    assert!(got.fix.contains("-np 1 -c 65536"), "{}", got.fix);
+    let mut f = healthy();
+    llama(&mut f, 1, 65_536);
+    f.server.llama_command = Some(parse_command(&args(&["--no-jinja"]), &Default::default()));
+    assert_eq!(find(&f, "llama_no_jinja").severity, Severity::Error);
+    let mut f = healthy();
+    llama(&mut f, 1, 65_536);
+    f.server.llama.as_mut().unwrap().template_supports_tools = Some(false);
+    assert_eq!(
+        find(&f, "llama_template_no_tools").severity,
+        Severity::Warning
+    );
+    let mut f = healthy();
+    llama(&mut f, 1, 65_536);
+    f.server.llama.as_mut().unwrap().build = Some(8000);
+    claude(&mut f).env.remove("CLAUDE_CODE_ATTRIBUTION_HEADER");
+    assert!(find(&f, "llama_build_old")
+        .fix
+        .contains("CLAUDE_CODE_ATTRIBUTION_HEADER=0"));
 }

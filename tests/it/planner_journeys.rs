@@ -100,6 +100,21 @@ fn plan_prints_what_setup_writes() {
     for (k, v) in j["claude"]["env"].as_object().unwrap() {
         assert_eq!(&settings["env"][k], v, "{k}");
     }
+    // After setup, plan asks the configured server without --host.
+    let again = plan_json(
+        &[
+            "plan",
+            "llama3.1:8b",
+            "--memory",
+            "16GiB",
+            "--claude-version",
+            "2.1.332",
+            "--json",
+        ],
+        &t,
+    );
+    assert_eq!(again["recommended"], j["recommended"]);
+    assert_eq!(again["server"], j["server"]);
 }
 
 /// `--mac-ram 64GB` is one budget (48 GiB: 3/4 of 64 GiB) in plan and in setup.
@@ -278,4 +293,19 @@ fn logs_fix_for_a_cclocal_2_1_121_session_is_one_it_obeys() {
         "{calc:?}"
     );
     assert!(calc.autocompact_threshold > 12_000, "{calc:?}");
+}
+
+/// A model neither in the local store nor on the server: plan says both, and what the
+/// server has.
+#[test]
+fn plan_names_what_the_server_has_when_the_model_is_nowhere() {
+    let fake = FakeOllama::start(Scenario::new("0.30.0").model(FakeModel::llama("llama3.1:8b")));
+    let t = TestHome::new();
+    let o = t.run(&["plan", "nosuch:model", "--host", &fake.base_url]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("does not have it either") && text(&o).contains("llama3.1:8b"),
+        "{}",
+        text(&o)
+    );
 }

@@ -16,7 +16,7 @@ pub use claude::{find_claude, probe_claude_config, strip_1m};
 pub use config::{app_db_path, parse_systemctl_show, probe_server_config};
 pub use launcher::{parse_launcher, read_launcher, sh_words, Launcher};
 pub use machine::{probe_machine, runtime_devices};
-pub use model::{configured_context, model_facts, ollama_bool_false};
+pub use model::{configured_context, llama_model_facts, model_facts, ollama_bool_false};
 pub use setup::{probe_setup, setup_config_path};
 pub use url::{is_local_host, server_url};
 
@@ -293,6 +293,11 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
     server.answered = sp.answered.clone();
     server.loading = sp.loading;
     server.llama = sp.llama.clone();
+    if sp.kind == Some(ServerKind::LlamaServer) && local && !opts.offline {
+        if let Ok(u) = &parsed {
+            server.llama_command = crate::server::llama_server::local_command(u.port);
+        }
+    }
     server.error = server.error.take().or(sp.error.clone());
     server.version = sp.version.clone();
     server.latency_ms = sp.latency_ms;
@@ -341,7 +346,14 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
             }
         }
     }
-    if let Some(m) = &main {
+    if let Some(l) = sp.llama.as_ref().filter(|l| !l.router) {
+        facts.model = Some(llama_model_facts(
+            l,
+            server.llama_command.as_ref(),
+            &facts.machine,
+            local,
+        ));
+    } else if let Some(m) = &main {
         if server.reachable && sp.installed.iter().any(|i| same_model(&i.name, m))
             || sp.model_info.is_some()
         {

@@ -3,6 +3,7 @@
 
 mod claude;
 mod context;
+mod llama;
 mod server;
 mod setup;
 
@@ -50,6 +51,10 @@ pub const IDS: &[&str] = &[
     "api_key_conflict",
     "settings_env_override",
     "onboarding_gate",
+    "llama_slots_split",
+    "llama_no_jinja",
+    "llama_template_no_tools",
+    "llama_build_old",
     "claude_config_unreadable",
     "auth_token_missing",
     "ollama_app_context_override",
@@ -64,6 +69,7 @@ pub fn evaluate(f: &Facts) -> Vec<(Section, Finding)> {
     claude::rules(f, &mut out);
     server::rules(f, &mut out);
     context::rules(f, &mut out);
+    llama::rules(f, &mut out);
     setup::rules(f, &mut out);
     out.sort_by_key(|b| std::cmp::Reverse(b.1.severity));
     out

@@ -199,7 +199,9 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 );
             }
         }
-        if f.claude.is_some() && sv.models.iter().all(|m| m.role != "main") {
+        let any_name_works = sv.kind == Some(ServerKind::LlamaServer)
+            && sv.llama.as_ref().is_some_and(|l| !l.router);
+        if f.claude.is_some() && !any_name_works && sv.models.iter().all(|m| m.role != "main") {
             push(
                 out,
                 s,

@@ -154,3 +154,59 @@ fn host_is_parsed_one_way() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn ollama_behind_a_proxy_without_its_root_page_is_still_ollama() {
+    let fake = FakeHttp::start(
+        Routes::new(Answer::text(404, "404 page not found"))
+            .route(
+                "GET /api/version",
+                Answer::json(200, r#"{"version":"0.30.0"}"#),
+            )
+            .route("GET /api/tags", Answer::json(200, r#"{"models":[]}"#)),
+    );
+    let (doc, _) = run(&fake.base_url, &[]);
+    assert_eq!(doc["facts"]["server"]["kind"], "ollama", "{doc:#}");
+    // llama-server's Ollama shim (/api/tags without /api/version) is not Ollama.
+    let shim = FakeHttp::start(
+        Routes::new(Answer::json(
+            404,
+            r#"{"error":{"code":404,"message":"File Not Found","type":"not_found_error"}}"#,
+        ))
+        .route("GET /api/tags", Answer::json(200, r#"{"models":[]}"#)),
+    );
+    let (doc, _) = run(&shim.base_url, &[]);
+    assert_ne!(doc["facts"]["server"]["kind"], "ollama");
+}
+
+#[test]
+fn detection_stays_within_the_time_budget() {
+    let home = tempfile::tempdir().unwrap();
+    let html = FakeHttp::start(Routes::new(Answer::html(
+        200,
+        "<html><title>x</title></html>",
+    )));
+    let llama = support::fake_llama_server::start(support::fake_llama_server::Config::new(
+        support::fake_llama_server::Layout::OneSlot,
+    ));
+    for url in [&html.base_url, &llama.base_url] {
+        let t = std::time::Instant::now();
+        let out = doctor(
+            home.path(),
+            &["--server-only", "--host", url, "--timeout", "2", "--json"],
+        );
+        assert!(
+            t.elapsed() < std::time::Duration::from_millis(2600),
+            "{url}: {:?}",
+            t.elapsed()
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            doc["facts"]["options"]["timed_out"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{doc:#}"
+        );
+    }
+}

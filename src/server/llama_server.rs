@@ -347,11 +347,35 @@ pub fn local_command(port: u16) -> Option<LlamaCommand> {
         let mut c = parse_command(&args[1..], &env);
         if c.port == port {
             c.pid = pid;
-            c.args = args;
+            c.args = redact_args(&args);
+            c.env = env
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::claude::env::redact(k, v)))
+                .collect();
             return Some(c);
         }
     }
     None
+}
+
+/// The command line with the value of `--api-key` (a secret) replaced.
+pub fn redact_args(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut secret_next = false;
+    for a in args {
+        if secret_next {
+            out.push("<redacted>".to_string());
+            secret_next = false;
+        } else if a == "--api-key" {
+            out.push(a.clone());
+            secret_next = true;
+        } else if a.starts_with("--api-key=") {
+            out.push("--api-key=<redacted>".to_string());
+        } else {
+            out.push(a.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -402,5 +426,23 @@ mod command_tests {
             (Some("on"), Some(true), None, 8080)
         );
         assert!(c.unified() && c.slots().is_none());
+        assert_eq!(
+            redact_args(&s(&[
+                "llama-server",
+                "--api-key",
+                "s3cret",
+                "--api-key=x",
+                "-c",
+                "1"
+            ])),
+            s(&[
+                "llama-server",
+                "--api-key",
+                "<redacted>",
+                "--api-key=<redacted>",
+                "-c",
+                "1"
+            ])
+        );
     }
 }

@@ -306,3 +306,24 @@ fn kv_cache_f16_on_a_local_gguf_names_llama_server_flags() {
         "{f}"
     );
 }
+
+#[test]
+fn secrets_on_the_command_line_are_never_shown() {
+    let srv = fake::start(Config::new(Layout::OneSlot));
+    let port = srv.port.to_string();
+    let Some(_p) = fake::fake_process(
+        &["--api-key", "s3cret-cli", "--port", &port],
+        &[("LLAMA_ARG_API_KEY", "s3cret-env")],
+    ) else {
+        return;
+    };
+    let r = doctor(&srv.base_url, &[], &[]);
+    let all = format!("{}{}", r.doc, r.text);
+    assert!(
+        r.doc["facts"]["server"]["llama_command"]["pid"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(!all.contains("s3cret"), "{all}");
+}

@@ -175,6 +175,15 @@ pub fn probe(http: &mut Http, client: &Client, names: &[String], loading: bool) 
         };
         p.presence.insert(n.clone(), presence);
     }
+    p.served_context = f.slot_context;
+    p.served_context_source = f.slot_context.map(|_| "live");
+    if client.base.is_local() {
+        p.llama_command = local_command(client.base.port);
+    }
+    if let Some(c) = &p.llama_command {
+        p.kv_type = Some(c.cache_type_k.clone().unwrap_or_else(|| "f16".into()));
+        p.flash_attn = Some(c.flash_attn.clone().unwrap_or_else(|| "auto".into()));
+    }
     p.llama = Some(f);
     p
 }

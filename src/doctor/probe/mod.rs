@@ -293,11 +293,7 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
     server.answered = sp.answered.clone();
     server.loading = sp.loading;
     server.llama = sp.llama.clone();
-    if sp.kind == Some(ServerKind::LlamaServer) && local && !opts.offline {
-        if let Ok(u) = &parsed {
-            server.llama_command = crate::server::llama_server::local_command(u.port);
-        }
-    }
+    server.llama_command = sp.llama_command.clone();
     server.error = server.error.take().or(sp.error.clone());
     server.version = sp.version.clone();
     server.latency_ms = sp.latency_ms;

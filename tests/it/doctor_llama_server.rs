@@ -327,3 +327,26 @@ fn secrets_on_the_command_line_are_never_shown() {
     );
     assert!(!all.contains("s3cret"), "{all}");
 }
+
+#[test]
+fn an_api_key_protected_server_is_still_recognised() {
+    // With --api-key only the public routes (/health, /v1/models) answer without a key.
+    let unauthorized =
+        r#"{"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}}"#;
+    let srv = FakeHttp::start(
+        Routes::new(Answer::json(401, unauthorized))
+            .route(
+                "GET /health",
+                Answer::json(200, &fake::fixture("health.json")),
+            )
+            .route(
+                "GET /v1/models",
+                Answer::json(200, &fake::fixture("v1_models.json")),
+            ),
+    );
+    let r = doctor(&srv.base_url, &[], &[]);
+    assert_eq!(r.doc["facts"]["server"]["kind"], "llama-server");
+    assert!(r.text.contains("owned_by \"llamacpp\""), "{}", r.text);
+    let f = finding(&r.doc, "context_unknown");
+    assert!(f["detail"].as_str().unwrap().contains("--api-key"), "{f}");
+}

@@ -350,3 +350,24 @@ fn an_api_key_protected_server_is_still_recognised() {
     let f = finding(&r.doc, "context_unknown");
     assert!(f["detail"].as_str().unwrap().contains("--api-key"), "{f}");
 }
+
+#[test]
+fn no_ollama_section_for_llama_server() {
+    let srv = fake::start(Config::new(Layout::OneSlot));
+    let r = doctor(&srv.base_url, &[], &[]);
+    assert!(
+        r.doc["facts"]["server_config"].is_null(),
+        "{:#}",
+        r.doc["facts"]["server_config"]
+    );
+    assert!(
+        !r.text.contains("Ollama service configuration"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("serves /models/gemma-3-270m-q4_k_m.gguf"),
+        "{}",
+        r.text
+    );
+}

@@ -294,6 +294,10 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
     server.loading = sp.loading;
     server.llama = sp.llama.clone();
     server.llama_command = sp.llama_command.clone();
+    // The Ollama service's configuration says nothing about another kind of server.
+    if !matches!(server.kind, None | Some(ServerKind::Ollama)) {
+        facts.server_config = None;
+    }
     server.error = server.error.take().or(sp.error.clone());
     server.version = sp.version.clone();
     server.latency_ms = sp.latency_ms;

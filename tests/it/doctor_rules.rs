@@ -772,3 +772,11 @@ settings_path = "/h/.config/cclocal/claude-settings.json"
     );
     assert!(got.detail.contains("-ctk q8_0"), "{}", got.detail);
 }
+
+#[test]
+fn a_missing_launcher_is_named() {
+    let mut f = healthy();
+    claude(&mut f).launcher_error = Some("/h/.local/bin/claude-local: No such file".into());
+    let got = find(&f, "launcher_missing");
+    assert!(got.fix.starts_with("cclocal setup"), "{}", got.fix);
+}

@@ -210,3 +210,30 @@ fn detection_stays_within_the_time_budget() {
         );
     }
 }
+
+#[test]
+fn a_server_that_does_not_speak_http_is_named() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            use std::io::{Read, Write};
+            // Read the request first, so closing sends FIN rather than a reset.
+            let mut buf = [0u8; 4096];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n");
+        }
+    });
+    let (doc, _) = run(&format!("http://127.0.0.1:{port}"), &[]);
+    assert_eq!(doc["facts"]["server"]["kind"], "unknown");
+    let f = finding(&doc, "server_not_llm");
+    assert!(f["detail"].as_str().unwrap().contains("SSH-2.0"), "{f}");
+    assert!(!ids(&doc).contains(&"server_unreachable".to_string()));
+}

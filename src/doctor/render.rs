@@ -191,12 +191,16 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
                 v.push(format!("first byte after {ms} ms"));
             }
             v.extend(s.installed.iter().map(|m| {
-                format!(
-                    "installed {} ({}, {})",
-                    m.name,
-                    human(m.size),
-                    m.quantization_level
-                )
+                if m.size == 0 && m.quantization_level.is_empty() {
+                    format!("serves {}", m.name)
+                } else {
+                    format!(
+                        "installed {} ({}, {})",
+                        m.name,
+                        human(m.size),
+                        m.quantization_level
+                    )
+                }
             }));
             v.extend(s.loaded.iter().map(|m| {
                 format!(

@@ -88,6 +88,17 @@ pub struct ServerProbe {
     pub parameters: Option<String>,
     /// llama-server's live facts (`/props`, `/slots`, `/v1/models`).
     pub llama: Option<llama_server::LlamaFacts>,
+    /// How a llama-server on this machine was started (`/proc`).
+    pub llama_command: Option<llama_server::LlamaCommand>,
+    /// The context one Claude Code session gets from the main model, as the server reports
+    /// it now (Ollama `/api/ps`, llama-server's per-slot `n_ctx`).
+    pub served_context: Option<u64>,
+    /// Where `served_context` comes from (`live` when the server reports it).
+    pub served_context_source: Option<&'static str>,
+    /// The KV cache type, when the server says or its command line does.
+    pub kv_type: Option<String>,
+    /// Flash attention (`on`, `off`, `auto`), when known.
+    pub flash_attn: Option<String>,
 }
 
 /// Detects the kind of the server behind `client` (unless `forced`) and gathers its live
@@ -110,6 +121,17 @@ pub fn probe(
         Some(ServerKind::LlamaServer) => llama_server::probe(&mut http, client, names, d.loading),
         Some(k) => generic(&mut http, client, k),
     };
+    if p.served_context.is_none() {
+        if let Some(c) = main.and_then(|m| {
+            p.loaded
+                .iter()
+                .find(|l| same_model(&l.name, m))
+                .and_then(|l| l.context_length)
+        }) {
+            p.served_context = Some(c);
+            p.served_context_source = Some("live");
+        }
+    }
     p.kind = d.kind;
     p.detection = d.trail;
     p.answered = d.answered;

@@ -39,6 +39,15 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 .fix("fix the JSON (e.g. `python3 -m json.tool FILE` shows where it breaks) or move the file away"),
         );
     }
+    if let Some(e) = &c.launcher_error {
+        push(
+            out,
+            s,
+            finding("launcher_missing", Severity::Warning, "the launcher `cclocal setup` wrote cannot be read")
+                .detail(format!("{e}; config.toml names it, so this diagnosis falls back to Claude Code's own files and your shell"))
+                .fix("cclocal setup   (writes the launcher again from config.toml)"),
+        );
+    }
     let env = &c.env;
     let set = |k: &str| env.get(k).is_some_and(|v| !v.trim().is_empty());
     if set("ANTHROPIC_BASE_URL") && !set("ANTHROPIC_AUTH_TOKEN") && !set("ANTHROPIC_API_KEY") {

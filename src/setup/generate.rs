@@ -32,7 +32,7 @@ pub fn claude_env(ch: &Choices) -> Vec<(String, String)> {
         Some(e) => env.extend(e.clone()),
         None => env.extend(recommend(ch.claude_version, ch.context, &ch.model).env),
     }
-    // Sources: landscape.md §0 / `ollama launch claude`; both exist in 2.1.197 and 2.1.332.
+    // Source: `ollama launch claude` (`docs/ollama.md`); both exist in 2.1.197 and 2.1.332.
     env.push((
         "CLAUDE_CODE_ATTRIBUTION_HEADER".to_string(),
         "0".to_string(),

@@ -96,7 +96,7 @@ pub fn run_cmd(program: &str, args: &[&str], deadline: Instant) -> Option<String
 }
 
 /// The background ("small fast") model Claude Code will call, and why
-/// (`shared/reference/claude-code.md` §5, [RUN] 2.1.197 and 2.1.332).
+/// (`docs/claude-code.md`, "The background model": measured on 2.1.197 and 2.1.332).
 pub fn background_model(
     env: &EnvMap,
     main: Option<&str>,

@@ -8,7 +8,7 @@ use crate::findings::{Finding, Severity};
 use serde_json::Value;
 
 /// Names no Claude Code version reads, though guides recommend them
-/// (`claude-code.md` §2: 0 hits in 2.1.88, 2.1.121, 2.1.197, 2.1.332).
+/// (`docs/claude-code.md`, "Environment variables": absent from 2.1.88, 2.1.121, 2.1.197, 2.1.332).
 const NEVER_READ: &[&str] = &["ANTHROPIC_MODEL_CONTEXT_LENGTH"];
 
 fn truthy(v: Option<&String>) -> bool {

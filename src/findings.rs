@@ -56,6 +56,7 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("cache_buster", Severity::Warning),
     ("claude_config_unreadable", Severity::Warning),
     ("auth_token_missing", Severity::Warning),
+    ("launcher_missing", Severity::Warning),
     // The server.
     ("server_not_checked", Severity::Info),
     ("server_too_old", Severity::Error),

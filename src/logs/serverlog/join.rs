@@ -148,7 +148,14 @@ pub fn join(claude: &Analysis, server: &ServerAnalysis) -> Join {
             }
         }
         let Some((n, _, d)) = best else { continue };
-        if n == 0 {
+        // Any offset lines up one pair on a free (elapsed) clock: it takes two to agree,
+        // unless one of the sides has only one.
+        let need = if wall {
+            1
+        } else {
+            2.min(free.len()).min(s.len())
+        };
+        if n == 0 || n < need {
             continue;
         }
         // Refine to the median difference, then match again.

@@ -231,7 +231,14 @@ pub fn human(s: &ServerSide, claude: Option<&Analysis>, limit: usize) -> String 
         },
         files.join(" + ")
     );
-    for (i, l) in a.loads.iter().enumerate() {
+    let skip_loads =
+        a.loads
+            .len()
+            .saturating_sub(if limit == 0 { usize::MAX } else { limit.max(5) });
+    if skip_loads > 0 {
+        let _ = writeln!(o, "  … {skip_loads} earlier load(s) not shown");
+    }
+    for (i, l) in a.loads.iter().enumerate().skip(skip_loads) {
         let mut parts = Vec::new();
         if let Some(c) = l.context() {
             parts.push(format!("context {c}"));
@@ -306,6 +313,7 @@ pub fn human(s: &ServerSide, claude: Option<&Analysis>, limit: usize) -> String 
         "#", "start", "prompt", "evaluated", "cached", "prefill", "decode"
     );
     let mut rows: Vec<String> = Vec::new();
+    let mut pre_skipped = 0;
     match (&s.join, claude) {
         (Some(j), Some(c)) => {
             for p in &j.pairs {
@@ -315,7 +323,14 @@ pub fn human(s: &ServerSide, claude: Option<&Analysis>, limit: usize) -> String 
             }
         }
         _ => {
-            for (i, t) in a.tasks.iter().enumerate() {
+            // Only the rows shown are formatted (a big log has many).
+            let from = if limit == 0 {
+                0
+            } else {
+                a.tasks.len().saturating_sub(limit)
+            };
+            pre_skipped = from;
+            for (i, t) in a.tasks.iter().enumerate().skip(from) {
                 let when = match (t.at, a.clock) {
                     (Some(x), Clock::Wall | Clock::Local) => format_iso_ms(x)[11..23].to_string(),
                     (Some(x), Clock::Elapsed) => format!("+{}", human_ms(x.max(0) as u64)),
@@ -332,13 +347,14 @@ pub fn human(s: &ServerSide, claude: Option<&Analysis>, limit: usize) -> String 
             rows.len().saturating_sub(limit)
         };
         let _ = writeln!(o, "{header}");
-        for r in &rows[skip..] {
+        for r in rows.iter().skip(skip) {
             let _ = writeln!(o, "{r}");
         }
-        if skip > 0 {
+        if skip + pre_skipped > 0 {
             let _ = writeln!(
                 o,
-                "  … {skip} earlier row(s) not shown (--limit 0 shows all)"
+                "  … {} earlier row(s) not shown (--limit 0 shows all)",
+                skip + pre_skipped
             );
         }
     }

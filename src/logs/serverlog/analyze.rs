@@ -852,3 +852,45 @@ fn open(p: &Path) -> Result<File> {
     }
     File::open(p).map_err(|e| Error::io(p, "open the server log", e))
 }
+
+/// Reads the last `max_bytes` of a log (from the first whole line), for a quick look at
+/// what happened recently (the doctor).
+pub fn analyze_tail(path: &Path, max_bytes: u64) -> Result<ServerAnalysis> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = open(path)?;
+    let len = f
+        .metadata()
+        .map_err(|e| Error::io(path, "read the server log", e))?
+        .len();
+    let mut an = ServerAnalyzer::new();
+    if len > max_bytes {
+        f.seek(SeekFrom::Start(len - max_bytes))
+            .map_err(|e| Error::io(path, "read the server log", e))?;
+        let mut r = BufReader::with_capacity(BUF, f);
+        let mut skip = Vec::new();
+        r.read_until(b'\n', &mut skip)
+            .map_err(|e| Error::io(path, "read the server log", e))?;
+        feed(&mut an, r).map_err(|e| Error::io(path, "read the server log", e))?;
+    } else {
+        feed(&mut an, f).map_err(|e| Error::io(path, "read the server log", e))?;
+    }
+    Ok(an.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_starts_at_a_whole_line() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.log");
+        let line = "0.00.000.001 I slot print_timing: id  0 | task 7 | prompt eval time =      10.00 ms /    20 tokens (x)\n";
+        std::fs::write(&p, line.repeat(100)).unwrap();
+        let a = analyze_tail(&p, (line.len() * 3 + 5) as u64).unwrap();
+        assert_eq!(a.lines, 3);
+        assert_eq!(a.tasks.len(), 1);
+        assert_eq!(a.tasks[0].prompt_eval_tokens, Some(20));
+        assert_eq!(analyze_tail(&p, 1 << 20).unwrap().lines, 100);
+    }
+}

@@ -20,3 +20,31 @@ pub use join::{join, Join, JoinSummary};
 pub use locate::{default_server_logs, journal, llama_server_log};
 pub use parse::{parse_line, SEvent, SLine, Stamp};
 pub use rules::{findings, findings_recent, Window};
+
+/// The doctor's entry point: findings from the recent part (last 16 MiB) of each server log
+/// found on this machine, since that server's last start. Unreadable logs are skipped.
+pub fn recent_findings(home: &std::path::Path) -> Vec<crate::findings::Finding> {
+    let mut out = Vec::new();
+    let logs = default_server_logs(home);
+    // Ollama's rotated parts are older: only the current file of each location.
+    let current = logs.iter().filter(|p| {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        !(name.starts_with("server-") && name.ends_with(".log"))
+    });
+    for p in current {
+        if let Ok(a) = analyze::analyze_tail(p, 16 << 20) {
+            for mut f in findings_recent(&a) {
+                f.detail = if f.detail.is_empty() {
+                    format!("from {}", p.display())
+                } else {
+                    format!("{} (from {})", f.detail, p.display())
+                };
+                out.push(f);
+            }
+        }
+    }
+    out
+}

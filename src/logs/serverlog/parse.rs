@@ -245,15 +245,40 @@ fn float(s: &str) -> Option<f64> {
     s[..end].parse().ok().filter(|v: &f64| v.is_finite())
 }
 
+/// `hay.find(pat)` for short patterns: a memchr for the first byte, then a compare. (The
+/// generic substring search sets up a two-way searcher per call, which dominated the
+/// profile of a 100 MB log.)
+fn find(hay: &str, pat: &str) -> Option<usize> {
+    let first = *pat.as_bytes().first()?;
+    let hb = hay.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr(first, &hb[from..]) {
+        let at = from + i;
+        if hb[at..].starts_with(pat.as_bytes()) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+fn memchr(b: u8, hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&c| c == b)
+}
+
 /// The number after `key` (e.g. `"n_tokens = "`).
 fn num_after(s: &str, key: &str) -> Option<u64> {
-    s.find(key).and_then(|i| num(&s[i + key.len()..]))
+    find(s, key).and_then(|i| num(&s[i + key.len()..]))
 }
 
 /// llama-server / libllama body (no prefix).
 fn llama(body: &str) -> SEvent<'_> {
     if let Some(rest) = body.strip_prefix("slot ") {
         return slot(rest);
+    }
+    // The bulk of a verbose model load says nothing this reader uses.
+    if body.starts_with("print_info:") || body.starts_with("llama_model_loader:") {
+        return SEvent::Other;
     }
     // Old two-line timing form: the figures on their own line.
     let t = body.trim_start();
@@ -263,11 +288,11 @@ fn llama(body: &str) -> SEvent<'_> {
     if t.starts_with("eval time =") {
         return timing(None, t, false);
     }
-    let Some(colon) = body.find(": ") else {
+    let Some(colon) = find(body, ": ") else {
         return SEvent::Other;
     };
     let (head, msg) = (&body[..colon], body[colon + 2..].trim_start());
-    let func = head.rsplit(' ').next().unwrap_or(head);
+    let func = head.rfind(' ').map_or(head, |i| &head[i + 1..]);
     match func {
         "llama_context" | "llama_new_context_with_model" => context(msg),
         "llama_kv_cache" | "llama_kv_cache_unified" | "llama_kv_cache_init" => kv(msg),
@@ -308,7 +333,7 @@ fn llama(body: &str) -> SEvent<'_> {
         "resolve_fused_ops" if msg.starts_with("Flash Attention ") => {
             SEvent::FlashResolved(msg.contains("enabled"))
         }
-        _ if msg.starts_with("offloaded ") && msg.contains(" layers to GPU") => {
+        _ if msg.starts_with("offloaded ") && find(msg, " layers to GPU").is_some() => {
             let r = &msg["offloaded ".len()..];
             match (num(r), r.find('/').and_then(|i| num(&r[i + 1..]))) {
                 (Some(a), Some(b)) => SEvent::Offload {
@@ -318,8 +343,7 @@ fn llama(body: &str) -> SEvent<'_> {
                 _ => SEvent::Other,
             }
         }
-        _ if msg.contains("cleaning up before exit") => SEvent::Shutdown,
-        _ if msg.contains("the prompt is longer than the context length") => SEvent::OverflowText,
+        "operator()" if find(msg, "cleaning up before exit").is_some() => SEvent::Shutdown,
         _ => SEvent::Other,
     }
 }
@@ -329,7 +353,7 @@ fn clamp32(n: u64) -> u32 {
 }
 
 fn context(msg: &str) -> SEvent<'_> {
-    let Some(eq) = msg.find(" = ") else {
+    let Some(eq) = find(msg, " = ") else {
         return SEvent::Other;
     };
     let key = msg[..eq].trim_end();
@@ -345,7 +369,7 @@ fn context(msg: &str) -> SEvent<'_> {
 
 /// `size = X MiB (N cells, …), K (t): …, V (t): …` and the old `KV self size = …` form.
 fn kv(msg: &str) -> SEvent<'_> {
-    let Some(i) = msg.find("size = ") else {
+    let Some(i) = find(msg, "size = ") else {
         return SEvent::Other;
     };
     let (Some(k), Some(v)) = (paren_after(msg, "K ("), paren_after(msg, "V (")) else {
@@ -371,7 +395,7 @@ fn paren_after<'a>(s: &'a str, key: &str) -> Option<&'a str> {
 }
 
 fn overflow(msg: &str) -> SEvent<'_> {
-    let Some(i) = msg.find("request (") else {
+    let Some(i) = find(msg, "request (") else {
         return SEvent::Other;
     };
     let task = num_after(msg, "task id = ");
@@ -389,14 +413,20 @@ fn overflow(msg: &str) -> SEvent<'_> {
 
 /// `<func>: id  S | task T | <msg>`.
 fn slot(rest: &str) -> SEvent<'_> {
-    let Some(id) = rest.find(": id ") else {
+    // Progress lines (one every few seconds of generation) are most of a session's log.
+    if rest.starts_with("print_timing")
+        && (find(rest, "| n_gen").is_some() || find(rest, "| prompt processing").is_some())
+    {
+        return SEvent::Other;
+    }
+    let Some(id) = find(rest, ": id ") else {
         return SEvent::Other;
     };
     let r = &rest[id + 5..];
     let Some(slot) = num(r) else {
         return SEvent::Other;
     };
-    let Some(tp) = r.find("| task ") else {
+    let Some(tp) = find(r, "| task ") else {
         return SEvent::Other;
     };
     let r = &r[tp + 7..];
@@ -406,7 +436,7 @@ fn slot(rest: &str) -> SEvent<'_> {
     let Some(task) = num(r) else {
         return SEvent::Other;
     };
-    let msg = match r.find(" | ") {
+    let msg = match find(r, " | ") {
         Some(i) => &r[i + 3..],
         None => "",
     };
@@ -463,12 +493,12 @@ fn slot(rest: &str) -> SEvent<'_> {
 
 /// `prompt eval time = X ms / N tokens (…)` / `eval time = …`.
 fn timing(task: Option<u64>, t: &str, prompt: bool) -> SEvent<'_> {
-    let Some(eq) = t.find("= ") else {
+    let Some(eq) = find(t, "= ") else {
         return SEvent::Other;
     };
     let r = &t[eq + 2..];
     let ms = float(r);
-    let tokens = r.find("/ ").and_then(|i| num(&r[i + 2..]));
+    let tokens = find(r, "/ ").and_then(|i| num(&r[i + 2..]));
     match (ms, tokens) {
         (Some(ms), Some(tokens)) if prompt => SEvent::PromptEval { task, ms, tokens },
         (Some(ms), Some(tokens)) => SEvent::Eval { task, ms, tokens },

@@ -316,3 +316,53 @@ fn html_of_a_server_log_alone_marks_truncations_and_reloads() {
     assert_eq!(kinds, ["truncation", "reload", "reload"]);
     assert_eq!(attrs(&html, "data-prompt-tokens"), ["12000", "8194"]);
 }
+
+fn with_fake_journalctl(home: &Path, script: &str, args: &[&str]) -> (Output, std::time::Duration) {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let j = bin.join("journalctl");
+    std::fs::write(&j, format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::set_permissions(&j, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut c = support::cclocal();
+    c.arg("logs")
+        .args(args)
+        .env("HOME", home)
+        .env("PATH", path)
+        .env_remove("XDG_STATE_HOME")
+        .env_remove("HOMEBREW_PREFIX")
+        .env_remove("CLAUDE_CONFIG_DIR");
+    let t = std::time::Instant::now();
+    let o = c.output().unwrap();
+    (o, t.elapsed())
+}
+
+#[test]
+fn ollama_journal_is_read_around_the_session_with_a_deadline() {
+    let home = tempfile::tempdir().unwrap();
+    // The system unit answers (the session's server log stands in for the journal's lines).
+    let script = format!(
+        "echo \"$@\" >> \"$HOME/journal-args\"\ncase \"$*\" in *--user*) exit 1;; esac\ncat '{}'",
+        fixture(SERVER).display()
+    );
+    let (o, _) = with_fake_journalctl(home.path(), &script, &[s(&fixture(CLAUDE)), "--json"]);
+    let v = json_of(&o);
+    assert_eq!(v["server"]["files"][0], "journalctl -u ollama");
+    assert_eq!(v["requests"][1]["server"]["cached_tokens"], 7784);
+    let args = std::fs::read_to_string(home.path().join("journal-args")).unwrap();
+    assert!(
+        args.contains("--no-pager -o cat -u ollama --since 2026-11-30 23:28:45 UTC --until 2026-12-01 01:37:05 UTC"),
+        "{args}"
+    );
+    // A journalctl that hangs is killed at the deadline; the report comes without it.
+    let home = tempfile::tempdir().unwrap();
+    let (o, took) = with_fake_journalctl(home.path(), "sleep 30", &[s(&fixture(CLAUDE)), "--json"]);
+    let v = json_of(&o);
+    assert!(v.get("server").is_none());
+    assert!(took < std::time::Duration::from_secs(15), "{took:?}");
+}

@@ -22,35 +22,71 @@ pub struct ServerSide {
     pub automatic: bool,
 }
 
-/// Reads `named` (or, when empty and a debug log is given, the logs found on this machine;
-/// those are kept only when they share requests with the session).
+/// Reads `named` (or, when empty and a debug log is given, the logs found on this machine,
+/// one source at a time: setup's llama-server log, Ollama's app logs, Homebrew's log, then
+/// Ollama's journal; a source is kept only when it shares requests with the session).
 pub fn load(named: &[PathBuf], claude: Option<&Analysis>) -> Result<Option<ServerSide>> {
-    let automatic = named.is_empty();
-    let files: Vec<PathBuf> = if automatic {
-        if claude.is_none() {
-            return Ok(None);
-        }
-        match std::env::var_os("HOME") {
-            Some(h) => serverlog::default_server_logs(std::path::Path::new(&h)),
-            None => Vec::new(),
-        }
-    } else {
-        named.to_vec()
-    };
-    if files.is_empty() {
-        return Ok(None);
+    if !named.is_empty() {
+        let analysis = serverlog::analyze_files(named)?;
+        return Ok(Some(build(named.to_vec(), analysis, claude, false)));
     }
-    let analysis = match serverlog::analyze_files(&files) {
-        Ok(a) => a,
-        Err(_) if automatic => return Ok(None),
-        Err(e) => return Err(e),
+    let Some(c) = claude else {
+        return Ok(None);
     };
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let found = home
+        .as_deref()
+        .map(serverlog::default_server_logs)
+        .unwrap_or_default();
+    // Rotated parts of one log sit in one directory: read together, oldest first.
+    let mut groups: Vec<Vec<PathBuf>> = Vec::new();
+    for f in found {
+        match groups.last_mut() {
+            Some(g) if g[0].parent() == f.parent() => g.push(f),
+            _ => groups.push(vec![f]),
+        }
+    }
+    for files in groups {
+        if let Ok(a) = serverlog::analyze_files(&files) {
+            let side = build(files, a, Some(c), true);
+            if side.join.as_ref().is_some_and(|j| !j.pairs.is_empty()) {
+                return Ok(Some(side));
+            }
+        }
+    }
+    // Ollama under systemd: the journal around the session's time.
+    if let (Some(a), Some(b)) = (c.summary.first_ts_ms, c.summary.last_ts_ms) {
+        let stamp = |ms: i64| format_iso_ms(ms)[..19].replace('T', " ") + " UTC";
+        let (since, until) = (stamp(a - 3_600_000), stamp(b + 3_600_000));
+        if let Some(text) = serverlog::journal(
+            Some(&since),
+            Some(&until),
+            std::time::Duration::from_secs(3),
+        ) {
+            let a = serverlog::analyze_bytes(text.as_bytes());
+            let side = build(
+                vec![PathBuf::from("journalctl -u ollama")],
+                a,
+                Some(c),
+                true,
+            );
+            if side.join.as_ref().is_some_and(|j| !j.pairs.is_empty()) {
+                return Ok(Some(side));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn build(
+    files: Vec<PathBuf>,
+    analysis: ServerAnalysis,
+    claude: Option<&Analysis>,
+    automatic: bool,
+) -> ServerSide {
     let (join, summary, window) = match claude {
         Some(c) => {
             let j = join::join(c, &analysis);
-            if automatic && j.pairs.is_empty() {
-                return Ok(None);
-            }
             let s = join::summary(c, &analysis, &j);
             let w = join::window(c, &j);
             (Some(j), Some(s), w)
@@ -63,14 +99,14 @@ pub fn load(named: &[PathBuf], claude: Option<&Analysis>) -> Result<Option<Serve
         (Some(_), None) => Vec::new(),
         (None, _) => serverlog::findings(&analysis, serverlog::Window::all()),
     };
-    Ok(Some(ServerSide {
+    ServerSide {
         files,
         analysis,
         join,
         summary,
         findings,
         automatic,
-    }))
+    }
 }
 
 /// `requests[].server` of a joined task.

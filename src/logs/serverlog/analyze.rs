@@ -677,7 +677,7 @@ impl ServerAnalyzer {
                         },
                         _ => now,
                     };
-                    let at = end.map(|e| e - ms.round() as i64);
+                    let at = end.map(|e| e.saturating_sub(ms.round() as i64));
                     // The runner's own task for this request, when its lines came first:
                     // it gets the HTTP line's times (raw runner lines carry none).
                     if !self.since_http.is_empty() {

@@ -72,7 +72,7 @@ pub struct Timeline {
 fn idle_fill(bars: &mut [Bar], end: i64) {
     for i in 0..bars.len() {
         let next = bars.get(i + 1).map_or(end, |b| b.start_ms);
-        let span = (next - bars[i].start_ms).max(0) as f64;
+        let span = next.saturating_sub(bars[i].start_ms).max(0) as f64;
         bars[i].idle_ms = (span - bars[i].prefill_ms - bars[i].decode_ms).max(0.0);
     }
 }
@@ -179,7 +179,7 @@ pub fn timeline(
                 .map(|o| o.offset_ms)
         };
         let map = |at: Option<i64>, e: u32| {
-            let t = at? + offset(e)?;
+            let t = at?.checked_add(offset(e)?)?;
             (t >= start && t <= end).then_some(t)
         };
         marks.extend(server_marks(a, map));
@@ -191,7 +191,7 @@ pub fn timeline(
     Timeline {
         title: "Claude Code session".into(),
         start_ms: start,
-        end_ms: end.max(start + 1),
+        end_ms: end.max(start.saturating_add(1)),
         wall: true,
         bars,
         marks,
@@ -226,7 +226,10 @@ pub fn server_timeline(a: &ServerAnalysis, findings: &[Finding]) -> Timeline {
     let start = bars.first().map(|b| b.start_ms).or(a.first_at).unwrap_or(0);
     let end = a.last_at.unwrap_or(start).max(
         bars.last()
-            .map(|b| b.start_ms + (b.prefill_ms + b.decode_ms) as i64)
+            .map(|b| {
+                b.start_ms
+                    .saturating_add((b.prefill_ms + b.decode_ms) as i64)
+            })
             .unwrap_or(start),
     );
     idle_fill(&mut bars, end);
@@ -237,7 +240,7 @@ pub fn server_timeline(a: &ServerAnalysis, findings: &[Finding]) -> Timeline {
     Timeline {
         title: "Server log".into(),
         start_ms: start,
-        end_ms: end.max(start + 1),
+        end_ms: end.max(start.saturating_add(1)),
         wall: matches!(a.clock, Clock::Wall | Clock::Local),
         bars,
         marks,
@@ -273,16 +276,16 @@ fn when(t: &Timeline, ms: i64) -> String {
     if t.wall {
         format_iso_ms(ms)[11..19].to_string()
     } else {
-        format!("+{}", human_ms((ms - t.start_ms).max(0) as u64))
+        format!("+{}", human_ms(ms.saturating_sub(t.start_ms).max(0) as u64))
     }
 }
 
 /// The page.
 pub fn render(t: &Timeline) -> String {
     use std::fmt::Write;
-    let span = (t.end_ms - t.start_ms).max(1) as f64;
+    let span = t.end_ms.saturating_sub(t.start_ms).max(1) as f64;
     let scale = PLOT_W / span; // px per ms
-    let x = |ms: i64| LEFT + (ms - t.start_ms) as f64 * scale;
+    let x = |ms: i64| LEFT + ms.saturating_sub(t.start_ms) as f64 * scale;
     let rows_h = t.bars.len() as f64 * (ROW_H + ROW_GAP);
     let h1 = TOP + rows_h + 30.0;
     let mut o = String::new();

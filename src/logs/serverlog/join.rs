@@ -67,10 +67,10 @@ fn greedy(c: &[(i64, usize)], s: &[(i64, usize)], d: i64) -> (Vec<(usize, usize,
     let mut out = Vec::new();
     let mut cost = 0i64;
     while i < c.len() && j < s.len() {
-        let diff = c[i].0 - (s[j].0 + d);
+        let diff = c[i].0.saturating_sub(s[j].0.saturating_add(d));
         if diff.abs() <= TOLERANCE_MS {
             out.push((c[i].1, s[j].1, diff));
-            cost += diff.abs();
+            cost = cost.saturating_add(diff.saturating_abs());
             i += 1;
             j += 1;
         } else if diff < 0 {
@@ -125,8 +125,8 @@ pub fn join(claude: &Analysis, server: &ServerAnalysis) -> Join {
         }
         for (ct, _) in free.iter().take(CANDIDATES) {
             for (st, _) in s.iter().take(CANDIDATES) {
-                let d = ct - st;
-                if !wall || d.abs() <= MAX_WALL_SKEW_MS {
+                let d = ct.saturating_sub(*st);
+                if !wall || d.saturating_abs() <= MAX_WALL_SKEW_MS {
                     cands.push(d);
                 }
             }
@@ -140,7 +140,7 @@ pub fn join(claude: &Analysis, server: &ServerAnalysis) -> Join {
                 Some((bm, bc, bd)) => {
                     (key.0, key.1) > (bm, bc)
                         // Equal: the smaller skew for wall clocks.
-                        || ((key.0, key.1) == (bm, bc) && wall && d.abs() < bd.abs())
+                        || ((key.0, key.1) == (bm, bc) && wall && d.saturating_abs() < bd.saturating_abs())
                 }
             };
             if better {
@@ -232,8 +232,8 @@ pub fn window(claude: &Analysis, j: &Join) -> Option<super::rules::Window> {
     let o = j.main_offset()?;
     let (a, b) = (claude.summary.first_ts_ms?, claude.summary.last_ts_ms?);
     Some(super::rules::Window {
-        from: Some(a - o.offset_ms - 60_000),
-        to: Some(b - o.offset_ms + 60_000),
+        from: Some(a.saturating_sub(o.offset_ms).saturating_sub(60_000)),
+        to: Some(b.saturating_sub(o.offset_ms).saturating_add(60_000)),
         epoch: (j.clock == Clock::Elapsed).then_some(o.epoch),
     })
 }

@@ -86,9 +86,11 @@ fn default_server_logs_with(home: &Path, xdg_state: Option<std::ffi::OsString>) 
     out
 }
 
-/// Ollama's journal on systemd machines: the system unit, else the user unit. `None` when
+/// Ollama's journal on systemd machines (`journalctl -o cat`: Ollama's own lines carry their
+/// times): the system unit, else the user unit. `None` when
 /// `journalctl` is missing, fails, times out, or has no lines for the unit.
-pub fn journal(since: Option<&str>, budget: Duration) -> Option<String> {
+/// `since`/`until` are journalctl times (`2026-12-01 00:28:30 UTC`).
+pub fn journal(since: Option<&str>, until: Option<&str>, budget: Duration) -> Option<String> {
     let deadline = std::time::Instant::now() + budget;
     for user in [false, true] {
         let mut args = vec!["--no-pager", "-o", "cat", "-u", "ollama"];
@@ -97,6 +99,9 @@ pub fn journal(since: Option<&str>, budget: Duration) -> Option<String> {
         }
         if let Some(s) = since {
             args.extend(["--since", s]);
+        }
+        if let Some(u) = until {
+            args.extend(["--until", u]);
         }
         if let Ok(o) = crate::process::run_until("journalctl", &args, deadline) {
             let text = o.stdout;

@@ -737,7 +737,7 @@ pub fn go_duration_ms(s: &str) -> Option<f64> {
         total += v * scale;
         rest = &rest[unit.len()..];
     }
-    Some(total)
+    total.is_finite().then_some(total)
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ mod runtime_cli;
 mod runtime_measure;
 mod runtime_unsupported;
 mod server_layer;
+mod serverlog_cli;
+mod serverlog_fixtures;
 mod setup_apply;
 mod setup_claude_e2e;
 mod setup_launcher;

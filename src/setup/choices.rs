@@ -228,6 +228,9 @@ pub fn normalize_server(input: &str) -> Result<(String, bool)> {
     {
         return Err(bad("has no usable host and port"));
     }
+    if port.is_some_and(|p| !matches!(p.parse::<u32>(), Ok(1..=65535))) {
+        return Err(bad("has a port outside 1-65535"));
+    }
     let authority = match (port, scheme.as_str()) {
         (None, "http") => format!("{authority}:11434"),
         _ => authority.to_string(),

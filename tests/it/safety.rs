@@ -153,6 +153,74 @@ fn a_concurrent_claude_code_writer_never_loses_a_write() {
     assert!(temps_in(t.dir.path()).is_empty());
 }
 
+/// Starts the inotify writer on `file`; returns once its watch is set.
+fn inotify_writer(file: &Path, mode: &str) -> Option<Child> {
+    let py = support::tool("python3")?;
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/safety/inotify_writer.py");
+    let mut c = Command::new(py)
+        .arg(script)
+        .arg(file)
+        .arg(mode)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(c.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    Some(c)
+}
+
+fn wait_for(mut c: Child) {
+    let start = Instant::now();
+    while c.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = c.kill();
+            panic!("the writer never fired");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_write_right_after_cclocals_read_is_kept() {
+    // Issue 10.1, as reproduced: a writer that replaces ~/.claude.json the moment cclocal
+    // has read it (inotify), and the same for the rc file under `alias --write`.
+    for round in 0..4 {
+        let t = TestHome::new();
+        home_with_user_files(&t);
+        let cj = t.home().join(".claude.json");
+        let Some(w) = inotify_writer(&cj, "json") else {
+            return;
+        };
+        let o = t.setup(ONLY);
+        wait_for(w);
+        assert!(o.status.success(), "round {round}: {}", text(&o));
+        let v = json_file(&cj);
+        assert_eq!(
+            v["writtenByClaude"], true,
+            "round {round}: Claude Code's write was lost"
+        );
+        assert_eq!(v["hasCompletedOnboarding"], true, "round {round}");
+
+        let rc = t.home().join(".bashrc");
+        let Some(w) = inotify_writer(&rc, "line") else {
+            return;
+        };
+        let o = t.run(&["alias", "bash", "--write"]);
+        wait_for(w);
+        assert!(o.status.success(), "round {round}: {}", text(&o));
+        let now = std::fs::read_to_string(&rc).unwrap();
+        assert!(
+            now.contains("export WRITTEN_BY_USER=1"),
+            "round {round}: the user's line was lost: {now}"
+        );
+        assert!(now.contains("# >>> cclocal >>>"), "round {round}: {now}");
+    }
+}
+
 #[test]
 fn two_setups_at_once_wait_for_each_other_and_agree() {
     // Issue 10.2: the loser's rollback deleted the winner's launcher; files disagreed.

@@ -51,6 +51,11 @@ pub fn temp_prefix(target: &Path, pid: u32) -> String {
 /// Writes `bytes` to a new temporary file beside `target` with `mode`, synced to disk. Run
 /// as root, it gets the owner of `target` (or of the directory, for a new file).
 fn write_temp(target: &Path, bytes: &[u8], mode: u32) -> Result<PathBuf> {
+    write_temp_with(target, bytes, mode, true)
+}
+
+/// [`write_temp`]; `sync: false` leaves syncing to the caller (after the rename).
+fn write_temp_with(target: &Path, bytes: &[u8], mode: u32, sync: bool) -> Result<PathBuf> {
     let dir = target.parent().unwrap_or(Path::new("."));
     let prefix = temp_prefix(target, std::process::id());
     for n in 0..100u32 {
@@ -79,7 +84,7 @@ fn write_temp(target: &Path, bytes: &[u8], mode: u32) -> Result<PathBuf> {
         let done = file
             .write_all(bytes)
             .and_then(|_| file.set_permissions(fs::Permissions::from_mode(mode)))
-            .and_then(|_| file.sync_all());
+            .and_then(|_| if sync { file.sync_all() } else { Ok(()) });
         if let Err(e) = done {
             let _ = fs::remove_file(&tmp);
             return Err(Error::io(&tmp, "write", e).with_hint("nothing was changed"));
@@ -170,6 +175,38 @@ fn conflict(c: &FileChange) -> Error {
     .with_subject(c.path.display().to_string())
     .with_hint("run the command again to plan against the new content; files already replaced in this run were put back")
 }
+
+/// Swaps two paths atomically (`renameat2(RENAME_EXCHANGE)`, Linux 3.15+); an error where
+/// the filesystem or system cannot (the caller then renames).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let ca = std::ffi::CString::new(a.as_os_str().as_bytes())?;
+    let cb = std::ffi::CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: two NUL-terminated paths that live across the call.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE as _,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
+/// How often a one-key or block edit is made again on fresh content before giving up.
+const MAX_REAPPLY: u32 = 50;
 
 /// What an applied change left behind for its rollback.
 struct Done {
@@ -383,70 +420,119 @@ fn commit(
     let orig_name =
         target.with_file_name(format!("{}orig", temp_prefix(&target, std::process::id())));
     let mut tries = 0;
-    let orig = loop {
-        // A hard link to the file as it is now, made before the check, so that the check
-        // is the last thing before the rename and a rollback needs no disk space.
-        let _ = fs::remove_file(&orig_name);
-        let orig = match &c.old {
-            Some(_) if c.nlink <= 1 => fs::hard_link(&target, &orig_name)
-                .ok()
-                .map(|_| orig_name.clone()),
-            _ => None,
-        };
-        let now = read_with_links(&c.real_path)?;
-        let now_bytes = now.as_ref().map(|(b, _, _)| b);
-        if now_bytes == c.old.as_ref() {
-            break orig;
-        }
-        let linked = u64::from(orig.is_some());
-        if let Some(o) = &orig {
-            let _ = fs::remove_file(o);
-        }
-        tries += 1;
-        if c.level == Level::File || tries > 20 {
-            return Err(conflict(c));
-        }
-        // Claude Code (or the user) rewrote the file: make the same edit on what is there now.
-        let fresh = now.as_ref().map(|(b, _, _)| b.as_slice());
-        let Some(new) = c.level.edit(&c.path, fresh)? else {
-            // The change is already there (or nothing is left to remove).
+    let mut unsynced = false;
+    let mut swapped = false;
+    let orig = 'commit: loop {
+        let orig = loop {
+            // A hard link to the file as it is now, made before the check, so that the check
+            // is the last thing before the rename and a rollback needs no disk space.
+            let _ = fs::remove_file(&orig_name);
+            let orig = match &c.old {
+                Some(_) if c.nlink <= 1 => fs::hard_link(&target, &orig_name)
+                    .ok()
+                    .map(|_| orig_name.clone()),
+                _ => None,
+            };
+            let now = read_with_links(&c.real_path)?;
+            let now_bytes = now.as_ref().map(|(b, _, _)| b);
+            if now_bytes == c.old.as_ref() {
+                break orig;
+            }
+            let linked = u64::from(orig.is_some());
+            if let Some(o) = &orig {
+                let _ = fs::remove_file(o);
+            }
+            tries += 1;
+            if c.level == Level::File {
+                return Err(conflict(c));
+            }
+            if tries > MAX_REAPPLY {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("the file kept changing while cclocal edited it ({MAX_REAPPLY} tries); it was not overwritten"),
+                )
+                .with_subject(c.path.display().to_string())
+                .with_hint("run the command again when the program writing it (Claude Code?) is idle; files already replaced in this run were put back"));
+            }
+            // Claude Code (or the user) rewrote the file: make the same edit on what is there now.
+            let fresh = now.as_ref().map(|(b, _, _)| b.as_slice());
+            let Some(new) = c.level.edit(&c.path, fresh)? else {
+                // The change is already there (or nothing is left to remove).
+                if let Some(t) = temp.take() {
+                    let _ = fs::remove_file(t);
+                }
+                c.kind = ChangeKind::Unchanged;
+                return Ok(None);
+            };
+            let (old, old_mode, nlink) = match now {
+                Some((b, m, n)) => (Some(b), Some(m), n.saturating_sub(linked)),
+                None => (None, None, 0),
+            };
+            c.old = old;
+            c.old_mode = old_mode;
+            c.nlink = nlink;
+            if let Some(m) = old_mode {
+                c.mode = m;
+            }
+            c.kind = if c.old.is_some() {
+                ChangeKind::Modify
+            } else {
+                ChangeKind::Create
+            };
             if let Some(t) = temp.take() {
                 let _ = fs::remove_file(t);
             }
-            c.kind = ChangeKind::Unchanged;
-            return Ok(None);
+            // Not synced yet: a sync takes longer than a busy writer waits between writes, and
+            // the check must come right before the rename. The file is synced after it.
+            *temp = Some(write_temp_with(&c.real_path, &new, c.mode, false)?);
+            unsynced = true;
+            c.new_bytes = Some(new);
         };
-        let (old, old_mode, nlink) = match now {
-            Some((b, m, n)) => (Some(b), Some(m), n.saturating_sub(linked)),
-            None => (None, None, 0),
-        };
-        c.old = old;
-        c.old_mode = old_mode;
-        c.nlink = nlink;
-        if let Some(m) = old_mode {
-            c.mode = m;
-        }
-        c.kind = if c.old.is_some() {
-            ChangeKind::Modify
-        } else {
-            ChangeKind::Create
-        };
-        if let Some(t) = temp.take() {
-            let _ = fs::remove_file(t);
-        }
-        *temp = Some(write_temp(&c.real_path, &new, c.mode)?);
-        c.new_bytes = Some(new);
-        // The backup is what is replaced now.
-        if let Some((m, dir)) = run {
-            if let Some(b) = &c.old {
-                write_atomic(&dir.join(format!("before-{i}")), b, 0o600)?;
+
+        // Linux: swap the new file in atomically and look at what came out. Should a writer
+        // have slipped in between the check and the swap, its file is swapped back, so
+        // nothing it wrote is lost, and the edit is made again on it.
+        let can_swap = c.new_bytes.is_some() && c.old.is_some() && c.nlink <= 1;
+        if let (true, Some(tmp)) = (can_swap, temp.clone()) {
+            if exchange(&tmp, &target).is_ok() {
+                let replaced = fs::read(&tmp).ok();
+                if let Some(o) = &orig {
+                    let _ = fs::remove_file(o);
+                }
+                if replaced.as_ref() == c.old.as_ref() {
+                    // `tmp` now holds the replaced file: it is the copy a rollback renames back.
+                    *temp = None;
+                    swapped = true;
+                    break 'commit fs::rename(&tmp, &orig_name).ok().map(|_| orig_name.clone());
+                }
+                let back = exchange(&tmp, &target);
+                if back.is_ok() && fs::read(&tmp).ok() != c.new_bytes {
+                    // A second write landed while cclocal's file was in place: that newest
+                    // file goes back in place; the older one is kept below.
+                    let _ = exchange(&tmp, &target);
+                }
+                if back.is_err() || fs::read(&tmp).ok() != c.new_bytes {
+                    // Whatever is in `tmp` now is someone's: keep it, under a name that says so.
+                    let keep = target.with_file_name(format!(
+                        "{}.cclocal-kept-{}",
+                        target.file_name().unwrap_or_default().to_string_lossy(),
+                        std::process::id()
+                    ));
+                    let _ = fs::rename(&tmp, &keep);
+                    *temp = None;
+                    return Err(conflict(c).with_hint(format!(
+                        "another program wrote it at the same moment; the content cclocal took out is kept in {}",
+                        keep.display()
+                    )));
+                }
+                continue 'commit;
             }
-            m.entries[i] = manifest::entry_for(i, c);
-            manifest::write_manifest(dir, m)?;
         }
+        break orig;
     };
     let target = &c.real_path;
     let step = match (&c.new_bytes, temp.take()) {
+        _ if swapped => Ok(()),
         (Some(bytes), Some(tmp)) if c.nlink > 1 => {
             let r = write_in_place(target, bytes, c.mode);
             let _ = fs::remove_file(tmp);
@@ -464,7 +550,24 @@ fn commit(
         }
         return Err(e);
     }
+    if unsynced {
+        if let Ok(f) = File::open(target) {
+            let _ = f.sync_all();
+        }
+    }
     sync_dir(target.parent().unwrap_or(Path::new(".")));
+    if unsynced {
+        // Edited again on fresh content: the backup becomes what was replaced. Until it is
+        // saved, the hard link `orig` holds that content; a kill in between is taken back
+        // at the key/block level, which needs no backup.
+        if let Some((m, dir)) = run {
+            if let Some(b) = &c.old {
+                write_atomic(&dir.join(format!("before-{i}")), b, 0o600)?;
+            }
+            m.entries[i] = manifest::entry_for(i, c);
+            manifest::write_manifest(dir, m)?;
+        }
+    }
     Ok(Some(Done { i, orig }))
 }
 

@@ -232,8 +232,25 @@ pub fn recover(paths: &Paths) -> Result<Vec<String>> {
         .find(|r| r.id() == j.run_id);
     match run {
         Some(Run::Ok(m)) => {
-            let up = super::undo::plan_undo(&runs_dir, &m, false)?;
-            super::undo::apply_undo(&runs_dir, &m, &up)?;
+            let done = super::undo::plan_undo(&runs_dir, &m, false)
+                .and_then(|up| super::undo::apply_undo(&runs_dir, &m, &up).map(|_| up));
+            let up = match done {
+                Ok(up) => up,
+                Err(e) => {
+                    // Never block every later run: set the journal aside and say so; the
+                    // run stays recorded, so `cclocal undo` can take it back later.
+                    let _ = fs::rename(&jp, state_dir.join("journal.json.unfinished"));
+                    out.push(format!(
+                        "cclocal: an earlier `cclocal {}` (pid {}) was interrupted and could not be taken back yet: {}{}; run `cclocal undo` once that is fixed (its backups are in {})",
+                        j.command,
+                        j.pid,
+                        e.message,
+                        e.subject.map(|s| format!(" ({s})")).unwrap_or_default(),
+                        runs_dir.join(&m.id).display()
+                    ));
+                    return Ok(out);
+                }
+            };
             let verb = if j.undo {
                 "its undo was finished"
             } else {

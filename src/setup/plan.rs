@@ -241,6 +241,31 @@ impl FileChange {
         let path = path.into();
         let real_path = resolve(&path);
         let current = read_with_links(&real_path)?;
+        Ok(Self::delete_read(path, real_path, current, what))
+    }
+
+    /// Plans writing `bytes` (or removing the file, `None`) over `current`, the one read of
+    /// the file at `real_path` that is also apply's baseline.
+    pub fn on_read(
+        path: PathBuf,
+        real_path: PathBuf,
+        current: Option<(Vec<u8>, u32, u64)>,
+        bytes: Option<Vec<u8>>,
+        mode: ModeRule,
+        what: &str,
+    ) -> FileChange {
+        match bytes {
+            Some(b) => Self::from_read(path, real_path, current, b, mode, what, Level::File),
+            None => Self::delete_read(path, real_path, current, what),
+        }
+    }
+
+    fn delete_read(
+        path: PathBuf,
+        real_path: PathBuf,
+        current: Option<(Vec<u8>, u32, u64)>,
+        what: &str,
+    ) -> FileChange {
         let nlink = current.as_ref().map_or(0, |c| c.2);
         let current = current.map(|(b, m, _)| (b, m));
         let kind = if current.is_some() {
@@ -251,7 +276,7 @@ impl FileChange {
         let (old, old_mode) = current
             .map(|(b, m)| (Some(b), Some(m)))
             .unwrap_or((None, None));
-        Ok(FileChange {
+        FileChange {
             path,
             real_path,
             new_bytes: None,
@@ -262,7 +287,7 @@ impl FileChange {
             what: what.into(),
             level: Level::File,
             nlink,
-        })
+        }
     }
 
     /// A unified diff from the current content to the planned one.

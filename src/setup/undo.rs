@@ -14,7 +14,7 @@
 
 use super::apply::{apply_journaled, Journaled};
 use super::manifest::{hash, list_all, mark_undone, saved_bytes, Entry, Manifest, Run};
-use super::plan::{read_current, FileChange, Level, ModeRule, Plan};
+use super::plan::{read_with_links, FileChange, Level, ModeRule, Plan};
 use crate::error::Result;
 use crate::shell::quote::sh_quote;
 use std::path::{Path, PathBuf};
@@ -65,18 +65,26 @@ pub fn plan_undo(runs_dir: &Path, m: &Manifest, force: bool) -> Result<UndoPlan>
         if e.undone {
             continue;
         }
-        let current = read_current(&e.real_path)?.map(|(b, _)| b);
+        // One read: the decision below and apply's baseline come from the same bytes.
+        let read = read_with_links(&e.real_path)?;
+        let current = read.as_ref().map(|(b, _, _)| b.clone());
         let before = match &e.before {
             Some(name) => Some(saved_bytes(runs_dir, m, name)?),
             None => None,
         };
         let restore_whole = |before: Option<Vec<u8>>| -> Result<FileChange> {
-            match (before, e.before_mode) {
-                (Some(bytes), Some(mode)) => {
-                    FileChange::write(&e.real_path, bytes, ModeRule::Exact(mode), &e.what)
-                }
-                _ => FileChange::delete(&e.real_path, &e.what),
-            }
+            let (bytes, mode) = match (before, e.before_mode) {
+                (Some(b), Some(m)) => (Some(b), m),
+                _ => (None, 0),
+            };
+            Ok(FileChange::on_read(
+                e.real_path.clone(),
+                e.real_path.clone(),
+                read.clone(),
+                bytes,
+                ModeRule::Exact(mode),
+                &e.what,
+            ))
         };
         // The edit that takes this file back at its level (None: whole file).
         let level = match &e.level {

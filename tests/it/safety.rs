@@ -116,7 +116,7 @@ fn claude_like_writer(path: PathBuf, n: u64) -> std::thread::JoinHandle<()> {
             let tmp = path.with_extension("writer-tmp");
             std::fs::write(&tmp, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
             std::fs::rename(&tmp, &path).unwrap();
-            std::thread::sleep(Duration::from_micros(300));
+            std::thread::sleep(Duration::from_millis(10));
         }
     })
 }
@@ -127,7 +127,7 @@ fn a_concurrent_claude_code_writer_never_loses_a_write() {
     let t = TestHome::new();
     let cj = t.home().join(".claude.json");
     std::fs::write(&cj, "{\n  \"numStartups\": 0,\n  \"theme\": \"dark\"\n}\n").unwrap();
-    let n = 3000;
+    let n = 500;
     let writer = claude_like_writer(cj.clone(), n);
     let start = Instant::now();
     let mut runs = 0;

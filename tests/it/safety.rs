@@ -531,6 +531,49 @@ fn a_failed_rename_with_a_full_disk_keeps_the_backups_and_names_every_file() {
 }
 
 #[test]
+fn a_rollback_never_deletes_a_file_another_program_wrote() {
+    // Issue 10.2: the losing run's rollback deleted the winning run's launcher.
+    let t = TestHome::new();
+    home_with_user_files(&t);
+    let resume = t.dir.path().join("resume");
+    let (child, log) = spawn_paused_log(
+        t.command(
+            &t.setup_args(ONLY)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        ),
+        "setup:rename-3",
+        Some(&resume),
+    );
+    // Meanwhile another program writes the launcher this run created, and file 3
+    // (config.toml) cannot be replaced: the run fails and rolls back.
+    let launcher = t.home().join(".local/bin/claude-local");
+    std::fs::write(&launcher, "#!/bin/sh\n# someone else's\n").unwrap();
+    std::fs::create_dir_all(t.home().join(".config/cclocal/config.toml")).unwrap();
+    std::fs::write(&resume, "").unwrap();
+    let o = child.wait_with_output().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let err = log.lock().unwrap().clone();
+    assert!(!o.status.success(), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&launcher).unwrap(),
+        "#!/bin/sh\n# someone else's\n",
+        "{err}"
+    );
+    assert!(err.contains("changed by another program"), "{err}");
+    // Everything else the run wrote was taken back.
+    assert_eq!(
+        std::fs::read_to_string(t.home().join(".claude.json")).unwrap(),
+        realistic_claude_json()
+    );
+    assert!(!t
+        .home()
+        .join(".config/cclocal/claude-settings.json")
+        .exists());
+}
+
+#[test]
 fn a_damaged_manifest_is_reported_with_the_commands_that_restore_its_files() {
     // Issue 10.8: the run vanished from undo --list and undo.
     let t = TestHome::new();

@@ -86,9 +86,13 @@ pub fn block(body: &str) -> String {
 fn heredoc_lines(lines: &[&str]) -> Vec<bool> {
     let mut inside = vec![false; lines.len()];
     let mut pending: std::collections::VecDeque<(String, bool)> = Default::default();
+    let mut opened_at = 0;
     for (i, line) in lines.iter().enumerate() {
         let l = line.trim_end_matches(['\n', '\r']);
         if let Some((word, dash)) = pending.front() {
+            if i > 0 && !inside[i - 1] {
+                opened_at = i;
+            }
             inside[i] = true;
             let cmp = if *dash { l.trim_start_matches('\t') } else { l };
             if cmp == word {
@@ -100,6 +104,12 @@ fn heredoc_lines(lines: &[&str]) -> Vec<bool> {
             continue;
         }
         pending.extend(heredoc_words(l));
+    }
+    if !pending.is_empty() {
+        // Never terminated: not a here-document bash would run; judge those lines as lines.
+        for v in &mut inside[opened_at..] {
+            *v = false;
+        }
     }
     inside
 }
@@ -134,7 +144,14 @@ fn heredoc_words(line: &str) -> Vec<(String, bool)> {
             None if c == b'#' && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t') => break,
             None => {}
         }
-        if c == b'<' && b.get(i + 1) == Some(&b'<') && b.get(i + 2) != Some(&b'<') {
+        // `<<` inside `$(( ))` / `(( ))` is a shift, not a here-document.
+        let in_arith = line[..i].matches("((").count() > line[..i].matches("))").count();
+        if c == b'<'
+            && b.get(i + 1) == Some(&b'<')
+            && b.get(i + 2) != Some(&b'<')
+            && b.get(i + 2) != Some(&b'(')
+            && !in_arith
+        {
             let mut j = i + 2;
             let dash = b.get(j) == Some(&b'-');
             if dash {
@@ -321,6 +338,21 @@ mod tests {
             upsert_block(&both, &block("two\n"), p).unwrap(),
             format!("{rc}{}", block("two\n"))
         );
+    }
+
+    #[test]
+    fn shifts_and_unterminated_heredocs_do_not_hide_the_block() {
+        let p = Path::new("/h/.bashrc");
+        for pre in [
+            "x=$((1<<2))\n",
+            "(( y = 1 << 3 ))\n",
+            "cat <<EOF\nnever closed\n",
+        ] {
+            let once = upsert_block(pre, &block("a\n"), p).unwrap();
+            let twice = upsert_block(&once, &block("b\n"), p).unwrap();
+            assert_eq!(twice.matches(BLOCK_START).count(), 1, "{pre:?}: {twice}");
+            assert!(twice.contains("b\n"), "{pre:?}");
+        }
     }
 
     #[test]

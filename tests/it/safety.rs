@@ -203,7 +203,6 @@ fn a_write_right_after_cclocals_read_is_kept() {
             v["writtenByClaude"], true,
             "round {round}: Claude Code's write was lost"
         );
-        assert_eq!(v["hasCompletedOnboarding"], true, "round {round}");
 
         let rc = t.home().join(".bashrc");
         let Some(w) = inotify_writer(&rc, "line") else {
@@ -217,7 +216,8 @@ fn a_write_right_after_cclocals_read_is_kept() {
             now.contains("export WRITTEN_BY_USER=1"),
             "round {round}: the user's line was lost: {now}"
         );
-        assert!(now.contains("# >>> cclocal >>>"), "round {round}: {now}");
+        // (cclocal's own block may be gone: the writer read the file before cclocal replaced
+        // it and wrote after, as Claude Code can; that loses nothing of the user's.)
     }
 }
 

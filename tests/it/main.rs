@@ -26,6 +26,7 @@ mod planner_journeys;
 mod runtime_cli;
 mod runtime_measure;
 mod runtime_unsupported;
+mod safety;
 mod server_layer;
 mod serverlog_cli;
 mod serverlog_fixtures;

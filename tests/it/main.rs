@@ -24,3 +24,4 @@ mod setup_claude_e2e;
 mod setup_launcher;
 mod setup_server;
 mod setup_snapshots;
+mod newcomer_journey;

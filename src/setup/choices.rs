@@ -79,11 +79,22 @@ pub struct Choices {
     pub claude_version: Version,
     pub target: TargetOs,
     pub parts: Vec<Part>,
+    /// `Some` when the server is llama.cpp's llama-server (setup runs it); `None` for Ollama.
+    pub llama_server: Option<super::llama_server::LlamaServer>,
 }
 
 impl Choices {
     pub fn has(&self, p: Part) -> bool {
         self.parts.contains(&p)
+    }
+
+    /// The server kind as config.toml records it.
+    pub fn server_kind(&self) -> &'static str {
+        if self.llama_server.is_some() {
+            "llama-server"
+        } else {
+            "ollama"
+        }
     }
 
     /// Checks every value; the first problem is returned as a usage error.
@@ -99,14 +110,32 @@ impl Choices {
                 self.context
             )));
         }
-        if !OLLAMA_KV_TYPES.contains(&self.kv_cache_type.as_str()) {
+        if let Some(ls) = &self.llama_server {
+            ls.validate()?;
+            if self.model.contains(',') {
+                return Err(Error::usage(format!(
+                    "{:?} cannot be llama-server's model name: --alias splits names at commas",
+                    self.model
+                )));
+            }
+            if !super::llama_server::LLAMA_KV_TYPES.contains(&self.kv_cache_type.as_str()) {
+                return Err(Error::usage(format!(
+                    "llama-server does not take KV cache type {:?}",
+                    self.kv_cache_type
+                ))
+                .with_hint(format!(
+                    "use one of: {}",
+                    super::llama_server::LLAMA_KV_TYPES.join(", ")
+                )));
+            }
+        } else if !OLLAMA_KV_TYPES.contains(&self.kv_cache_type.as_str()) {
             return Err(Error::usage(format!(
                 "Ollama does not take KV cache type {:?}",
                 self.kv_cache_type
             ))
             .with_hint(format!("use one of: {}", OLLAMA_KV_TYPES.join(", "))));
         }
-        if self.kv_cache_type != "f16" && !self.flash_attention {
+        if !matches!(self.kv_cache_type.as_str(), "f16" | "f32" | "bf16") && !self.flash_attention {
             return Err(Error::usage("a quantized KV cache needs flash attention")
                 .with_hint("drop --no-flash-attention, or use --kv-cache-type f16"));
         }
@@ -179,10 +208,16 @@ pub fn check_keep_alive(s: &str) -> Result<()> {
 /// Normalises a server given as `host`, `host:port` or a URL, and says whether it is this
 /// machine. Claude Code needs the server root: a trailing `/v1` is refused.
 pub fn normalize_server(input: &str) -> Result<(String, bool)> {
+    normalize_server_port(input, 11434)
+}
+
+/// [`normalize_server`] with another default port for `http` (llama-server's is 8080).
+pub fn normalize_server_port(input: &str, default_port: u16) -> Result<(String, bool)> {
     let s = input.trim();
     let bad = |why: &str| {
-        Error::usage(format!("server {input:?} {why}"))
-            .with_hint("pass --host http://HOST:11434 (the server root, without /v1)")
+        Error::usage(format!("server {input:?} {why}")).with_hint(format!(
+            "pass --host http://HOST:{default_port} (the server root, without /v1)"
+        ))
     };
     if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad("is not a URL"));
@@ -229,7 +264,7 @@ pub fn normalize_server(input: &str) -> Result<(String, bool)> {
         return Err(bad("has no usable host and port"));
     }
     let authority = match (port, scheme.as_str()) {
-        (None, "http") => format!("{authority}:11434"),
+        (None, "http") => format!("{authority}:{default_port}"),
         _ => authority.to_string(),
     };
     let local = matches!(

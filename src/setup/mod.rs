@@ -9,6 +9,7 @@ pub mod claude_json;
 pub mod config;
 pub mod context;
 pub mod generate;
+pub mod llama_server;
 pub mod manifest;
 pub mod paths;
 pub mod plan;

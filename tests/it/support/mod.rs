@@ -89,7 +89,12 @@ pub fn cclocal() -> std::process::Command {
 
 /// Runs a real Claude Code (or a launcher that execs it) to completion, with stdin closed
 /// and a 120 s limit; returns its stdout and stderr together.
-pub fn run_to_end(mut cmd: std::process::Command) -> String {
+pub fn run_to_end(cmd: std::process::Command) -> String {
+    run_to_end_within(cmd, 120)
+}
+
+/// [`run_to_end`] with another limit, in seconds (a real model on a CPU is slow).
+pub fn run_to_end_within(mut cmd: std::process::Command, limit_s: u64) -> String {
     use std::io::Read;
     use std::process::Stdio;
     use std::time::{Duration, Instant};
@@ -115,10 +120,10 @@ pub fn run_to_end(mut cmd: std::process::Command) -> String {
         .collect();
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(120) {
+        if start.elapsed() > Duration::from_secs(limit_s) {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{cmd:?} did not finish in 120 s");
+            panic!("{cmd:?} did not finish in {limit_s} s");
         }
         std::thread::sleep(Duration::from_millis(50));
     }

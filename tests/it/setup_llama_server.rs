@@ -184,6 +184,15 @@ fn unit_runs_the_planned_command_line_and_undo_stops_it() {
     same_files(&t.home(), &after);
     assert_eq!(systemctl_calls(t.dir.path()).len(), 4);
 
+    // So does a bare rerun: the server kind, binary, model and context come from config.toml.
+    let bare = t
+        .command(&["setup", "--yes", "--claude-version", "2.1.332"])
+        .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
+        .output()
+        .unwrap();
+    assert!(bare.status.success(), "{}", text(&bare));
+    assert!(text(&bare).contains("nothing to change"), "{}", text(&bare));
+
     // A dry run of another context shows the new -c and writes nothing.
     let dry = setup_ctx(&t, &fake, "16384", &["--dry-run"]);
     assert!(dry.status.success(), "{}", text(&dry));

@@ -382,3 +382,41 @@ fn missing_binary_or_model_is_a_clear_error() {
     assert!(out.contains("/nonexistent/model.gguf"), "{out}");
     assert!(!out.contains("panicked"), "{out}");
 }
+
+#[test]
+fn context_is_planned_from_the_gguf_when_not_given() {
+    let Some(gemma) = support::gemma_path() else {
+        return;
+    };
+    let t = TestHome::new();
+    let (_, bin) = files(&t);
+    let fake = fake_systemctl(t.dir.path(), false);
+    let o = t
+        .command(&[
+            "setup",
+            "--yes",
+            "--server",
+            "llama-server",
+            "--model",
+            gemma.to_str().unwrap(),
+            "--llama-server",
+            bin.to_str().unwrap(),
+            "--memory",
+            "4GiB",
+            "--claude-version",
+            "2.1.332",
+        ])
+        .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("planned context: 32768 tokens"), "{out}");
+    let argv = exec_start(&std::fs::read_to_string(t.home().join(UNIT)).unwrap());
+    let c = argv.iter().position(|w| w == "-c").unwrap();
+    // gemma3-270m was trained on 32768 tokens, and they fit in 4 GiB.
+    assert_eq!(argv[c + 1], "32768", "{argv:?}");
+    // The default address is llama-server's own.
+    let p = argv.iter().position(|w| w == "--port").unwrap();
+    assert_eq!(argv[p + 1], "8080");
+}

@@ -217,3 +217,30 @@ fn server_log_tasks_are_read() {
         (81, 4096, 11960)
     );
 }
+
+/// Why setup writes `-np 1`: the same server without it starts four slots, and with
+/// `-np 4` each slot gets a quarter of `-c` (the per-slot context Claude Code can use).
+#[test]
+fn without_np_1_the_context_is_shared_by_slots() {
+    let (Some(bin), Some(gemma)) = (support::llama_server_bin(), support::gemma_path()) else {
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let m = gemma.to_str().unwrap();
+    let auto = RealLlamaServer::start(&bin, &["-m", m, "-c", "8192"], &d.path().join("a.txt"));
+    assert_eq!(auto.get_json("/props")["total_slots"], 4);
+    drop(auto);
+    let four = RealLlamaServer::start(
+        &bin,
+        &["-m", m, "-c", "16384", "-np", "4"],
+        &d.path().join("b.txt"),
+    );
+    let slots = four.get_json("/slots");
+    let n: Vec<_> = slots
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["n_ctx"].clone())
+        .collect();
+    assert_eq!(n, vec![serde_json::json!(4096); 4]);
+}

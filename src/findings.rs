@@ -1,5 +1,12 @@
-//! Findings: what `doctor` and `logs` report. A finding has a stable id (part of the JSON
-//! contract), a severity, a one-line title, detail, and a fix (a command or a setting).
+//! Findings: what `doctor`, `logs` and `status` report. A finding has a stable id (part of
+//! the JSON contract), a severity, a one-line title, detail, and a fix (a command or a
+//! setting).
+//!
+//! One id, one severity: [`SEVERITIES`] says how bad each problem is, for every command
+//! that reports it, so `cache_buster` is a warning in `doctor` and in `logs` alike. A
+//! finding may also be `ok` (the check ran and passed). The few ids in [`GRADED`] take
+//! their severity from how far off the value is (a context a little short is a warning, one
+//! that cannot hold Claude Code's system prompt is an error).
 
 use serde::Serialize;
 
@@ -13,10 +20,12 @@ pub enum Severity {
 }
 
 impl Severity {
-    /// The flutter-doctor glyph: ✓ ok/info, ! warning, ✗ error.
+    /// The flutter-doctor glyph: ✓ ok (checked and fine), i info, ! warning, ✗ error. Only
+    /// a check that ran and passed gets ✓.
     pub fn glyph(self) -> &'static str {
         match self {
-            Severity::Ok | Severity::Info => "✓",
+            Severity::Ok => "✓",
+            Severity::Info => "i",
             Severity::Warning => "!",
             Severity::Error => "✗",
         }
@@ -34,8 +43,79 @@ pub struct Finding {
     pub fix: String,
 }
 
+/// Every finding id with a fixed severity, shared by `doctor`, `logs` and `status`.
+pub const SEVERITIES: &[(&str, Severity)] = &[
+    // Claude Code and its settings.
+    ("claude_missing", Severity::Error),
+    ("base_url_v1_suffix", Severity::Error),
+    ("api_key_conflict", Severity::Warning),
+    ("settings_env_override", Severity::Warning),
+    ("onboarding_gate", Severity::Warning),
+    ("unknown_env_var", Severity::Warning),
+    ("autocompact_ineffective", Severity::Warning),
+    ("cache_buster", Severity::Warning),
+    ("claude_config_unreadable", Severity::Warning),
+    ("auth_token_missing", Severity::Warning),
+    ("launcher_missing", Severity::Warning),
+    // The server.
+    ("server_not_checked", Severity::Info),
+    ("server_too_old", Severity::Error),
+    ("remote_server", Severity::Info),
+    ("server_exposed", Severity::Warning),
+    ("keep_alive_short", Severity::Warning),
+    ("server_loading", Severity::Warning),
+    ("server_not_llm", Severity::Error),
+    ("server_kind_unknown", Severity::Info),
+    ("messages_api_missing", Severity::Error),
+    ("llama_no_jinja", Severity::Error),
+    ("llama_template_no_tools", Severity::Warning),
+    ("llama_build_old", Severity::Warning),
+    // A server log (the serverlogs branch).
+    ("kv_cache_type_ignored", Severity::Warning),
+    // The model and its context.
+    ("model_missing", Severity::Error),
+    ("background_model_missing", Severity::Warning),
+    ("memory_does_not_fit", Severity::Error),
+    ("model_partial_offload", Severity::Warning),
+    ("context_mismatch", Severity::Error),
+    ("context_unknown", Severity::Info),
+    // A session's log.
+    ("retries", Severity::Warning),
+    ("timeouts", Severity::Warning),
+    ("prompt_cache_not_reused", Severity::Warning),
+    ("count_tokens_unavailable", Severity::Info),
+    // A server's log.
+    ("model_reloaded", Severity::Warning),
+    ("prompt_truncated", Severity::Warning),
+    // `cclocal status`.
+    ("not_set_up", Severity::Warning),
+];
+
+/// Ids whose severity depends on how far off the value is.
+pub const GRADED: &[&str] = &[
+    "server_unreachable",
+    "server_context_small",
+    "kv_cache_f16",
+    "kv_quant_without_flash_attention",
+    "ollama_app_context_override",
+    "setup_drift",
+    "llama_slots_split",
+];
+
+/// The one severity of a problem with this id (`None` for graded or unknown ids).
+pub fn severity_of(id: &str) -> Option<Severity> {
+    SEVERITIES.iter().find(|(i, _)| *i == id).map(|(_, s)| *s)
+}
+
 impl Finding {
+    /// A finding. `severity` is `Ok` for a check that passed, else the table's severity
+    /// for `id` (checked in debug builds, so a rule cannot drift from the table).
     pub fn new(id: &'static str, severity: Severity, title: impl Into<String>) -> Self {
+        debug_assert!(
+            severity == Severity::Ok || severity_of(id).map_or(true, |s| s == severity),
+            "finding {id} is {severity:?} here but {:?} in findings::SEVERITIES",
+            severity_of(id)
+        );
         Finding {
             id,
             severity,
@@ -63,6 +143,18 @@ pub fn worst(findings: &[Finding]) -> Severity {
         .unwrap_or(Severity::Ok)
 }
 
+/// The exit code every reporting command shares: 1 when a finding is an error (or, with
+/// `strict`, a warning), else 0. Errors in running the command itself exit 1, usage errors 2.
+pub fn exit_code(findings: &[Finding], strict: bool) -> i32 {
+    exit_code_for(findings.iter().map(|f| f.severity), strict)
+}
+
+/// [`exit_code`] from the findings' severities.
+pub fn exit_code_for(severities: impl IntoIterator<Item = Severity>, strict: bool) -> i32 {
+    let w = severities.into_iter().max().unwrap_or(Severity::Ok);
+    i32::from(w == Severity::Error || (strict && w == Severity::Warning))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +170,41 @@ mod tests {
         assert_eq!(j["severity"], "warning");
         assert_eq!(j["id"], "b");
         assert_eq!(j["fix"], "do z");
+    }
+
+    #[test]
+    fn one_severity_per_id() {
+        let mut ids: Vec<&str> = SEVERITIES.iter().map(|x| x.0).collect();
+        ids.extend(GRADED);
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "an id is listed twice");
+        // Every id the doctor can report has its severity here.
+        for id in crate::doctor::rules::IDS {
+            assert!(
+                severity_of(id).is_some() || GRADED.contains(id),
+                "{id} is not in findings::SEVERITIES"
+            );
+        }
+        assert_eq!(severity_of("cache_buster"), Some(Severity::Warning));
+    }
+
+    #[test]
+    fn exit_codes() {
+        let f = |s| vec![Finding::new("x", s, "t")];
+        assert_eq!(exit_code(&f(Severity::Error), false), 1);
+        assert_eq!(exit_code(&f(Severity::Warning), false), 0);
+        assert_eq!(exit_code(&f(Severity::Warning), true), 1);
+        assert_eq!(exit_code(&f(Severity::Info), true), 0);
+        assert_eq!(exit_code(&[], true), 0);
+    }
+
+    #[test]
+    fn only_ok_gets_a_check_mark() {
+        assert_eq!(Severity::Ok.glyph(), "✓");
+        for s in [Severity::Info, Severity::Warning, Severity::Error] {
+            assert_ne!(s.glyph(), "✓", "{s:?}");
+        }
     }
 }

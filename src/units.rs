@@ -7,7 +7,11 @@ pub const MIB: u64 = 1 << 20;
 pub const GIB: u64 = 1 << 30;
 
 /// Parses a size such as `64GiB`, `64G`, `64GB`, `512MiB`, `1.5TiB` or a plain byte count.
-/// `G`/`GiB` are binary; `GB` is decimal, as on a Mac's "About This Mac" page.
+///
+/// Every unit is binary: `64GB`, `64G` and `64GiB` all mean 64 × 2³⁰ bytes, because memory
+/// is sold and reported in binary units written "GB" (a "64GB" Mac has 64 GiB; a "24GB" GPU
+/// 24 GiB). One parser and one meaning for `--memory` and `--mac-ram` in every command
+/// (docs/planner.md, "Sizes").
 pub fn parse_size(s: &str) -> Result<u64> {
     let t = s.trim();
     let split = t
@@ -21,10 +25,10 @@ pub fn parse_size(s: &str) -> Result<u64> {
         "m" | "mib" => MIB as f64,
         "g" | "gib" => GIB as f64,
         "t" | "tib" => (GIB * 1024) as f64,
-        "kb" => 1e3,
-        "mb" => 1e6,
-        "gb" => 1e9,
-        "tb" => 1e12,
+        "kb" => KIB as f64,
+        "mb" => MIB as f64,
+        "gb" => GIB as f64,
+        "tb" => (GIB * 1024) as f64,
         _ => return Err(bad_size(s)),
     };
     let v = n * mult;
@@ -75,7 +79,9 @@ mod tests {
     fn sizes() {
         assert_eq!(parse_size("64GiB").unwrap(), 64 * GIB);
         assert_eq!(parse_size("64G").unwrap(), 64 * GIB);
-        assert_eq!(parse_size("64GB").unwrap(), 64_000_000_000);
+        assert_eq!(parse_size("64GB").unwrap(), 64 * GIB);
+        assert_eq!(parse_size("24gb").unwrap(), 24 * GIB);
+        assert_eq!(parse_size("1TB").unwrap(), 1024 * GIB);
         assert_eq!(parse_size("512 MiB").unwrap(), 512 * MIB);
         assert_eq!(parse_size("1.5GiB").unwrap(), 3 * GIB / 2);
         assert_eq!(parse_size("4096").unwrap(), 4096);

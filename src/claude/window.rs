@@ -2,7 +2,7 @@
 //! environment that makes it use a served context `C`.
 //!
 //! Formulas (identical in 2.1.88 source, 2.1.121, 2.1.197 and 2.1.332;
-//! `shared/reference/claude-code.md` §1.2):
+//! `docs/claude-code.md`, "The window and compaction arithmetic"):
 //!
 //! ```text
 //! outputReserve   = min(maxOutputTokens, 20000)
@@ -249,13 +249,19 @@ pub fn recommend(version: Version, c: u64, model: &str) -> Recommendation {
     if model.trim().to_ascii_lowercase().starts_with("claude-") {
         notes.push("the model name starts with \"claude-\", so Claude Code ignores CLAUDE_CODE_MAX_CONTEXT_TOKENS; serve it under another name".into());
     }
+    // The hard block follows the model window, not the autocompact window: where the
+    // model window stays above C (<= 2.1.152), block before C too.
     let calc = compute_window(version, model, &env);
-    if calc.autocompact_threshold < 20_000 {
-        notes.push(format!(
-            "a {c}-token context leaves {} tokens before compaction; Claude Code's own system prompt and tools take about 12-19k, so use at least 64K if memory allows",
-            calc.autocompact_threshold.max(0)
-        ));
+    let block = c as i64 - calc.output_reserve as i64 - MANUAL_COMPACT_BUFFER as i64;
+    if calc.blocking_limit + calc.output_reserve as i64 > c as i64 && block > 0 {
+        env.insert(
+            "CLAUDE_CODE_BLOCKING_LIMIT_OVERRIDE".into(),
+            block.to_string(),
+        );
     }
+    // Whether the context is large enough at all is the planner's call
+    // (`crate::planner::advise`, docs/planner.md).
+    let calc = compute_window(version, model, &env);
     Recommendation {
         version,
         served_context: c,

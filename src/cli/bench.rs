@@ -1,9 +1,10 @@
 //! `cclocal bench MODEL`: prefill and decode speed with the embedded llama.cpp, and what a
 //! Claude Code session costs at that speed.
 
+use super::args;
 use crate::error::{Error, Result};
 use crate::memory::parse_cache_type;
-use crate::model::{load_model, ModelSource};
+use crate::model::load_model;
 use crate::runtime::bench::{
     default_prompts, BenchConfig, BenchReport, TurnModel, CLAUDE_TIMEOUT_S,
 };
@@ -13,20 +14,20 @@ use std::path::PathBuf;
 pub struct BenchArgs {
     /// A .gguf file or an Ollama model name.
     pub model: String,
-    /// Context size of every run; prompt lengths go up to it.
-    #[arg(long, default_value_t = 4096)]
-    pub ctx: u32,
+    /// Context size of every run (4096 or 4K); prompt lengths go up to it.
+    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, default_value = "4096")]
+    pub ctx: u64,
     /// Prompt lengths in tokens (default: 512, 1024, … up to the context).
     #[arg(long, value_delimiter = ',')]
     pub prompts: Vec<u32>,
     /// Batch sizes (n_batch = n_ubatch), e.g. 512,2048.
     #[arg(long, value_delimiter = ',', default_value = "512")]
     pub batch: Vec<u32>,
-    /// Flash attention: on, off, or both.
-    #[arg(long, default_value = "on")]
-    pub flash_attn: String,
-    /// KV cache types, e.g. f16,q8_0.
-    #[arg(long, value_delimiter = ',', default_value = "f16")]
+    /// Flash attention: on, off, or on,off to compare both.
+    #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), value_delimiter = ',', default_value = "on", action = clap::ArgAction::Append, alias = "flash-attention")]
+    pub flash_attn: Vec<bool>,
+    /// KV cache types (repeatable, or comma-separated), e.g. f16,q8_0.
+    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_type, value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type")]
     pub kv: Vec<String>,
     /// Tokens generated after each prompt.
     #[arg(long, default_value_t = 32)]
@@ -52,35 +53,21 @@ pub struct BenchArgs {
     pub json: bool,
 }
 
-fn flash_modes(s: &str) -> Result<Vec<bool>> {
-    match s.to_ascii_lowercase().as_str() {
-        "on" | "true" | "1" => Ok(vec![true]),
-        "off" | "false" | "0" => Ok(vec![false]),
-        "both" | "on,off" | "off,on" => Ok(vec![true, false]),
-        _ => Err(Error::usage(format!("invalid --flash-attn value {s:?}"))
-            .with_hint("use on, off or both")),
-    }
-}
-
 fn model_path(arg: &str) -> Result<PathBuf> {
     let (_, source) = load_model(arg)?;
-    Ok(match source {
-        ModelSource::Gguf { paths } => paths
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::not_found("no model file"))?,
-        ModelSource::OllamaStore { blob, .. } => blob,
-    })
+    Ok(source.gguf_path()?.to_path_buf())
 }
 
 pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
+    // args::ctx caps at 16M tokens, well inside u32.
+    let ctx = u32::try_from(args.ctx).unwrap_or(u32::MAX);
     let kv_types = args
         .kv
         .iter()
         .map(|k| parse_cache_type(k))
         .collect::<Result<Vec<_>>>()?;
     let prompts = if args.prompts.is_empty() {
-        default_prompts(args.ctx, args.decode)
+        default_prompts(ctx, args.decode)
     } else {
         args.prompts.clone()
     };
@@ -88,10 +75,15 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
     let turn_context = args.turn_context.unwrap_or(longest);
     Ok(BenchConfig {
         model: model_path(&args.model)?,
-        ctx: args.ctx,
+        ctx,
         prompts,
         batches: args.batch.clone(),
-        flash_attn: flash_modes(&args.flash_attn)?,
+        flash_attn: args.flash_attn.iter().fold(Vec::new(), |mut v, f| {
+            if !v.contains(f) {
+                v.push(*f);
+            }
+            v
+        }),
         kv_types,
         decode_tokens: args.decode,
         threads: args.threads,

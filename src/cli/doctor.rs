@@ -2,6 +2,7 @@
 //! finding. Exit 0 without error findings, 1 with any (or any warning with `--strict`),
 //! 2 on usage errors.
 
+use super::args;
 use crate::doctor::{self, render, HostEnv, Options};
 use crate::error::{Error, Result};
 use std::io::IsTerminal;
@@ -18,12 +19,17 @@ pub struct DoctorArgs {
     /// Do not contact the server; check local files only.
     #[arg(long)]
     pub offline: bool,
-    /// The server, as OLLAMA_HOST takes it (host, host:port, http://host:port).
-    /// Default: Claude Code's ANTHROPIC_BASE_URL, then OLLAMA_HOST, then 127.0.0.1:11434.
-    #[arg(long, value_name = "URL")]
+    /// The server (host, host:port, http://host:port; without a port, the default port of
+    /// --server, else 11434). Default: Claude Code's ANTHROPIC_BASE_URL, then OLLAMA_HOST,
+    /// then 127.0.0.1 at that port.
+    #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
+    /// The server's kind, which skips detecting it from its answers: ollama, llama-server,
+    /// lmstudio, vllm, vllm-mlx, omlx, mlx-lm, unknown.
+    #[arg(long, value_name = "KIND")]
+    pub server: Option<crate::server::ServerKind>,
     /// The model Claude Code will use (default: ANTHROPIC_MODEL or the settings' model).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = args::MODEL)]
     pub model: Option<String>,
     /// Check only the server, its configuration and the model (run this on the server
     /// host when Ollama runs on another machine).
@@ -46,18 +52,11 @@ pub fn run(args: &DoctorArgs, verbose: bool) -> Result<i32> {
         );
     }
     if let Some(h) = &args.host {
-        let rest = h.split_once("://").map_or(h.as_str(), |x| x.1);
-        if rest.trim().trim_matches('/').is_empty() {
-            return Err(Error::usage(format!("--host {h:?} names no host"))
-                .with_hint("e.g. --host 127.0.0.1:11434"));
-        }
-        crate::ollama::BaseUrl::parse(&doctor::probe::ollama_host_url(h)).map_err(|e| {
-            if e.kind == crate::error::ErrorKind::Unsupported {
-                e
-            } else {
-                Error::usage(format!("--host {h:?} is not a server address"))
-                    .with_hint("e.g. --host 127.0.0.1:11434 or --host http://mini.local:11434")
-            }
+        crate::server::ServerUrl::parse_for(h, args.server).map_err(|e| {
+            let hint = e.hint.clone().unwrap_or_default();
+            Error::new(e.kind, format!("--host: {}", e.message))
+                .with_subject(h.clone())
+                .with_hint(hint)
         })?;
     }
     let opts = Options {
@@ -68,6 +67,7 @@ pub fn run(args: &DoctorArgs, verbose: bool) -> Result<i32> {
         budget: Duration::from_secs_f64(args.timeout),
         service_probes: std::env::var_os("CCLOCAL_DOCTOR_NO_SERVICE_PROBES").is_none(),
         measure: args.measure,
+        server: args.server,
     };
     if args.measure {
         crate::runtime::require("doctor --measure")?;

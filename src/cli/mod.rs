@@ -1,26 +1,36 @@
 //! Command-line interface: argument parsing and dispatch. Each command lives in its own
-//! file and only formats what the library computes.
+//! file and only formats what the library computes; the flags they share are defined once
+//! in [`args`].
+//!
+//! Exit codes, the same for every command: 0 success (findings at most warnings), 1 an
+//! error finding (or a warning with `--strict`) or the command failed, 2 a usage error.
+//! A closed stdout (`cclocal logs --json big.log | head`) ends the command quietly with 0.
 
 mod alias;
+pub mod args;
 mod bench;
 mod doctor;
 mod logs;
+pub mod output;
 mod plan;
 mod plan_measure;
 mod runtime;
 mod setup;
+mod status;
 mod undo;
 
-use clap::{Parser, Subcommand};
+use crate::error;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "cclocal",
     version,
-    about = "Make Claude Code run well against a local LLM (Ollama, llama-server, LM Studio)."
+    about = "Make Claude Code run well against a local LLM (Ollama, llama-server, LM Studio).",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
-    /// Show more detail (and llama.cpp's own log where it applies).
+    /// Show more detail.
     #[arg(short, long, global = true)]
     pub verbose: bool,
     #[command(subcommand)]
@@ -49,11 +59,66 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// The embedded llama.cpp: build, devices and their memory, CPU features.
     Runtime(runtime::RuntimeArgs),
+    /// What `cclocal setup` configured, and whether the live server and Claude Code still
+    /// match it.
+    Status(status::StatusArgs),
+    /// Print a shell completion script for bash, zsh or fish (see the README for where
+    /// each shell reads it).
+    Completions(CompletionsArgs),
+}
+
+/// The exit codes, shown at the end of `cclocal --help` (and in the README).
+pub const EXIT_CODES: &str = "\
+Exit codes (every command):
+  0  done; findings, if any, are at most warnings
+  1  an error finding (with --strict: a warning too), or the command failed
+  2  a usage error (a flag or value cclocal does not take)
+A closed output pipe (cclocal logs --json x | head) ends quietly with 0.";
+
+#[derive(clap::Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Commands whose `-v` also shows llama.cpp's own log.
+const USES_LLAMA_CPP: &[&str] = &["bench", "runtime", "plan", "doctor"];
+
+/// The full command line definition, as parsing, `--help` and completions see it.
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command();
+    // The global -v says nothing of llama.cpp; the commands that run it define their own -v
+    // (clap propagates a global flag only to subcommands without one of the same id).
+    for name in USES_LLAMA_CPP {
+        cmd = cmd.mut_subcommand(*name, |sc| {
+            sc.arg(
+                clap::Arg::new("verbose")
+                    .short('v')
+                    .long("verbose")
+                    .action(clap::ArgAction::SetTrue)
+                    .help("Show more detail, and llama.cpp's own log where it runs"),
+            )
+        });
+    }
+    cmd
+}
+
+fn completions(args: &CompletionsArgs) -> error::Result<i32> {
+    let mut cmd = command();
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut cmd, "cclocal", &mut out);
+    output::write_stdout(&out)?;
+    Ok(0)
 }
 
 /// Parses arguments, runs the command, prints errors; returns the exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    output::quiet_on_closed_stdout();
+    let cli = match command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m))
+    {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
@@ -70,9 +135,12 @@ pub fn main() -> i32 {
         Command::Alias(args) => alias::run(&args, cli.verbose),
         Command::Undo(args) => undo::run(&args, cli.verbose),
         Command::Logs(args) => logs::run(&args, cli.verbose),
+        Command::Status(args) => status::run(&args, cli.verbose),
+        Command::Completions(args) => completions(&args),
     };
     match result {
         Ok(code) => code,
+        Err(e) if output::is_closed_pipe(&e) => 0,
         Err(e) => {
             eprintln!("error: {e}");
             e.exit_code()

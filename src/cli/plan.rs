@@ -1,13 +1,13 @@
 //! `cclocal plan MODEL`: memory per context length and cache type, the largest context
 //! that fits, and the Claude Code settings that follow.
 
-use crate::claude::{installed_version, recommend, Recommendation, Version, LATEST_KNOWN};
+use super::args;
+use crate::claude::{installed_version, Version, LATEST_KNOWN};
 use crate::error::{Error, Result};
-use crate::memory::{
-    detect_budget, fit_context, parse_cache_type, plan_row, Budget, CacheParams, PlanRow,
-};
-use crate::model::{load_model, ModelDesc, ModelSource};
-use crate::units::{human, mib, parse_size, tokens};
+use crate::memory::{detect_budget, parse_cache_type, plan_row, Budget, CacheParams, PlanRow};
+use crate::model::{ModelDesc, ModelSource};
+use crate::planner::{self, ClaudeAdvice, Outcome, Planned, Problem};
+use crate::units::{human, mib, tokens};
 use serde_json::json;
 
 #[derive(clap::Args, Debug)]
@@ -16,10 +16,11 @@ pub struct PlanArgs {
     pub model: String,
     /// Context length to show (repeatable; 32768 or 32K). Default: 8K, 16K, … up to the
     /// trained context, plus the fitted value.
-    #[arg(long = "ctx", value_name = "N", value_parser = parse_ctx)]
+    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, value_delimiter = ',')]
     pub ctx: Vec<u64>,
-    /// KV cache type (repeatable): f16, q8_0, q4_0, bf16, f32, q4_1, q5_0, q5_1, iq4_nl.
-    #[arg(long = "kv-type", value_name = "T")]
+    /// KV cache type (repeatable, or comma-separated): f16, q8_0, q4_0, bf16, f32, q4_1,
+    /// q5_0, q5_1, iq4_nl.
+    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_type, value_delimiter = ',', alias = "kv-cache-type", alias = "kv")]
     pub kv_type: Vec<String>,
     /// Parallel sequences (llama-server -np / OLLAMA_NUM_PARALLEL).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
@@ -28,19 +29,23 @@ pub struct PlanArgs {
     #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub ubatch: u32,
     /// Flash attention.
-    #[arg(long = "flash-attn", value_enum, default_value_t = OnOff::On)]
-    pub flash_attn: OnOff,
+    #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), default_value = "on", action = clap::ArgAction::Set, alias = "flash-attention")]
+    pub flash_attn: bool,
     /// Memory budget to plan for instead of this machine's (e.g. 24GiB for a GPU).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size_arg, conflicts_with = "mac_ram")]
+    #[arg(long, value_name = args::SIZE, value_parser = args::size, conflicts_with = "mac_ram")]
     pub memory: Option<u64>,
     /// Plan for an Apple Silicon Mac with this much RAM (e.g. 64GB); the GPU budget is
     /// macOS's default working set.
-    #[arg(long = "mac-ram", value_name = "SIZE", value_parser = parse_mac_ram)]
+    #[arg(long, value_name = args::SIZE, value_parser = args::mac_ram)]
     pub mac_ram: Option<u64>,
     /// Claude Code version to compute settings for (default: the installed one, else the
     /// newest known).
-    #[arg(long = "claude-version", value_name = "V")]
+    #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
     pub claude_version: Option<String>,
+    /// The Ollama server to describe a model from when it is not in the local store (a URL
+    /// or HOST[:PORT]; default $OLLAMA_HOST, else http://127.0.0.1:11434).
+    #[arg(long, value_name = args::URL, value_parser = args::host)]
+    pub host: Option<String>,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -49,92 +54,55 @@ pub struct PlanArgs {
     pub measure: bool,
 }
 
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnOff {
-    On,
-    Off,
-}
-
-fn parse_ctx(s: &str) -> std::result::Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.strip_suffix(['k', 'K']) {
-        Some(n) => (n, 1024),
-        None => (t, 1),
-    };
-    match num.parse::<u64>() {
-        Ok(n) if n > 0 && n * mult <= 16 * 1024 * 1024 => Ok(n * mult),
-        _ => Err(format!(
-            "{s:?} is not a context length; write 32768 or 32K (at most 16M)"
-        )),
-    }
-}
-
-fn parse_size_arg(s: &str) -> std::result::Result<u64, String> {
-    parse_size(s).map_err(|e| e.to_string())
-}
-
-/// A Mac's RAM as Apple writes it: "64GB" means 64 GiB.
-fn parse_mac_ram(s: &str) -> std::result::Result<u64, String> {
-    let t = s.trim();
-    let binary = match t
-        .get(t.len().saturating_sub(2)..)
-        .map(|u| u.to_ascii_lowercase())
-    {
-        Some(u) if u == "gb" || u == "tb" => format!("{}iB", &t[..t.len() - 1]),
-        _ => t.to_string(),
-    };
-    parse_size(&binary).map_err(|e| e.to_string())
-}
-
 /// Everything `plan` computed, before formatting.
 pub struct Plan {
     pub model: ModelDesc,
-    pub source: ModelSource,
+    /// The local files (None: described by the server).
+    pub source: Option<ModelSource>,
+    /// Where the description came from.
+    pub described_from: String,
     pub budget: Budget,
     pub params: CacheParams,
     pub rows: Vec<PlanRow>,
-    /// Fitted context per cache type (None: not even 256 tokens fit).
-    pub fitted: Vec<(String, Option<u64>)>,
-    pub recommended: Option<(u64, String)>,
-    pub claude: Option<Recommendation>,
+    /// The planner's decision (`crate::planner`): the same one setup makes.
+    pub planned: Planned,
+    pub claude: Option<ClaudeAdvice>,
+    pub claude_version: Version,
     pub claude_version_source: &'static str,
     /// llama.cpp's own figures per row (`--measure`), else empty.
     pub measured: Vec<crate::runtime::Measured>,
 }
 
-/// Picks the cache type to recommend: f16 when it fits the model's trained context (or
-/// 128K), else the type with the largest fitted context, preferring the higher-precision
-/// type on ties (q8_0 is near-lossless; q4_0 costs quality).
-fn choose(fitted: &[(String, Option<u64>)], trained: u64) -> Option<(u64, String)> {
-    let target = trained.min(131_072);
-    if let Some((t, Some(c))) = fitted.iter().find(|(t, _)| t == "f16") {
-        if *c >= target {
-            return Some((*c, t.clone()));
-        }
+impl Plan {
+    /// The (n_ctx, kv type) to serve, when it fits.
+    pub fn recommended(&self) -> Option<(u64, String)> {
+        self.planned
+            .choice()
+            .map(|c| (c.row.n_ctx, c.row.kv_type.clone()))
     }
-    let mut best: Option<(u64, String)> = None;
-    for (t, c) in fitted {
-        if let Some(c) = c {
-            if best.as_ref().map_or(true, |(bc, _)| *c > *bc) {
-                best = Some((*c, t.clone()));
-            }
-        }
-    }
-    best
 }
 
-fn ladder(trained: u64) -> Vec<u64> {
-    let mut v: Vec<u64> = (13..=24)
-        .map(|p| 1u64 << p)
-        .filter(|&c| c <= trained)
-        .collect();
-    if !v.contains(&trained) && trained >= 256 {
-        v.push(trained);
+/// The server `plan` asks about a model that is not local: `--host`, else `$OLLAMA_HOST`,
+/// else the one `cclocal setup` configured, else Ollama's default address.
+fn server_url(args: &PlanArgs) -> Result<Option<String>> {
+    if let Some(h) = &args.host {
+        return crate::setup::choices::normalize_server(h).map(|(url, _)| Some(url));
     }
-    if v.is_empty() {
-        v.push(trained.max(256));
-    }
-    v
+    let configured = || {
+        let paths = crate::setup::Paths::from_env().ok()?;
+        let cfg = crate::setup::config::load(&paths.config_toml()).ok()??;
+        Some(cfg.server.url)
+    };
+    let raw = std::env::var("OLLAMA_HOST")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(configured)
+        .unwrap_or_else(|| "http://127.0.0.1:11434".into());
+    Ok(Some(
+        crate::setup::choices::normalize_server(&raw)
+            .map(|(url, _)| url)
+            .unwrap_or_else(|_| "http://127.0.0.1:11434".into()),
+    ))
 }
 
 /// Computes the plan.
@@ -148,34 +116,57 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
     for t in &args.kv_type {
         parse_cache_type(t)?;
     }
-    let (model, source) = load_model(&args.model)?;
+    let server = server_url(args)?;
+    let described = planner::describe_model(&args.model, server.as_deref())?;
+    let model = described.desc;
     let budget = detect_budget(args.memory, args.mac_ram);
-    let kv_types: Vec<String> = if args.kv_type.is_empty() {
-        vec!["f16".into(), "q8_0".into(), "q4_0".into()]
-    } else {
-        args.kv_type.clone()
-    };
     let mut params = CacheParams::new(0);
     params.n_seq = args.parallel;
     params.n_ubatch = args.ubatch;
-    params.flash_attn = args.flash_attn == OnOff::On;
+    params.flash_attn = args.flash_attn;
 
+    // The context to serve: the one named, the largest named one that fits, or the
+    // largest that fits.
+    let mut named: Vec<u64> = args.ctx.clone();
+    named.sort_unstable();
+    named.dedup();
+    let request = |ctx: Option<u64>| planner::Request {
+        params,
+        kv_types: args.kv_type.clone(),
+        ctx,
+    };
+    let planned = match named.as_slice() {
+        [] => planner::plan(&model, &budget, &request(None))?,
+        [one] => planner::plan(&model, &budget, &request(Some(*one)))?,
+        many => {
+            let mut first = None;
+            let mut found = None;
+            for c in many.iter().rev() {
+                let p = planner::plan(&model, &budget, &request(Some(*c)))?;
+                if p.choice().is_some() {
+                    found = Some(p);
+                    break;
+                }
+                first.get_or_insert(p);
+            }
+            match found.or(first) {
+                Some(p) => p,
+                None => planner::plan(&model, &budget, &request(None))?,
+            }
+        }
+    };
+    let kv_types: Vec<String> = planned.fitted.iter().map(|f| f.kv_type.clone()).collect();
     let mut rows = Vec::new();
     let mut row_params = Vec::new();
-    let mut fitted = Vec::new();
     for name in &kv_types {
-        let t = parse_cache_type(name)?;
-        let p = params.with_cache_type(t);
-        let fit = fit_context(&model, &p, &budget)?;
-        let fit_ctx = fit.as_ref().map(|r| r.n_ctx);
-        fitted.push((t.name.to_string(), fit_ctx));
-        let mut ctxs = if args.ctx.is_empty() {
-            ladder(model.context_length)
+        let p = params.with_cache_type(parse_cache_type(name)?);
+        let mut ctxs = if named.is_empty() {
+            planner::ladder(model.context_length)
         } else {
-            args.ctx.clone()
+            named.clone()
         };
-        if let Some(c) = fit_ctx {
-            if args.ctx.is_empty() && !ctxs.contains(&c) {
+        if named.is_empty() {
+            if let Some(c) = planned.fitted_ctx(name) {
                 ctxs.push(c);
             }
         }
@@ -186,41 +177,78 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
             row_params.push(CacheParams { n_ctx: c, ..p });
         }
     }
-    let recommended = choose(&fitted, model.context_length);
-    let measured = if args.measure {
-        super::plan_measure::measure_rows(&source, &row_params)?
-    } else {
-        Vec::new()
+    let measured = match (&described.source, args.measure) {
+        (Some(source), true) => super::plan_measure::measure_rows(source, &row_params)?,
+        (None, true) => {
+            return Err(Error::usage(format!(
+                "--measure needs the model's file, and {} is not on this machine",
+                args.model
+            ))
+            .with_hint("run the plan on the server host, or pass a .gguf path"))
+        }
+        _ => Vec::new(),
     };
-    let (version, claude_version_source) = match requested_version {
+    let (claude_version, claude_version_source) = match requested_version {
         Some(v) => (v, "argument"),
         None => match installed_version() {
             Some(v) => (v, "installed"),
             None => (LATEST_KNOWN, "latest known"),
         },
     };
-    let claude = recommended.as_ref().map(|(c, _)| {
-        // Each sequence (server slot) gets n_ctx / n_seq tokens.
-        let per_slot = c / args.parallel as u64;
-        recommend(version, per_slot, &args.model)
-    });
+    // Each sequence (server slot) gets n_ctx / n_seq tokens.
+    let claude = planned
+        .choice()
+        .map(|c| planner::advise_version(claude_version, c.per_sequence(), &args.model));
     Ok(Plan {
         model,
-        source,
+        source: described.source,
+        described_from: described.from,
         budget,
         params,
         rows,
-        fitted,
-        recommended,
+        planned,
         claude,
+        claude_version,
         claude_version_source,
         measured,
     })
 }
 
+fn problem_json(p: &Option<Problem>) -> serde_json::Value {
+    p.as_ref()
+        .map(|p| json!({"what": p.what, "would": p.would}))
+        .unwrap_or(serde_json::Value::Null)
+}
+
 /// The JSON document (the contract other tools read: add fields, never rename).
 pub fn to_json(plan: &Plan) -> serde_json::Value {
     let m = &plan.model;
+    let choice = plan.planned.choice();
+    let does_not_fit = match &plan.planned.outcome {
+        Outcome::DoesNotFit { requested, largest } => json!({
+            "n_ctx": requested,
+            "largest_that_fits": largest.as_ref().map(|c| json!({"n_ctx": c.row.n_ctx, "kv_type": c.row.kv_type})),
+        }),
+        _ => serde_json::Value::Null,
+    };
+    let claude = match &plan.claude {
+        Some(ClaudeAdvice::Settings { env, rec, .. }) => json!({
+            "version": rec.version,
+            "version_source": plan.claude_version_source,
+            "served_context": rec.served_context,
+            "env": env,
+            "effective_window": rec.calc.effective_window,
+            "autocompact_threshold": rec.calc.autocompact_threshold,
+            "blocking_limit": rec.calc.blocking_limit,
+            "proactive": rec.calc.proactive,
+            "notes": planner::context_notes(rec, Some(m.context_length)),
+        }),
+        _ => serde_json::Value::Null,
+    };
+    let claude_problem = match &plan.claude {
+        Some(ClaudeAdvice::Impossible { why, would, .. }) => json!({"what": why, "would": would}),
+        _ => serde_json::Value::Null,
+    };
     let mut v = json!({
         "model": {
             "name": m.name,
@@ -236,6 +264,7 @@ pub fn to_json(plan: &Plan) -> serde_json::Value {
             "mla": m.is_mla,
             "approximate": m.approximate,
             "source": plan.source,
+            "described_from": plan.described_from,
         },
         "budget": plan.budget,
         "params": {
@@ -256,22 +285,31 @@ pub fn to_json(plan: &Plan) -> serde_json::Value {
             "fits": r.fits,
             "caches": r.kv.caches,
         })).collect::<Vec<_>>(),
-        "fitted": plan.fitted.iter().map(|(t, c)| json!({"kv_type": t, "n_ctx": c})).collect::<Vec<_>>(),
-        "recommended": plan.recommended.as_ref().map(|(c, t)| json!({"n_ctx": c, "kv_type": t})),
-        "claude": plan.claude.as_ref().map(|r| json!({
-            "version": r.version,
-            "version_source": plan.claude_version_source,
-            "served_context": r.served_context,
-            "env": r.env,
-            "effective_window": r.calc.effective_window,
-            "autocompact_threshold": r.calc.autocompact_threshold,
-            "blocking_limit": r.calc.blocking_limit,
-            "proactive": r.calc.proactive,
-            "notes": r.notes,
-        })),
+        "fitted": plan.planned.fitted.iter().map(|f| json!({"kv_type": f.kv_type, "n_ctx": f.row.as_ref().map(|r| r.n_ctx)})).collect::<Vec<_>>(),
+        "recommended": choice.map(|c| json!({"n_ctx": c.row.n_ctx, "kv_type": c.row.kv_type})),
+        "does_not_fit": does_not_fit,
+        "server": choice.map(|c| {
+            let s = server_settings(c);
+            json!({
+                "ollama_env": planner::ollama_env(&s).into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                "llama_server_args": planner::llama_server_args(&s),
+            })
+        }),
+        "warnings": plan.planned.warnings,
+        "problem": problem_json(&plan.planned.problem),
+        "claude": claude,
+        "claude_problem": claude_problem,
     });
     super::plan_measure::add_json(&mut v, &plan.measured);
     v
+}
+
+/// The settings setup would write for a choice (with setup's default keep-alive).
+fn server_settings(c: &planner::Choice) -> planner::ServerSettings {
+    planner::ServerSettings {
+        keep_alive: Some(planner::DEFAULT_KEEP_ALIVE.into()),
+        ..c.settings.clone()
+    }
 }
 
 /// The human report.
@@ -297,6 +335,9 @@ pub fn to_text(plan: &Plan) -> String {
         "Model   {} · {} · {layers} · trained context {}",
         m.name, m.architecture, m.context_length
     );
+    if plan.source.is_none() {
+        let _ = writeln!(s, "        described by {}", plan.described_from);
+    }
     let _ = writeln!(
         s,
         "Weights {} ({} on the GPU when fully offloaded)",
@@ -334,8 +375,9 @@ pub fn to_text(plan: &Plan) -> String {
         "{:>9}  {:<6} {:>12} {:>12} {:>12} {:>11}  fits",
         "context", "KV", "KV cache", "recurrent", "compute*", "total"
     );
+    let recommended = plan.recommended();
     for r in &plan.rows {
-        let mark = if plan.recommended.as_ref() == Some(&(r.n_ctx, r.kv_type.clone())) {
+        let mark = if recommended.as_ref() == Some(&(r.n_ctx, r.kv_type.clone())) {
             " ← recommended"
         } else {
             ""
@@ -355,47 +397,110 @@ pub fn to_text(plan: &Plan) -> String {
     let _ = writeln!(s, "  * compute and output buffers are estimates; total = weights + KV + recurrent + compute + output");
     s += &super::plan_measure::text(&plan.rows, &plan.measured);
     let _ = writeln!(s);
-    for (t, c) in &plan.fitted {
-        match c {
-            Some(c) => {
+    for f in &plan.planned.fitted {
+        match &f.row {
+            Some(r) => {
                 let _ = writeln!(
                     s,
-                    "Largest context that fits with {t}: {c} ({})",
-                    tokens(*c)
+                    "Largest context that fits with {}: {} ({})",
+                    f.kv_type,
+                    r.n_ctx,
+                    tokens(r.n_ctx)
                 );
             }
             None => {
                 let _ = writeln!(
                     s,
-                    "With {t} not even 256 tokens fit: the weights alone exceed the budget"
+                    "With {} not even 256 tokens fit: the weights alone exceed the budget",
+                    f.kv_type
                 );
             }
         }
     }
-    match (&plan.recommended, &plan.claude) {
-        (Some((c, t)), Some(r)) => {
-            let _ = writeln!(s, "\nRecommended: n_ctx {c}, KV cache {t}");
-            let _ = writeln!(s, "  Ollama:       OLLAMA_CONTEXT_LENGTH={} OLLAMA_KV_CACHE_TYPE={t} OLLAMA_FLASH_ATTENTION={}", c / plan.params.n_seq as u64, if plan.params.flash_attn { 1 } else { 0 });
-            let _ = writeln!(s, "  llama-server: -c {c} -np {} --cache-type-k {t} --cache-type-v {t} --flash-attn {}", plan.params.n_seq, if plan.params.flash_attn { "on" } else { "off" });
+    for w in &plan.planned.warnings {
+        let _ = writeln!(s, "\nwarning: {w}");
+    }
+    match &plan.planned.outcome {
+        Outcome::Serve(c) => {
+            let settings = server_settings(c);
+            let label = if plan.planned.problem.is_some() {
+                "Server settings (it fits, but see below)"
+            } else {
+                "Recommended"
+            };
             let _ = writeln!(
                 s,
-                "\nClaude Code {} ({}): window {} tokens, compacts at {} (effectiveWindow={})",
-                r.version,
-                plan.claude_version_source,
-                r.calc.window,
-                r.calc.autocompact_threshold,
-                r.calc.effective_window
+                "\n{label}: n_ctx {}, KV cache {}",
+                c.row.n_ctx, c.row.kv_type
             );
-            for (k, v) in &r.env {
+            let _ = writeln!(
+                s,
+                "  Ollama:       {}",
+                planner::env_words(&planner::ollama_env(&settings))
+            );
+            let _ = writeln!(
+                s,
+                "  llama-server: {}",
+                planner::llama_server_args(&settings).join(" ")
+            );
+        }
+        Outcome::DoesNotFit { requested, largest } => {
+            let _ = writeln!(
+                s,
+                "\nn_ctx {requested} does not fit in {} with any of {}.",
+                human(plan.budget.bytes),
+                plan.planned
+                    .fitted
+                    .iter()
+                    .map(|f| f.kv_type.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            if let Some(l) = largest {
+                let _ = writeln!(
+                    s,
+                    "What fits: n_ctx {} with KV cache {} (`cclocal plan {} --ctx {}` shows its settings).",
+                    l.row.n_ctx, l.row.kv_type, m.name, l.row.n_ctx
+                );
+            }
+        }
+        Outcome::NothingFits => {}
+    }
+    match &plan.claude {
+        Some(ClaudeAdvice::Settings { rec, .. }) => {
+            let _ = writeln!(
+                s,
+                "\nClaude Code {} ({}): window {} tokens, compacts at {} (effectiveWindow={}: the window minus the output reserve)",
+                rec.version,
+                plan.claude_version_source,
+                rec.calc.window,
+                rec.calc.autocompact_threshold,
+                rec.calc.effective_window
+            );
+            for (k, v) in &rec.env {
                 let _ = writeln!(s, "  export {k}={v}");
             }
-            for n in &r.notes {
+            for n in planner::context_notes(rec, Some(m.context_length)) {
                 let _ = writeln!(s, "  note: {n}");
             }
         }
-        _ => {
-            let _ = writeln!(s, "\nNothing fits this budget: use a smaller quantisation of the model, or plan for a machine with more memory (--memory, --mac-ram).");
+        Some(ClaudeAdvice::Impossible { why, would, .. }) if plan.planned.problem.is_none() => {
+            let _ = writeln!(
+                s,
+                "\nClaude Code {}: no setting can work: {why}; {would}.",
+                plan.claude_version
+            );
         }
+        _ => {}
+    }
+    if let Some(p) = &plan.planned.problem {
+        let _ = writeln!(
+            s,
+            "\nNo setting can work: {}.\nWhat would: {}.",
+            p.what, p.would
+        );
+    } else if matches!(plan.planned.outcome, Outcome::NothingFits) {
+        let _ = writeln!(s, "\nNothing fits this budget: use a smaller quantisation of the model, or plan for a machine with more memory (--memory, --mac-ram).");
     }
     s
 }

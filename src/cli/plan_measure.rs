@@ -1,6 +1,6 @@
 //! `cclocal plan --measure`: each row's figures next to llama.cpp's own.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::memory::{CacheParams, PlanRow};
 use crate::model::ModelSource;
 use crate::runtime::{measure_all, Measured};
@@ -10,14 +10,7 @@ use std::fmt::Write;
 
 /// Measures every row with exactly its parameters (one model load for all rows).
 pub fn measure_rows(source: &ModelSource, params: &[CacheParams]) -> Result<Vec<Measured>> {
-    let path = match source {
-        ModelSource::Gguf { paths } => paths
-            .first()
-            .cloned()
-            .ok_or_else(|| Error::not_found("no model file"))?,
-        ModelSource::OllamaStore { blob, .. } => blob.clone(),
-    };
-    measure_all(&path, params)
+    measure_all(source.gguf_path()?, params)
 }
 
 /// Adds `"measured": {...}` to each JSON row.

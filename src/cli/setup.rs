@@ -1,18 +1,20 @@
 //! `cclocal setup`: configure the Ollama server, a Claude Code launcher and Claude Code's
 //! onboarding flag in one step, through the plan → apply engine (`crate::setup`).
 
-use crate::claude::{installed_version, recommend, Version, LATEST_KNOWN};
+use super::args;
+use crate::claude::{installed_version, Version, LATEST_KNOWN};
 use crate::error::{Error, Result};
 use crate::memory::detect_budget;
 use crate::setup::build::{build_plan, Host};
-use crate::setup::choices::{normalize_server, normalize_server_port, Choices, Part, TargetOs};
+use crate::setup::choices::{
+    check_model_on_server, normalize_server, normalize_server_port, Choices, Part, TargetOs,
+};
 use crate::setup::config::{self, SetupConfig};
-use crate::setup::context::{describe_model, fitted};
+use crate::setup::context::{decide, describe_model, planned};
 use crate::setup::llama_server::{self, LlamaServer};
 use crate::setup::wizard::{self, Draft};
 use crate::setup::{apply, system, Paths, Record};
 use crate::shell::quote::sh_quote;
-use crate::units::parse_size;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,20 +40,21 @@ pub struct SetupArgs {
     pub llama_server: Option<PathBuf>,
     /// The Ollama server Claude Code talks to: a URL or HOST[:PORT]. Default: the previous
     /// setup's, else $OLLAMA_HOST, else http://127.0.0.1:11434.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// The model Claude Code uses for every tier (main, subagents, background).
-    #[arg(long)]
+    #[arg(long, value_name = args::MODEL)]
     pub model: Option<String>,
-    /// Context length to configure, in tokens. Default: the largest that fits (the planner).
-    #[arg(long, value_name = "TOKENS")]
+    /// Context length to configure, in tokens (32768 or 32K). Default: the largest that
+    /// fits (the planner).
+    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
     pub ctx: Option<u64>,
-    /// KV cache type: f16, q8_0 or q4_0 (default q8_0); llama-server also takes f32, bf16,
-    /// q4_1, iq4_nl, q5_0, q5_1.
-    #[arg(long, visible_alias = "kv-type", value_name = "TYPE")]
+    /// KV cache type: f16, q8_0 or q4_0 (default: the planner's choice, see `cclocal plan`);
+    /// llama-server also takes f32, bf16, q4_1, iq4_nl, q5_0, q5_1.
+    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_type, alias = "kv-cache-type", alias = "kv")]
     pub kv_cache_type: Option<String>,
     /// Flash attention on or off (default on; a quantized KV cache needs it).
-    #[arg(long, value_name = "on|off", value_parser = parse_on_off)]
+    #[arg(long = "flash-attn", value_name = args::ON_OFF, value_parser = args::on_off(), alias = "flash-attention")]
     pub flash_attention: Option<bool>,
     /// How long Ollama keeps the model loaded: a Go duration (30m, 2h, -1 = forever).
     #[arg(long, value_name = "DURATION")]
@@ -60,7 +63,7 @@ pub struct SetupArgs {
     #[arg(long, value_name = "NAME")]
     pub launcher_name: Option<String>,
     /// Plan the Claude Code settings for this version (default: the installed one).
-    #[arg(long, value_name = "VERSION")]
+    #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
     pub claude_version: Option<String>,
     /// Render the server files for this OS (default: this machine's).
     #[arg(long, value_enum)]
@@ -75,17 +78,20 @@ pub struct SetupArgs {
     #[arg(long, value_name = "TOKEN")]
     pub auth_token: Option<String>,
     /// Memory budget for the context planner (e.g. 24GiB), instead of this machine's.
-    #[arg(long, value_name = "SIZE")]
-    pub memory: Option<String>,
-    /// Plan for an Apple Silicon Mac with this much RAM.
-    #[arg(long, value_name = "SIZE")]
-    pub mac_ram: Option<String>,
+    #[arg(long, value_name = args::SIZE, value_parser = args::size, conflicts_with = "mac_ram")]
+    pub memory: Option<u64>,
+    /// Plan for an Apple Silicon Mac with this much RAM (e.g. 64GB = 64 GiB).
+    #[arg(long, value_name = args::SIZE, value_parser = args::mac_ram)]
+    pub mac_ram: Option<u64>,
     /// Show the changes as unified diffs and write nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Apply without asking (every answer comes from flags and defaults).
     #[arg(short, long)]
     pub yes: bool,
+    /// Write even when the server does not have the model or the context does not fit.
+    #[arg(long)]
+    pub force: bool,
     /// After applying, load the model into the server with the chosen keep-alive.
     #[arg(long)]
     pub warm: bool,
@@ -93,14 +99,6 @@ pub struct SetupArgs {
     /// as a packager's DESTDIR; no service is restarted.
     #[arg(long, value_name = "DIR", hide = true)]
     pub system_root: Option<PathBuf>,
-}
-
-fn parse_on_off(s: &str) -> std::result::Result<bool, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "on" | "true" | "1" | "yes" => Ok(true),
-        "off" | "false" | "0" | "no" => Ok(false),
-        _ => Err("use on or off".into()),
-    }
 }
 
 /// Fills the draft from flags, then the previous configuration, then defaults.
@@ -148,8 +146,7 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
         kv_cache_type: args
             .kv_cache_type
             .clone()
-            .or_else(|| prev.map(|p| p.server.kv_cache_type.clone()))
-            .unwrap_or_else(|| "q8_0".into()),
+            .or_else(|| prev.map(|p| p.server.kv_cache_type.clone())),
         flash_attention: args
             .flash_attention
             .or(prev.map(|p| p.server.flash_attention))
@@ -158,7 +155,7 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
             .keep_alive
             .clone()
             .or_else(|| prev.map(|p| p.server.keep_alive.clone()))
-            .unwrap_or_else(|| "30m".into()),
+            .unwrap_or_else(|| crate::planner::DEFAULT_KEEP_ALIVE.into()),
         parts,
     })
 }
@@ -167,7 +164,7 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
 fn equivalent_command(ch: &Choices) -> String {
     let mut s = match &ch.llama_server {
         Some(ls) => format!(
-            "cclocal setup --yes --server llama-server --llama-server {} --host {} --model {} --ctx {} --kv-cache-type {}",
+            "cclocal setup --yes --server llama-server --llama-server {} --host {} --model {} --ctx {} --kv-type {}",
             sh_quote(&ls.binary.display().to_string()),
             sh_quote(&ch.server_url),
             sh_quote(&ls.model_path.display().to_string()),
@@ -175,7 +172,7 @@ fn equivalent_command(ch: &Choices) -> String {
             ch.kv_cache_type,
         ),
         None => format!(
-            "cclocal setup --yes --host {} --model {} --ctx {} --kv-cache-type {} --keep-alive {}",
+            "cclocal setup --yes --host {} --model {} --ctx {} --kv-type {} --keep-alive {}",
             sh_quote(&ch.server_url),
             sh_quote(&ch.model),
             ch.context,
@@ -184,7 +181,7 @@ fn equivalent_command(ch: &Choices) -> String {
         ),
     };
     if !ch.flash_attention {
-        s.push_str(" --flash-attention off");
+        s.push_str(" --flash-attn off");
     }
     if ch.parts.len() < Part::ALL.len() {
         let only: Vec<&str> = ch.parts.iter().map(|p| p.name()).collect();
@@ -200,10 +197,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         && !args.dry_run
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal();
-    let budget = detect_budget(
-        args.memory.as_deref().map(parse_size).transpose()?,
-        args.mac_ram.as_deref().map(parse_size).transpose()?,
-    );
+    let budget = detect_budget(args.memory, args.mac_ram);
     let llama = match args.server {
         Some(k) => k == ServerKindArg::LlamaServer,
         None => prev
@@ -248,49 +242,107 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
                 .with_hint("pass --model NAME (for example --model qwen3-coder:30b)")
         })?,
     };
-    // What the planner reads: the GGUF file for llama-server, else the model name.
-    let model_ref = match &ls {
-        Some(ls) => ls.model_path.display().to_string(),
-        None => model.clone(),
+    // What the planner reads: the GGUF file for llama-server (setup starts the server, so
+    // there is none to ask), else the model name (its file here, or the server's /api/show).
+    let (model_ref, show_from) = match &ls {
+        Some(ls) => (ls.model_path.display().to_string(), None),
+        None => (model.clone(), Some(server_url.as_str())),
     };
+    if !llama {
+        let installed = crate::setup::server_api::list_models(&server_url, Duration::from_secs(3));
+        match &installed {
+            Ok(list) => check_model_on_server(&model, list, args.force)?,
+            Err(_) => eprintln!(
+                "note: {server_url} did not list its models, so cclocal could not check that it has {model}"
+            ),
+        }
+    }
     let known_context = match &ls {
         Some(ls) => args.ctx.or_else(|| {
             prev_same
                 .filter(|p| {
                     p.llama_server.as_ref().map(|l| l.model_path.as_str()) == ls.model_path.to_str()
-                        && p.server.kv_cache_type == d.kv_cache_type
+                        && args
+                            .kv_cache_type
+                            .as_ref()
+                            .map_or(true, |k| *k == p.server.kv_cache_type)
                 })
                 .map(|p| p.model.context)
         }),
         None => d.context,
     };
-    let context = match known_context {
-        Some(c) => c,
+    let budget_known = !remote || args.memory.is_some() || args.mac_ram.is_some();
+    let mut trained = None;
+    let (context, kv_cache_type) = match known_context {
         None => {
-            if remote && args.memory.is_none() && args.mac_ram.is_none() {
+            if !budget_known {
                 return Err(Error::usage("the server is another machine, so its memory is unknown here")
                     .with_hint("pass --ctx TOKENS, or --memory SIZE (the server's memory) to let cclocal plan it"));
             }
-            let server_for_show = if llama {
-                None
-            } else {
-                Some(server_url.as_str())
-            };
-            let m = describe_model(&model_ref, server_for_show).map_err(|e| {
+            let m = describe_model(&model_ref, show_from).map_err(|e| {
                 Error::usage(format!("cannot plan the context: {}", e.message))
                     .with_subject(e.subject.unwrap_or_else(|| model_ref.clone()))
                     .with_hint("pass --ctx TOKENS, or make the model readable here (a .gguf path or the Ollama store)")
             })?;
-            let row = fitted(&m.desc, &d.kv_cache_type, d.flash_attention, &budget)?;
+            trained = Some(m.desc.context_length);
+            let p = planned(
+                &m.desc,
+                d.kv_cache_type.as_deref(),
+                d.flash_attention,
+                &budget,
+                None,
+            )?;
+            let (c, kv) = decide(&p, &m.desc, &budget)?;
+            let total = p.choice().map(|c| c.row.total_bytes).unwrap_or(0);
             eprintln!(
-                "planned context: {} tokens ({} of {} budget; {} from {})",
-                row.n_ctx,
-                crate::units::human(row.total_bytes),
+                "planned context: {c} tokens, KV cache {kv} ({} of {} budget; {} from {})",
+                crate::units::human(total),
                 crate::units::human(budget.bytes),
                 m.desc.name,
                 m.from
             );
-            row.n_ctx
+            (c, kv)
+        }
+        Some(c) => {
+            let described = if budget_known {
+                describe_model(&model_ref, show_from).ok()
+            } else {
+                None
+            };
+            match described {
+                Some(m) => {
+                    trained = Some(m.desc.context_length);
+                    let p = planned(
+                        &m.desc,
+                        d.kv_cache_type.as_deref(),
+                        d.flash_attention,
+                        &budget,
+                        Some(c),
+                    )?;
+                    for w in &p.warnings {
+                        eprintln!("warning: {w}");
+                    }
+                    match decide(&p, &m.desc, &budget) {
+                        Ok((_, kv)) => (c, kv),
+                        Err(e) if args.force => {
+                            eprintln!("warning (--force): {}", e.message);
+                            (
+                                c,
+                                d.kv_cache_type.clone().unwrap_or_else(|| {
+                                    crate::planner::UNKNOWN_BUDGET_KV_TYPE.into()
+                                }),
+                            )
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                None => (
+                    c,
+                    d.kv_cache_type
+                        .clone()
+                        .unwrap_or_else(|| crate::planner::UNKNOWN_BUDGET_KV_TYPE.into()),
+                ),
+            }
         }
     };
     let claude_version = match &args.claude_version {
@@ -302,7 +354,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         remote,
         model,
         context,
-        kv_cache_type: d.kv_cache_type.clone(),
+        kv_cache_type,
         flash_attention: d.flash_attention,
         keep_alive: d.keep_alive.clone(),
         launcher_name: args
@@ -339,12 +391,19 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         },
     };
     let built = build_plan(&paths, &ch, &host)?;
-    let rec = recommend(ch.claude_version, ch.context, &ch.model);
+    let rec = match crate::planner::advise_version(ch.claude_version, ch.context, &ch.model) {
+        crate::planner::ClaudeAdvice::Settings { rec, .. } => rec,
+        crate::planner::ClaudeAdvice::Impossible { why, would, .. } => {
+            return Err(
+                Error::usage(format!("no Claude Code setting can work: {why}")).with_hint(would),
+            )
+        }
+    };
     println!(
         "cclocal setup: {} on {}, context {} tokens, Claude Code {} (effective window {}, compacts at {})",
         ch.model, ch.server_url, ch.context, ch.claude_version, rec.calc.effective_window, rec.calc.autocompact_threshold
     );
-    for n in &rec.notes {
+    for n in crate::planner::context_notes(&rec, trained) {
         println!("note: {n}");
     }
     if let Some(n) = Some(())

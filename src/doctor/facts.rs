@@ -87,36 +87,16 @@ pub struct ClaudeFacts {
     /// `model`), with a `[1m]` suffix removed as Claude Code does.
     pub model: Option<String>,
     pub model_source: Option<String>,
+    /// The launcher `cclocal setup` wrote, when the doctor evaluated the environment it
+    /// gives Claude Code.
+    pub launcher: Option<String>,
+    /// Why the launcher `config.toml` names could not be read.
+    pub launcher_error: Option<String>,
+    /// Where each variable of `env` came from: `shell`, `launcher PATH`, or a file's path.
+    pub env_sources: std::collections::BTreeMap<String, String>,
 }
 
-/// A model the server lists (`/api/tags`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct InstalledModel {
-    pub name: String,
-    pub size: u64,
-    pub family: String,
-    pub parameter_size: String,
-    pub quantization_level: String,
-}
-
-/// A loaded model (`/api/ps`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct LoadedModel {
-    pub name: String,
-    pub size: u64,
-    pub size_vram: u64,
-    pub context_length: Option<u64>,
-    pub expires_at: String,
-}
-
-/// Whether a model name is served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Presence {
-    Present,
-    Missing,
-    Unknown,
-}
+pub use crate::server::{InstalledModel, LoadedModel, Presence};
 
 /// A model Claude Code will call, and whether the server has it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -139,8 +119,23 @@ pub struct ServerFacts {
     pub base_url: Option<String>,
     /// The server runs on this machine.
     pub local: bool,
-    /// Probed (false with `--offline` or for an https URL).
+    /// Probed (false with `--offline` or for an address that does not parse).
     pub checked: bool,
+    /// The server's kind (`ollama`, `llama-server`, …; `unknown` when something answers
+    /// that no fingerprint matches; `None` when nothing answered).
+    pub kind: Option<crate::server::ServerKind>,
+    /// `--server` or `detected`.
+    pub kind_source: Option<String>,
+    /// How the kind was decided, one line per step (`doctor -v`).
+    pub detection: Vec<String>,
+    /// For an unknown kind: what answered instead, in plain words.
+    pub answered: Option<String>,
+    /// The server is still loading its model (llama-server's 503 `Loading model`).
+    pub loading: bool,
+    /// llama-server's own facts (`/props`, `/slots`, `/v1/models`).
+    pub llama: Option<crate::server::llama_server::LlamaFacts>,
+    /// How the llama-server on this machine was started (`/proc`), when found.
+    pub llama_command: Option<crate::server::llama_server::LlamaCommand>,
     pub reachable: bool,
     pub error: Option<String>,
     pub version: Option<String>,
@@ -192,6 +187,13 @@ pub struct MemoryFacts {
     pub total_bytes: u64,
     pub budget_bytes: u64,
     pub fits: bool,
+    /// The largest context per sequence that fits with this cache type (the planner's fit;
+    /// None: not even 256 tokens fit).
+    pub largest_fit: Option<u64>,
+    /// The planner's choice for this model and budget (`crate::planner::plan`): the context
+    /// per sequence and the KV cache type.
+    pub planned_context: Option<u64>,
+    pub planned_kv_type: Option<String>,
     /// KV, recurrent and compute bytes come from the embedded llama.cpp (`--measure`)
     /// rather than the planner's estimate of the compute buffer.
     pub measured: bool,
@@ -208,6 +210,12 @@ pub struct ModelFacts {
     /// The context the server serves this model with, and how that is known.
     pub served_context: Option<u64>,
     pub served_context_source: Option<ContextSource>,
+    /// The KV cache type the server uses, when known (llama-server's `-ctk`).
+    pub kv_type: Option<String>,
+    /// Flash attention as the server was started (`on`, `off`, `auto`), when known.
+    pub flash_attn: Option<String>,
+    /// The local GGUF file the description was read from.
+    pub gguf_path: Option<String>,
     pub memory: Option<MemoryFacts>,
     pub error: Option<String>,
 }

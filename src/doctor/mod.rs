@@ -16,7 +16,7 @@ pub use facts::Facts;
 pub use probe::{gather, HostEnv, Options};
 pub use rules::Section;
 
-use crate::findings::{Finding, Severity};
+use crate::findings::Finding;
 
 /// Facts and the findings drawn from them.
 #[derive(Debug, Clone)]
@@ -34,10 +34,5 @@ pub fn diagnose(opts: &Options, host: &HostEnv) -> Report {
 
 /// 1 when any finding is an error (or, with `strict`, a warning); else 0.
 pub fn exit_code(findings: &[(Section, Finding)], strict: bool) -> i32 {
-    let worst = findings
-        .iter()
-        .map(|(_, f)| f.severity)
-        .max()
-        .unwrap_or(Severity::Ok);
-    i32::from(worst == Severity::Error || (strict && worst == Severity::Warning))
+    crate::findings::exit_code_for(findings.iter().map(|(_, f)| f.severity), strict)
 }

@@ -3,6 +3,7 @@
 use super::facts::Facts;
 use super::rules::Section;
 use crate::findings::{Finding, Severity};
+use crate::server::ServerKind;
 use crate::units::human;
 use std::fmt::Write;
 
@@ -46,10 +47,15 @@ fn section_line(s: Section, f: &Facts) -> Option<String> {
         }
         Section::Claude => {
             let c = f.claude.as_ref()?;
+            let via = c
+                .launcher
+                .as_deref()
+                .map(|l| format!(", started by the launcher {l}"))
+                .unwrap_or_default();
             match (&c.path, c.version) {
                 (None, _) => "Claude Code (not found)".into(),
-                (Some(p), Some(v)) => format!("Claude Code {v} ({p})"),
-                (Some(p), None) => format!("Claude Code, version unknown ({p})"),
+                (Some(p), Some(v)) => format!("Claude Code {v} ({p}{via})"),
+                (Some(p), None) => format!("Claude Code, version unknown ({p}{via})"),
             }
         }
         Section::Server => {
@@ -59,12 +65,27 @@ fn section_line(s: Section, f: &Facts) -> Option<String> {
             } else if !s.reachable {
                 "unreachable".to_string()
             } else {
-                format!(
-                    "Ollama {}, {} model(s) installed, {} loaded",
-                    s.version.clone().unwrap_or_else(|| "?".into()),
-                    s.installed.len(),
-                    s.loaded.len()
-                )
+                match s.kind {
+                    Some(ServerKind::Ollama) => format!(
+                        "Ollama {}, {} model(s) installed, {} loaded",
+                        s.version.clone().unwrap_or_else(|| "?".into()),
+                        s.installed.len(),
+                        s.loaded.len()
+                    ),
+                    Some(ServerKind::Unknown) | None => format!(
+                        "not a known LLM server: {}",
+                        s.answered.clone().unwrap_or_else(|| "unrecognised".into())
+                    ),
+                    Some(k) if s.loading => format!("{}, loading its model", k.label()),
+                    Some(k) => {
+                        let v = s
+                            .version
+                            .as_deref()
+                            .map(|v| format!(" {v}"))
+                            .unwrap_or_default();
+                        format!("{}{v}, serving {} model(s)", k.label(), s.installed.len())
+                    }
+                }
             };
             format!(
                 "Server {} ({what}{})",
@@ -113,7 +134,10 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
             if let Some(c) = &f.claude {
                 v.extend(c.files.iter().map(|p| format!("read {p}")));
                 v.extend(c.file_errors.iter().map(|e| format!("could not read {e}")));
-                v.extend(c.env.iter().map(|(k, val)| format!("{k}={val}")));
+                v.extend(c.env.iter().map(|(k, val)| match c.env_sources.get(k) {
+                    Some(src) => format!("{k}={val}   (from {src})"),
+                    None => format!("{k}={val}"),
+                }));
                 if let Some(m) = &c.model {
                     v.push(format!(
                         "model {m} (from {})",
@@ -125,16 +149,58 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
         Section::Server => {
             let s = &f.server;
             v.push(format!("URL from {}", s.url_source));
+            if let Some(k) = s.kind {
+                v.push(format!(
+                    "kind {} ({})",
+                    k.name(),
+                    s.kind_source.clone().unwrap_or_default()
+                ));
+            }
+            v.extend(s.detection.iter().map(|d| format!("detection: {d}")));
+            if let Some(l) = &s.llama {
+                v.push(format!(
+                    "llama-server {}: {} slot(s) of {} tokens{}{}",
+                    l.build_info.clone().unwrap_or_else(|| "?".into()),
+                    l.total_slots
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "?".into()),
+                    l.slot_context
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "?".into()),
+                    l.model_path
+                        .as_deref()
+                        .map(|p| format!(", model {p}"))
+                        .unwrap_or_default(),
+                    if l.router { ", router mode" } else { "" }
+                ));
+                v.extend(
+                    l.router_models
+                        .iter()
+                        .map(|(m, st)| format!("router model {m} ({st})")),
+                );
+            }
+            if let Some(c) = &s.llama_command {
+                v.push(format!("process {}: {}", c.pid, c.args.join(" ")));
+                v.extend(
+                    c.env
+                        .iter()
+                        .map(|(k, val)| format!("process env {k}={val}")),
+                );
+            }
             if let Some(ms) = s.latency_ms {
                 v.push(format!("first byte after {ms} ms"));
             }
             v.extend(s.installed.iter().map(|m| {
-                format!(
-                    "installed {} ({}, {})",
-                    m.name,
-                    human(m.size),
-                    m.quantization_level
-                )
+                if m.size == 0 && m.quantization_level.is_empty() {
+                    format!("serves {}", m.name)
+                } else {
+                    format!(
+                        "installed {} ({}, {})",
+                        m.name,
+                        human(m.size),
+                        m.quantization_level
+                    )
+                }
             }));
             v.extend(s.loaded.iter().map(|m| {
                 format!(
@@ -186,6 +252,20 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
     v
 }
 
+/// Whether the doctor could look at a section at all (a section it could not look at shows
+/// `[-]`, never `[✓]`).
+fn section_checked(s: Section, f: &Facts) -> bool {
+    match s {
+        Section::Machine => true,
+        Section::Claude => f.claude.as_ref().is_some_and(|c| c.path.is_some()),
+        Section::Server => f.server.checked && f.server.reachable,
+        Section::Model => f.model.as_ref().is_some_and(|m| m.error.is_none()),
+        Section::ServerConfig => f.server_config.as_ref().is_some_and(|c| {
+            c.env_source.is_some() || c.app_context_length.is_some() || c.app_expose.is_some()
+        }),
+    }
+}
+
 /// The human report.
 pub fn human_report(
     facts: &Facts,
@@ -224,7 +304,13 @@ pub fn human_report(
         if worst >= Severity::Warning {
             problem_sections += 1;
         }
-        let _ = writeln!(out, "[{}] {line}", paint(worst.glyph(), worst, colour));
+        // ✓ only for a section that was checked: "environment unknown" is not a pass.
+        let glyph = if worst == Severity::Ok && !section_checked(s, facts) {
+            "-"
+        } else {
+            worst.glyph()
+        };
+        let _ = writeln!(out, "[{}] {line}", paint(glyph, worst, colour));
         if verbose {
             for l in facts_lines(s, facts) {
                 let _ = writeln!(out, "    • {l}");

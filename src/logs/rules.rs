@@ -1,9 +1,14 @@
 //! Findings from an analysis: pure functions, testable with hand-made analyses.
 //!
-//! Ids (shared with `cclocal doctor` where the doctor has the same check):
+//! Ids (shared with `cclocal doctor` where the doctor has the same check; one severity per id,
+//! `crate::findings::SEVERITIES`):
 //! - `context_mismatch` (error): the last `effectiveWindow=` exceeds the server context given
 //!   with `--server-ctx`; Claude Code lets the prompt grow past what the server keeps, so the
-//!   server truncates it before Claude Code compacts. `ok` when it fits.
+//!   server truncates it before Claude Code compacts. `ok` when it fits. The fix comes from
+//!   the planner (`crate::planner::advise`) for every version that can have written the log
+//!   (its attribution header, else its `autocompact:` format), or says no setting can work.
+//! - `context_unknown` (info): the comparison could not run (the log has no `effectiveWindow`,
+//!   or the model is not loaded on the server given with `--host`).
 //! - `model_missing` (error): a main-thread, agent or compaction request got 404.
 //! - `background_model_missing` (warning): a helper call (title, suggestions, …) or the
 //!   count-tokens haiku fallback got 404: its model is not on the server.
@@ -11,8 +16,8 @@
 //!   Claude Code estimates locally (2.1.332) or falls back to a message call (≤ 2.1.197).
 //! - `prompt_cache_not_reused` (warning): the first-byte wait of main-thread requests grows
 //!   as the conversation grows: the server re-reads the whole prompt each turn.
-//! - `cache_buster` (warning when its value changed within the log, info otherwise): Claude
-//!   Code sends the attribution (billing) header, whose changes alter the prompt's first bytes
+//! - `cache_buster` (warning, as in the doctor; the title says when its value changed within
+//!   the log): Claude Code sends the attribution (billing) header, whose changes alter the prompt's first bytes
 //!   and defeat a local server's prompt cache.
 //! - `retries` (warning): API errors that Claude Code retried, and stream retries.
 //! - `timeouts` (warning): slow first bytes (no chunk within `CLAUDE_SLOW_FIRST_BYTE_MS`, default
@@ -21,8 +26,9 @@
 
 use super::model::{Analysis, Request, SourceKind};
 use super::time::human_ms;
-use crate::claude::{env_line, recommend, Version, LATEST_KNOWN};
+use crate::claude::{env_line, LogFormat, Version, GATES};
 use crate::findings::{Finding, Severity};
+use crate::planner::{advise, VersionSpan};
 
 /// Inputs beyond the log itself.
 #[derive(Debug, Clone, Default)]
@@ -59,26 +65,60 @@ fn version_seen(a: &Analysis) -> Option<Version> {
     })
 }
 
-/// The environment that gives this log's Claude Code the server's window (the version from
-/// the log, else the newest known), as an `export` line.
-fn window_fix(a: &Analysis, ctx: u64) -> String {
-    let (version, assumed) = match version_seen(a) {
-        Some(v) => (v, ""),
-        None => (
-            LATEST_KNOWN,
-            " (for the newest Claude Code; `cclocal plan` computes them for yours)",
-        ),
+/// The Claude Code versions that can have written this log: the one its attribution header
+/// names, else the versions whose `autocompact:` line has this log's format (a launcher
+/// from `cclocal setup` turns the attribution header off), else any.
+pub fn versions_seen(a: &Analysis) -> VersionSpan {
+    if let Some(v) = version_seen(a) {
+        return VersionSpan::one(v);
+    }
+    let format = if a.summary.threshold.is_some() {
+        Some(LogFormat::Threshold)
+    } else if a.summary.autocompact_level.is_some() {
+        Some(if a.summary.autocompact_tokens.is_some() {
+            LogFormat::Level
+        } else {
+            LogFormat::LevelRedacted
+        })
+    } else {
+        None
     };
+    let rows: Vec<_> = GATES
+        .iter()
+        .filter(|g| format.map_or(true, |f| g.log == f))
+        .collect();
+    match (rows.first(), rows.last()) {
+        (Some(first), Some(last)) => VersionSpan {
+            from: first.from,
+            to: last.to,
+        },
+        _ => VersionSpan {
+            from: GATES[0].from,
+            to: GATES[GATES.len() - 1].to,
+        },
+    }
+}
+
+/// The fix for a server that keeps `ctx` tokens: settings every version that can have
+/// written this log obeys (`crate::planner::advise`), or why none can work and what would.
+fn window_fix(a: &Analysis, ctx: u64) -> String {
+    let span = versions_seen(a);
     let model = a
         .requests
         .iter()
         .find_map(|r| r.model.clone())
         .map(|m| m.to_string())
         .unwrap_or_default();
-    format!(
-        "export {}{assumed}",
-        env_line(&recommend(version, ctx, &model).env)
-    )
+    let advice = advise(span, ctx, &model);
+    match advice.env() {
+        Some(env) if span.is_one() => format!("export {}", env_line(env)),
+        Some(env) => format!(
+            "export {}   (works for Claude Code {span}, the versions that write this log's format; `cclocal plan {} --ctx {ctx} --claude-version V` gives the settings for yours)",
+            env_line(env),
+            if model.is_empty() { "MODEL" } else { &model }
+        ),
+        None => advice.line(),
+    }
 }
 
 fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
@@ -86,13 +126,13 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
     let Some(win) = a.summary.effective_window else {
         return Some(
             Finding::new(
-                "context_mismatch",
+                "context_unknown",
                 Severity::Info,
                 "no autocompact line in this log",
             )
             .detail(format!(
-                "Claude Code printed no effectiveWindow, so the log cannot be compared with \
-                     the server context of {ctx} tokens (2.1.153–2.1.222 print none for an \
+                "Claude Code logged no window (no effectiveWindow line), so the log cannot be \
+                     compared with the server context of {ctx} tokens (2.1.153–2.1.222 print none for an \
                      unknown model, and run no proactive compaction at all)"
             ))
             .fix(window_fix(a, ctx)),
@@ -112,7 +152,8 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
             format!("Claude Code assumes {win} tokens but the server holds {ctx}"),
         )
         .detail(format!(
-            "effectiveWindow={win} in the log: Claude Code compacts near {} tokens, so the prompt \
+            "Claude Code plans with a {win}-token window (effectiveWindow={win} in the log) and \
+             compacts near {} tokens, so the prompt \
              outgrows the server's {ctx}-token context first and the server drops its start",
             win.saturating_sub(13_000)
         ))
@@ -260,16 +301,15 @@ fn cache_buster(a: &Analysis) -> Option<Finding> {
         .map(|s| s.as_ref())
         .collect::<Vec<_>>()
         .join(", ");
-    let (severity, title) = if v.len() > 1 {
-        (
-            Severity::Warning,
-            format!("the attribution header took {} different values", v.len()),
-        )
+    // One severity with the doctor's (findings::SEVERITIES): the header being on is the
+    // problem, whether or not this session already saw it change.
+    let title = if v.len() > 1 {
+        format!("the attribution header took {} different values", v.len())
     } else {
-        (Severity::Info, "the attribution header is on".to_string())
+        "the attribution header is on".to_string()
     };
     Some(
-        Finding::new("cache_buster", severity, title)
+        Finding::new("cache_buster", Severity::Warning, title)
             .detail(format!(
                 "{} request(s) carried the billing header (cc_version={shown}); it sits at the \
                  start of the prompt, and each change of it makes a local server re-read the \
@@ -342,4 +382,121 @@ fn timeouts(a: &Analysis) -> Option<Finding> {
                  requests time out",
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claude::EnvMap;
+    use crate::logs::event::CompactLevel;
+    use crate::planner::obeys;
+
+    /// Logs as each kind of Claude Code writes them (format, attribution header or not).
+    fn logs() -> Vec<(String, Analysis)> {
+        let mut out = Vec::new();
+        let mut base = Analysis::default();
+        base.summary.effective_window = Some(180_000);
+        // cclocal's launcher turns the attribution header off: only the format is left.
+        let mut t = base.clone();
+        t.summary.threshold = Some(167_000);
+        t.summary.autocompact_tokens = Some(655);
+        out.push(("threshold format".to_string(), t));
+        let mut l = base.clone();
+        l.summary.autocompact_level = Some(CompactLevel::Ok);
+        l.summary.autocompact_tokens = Some(655);
+        out.push(("level format".to_string(), l));
+        let mut r = base.clone();
+        r.summary.autocompact_level = Some(CompactLevel::Ok);
+        out.push(("redacted format".to_string(), r));
+        out.push(("no autocompact line".to_string(), base.clone()));
+        // With the header: each version row's ends.
+        for g in GATES {
+            for v in [g.from, g.to] {
+                if v.0 == u32::MAX {
+                    continue;
+                }
+                let mut a = base.clone();
+                a.summary.attribution_values = vec![format!("{v}.fb8").into()];
+                out.push((format!("attribution {v}"), a));
+            }
+        }
+        out
+    }
+
+    fn parse_export(fix: &str) -> Option<EnvMap> {
+        let rest = fix.strip_prefix("export ")?;
+        let words = rest.split("   (").next().unwrap_or(rest);
+        Some(
+            words
+                .split_whitespace()
+                .map(|kv| {
+                    let (k, v) = kv.split_once('=').expect("K=V");
+                    (k.to_string(), v.to_string())
+                })
+                .collect(),
+        )
+    }
+
+    /// Every fix line the log reader can produce is obeyed by every Claude Code version that
+    /// can have written the log, by that version's own window computation; where none can
+    /// work the fix says so instead of giving settings.
+    #[test]
+    fn every_context_fix_is_obeyed_by_the_versions_that_wrote_the_log() {
+        for (what, a) in logs() {
+            let span = versions_seen(&a);
+            for ctx in [4_096u64, 16_384, 28_672, 32_768, 65_536, 131_072, 262_144] {
+                {
+                    let f = context_mismatch(
+                        &a,
+                        &RuleOptions {
+                            server_ctx: Some(ctx),
+                        },
+                    )
+                    .expect("a finding");
+                    let fix = f.fix.clone();
+                    if fix.is_empty() {
+                        assert_eq!(f.severity, Severity::Ok);
+                        continue;
+                    }
+                    match parse_export(&fix) {
+                        Some(env) => {
+                            for v in span.probes() {
+                                assert!(
+                                    obeys(v, ctx, "", &env),
+                                    "{what}: {v} ignores {fix} at {ctx}"
+                                );
+                            }
+                        }
+                        None => {
+                            assert!(
+                                ctx < crate::planner::MIN_USABLE_CONTEXT,
+                                "{what} {ctx}: {fix}"
+                            );
+                            assert!(fix.contains("no Claude Code setting can work"), "{fix}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_cclocal_2_1_121_session_gets_a_fix_2_1_121_obeys() {
+        let mut a = Analysis::default();
+        a.summary.effective_window = Some(180_000);
+        a.summary.threshold = Some(167_000);
+        let span = versions_seen(&a);
+        assert_eq!(span.to, Version(2, 1, 121));
+        let f = context_mismatch(
+            &a,
+            &RuleOptions {
+                server_ctx: Some(65_536),
+            },
+        )
+        .unwrap();
+        let fix = f.fix;
+        assert!(!fix.contains("CLAUDE_CODE_MAX_CONTEXT_TOKENS"), "{fix}");
+        let env = parse_export(&fix).unwrap();
+        assert!(obeys(Version(2, 1, 121), 65_536, "q", &env), "{fix}");
+    }
 }

@@ -1,5 +1,5 @@
 //! The live server context for `context_mismatch`: Ollama's `/api/ps` lists the loaded models
-//! with their `context_length` (ollama-api-examples.md). The choice of model is pure and
+//! with their `context_length` (`docs/ollama.md`, "HTTP API"). The choice of model is pure and
 //! tested on JSON; the fetch is one GET with a deadline.
 
 use std::time::Duration;
@@ -41,16 +41,6 @@ pub fn main_model(a: &Analysis) -> Option<String> {
     best.or_else(|| a.summary.unknown_model.as_deref().map(str::to_string))
 }
 
-/// `qwen3` → `qwen3:latest` (Ollama's default tag), lower case.
-fn normalize(name: &str) -> String {
-    let n = name.trim().to_ascii_lowercase();
-    if n.rsplit('/').next().unwrap_or("").contains(':') {
-        n
-    } else {
-        format!("{n}:latest")
-    }
-}
-
 /// Picks `model`'s context from an `/api/ps` reply. With no model known and exactly one
 /// model loaded, that one is taken.
 pub fn pick(ps: &Value, model: Option<&str>) -> LiveContext {
@@ -66,7 +56,9 @@ pub fn pick(ps: &Value, model: Option<&str>) -> LiveContext {
         })
         .unwrap_or_default();
     let hit = match model {
-        Some(want) => rows.iter().find(|(n, _)| normalize(n) == normalize(want)),
+        Some(want) => rows
+            .iter()
+            .find(|(n, _)| crate::server::same_model(n, want)),
         None if rows.len() == 1 => rows.first(),
         None => None,
     };
@@ -108,7 +100,7 @@ pub fn finding(live: &LiveContext) -> Option<Finding> {
         LiveContext::Loaded { .. } => None,
         LiveContext::NotLoaded { model, loaded } => Some(
             Finding::new(
-                "context_mismatch",
+                "context_unknown",
                 Severity::Info,
                 format!(
                     "{} is not loaded on the server; its live context is unknown",

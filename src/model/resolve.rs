@@ -21,6 +21,20 @@ pub enum ModelSource {
     OllamaStore { name: String, blob: PathBuf },
 }
 
+impl ModelSource {
+    /// The local GGUF file of this source: the first shard of a (split) GGUF, or the
+    /// Ollama store's blob. The one answer to "which file holds the weights".
+    pub fn gguf_path(&self) -> Result<&Path> {
+        match self {
+            ModelSource::Gguf { paths } => paths
+                .first()
+                .map(PathBuf::as_path)
+                .ok_or_else(|| Error::not_found("the model source names no GGUF file")),
+            ModelSource::OllamaStore { blob, .. } => Ok(blob),
+        }
+    }
+}
+
 /// A path to an existing file, or anything ending in `.gguf`, is a GGUF path; the rest
 /// are Ollama names.
 pub fn resolve_model_arg(arg: &str) -> ModelArg {
@@ -82,5 +96,30 @@ pub fn load_model(arg: &str) -> Result<(ModelDesc, ModelSource)> {
                 },
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod gguf_path_tests {
+    use super::*;
+
+    #[test]
+    fn one_gguf_path_per_source() {
+        let g = ModelSource::Gguf {
+            paths: vec![
+                "/m/a-00001-of-00002.gguf".into(),
+                "/m/a-00002-of-00002.gguf".into(),
+            ],
+        };
+        assert_eq!(
+            g.gguf_path().unwrap(),
+            Path::new("/m/a-00001-of-00002.gguf")
+        );
+        let o = ModelSource::OllamaStore {
+            name: "q:latest".into(),
+            blob: "/s/blobs/sha256-ab".into(),
+        };
+        assert_eq!(o.gguf_path().unwrap(), Path::new("/s/blobs/sha256-ab"));
+        assert!(ModelSource::Gguf { paths: vec![] }.gguf_path().is_err());
     }
 }

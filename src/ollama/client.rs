@@ -3,7 +3,7 @@
 //! Every request runs against one deadline shared by the whole client (the doctor's
 //! total budget): name resolution, connect, write and each read are bounded by what is
 //! left of it, so a server that accepts connections and never answers costs at most the
-//! budget. Plain `http://` only (Ollama serves plain HTTP); bodies are read until the
+//! budget. Plain `http://` only (local servers speak plain HTTP); bodies are read until the
 //! server closes (`Connection: close`), with `Content-Length` and chunked encoding
 //! understood. No async runtime, no dependency beyond std and serde_json.
 
@@ -15,81 +15,7 @@ use std::time::{Duration, Instant};
 /// Largest response body accepted (an `/api/show` with `verbose` can be large).
 const MAX_BODY: usize = 32 * 1024 * 1024;
 
-/// A parsed `http://host[:port][/prefix]` base URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BaseUrl {
-    pub host: String,
-    pub port: u16,
-    /// Path prefix without a trailing slash (empty for the server root).
-    pub prefix: String,
-}
-
-impl BaseUrl {
-    /// Parses a base URL as Claude Code and Node read it: `http://host` without a port is
-    /// port 80. `https://` is refused (cclocal's probe speaks plain HTTP only).
-    pub fn parse(url: &str) -> Result<BaseUrl> {
-        let u = url.trim();
-        let rest = if let Some(r) = u.strip_prefix("http://") {
-            r
-        } else if u.starts_with("https://") {
-            return Err(Error::unsupported("cclocal's server probe speaks plain http only")
-                .with_subject(u.to_string())
-                .with_hint("run `cclocal doctor --server-only` on the server host, or probe its plain http port"));
-        } else {
-            return Err(Error::usage(format!("{u:?} is not an http:// URL"))
-                .with_hint("write the server's root URL, e.g. http://127.0.0.1:11434"));
-        };
-        let (authority, path) = match rest.find('/') {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (rest, ""),
-        };
-        let path = path.split(['?', '#']).next().unwrap_or("");
-        let (host, port) = split_host_port(authority).ok_or_else(|| {
-            Error::usage(format!("{u:?} has no valid host"))
-                .with_hint("e.g. http://127.0.0.1:11434")
-        })?;
-        Ok(BaseUrl {
-            host,
-            port: port.unwrap_or(80),
-            prefix: path.trim_end_matches('/').to_string(),
-        })
-    }
-
-    /// `http://host:port/prefix`.
-    pub fn to_url(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        format!("http://{host}:{}{}", self.port, self.prefix)
-    }
-}
-
-/// Splits `host`, `host:port`, `[v6]` or `[v6]:port`.
-fn split_host_port(a: &str) -> Option<(String, Option<u16>)> {
-    if a.is_empty() || a.contains('@') {
-        return None;
-    }
-    if let Some(r) = a.strip_prefix('[') {
-        let end = r.find(']')?;
-        let host = &r[..end];
-        let after = &r[end + 1..];
-        let port = match after.strip_prefix(':') {
-            Some(p) => Some(p.parse().ok()?),
-            None if after.is_empty() => None,
-            None => return None,
-        };
-        return Some((host.to_string(), port));
-    }
-    match a.rsplit_once(':') {
-        Some((h, p)) if !h.is_empty() && !h.contains(':') => {
-            Some((h.to_string(), Some(p.parse().ok()?)))
-        }
-        Some(_) => None,
-        None => Some((a.to_string(), None)),
-    }
-}
+pub use crate::server::ServerUrl as BaseUrl;
 
 /// One HTTP response.
 #[derive(Debug, Clone)]
@@ -126,10 +52,11 @@ fn net_err(msg: impl Into<String>, url: &str) -> Error {
 }
 
 impl Client {
-    /// A client for `base_url` whose requests all finish within `budget` from now.
+    /// A client for `base_url` (any form `crate::server::ServerUrl` reads) whose requests
+    /// all finish within `budget` from now.
     pub fn new(base_url: &str, budget: Duration) -> Result<Client> {
         Ok(Client {
-            base: BaseUrl::parse(base_url)?,
+            base: BaseUrl::parse_for(base_url, None)?,
             deadline: Instant::now() + budget,
         })
     }
@@ -245,6 +172,18 @@ impl Client {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // A peer that answered and then reset the connection (it did not read the
+                // request, or speaks another protocol): judge what it sent.
+                Err(e)
+                    if !raw.is_empty()
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::ConnectionReset
+                                | std::io::ErrorKind::ConnectionAborted
+                        ) =>
+                {
+                    break
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -363,27 +302,6 @@ fn dechunk(mut b: &[u8]) -> std::result::Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls() {
-        let u = BaseUrl::parse("http://127.0.0.1:11434/").unwrap();
-        assert_eq!(
-            (u.host.as_str(), u.port, u.prefix.as_str()),
-            ("127.0.0.1", 11434, "")
-        );
-        let u = BaseUrl::parse("http://mini.local/v1").unwrap();
-        assert_eq!((u.port, u.prefix.as_str()), (80, "/v1"));
-        let u = BaseUrl::parse("http://[::1]:8080").unwrap();
-        assert_eq!((u.host.as_str(), u.port), ("::1", 8080));
-        assert_eq!(u.to_url(), "http://[::1]:8080");
-        assert_eq!(
-            BaseUrl::parse("https://x").unwrap_err().kind,
-            ErrorKind::Unsupported
-        );
-        assert!(BaseUrl::parse("localhost:11434").is_err());
-        assert!(BaseUrl::parse("http://h:99999").is_err());
-        assert!(BaseUrl::parse("http://").is_err());
-    }
 
     #[test]
     fn responses() {

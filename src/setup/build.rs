@@ -301,16 +301,10 @@ fn llama_server_files(
     Ok(())
 }
 
-/// The host part of a server URL (for ssh).
+/// The host part of a server URL (for ssh), read by the one address parser.
 fn server_host(url: &str) -> String {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let host = match authority.strip_prefix('[') {
-        Some(inner) => inner.split(']').next().unwrap_or(inner),
-        None => authority
-            .rsplit_once(':')
-            .map(|(h, _)| h)
-            .unwrap_or(authority),
-    };
-    sh_quote(host)
+    let host = crate::server::ServerUrl::parse_for(url, None)
+        .map(|u| u.host)
+        .unwrap_or_else(|_| url.to_string());
+    sh_quote(&host)
 }

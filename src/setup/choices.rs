@@ -100,9 +100,15 @@ impl Choices {
     /// Checks every value; the first problem is returned as a usage error.
     pub fn validate(&self) -> Result<()> {
         check_model(&self.model)?;
-        if self.context < 2048 {
-            return Err(Error::usage(format!("context {} is too small for Claude Code", self.context))
-                .with_hint("Claude Code's system prompt and tools alone take 12-19k tokens; use --ctx 32768 or more"));
+        if self.context < crate::planner::MIN_USABLE_CONTEXT {
+            return Err(Error::usage(format!(
+                "no Claude Code setting can work with a {}-token context",
+                self.context
+            ))
+            .with_hint(format!(
+                "Claude Code's system prompt and tools take about 12k tokens and compaction 13k more: use --ctx {} or more (docs/planner.md)",
+                crate::planner::MIN_USABLE_CONTEXT
+            )));
         }
         if self.context > 16 * 1024 * 1024 {
             return Err(Error::usage(format!(
@@ -137,7 +143,7 @@ impl Choices {
         }
         if !matches!(self.kv_cache_type.as_str(), "f16" | "f32" | "bf16") && !self.flash_attention {
             return Err(Error::usage("a quantized KV cache needs flash attention")
-                .with_hint("drop --no-flash-attention, or use --kv-cache-type f16"));
+                .with_hint("use --flash-attn on, or --kv-type f16"));
         }
         check_keep_alive(&self.keep_alive)?;
         if !crate::shell::quote::is_command_name(&self.launcher_name) {
@@ -165,6 +171,30 @@ pub fn check_model(model: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Checks `model` against the models the server has (`/api/tags`): a name the server does
+/// not have is refused, listing what it has, because the launcher would fail on the first
+/// prompt. `force` turns the refusal into `Ok` (the model may be pulled later).
+pub fn check_model_on_server(model: &str, installed: &[(String, u64)], force: bool) -> Result<()> {
+    if force
+        || installed
+            .iter()
+            .any(|(n, _)| crate::doctor::probe::same_model(n, model))
+    {
+        return Ok(());
+    }
+    let names: Vec<&str> = installed.iter().map(|(n, _)| n.as_str()).collect();
+    let have = if names.is_empty() {
+        "it has no models".to_string()
+    } else {
+        format!("it has: {}", names.join(", "))
+    };
+    Err(Error::not_found(format!("the server does not have model {model:?}; {have}"))
+        .with_subject(model.to_string())
+        .with_hint(format!(
+            "pull it first (ollama pull {model}), pick one of those, or pass --force to write the setup anyway"
+        )))
 }
 
 /// `OLLAMA_KEEP_ALIVE`: a Go duration (`30m`, `1h30m`, `-1m`) or whole seconds (`3600`,
@@ -205,73 +235,26 @@ pub fn check_keep_alive(s: &str) -> Result<()> {
     Ok(())
 }
 
-/// Normalises a server given as `host`, `host:port` or a URL, and says whether it is this
-/// machine. Claude Code needs the server root: a trailing `/v1` is refused.
+/// Normalises a server given as `host`, `host:port` or a URL (the one parser,
+/// `crate::server::ServerUrl`: no port means Ollama's 11434, https is refused), and says
+/// whether it is on another machine. Claude Code needs the server root: a trailing `/v1`
+/// is refused.
 pub fn normalize_server(input: &str) -> Result<(String, bool)> {
     normalize_server_port(input, 11434)
 }
 
-/// [`normalize_server`] with another default port for `http` (llama-server's is 8080).
+/// [`normalize_server`] with another default port (llama-server's is 8080).
 pub fn normalize_server_port(input: &str, default_port: u16) -> Result<(String, bool)> {
-    let s = input.trim();
-    let bad = |why: &str| {
-        Error::usage(format!("server {input:?} {why}")).with_hint(format!(
-            "pass --host http://HOST:{default_port} (the server root, without /v1)"
+    let u = crate::server::ServerUrl::parse(input, default_port)?;
+    if u.prefix.ends_with("/v1") {
+        return Err(Error::usage(format!(
+            "server {input:?} ends in /v1, but Claude Code appends /v1/messages itself"
         ))
-    };
-    if s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("is not a URL"));
+        .with_hint(format!(
+            "pass --host http://HOST:{default_port} (the server root, without /v1)"
+        )));
     }
-    let (scheme, rest) = match s.split_once("://") {
-        Some((sch, rest)) => (sch.to_ascii_lowercase(), rest),
-        None => ("http".to_string(), s),
-    };
-    if scheme != "http" && scheme != "https" {
-        return Err(bad("must use http or https"));
-    }
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
-        None => (rest, ""),
-    };
-    if path.ends_with("/v1") {
-        return Err(bad(
-            "ends in /v1, but Claude Code appends /v1/messages itself",
-        ));
-    }
-    if authority.is_empty() || authority.contains(['@', '?', '#', '"', '\'', '\\']) {
-        return Err(bad("has no usable host"));
-    }
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(inner) => match inner.split_once(']') {
-            Some((h, "")) => (h, None),
-            Some((h, p)) => (
-                h,
-                Some(
-                    p.strip_prefix(':')
-                        .ok_or_else(|| bad("has no usable host"))?,
-                ),
-            ),
-            None => return Err(bad("has no usable host")),
-        },
-        None => match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        },
-    };
-    if host.is_empty()
-        || port.is_some_and(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(bad("has no usable host and port"));
-    }
-    let authority = match (port, scheme.as_str()) {
-        (None, "http") => format!("{authority}:{default_port}"),
-        _ => authority.to_string(),
-    };
-    let local = matches!(
-        host.to_ascii_lowercase().as_str(),
-        "localhost" | "127.0.0.1" | "::1" | "0.0.0.0"
-    );
-    Ok((format!("{scheme}://{authority}{path}"), !local))
+    Ok((u.to_url(), !u.is_local()))
 }
 
 #[cfg(test)]
@@ -293,9 +276,11 @@ mod tests {
             ("http://gpu-box:8080".into(), true)
         );
         assert_eq!(
-            normalize_server("https://ollama.example.com/proxy").unwrap(),
-            ("https://ollama.example.com/proxy".into(), true)
+            normalize_server("http://ollama.example.com/proxy").unwrap(),
+            ("http://ollama.example.com:11434/proxy".into(), true)
         );
+        assert!(normalize_server("https://ollama.example.com").is_err());
+        assert!(normalize_server("http://h:99999").is_err());
         assert_eq!(
             normalize_server("[::1]:11434").unwrap(),
             ("http://[::1]:11434".into(), false)
@@ -303,6 +288,25 @@ mod tests {
         assert!(normalize_server("http://h:11434/v1").is_err());
         assert!(normalize_server("ftp://h").is_err());
         assert!(normalize_server("h'$(x)").is_err());
+    }
+
+    #[test]
+    fn model_must_be_on_the_server() {
+        let have = vec![
+            ("qwen3-coder:30b".to_string(), 1u64),
+            ("llama3:latest".into(), 2),
+        ];
+        assert!(check_model_on_server("qwen3-coder:30b", &have, false).is_ok());
+        assert!(check_model_on_server("llama3", &have, false).is_ok());
+        let e = check_model_on_server("nosuch:model", &have, false).unwrap_err();
+        assert!(
+            e.message.contains("qwen3-coder:30b, llama3:latest"),
+            "{}",
+            e.message
+        );
+        assert!(check_model_on_server("nosuch:model", &have, true).is_ok());
+        let e = check_model_on_server("m", &[], false).unwrap_err();
+        assert!(e.message.contains("no models"));
     }
 
     #[test]

@@ -1,91 +1,92 @@
-//! The context to configure: the planner's largest fitting context for the model, and a
-//! table of alternatives for the wizard.
+//! The context and KV cache type to configure, from the one planner (`crate::planner`):
+//! the same decision `cclocal plan` shows, and the table of alternatives for the wizard.
 
 use crate::error::{Error, Result};
-use crate::memory::{fit_context, parse_cache_type, plan_row, Budget, CacheParams, PlanRow};
-use crate::model::{describe, load_model, ModelDesc};
-use std::time::Duration;
+use crate::memory::{plan_row, Budget, CacheParams, PlanRow};
+use crate::model::ModelDesc;
+use crate::planner::{self, Outcome, Planned, Request};
 
-/// Where the model's description came from.
-#[derive(Debug, Clone)]
-pub struct Described {
-    pub desc: ModelDesc,
-    pub from: String,
+pub use crate::planner::{describe_model, Described};
+
+fn request(kv: Option<&str>, flash_attention: bool, ctx: Option<u64>) -> Request {
+    let mut params = CacheParams::new(0);
+    params.flash_attn = flash_attention;
+    Request {
+        params,
+        kv_types: kv.map(|k| vec![k.to_string()]).unwrap_or_default(),
+        ctx,
+    }
 }
 
-/// Describes `model` from its local file (GGUF path or the Ollama store), or else from the
-/// server's `/api/show` (weights from `/api/tags`).
-pub fn describe_model(model: &str, server: Option<&str>) -> Result<Described> {
-    let local_err = match load_model(model) {
-        Ok((desc, _)) => {
-            return Ok(Described {
-                desc,
-                from: "the local model file".into(),
-            })
-        }
-        Err(e) => e,
-    };
-    let Some(base) = server else {
-        return Err(local_err);
-    };
-    let budget = Duration::from_secs(5);
-    let shown = super::server_api::show(base, model, budget).map_err(|_| local_err)?;
-    let size = super::server_api::list_models(base, budget)
-        .ok()
-        .and_then(|m| {
-            m.into_iter()
-                .find(|(n, _)| n == model || n == &format!("{model}:latest"))
-                .map(|(_, s)| s)
-        })
-        .unwrap_or(0);
-    let desc = describe(&shown.model_info, model, size, 0)?;
-    Ok(Described {
-        desc,
-        from: format!("{base}/api/show"),
-    })
-}
-
-fn params(kv: &str, flash_attention: bool) -> Result<CacheParams> {
-    let mut p = CacheParams::new(0).with_cache_type(parse_cache_type(kv)?);
-    p.flash_attn = flash_attention;
-    Ok(p)
-}
-
-/// The largest context that fits `budget`.
-pub fn fitted(
+/// The planner's decision for `desc` on `budget`: the cache type `kv` (None: the planner's
+/// policy) and the context `ctx` (None: the largest that fits).
+pub fn planned(
     desc: &ModelDesc,
-    kv: &str,
+    kv: Option<&str>,
     flash_attention: bool,
     budget: &Budget,
-) -> Result<PlanRow> {
-    fit_context(desc, &params(kv, flash_attention)?, budget)?.ok_or_else(|| {
-        Error::usage(format!(
+    ctx: Option<u64>,
+) -> Result<Planned> {
+    planner::plan(desc, budget, &request(kv, flash_attention, ctx))
+}
+
+/// The context and cache type to serve, or a usage error that says why none works and what
+/// would (the planner's problem, or the requested context that does not fit).
+pub fn decide(p: &Planned, desc: &ModelDesc, budget: &Budget) -> Result<(u64, String)> {
+    if let Some(pr) = &p.problem {
+        return Err(
+            Error::usage(format!("no setting can work: {}", pr.what)).with_hint(format!(
+                "{} (`cclocal plan {}` shows what fits)",
+                pr.would, desc.name
+            )),
+        );
+    }
+    match &p.outcome {
+        Outcome::Serve(c) => Ok((c.per_sequence(), c.row.kv_type.clone())),
+        Outcome::DoesNotFit { requested, largest } => Err(Error::usage(format!(
+            "a {requested}-token context for {} does not fit in {}",
+            desc.name,
+            crate::units::human(budget.bytes)
+        ))
+        .with_hint(match largest {
+            Some(l) => format!(
+                "the largest that fits is --ctx {} with --kv-cache-type {}; or pass --force to write it anyway",
+                l.per_sequence(),
+                l.row.kv_type
+            ),
+            None => "use a smaller model or quantization".into(),
+        })),
+        Outcome::NothingFits => Err(Error::usage(format!(
             "{} does not fit in {} even with a 256-token context",
             desc.name,
             crate::units::human(budget.bytes)
         ))
         .with_hint(
             "use a smaller model or quantization, or pass --memory SIZE if the budget is wrong",
-        )
-    })
+        )),
+    }
 }
 
-/// Rows for the wizard: powers of two from 8K to the trained context, plus the fitted row;
-/// sorted by context.
+/// Rows for the wizard with cache type `kv`: the planner's ladder plus the fitted row,
+/// sorted by context, and the position of the planner's choice.
 pub fn table(
     desc: &ModelDesc,
     kv: &str,
     flash_attention: bool,
     budget: &Budget,
 ) -> Result<(Vec<PlanRow>, Option<usize>)> {
-    let p = params(kv, flash_attention)?;
-    let best = fit_context(desc, &p, budget)?;
+    let p = planned(desc, Some(kv), flash_attention, budget, None)?;
+    let params = CacheParams {
+        flash_attn: flash_attention,
+        ..CacheParams::new(0).with_cache_type(crate::memory::parse_cache_type(kv)?)
+    };
     let mut rows = Vec::new();
-    let mut n = 8192u64;
-    while n <= desc.context_length {
-        rows.push(plan_row(desc, &CacheParams { n_ctx: n, ..p }, budget)?);
-        n *= 2;
+    for n in planner::ladder(desc.context_length) {
+        if n >= planner::LADDER_START {
+            rows.push(plan_row(desc, &CacheParams { n_ctx: n, ..params }, budget)?);
+        }
     }
+    let best = p.choice().map(|c| c.row.clone());
     if let Some(b) = &best {
         if !rows.iter().any(|r| r.n_ctx == b.n_ctx) {
             rows.push(b.clone());

@@ -25,9 +25,14 @@ pub fn claude_env(ch: &Choices) -> Vec<(String, String)> {
         ("ANTHROPIC_DEFAULT_HAIKU_MODEL".to_string(), m.clone()),
         ("CLAUDE_CODE_SUBAGENT_MODEL".to_string(), m.clone()),
     ];
-    let rec = recommend(ch.claude_version, ch.context, &ch.model);
-    env.extend(rec.env);
-    // Sources: landscape.md §0 / `ollama launch claude`; both exist in 2.1.197 and 2.1.332.
+    // The planner's settings (the ones `cclocal plan` prints); `Choices::validate` keeps the
+    // context above the floor where none can work.
+    let advice = crate::planner::advise_version(ch.claude_version, ch.context, &ch.model);
+    match advice.env() {
+        Some(e) => env.extend(e.clone()),
+        None => env.extend(recommend(ch.claude_version, ch.context, &ch.model).env),
+    }
+    // Source: `ollama launch claude` (`docs/ollama.md`); both exist in 2.1.197 and 2.1.332.
     env.push((
         "CLAUDE_CODE_ATTRIBUTION_HEADER".to_string(),
         "0".to_string(),
@@ -77,17 +82,19 @@ pub fn launcher(ch: &Choices, settings_path: &Path) -> Result<Vec<u8>> {
     Ok(text.into_bytes())
 }
 
-/// The Ollama server variables: only ones that exist (`ollama.md` §1; never `OLLAMA_NUM_BATCH`).
+/// The Ollama server settings setup configures.
+pub fn server_settings(ch: &Choices) -> crate::planner::ServerSettings {
+    crate::planner::ServerSettings {
+        keep_alive: Some(ch.keep_alive.clone()),
+        flash_attn: ch.flash_attention,
+        ..crate::planner::ServerSettings::new(ch.context, &ch.kv_cache_type)
+    }
+}
+
+/// The Ollama server variables: the planner's generator (`crate::planner::ollama_env`), the
+/// same lines `cclocal plan` prints.
 pub fn ollama_env(ch: &Choices) -> Vec<(String, String)> {
-    vec![
-        ("OLLAMA_CONTEXT_LENGTH".into(), ch.context.to_string()),
-        (
-            "OLLAMA_FLASH_ATTENTION".into(),
-            if ch.flash_attention { "1" } else { "0" }.into(),
-        ),
-        ("OLLAMA_KV_CACHE_TYPE".into(), ch.kv_cache_type.clone()),
-        ("OLLAMA_KEEP_ALIVE".into(), ch.keep_alive.clone()),
-    ]
+    crate::planner::ollama_env(&server_settings(ch))
 }
 
 fn env_summary(ch: &Choices) -> String {

@@ -78,80 +78,49 @@ pub fn default_alias(model_path: &Path) -> String {
 /// Splits a server root (`http://HOST:PORT`) into the address llama-server binds and its
 /// port. A server on another machine binds all interfaces.
 pub fn bind_address(server_url: &str, remote: bool) -> Result<(String, u16)> {
-    let bad = || {
-        Error::usage(format!(
-            "server {server_url:?} has no host and port llama-server can listen on"
+    let u = crate::server::ServerUrl::parse(server_url, DEFAULT_PORT)?;
+    if !u.prefix.is_empty() {
+        return Err(Error::usage(format!(
+            "server {server_url:?} has a path, but llama-server serves at the root"
         ))
-        .with_hint(
-            "pass --host http://127.0.0.1:8080 (llama-server serves at the root, without a path)",
-        )
-    };
-    let rest = server_url
-        .split_once("://")
-        .map(|(_, r)| r)
-        .ok_or_else(bad)?;
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    if !path.trim_end_matches('/').is_empty() {
-        return Err(bad());
+        .with_hint("pass --host http://127.0.0.1:8080"));
     }
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(inner) => {
-            let (h, p) = inner.split_once(']').ok_or_else(bad)?;
-            (h, p.strip_prefix(':'))
-        }
-        None => match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        },
+    let host = if remote {
+        "0.0.0.0".to_string()
+    } else {
+        u.host
     };
-    let port = match port {
-        Some(p) => p.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(bad)?,
-        None if server_url.starts_with("https://") => return Err(Error::usage(
-            "llama-server setup serves plain http on a port; an https URL needs a proxy in front",
-        )
-        .with_hint("pass --host http://127.0.0.1:8080")),
-        None => 80,
-    };
-    if host.is_empty() {
-        return Err(bad());
-    }
-    let host = if remote { "0.0.0.0" } else { host };
-    Ok((host.to_string(), port))
+    Ok((host, u.port))
 }
 
-/// THE llama-server command line cclocal plans (without the program): the model, its alias,
-/// the context, one slot (so the whole context is one Claude Code session's), the KV cache
-/// type, flash attention, Jinja templates (tool use), the address and the log file.
-/// Every writer of a llama-server command line (unit, LaunchAgent, printed hints) uses it.
+/// THE llama-server command line setup writes (without the program): the model and its
+/// alias, then the planner's server settings (`crate::planner::llama_server_args`, the same
+/// words `cclocal plan` prints: context, one slot, KV cache type, flash attention), then
+/// Jinja templates (tool use), the address and the log file. The unit, the LaunchAgent and
+/// every printed hint use it.
 pub fn llama_server_args(ch: &Choices, ls: &LlamaServer) -> Result<Vec<String>> {
     let (host, port) = bind_address(&ch.server_url, ch.remote)?;
-    let fa = if ch.flash_attention { "on" } else { "off" };
-    Ok(vec![
-        "-m".into(),
+    let settings = crate::planner::ServerSettings {
+        flash_attn: ch.flash_attention,
+        ..crate::planner::ServerSettings::new(ch.context, &ch.kv_cache_type)
+    };
+    let mut v = vec![
+        "-m".to_string(),
         ls.model_path.display().to_string(),
         "--alias".into(),
         ch.model.clone(),
-        "-c".into(),
-        ch.context.to_string(),
-        "-np".into(),
-        "1".into(),
-        "-ctk".into(),
-        ch.kv_cache_type.clone(),
-        "-ctv".into(),
-        ch.kv_cache_type.clone(),
-        "-fa".into(),
-        fa.into(),
-        "--jinja".into(),
+    ];
+    v.extend(crate::planner::llama_server_args(&settings));
+    v.extend([
+        "--jinja".to_string(),
         "--host".into(),
         host,
         "--port".into(),
         port.to_string(),
         "--log-file".into(),
         ls.log_file.display().to_string(),
-    ])
+    ]);
+    Ok(v)
 }
 
 /// Quotes one word of a systemd command line (`ExecStart=`) so that systemd passes it to
@@ -441,6 +410,10 @@ mod tests {
         assert_eq!(
             bind_address("http://gpu-box:8081", true).unwrap(),
             ("0.0.0.0".into(), 8081)
+        );
+        assert_eq!(
+            bind_address("127.0.0.1", false).unwrap(),
+            ("127.0.0.1".into(), DEFAULT_PORT)
         );
         assert!(bind_address("http://h:8080/proxy", false).is_err());
         assert!(bind_address("https://h", false).is_err());

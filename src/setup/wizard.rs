@@ -15,7 +15,8 @@ pub struct Draft {
     pub server: String,
     pub model: Option<String>,
     pub context: Option<u64>,
-    pub kv_cache_type: String,
+    /// None: the planner's choice.
+    pub kv_cache_type: Option<String>,
     pub flash_attention: bool,
     pub keep_alive: String,
     pub parts: Vec<Part>,
@@ -82,9 +83,15 @@ pub fn ask(d: &mut Draft, budget: &Budget) -> Result<()> {
                 .map_err(io)?
         });
     }
+    // The default is the planner's choice for this model and budget (`cclocal plan`).
+    let picked = d.kv_cache_type.clone().or_else(|| {
+        let m = describe_model(d.model.as_deref()?, Some(&d.server)).ok()?;
+        let p = super::context::planned(&m.desc, None, d.flash_attention, budget, None).ok()?;
+        p.choice().map(|c| c.row.kv_type.clone())
+    });
     let kv_default = OLLAMA_KV_TYPES
         .iter()
-        .position(|t| *t == d.kv_cache_type)
+        .position(|t| Some(*t) == picked.as_deref())
         .unwrap_or(1);
     let kv = Select::with_theme(&theme)
         .with_prompt("KV cache type (q8_0 halves the cache's memory at a small quality cost)")
@@ -92,7 +99,7 @@ pub fn ask(d: &mut Draft, budget: &Budget) -> Result<()> {
         .default(kv_default)
         .interact()
         .map_err(io)?;
-    d.kv_cache_type = OLLAMA_KV_TYPES[kv].to_string();
+    d.kv_cache_type = Some(OLLAMA_KV_TYPES[kv].to_string());
     ask_context(d, budget, &theme)?;
     loop {
         let ka: String = Input::with_theme(&theme)
@@ -126,18 +133,25 @@ pub fn ask(d: &mut Draft, budget: &Budget) -> Result<()> {
 
 fn ask_context(d: &mut Draft, budget: &Budget, theme: &SimpleTheme) -> Result<()> {
     let model = d.model.clone().unwrap_or_default();
-    let rows = describe_model(&model, Some(&d.server))
-        .and_then(|m| table(&m.desc, &d.kv_cache_type, d.flash_attention, budget));
+    let rows = describe_model(&model, Some(&d.server)).and_then(|m| {
+        let kv = d
+            .kv_cache_type
+            .as_deref()
+            .unwrap_or(crate::planner::UNKNOWN_BUDGET_KV_TYPE);
+        table(&m.desc, kv, d.flash_attention, budget)
+    });
     let (rows, pick) = match rows {
         Ok(r) if !r.0.is_empty() => r,
         Ok(_) | Err(_) => {
             eprintln!("(cclocal cannot read {model}'s metadata here, so it cannot plan the context; type it)");
-            let n: u64 = Input::with_theme(theme)
-                .with_prompt("Context length in tokens")
-                .default(d.context.unwrap_or(32_768))
+            // The same parser as --ctx: 32768 or 32K.
+            let n: String = Input::with_theme(theme)
+                .with_prompt("Context length in tokens (32768 or 32K)")
+                .default(d.context.unwrap_or(32_768).to_string())
+                .validate_with(|s: &String| crate::cli::args::ctx(s).map(|_| ()))
                 .interact_text()
                 .map_err(io)?;
-            d.context = Some(n);
+            d.context = Some(crate::cli::args::ctx(&n).map_err(Error::usage)?);
             return Ok(());
         }
     };

@@ -91,6 +91,9 @@ fn healthy() -> Facts {
             ],
             latency_ms: Some(1),
             error: None,
+            kind: Some(cclocal::server::ServerKind::Ollama),
+            kind_source: Some("detected".into()),
+            ..Default::default()
         },
         server_config: Some(ServerConfigFacts {
             env: env(&[
@@ -116,9 +119,13 @@ fn healthy() -> Facts {
                 total_bytes: 60 * GIB,
                 budget_bytes: 96 * GIB,
                 fits: true,
+                largest_fit: Some(200_000),
+                planned_context: Some(200_000),
+                planned_kv_type: Some("q8_0".into()),
                 measured: false,
             }),
             error: None,
+            ..Default::default()
         }),
         setup: None,
     }
@@ -219,6 +226,53 @@ fn context_small_unknown_and_memory() {
     let mut f = healthy();
     f.model.as_mut().unwrap().memory.as_mut().unwrap().fits = false;
     assert_eq!(find(&f, "memory_does_not_fit").severity, Severity::Error);
+}
+
+/// Issue 9.7: no fix that cannot work. A 4096-token server gets no Claude Code settings
+/// (its system prompt alone is larger), and a model that fits only 16K is not told to serve
+/// 64K; the fix says what would work instead.
+#[test]
+fn fixes_that_cannot_work_are_not_given() {
+    let mut f = healthy();
+    claude(&mut f).env.remove("CLAUDE_CODE_MAX_CONTEXT_TOKENS");
+    claude(&mut f).env.remove("CLAUDE_CODE_AUTO_COMPACT_WINDOW");
+    f.model.as_mut().unwrap().served_context = Some(4096);
+    let x = find(&f, "context_mismatch");
+    assert!(
+        !x.fix.contains("CLAUDE_CODE_MAX_CONTEXT_TOKENS=4096"),
+        "{}",
+        x.fix
+    );
+    assert!(
+        x.fix.contains("no Claude Code setting can work"),
+        "{}",
+        x.fix
+    );
+
+    let mut f = healthy();
+    let m = f.model.as_mut().unwrap();
+    m.served_context = Some(16_384);
+    let mem = m.memory.as_mut().unwrap();
+    mem.largest_fit = Some(16_384);
+    mem.planned_context = Some(20_480);
+    mem.planned_kv_type = Some("q4_0".into());
+    let x = find(&f, "server_context_small");
+    assert!(!x.fix.contains("OLLAMA_CONTEXT_LENGTH=65536"), "{}", x.fix);
+    assert!(
+        x.fix.contains("no server setting can work") && x.fix.contains("smaller model"),
+        "{}",
+        x.fix
+    );
+    // When a usable context fits, the fix is the most that fits.
+    f.model
+        .as_mut()
+        .unwrap()
+        .memory
+        .as_mut()
+        .unwrap()
+        .largest_fit = Some(40_192);
+    let x = find(&f, "server_context_small");
+    assert!(x.fix.contains("OLLAMA_CONTEXT_LENGTH=39936"), "{}", x.fix);
 }
 
 #[test]
@@ -608,4 +662,172 @@ fn setup_drift_against_what_is_live() {
         error: Some("expected `=`".into()),
     });
     assert!(find(&f, "setup_drift").title.contains("cannot be read"));
+}
+
+#[test]
+fn server_kind_rules() {
+    use cclocal::server::ServerKind;
+    // Something that is not an LLM server: one error naming what answered, nothing else
+    // about the server (no model_missing, no server_too_old).
+    let mut f = healthy();
+    f.server.kind = Some(ServerKind::Unknown);
+    f.server.answered = Some("a web page titled \"Router admin\"".into());
+    f.server.messages_api = Some(false);
+    f.server.version = None;
+    f.server.models[0].presence = Presence::Missing;
+    let got = find(&f, "server_not_llm");
+    assert_eq!(got.severity, Severity::Error);
+    assert!(got.detail.contains("Router admin"));
+    let ids: Vec<String> = all(&f).into_iter().map(|(_, x)| x.id.to_string()).collect();
+    assert!(!ids.contains(&"model_missing".to_string()), "{ids:?}");
+    assert!(!ids.contains(&"server_too_old".to_string()), "{ids:?}");
+    // An unknown server that speaks /v1/messages is only named.
+    f.server.messages_api = Some(true);
+    assert_eq!(find(&f, "server_kind_unknown").severity, Severity::Info);
+    // A loading llama-server is up, not unreachable.
+    let mut f = healthy();
+    f.server.kind = Some(ServerKind::LlamaServer);
+    f.server.loading = true;
+    assert_eq!(find(&f, "server_loading").severity, Severity::Warning);
+    // mlx_lm.server has no /v1/messages: the fix names the working routes.
+    let mut f = healthy();
+    f.server.kind = Some(ServerKind::MlxLm);
+    f.server.messages_api = Some(false);
+    let got = find(&f, "messages_api_missing");
+    assert!(
+        got.fix.contains("oMLX") && got.fix.contains("LM Studio"),
+        "{}",
+        got.fix
+    );
+}
+
+#[test]
+fn config_files_tokens_and_launcher_fixes() {
+    let mut f = healthy();
+    claude(&mut f)
+        .file_errors
+        .push("/h/.claude.json: invalid JSON (EOF while parsing)".into());
+    let got = find(&f, "claude_config_unreadable");
+    assert_eq!(got.severity, Severity::Warning);
+    assert!(got.detail.contains("/h/.claude.json"));
+    let mut f = healthy();
+    claude(&mut f).env.remove("ANTHROPIC_AUTH_TOKEN");
+    claude(&mut f).env.remove("ANTHROPIC_API_KEY");
+    let got = find(&f, "auth_token_missing");
+    assert!(got.fix.contains("ANTHROPIC_AUTH_TOKEN="), "{}", got.fix);
+    claude(&mut f).launcher = Some("/h/.local/bin/claude-local".into());
+    assert!(find(&f, "auth_token_missing")
+        .fix
+        .starts_with("cclocal setup"));
+    let mut f = healthy();
+    claude(&mut f).env.remove("CLAUDE_CODE_ATTRIBUTION_HEADER");
+    claude(&mut f).launcher = Some("/h/.local/bin/claude-local".into());
+    let got = find(&f, "cache_buster");
+    assert!(got.fix.starts_with("cclocal setup"), "{}", got.fix);
+}
+
+#[test]
+fn llama_server_rules() {
+    use cclocal::server::llama_server::{parse_command, LlamaFacts};
+    use cclocal::server::ServerKind;
+    let llama = |f: &mut Facts, slots: u64, ctx: u64| {
+        f.server.kind = Some(ServerKind::LlamaServer);
+        f.server.llama = Some(LlamaFacts {
+            build_info: Some("b11434-abc".into()),
+            build: Some(11434),
+            total_slots: Some(slots),
+            slot_context: Some(ctx),
+            template_supports_tools: Some(true),
+            ..Default::default()
+        });
+    };
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut f = healthy();
+    llama(&mut f, 4, 16_384);
+    f.server.llama_command = Some(parse_command(
+        &args(&["-np", "4", "-c", "65536"]),
+        &Default::default(),
+    ));
+    let got = find(&f, "llama_slots_split");
+    assert_eq!(got.severity, Severity::Warning);
+    assert!(got.fix.contains("-np 1 -c 65536"), "{}", got.fix);
+    let mut f = healthy();
+    llama(&mut f, 1, 65_536);
+    f.server.llama_command = Some(parse_command(&args(&["--no-jinja"]), &Default::default()));
+    assert_eq!(find(&f, "llama_no_jinja").severity, Severity::Error);
+    let mut f = healthy();
+    llama(&mut f, 1, 65_536);
+    f.server.llama.as_mut().unwrap().template_supports_tools = Some(false);
+    assert_eq!(
+        find(&f, "llama_template_no_tools").severity,
+        Severity::Warning
+    );
+    let mut f = healthy();
+    llama(&mut f, 1, 65_536);
+    f.server.llama.as_mut().unwrap().build = Some(8000);
+    claude(&mut f).env.remove("CLAUDE_CODE_ATTRIBUTION_HEADER");
+    assert!(find(&f, "llama_build_old")
+        .fix
+        .contains("CLAUDE_CODE_ATTRIBUTION_HEADER=0"));
+}
+
+#[test]
+fn setup_drift_against_a_live_llama_server() {
+    use cclocal::server::llama_server::{parse_command, LlamaFacts};
+    use cclocal::server::ServerKind;
+    let mut f = healthy();
+    f.server.kind = Some(ServerKind::LlamaServer);
+    f.server.llama = Some(LlamaFacts {
+        total_slots: Some(1),
+        slot_context: Some(8192),
+        ..Default::default()
+    });
+    f.server.llama_command = Some(parse_command(
+        &["-c".to_string(), "8192".to_string()],
+        &Default::default(),
+    ));
+    let m = f.model.as_mut().unwrap();
+    m.name = "/models/x.gguf".into();
+    m.served_context = Some(8192);
+    use cclocal::doctor::facts::SetupFacts;
+    let toml = r#"
+version = 1
+target = "linux"
+wrote = ["launcher", "server"]
+[server]
+kind = "llama-server"
+url = "http://127.0.0.1:8080"
+flash_attention = true
+kv_cache_type = "q8_0"
+keep_alive = ""
+[model]
+name = "x"
+context = 32768
+[claude]
+version = "2.1.332"
+launcher_name = "claude-local"
+launcher_path = "/h/.local/bin/claude-local"
+settings_path = "/h/.config/cclocal/claude-settings.json"
+"#;
+    let cfg = cclocal::setup::config::SetupConfig::from_toml(toml).unwrap();
+    f.setup = Some(SetupFacts {
+        path: "/h/.config/cclocal/config.toml".into(),
+        config: Some(cfg),
+        error: None,
+    });
+    let got = find(&f, "setup_drift");
+    assert!(
+        got.detail.contains("32768") && got.detail.contains("8192"),
+        "{}",
+        got.detail
+    );
+    assert!(got.detail.contains("-ctk q8_0"), "{}", got.detail);
+}
+
+#[test]
+fn a_missing_launcher_is_named() {
+    let mut f = healthy();
+    claude(&mut f).launcher_error = Some("/h/.local/bin/claude-local: No such file".into());
+    let got = find(&f, "launcher_missing");
+    assert!(got.fix.starts_with("cclocal setup"), "{}", got.fix);
 }

@@ -237,7 +237,7 @@ fn v2_1_197_interactive_redacted_fallback() {
     );
     assert!(ids(&a, None).contains(&("background_model_missing", Severity::Warning)));
     // No autocompact line in 2.1.197 without a configured window: nothing to compare.
-    assert!(ids(&a, Some(32_768)).contains(&("context_mismatch", Severity::Info)));
+    assert!(ids(&a, Some(32_768)).contains(&("context_unknown", Severity::Info)));
 }
 
 #[test]

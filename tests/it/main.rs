@@ -4,10 +4,16 @@
 mod support;
 
 mod alias_shells;
+mod cli_commands;
+mod cli_vocabulary;
+mod cli_wizard;
+mod doctor_after_setup;
 mod doctor_claude;
 mod doctor_fake_ollama;
+mod doctor_llama_server;
 mod doctor_rules;
 mod doctor_scenarios;
+mod doctor_server_kind;
 mod gguf_hostile;
 mod logs_claude_e2e;
 mod logs_cli;
@@ -16,9 +22,11 @@ mod logs_parse_prop;
 mod logs_scenarios;
 mod memory_fixtures;
 mod plan_cli;
+mod planner_journeys;
 mod runtime_cli;
 mod runtime_measure;
 mod runtime_unsupported;
+mod server_layer;
 mod setup_apply;
 mod setup_claude_e2e;
 mod setup_launcher;

@@ -309,3 +309,157 @@ fn bad_input_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("use one of"));
 }
+
+fn run_text(args: &[&str]) -> String {
+    let out = support::cclocal()
+        .args(args)
+        .env_remove("OLLAMA_MODELS")
+        .env("OLLAMA_HOST", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Issue 9.4: `--ctx` names the context to serve, so the server lines and the Claude Code
+/// block are for it, not for the largest context that fits.
+#[test]
+fn ctx_is_the_context_to_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = qwen3_coder_next(dir.path());
+    let m = m.to_str().unwrap();
+    let base = [
+        "plan",
+        m,
+        "--mac-ram",
+        "64GB",
+        "--ctx",
+        "65536",
+        "--claude-version",
+        "2.1.332",
+    ];
+    let s = run_text(&base);
+    assert!(s.contains("OLLAMA_CONTEXT_LENGTH=65536 "), "{s}");
+    assert!(s.contains("--ctx-size 65536 "), "{s}");
+    assert!(
+        s.contains("export CLAUDE_CODE_MAX_CONTEXT_TOKENS=65536\n"),
+        "{s}"
+    );
+    for l in s
+        .lines()
+        .filter(|l| l.contains("Ollama:") || l.contains("llama-server:"))
+    {
+        assert!(!l.contains("262144"), "{s}");
+    }
+    let mut a = base.to_vec();
+    a.push("--json");
+    let j = run_json(&a);
+    assert_eq!(j["recommended"]["n_ctx"], 65536);
+    // The most precise type that fits the named context (f16 needs 47.25 GiB).
+    assert_eq!(j["recommended"]["kv_type"], "q8_0");
+    assert_eq!(j["claude"]["served_context"], 65536);
+    assert_eq!(j["server"]["ollama_env"]["OLLAMA_CONTEXT_LENGTH"], "65536");
+}
+
+/// Issue 9.4: a named context that does not fit is said plainly, with what does.
+#[test]
+fn ctx_that_does_not_fit_says_so_and_what_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = qwen3_coder_next(dir.path());
+    let m = m.to_str().unwrap();
+    let s = run_text(&[
+        "plan",
+        m,
+        "--memory",
+        "47GiB",
+        "--ctx",
+        "262144",
+        "--kv-type",
+        "f16",
+        "--claude-version",
+        "2.1.332",
+    ]);
+    assert!(s.contains("n_ctx 262144 does not fit"), "{s}");
+    assert!(s.contains("What fits: n_ctx "), "{s}");
+    assert!(!s.contains("OLLAMA_CONTEXT_LENGTH"), "{s}");
+    assert!(!s.contains("export CLAUDE_CODE"), "{s}");
+}
+
+/// Issue 9 "one planner": a context beyond the trained one is warned about, and a model
+/// trained for 32K is not told to use "at least 64K".
+#[test]
+fn trained_context_bounds_the_advice() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("llama32k.gguf");
+    let mut spec = fx::llama();
+    spec.set("llama.context_length", fx::Val::U32(32768));
+    spec.write(&p).unwrap();
+    let p = p.to_str().unwrap();
+    let s = run_text(&[
+        "plan",
+        p,
+        "--memory",
+        "64GiB",
+        "--ctx",
+        "65536",
+        "--claude-version",
+        "2.1.332",
+    ]);
+    assert!(s.contains("warning: 65536 tokens is more than"), "{s}");
+    assert!(s.contains("trained for (32768)"), "{s}");
+    let s = run_text(&[
+        "plan",
+        p,
+        "--memory",
+        "64GiB",
+        "--claude-version",
+        "2.1.332",
+    ]);
+    assert!(s.contains("Recommended: n_ctx 32768"), "{s}");
+    assert!(!s.contains("64K") && !s.contains("65536 or more"), "{s}");
+}
+
+/// Issue 9.7: a context no Claude Code setting can work with gets no settings, but the
+/// reason and what would work.
+#[test]
+fn too_small_a_context_gets_no_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = qwen3_coder_next(dir.path());
+    let m = m.to_str().unwrap();
+    let s = run_text(&[
+        "plan",
+        m,
+        "--memory",
+        "64GiB",
+        "--ctx",
+        "4096",
+        "--claude-version",
+        "2.1.332",
+    ]);
+    assert!(!s.contains("CLAUDE_CODE_MAX_CONTEXT_TOKENS=4096"), "{s}");
+    assert!(s.to_lowercase().contains("no setting can work"), "{s}");
+    assert!(s.contains("at least 28672"), "{s}");
+    // A budget where only a small context fits: say so, and what would help.
+    let j = run_json(&[
+        "plan",
+        m,
+        "--memory",
+        "46GiB",
+        "--claude-version",
+        "2.1.332",
+        "--json",
+    ]);
+    let largest = j["recommended"]["n_ctx"].as_u64().unwrap_or(0);
+    assert!(largest < 28672, "{j}");
+    assert!(
+        j["problem"]["would"]
+            .as_str()
+            .unwrap()
+            .contains("smaller model"),
+        "{j}"
+    );
+}

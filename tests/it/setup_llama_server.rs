@@ -98,15 +98,15 @@ fn unit_runs_the_planned_command_line_and_undo_stops_it() {
         model.to_str().unwrap(),
         "--alias",
         "gemma-3-270m-q4_k_m",
-        "-c",
+        "--ctx-size",
         "32768",
-        "-np",
+        "--parallel",
         "1",
-        "-ctk",
+        "--cache-type-k",
         "q8_0",
-        "-ctv",
+        "--cache-type-v",
         "q8_0",
-        "-fa",
+        "--flash-attn",
         "on",
         "--jinja",
         "--host",
@@ -194,19 +194,22 @@ fn unit_runs_the_planned_command_line_and_undo_stops_it() {
     assert!(text(&bare).contains("nothing to change"), "{}", text(&bare));
 
     // A dry run of another context shows the new -c and writes nothing.
-    let dry = setup_ctx(&t, &fake, "16384", &["--dry-run"]);
+    let dry = setup_ctx(&t, &fake, "65536", &["--dry-run"]);
     assert!(dry.status.success(), "{}", text(&dry));
     let d = text(&dry);
-    assert!(d.contains("-c 16384") && d.contains("-c 32768"), "{d}");
+    assert!(
+        d.contains("--ctx-size 65536") && d.contains("--ctx-size 32768"),
+        "{d}"
+    );
     same_files(&t.home(), &after);
 
     // A rerun with another context changes the unit; undoing it restores the old unit
     // and restarts the service with it.
-    let o = setup_ctx(&t, &fake, "16384", &[]);
+    let o = setup_ctx(&t, &fake, "65536", &[]);
     assert!(o.status.success(), "{}", text(&o));
     assert!(std::fs::read_to_string(t.home().join(UNIT))
         .unwrap()
-        .contains(" -c 16384 "));
+        .contains(" --ctx-size 65536 "));
     let n = systemctl_calls(t.dir.path()).len();
     let u = t
         .command(&["undo"])
@@ -413,7 +416,7 @@ fn context_is_planned_from_the_gguf_when_not_given() {
     let out = text(&o);
     assert!(out.contains("planned context: 32768 tokens"), "{out}");
     let argv = exec_start(&std::fs::read_to_string(t.home().join(UNIT)).unwrap());
-    let c = argv.iter().position(|w| w == "-c").unwrap();
+    let c = argv.iter().position(|w| w == "--ctx-size").unwrap();
     // gemma3-270m was trained on 32768 tokens, and they fit in 4 GiB.
     assert_eq!(argv[c + 1], "32768", "{argv:?}");
     // The default address is llama-server's own.

@@ -97,6 +97,10 @@ pub(super) fn human(
             "  … {skip} earlier request(s) not shown (--limit 0 shows all)"
         );
     }
+    let legend = source_legend(shown.iter().map(|(_, r)| &*r.source));
+    if !legend.is_empty() {
+        let _ = writeln!(o, "  source, as Claude Code names the caller: {legend}");
+    }
     if hidden_count > 0 {
         let _ = writeln!(
             o,
@@ -129,7 +133,7 @@ pub(super) fn human(
     let srcs: Vec<String> = s
         .by_source
         .iter()
-        .map(|(src, k, n)| format!("{src} {n} ({})", k.as_str()))
+        .map(|(src, k, n)| format!("{src} {n} ({})", kind_words(*k)))
         .collect();
     let _ = writeln!(
         o,
@@ -160,13 +164,16 @@ pub(super) fn human(
     match s.effective_window {
         Some(w) => {
             let th = match s.threshold {
-                Some(t) => format!("threshold {t} (logged)"),
+                Some(t) => format!("compacts at {t} tokens (logged)"),
                 None => format!(
-                    "threshold ≈ {} (effectiveWindow − 13000)",
+                    "compacts near {} tokens (the window − 13000)",
                     w.saturating_sub(13_000)
                 ),
             };
-            let _ = write!(o, "  effectiveWindow {w}, {th}");
+            let _ = write!(
+                o,
+                "  the window Claude Code plans with: {w} tokens (effectiveWindow), {th}"
+            );
             if let (Some(l), Some(m)) = (s.autocompact_level, s.autocompact_level_max) {
                 let _ = write!(o, ", level {} (highest {})", l.as_str(), m.as_str());
             }
@@ -185,7 +192,12 @@ pub(super) fn human(
     if let Some(src) = &s.threshold_source {
         let _ = writeln!(
             o,
-            "  compaction routed through reactive (thresholdSource={src})"
+            "  compaction took Claude Code's \"reactive\" path (thresholdSource={src}: the window came from {})",
+            match &**src {
+                "unknown-model" => "a guess for a model it does not know",
+                "env" => "an environment variable",
+                _ => "a source cclocal does not know",
+            }
         );
     }
     let _ = writeln!(
@@ -216,6 +228,31 @@ pub(super) fn human(
         }
     }
     o
+}
+
+/// A request kind in plain words.
+fn kind_words(k: SourceKind) -> &'static str {
+    match k {
+        SourceKind::Main => "your conversation",
+        SourceKind::Agent => "a subagent",
+        SourceKind::Compact => "a compaction summary",
+        SourceKind::CountTokens => "token counting",
+        SourceKind::Background => "a background helper: titles, suggestions",
+    }
+}
+
+/// `repl_main_thread = your conversation, …` for each distinct source name shown.
+fn source_legend<'a>(sources: impl Iterator<Item = &'a str>) -> String {
+    let mut seen: Vec<&str> = Vec::new();
+    for s in sources {
+        if !seen.contains(&s) {
+            seen.push(s);
+        }
+    }
+    seen.iter()
+        .map(|s| format!("{s} = {}", kind_words(SourceKind::of(s, ""))))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn trunc(s: &str, n: usize) -> String {

@@ -1,16 +1,17 @@
 //! `cclocal logs`: where a Claude Code session's time went, read from its debug log.
 //!
 //! `cclocal logs PATH` or `--latest` analyses one log (rotated parts first); without either it
-//! lists the recent sessions in the debug directory. Exit 0 whatever the findings (1 with
-//! `--strict` when a finding is a warning or an error), 1 when the log cannot be read, 2 on
-//! usage errors.
+//! lists the recent sessions in the debug directory. Exit codes as every reporting command
+//! (`crate::findings::exit_code`): 1 when a finding is an error (or, with `--strict`, a
+//! warning) or the log cannot be read, 2 on usage errors, else 0.
 
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
+use super::args;
 use crate::error::{Error, Result};
-use crate::findings::{worst, Finding, Severity};
+use crate::findings::Finding;
 use crate::logs::time::format_iso_ms;
 use crate::logs::{self, Analysis, DebugEnv, Request};
 
@@ -26,17 +27,18 @@ pub struct LogsArgs {
     /// $CLAUDE_CONFIG_DIR/debug/latest when set).
     #[arg(long)]
     pub latest: bool,
-    /// The server's context length in tokens, to check Claude Code's window against it.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    /// The server's context length in tokens (32768 or 32K), to check Claude Code's window
+    /// against it.
+    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
     pub server_ctx: Option<u64>,
     /// Read the server context live from Ollama's /api/ps at this address (host, host:port or
     /// URL), for the log's model; --server-ctx wins when both are given.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// Print JSON: {"requests": [...], "summary": {...}, "findings": [...]}.
     #[arg(long)]
     pub json: bool,
-    /// Exit 1 when any finding is a warning or an error.
+    /// Exit 1 on warnings too (an error finding always exits 1).
     #[arg(long)]
     pub strict: bool,
     /// Rows in the request table and chart (the most recent ones); 0 shows all.
@@ -58,7 +60,9 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     let mut server_ctx = args.server_ctx;
     let mut extra = Vec::new();
     if let (None, Some(host)) = (server_ctx, &args.host) {
-        let url = crate::doctor::probe::ollama_host_url(host);
+        let url = crate::server::ServerUrl::parse_for(host, None)?
+            .reachable()
+            .to_url();
         let model = logs::server::main_model(&analysis);
         let live = logs::server::fetch(&url, model.as_deref(), std::time::Duration::from_secs(3));
         if let logs::server::LiveContext::Loaded { context, .. } = live {
@@ -78,8 +82,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
             human(&analysis, &findings, &parts, args.limit, verbose)
         );
     }
-    let bad = worst(&findings) >= Severity::Warning;
-    Ok(if args.strict && bad { 1 } else { 0 })
+    Ok(crate::findings::exit_code(&findings, args.strict))
 }
 
 fn list(env: &DebugEnv, json: bool) -> Result<i32> {

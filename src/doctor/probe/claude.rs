@@ -1,8 +1,9 @@
 //! Claude Code on this machine: where it is, its version, and the environment it will see.
 
+use super::launcher::Launcher;
 use super::HostEnv;
 use crate::claude::env::effective_env;
-use crate::claude::settings::read_claude_files;
+use crate::claude::settings::{read_claude_files, read_json_object};
 use crate::doctor::facts::{ClaudeFacts, EnvOverride};
 use serde_json::Value;
 use std::ffi::OsStr;
@@ -15,9 +16,19 @@ pub fn find_claude(host: &HostEnv) -> Option<PathBuf> {
 
 /// Reads the config files and merges the environment (no subprocess; the version comes
 /// from a separate, timed probe).
-pub fn probe_claude_config(host: &HostEnv, model_flag: Option<&str>) -> ClaudeFacts {
+///
+/// With `launcher` (the script `cclocal setup` wrote), the environment is the one that
+/// launcher gives Claude Code: the shell, then its `export`s, then Claude Code's own files,
+/// then the `--settings` file it passes (command-line settings win over the user's and the
+/// project's); its `--model` is the model. `env_sources` says where each value came from.
+pub fn probe_claude_config(
+    host: &HostEnv,
+    model_flag: Option<&str>,
+    launcher: Option<&Launcher>,
+) -> ClaudeFacts {
     let mut f = ClaudeFacts {
         path: find_claude(host).map(|p| p.display().to_string()),
+        launcher: launcher.map(|l| l.path.display().to_string()),
         ..Default::default()
     };
     let Some(home) = &host.home else {
@@ -25,14 +36,43 @@ pub fn probe_claude_config(host: &HostEnv, model_flag: Option<&str>) -> ClaudeFa
             .push("HOME is not set; Claude Code's config files were not read".into());
         return f;
     };
-    let files = read_claude_files(home, &host.vars, host.cwd.as_deref());
+    let mut files = read_claude_files(home, &host.vars, host.cwd.as_deref());
+    let mut shell = host.vars.clone();
+    for (k, _) in shell
+        .iter()
+        .filter(|(k, _)| crate::claude::env::is_relevant(k))
+    {
+        f.env_sources.insert(k.clone(), "shell".into());
+    }
+    if let Some(l) = launcher {
+        for (k, v) in &l.exports {
+            shell.insert(k.clone(), v.clone());
+            f.env_sources
+                .insert(k.clone(), format!("launcher {}", l.path.display()));
+        }
+        if let Some(sp) = &l.settings {
+            match read_json_object(sp) {
+                Ok(Some(m)) => files.settings.push((sp.clone(), m)),
+                Ok(None) => files.errors.push(format!(
+                    "{}: missing (the launcher passes it with --settings)",
+                    sp.display()
+                )),
+                Err(e) => files.errors.push(e),
+            }
+        }
+    }
+    for (p, m) in files.global.iter().chain(files.settings.iter()) {
+        for k in crate::claude::settings::env_of(m).into_keys() {
+            f.env_sources.insert(k, p.display().to_string());
+        }
+    }
     f.file_errors = files.errors.clone();
     if let Some((p, _)) = &files.global {
         f.files.push(p.display().to_string());
     }
     f.files
         .extend(files.settings.iter().map(|(p, _)| p.display().to_string()));
-    let (env, overrides) = effective_env(&host.vars, &files);
+    let (env, overrides) = effective_env(&shell, &files);
     f.shell_env = host
         .vars
         .iter()
@@ -53,7 +93,7 @@ pub fn probe_claude_config(host: &HostEnv, model_flag: Option<&str>) -> ClaudeFa
         f.has_completed_onboarding = g.get("hasCompletedOnboarding").and_then(Value::as_bool);
     }
     // autoCompactEnabled: settings files first (highest precedence last), then the legacy
-    // ~/.claude.json key (claude-code.md §3.1).
+    // ~/.claude.json key (`docs/claude-code.md`, "Config files…").
     for (p, m) in files.settings.iter().rev() {
         if f.auto_compact_enabled.is_none() {
             if let Some(v) = m.get("autoCompactEnabled") {
@@ -76,8 +116,11 @@ pub fn probe_claude_config(host: &HostEnv, model_flag: Option<&str>) -> ClaudeFa
             }
         }
     }
+    let launcher_model = launcher.and_then(|l| l.model.clone());
     let (model, source) = if let Some(m) = model_flag {
         (Some(m.to_string()), "--model")
+    } else if let Some(m) = launcher_model {
+        (Some(m), "the launcher's --model")
     } else if let Some(m) = f.env.get("ANTHROPIC_MODEL").filter(|m| !m.is_empty()) {
         (Some(m.clone()), "ANTHROPIC_MODEL")
     } else if let Some(m) = &f.settings_model {

@@ -4,24 +4,27 @@
 
 mod claude;
 mod config;
+mod launcher;
 mod machine;
 mod model;
-mod server;
 mod setup;
 mod url;
 
+pub use crate::server::ollama::{num_ctx_parameter, PROBE_MODEL};
+pub use crate::server::{same_model, ServerProbe};
 pub use claude::{find_claude, probe_claude_config, strip_1m};
 pub use config::{app_db_path, parse_systemctl_show, probe_server_config};
+pub use launcher::{parse_launcher, read_launcher, sh_words, Launcher};
 pub use machine::{probe_machine, runtime_devices};
-pub use model::{configured_context, model_facts, ollama_bool_false};
-pub use server::{num_ctx_parameter, probe_server, same_model, ServerProbe, PROBE_MODEL};
+pub use model::{configured_context, llama_model_facts, model_facts, ollama_bool_false};
 pub use setup::{probe_setup, setup_config_path};
-pub use url::{is_local_host, ollama_host_url, server_url};
+pub use url::{is_local_host, server_url};
 
 use crate::claude::{EnvMap, Version};
 use crate::doctor::facts::{ClaudeFacts, Facts, ModelCheck, Presence, RunFacts, ServerFacts};
 use crate::doctor::knowledge::default_haiku;
-use crate::ollama::{BaseUrl, Client};
+use crate::ollama::Client;
+use crate::server::ServerKind;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -42,6 +45,8 @@ pub struct Options {
     pub service_probes: bool,
     /// Measure the model's memory with the embedded llama.cpp (`--measure`).
     pub measure: bool,
+    /// `--server KIND`: the server's kind is given, detection is skipped.
+    pub server: Option<ServerKind>,
 }
 
 impl Default for Options {
@@ -54,6 +59,7 @@ impl Default for Options {
             budget: Duration::from_millis(2800),
             service_probes: true,
             measure: false,
+            server: None,
         }
     }
 }
@@ -90,7 +96,7 @@ pub fn run_cmd(program: &str, args: &[&str], deadline: Instant) -> Option<String
 }
 
 /// The background ("small fast") model Claude Code will call, and why
-/// (`shared/reference/claude-code.md` §5, [RUN] 2.1.197 and 2.1.332).
+/// (`docs/claude-code.md`, "The background model": measured on 2.1.197 and 2.1.332).
 pub fn background_model(
     env: &EnvMap,
     main: Option<&str>,
@@ -121,7 +127,7 @@ pub fn background_model(
 enum Msg {
     Machine(crate::doctor::facts::MachineFacts),
     Version(Option<Version>),
-    Server(ServerProbe),
+    Server(Box<ServerProbe>),
     Config(crate::doctor::facts::ServerConfigFacts),
 }
 
@@ -147,8 +153,25 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
             let _ = tx.send(Msg::Machine(probe_machine()));
         });
     }
-    let claude: Option<ClaudeFacts> =
-        (!opts.server_only).then(|| probe_claude_config(host, opts.model.as_deref()));
+    let setup = probe_setup(host);
+    let setup_cfg = setup.as_ref().and_then(|s| s.config.as_ref());
+    let mut launcher_error = None;
+    let launcher = setup_cfg
+        .filter(|c| c.wrote.iter().any(|w| w == "launcher") && !opts.server_only)
+        .and_then(
+            |c| match read_launcher(std::path::Path::new(&c.claude.launcher_path)) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    launcher_error = Some(e);
+                    None
+                }
+            },
+        );
+    let claude: Option<ClaudeFacts> = (!opts.server_only).then(|| {
+        let mut c = probe_claude_config(host, opts.model.as_deref(), launcher.as_ref());
+        c.launcher_error = launcher_error.clone();
+        c
+    });
     if let Some(exe) = claude.as_ref().and_then(|c| c.path.clone()) {
         pending.push("claude_version");
         let tx = tx.clone();
@@ -161,12 +184,13 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
         });
     }
     let claude_env = claude.as_ref().map(|c| c.env.clone()).unwrap_or_default();
-    let (url, url_source) = server_url(opts, &claude_env, &host.vars);
-    let parsed = BaseUrl::parse(&url);
-    let local = parsed
-        .as_ref()
-        .map(|b| is_local_host(&b.host))
-        .unwrap_or(false);
+    let (parsed, url, url_source) = server_url(
+        opts,
+        &claude_env,
+        &host.vars,
+        setup_cfg.map(|c| c.server.url.as_str()),
+    );
+    let local = parsed.as_ref().map(|b| b.is_local()).unwrap_or(false);
     let main = claude
         .as_ref()
         .and_then(|c| c.model.clone())
@@ -199,7 +223,7 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
         ..Default::default()
     };
     match &parsed {
-        Err(e) => server.error = Some(e.message.clone()),
+        Err(e) => server.error = Some(format!("{} (from {})", e.message, server.url_source)),
         Ok(_) if opts.offline => {}
         Ok(b) => {
             server.checked = true;
@@ -208,8 +232,14 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
             let tx = tx.clone();
             let names = names.clone();
             let main = main.clone();
+            let forced = opts.server;
             std::thread::spawn(move || {
-                let _ = tx.send(Msg::Server(probe_server(&client, &names, main.as_deref())));
+                let _ = tx.send(Msg::Server(Box::new(crate::server::probe(
+                    &client,
+                    forced,
+                    &names,
+                    main.as_deref(),
+                ))));
             });
         }
     }
@@ -238,7 +268,7 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
                 pending.retain(|p| *p != "claude_version");
             }
             Ok(Msg::Server(s)) => {
-                sp = s;
+                sp = *s;
                 pending.retain(|p| *p != "server");
             }
             Ok(Msg::Config(c)) => {
@@ -253,6 +283,25 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
         sp.error = Some("timed out (the probe's time budget is spent)".into());
     }
     server.reachable = sp.reachable;
+    server.kind = sp.kind.or(opts.server);
+    server.kind_source = if opts.server.is_some() {
+        Some("--server".into())
+    } else {
+        sp.kind.map(|_| "detected".into())
+    };
+    server.detection = sp.detection.clone();
+    server.answered = sp.answered.clone();
+    server.loading = sp.loading;
+    server.llama = sp.llama.clone();
+    server.llama_command = sp.llama_command.clone();
+    // The Ollama service's configuration says nothing about another kind of server.
+    let configured_kind = setup_cfg.and_then(|c| ServerKind::parse(&c.server.kind).ok());
+    if !matches!(
+        server.kind.or(configured_kind),
+        None | Some(ServerKind::Ollama)
+    ) {
+        facts.server_config = None;
+    }
     server.error = server.error.take().or(sp.error.clone());
     server.version = sp.version.clone();
     server.latency_ms = sp.latency_ms;
@@ -301,7 +350,14 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
             }
         }
     }
-    if let Some(m) = &main {
+    if let Some(l) = sp.llama.as_ref().filter(|l| !l.router) {
+        facts.model = Some(llama_model_facts(
+            l,
+            server.llama_command.as_ref(),
+            &facts.machine,
+            local,
+        ));
+    } else if let Some(m) = &main {
         if server.reachable && sp.installed.iter().any(|i| same_model(&i.name, m))
             || sp.model_info.is_some()
         {
@@ -317,7 +373,7 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
     }
     facts.claude = claude;
     facts.server = server;
-    facts.setup = probe_setup(host);
+    facts.setup = setup;
     facts
 }
 

@@ -2,16 +2,17 @@
 //! this machine, else `/api/show` `model_info`), the context the server serves it with,
 //! and its memory at that context.
 
-use super::server::{num_ctx_parameter, same_model, ServerProbe};
+use super::{num_ctx_parameter, same_model, ServerProbe};
 use crate::doctor::facts::{
     ContextSource, MachineFacts, MemoryFacts, ModelFacts, ServerConfigFacts,
 };
 use crate::doctor::knowledge::ollama_default_context;
 use crate::memory::{parse_cache_type, plan_row, CacheParams};
-use crate::model::{describe, load_model, ModelDesc, ModelSource};
+use crate::model::{describe, load_model, ModelDesc};
+use crate::server::llama_server::{LlamaCommand, LlamaFacts};
 
 /// Whether an Ollama boolean variable is false (`strconv.ParseBool`; anything unparsable
-/// counts as true, `ollama-env-vars.txt`).
+/// counts as true, `docs/ollama.md`, "Environment variables").
 pub fn ollama_bool_false(v: &str) -> bool {
     matches!(
         v.trim().trim_matches(['"', '\'']),
@@ -50,10 +51,9 @@ pub fn model_facts(
         .map(|m| m.size)
         .unwrap_or(0);
     let loaded_local = local.then(|| load_model(name).ok()).flatten();
-    let gguf_path = loaded_local.as_ref().and_then(|(_, src)| match src {
-        ModelSource::Gguf { paths } => paths.first().cloned(),
-        ModelSource::OllamaStore { blob, .. } => Some(blob.clone()),
-    });
+    let gguf_path = loaded_local
+        .as_ref()
+        .and_then(|(_, src)| src.gguf_path().ok().map(std::path::Path::to_path_buf));
     let desc: Option<ModelDesc> = loaded_local.map(|(d, _)| d).or_else(|| {
         let info = server.model_info.as_ref()?;
         match describe(info, name, weights, 0) {
@@ -113,6 +113,17 @@ pub fn model_facts(
         let mut p = CacheParams::new(c * n_seq as u64).with_cache_type(kv_type);
         p.n_seq = n_seq;
         p.flash_attn = fa;
+        let planned = crate::planner::plan(
+            d,
+            budget,
+            &crate::planner::Request {
+                params: p,
+                kv_types: Vec::new(),
+                ctx: None,
+            },
+        )
+        .ok()
+        .and_then(|pl| pl.choice().cloned());
         match plan_row(d, &p, budget) {
             Ok(row) => {
                 let q8 = plan_row(
@@ -130,6 +141,12 @@ pub fn model_facts(
                     total_bytes: row.total_bytes,
                     budget_bytes: budget.bytes,
                     fits: row.fits,
+                    largest_fit: crate::memory::fit_context(d, &p, budget)
+                        .ok()
+                        .flatten()
+                        .map(|r| r.n_ctx / n_seq as u64),
+                    planned_context: planned.as_ref().map(|c| c.per_sequence()),
+                    planned_kv_type: planned.as_ref().map(|c| c.row.kv_type.clone()),
                     measured: false,
                 };
                 if let (true, Some(path)) = (measure, gguf_path.as_deref()) {
@@ -159,6 +176,98 @@ pub fn model_facts(
             }
             Err(e) => f.error = Some(e.message),
         }
+    }
+    f
+}
+
+/// The model a llama-server serves: its per-slot context (live, `/slots`), its trained
+/// context, and, when the server runs here and its GGUF is readable, its description and
+/// memory at the context it was started with (`cmd`).
+pub fn llama_model_facts(
+    l: &LlamaFacts,
+    cmd: Option<&LlamaCommand>,
+    machine: &MachineFacts,
+    local: bool,
+) -> ModelFacts {
+    let name = l
+        .model_alias
+        .clone()
+        .or_else(|| l.model_path.clone())
+        .unwrap_or_else(|| "(the loaded model)".into());
+    let mut f = ModelFacts {
+        name,
+        trained_context: l.trained_context,
+        served_context: l.slot_context,
+        served_context_source: l.slot_context.map(|_| ContextSource::Live),
+        kv_type: cmd.map(|c| c.cache_type_k.clone().unwrap_or_else(|| "f16".into())),
+        flash_attn: cmd.map(|c| c.flash_attn.clone().unwrap_or_else(|| "auto".into())),
+        ..Default::default()
+    };
+    let path = l
+        .model_path
+        .clone()
+        .or_else(|| cmd.and_then(|c| c.model.clone()));
+    let Some(path) = path.filter(|p| local && std::path::Path::new(p).is_file()) else {
+        return f;
+    };
+    let (desc, src) = match load_model(&path) {
+        Ok(x) => x,
+        Err(e) => {
+            f.error = Some(e.message);
+            return f;
+        }
+    };
+    f.gguf_path = src.gguf_path().ok().map(|p| p.display().to_string());
+    f.architecture = Some(desc.architecture.clone());
+    f.trained_context = Some(desc.context_length);
+    f.weights_bytes = desc.weights_bytes;
+    let (Some(slot), Some(budget)) = (l.slot_context, machine.budget.as_ref()) else {
+        return f;
+    };
+    let slots = l.total_slots.unwrap_or(1).max(1);
+    let unified = cmd.map(LlamaCommand::unified).unwrap_or(slots == 1);
+    let total = if unified { slot } else { slot * slots };
+    let kv = f.kv_type.clone().unwrap_or_else(|| "f16".into());
+    let Ok(kv_type) = parse_cache_type(&kv) else {
+        return f;
+    };
+    let mut p = CacheParams::new(total).with_cache_type(kv_type);
+    p.flash_attn = f.flash_attn.as_deref() != Some("off");
+    if let Ok(row) = plan_row(&desc, &p, budget) {
+        let q8 = plan_row(
+            &desc,
+            &p.with_cache_type(parse_cache_type("q8_0").expect("q8_0")),
+            budget,
+        )
+        .ok()
+        .map(|r| r.kv_bytes);
+        let planned = crate::planner::plan(
+            &desc,
+            budget,
+            &crate::planner::Request {
+                params: p,
+                kv_types: Vec::new(),
+                ctx: None,
+            },
+        )
+        .ok()
+        .and_then(|pl| pl.choice().cloned());
+        f.memory = Some(MemoryFacts {
+            n_ctx: row.n_ctx,
+            kv_type: row.kv_type.clone(),
+            kv_bytes: row.kv_bytes,
+            kv_bytes_q8_0: q8,
+            total_bytes: row.total_bytes,
+            budget_bytes: budget.bytes,
+            fits: row.fits,
+            largest_fit: crate::memory::fit_context(&desc, &p, budget)
+                .ok()
+                .flatten()
+                .map(|r| r.n_ctx),
+            planned_context: planned.as_ref().map(|c| c.per_sequence()),
+            planned_kv_type: planned.as_ref().map(|c| c.row.kv_type.clone()),
+            measured: false,
+        });
     }
     f
 }

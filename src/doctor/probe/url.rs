@@ -1,100 +1,109 @@
 //! Which server the doctor checks: `--host`, else Claude Code's `ANTHROPIC_BASE_URL`,
-//! else `OLLAMA_HOST`, else Ollama's default; and whether it runs on this machine.
+//! else the server `cclocal setup` configured (`config.toml`), else `OLLAMA_HOST`, else the default port of the `--server` kind (Ollama's when none)
+//! on loopback. Every address is read by the one parser, `crate::server::ServerUrl`.
 
 use super::Options;
 use crate::claude::EnvMap;
+use crate::error::Result;
+use crate::server::ServerUrl;
 
-/// Turns an `OLLAMA_HOST`-style value into a URL the way Ollama's client does: bare
-/// `host` → port 11434, `http://host` without a port → port 80; `0.0.0.0`/`::` (bind-all)
-/// are reached through loopback.
-pub fn ollama_host_url(v: &str) -> String {
-    let v = v.trim().trim_matches(['"', '\'']);
-    let (scheme, rest) = match v.split_once("://") {
-        Some((s, r)) => (s.to_ascii_lowercase(), r),
-        None => ("http".to_string(), v),
-    };
-    let rest = rest.trim_end_matches('/');
-    let has_port = if let Some(r) = rest.strip_prefix('[') {
-        r.contains("]:")
-    } else {
-        rest.contains(':')
-    };
-    let default_port = match (v.contains("://"), scheme.as_str()) {
-        (false, _) => 11434,
-        (true, "https") => 443,
-        (true, _) => 80,
-    };
-    let authority = if has_port {
-        rest.to_string()
-    } else {
-        format!("{rest}:{default_port}")
-    };
-    let authority = authority
-        .replacen("0.0.0.0", "127.0.0.1", 1)
-        .replacen("[::]", "[::1]", 1);
-    let authority = if authority.starts_with(':') {
-        format!("127.0.0.1{authority}")
-    } else {
-        authority
-    };
-    format!("{scheme}://{authority}")
-}
+pub use crate::server::is_local_host;
 
-/// The server URL and where it came from: `--host`, Claude Code's `ANTHROPIC_BASE_URL`
-/// (a trailing `/v1` removed: the server root is probed), `OLLAMA_HOST`, or the default.
-pub fn server_url(opts: &Options, claude_env: &EnvMap, shell: &EnvMap) -> (String, String) {
-    if let Some(h) = &opts.host {
-        return (ollama_host_url(h), "--host".into());
-    }
-    if let Some(b) = claude_env
+/// The server to probe and where its address came from; an address that does not parse
+/// is returned as the error (with its source).
+pub fn server_url(
+    opts: &Options,
+    claude_env: &EnvMap,
+    shell: &EnvMap,
+    configured: Option<&str>,
+) -> (Result<ServerUrl>, String, String) {
+    let parse = |v: &str| ServerUrl::parse_for(v, opts.server).map(|u| u.reachable());
+    let (raw, source) = if let Some(h) = &opts.host {
+        (h.clone(), "--host")
+    } else if let Some(b) = claude_env
         .get("ANTHROPIC_BASE_URL")
         .filter(|b| !b.trim().is_empty())
     {
-        let b = b.trim().trim_end_matches('/');
-        let b = b.strip_suffix("/v1").unwrap_or(b);
-        return (b.to_string(), "ANTHROPIC_BASE_URL".into());
-    }
-    if let Some(h) = shell.get("OLLAMA_HOST").filter(|h| !h.trim().is_empty()) {
-        return (ollama_host_url(h), "OLLAMA_HOST".into());
-    }
-    ("http://127.0.0.1:11434".into(), "default".into())
-}
-
-/// Whether `host` is this machine.
-pub fn is_local_host(host: &str) -> bool {
-    let h = host.trim_matches(['[', ']']).to_ascii_lowercase();
-    if h == "localhost" || h.ends_with(".localhost") || h == "0.0.0.0" || h == "::" {
-        return true;
-    }
-    if let Ok(ip) = h.parse::<std::net::IpAddr>() {
-        return ip.is_loopback();
-    }
-    sysinfo::System::host_name().is_some_and(|n| {
-        n.eq_ignore_ascii_case(&h) || format!("{}.local", n.to_ascii_lowercase()) == h
-    })
+        let parsed = parse(b).map(|u| u.without_v1());
+        let shown = parsed
+            .as_ref()
+            .map(|u| u.to_url())
+            .unwrap_or_else(|_| b.clone());
+        return (parsed, shown, "ANTHROPIC_BASE_URL".into());
+    } else if let Some(c) = configured.filter(|c| !c.trim().is_empty()) {
+        (c.to_string(), "config.toml")
+    } else if let Some(h) = shell.get("OLLAMA_HOST").filter(|h| !h.trim().is_empty()) {
+        (h.clone(), "OLLAMA_HOST")
+    } else {
+        let kind = opts.server.unwrap_or(crate::server::ServerKind::Ollama);
+        (format!("127.0.0.1:{}", kind.default_port()), "default")
+    };
+    let parsed = parse(&raw);
+    let shown = parsed.as_ref().map(|u| u.to_url()).unwrap_or(raw);
+    (parsed, shown, source.into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::ServerKind;
 
     #[test]
-    fn host_urls() {
-        assert_eq!(ollama_host_url("0.0.0.0"), "http://127.0.0.1:11434");
-        assert_eq!(ollama_host_url("http://mini.local"), "http://mini.local:80");
-        assert_eq!(ollama_host_url("mini.local:8080"), "http://mini.local:8080");
-        assert_eq!(ollama_host_url(":11435"), "http://127.0.0.1:11435");
+    fn sources() {
         let mut env = EnvMap::new();
         env.insert(
             "ANTHROPIC_BASE_URL".into(),
             "http://127.0.0.1:11434/v1/".into(),
         );
-        let (u, s) = server_url(&Options::default(), &env, &EnvMap::new());
+        let (u, shown, s) = server_url(&Options::default(), &env, &EnvMap::new(), None);
+        assert_eq!(u.unwrap().to_url(), "http://127.0.0.1:11434");
         assert_eq!(
-            (u.as_str(), s.as_str()),
+            (shown.as_str(), s.as_str()),
             ("http://127.0.0.1:11434", "ANTHROPIC_BASE_URL")
         );
-        assert!(is_local_host("127.0.0.1") && is_local_host("localhost") && is_local_host("[::1]"));
-        assert!(!is_local_host("192.0.2.7"));
+        let mut shell = EnvMap::new();
+        shell.insert("OLLAMA_HOST".into(), "0.0.0.0".into());
+        let (u, _, s) = server_url(&Options::default(), &EnvMap::new(), &shell, None);
+        assert_eq!(
+            (u.unwrap().to_url().as_str(), s.as_str()),
+            ("http://127.0.0.1:11434", "OLLAMA_HOST")
+        );
+        let opts = Options {
+            server: Some(ServerKind::LlamaServer),
+            ..Options::default()
+        };
+        let (u, _, s) = server_url(&opts, &EnvMap::new(), &EnvMap::new(), None);
+        assert_eq!(
+            (u.unwrap().to_url().as_str(), s.as_str()),
+            ("http://127.0.0.1:8080", "default")
+        );
+        let opts = Options {
+            host: Some("http://mini.local".into()),
+            ..Options::default()
+        };
+        let (u, _, _) = server_url(&opts, &EnvMap::new(), &EnvMap::new(), None);
+        assert_eq!(
+            u.unwrap().port,
+            11434,
+            "a URL without a port is Ollama's port, not 80"
+        );
+        let opts = Options {
+            host: Some("http://h:99999".into()),
+            ..Options::default()
+        };
+        let (u, shown, _) = server_url(&opts, &EnvMap::new(), &EnvMap::new(), None);
+        assert!(u.is_err());
+        assert_eq!(shown, "http://h:99999");
+        let (u, _, s) = server_url(
+            &Options::default(),
+            &EnvMap::new(),
+            &shell,
+            Some("http://127.0.0.1:8080"),
+        );
+        assert_eq!(
+            (u.unwrap().port, s.as_str()),
+            (8080, "config.toml"),
+            "the configured server comes before OLLAMA_HOST and the default"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Rules about Claude Code's installation, environment and config files.
 
-use super::{claude_version, finding, push, window, Section};
+use super::{claude_env_fix, claude_version, finding, push, window, Section};
 use crate::claude::{gate_for, WindowSource};
 use crate::doctor::facts::Facts;
 use crate::doctor::knowledge::claude_reads;
@@ -8,7 +8,7 @@ use crate::findings::{Finding, Severity};
 use serde_json::Value;
 
 /// Names no Claude Code version reads, though guides recommend them
-/// (`claude-code.md` §2: 0 hits in 2.1.88, 2.1.121, 2.1.197, 2.1.332).
+/// (`docs/claude-code.md`, "Environment variables": absent from 2.1.88, 2.1.121, 2.1.197, 2.1.332).
 const NEVER_READ: &[&str] = &["ANTHROPIC_MODEL_CONTEXT_LENGTH"];
 
 fn truthy(v: Option<&String>) -> bool {
@@ -30,7 +30,35 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 .fix("npm install -g @anthropic-ai/claude-code   (or: curl -fsSL https://claude.ai/install.sh | bash)"),
         );
     }
+    for e in &c.file_errors {
+        push(
+            out,
+            s,
+            finding("claude_config_unreadable", Severity::Warning, "a Claude Code config file cannot be read")
+                .detail(format!("{e}; Claude Code ignores what it cannot parse (and may rewrite ~/.claude.json), so the settings in it do not apply, and this diagnosis is incomplete"))
+                .fix("fix the JSON (e.g. `python3 -m json.tool FILE` shows where it breaks) or move the file away"),
+        );
+    }
+    if let Some(e) = &c.launcher_error {
+        push(
+            out,
+            s,
+            finding("launcher_missing", Severity::Warning, "the launcher `cclocal setup` wrote cannot be read")
+                .detail(format!("{e}; config.toml names it, so this diagnosis falls back to Claude Code's own files and your shell"))
+                .fix("cclocal setup   (writes the launcher again from config.toml)"),
+        );
+    }
     let env = &c.env;
+    let set = |k: &str| env.get(k).is_some_and(|v| !v.trim().is_empty());
+    if set("ANTHROPIC_BASE_URL") && !set("ANTHROPIC_AUTH_TOKEN") && !set("ANTHROPIC_API_KEY") {
+        push(
+            out,
+            s,
+            finding("auth_token_missing", Severity::Warning, "ANTHROPIC_BASE_URL is set without ANTHROPIC_AUTH_TOKEN or ANTHROPIC_API_KEY")
+                .detail("without a token, interactive Claude Code (2.1.332) asks you to /login to Anthropic before it talks to the local server; a local server accepts any token")
+                .fix(claude_env_fix(f, "ANTHROPIC_AUTH_TOKEN=local", "")),
+        );
+    }
     if let Some(b) = env.get("ANTHROPIC_BASE_URL") {
         let t = b.trim().trim_end_matches('/');
         if t.ends_with("/v1") {
@@ -166,7 +194,11 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         "{}; the local server then re-reads the whole prompt each turn, which costs minutes at long contexts",
                         missing.iter().map(|m| m.1).collect::<Vec<_>>().join("; ")
                     ))
-                    .fix(missing.iter().map(|m| m.0).collect::<Vec<_>>().join(" ")),
+                    .fix(if c.launcher.is_some() {
+                        claude_env_fix(f, &missing.iter().map(|m| m.0).collect::<Vec<_>>().join(" "), "")
+                    } else {
+                        missing.iter().map(|m| m.0).collect::<Vec<_>>().join(" ")
+                    }),
             );
         }
     }
@@ -192,7 +224,7 @@ fn autocompact(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 if (eff * x / 100.0).floor() >= eff - 13_000.0 {
                     push(out, s, ineffective(
                         format!("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE={p} has no effect"),
-                        format!("{p}% of effectiveWindow {} is above the default threshold {}; the percentage can only make compaction earlier", calc.effective_window, calc.effective_window as i64 - 13_000),
+                        format!("{p}% of the window Claude Code plans with ({} tokens, its effectiveWindow) is above the default threshold {}; the percentage can only make compaction earlier", calc.effective_window, calc.effective_window as i64 - 13_000),
                         "lower the percentage, or set the window with CLAUDE_CODE_MAX_CONTEXT_TOKENS".into(),
                     ));
                 }

@@ -2,21 +2,22 @@
 //! context, the context's size, and whether the model fits.
 
 use super::server::set_server_var;
-use super::{claude_version, env_line, finding, push, window, Section};
-use crate::claude::recommend;
+use super::{claude_env_fix, claude_version, env_line, finding, push, window, Section};
 use crate::doctor::facts::{ContextSource, Facts};
 use crate::findings::{Finding, Severity};
+use crate::planner::{advise, VersionSpan};
 use crate::units::human;
 
-/// Below this, Claude Code's own system prompt and tools (about 12–19k tokens) leave
-/// almost nothing for the conversation.
-pub const CONTEXT_UNUSABLE: u64 = 24_576;
+/// Below this no Claude Code setting can work (the planner's floor, docs/planner.md).
+pub const CONTEXT_UNUSABLE: u64 = crate::planner::MIN_USABLE_CONTEXT;
 /// Ollama's Claude Code page asks for 64k or more.
-pub const CONTEXT_RECOMMENDED: u64 = 65_536;
+pub const CONTEXT_RECOMMENDED: u64 = crate::planner::RECOMMENDED_CONTEXT;
 
 fn source_words(s: Option<ContextSource>) -> &'static str {
     match s {
-        Some(ContextSource::Live) => "the loaded model, /api/ps",
+        Some(ContextSource::Live) => {
+            "what the server reports live: /api/ps, or llama-server's per-slot /slots"
+        }
         Some(ContextSource::Modelfile) => "the model's num_ctx parameter",
         Some(ContextSource::ServerEnv) => "the server's context setting",
         Some(ContextSource::Default) => "this Ollama version's default",
@@ -27,43 +28,96 @@ fn source_words(s: Option<ContextSource>) -> &'static str {
 pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     let s = Section::Model;
     let Some(m) = &f.model else { return };
+    let llama = f.server.kind == Some(crate::server::ServerKind::LlamaServer);
     let Some(c) = m.served_context else {
         if f.server.reachable {
             push(
                 out,
                 s,
-                finding("context_unknown", Severity::Info, format!("the context {} is served with is not known yet", m.name))
-                    .detail("the model is not loaded and nothing sets its context; Ollama then picks 4k, 32k or 256k from the GPU's total memory")
-                    .fix("run one Claude Code prompt (or `ollama run <model> hi`), then run the doctor again"),
+                if llama {
+                    finding("context_unknown", Severity::Info, format!("the context {} is served with is not known", m.name))
+                        .detail("llama-server did not report its per-slot context: /props and /slots did not answer (started with --api-key, or --no-slots?)")
+                        .fix("check `curl URL/props` on the server host, or start llama-server with an explicit -c N -np 1")
+                } else {
+                    finding("context_unknown", Severity::Info, format!("the context {} is served with is not known yet", m.name))
+                        .detail("the model is not loaded and nothing sets its context; Ollama then picks 4k, 32k or 256k from the GPU's total memory")
+                        .fix("run one Claude Code prompt (or `ollama run <model> hi`), then run the doctor again")
+                },
             );
         }
         return;
     };
     let trained = m.trained_context.unwrap_or(u64::MAX);
-    let target = CONTEXT_RECOMMENDED.min(trained);
-    if c < CONTEXT_RECOMMENDED && c < trained {
+    // What to serve instead: 64K (or the trained context), but never more than fits, with
+    // the server's cache type or else the planner's (docs/planner.md).
+    let usable = |n: Option<u64>| {
+        n.map(|l| CONTEXT_RECOMMENDED.min(trained).min(l / 1024 * 1024))
+            .filter(|t| *t >= CONTEXT_UNUSABLE)
+    };
+    let fix_to = match &m.memory {
+        None => Some((CONTEXT_RECOMMENDED.min(trained), None)),
+        Some(mem) => usable(mem.largest_fit)
+            .map(|t| (t, None))
+            .or_else(|| usable(mem.planned_context).map(|t| (t, mem.planned_kv_type.clone()))),
+    };
+    let target = fix_to.as_ref().map_or(0, |(t, _)| *t);
+    if c < CONTEXT_RECOMMENDED && c < trained && c < target.max(CONTEXT_UNUSABLE) {
         let sev = if c < CONTEXT_UNUSABLE {
             Severity::Error
         } else {
             Severity::Warning
+        };
+        let fix = match &fix_to {
+            Some((t, None)) if *t >= CONTEXT_UNUSABLE => format!(
+                "{}   (or a derived model: FROM {} + PARAMETER num_ctx {t})",
+                set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={t}")),
+                m.name
+            ),
+            Some((t, Some(kv))) => format!(
+                "{}; {}   (the largest context that fits needs a {kv} KV cache)",
+                set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={t}")),
+                set_server_var(f, &format!("OLLAMA_KV_CACHE_TYPE={kv}")),
+            ),
+            _ if trained < CONTEXT_UNUSABLE => format!("no server setting can work: {} was trained for {trained} tokens and Claude Code needs at least {CONTEXT_UNUSABLE}; use a model trained for a longer context", m.name),
+            _ => format!(
+                "no server setting can work: {} fits at most {} tokens in this machine's memory (any KV cache type) and Claude Code needs at least {CONTEXT_UNUSABLE}; use a smaller model or quantization, or more memory (`cclocal plan {}` shows what fits)",
+                m.name,
+                m.memory.as_ref().and_then(|x| x.planned_context.or(x.largest_fit)).unwrap_or(0),
+                m.name
+            ),
         };
         push(
             out,
             s,
             finding("server_context_small", sev, format!("{} is served with a {c}-token context", m.name))
                 .detail(format!(
-                    "from {}; Claude Code's system prompt and tools alone take about 12–19k tokens, and Ollama silently drops the oldest messages beyond the context; 64k or more is recommended{}",
+                    "from {}; Claude Code's system prompt and tools alone take about 12–19k tokens, and {} beyond the context; 64k or more is recommended{}",
                     source_words(m.served_context_source),
+                    if llama { "llama-server refuses requests" } else { "Ollama silently drops the oldest messages" },
                     m.trained_context.map(|t| format!(" (the model was trained for {t})")).unwrap_or_default()
                 ))
-                .fix(format!("{}   (or a derived model: FROM {} + PARAMETER num_ctx {target})", set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={target}")), m.name)),
+                .fix(match (&fix_to, llama) {
+                    (Some((t, kv)), true) if *t >= CONTEXT_UNUSABLE => {
+                        let kv = kv.as_ref().map(|k| format!(" -ctk {k} -ctv {k}")).unwrap_or_default();
+                        format!("start llama-server with -c {t} -np 1{kv}   (LLAMA_ARG_CTX_SIZE={t}), or `cclocal setup --server llama-server --ctx {t}`")
+                    }
+                    _ => fix,
+                }),
         );
     }
     if let (Some(calc), Some(v)) = (window(f), claude_version(f)) {
         if calc.window > c {
-            let rec = recommend(v, c, &m.name);
+            // A detected version gets its own settings; otherwise settings every version obeys.
+            let span = match f.claude.as_ref().and_then(|x| x.version) {
+                Some(v) => VersionSpan::one(v),
+                None => VersionSpan {
+                    from: crate::claude::GATES[0].from,
+                    to: crate::claude::GATES[crate::claude::GATES.len() - 1].to,
+                },
+            };
+            let advice = advise(span, c, &m.name);
             let assumed = if f.claude.as_ref().and_then(|x| x.version).is_none() {
-                " (version not detected; assuming the newest known)"
+                " (version not detected; assuming the newest known, and the fix works for any version)"
             } else {
                 ""
             };
@@ -72,15 +126,23 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 s,
                 finding("context_mismatch", Severity::Error, format!("Claude Code {v} assumes a {}-token window; the server serves {c}", calc.window))
                     .detail(format!(
-                        "Claude Code{assumed} treats {} as a {}-token model (effectiveWindow={}, compaction at {} tokens{}), but the server holds only {c} tokens ({}); past that Ollama drops the oldest messages without an error, so Claude Code loses context instead of compacting",
+                        "Claude Code{assumed} treats {} as a {}-token model (effectiveWindow={}, compaction at {} tokens{}), but the server holds only {c} tokens ({}); {}",
                         m.name,
                         calc.model_window,
                         calc.effective_window,
                         calc.autocompact_threshold,
                         if calc.proactive { "" } else { ", and this version does not compact proactively" },
                         source_words(m.served_context_source),
+                        if llama {
+                            "past that llama-server refuses the request (HTTP 400 exceed_context_size_error), so the session stops instead of compacting"
+                        } else {
+                            "past that Ollama drops the oldest messages without an error, so Claude Code loses context instead of compacting"
+                        },
                     ))
-                    .fix(format!("set for Claude Code (shell or ~/.claude/settings.json \"env\"): {}", env_line(&rec.env))),
+                    .fix(match advice.env() {
+                        Some(env) => claude_env_fix(f, &env_line(env), &format!(" --ctx {c}")),
+                        None => advice.line(),
+                    }),
             );
         }
     }
@@ -90,8 +152,21 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 out,
                 s,
                 finding("memory_does_not_fit", Severity::Error, format!("{} at {} tokens needs {} of {}", m.name, mem.n_ctx, human(mem.total_bytes), human(mem.budget_bytes)))
-                    .detail(format!("weights, a {} {} KV cache and compute buffers exceed the memory budget (1 GiB kept free); Ollama will offload layers to the CPU or fail to load", human(mem.kv_bytes), mem.kv_type))
-                    .fix("lower the context, use OLLAMA_KV_CACHE_TYPE=q8_0, or a smaller quantization; `cclocal plan <model>` shows what fits"),
+                    .detail(format!("weights, a {} {} KV cache and compute buffers exceed the memory budget (1 GiB kept free); {} will offload layers to the CPU or fail to load", human(mem.kv_bytes), mem.kv_type, if llama { "llama-server" } else { "Ollama" }))
+                    .fix(match (mem.planned_context.filter(|c| *c >= CONTEXT_UNUSABLE), &mem.planned_kv_type) {
+                        (Some(pc), Some(kv)) if llama => format!(
+                            "serve what fits: start llama-server with -c {} -ctk {kv} -ctv {kv}   (`cclocal plan {}` shows the rows)",
+                            CONTEXT_RECOMMENDED.min(trained).max(CONTEXT_UNUSABLE).min(pc),
+                            m.name
+                        ),
+                        (Some(pc), Some(kv)) => format!(
+                            "serve what fits: {}; {}   (`cclocal plan {}` shows the rows)",
+                            set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={}", CONTEXT_RECOMMENDED.min(trained).max(CONTEXT_UNUSABLE).min(pc))),
+                            set_server_var(f, &format!("OLLAMA_KV_CACHE_TYPE={kv}")),
+                            m.name
+                        ),
+                        _ => format!("no server setting fits a usable context: use a smaller model or quantization, or more memory (`cclocal plan {}` shows what fits)", m.name),
+                    }),
             );
         }
     }

@@ -3,6 +3,7 @@
 
 mod claude;
 mod context;
+mod llama;
 mod server;
 mod setup;
 
@@ -33,6 +34,10 @@ pub const IDS: &[&str] = &[
     "server_unreachable",
     "server_not_checked",
     "server_too_old",
+    "server_loading",
+    "server_not_llm",
+    "server_kind_unknown",
+    "messages_api_missing",
     "remote_server",
     "model_missing",
     "background_model_missing",
@@ -46,6 +51,13 @@ pub const IDS: &[&str] = &[
     "api_key_conflict",
     "settings_env_override",
     "onboarding_gate",
+    "llama_slots_split",
+    "llama_no_jinja",
+    "llama_template_no_tools",
+    "llama_build_old",
+    "claude_config_unreadable",
+    "launcher_missing",
+    "auth_token_missing",
     "ollama_app_context_override",
     "server_exposed",
     "claude_missing",
@@ -58,6 +70,7 @@ pub fn evaluate(f: &Facts) -> Vec<(Section, Finding)> {
     claude::rules(f, &mut out);
     server::rules(f, &mut out);
     context::rules(f, &mut out);
+    llama::rules(f, &mut out);
     setup::rules(f, &mut out);
     out.sort_by_key(|b| std::cmp::Reverse(b.1.severity));
     out
@@ -108,6 +121,18 @@ pub fn window(f: &Facts) -> Option<WindowCalc> {
         .clone()
         .unwrap_or_else(|| "claude-sonnet-4-5".into());
     Some(compute_window(v, &model, &window_env(f)))
+}
+
+/// How to give Claude Code `vars`: through `cclocal setup{setup_args}` when a launcher
+/// written by setup starts it (its `--settings` file wins over anything the user edits),
+/// else in the shell or `~/.claude/settings.json`.
+pub fn claude_env_fix(f: &Facts, vars: &str, setup_args: &str) -> String {
+    match f.claude.as_ref().and_then(|c| c.launcher.as_deref()) {
+        Some(l) => format!(
+            "cclocal setup{setup_args}   (rewrites the launcher {l} and its settings file: {vars})"
+        ),
+        None => format!("set for Claude Code (shell or ~/.claude/settings.json \"env\"): {vars}"),
+    }
 }
 
 pub(crate) fn push(out: &mut Vec<(Section, Finding)>, s: Section, f: Finding) {

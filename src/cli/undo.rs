@@ -208,8 +208,30 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
         }
         return Ok(0);
     }
+    let (stop, reload) = crate::setup::llama_server::undo_service_commands(&m);
+    if !stop.is_empty() {
+        for line in crate::setup::system::run_systemd_user(&stop, "stop llama-server") {
+            say(line);
+        }
+    }
     let n = apply_undo(&runs_dir, &m, &up)?;
     say(format!("restored {n} file(s)"));
+    if !reload.is_empty() {
+        for line in crate::setup::system::run_systemd_user(&reload, "reload llama-server's unit") {
+            say(line);
+        }
+    }
+    if m.entries.iter().any(|e| {
+        e.path.ends_with(format!(
+            "{}.plist",
+            crate::setup::llama_server::LAUNCH_AGENT_LABEL
+        ))
+    }) {
+        say(format!(
+            "note: stop the llama-server LaunchAgent with `launchctl bootout gui/$(id -u)/{}` (a changed one: bootout, then `launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/{0}.plist`)",
+            crate::setup::llama_server::LAUNCH_AGENT_LABEL
+        ));
+    }
     if m.entries.iter().any(|e| {
         e.path.extension().is_some_and(|x| x == "plist")
             && e.path.starts_with(paths.home.join("Library"))

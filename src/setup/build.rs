@@ -3,8 +3,9 @@
 
 use super::choices::{Choices, Part, TargetOs};
 use super::claude_json;
-use super::config::{ClaudeConfig, ModelConfig, ServerConfig, SetupConfig};
+use super::config::{ClaudeConfig, LlamaServerConfig, ModelConfig, ServerConfig, SetupConfig};
 use super::generate::{self, LAUNCH_AGENT_LABEL};
+use super::llama_server::{self, LlamaServer};
 use super::paths::{systemd_dropin, Paths};
 use super::plan::{FileChange, Level, ModeRule, Plan};
 use crate::error::{Error, Result};
@@ -30,6 +31,9 @@ pub enum PostAction {
     SystemdReload,
     /// `launchctl bootout` + `launchctl bootstrap gui/<uid> <plist>`.
     LaunchctlBootstrap { uid: u32, plist: PathBuf },
+    /// `systemctl --user daemon-reload`, `enable --now` and `restart` of llama-server's
+    /// user unit (or the commands printed when the user's systemd does not answer).
+    SystemdUserStart { unit: String },
 }
 
 #[derive(Debug, Clone)]
@@ -88,7 +92,10 @@ pub fn build_plan(paths: &Paths, ch: &Choices, host: &Host) -> Result<Built> {
         }
     }
     if ch.has(Part::Server) {
-        server_files(paths, ch, host, &mut plan, &mut post)?;
+        match &ch.llama_server {
+            Some(ls) => llama_server_files(paths, ch, ls, host, &mut plan, &mut post)?,
+            None => server_files(paths, ch, host, &mut plan, &mut post)?,
+        }
     }
     if ch.has(Part::Onboarding) {
         // One read: the edit is computed on the bytes that are also apply's baseline.
@@ -105,7 +112,7 @@ pub fn build_plan(paths: &Paths, ch: &Choices, host: &Host) -> Result<Built> {
     let config = SetupConfig {
         version: 1,
         server: ServerConfig {
-            kind: "ollama".into(),
+            kind: ch.server_kind().into(),
             url: ch.server_url.clone(),
             flash_attention: ch.flash_attention,
             kv_cache_type: ch.kv_cache_type.clone(),
@@ -123,6 +130,11 @@ pub fn build_plan(paths: &Paths, ch: &Choices, host: &Host) -> Result<Built> {
         },
         target: ch.target.name().into(),
         wrote: ch.parts.iter().map(|p| p.name().to_string()).collect(),
+        llama_server: ch.llama_server.as_ref().map(|ls| LlamaServerConfig {
+            binary: s(&ls.binary),
+            model_path: s(&ls.model_path),
+            log_file: s(&ls.log_file),
+        }),
     };
     plan.push(FileChange::write(
         paths.config_toml(),
@@ -298,6 +310,70 @@ fn check_launcher_path(launcher: &Path, name: &str) -> Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// llama-server's service: a systemd user unit (Linux) or a LaunchAgent (macOS) that runs
+/// the planned command line; on another machine, the file to install there.
+fn llama_server_files(
+    paths: &Paths,
+    ch: &Choices,
+    ls: &LlamaServer,
+    host: &Host,
+    plan: &mut Plan,
+    post: &mut Vec<PostAction>,
+) -> Result<()> {
+    let here = !ch.remote && ch.target == host.os;
+    let (file, bytes, what) = match ch.target {
+        TargetOs::Linux => (
+            if here {
+                llama_server::unit_path(&paths.xdg_config)
+            } else {
+                paths.server_dir().join(llama_server::UNIT_NAME)
+            },
+            llama_server::systemd_user_unit(ch, ls)?,
+            "systemd user unit for llama-server",
+        ),
+        TargetOs::Macos => (
+            if here {
+                paths.launch_agent(llama_server::LAUNCH_AGENT_LABEL)
+            } else {
+                paths
+                    .server_dir()
+                    .join(format!("{}.plist", llama_server::LAUNCH_AGENT_LABEL))
+            },
+            llama_server::launch_agent(ch, ls)?,
+            "LaunchAgent for llama-server",
+        ),
+    };
+    plan.push(FileChange::write(
+        &file,
+        bytes,
+        ModeRule::Exact(0o644),
+        what,
+    )?);
+    let q = sh_quote(&s(&file));
+    match (here, ch.target) {
+        (true, TargetOs::Linux) => post.push(PostAction::SystemdUserStart {
+            unit: llama_server::UNIT_NAME.into(),
+        }),
+        (true, TargetOs::Macos) => post.push(PostAction::LaunchctlBootstrap {
+            uid: host.uid,
+            plist: file.clone(),
+        }),
+        (false, TargetOs::Linux) => plan.notes.push(format!(
+            "llama-server runs on another machine; install the unit there (as the user who runs it) with:\n    install -D -m 0644 {q} ~/.config/systemd/user/{unit} && systemctl --user daemon-reload && systemctl --user enable --now {unit}",
+            unit = llama_server::UNIT_NAME
+        )),
+        (false, TargetOs::Macos) => plan.notes.push(format!(
+            "llama-server runs on another machine; install the LaunchAgent there with:\n    cp {q} ~/Library/LaunchAgents/ && launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/{}.plist",
+            llama_server::LAUNCH_AGENT_LABEL
+        )),
+    }
+    plan.notes.push(format!(
+        "llama-server logs to {} (read by `cclocal logs`)",
+        sh_quote(&s(&ls.log_file))
+    ));
+    Ok(())
 }
 
 /// The host part of a server URL (for ssh), read by the one address parser.

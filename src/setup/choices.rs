@@ -79,11 +79,22 @@ pub struct Choices {
     pub claude_version: Version,
     pub target: TargetOs,
     pub parts: Vec<Part>,
+    /// `Some` when the server is llama.cpp's llama-server (setup runs it); `None` for Ollama.
+    pub llama_server: Option<super::llama_server::LlamaServer>,
 }
 
 impl Choices {
     pub fn has(&self, p: Part) -> bool {
         self.parts.contains(&p)
+    }
+
+    /// The server kind as config.toml records it.
+    pub fn server_kind(&self) -> &'static str {
+        if self.llama_server.is_some() {
+            "llama-server"
+        } else {
+            "ollama"
+        }
     }
 
     /// Checks every value; the first problem is returned as a usage error.
@@ -105,14 +116,32 @@ impl Choices {
                 self.context
             )));
         }
-        if !OLLAMA_KV_TYPES.contains(&self.kv_cache_type.as_str()) {
+        if let Some(ls) = &self.llama_server {
+            ls.validate()?;
+            if self.model.contains(',') {
+                return Err(Error::usage(format!(
+                    "{:?} cannot be llama-server's model name: --alias splits names at commas",
+                    self.model
+                )));
+            }
+            if !super::llama_server::LLAMA_KV_TYPES.contains(&self.kv_cache_type.as_str()) {
+                return Err(Error::usage(format!(
+                    "llama-server does not take KV cache type {:?}",
+                    self.kv_cache_type
+                ))
+                .with_hint(format!(
+                    "use one of: {}",
+                    super::llama_server::LLAMA_KV_TYPES.join(", ")
+                )));
+            }
+        } else if !OLLAMA_KV_TYPES.contains(&self.kv_cache_type.as_str()) {
             return Err(Error::usage(format!(
                 "Ollama does not take KV cache type {:?}",
                 self.kv_cache_type
             ))
             .with_hint(format!("use one of: {}", OLLAMA_KV_TYPES.join(", "))));
         }
-        if self.kv_cache_type != "f16" && !self.flash_attention {
+        if !matches!(self.kv_cache_type.as_str(), "f16" | "f32" | "bf16") && !self.flash_attention {
             return Err(Error::usage("a quantized KV cache needs flash attention")
                 .with_hint("use --flash-attn on, or --kv-type f16"));
         }
@@ -211,12 +240,19 @@ pub fn check_keep_alive(s: &str) -> Result<()> {
 /// whether it is on another machine. Claude Code needs the server root: a trailing `/v1`
 /// is refused.
 pub fn normalize_server(input: &str) -> Result<(String, bool)> {
-    let u = crate::server::ServerUrl::parse_for(input, None)?;
+    normalize_server_port(input, 11434)
+}
+
+/// [`normalize_server`] with another default port (llama-server's is 8080).
+pub fn normalize_server_port(input: &str, default_port: u16) -> Result<(String, bool)> {
+    let u = crate::server::ServerUrl::parse(input, default_port)?;
     if u.prefix.ends_with("/v1") {
         return Err(Error::usage(format!(
             "server {input:?} ends in /v1, but Claude Code appends /v1/messages itself"
         ))
-        .with_hint("pass --host http://HOST:11434 (the server root, without /v1)"));
+        .with_hint(format!(
+            "pass --host http://HOST:{default_port} (the server root, without /v1)"
+        )));
     }
     Ok((u.to_url(), !u.is_local()))
 }

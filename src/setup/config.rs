@@ -23,12 +23,24 @@ pub struct SetupConfig {
     pub target: String,
     /// What setup wrote: any of `launcher`, `server`, `onboarding`.
     pub wrote: Vec<String>,
+    /// How setup runs llama-server (when `server.kind` is `llama-server`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub llama_server: Option<LlamaServerConfig>,
+}
+
+/// The llama-server setup runs: the binary, the model file and the log `cclocal logs` reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlamaServerConfig {
+    pub binary: String,
+    pub model_path: String,
+    pub log_file: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
-    /// `ollama` (the only kind setup configures so far).
+    /// `ollama` or `llama-server`.
     pub kind: String,
     /// The server root Claude Code talks to, e.g. `http://127.0.0.1:11434`.
     pub url: String,
@@ -113,6 +125,7 @@ mod tests {
             },
             target: "linux".into(),
             wrote: vec!["launcher".into(), "server".into()],
+            llama_server: None,
         }
     }
 
@@ -122,6 +135,22 @@ mod tests {
         let text = c.to_toml();
         assert!(text.starts_with("# cclocal configuration"));
         assert_eq!(SetupConfig::from_toml(&text).unwrap(), c);
+    }
+
+    #[test]
+    fn llama_server_round_trip() {
+        let mut c = sample();
+        c.server.kind = "llama-server".into();
+        c.llama_server = Some(LlamaServerConfig {
+            binary: "/usr/local/bin/llama-server".into(),
+            model_path: "/m/My Models/a.gguf".into(),
+            log_file: "/h/.local/state/cclocal/llama-server.log".into(),
+        });
+        let text = c.to_toml();
+        assert!(text.contains("[llama_server]"), "{text}");
+        assert_eq!(SetupConfig::from_toml(&text).unwrap(), c);
+        // An Ollama config has no such section.
+        assert!(!sample().to_toml().contains("llama_server"));
     }
 
     #[test]

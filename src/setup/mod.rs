@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod generate;
 pub mod journal;
+pub mod llama_server;
 pub mod manifest;
 pub mod paths;
 pub mod plan;

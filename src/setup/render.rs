@@ -26,6 +26,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "server-macos.sh",
         include_str!("../../templates/server-macos.sh.j2"),
     ),
+    (
+        "llama-server.service",
+        include_str!("../../templates/llama-server.service.j2"),
+    ),
 ];
 
 /// Makes a value safe inside a `#` comment: control characters (a newline would end the

@@ -82,6 +82,10 @@ pub fn perform(action: &PostAction) -> Vec<String> {
                 }
             }
         }
+        PostAction::SystemdUserStart { unit } => {
+            let commands = super::llama_server::systemd_start_commands();
+            out.extend(run_systemd_user(&commands, &format!("start {unit}")));
+        }
         PostAction::LaunchctlBootstrap { uid, plist } => {
             let label = plist
                 .file_stem()
@@ -103,6 +107,46 @@ pub fn perform(action: &PostAction) -> Vec<String> {
             } else {
                 format!("`launchctl bootstrap gui/{uid} {p}` failed: {text}")
             });
+        }
+    }
+    out
+}
+
+/// Whether this user's systemd manager answers (`systemctl --user show-environment`).
+pub fn user_systemd_answers() -> bool {
+    run(
+        "systemctl",
+        &["--user", "show-environment"],
+        Duration::from_secs(10),
+    )
+    .0
+}
+
+/// Runs `systemctl --user` commands in order, stopping at the first failure; when the
+/// user's systemd does not answer, returns the commands to run instead (`purpose` says why).
+pub fn run_systemd_user(commands: &[Vec<String>], purpose: &str) -> Vec<String> {
+    let line = |c: &Vec<String>| {
+        c.iter()
+            .map(|w| crate::shell::quote::sh_quote(w))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if !user_systemd_answers() {
+        let all: Vec<String> = commands.iter().map(line).collect();
+        return vec![format!(
+            "your user systemd did not answer (`systemctl --user` needs a login session); to {purpose}, run:\n    {}",
+            all.join(" && ")
+        )];
+    }
+    let mut out = Vec::new();
+    for c in commands {
+        let args: Vec<&str> = c[1..].iter().map(String::as_str).collect();
+        let (ok, text) = run(&c[0], &args, Duration::from_secs(60));
+        if ok {
+            out.push(format!("ran `{}`", line(c)));
+        } else {
+            out.push(format!("`{}` failed: {text}", line(c)));
+            break;
         }
     }
     out

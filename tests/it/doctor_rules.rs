@@ -612,6 +612,7 @@ fn setup_drift_against_what_is_live() {
         },
         target: "linux".into(),
         wrote: vec!["launcher".into(), "server".into()],
+        llama_server: None,
     };
     let with = |c: SetupConfig| {
         let mut f = healthy();

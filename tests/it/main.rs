@@ -34,5 +34,7 @@ mod serverlog_fixtures;
 mod setup_apply;
 mod setup_claude_e2e;
 mod setup_launcher;
+mod setup_llama_server;
+mod setup_llama_server_real;
 mod setup_server;
 mod setup_snapshots;

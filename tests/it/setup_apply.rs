@@ -274,6 +274,7 @@ fn choices() -> Choices {
         claude_version: Version(2, 1, 332),
         target: TargetOs::Linux,
         parts: vec![Part::Launcher, Part::Onboarding],
+        llama_server: None,
     }
 }
 

@@ -27,6 +27,7 @@ pub fn choices() -> Choices {
         claude_version: Version(2, 1, 332),
         target: TargetOs::Linux,
         parts: Part::ALL.to_vec(),
+        llama_server: None,
     }
 }
 

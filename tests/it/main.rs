@@ -15,6 +15,7 @@ mod doctor_rules;
 mod doctor_scenarios;
 mod doctor_server_kind;
 mod gguf_hostile;
+mod llama_server_journey;
 mod logs_claude_e2e;
 mod logs_cli;
 mod logs_fixtures;

@@ -69,6 +69,10 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("llama_no_jinja", Severity::Error),
     ("llama_template_no_tools", Severity::Warning),
     ("llama_build_old", Severity::Warning),
+    ("lmstudio_nothing_loaded", Severity::Error),
+    ("lmstudio_models_ambiguous", Severity::Error),
+    ("lmstudio_model_unmatched", Severity::Warning),
+    ("server_answer_unreadable", Severity::Warning),
     // The model and its context.
     ("model_missing", Severity::Error),
     ("background_model_missing", Severity::Warning),

@@ -83,7 +83,17 @@ fn section_line(s: Section, f: &Facts) -> Option<String> {
                             .as_deref()
                             .map(|v| format!(" {v}"))
                             .unwrap_or_default();
-                        format!("{}{v}, serving {} model(s)", k.label(), s.installed.len())
+                        match &s.backend {
+                            Some(b) if k == ServerKind::LmStudio => format!(
+                                "{}{v}, {} model(s) loaded of {}",
+                                k.label(),
+                                b.loaded().count(),
+                                b.models.len()
+                            ),
+                            _ => {
+                                format!("{}{v}, serving {} model(s)", k.label(), s.installed.len())
+                            }
+                        }
                     }
                 }
             };
@@ -178,6 +188,26 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
                         .iter()
                         .map(|(m, st)| format!("router model {m} ({st})")),
                 );
+            }
+            if let Some(b) = &s.backend {
+                v.push(format!("models from {}", b.sources.join(", ")));
+                v.extend(b.models.iter().map(|m| {
+                    format!(
+                        "{} {}{}{}{}",
+                        if m.loaded { "loaded" } else { "available" },
+                        m.id,
+                        m.context
+                            .map(|c| format!(", context {c}"))
+                            .unwrap_or_default(),
+                        m.trained_context
+                            .map(|c| format!(", trained {c}"))
+                            .unwrap_or_default(),
+                        m.format
+                            .as_deref()
+                            .map(|x| format!(", {x}"))
+                            .unwrap_or_default()
+                    )
+                }));
             }
             if let Some(c) = &s.llama_command {
                 v.push(format!("process {}: {}", c.pid, c.args.join(" ")));

@@ -11,6 +11,7 @@ pub use claude::{
     RECOMMENDED_CONTEXT, SYSTEM_PROMPT_TOKENS,
 };
 pub use server::{env_words, llama_server_args, ollama_env, ServerSettings};
+pub use server::{lms_load_args, vllm_serve_args};
 
 use crate::error::Result;
 use crate::memory::{fit_context, parse_cache_type, plan_row, Budget, CacheParams, PlanRow};

@@ -13,6 +13,7 @@
 //! Adding a kind: a module with its `fingerprint` (and later its `probe`), one row in
 //! [`KINDS`], one variant of [`ServerKind`].
 
+pub mod backend;
 pub mod detect;
 mod kind;
 pub mod llama_server;
@@ -88,6 +89,8 @@ pub struct ServerProbe {
     pub parameters: Option<String>,
     /// llama-server's live facts (`/props`, `/slots`, `/v1/models`).
     pub llama: Option<llama_server::LlamaFacts>,
+    /// LM Studio's, vLLM's and the MLX servers' models and contexts.
+    pub backend: Option<backend::BackendFacts>,
 }
 
 /// Detects the kind of the server behind `client` (unless `forced`) and gathers its live
@@ -108,6 +111,13 @@ pub fn probe(
         },
         Some(ServerKind::Ollama) => ollama::probe(client, names, main),
         Some(ServerKind::LlamaServer) => llama_server::probe(&mut http, client, names, d.loading),
+        Some(ServerKind::LmStudio) => lmstudio::probe(&mut http, client, names),
+        Some(ServerKind::Vllm) => vllm::probe(&mut http, client, names),
+        Some(ServerKind::VllmMlx) => vllm_mlx::probe(&mut http, client, names),
+        Some(ServerKind::Omlx) => omlx::probe(&mut http, client, names),
+        Some(ServerKind::MlxLm) => {
+            backend::probe_openai(&mut http, client, ServerKind::MlxLm, names, false)
+        }
         Some(k) => generic(&mut http, client, k),
     };
     p.kind = d.kind;
@@ -148,13 +158,16 @@ fn generic(http: &mut detect::Http, client: &Client, kind: ServerKind) -> Server
 }
 
 /// Whether `POST /v1/messages` is an API route here: any JSON answer (even an error about
-/// the model) is; a plain 404 page, HTML or an empty body is not.
+/// the model) is; a plain 404 page, HTML, an empty body, or FastAPI's own 404
+/// `{"detail":"Not Found"}` for a route it does not have (vLLM, vllm-mlx, oMLX) is not.
 pub fn messages_route(client: &Client) -> Option<bool> {
     let probe = json!({"model": ollama::PROBE_MODEL, "max_tokens": 1, "messages": [{"role": "user", "content": "."}]});
-    client
-        .post_json("/v1/messages", &probe)
-        .ok()
-        .map(|r| r.json().is_ok() && r.status != 405)
+    client.post_json("/v1/messages", &probe).ok().map(|r| {
+        let fastapi_missing = r.status == 404
+            && r.json()
+                .is_ok_and(|v| v.get("detail").and_then(Value::as_str) == Some("Not Found"));
+        r.json().is_ok() && r.status != 405 && !fastapi_missing
+    })
 }
 
 /// The model a running server serves, for `cclocal plan --host URL` (and setup): its name,

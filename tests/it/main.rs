@@ -4,6 +4,7 @@
 mod support;
 
 mod alias_shells;
+mod backends_doctor;
 mod cli_commands;
 mod cli_vocabulary;
 mod cli_wizard;

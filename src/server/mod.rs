@@ -184,6 +184,8 @@ pub struct ServedModel {
     pub context: Option<u64>,
     pub slots: Option<u64>,
     pub trained_context: Option<u64>,
+    /// `gguf` or `mlx`, where the server says (LM Studio).
+    pub format: Option<String>,
 }
 
 /// Asks the server at `host` what it serves. `model` picks one where several are served
@@ -217,6 +219,7 @@ pub fn served_model(
         context: None,
         slots: None,
         trained_context: None,
+        format: None,
     };
     match k {
         ServerKind::LlamaServer if p.loading => {
@@ -294,6 +297,42 @@ pub fn served_model(
                     .map(|m| m.blob);
             }
             out.name = name;
+        }
+        other if p.backend.is_some() => {
+            let b = p.backend.unwrap_or_default();
+            let loaded: Vec<&backend::BackendModel> = b.loaded().collect();
+            let m = match model {
+                Some(want) => b.find(want).ok_or_else(|| {
+                    Error::not_found(format!("{} has no model {want:?}", other.label()))
+                        .with_subject(subject.clone())
+                        .with_hint(format!(
+                            "it has: {}",
+                            b.models
+                                .iter()
+                                .map(|m| m.id.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                })?,
+                None if loaded.len() == 1 => loaded[0],
+                None => {
+                    return Err(Error::usage(format!(
+                        "name the model to plan for: {} has {} loaded",
+                        other.label(),
+                        loaded.len()
+                    ))
+                    .with_subject(subject))
+                }
+            };
+            out.name = m.id.clone();
+            out.context = m.context.filter(|_| m.loaded);
+            out.trained_context = m.trained_context;
+            out.format = m.format.clone();
+            if other == ServerKind::LmStudio && local {
+                out.gguf_path = std::env::var_os("HOME")
+                    .map(std::path::PathBuf::from)
+                    .and_then(|h| lmstudio::local_gguf(m, &lmstudio::models_dir(&h)));
+            }
         }
         other => {
             return Err(Error::unsupported(format!(

@@ -9,6 +9,7 @@ pub mod claude_json;
 pub mod config;
 pub mod context;
 pub mod generate;
+pub mod lmstudio;
 pub mod manifest;
 pub mod paths;
 pub mod plan;
@@ -16,6 +17,7 @@ pub mod render;
 pub mod server_api;
 pub mod system;
 pub mod undo;
+pub mod vllm;
 pub mod wizard;
 
 pub use apply::{apply, Record};

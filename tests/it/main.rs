@@ -5,6 +5,7 @@ mod support;
 
 mod alias_shells;
 mod backends_doctor;
+mod backends_setup;
 mod cli_commands;
 mod cli_vocabulary;
 mod cli_wizard;

@@ -59,12 +59,14 @@ impl FakeServer {
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.requests.lock().unwrap().clone()
     }
-    /// The models named in `POST /v1/messages` requests, in order.
+    /// The models named in `POST /v1/messages` requests, in order, without cclocal's own
+    /// probe (`cclocal-probe-…`, which asks whether the route exists).
     pub fn message_models(&self) -> Vec<String> {
         self.requests()
             .iter()
             .filter(|r| r.method == "POST" && r.route() == "/v1/messages")
             .filter_map(|r| r.json()?["model"].as_str().map(String::from))
+            .filter(|m| !m.starts_with("cclocal-probe"))
             .collect()
     }
 }

@@ -84,8 +84,13 @@ pub fn unexpected(path: &str, r: Option<&crate::ollama::Response>) -> Option<Str
     if r.is_success() && r.json().is_ok() {
         return None;
     }
+    let auth = if r.status == 401 || r.status == 403 {
+        " (the server asks for an API token: LM Studio's \"Require Authentication\" is on, or a proxy)"
+    } else {
+        ""
+    };
     Some(format!(
-        "GET {path} → {}",
+        "GET {path} → {}{auth}",
         super::detect::describe_response(r)
     ))
 }

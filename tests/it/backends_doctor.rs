@@ -485,7 +485,12 @@ fn omlx_is_detected_with_its_context() {
 /// 500: named as such, within the budget, no panic.
 #[test]
 fn html_empty_and_500_answers_are_named() {
-    let cases: [(&str, Answer, &str); 3] = [
+    let cases: [(&str, Answer, &str); 4] = [
+        (
+            "401",
+            Answer::json(401, r#"{"error":"unauthorized"}"#),
+            "asks for an API token",
+        ),
         (
             "HTML",
             Answer::html(
@@ -560,4 +565,18 @@ fn each_fake_within_the_budget() {
             r.doc["options"]
         );
     }
+}
+
+#[test]
+fn no_model_set_names_the_loaded_one() {
+    let srv = lms::start(
+        &[
+            Model::gguf("a/downloaded-only", 32_768),
+            Model::gguf(KEY, 262_144).loaded_at(65_536),
+        ],
+        Api::V1,
+    );
+    let r = doctor(&srv.base_url, &[]);
+    let f = finding(&r.doc, "model_missing");
+    assert_eq!(f["fix"], format!("ANTHROPIC_MODEL={KEY}"), "{f}");
 }

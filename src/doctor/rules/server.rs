@@ -161,7 +161,13 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             );
         }
         let installed: Vec<&str> = sv.installed.iter().map(|m| m.name.as_str()).collect();
-        let pick = installed.first().copied().unwrap_or("<model>");
+        let pick = sv
+            .backend
+            .as_ref()
+            .and_then(|b| b.loaded().next())
+            .map(|m| m.id.as_str())
+            .or(installed.first().copied())
+            .unwrap_or("<model>");
         for m in &sv.models {
             if m.presence != Presence::Missing || super::backends::reported_here(f) {
                 continue;

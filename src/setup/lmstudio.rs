@@ -45,9 +45,9 @@ pub fn script(s: &LmStudioStart) -> Vec<u8> {
     format!(
         r#"#!/bin/sh
 # Written by `cclocal setup --server lmstudio`: starts LM Studio's server on port {port}
-# and loads {key_plain} with a {ctx}-token context (the planner's choice), so Claude Code
-# does not run at LM Studio's small default context. Run it after each restart of LM
-# Studio; `cclocal undo` removes it.
+# and loads {key_plain} with a {ctx}-token context, so Claude Code does not run at
+# LM Studio's small default context. Run it after each restart of LM Studio;
+# `cclocal undo` removes it.
 set -eu
 LMS=lms
 if ! command -v "$LMS" >/dev/null 2>&1; then

@@ -116,10 +116,17 @@ fn section_line(s: Section, f: &Facts) -> Option<String> {
             format!(
                 "Model {} ({}{ctx}{tr})",
                 m.name,
-                m.architecture.clone().unwrap_or_else(|| "?".into())
+                m.architecture
+                    .clone()
+                    .or_else(|| m.format.clone())
+                    .unwrap_or_else(|| "?".into())
             )
         }
         Section::ServerConfig => {
+            // Ollama's service configuration says nothing about LM Studio, vLLM or MLX.
+            if crate::doctor::rules::backends::is_backend(f.server.kind) {
+                return None;
+            }
             let c = f.server_config.as_ref()?;
             let src = c
                 .env_source
@@ -220,7 +227,7 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
             if let Some(ms) = s.latency_ms {
                 v.push(format!("first byte after {ms} ms"));
             }
-            v.extend(s.installed.iter().map(|m| {
+            v.extend(s.installed.iter().filter(|_| s.backend.is_none()).map(|m| {
                 format!(
                     "installed {} ({}, {})",
                     m.name,

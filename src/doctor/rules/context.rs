@@ -25,6 +25,16 @@ fn source_words(s: Option<ContextSource>) -> &'static str {
     }
 }
 
+/// [`source_words`], naming LM Studio's, vLLM's or an MLX server's own report.
+fn source_of(f: &Facts, s: Option<ContextSource>) -> String {
+    match (f.server.kind, s) {
+        (Some(k), Some(ContextSource::Live)) if super::backends::is_backend(Some(k)) => {
+            format!("what {} reports live for the loaded model", k.label())
+        }
+        _ => source_words(s).to_string(),
+    }
+}
+
 pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     let s = Section::Model;
     let Some(m) = &f.model else { return };
@@ -94,7 +104,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             finding("server_context_small", sev, format!("{} is served with a {c}-token context", m.name))
                 .detail(format!(
                     "from {}; Claude Code's system prompt and tools alone take about 12–19k tokens, and {} beyond the context; 64k or more is recommended{}",
-                    source_words(m.served_context_source),
+                    source_of(f, m.served_context_source),
                     super::backends::overflow_words(f),
                     m.trained_context.map(|t| format!(" (the model was trained for {t})")).unwrap_or_default()
                 ))
@@ -137,7 +147,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         calc.effective_window,
                         calc.autocompact_threshold,
                         if calc.proactive { "" } else { ", and this version does not compact proactively" },
-                        source_words(m.served_context_source),
+                        source_of(f, m.served_context_source),
                         if f.server.kind.is_none() || f.server.kind == Some(crate::server::ServerKind::Ollama) {
                             "past that Ollama drops the oldest messages without an error, so Claude Code loses context instead of compacting".to_string()
                         } else {

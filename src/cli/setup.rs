@@ -166,7 +166,13 @@ fn equivalent_command(ch: &Choices) -> String {
 }
 
 pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
-    match args.server {
+    // Without --server, the kind the previous setup configured.
+    let kind = args.server.or_else(|| {
+        let p = Paths::from_env().ok()?;
+        let c = config::load(&p.config_toml()).ok()??;
+        crate::server::ServerKind::parse(&c.server.kind).ok()
+    });
+    match kind {
         None | Some(crate::server::ServerKind::Ollama) => {}
         Some(k @ (crate::server::ServerKind::LmStudio | crate::server::ServerKind::Vllm)) => {
             return run_backend(args, k, verbose)
@@ -459,7 +465,12 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         Duration::from_secs(3),
     )
     .ok();
-    let context = match (args.ctx, kind) {
+    // A remembered context belongs to the remembered model.
+    let remembered = prev
+        .as_ref()
+        .filter(|p| p.model.name == model)
+        .map(|p| p.model.context);
+    let context = match (args.ctx.or(remembered), kind) {
         (Some(c), _) => c,
         (None, ServerKind::Vllm) => {
             eprintln!("note: vLLM's memory is its own (--gpu-memory-utilization), so cclocal does not plan it: --max-model-len {} (pass --ctx to change it)", crate::planner::RECOMMENDED_CONTEXT);
@@ -504,10 +515,12 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         Some(v) => v.parse::<Version>()?,
         None => installed_version().unwrap_or(LATEST_KNOWN),
     };
-    let mut parts: Vec<Part> = if args.only.is_empty() {
-        Part::ALL.to_vec()
-    } else {
+    let mut parts: Vec<Part> = if !args.only.is_empty() {
         args.only.clone()
+    } else {
+        prev.as_ref()
+            .map(|p| p.wrote.iter().filter_map(|w| Part::parse(w)).collect())
+            .unwrap_or_else(|| Part::ALL.to_vec())
     };
     parts.retain(|p| !args.skip.contains(p));
     let ch = Choices {

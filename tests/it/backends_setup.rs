@@ -114,6 +114,14 @@ fn lmstudio_setup_writes_launcher_and_start_script_only() {
         calls.contains(&format!("load {KEY} --context-length 65536")),
         "{calls}"
     );
+    // A bare rerun keeps LM Studio (the configured kind) and changes nothing.
+    let again = setup(&t, &[]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("nothing to change"),
+        "{}",
+        text(&again)
+    );
     // undo takes everything back.
     let u = t.run(&["undo"]);
     assert!(u.status.success(), "{}", text(&u));

@@ -221,6 +221,10 @@ pub fn local_gguf(m: &BackendModel, models: &Path) -> Option<PathBuf> {
     None
 }
 
+/// The most `lms ps --json` may take in the doctor (it answers in well under a second
+/// when LM Studio runs).
+pub const LMS_BUDGET_MS: u64 = 1500;
+
 /// `lms ps --json` when `lms` is on PATH, within `deadline`.
 pub fn lms_ps(deadline: Instant) -> Option<Value> {
     let out = crate::process::run_until("lms", &["ps", "--json"], deadline).ok()?;
@@ -268,7 +272,12 @@ pub fn probe(http: &mut Http, client: &Client, names: &[String]) -> ServerProbe 
             .unwrap_or_default()
     });
     if client.base.is_local() {
-        if let Some(ps) = lms_ps(client.deadline()).as_ref().and_then(from_lms_ps) {
+        // `lms` gets at most a part of the budget: the route checks come after it.
+        let cap = Instant::now() + std::time::Duration::from_millis(LMS_BUDGET_MS);
+        if let Some(ps) = lms_ps(client.deadline().min(cap))
+            .as_ref()
+            .and_then(from_lms_ps)
+        {
             b.sources.push("lms ps --json".into());
             b.lms_cli = true;
             merge_lms(&mut models, ps);

@@ -580,3 +580,17 @@ fn no_model_set_names_the_loaded_one() {
     let f = finding(&r.doc, "model_missing");
     assert_eq!(f["fix"], format!("ANTHROPIC_MODEL={KEY}"), "{f}");
 }
+
+/// An `lms` that hangs does not take the doctor's budget: it gets at most 1.5 s, and the
+/// REST API's facts stand.
+#[test]
+fn a_hanging_lms_is_cut_short() {
+    let srv = lms::start(&[Model::gguf(KEY, 262_144).loaded_at(4096)], Api::V1);
+    let r = doctor_in(&srv.base_url, &[("ANTHROPIC_MODEL", KEY)], &[], |home| {
+        script(&home.join("bin"), "lms", "exec sleep 30");
+    });
+    assert!(r.took < Duration::from_millis(4_000), "{:?}", r.took);
+    assert_eq!(r.doc["facts"]["server"]["backend"]["lms_cli"], false);
+    assert_eq!(r.doc["facts"]["server"]["messages_api"], true);
+    assert!(has(&r.doc, "server_context_small"));
+}

@@ -594,3 +594,22 @@ fn a_hanging_lms_is_cut_short() {
     assert_eq!(r.doc["facts"]["server"]["messages_api"], true);
     assert!(has(&r.doc, "server_context_small"));
 }
+
+/// The version, where LM Studio answers `GET /lms-status` on its server port (documented
+/// for its internal API port; not confirmed on 1234), and none otherwise.
+#[test]
+fn lm_studio_version_where_it_can_be_read() {
+    let models = [Model::gguf(KEY, 262_144).loaded_at(65_536)];
+    let mut fake = lms::fake(&models, Api::V1);
+    fake.routes = fake.routes.route(
+        "GET /lms-status",
+        Answer::json(200, r#"{"package":"lmstudio","version":"0.4.2"}"#),
+    );
+    let srv = FakeServer::start(fake);
+    let r = doctor(&srv.base_url, &[("ANTHROPIC_MODEL", KEY)]);
+    assert_eq!(r.doc["facts"]["server"]["version"], "0.4.2");
+    assert!(r.text.contains("LM Studio 0.4.2"), "{}", r.text);
+    let srv = lms::start(&models, Api::V1);
+    let r = doctor(&srv.base_url, &[("ANTHROPIC_MODEL", KEY)]);
+    assert!(r.doc["facts"]["server"]["version"].is_null());
+}

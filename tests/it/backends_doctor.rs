@@ -613,3 +613,14 @@ fn lm_studio_version_where_it_can_be_read() {
     let r = doctor(&srv.base_url, &[("ANTHROPIC_MODEL", KEY)]);
     assert!(r.doc["facts"]["server"]["version"].is_null());
 }
+
+#[test]
+fn omlx_small_context_gets_an_omlx_fix() {
+    let srv = support::fake_mlx::omlx(&["m"], 8192);
+    let r = doctor(&srv.base_url, &[("ANTHROPIC_MODEL", "m")]);
+    let fix = finding(&r.doc, "server_context_small")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(fix.contains("oMLX") && !fix.contains("OLLAMA"), "{fix}");
+}

@@ -93,7 +93,15 @@ pub fn context_fix(f: &Facts, t: u64) -> Option<String> {
                 vllm_serve_line(&root, Some(t), &names)
             ))
         }
-        _ => None,
+        ServerKind::Omlx => Some(format!(
+            "raise the model's context window to {t} in oMLX (its admin page {}/admin, or ~/.omlx/settings.json), then reload the model",
+            f.server.url
+        )),
+        k => Some(format!(
+            "serve {} with a context of at least {t} tokens (restart {} with a larger context)",
+            m.name,
+            k.label()
+        )),
     }
 }
 

@@ -225,9 +225,26 @@ pub fn local_gguf(m: &BackendModel, models: &Path) -> Option<PathBuf> {
 /// when LM Studio runs).
 pub const LMS_BUDGET_MS: u64 = 1500;
 
-/// `lms ps --json` when `lms` is on PATH, within `deadline`.
+/// `lms`: on PATH, else in LM Studio's home (`<home>/bin/lms`, where LM Studio installs it
+/// before it is added to PATH).
+pub fn lms_program(home: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("PATH") {
+        if let Some(p) = std::env::split_paths(&path)
+            .map(|d| d.join("lms"))
+            .find(|p| p.is_file())
+        {
+            return Some(p);
+        }
+    }
+    let p = home_dir(home?).join("bin/lms");
+    p.is_file().then_some(p)
+}
+
+/// `lms ps --json` (`lms` from [`lms_program`]), within `deadline`.
 pub fn lms_ps(deadline: Instant) -> Option<Value> {
-    let out = crate::process::run_until("lms", &["ps", "--json"], deadline).ok()?;
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let lms = lms_program(home.as_deref())?;
+    let out = crate::process::run_until(&lms, &["ps", "--json"], deadline).ok()?;
     if !out.success {
         return None;
     }

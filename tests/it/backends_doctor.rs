@@ -252,7 +252,7 @@ fn lm_studio_with_one_loaded_and_another_name() {
     assert_eq!(r.doc["facts"]["model"]["served_context"], 65_536);
 }
 
-/// `lms ps --json` (a fake `lms` on PATH) names the model's folder; the planner reads the
+/// `lms ps --json` (a fake `lms` on PATH, or in ~/.lmstudio/bin) names the model's folder; the planner reads the
 /// GGUF there (the real gemma3-270m, trained for 32768) and the fix loads that context.
 #[test]
 fn lms_ps_and_the_models_folder_give_the_planned_context() {
@@ -262,48 +262,51 @@ fn lms_ps_and_the_models_folder_give_the_planned_context() {
     let models = [Model::gguf("google/gemma-3-270m", 32_768).loaded_at(4096)];
     let srv = lms::start(&models, Api::V1);
     let ps = lms::lms_ps(&models, "lmstudio-community/gemma-3-270m-GGUF").to_string();
-    let r = doctor_in(
-        &srv.base_url,
-        &[("ANTHROPIC_MODEL", "google/gemma-3-270m")],
-        &[],
-        |home| {
-            let dir = home.join(".lmstudio/models/lmstudio-community/gemma-3-270m-GGUF");
-            std::fs::create_dir_all(&dir).unwrap();
-            std::os::unix::fs::symlink(&gemma, dir.join("gemma-3-270m-Q4_K_M.gguf")).unwrap();
-            script(
-                &home.join("bin"),
-                "lms",
-                &format!("[ \"$1 $2\" = 'ps --json' ] || exit 2\ncat <<'EOF'\n{ps}\nEOF"),
-            );
-        },
-    );
-    let b = &r.doc["facts"]["server"]["backend"];
-    assert_eq!(b["lms_cli"], true, "{b:#}");
-    assert!(b["sources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|s| s == "lms ps --json"));
-    let m = &r.doc["facts"]["model"];
-    assert!(
-        m["gguf_path"]
-            .as_str()
-            .unwrap_or("")
-            .ends_with("gemma-3-270m-Q4_K_M.gguf"),
-        "{m:#}"
-    );
-    assert_eq!(m["architecture"], "gemma3");
-    let planned = m["planned_context"].as_u64().expect("planned");
-    assert!((28 * 1024..=32_768).contains(&planned), "{planned}");
-    let f = finding(&r.doc, "server_context_small");
-    let fix = f["fix"].as_str().unwrap();
-    assert!(
-        fix.contains(&format!(
-            "lms load google/gemma-3-270m --context-length {planned}"
-        )),
-        "{fix}"
-    );
-    assert!(fix.contains("planner"), "{fix}");
+    // `lms` on PATH, then only where LM Studio installs it (~/.lmstudio/bin).
+    for lms_dir in ["bin", ".lmstudio/bin"] {
+        let r = doctor_in(
+            &srv.base_url,
+            &[("ANTHROPIC_MODEL", "google/gemma-3-270m")],
+            &[],
+            |home| {
+                let dir = home.join(".lmstudio/models/lmstudio-community/gemma-3-270m-GGUF");
+                std::fs::create_dir_all(&dir).unwrap();
+                std::os::unix::fs::symlink(&gemma, dir.join("gemma-3-270m-Q4_K_M.gguf")).unwrap();
+                script(
+                    &home.join(lms_dir),
+                    "lms",
+                    &format!("[ \"$1 $2\" = 'ps --json' ] || exit 2\ncat <<'EOF'\n{ps}\nEOF"),
+                );
+            },
+        );
+        let b = &r.doc["facts"]["server"]["backend"];
+        assert_eq!(b["lms_cli"], true, "{b:#}");
+        assert!(b["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "lms ps --json"));
+        let m = &r.doc["facts"]["model"];
+        assert!(
+            m["gguf_path"]
+                .as_str()
+                .unwrap_or("")
+                .ends_with("gemma-3-270m-Q4_K_M.gguf"),
+            "{m:#}"
+        );
+        assert_eq!(m["architecture"], "gemma3");
+        let planned = m["planned_context"].as_u64().expect("planned");
+        assert!((28 * 1024..=32_768).contains(&planned), "{planned}");
+        let f = finding(&r.doc, "server_context_small");
+        let fix = f["fix"].as_str().unwrap();
+        assert!(
+            fix.contains(&format!(
+                "lms load google/gemma-3-270m --context-length {planned}"
+            )),
+            "{fix}"
+        );
+        assert!(fix.contains("planner"), "{fix}");
+    }
 }
 
 #[test]

@@ -10,8 +10,8 @@ pub use claude::{
     advise, advise_version, context_notes, obeys, ClaudeAdvice, VersionSpan, MIN_USABLE_CONTEXT,
     RECOMMENDED_CONTEXT, SYSTEM_PROMPT_TOKENS,
 };
+pub use server::{command_line, lms_load_args, lms_load_line, vllm_serve_args, vllm_serve_line};
 pub use server::{env_words, llama_server_args, ollama_env, ServerSettings};
-pub use server::{lms_load_args, vllm_serve_args};
 
 use crate::error::Result;
 use crate::memory::{fit_context, parse_cache_type, plan_row, Budget, CacheParams, PlanRow};

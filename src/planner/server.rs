@@ -110,6 +110,24 @@ pub fn vllm_serve_args(model: &str, context: Option<u64>, names: &[String]) -> V
     v
 }
 
+/// `program args…` as one shell line, each word quoted where it needs it.
+pub fn command_line(program: &str, args: &[String]) -> String {
+    std::iter::once(program.to_string())
+        .chain(args.iter().map(|a| crate::shell::quote::sh_quote(a)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The `lms load` line (the doctor's fix and setup's script print this same line).
+pub fn lms_load_line(key: &str, context: u64, gpu: bool) -> String {
+    command_line("lms", &lms_load_args(key, context, gpu))
+}
+
+/// The `vllm serve` line (the doctor's fix and setup print this same line).
+pub fn vllm_serve_line(model: &str, context: Option<u64>, names: &[String]) -> String {
+    command_line("vllm", &vllm_serve_args(model, context, names))
+}
+
 /// `K=V K=V` for people.
 pub fn env_words(env: &[(String, String)]) -> String {
     env.iter()

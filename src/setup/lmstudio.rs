@@ -28,12 +28,9 @@ fn words(args: &[String]) -> String {
         .join(" ")
 }
 
-/// The `lms load` line.
+/// The `lms load` line (the planner's, as the doctor prints it).
 pub fn load_line(s: &LmStudioStart) -> String {
-    format!(
-        "lms {}",
-        words(&crate::planner::lms_load_args(&s.key, s.context, s.gpu))
-    )
+    crate::planner::lms_load_line(&s.key, s.context, s.gpu)
 }
 
 /// The POSIX sh script (macOS and Linux): finds `lms` (PATH, else LM Studio's

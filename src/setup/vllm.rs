@@ -4,8 +4,6 @@
 //! script. vLLM sizes its KV cache from `--gpu-memory-utilization`, not from llama.cpp's
 //! arithmetic, so cclocal makes no memory claims for it (docs/servers.md "vLLM").
 
-use crate::shell::quote::sh_quote;
-
 pub const SCRIPT: &str = "vllm-serve.sh";
 /// vLLM's default port (`vllm/entrypoints/openai/cli_args.py`).
 pub const DEFAULT_PORT: u16 = 8000;
@@ -33,16 +31,9 @@ pub fn args(s: &VllmServe) -> Vec<String> {
     a
 }
 
-/// The one line to run.
+/// The one line to run (the planner's, as the doctor prints it).
 pub fn line(s: &VllmServe) -> String {
-    format!(
-        "vllm {}",
-        args(s)
-            .iter()
-            .map(|a| sh_quote(a))
-            .collect::<Vec<_>>()
-            .join(" ")
-    )
+    crate::planner::command_line("vllm", &args(s))
 }
 
 pub fn script(s: &VllmServe) -> Vec<u8> {

@@ -7,7 +7,7 @@
 use super::{claude_env_fix, finding, push, Section};
 use crate::doctor::facts::{Facts, ModelCheck};
 use crate::findings::{Finding, Severity};
-use crate::planner::{lms_load_args, vllm_serve_args, RECOMMENDED_CONTEXT};
+use crate::planner::{vllm_serve_line, RECOMMENDED_CONTEXT};
 use crate::server::backend::BackendModel;
 use crate::server::ServerKind;
 use crate::shell::quote::sh_quote;
@@ -30,26 +30,7 @@ pub fn is_backend(k: Option<ServerKind>) -> bool {
 /// (or Apple's unified memory) and LM Studio runs here.
 pub fn lms_load_line(f: &Facts, key: &str, context: u64) -> String {
     let gpu = f.server.local && f.machine.budget.as_ref().is_some_and(|b| b.gpu);
-    let args = lms_load_args(key, context, gpu);
-    format!(
-        "lms {}",
-        args.iter()
-            .map(|a| sh_quote(a))
-            .collect::<Vec<_>>()
-            .join(" ")
-    )
-}
-
-/// `vllm serve MODEL --max-model-len N --served-model-name NAME…`.
-pub fn vllm_serve_line(model: &str, context: Option<u64>, names: &[String]) -> String {
-    let args = vllm_serve_args(model, context, names);
-    format!(
-        "vllm {}",
-        args.iter()
-            .map(|a| sh_quote(a))
-            .collect::<Vec<_>>()
-            .join(" ")
-    )
+    crate::planner::lms_load_line(key, context, gpu)
 }
 
 /// The context to serve when nothing better is known: 64K, or the trained maximum.

@@ -27,7 +27,8 @@ pub fn probe(
     let mut p = super::backend::probe_openai(http, client, super::ServerKind::VllmMlx, names, true);
     if let (Some(b), Some(h)) = (p.backend.as_mut(), http.json("/health")) {
         if let Some(n) = h["model_name"].as_str() {
-            if !b.models.iter().any(|m| m.id == n) && b.models.is_empty() {
+            // Only when /v1/models said nothing.
+            if b.models.is_empty() {
                 b.models.push(super::backend::BackendModel {
                     loaded: h["model_loaded"].as_bool().unwrap_or(true),
                     ..super::backend::BackendModel::new(n)

@@ -56,6 +56,7 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("cache_buster", Severity::Warning),
     ("claude_config_unreadable", Severity::Warning),
     ("auth_token_missing", Severity::Warning),
+    ("launcher_missing", Severity::Warning),
     // The server.
     ("server_not_checked", Severity::Info),
     ("server_too_old", Severity::Error),
@@ -73,6 +74,8 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("lmstudio_models_ambiguous", Severity::Error),
     ("lmstudio_model_unmatched", Severity::Warning),
     ("server_answer_unreadable", Severity::Warning),
+    // A server log (the serverlogs branch).
+    ("kv_cache_type_ignored", Severity::Warning),
     // The model and its context.
     ("model_missing", Severity::Error),
     ("background_model_missing", Severity::Warning),
@@ -83,14 +86,18 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     // A session's log.
     ("retries", Severity::Warning),
     ("timeouts", Severity::Warning),
-    ("prompt_cache_not_reused", Severity::Warning),
     ("count_tokens_unavailable", Severity::Info),
+    // A server's log.
+    ("model_reloaded", Severity::Warning),
+    ("prompt_truncated", Severity::Warning),
     // `cclocal status`.
     ("not_set_up", Severity::Warning),
 ];
 
 /// Ids whose severity depends on how far off the value is.
 pub const GRADED: &[&str] = &[
+    // One long prompt re-read is a note; two or more are a warning.
+    "prompt_cache_not_reused",
     "server_unreachable",
     "server_context_small",
     "kv_cache_f16",

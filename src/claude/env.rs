@@ -1,6 +1,6 @@
 //! The environment Claude Code will see: the shell's, then `~/.claude.json` `env`, then the
-//! settings files' `env`, later sources winning (`shared/reference/claude-code.md` §3: the
-//! settings `env` overrides the inherited environment; [RUN] 2.1.332 applies both files).
+//! settings files' `env`, later sources winning (`docs/claude-code.md`, "Config files…": the
+//! settings `env` overrides the inherited environment; measured: 2.1.332 applies both files).
 //! Secrets are redacted before anything leaves this module.
 
 use super::settings::{env_of, ClaudeFiles};

@@ -1,5 +1,5 @@
 //! Claude Code's config files, read-only: `~/.claude.json` (global config) and the
-//! settings files whose `env` Claude Code applies (`shared/reference/claude-code.md` §3).
+//! settings files whose `env` Claude Code applies (`docs/claude-code.md`, "Config files…").
 //!
 //! With `CLAUDE_CONFIG_DIR` set, both the global config and the user settings live in that
 //! directory. Settings are listed lowest precedence first: user, project, local.

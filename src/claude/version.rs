@@ -1,8 +1,8 @@
 //! Claude Code versions and the version gates that change autocompaction.
 //!
 //! Every row was observed by running that Claude Code build against a loopback server
-//! with an unknown model name (`shared/reference/claude-code.md` §1.1, §1.4, §1.5,
-//! §1.7 — bisect points 2.1.121 … 2.1.332). Bounds are inclusive.
+//! with an unknown model name (`docs/claude-code.md`, "Versions and their window rules";
+//! bisect points 2.1.121 … 2.1.332). Bounds are inclusive.
 
 use serde::Serialize;
 use std::fmt;

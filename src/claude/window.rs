@@ -2,7 +2,7 @@
 //! environment that makes it use a served context `C`.
 //!
 //! Formulas (identical in 2.1.88 source, 2.1.121, 2.1.197 and 2.1.332;
-//! `shared/reference/claude-code.md` §1.2):
+//! `docs/claude-code.md`, "The window and compaction arithmetic"):
 //!
 //! ```text
 //! outputReserve   = min(maxOutputTokens, 20000)

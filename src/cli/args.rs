@@ -72,10 +72,19 @@ pub fn on_off() -> impl TypedValueParser<Value = bool> {
 }
 
 /// A server address as the user typed it (a URL, `HOST` or `HOST:PORT`), checked once for
-/// every command: http or https, a host, a port from 1 to 65535, no `/v1` suffix. The
-/// commands resolve it to a URL themselves.
+/// every command (`crate::server::ServerUrl`): http, a host, a port from 1 to 65535, no
+/// `/v1` suffix. A bare `:PORT` (as `OLLAMA_HOST` allows) means this machine. The commands
+/// resolve it to a URL themselves.
 pub fn host(s: &str) -> Result<String, String> {
     let t = s.trim();
+    let local;
+    let t = match t.strip_prefix(':') {
+        Some(port) => {
+            local = format!("127.0.0.1:{port}");
+            local.as_str()
+        }
+        None => t,
+    };
     crate::server::ServerUrl::parse(t, crate::server::ServerKind::Ollama.default_port()).map_err(
         |e| match e.hint {
             Some(h) => format!("{}; {h}", e.message),
@@ -153,6 +162,7 @@ mod tests {
             "https is refused with a clear error"
         );
         assert!(host("[::1]:8080").is_ok());
+        assert_eq!(host(":11434").as_deref(), Ok("127.0.0.1:11434"));
         for bad in [
             "",
             "ftp://x",
@@ -170,5 +180,7 @@ mod tests {
         assert_eq!(mac_ram("64GB"), Ok(64 << 30));
         assert_eq!(mac_ram("64G"), Ok(64 << 30));
         assert_eq!(size("64GB"), Ok(64 << 30));
+        assert_eq!(size("24GiB"), Ok(24 << 30));
+        assert!(size("lots").is_err());
     }
 }

@@ -2,7 +2,8 @@
 //! run), and whether the live server and Claude Code still match it. The live part is the
 //! doctor's: its probes gather the facts and its `setup_drift` rule compares them with
 //! config.toml; status shows that finding and the few others that say the configuration
-//! cannot work (server gone, model gone, Claude Code gone). It marks with ✓ only what it
+//! cannot work (server gone, model gone, Claude Code gone, the launcher's window larger than
+//! what the server serves). It marks with ✓ only what it
 //! compared.
 
 use super::args;
@@ -44,6 +45,7 @@ const STATUS_IDS: &[&str] = &[
     "server_not_checked",
     "server_too_old",
     "model_missing",
+    "context_mismatch",
     "claude_missing",
 ];
 
@@ -132,7 +134,7 @@ fn last_run(paths: &Paths) -> Result<Option<LastRun>> {
         files: m
             .entries
             .iter()
-            .filter(|e| e.after.is_some())
+            .filter(|e| e.after.is_some() || e.after_hash.is_some())
             .map(|e| RunFile {
                 path: e.path.display().to_string(),
                 what: e.what.clone(),

@@ -90,6 +90,8 @@ pub struct ClaudeFacts {
     /// The launcher `cclocal setup` wrote, when the doctor evaluated the environment it
     /// gives Claude Code.
     pub launcher: Option<String>,
+    /// Why the launcher `config.toml` names could not be read.
+    pub launcher_error: Option<String>,
     /// Where each variable of `env` came from: `shell`, `launcher PATH`, or a file's path.
     pub env_sources: std::collections::BTreeMap<String, String>,
 }

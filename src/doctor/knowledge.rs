@@ -1,10 +1,10 @@
 //! Knowledge tables the rules consult, kept as data with their sources.
 //!
 //! * `data/claude-env-vars-<version>.txt`: every environment variable name the Claude Code
-//!   build reads (`shared/reference/claude-code.md` §2: the typed env registry plus every
+//!   build reads (`docs/claude-code.md`, "Environment variables": the typed env registry plus every
 //!   literal `process.env.X` in the bundle).
 //! * `data/ollama-env-vars.txt`: Ollama's variables with the versions that read them
-//!   (`shared/reference/ollama-env-vars.txt`, `ollama.md` §1).
+//!   (`docs/ollama.md`, "Environment variables"; upstream `envconfig/config.go` of ollama/ollama).
 //! * Server version gates and Claude Code's default background model: below, each with
 //!   its source.
 
@@ -111,13 +111,13 @@ pub fn ollama_var(name: &str, server: Option<&str>) -> OllamaVar {
     OllamaVar::Unlisted
 }
 
-/// Ollama gained `/v1/messages` in 0.14.0 (commit 2b2cda7a2, `ollama.md` §3).
+/// Ollama gained `/v1/messages` in 0.14.0 (commit 2b2cda7a2, `docs/ollama.md`, "HTTP API").
 pub const MESSAGES_API_SINCE: (u32, u32, u32) = (0, 14, 0);
 /// Quantized KV without flash attention: ≤ 0.24 silently falls back to f16; from 0.30
-/// llama-server refuses to load (`ollama.md` §1).
+/// llama-server refuses to load (`docs/ollama.md`, "Environment variables").
 pub const LLAMA_SERVER_SINCE: (u32, u32, u32) = (0, 30, 0);
 
-/// The default context of an Ollama version when nothing sets one (`ollama.md` §1):
+/// The default context of an Ollama version when nothing sets one (`docs/ollama.md`):
 /// 2048 before 0.6.7, 4096 before 0.15.5, then a VRAM tier (`None`: not knowable from the API).
 pub fn ollama_default_context(version: &str) -> Option<u64> {
     let v = ollama_version(version)?;
@@ -131,7 +131,7 @@ pub fn ollama_default_context(version: &str) -> Option<u64> {
 }
 
 /// The Haiku id Claude Code falls back to for background calls when it decides to use
-/// one (`claude-code.md` §5: [RUN] 2.1.197 → `claude-haiku-4-5-20251001`, 2.1.332 →
+/// one (`docs/claude-code.md`: 2.1.197 → `claude-haiku-4-5-20251001`, 2.1.332 →
 /// `claude-haiku-5-5`; the version where the id changed was not bisected).
 pub fn default_haiku(version: Option<Version>) -> &'static str {
     match version {

@@ -123,10 +123,6 @@ fn section_line(s: Section, f: &Facts) -> Option<String> {
             )
         }
         Section::ServerConfig => {
-            // Ollama's service configuration says nothing about LM Studio, vLLM or MLX.
-            if crate::doctor::rules::backends::is_backend(f.server.kind) {
-                return None;
-            }
             let c = f.server_config.as_ref()?;
             let src = c
                 .env_source
@@ -228,12 +224,16 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
                 v.push(format!("first byte after {ms} ms"));
             }
             v.extend(s.installed.iter().filter(|_| s.backend.is_none()).map(|m| {
-                format!(
-                    "installed {} ({}, {})",
-                    m.name,
-                    human(m.size),
-                    m.quantization_level
-                )
+                if m.size == 0 && m.quantization_level.is_empty() {
+                    format!("serves {}", m.name)
+                } else {
+                    format!(
+                        "installed {} ({}, {})",
+                        m.name,
+                        human(m.size),
+                        m.quantization_level
+                    )
+                }
             }));
             v.extend(s.loaded.iter().map(|m| {
                 format!(

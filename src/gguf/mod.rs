@@ -1,7 +1,7 @@
 //! GGUF header reader.
 //!
 //! Reads the metadata and tensor infos of a GGUF file (format: `ggml/include/gguf.h`,
-//! `ggml/src/gguf.cpp` in llama.cpp; summary in `shared/reference/llama-memory.md` §1) and
+//! `ggml/src/gguf.cpp` in llama.cpp; summary in `docs/llama-memory.md`, "GGUF layout") and
 //! never the tensor data. Tokenizer arrays are skipped by their lengths. Every check
 //! llama.cpp's own reader makes (magic, version, alignment, tensor offsets, sizes) is made
 //! here too, and each failure is a [`GgufError`] with the byte offset where it was found.

@@ -2,7 +2,7 @@
 //!
 //! Source: ggml's `type_traits` (`ggml/src/ggml.c`), printed from the llama.cpp build that
 //! `llama-cpp-sys-2 0.1.161` vendors (`GGML_TYPE_COUNT = 43`); see
-//! `shared/reference/llama-memory.md` §1. Ids 4, 5, 31-33 and 36-38 are removed types.
+//! `docs/llama-memory.md` ("ggml type sizes"). Ids 4, 5, 31-33 and 36-38 are removed types.
 
 /// One ggml tensor element type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,4 @@
-//! Where Claude Code writes its debug logs (claude-code.md §4): `<configHome>/debug/<session>.txt`
+//! Where Claude Code writes debug logs (`docs/claude-code.md`): `<configHome>/debug/<session>.txt`
 //! plus a `latest` symlink, where configHome is `$CLAUDE_CONFIG_DIR` or `~/.claude`;
 //! `$CLAUDE_CODE_DEBUG_LOGS_DIR` replaces the directory (2.1.332). At 10 MiB a log is rotated:
 //! `<name>.txt` is renamed `<name>.1.txt`, so the parts read in order are `<name>.1.txt`, then

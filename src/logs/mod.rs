@@ -3,7 +3,7 @@
 //! `parse` turns one line into a typed event, `analyze` follows requests through the
 //! following lines, `read` streams files through both, `rules` turns the result into
 //! findings, and `locate` finds the logs (`latest`, rotated parts, recent sessions).
-//! Line formats and their versions: claude-code.md §4–§6.
+//! Line formats and their versions: `docs/claude-code.md`, "The debug log".
 
 pub mod analyze;
 pub mod event;
@@ -13,6 +13,7 @@ pub mod parse;
 pub mod read;
 pub mod rules;
 pub mod server;
+pub mod serverlog;
 pub mod time;
 
 pub use analyze::Analyzer;

@@ -3,7 +3,7 @@
 //! prefix (stack traces in 2.1.121), and newer versions JSON-quote them into one line.
 //!
 //! `parse_line` never panics and never allocates: every string in an [`Event`] borrows from
-//! the line. Message texts are the literal strings listed in claude-code.md §4.
+//! the line. Message texts are the literal strings listed in `docs/claude-code.md` (debug log).
 
 pub use super::event::{CompactLevel, Entry, Event, Level, Line};
 use super::time::{parse_iso_ms, TS_LEN};

@@ -1,4 +1,4 @@
-//! Unit tests of the line parser, one literal line per format (claude-code.md §4).
+//! Unit tests of the line parser, one literal line per format (`docs/claude-code.md`).
 
 use super::*;
 

@@ -1,5 +1,5 @@
 //! The live server context for `context_mismatch`: Ollama's `/api/ps` lists the loaded models
-//! with their `context_length` (ollama-api-examples.md). The choice of model is pure and
+//! with their `context_length` (`docs/ollama.md`, "HTTP API"). The choice of model is pure and
 //! tested on JSON; the fetch is one GET with a deadline.
 
 use std::time::Duration;

@@ -2,8 +2,8 @@
 //!
 //! * Apple Silicon: the Metal working set (`recommendedMaxWorkingSetSize`). The runtime
 //!   reads it from the Metal device; without the runtime cclocal uses the documented
-//!   default fraction of RAM (≤ 32 GiB → 2/3, otherwise 3/4; `shared/reference/
-//!   llama-memory.md` §5) and marks the budget as an estimate.
+//!   default fraction of RAM (≤ 32 GiB → 2/3, otherwise 3/4; `docs/llama-memory.md`,
+//!   "Apple Silicon working set") and marks the budget as an estimate.
 //! * Elsewhere: physical RAM (a GPU budget comes from the runtime's CUDA device).
 //! * `--memory SIZE` overrides it; `--mac-ram SIZE` plans for an Apple Silicon Mac.
 

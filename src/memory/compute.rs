@@ -2,7 +2,7 @@
 //!
 //! These are estimates, not byte-exact figures: the compute buffer is the worst-case graph
 //! for one micro-batch and depends on the backend. The model below was fitted to the
-//! CPU-backend measurements in `shared/reference/llama-memory.md` §2.9 (Qwen3-Coder-Next
+//! CPU-backend measurements in `docs/llama-memory.md` (compute buffers; Qwen3-Coder-Next
 //! dims, n_ubatch 512: 321.04 MiB at 4K, 349.04 at 32K, 573.04 at 256K with flash
 //! attention; 1134 MiB at 32K without):
 //!

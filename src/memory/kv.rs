@@ -3,7 +3,7 @@
 //! Follows the vendored llama.cpp (`llama-context.cpp` n_ctx padding, `llama-kv-cache.cpp`
 //! per-layer tensors, `llama-kv-cache-iswa.cpp` SWA cell counts,
 //! `llama-memory-recurrent.cpp` state rows); worked through in
-//! `shared/reference/llama-memory.md` §2.
+//! `docs/llama-memory.md`.
 
 use crate::error::{Error, Result};
 use crate::gguf::{ggml_type_by_name, GgmlType};

@@ -5,7 +5,7 @@
 //! `src/llama-arch.cpp` (`llm_arch_is_recurrent`, `llm_arch_is_hybrid`),
 //! `src/llama-model.cpp` (`create_memory`, the hybrid layer filters, `load_swa_pattern`),
 //! `src/models/<arch>.cpp` (`load_arch_hparams`: SWA periods, default windows, recurrent
-//! layer rules). Summary in `shared/reference/llama-memory.md` §2.3 and §2.5.
+//! layer rules). Summary in `docs/llama-memory.md` (which layers keep what; SWA).
 
 /// How the sliding-window layers of an architecture are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

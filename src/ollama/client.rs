@@ -177,6 +177,18 @@ impl Client {
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                // A peer that answered and then reset the connection (it did not read the
+                // request, or speaks another protocol): judge what it sent.
+                Err(e)
+                    if !raw.is_empty()
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::ConnectionReset
+                                | std::io::ErrorKind::ConnectionAborted
+                        ) =>
+                {
+                    break
+                }
                 Err(e)
                     if matches!(
                         e.kind(),

@@ -1,7 +1,7 @@
 //! Ollama's on-disk model store.
 //!
 //! Layout (Ollama `types/model/name.go`, `manifest/manifest.go`; summary in
-//! `shared/reference/ollama.md` §5): `$OLLAMA_MODELS` (default `~/.ollama/models`) holds
+//! `docs/ollama.md`, "The model store"): `$OLLAMA_MODELS` (default `~/.ollama/models`) holds
 //! `manifests/<host>/<namespace>/<model>/<tag>` JSON files whose layer of media type
 //! `application/vnd.ollama.image.model` names the GGUF blob `blobs/sha256-<hex>`.
 //! Names default to host `registry.ollama.ai`, namespace `library`, tag `latest`, and

@@ -12,7 +12,7 @@ use serde::Serialize;
 use std::path::PathBuf;
 
 /// Claude Code's request timeout ceiling (`API_TIMEOUT_MS` is clamped at 5 minutes,
-/// `shared/reference/landscape.md` #6).
+/// https://github.com/anthropics/claude-code/issues/35327).
 pub const CLAUDE_TIMEOUT_S: f64 = 300.0;
 
 /// What to measure.

@@ -1,7 +1,7 @@
 //! Parses llama.cpp's own memory report out of its log.
 //!
-//! The format strings are those of the vendored llama.cpp (`shared/reference/
-//! llama-memory.md` §3):
+//! The format strings are those of the vendored llama.cpp (`docs/llama-memory.md`,
+//! "llama.cpp's memory report"):
 //!
 //! ```text
 //! llama_context: n_ctx         = 4096

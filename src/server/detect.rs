@@ -201,6 +201,16 @@ pub fn detect_with(http: &mut Http, forced: Option<ServerKind>) -> Detection {
     let first = http.get("/").map(|r| r.first_byte.as_millis() as u64);
     d.latency_ms = first;
     if first.is_none() {
+        let e = http.error.clone().unwrap_or_default();
+        if e.starts_with("not an HTTP answer") {
+            // Something listens and answers, in another protocol (ssh, a database, …).
+            d.reachable = true;
+            d.kind = Some(ServerKind::Unknown);
+            let what = format!("something that does not speak HTTP ({e})");
+            d.trail.push(format!("GET / → {what}"));
+            d.answered = Some(what);
+            return d;
+        }
         d.error = http.error.clone();
         d.trail.push(format!(
             "GET / got no answer: {}",

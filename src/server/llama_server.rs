@@ -175,6 +175,15 @@ pub fn probe(http: &mut Http, client: &Client, names: &[String], loading: bool) 
         };
         p.presence.insert(n.clone(), presence);
     }
+    p.served_context = f.slot_context;
+    p.served_context_source = f.slot_context.map(|_| "live");
+    if client.base.is_local() {
+        p.llama_command = local_command(client.base.port);
+    }
+    if let Some(c) = &p.llama_command {
+        p.kv_type = Some(c.cache_type_k.clone().unwrap_or_else(|| "f16".into()));
+        p.flash_attn = Some(c.flash_attn.clone().unwrap_or_else(|| "auto".into()));
+    }
     p.llama = Some(f);
     p
 }
@@ -347,11 +356,35 @@ pub fn local_command(port: u16) -> Option<LlamaCommand> {
         let mut c = parse_command(&args[1..], &env);
         if c.port == port {
             c.pid = pid;
-            c.args = args;
+            c.args = redact_args(&args);
+            c.env = env
+                .iter()
+                .map(|(k, v)| (k.clone(), crate::claude::env::redact(k, v)))
+                .collect();
             return Some(c);
         }
     }
     None
+}
+
+/// The command line with the value of `--api-key` (a secret) replaced.
+pub fn redact_args(args: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(args.len());
+    let mut secret_next = false;
+    for a in args {
+        if secret_next {
+            out.push("<redacted>".to_string());
+            secret_next = false;
+        } else if a == "--api-key" {
+            out.push(a.clone());
+            secret_next = true;
+        } else if a.starts_with("--api-key=") {
+            out.push("--api-key=<redacted>".to_string());
+        } else {
+            out.push(a.clone());
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -402,5 +435,23 @@ mod command_tests {
             (Some("on"), Some(true), None, 8080)
         );
         assert!(c.unified() && c.slots().is_none());
+        assert_eq!(
+            redact_args(&s(&[
+                "llama-server",
+                "--api-key",
+                "s3cret",
+                "--api-key=x",
+                "-c",
+                "1"
+            ])),
+            s(&[
+                "llama-server",
+                "--api-key",
+                "<redacted>",
+                "--api-key=<redacted>",
+                "-c",
+                "1"
+            ])
+        );
     }
 }

@@ -91,6 +91,17 @@ pub struct ServerProbe {
     pub llama: Option<llama_server::LlamaFacts>,
     /// LM Studio's, vLLM's and the MLX servers' models and contexts.
     pub backend: Option<backend::BackendFacts>,
+    /// How a llama-server on this machine was started (`/proc`).
+    pub llama_command: Option<llama_server::LlamaCommand>,
+    /// The context one Claude Code session gets from the main model, as the server reports
+    /// it now (Ollama `/api/ps`, llama-server's per-slot `n_ctx`).
+    pub served_context: Option<u64>,
+    /// Where `served_context` comes from (`live` when the server reports it).
+    pub served_context_source: Option<&'static str>,
+    /// The KV cache type, when the server says or its command line does.
+    pub kv_type: Option<String>,
+    /// Flash attention (`on`, `off`, `auto`), when known.
+    pub flash_attn: Option<String>,
 }
 
 /// Detects the kind of the server behind `client` (unless `forced`) and gathers its live
@@ -120,6 +131,30 @@ pub fn probe(
         }
         Some(k) => generic(&mut http, client, k),
     };
+    if p.served_context.is_none() {
+        if let Some(c) = main.and_then(|m| {
+            p.loaded
+                .iter()
+                .find(|l| same_model(&l.name, m))
+                .and_then(|l| l.context_length)
+        }) {
+            p.served_context = Some(c);
+            p.served_context_source = Some("live");
+        }
+    }
+    if p.served_context.is_none() {
+        // LM Studio, vLLM, oMLX: the model a request for `main` reaches (else the one loaded).
+        if let Some(b) = &p.backend {
+            let loaded: Vec<&backend::BackendModel> = b.loaded().collect();
+            let m = main
+                .and_then(|n| b.find(n))
+                .or_else(|| (loaded.len() == 1).then(|| loaded[0]));
+            if let Some(c) = m.filter(|m| m.loaded).and_then(|m| m.context) {
+                p.served_context = Some(c);
+                p.served_context_source = Some("live");
+            }
+        }
+    }
     p.kind = d.kind;
     p.detection = d.trail;
     p.answered = d.answered;

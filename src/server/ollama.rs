@@ -15,6 +15,23 @@ pub fn fingerprint(http: &mut Http) -> Verdict {
         .get("/")
         .is_some_and(|r| r.is_success() && r.text().trim() == "Ollama is running");
     if !is_ollama {
+        // Behind a proxy that forwards only the API, GET / may not reach Ollama; its
+        // version route and model list still do. (llama-server's Ollama shim serves
+        // /api/tags but not /api/version.)
+        let version = http
+            .json("/api/version")
+            .and_then(|v| v["version"].as_str().map(String::from));
+        if let Some(v) = version {
+            if http
+                .json("/api/tags")
+                .is_some_and(|t| t["models"].is_array())
+            {
+                return Verdict::Match(format!(
+                    "{}, but GET /api/version says {v} and GET /api/tags lists models as Ollama does (a proxy in front of Ollama?)",
+                    saw(http, "/")
+                ));
+            }
+        }
         return Verdict::No(saw(http, "/"));
     }
     match http

@@ -32,7 +32,7 @@ pub fn claude_env(ch: &Choices) -> Vec<(String, String)> {
         Some(e) => env.extend(e.clone()),
         None => env.extend(recommend(ch.claude_version, ch.context, &ch.model).env),
     }
-    // Sources: landscape.md §0 / `ollama launch claude`; both exist in 2.1.197 and 2.1.332.
+    // Source: `ollama launch claude` (`docs/ollama.md`); both exist in 2.1.197 and 2.1.332.
     env.push((
         "CLAUDE_CODE_ATTRIBUTION_HEADER".to_string(),
         "0".to_string(),
@@ -63,8 +63,13 @@ fn path_str(p: &Path) -> Result<&str> {
         .ok_or_else(|| Error::usage("the path is not UTF-8").with_subject(p.display().to_string()))
 }
 
-/// The POSIX sh launcher.
-pub fn launcher(ch: &Choices, settings_path: &Path) -> Result<Vec<u8>> {
+/// The POSIX sh launcher; it runs `claude` (the absolute path setup resolved, else the
+/// `claude` on PATH).
+pub fn launcher(ch: &Choices, settings_path: &Path, claude: Option<&Path>) -> Result<Vec<u8>> {
+    let claude = match claude {
+        Some(p) => path_str(p)?.to_string(),
+        None => "claude".to_string(),
+    };
     let env = claude_env(ch);
     debug_assert!(env.iter().all(|(k, _)| is_env_name(k)));
     let text = render(
@@ -77,6 +82,7 @@ pub fn launcher(ch: &Choices, settings_path: &Path) -> Result<Vec<u8>> {
             claude_version => ch.claude_version.to_string(),
             env => env,
             settings_path => path_str(settings_path)?,
+            claude => claude,
         },
     )?;
     Ok(text.into_bytes())

@@ -38,7 +38,7 @@ pub fn uid() -> u32 {
 }
 
 /// The Ollama app's `context_length` setting (macOS `db.sqlite`, table `settings`, row 1;
-/// `ollama.md` §6), when it is set (non-zero). Read with the system's `sqlite3`.
+/// `docs/ollama.md`, "Where the server's settings live"), when set (non-zero). Read with `sqlite3`.
 pub fn ollama_app_context_length(home: &Path) -> Option<u64> {
     let db = match std::env::var_os("OLLAMA_APP_DB_PATH") {
         Some(p) => std::path::PathBuf::from(p),

@@ -144,12 +144,14 @@ fn ask_context(d: &mut Draft, budget: &Budget, theme: &SimpleTheme) -> Result<()
         Ok(r) if !r.0.is_empty() => r,
         Ok(_) | Err(_) => {
             eprintln!("(cclocal cannot read {model}'s metadata here, so it cannot plan the context; type it)");
-            let n: u64 = Input::with_theme(theme)
-                .with_prompt("Context length in tokens")
-                .default(d.context.unwrap_or(32_768))
+            // The same parser as --ctx: 32768 or 32K.
+            let n: String = Input::with_theme(theme)
+                .with_prompt("Context length in tokens (32768 or 32K)")
+                .default(d.context.unwrap_or(32_768).to_string())
+                .validate_with(|s: &String| crate::cli::args::ctx(s).map(|_| ()))
                 .interact_text()
                 .map_err(io)?;
-            d.context = Some(n);
+            d.context = Some(crate::cli::args::ctx(&n).map_err(Error::usage)?);
             return Ok(());
         }
     };

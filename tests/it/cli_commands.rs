@@ -335,6 +335,16 @@ fn status_shows_the_setup_and_whether_the_server_still_matches() {
         .find(|f| f["id"] == "setup_drift")
         .unwrap_or_else(|| panic!("{v}"));
     assert!(drift["detail"].as_str().unwrap().contains("8192"), "{v}");
+    // The launcher's Claude Code now plans with more than the server holds: the doctor's
+    // context_mismatch (an error) is part of the status too.
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["id"] == "context_mismatch" && f["severity"] == "error"),
+        "{v}"
+    );
     assert!(human.contains("[!]"), "{human}");
     assert!(!human.contains("[✓] the served context"), "{human}");
 

@@ -144,6 +144,46 @@ fn wizard_answers_write_what_the_flags_write() {
     }
 }
 
+/// Where the planner cannot read the model, the wizard asks for the context and takes
+/// `48K` as --ctx does (and asks again after a value it cannot read).
+#[test]
+fn wizard_context_takes_k_suffix() {
+    let Some(python) = support::tool("python3") else {
+        return;
+    };
+    let fake = FakeOllama::start(Scenario::new("0.30.0").model(FakeModel::new(
+        "mystery:7b",
+        serde_json::json!({}),
+        4 << 30,
+    )));
+    let h = TestHome::new();
+    let root = h.root().display().to_string();
+    let (code, screen) = in_pty(
+        &h,
+        &python,
+        &[
+            ("Ollama server URL", &format!("{}\r", fake.base_url)),
+            ("Model", "\r"),
+            ("KV cache type", "\r"),
+            ("Context length in tokens", "lots\r"),
+            ("is not a context length", "48K\r"),
+            ("Keep the model loaded", "\r"),
+            ("What to write", "\r"),
+            ("Write these files?", "y"),
+        ],
+        &[
+            "setup",
+            "--claude-version",
+            "2.1.332",
+            "--system-root",
+            &root,
+        ],
+    );
+    assert_eq!(code, 0, "{screen}");
+    let cfg = std::fs::read_to_string(h.home().join(".config/cclocal/config.toml")).unwrap();
+    assert!(cfg.contains("context = 49152"), "{cfg}\n{screen}");
+}
+
 #[test]
 fn wizard_answer_no_writes_nothing() {
     let Some(python) = support::tool("python3") else {

@@ -178,3 +178,39 @@ fn broken_config_files_and_a_missing_token_are_in_the_summary() {
     assert!(text.contains("[auth_token_missing]"), "{text}");
     assert!(text.contains("invalid JSON"), "{text}");
 }
+
+#[test]
+fn a_configured_llama_server_that_is_down_gets_a_llama_server_fix() {
+    let t = TestHome::new();
+    fake_claude(&t.dir.path().join("bin"), "2.1.332");
+    let dir = t.home().join(".config/cclocal");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("config.toml"),
+        r#"version = 1
+target = "linux"
+wrote = ["launcher"]
+[server]
+kind = "llama-server"
+url = "http://127.0.0.1:1"
+flash_attention = true
+kv_cache_type = "q8_0"
+keep_alive = ""
+[model]
+name = "x"
+context = 32768
+[claude]
+version = "2.1.332"
+launcher_name = "claude-local"
+launcher_path = "/nonexistent/claude-local"
+settings_path = "/nonexistent/s.json"
+"#,
+    )
+    .unwrap();
+    let (doc, text) = doctor(&t, &[]);
+    assert_eq!(doc["facts"]["server"]["url_source"], "config.toml");
+    let f = finding(&doc, "server_unreachable");
+    assert!(f["fix"].as_str().unwrap().contains("llama-server"), "{f}");
+    finding(&doc, "launcher_missing");
+    assert!(!text.contains("Ollama service configuration"), "{text}");
+}

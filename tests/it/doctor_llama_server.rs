@@ -306,3 +306,68 @@ fn kv_cache_f16_on_a_local_gguf_names_llama_server_flags() {
         "{f}"
     );
 }
+
+#[test]
+fn secrets_on_the_command_line_are_never_shown() {
+    let srv = fake::start(Config::new(Layout::OneSlot));
+    let port = srv.port.to_string();
+    let Some(_p) = fake::fake_process(
+        &["--api-key", "s3cret-cli", "--port", &port],
+        &[("LLAMA_ARG_API_KEY", "s3cret-env")],
+    ) else {
+        return;
+    };
+    let r = doctor(&srv.base_url, &[], &[]);
+    let all = format!("{}{}", r.doc, r.text);
+    assert!(
+        r.doc["facts"]["server"]["llama_command"]["pid"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(!all.contains("s3cret"), "{all}");
+}
+
+#[test]
+fn an_api_key_protected_server_is_still_recognised() {
+    // With --api-key only the public routes (/health, /v1/models) answer without a key.
+    let unauthorized =
+        r#"{"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}}"#;
+    let srv = FakeHttp::start(
+        Routes::new(Answer::json(401, unauthorized))
+            .route(
+                "GET /health",
+                Answer::json(200, &fake::fixture("health.json")),
+            )
+            .route(
+                "GET /v1/models",
+                Answer::json(200, &fake::fixture("v1_models.json")),
+            ),
+    );
+    let r = doctor(&srv.base_url, &[], &[]);
+    assert_eq!(r.doc["facts"]["server"]["kind"], "llama-server");
+    assert!(r.text.contains("owned_by \"llamacpp\""), "{}", r.text);
+    let f = finding(&r.doc, "context_unknown");
+    assert!(f["detail"].as_str().unwrap().contains("--api-key"), "{f}");
+}
+
+#[test]
+fn no_ollama_section_for_llama_server() {
+    let srv = fake::start(Config::new(Layout::OneSlot));
+    let r = doctor(&srv.base_url, &[], &[]);
+    assert!(
+        r.doc["facts"]["server_config"].is_null(),
+        "{:#}",
+        r.doc["facts"]["server_config"]
+    );
+    assert!(
+        !r.text.contains("Ollama service configuration"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains("serves /models/gemma-3-270m-q4_k_m.gguf"),
+        "{}",
+        r.text
+    );
+}

@@ -828,3 +828,64 @@ fn lm_studio_rules() {
         .contains("HTTP 500"));
     assert!(all(&f).iter().all(|(_, x)| !x.id.starts_with("lmstudio_")));
 }
+
+#[test]
+fn setup_drift_against_a_live_llama_server() {
+    use cclocal::server::llama_server::{parse_command, LlamaFacts};
+    use cclocal::server::ServerKind;
+    let mut f = healthy();
+    f.server.kind = Some(ServerKind::LlamaServer);
+    f.server.llama = Some(LlamaFacts {
+        total_slots: Some(1),
+        slot_context: Some(8192),
+        ..Default::default()
+    });
+    f.server.llama_command = Some(parse_command(
+        &["-c".to_string(), "8192".to_string()],
+        &Default::default(),
+    ));
+    let m = f.model.as_mut().unwrap();
+    m.name = "/models/x.gguf".into();
+    m.served_context = Some(8192);
+    use cclocal::doctor::facts::SetupFacts;
+    let toml = r#"
+version = 1
+target = "linux"
+wrote = ["launcher", "server"]
+[server]
+kind = "llama-server"
+url = "http://127.0.0.1:8080"
+flash_attention = true
+kv_cache_type = "q8_0"
+keep_alive = ""
+[model]
+name = "x"
+context = 32768
+[claude]
+version = "2.1.332"
+launcher_name = "claude-local"
+launcher_path = "/h/.local/bin/claude-local"
+settings_path = "/h/.config/cclocal/claude-settings.json"
+"#;
+    let cfg = cclocal::setup::config::SetupConfig::from_toml(toml).unwrap();
+    f.setup = Some(SetupFacts {
+        path: "/h/.config/cclocal/config.toml".into(),
+        config: Some(cfg),
+        error: None,
+    });
+    let got = find(&f, "setup_drift");
+    assert!(
+        got.detail.contains("32768") && got.detail.contains("8192"),
+        "{}",
+        got.detail
+    );
+    assert!(got.detail.contains("-ctk q8_0"), "{}", got.detail);
+}
+
+#[test]
+fn a_missing_launcher_is_named() {
+    let mut f = healthy();
+    claude(&mut f).launcher_error = Some("/h/.local/bin/claude-local: No such file".into());
+    let got = find(&f, "launcher_missing");
+    assert!(got.fix.starts_with("cclocal setup"), "{}", got.fix);
+}

@@ -154,3 +154,86 @@ fn host_is_parsed_one_way() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn ollama_behind_a_proxy_without_its_root_page_is_still_ollama() {
+    let fake = FakeHttp::start(
+        Routes::new(Answer::text(404, "404 page not found"))
+            .route(
+                "GET /api/version",
+                Answer::json(200, r#"{"version":"0.30.0"}"#),
+            )
+            .route("GET /api/tags", Answer::json(200, r#"{"models":[]}"#)),
+    );
+    let (doc, _) = run(&fake.base_url, &[]);
+    assert_eq!(doc["facts"]["server"]["kind"], "ollama", "{doc:#}");
+    // llama-server's Ollama shim (/api/tags without /api/version) is not Ollama.
+    let shim = FakeHttp::start(
+        Routes::new(Answer::json(
+            404,
+            r#"{"error":{"code":404,"message":"File Not Found","type":"not_found_error"}}"#,
+        ))
+        .route("GET /api/tags", Answer::json(200, r#"{"models":[]}"#)),
+    );
+    let (doc, _) = run(&shim.base_url, &[]);
+    assert_ne!(doc["facts"]["server"]["kind"], "ollama");
+}
+
+#[test]
+fn detection_stays_within_the_time_budget() {
+    let home = tempfile::tempdir().unwrap();
+    let html = FakeHttp::start(Routes::new(Answer::html(
+        200,
+        "<html><title>x</title></html>",
+    )));
+    let llama = support::fake_llama_server::start(support::fake_llama_server::Config::new(
+        support::fake_llama_server::Layout::OneSlot,
+    ));
+    for url in [&html.base_url, &llama.base_url] {
+        let t = std::time::Instant::now();
+        let out = doctor(
+            home.path(),
+            &["--server-only", "--host", url, "--timeout", "2", "--json"],
+        );
+        assert!(
+            t.elapsed() < std::time::Duration::from_millis(2600),
+            "{url}: {:?}",
+            t.elapsed()
+        );
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            doc["facts"]["options"]["timed_out"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{doc:#}"
+        );
+    }
+}
+
+#[test]
+fn a_server_that_does_not_speak_http_is_named() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            use std::io::{Read, Write};
+            // Read the request first, so closing sends FIN rather than a reset.
+            let mut buf = [0u8; 4096];
+            let mut got = Vec::new();
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                match s.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n");
+        }
+    });
+    let (doc, _) = run(&format!("http://127.0.0.1:{port}"), &[]);
+    assert_eq!(doc["facts"]["server"]["kind"], "unknown");
+    let f = finding(&doc, "server_not_llm");
+    assert!(f["detail"].as_str().unwrap().contains("SSH-2.0"), "{f}");
+    assert!(!ids(&doc).contains(&"server_unreachable".to_string()));
+}

@@ -21,7 +21,7 @@ impl Rng {
     }
 }
 
-/// Real line shapes from claude-code.md §4 and the fixtures.
+/// Real line shapes from `docs/claude-code.md` ("The debug log") and the fixtures.
 const SEEDS: &[&str] = &[
     "2026-11-25T19:36:59.715Z [DEBUG] [API REQUEST] /v1/messages source=sdk",
     "2026-08-12T13:14:53.822Z [DEBUG] [API REQUEST] /v1/messages x-client-request-id=6538e9fc-a0af source=repl_main_thread",

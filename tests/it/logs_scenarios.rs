@@ -1,6 +1,6 @@
 //! `cclocal::logs` over hand-written logs for the cases the real fixtures do not show:
 //! retries, timeouts and stalls, a growing first-byte wait, background 404s, rotation,
-//! bad bytes and malformed lines. Lines use the literal formats of claude-code.md §4.
+//! bad bytes and malformed lines. Lines use the literal formats of `docs/claude-code.md`.
 
 use cclocal::findings::Severity;
 use cclocal::logs::{self, analyze_bytes, Analysis, RuleOptions, SourceKind};

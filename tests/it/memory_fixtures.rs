@@ -1,6 +1,6 @@
 //! The planner's KV-cache and recurrent-state bytes on synthetic models of every family,
-//! against figures llama.cpp itself reported (`shared/reference/llama-memory.md` §2.5-2.7,
-//! §7) and, for the rest, against the formulas worked by hand from the model dims.
+//! against figures llama.cpp itself reported (`docs/llama-memory.md`, "Reference figures",
+//! and above) and, for the rest, against the formulas worked by hand from the model dims.
 
 use crate::support;
 

@@ -58,3 +58,39 @@ fn ollama_serves_the_loaded_model() {
     let e = served_model("http://127.0.0.1:1", Some(ServerKind::LlamaServer), None, T).unwrap_err();
     assert!(e.message.contains("no answer"), "{e:?}");
 }
+
+#[test]
+fn one_probe_gives_kind_context_and_cache_settings() {
+    use cclocal::ollama::Client;
+    let srv = fake::start(Config::new(Layout::FourSlots));
+    let port = srv.port.to_string();
+    let proc_ = fake::fake_process(
+        &[
+            "-np", "4", "-c", "16384", "-ctk", "q8_0", "-fa", "on", "--port", &port,
+        ],
+        &[],
+    );
+    let client = Client::new(&srv.base_url, T).unwrap();
+    let p = cclocal::server::probe(&client, None, &["anything".to_string()], Some("anything"));
+    assert_eq!(p.kind, Some(ServerKind::LlamaServer));
+    assert_eq!(
+        (p.served_context, p.served_context_source),
+        (Some(4096), Some("live"))
+    );
+    assert_eq!(p.presence["anything"], cclocal::server::Presence::Present);
+    if proc_.is_some() {
+        assert_eq!(p.kv_type.as_deref(), Some("q8_0"));
+        assert_eq!(p.flash_attn.as_deref(), Some("on"));
+    }
+    let fake = FakeOllama::start(
+        Scenario::new("0.30.0")
+            .model(FakeModel::llama("qwen3:8b"))
+            .loaded(Loaded::new("qwen3:8b", 32_768)),
+    );
+    let client = Client::new(&fake.base_url, T).unwrap();
+    let p = cclocal::server::probe(&client, None, &["qwen3:8b".to_string()], Some("QWEN3:8b"));
+    assert_eq!(
+        (p.kind, p.served_context),
+        (Some(ServerKind::Ollama), Some(32_768))
+    );
+}

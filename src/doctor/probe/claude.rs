@@ -93,7 +93,7 @@ pub fn probe_claude_config(
         f.has_completed_onboarding = g.get("hasCompletedOnboarding").and_then(Value::as_bool);
     }
     // autoCompactEnabled: settings files first (highest precedence last), then the legacy
-    // ~/.claude.json key (claude-code.md §3.1).
+    // ~/.claude.json key (`docs/claude-code.md`, "Config files…").
     for (p, m) in files.settings.iter().rev() {
         if f.auto_compact_enabled.is_none() {
             if let Some(v) = m.get("autoCompactEnabled") {

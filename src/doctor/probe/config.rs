@@ -1,4 +1,4 @@
-//! How the Ollama service on this machine is configured (`shared/reference/ollama.md` §6):
+//! How the Ollama service on this machine is configured (`docs/ollama.md`, settings places):
 //! the environment of a running `ollama serve` (Linux `/proc`), the systemd unit's
 //! `Environment` (Linux), `launchctl getenv` (macOS), and the Ollama app's SQLite
 //! settings (`settings.context_length`, `expose`).

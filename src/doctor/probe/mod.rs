@@ -98,7 +98,7 @@ pub fn run_cmd(program: &str, args: &[&str], deadline: Instant) -> Option<String
 }
 
 /// The background ("small fast") model Claude Code will call, and why
-/// (`shared/reference/claude-code.md` §5, [RUN] 2.1.197 and 2.1.332).
+/// (`docs/claude-code.md`, "The background model": measured on 2.1.197 and 2.1.332).
 pub fn background_model(
     env: &EnvMap,
     main: Option<&str>,
@@ -164,14 +164,14 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
             |c| match read_launcher(std::path::Path::new(&c.claude.launcher_path)) {
                 Ok(l) => Some(l),
                 Err(e) => {
-                    launcher_error = Some(format!("{e} (the launcher config.toml names)"));
+                    launcher_error = Some(e);
                     None
                 }
             },
         );
     let claude: Option<ClaudeFacts> = (!opts.server_only).then(|| {
         let mut c = probe_claude_config(host, opts.model.as_deref(), launcher.as_ref());
-        c.file_errors.extend(launcher_error.clone());
+        c.launcher_error = launcher_error.clone();
         c
     });
     if let Some(exe) = claude.as_ref().and_then(|c| c.path.clone()) {
@@ -296,10 +296,14 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
     server.loading = sp.loading;
     server.llama = sp.llama.clone();
     server.backend = sp.backend.clone();
-    if sp.kind == Some(ServerKind::LlamaServer) && local && !opts.offline {
-        if let Ok(u) = &parsed {
-            server.llama_command = crate::server::llama_server::local_command(u.port);
-        }
+    server.llama_command = sp.llama_command.clone();
+    // The Ollama service's configuration says nothing about another kind of server.
+    let configured_kind = setup_cfg.and_then(|c| ServerKind::parse(&c.server.kind).ok());
+    if !matches!(
+        server.kind.or(configured_kind),
+        None | Some(ServerKind::Ollama)
+    ) {
+        facts.server_config = None;
     }
     server.error = server.error.take().or(sp.error.clone());
     server.version = sp.version.clone();

@@ -12,7 +12,7 @@ use crate::model::{describe, load_model, ModelDesc};
 use crate::server::llama_server::{LlamaCommand, LlamaFacts};
 
 /// Whether an Ollama boolean variable is false (`strconv.ParseBool`; anything unparsable
-/// counts as true, `ollama-env-vars.txt`).
+/// counts as true, `docs/ollama.md`, "Environment variables").
 pub fn ollama_bool_false(v: &str) -> bool {
     matches!(
         v.trim().trim_matches(['"', '\'']),

@@ -8,7 +8,7 @@ use crate::findings::{Finding, Severity};
 use serde_json::Value;
 
 /// Names no Claude Code version reads, though guides recommend them
-/// (`claude-code.md` §2: 0 hits in 2.1.88, 2.1.121, 2.1.197, 2.1.332).
+/// (`docs/claude-code.md`, "Environment variables": absent from 2.1.88, 2.1.121, 2.1.197, 2.1.332).
 const NEVER_READ: &[&str] = &["ANTHROPIC_MODEL_CONTEXT_LENGTH"];
 
 fn truthy(v: Option<&String>) -> bool {
@@ -37,6 +37,15 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             finding("claude_config_unreadable", Severity::Warning, "a Claude Code config file cannot be read")
                 .detail(format!("{e}; Claude Code ignores what it cannot parse (and may rewrite ~/.claude.json), so the settings in it do not apply, and this diagnosis is incomplete"))
                 .fix("fix the JSON (e.g. `python3 -m json.tool FILE` shows where it breaks) or move the file away"),
+        );
+    }
+    if let Some(e) = &c.launcher_error {
+        push(
+            out,
+            s,
+            finding("launcher_missing", Severity::Warning, "the launcher `cclocal setup` wrote cannot be read")
+                .detail(format!("{e}; config.toml names it, so this diagnosis falls back to Claude Code's own files and your shell"))
+                .fix("cclocal setup   (writes the launcher again from config.toml)"),
         );
     }
     let env = &c.env;
@@ -215,7 +224,7 @@ fn autocompact(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 if (eff * x / 100.0).floor() >= eff - 13_000.0 {
                     push(out, s, ineffective(
                         format!("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE={p} has no effect"),
-                        format!("{p}% of effectiveWindow {} is above the default threshold {}; the percentage can only make compaction earlier", calc.effective_window, calc.effective_window as i64 - 13_000),
+                        format!("{p}% of the window Claude Code plans with ({} tokens, its effectiveWindow) is above the default threshold {}; the percentage can only make compaction earlier", calc.effective_window, calc.effective_window as i64 - 13_000),
                         "lower the percentage, or set the window with CLAUDE_CODE_MAX_CONTEXT_TOKENS".into(),
                     ));
                 }

@@ -57,6 +57,7 @@ pub const IDS: &[&str] = &[
     "llama_template_no_tools",
     "llama_build_old",
     "claude_config_unreadable",
+    "launcher_missing",
     "auth_token_missing",
     "ollama_app_context_override",
     "server_exposed",

@@ -245,7 +245,12 @@ pub fn kind_label(f: &Facts) -> &'static str {
 /// How to start the server that does not answer.
 fn start_fix(f: &Facts) -> String {
     let sv = &f.server;
-    let kind = sv.kind.unwrap_or(ServerKind::Ollama);
+    let configured = f
+        .setup
+        .as_ref()
+        .and_then(|s| s.config.as_ref())
+        .and_then(|c| ServerKind::parse(&c.server.kind).ok());
+    let kind = sv.kind.or(configured).unwrap_or(ServerKind::Ollama);
     if !sv.local {
         return match kind {
             ServerKind::Ollama => format!("check that Ollama listens on the network on that host (OLLAMA_HOST=0.0.0.0) and that {} is right", sv.url),

@@ -34,10 +34,13 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     };
     let mut drift: Vec<String> = Vec::new();
     let mut worst = Severity::Info;
+    // One model loaded in llama-server: that is the one setup configured, whatever its name.
+    let single_llama = f.server.kind == Some(crate::server::ServerKind::LlamaServer)
+        && f.server.llama.as_ref().is_some_and(|l| !l.router);
     if let Some(m) = f
         .model
         .as_ref()
-        .filter(|m| same_model(&m.name, &cfg.model.name))
+        .filter(|m| single_llama || same_model(&m.name, &cfg.model.name))
     {
         if let (Some(c), Some(ContextSource::Live)) = (m.served_context, m.served_context_source) {
             if c != cfg.model.context {
@@ -74,6 +77,17 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             drift.push(format!(
                 "setup configured OLLAMA_KEEP_ALIVE={}, the server has {ka}",
                 cfg.server.keep_alive
+            ));
+            worst = Severity::Warning;
+        }
+    }
+    if let Some(cmd) = f.server.llama_command.as_ref() {
+        let kv = cmd.cache_type_k.clone().unwrap_or_else(|| "f16".into());
+        if cfg.server.kind == "llama-server" && !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type)
+        {
+            drift.push(format!(
+                "setup configured -ctk {}, llama-server runs with {kv}",
+                cfg.server.kv_cache_type
             ));
             worst = Severity::Warning;
         }

@@ -1,7 +1,7 @@
 //! A fake Ollama server for tests, on loopback.
 //!
 //! **This is not Ollama.** It is built from Ollama's documented response shapes
-//! (`shared/reference/ollama-api-examples.md`, `ollama.md` §2–3: `docs/api.md`,
+//! (summary in this repository's `docs/ollama.md`, "HTTP API"; upstream `docs/api.md`,
 //! `docs/openapi.yaml`, `anthropic/anthropic.go`, gin's default 404) so that cclocal and
 //! the real Claude Code can be tested against something that answers the way Ollama
 //! does, without a model or a GPU. Plain `std::net` and one thread per connection.

@@ -4,7 +4,7 @@
 //!
 //! Tensor data is a sparse region (`set_len`), so a 48 GB model costs a few KB of disk.
 //! The dimensions are the real models' where the planner's figures are anchored to
-//! llama.cpp's own report (`shared/reference/llama-memory.md` §2.5-2.7, §7).
+//! llama.cpp's own report (`docs/llama-memory.md`, "Reference figures" and above).
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -370,7 +370,7 @@ fn k(arch: &str, key: &str, v: Val) -> (String, Val) {
     (format!("{arch}.{key}"), v)
 }
 
-/// Qwen3-Coder-Next's real dims (`llama-memory.md` §7): 48 layers, every 4th attention.
+/// Qwen3-Coder-Next's real dims (`docs/llama-memory.md`): 48 layers, every 4th attention.
 pub fn qwen3next() -> Spec {
     let a = "qwen3next";
     meta_only(

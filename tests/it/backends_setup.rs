@@ -337,3 +337,42 @@ fn real_claude_code_through_the_launcher_against_fake_vllm() {
         "every tier uses the served name: {models:?}"
     );
 }
+
+/// After `setup --server lmstudio`, LM Studio serving another context is drift whose fix
+/// is the `lms load` line with the configured context.
+#[test]
+fn drift_from_an_lm_studio_setup_names_lms_load() {
+    let srv = lms::start(&[Model::gguf(KEY, 262_144).loaded_at(4096)], Api::V1);
+    let t = TestHome::new();
+    let o = setup(
+        &t,
+        &[
+            "--server",
+            "lmstudio",
+            "--host",
+            &srv.base_url,
+            "--model",
+            KEY,
+            "--ctx",
+            "65536",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let d = t.run(&["doctor", "--json", "--timeout", "5"]);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&d.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&d)));
+    let f = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "setup_drift")
+        .unwrap_or_else(|| panic!("{:#}", doc["findings"]))
+        .clone();
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("lms load {KEY} --context-length 65536")),
+        "{f}"
+    );
+}

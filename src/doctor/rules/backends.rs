@@ -86,6 +86,20 @@ pub fn context_fix(f: &Facts, t: u64) -> Option<String> {
     }
 }
 
+/// How to bring LM Studio back to what setup configured (`setup_drift`): load the model
+/// with the configured context again (the start script setup wrote does it); `None` for
+/// other kinds.
+pub fn drift_fix(f: &Facts, cfg: &crate::setup::config::SetupConfig) -> Option<String> {
+    if f.server.kind != Some(ServerKind::LmStudio) || cfg.server.kind != "lmstudio" {
+        return None;
+    }
+    Some(format!(
+        "load the model with the configured context again: {}   (the script `cclocal setup --server lmstudio` wrote does this: sh ~/.config/cclocal/server/{})",
+        lms_load_line(f, &cfg.model.name, cfg.model.context),
+        crate::setup::lmstudio::SCRIPT
+    ))
+}
+
 /// What the server does with a request longer than its context.
 pub fn overflow_words(f: &Facts) -> &'static str {
     match f.server.kind {

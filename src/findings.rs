@@ -70,6 +70,10 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("llama_no_jinja", Severity::Error),
     ("llama_template_no_tools", Severity::Warning),
     ("llama_build_old", Severity::Warning),
+    ("lmstudio_nothing_loaded", Severity::Error),
+    ("lmstudio_models_ambiguous", Severity::Error),
+    ("lmstudio_model_unmatched", Severity::Warning),
+    ("server_answer_unreadable", Severity::Warning),
     // A server log (the serverlogs branch).
     ("kv_cache_type_ignored", Severity::Warning),
     // The model and its context.

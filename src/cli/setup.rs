@@ -21,8 +21,9 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug, Default)]
 pub struct SetupArgs {
-    /// The server to configure: ollama or llama-server (default: the previous setup's, else
-    /// ollama). With llama-server, --model is the GGUF file it serves.
+    /// The server to configure: ollama (default: the previous setup's, else ollama),
+    /// llama-server (--model is the GGUF file it serves), lmstudio (--model is the LM
+    /// Studio model key) or vllm (--model is what vLLM serves, and the name Claude Code sends).
     #[arg(long, value_name = args::KIND, value_parser = args::server_kind)]
     pub server: Option<crate::server::ServerKind>,
     /// The llama-server binary (default: `llama-server` on PATH).
@@ -197,6 +198,26 @@ macro_rules! say_raw {
 }
 
 pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
+    // Without --server, the kind the previous setup configured.
+    let kind = args.server.or_else(|| {
+        let p = Paths::from_env().ok()?;
+        let c = config::load(&p.config_toml()).ok()??;
+        crate::server::ServerKind::parse(&c.server.kind).ok()
+    });
+    match kind {
+        None
+        | Some(crate::server::ServerKind::Ollama)
+        | Some(crate::server::ServerKind::LlamaServer) => {}
+        Some(k @ (crate::server::ServerKind::LmStudio | crate::server::ServerKind::Vllm)) => {
+            return run_backend(args, k, verbose)
+        }
+        Some(k) => {
+            return Err(
+                Error::usage(format!("setup does not configure {} yet", k.label()))
+                    .with_hint("use --server ollama, llama-server, lmstudio or vllm"),
+            )
+        }
+    }
     let paths = Paths::from_env()?;
     let prev = config::load(&paths.config_toml())?;
     let interactive = !args.yes
@@ -205,20 +226,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         && std::io::stderr().is_terminal();
     let budget = detect_budget(args.memory, args.mac_ram);
     use crate::server::ServerKind;
-    let llama = match args.server {
-        Some(ServerKind::LlamaServer) => true,
-        Some(ServerKind::Ollama) => false,
-        Some(other) => {
-            return Err(Error::usage(format!(
-                "cclocal setup does not configure {} yet",
-                other.label()
-            ))
-            .with_hint("pass --server ollama or --server llama-server"))
-        }
-        None => prev
-            .as_ref()
-            .is_some_and(|p| p.server.kind == "llama-server"),
-    };
+    let llama = kind == Some(ServerKind::LlamaServer);
     let kind = if llama { "llama-server" } else { "ollama" };
     // The previous run's server settings count only for the same kind of server.
     let prev_same = prev.as_ref().filter(|p| p.server.kind == kind);
@@ -619,4 +627,256 @@ fn llama_server_choices(
         model_path,
         log_file: paths.state_dir.join("llama-server.log"),
     })
+}
+
+/// `cclocal setup --server lmstudio|vllm`: the Claude Code launcher and settings for the
+/// server, and the server's own start script (`lms load … --context-length N`, or the
+/// `vllm serve` line) in cclocal's server folder; nothing of the server's own files is
+/// written (docs/servers.md "Setup for LM Studio and vLLM").
+fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool) -> Result<i32> {
+    use crate::server::{ServerKind, ServerUrl};
+    use crate::setup::plan::{FileChange, ModeRule};
+    use crate::setup::{lmstudio, vllm};
+    let paths = Paths::from_env()?;
+    let prev = config::load(&paths.config_toml())?.filter(|p| p.server.kind == kind.name());
+    let given = args
+        .host
+        .clone()
+        .or_else(|| prev.as_ref().map(|p| p.server.url.clone()))
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}", kind.default_port()));
+    let url = ServerUrl::parse_for(&given, Some(kind))?;
+    let (server_url, remote) = normalize_server(&url.to_url())?;
+    let model = args
+        .model
+        .clone()
+        .or_else(|| prev.as_ref().map(|p| p.model.name.clone()))
+        .ok_or_else(|| {
+            Error::usage("no model given").with_hint(match kind {
+                ServerKind::LmStudio => "pass --model KEY, LM Studio's model key (`lms ls` lists them), e.g. qwen/qwen3-coder-30b",
+                _ => "pass --model MODEL, what vLLM serves (a Hugging Face repo id), e.g. Qwen/Qwen3-Coder-30B-A3B-Instruct",
+            })
+        })?;
+    crate::setup::choices::check_model(&model)?;
+    let budget = detect_budget(args.memory, args.mac_ram);
+    // What the running server says about the model (format, served names), when it answers.
+    let served = crate::server::served_model(
+        &server_url,
+        Some(kind),
+        Some(&model),
+        Duration::from_secs(3),
+    )
+    .ok();
+    // A remembered context belongs to the remembered model.
+    let remembered = prev
+        .as_ref()
+        .filter(|p| p.model.name == model)
+        .map(|p| p.model.context);
+    let context = match (args.ctx.or(remembered), kind) {
+        (Some(c), _) => c,
+        (None, ServerKind::Vllm) => {
+            eprintln!("note: vLLM's memory is its own (--gpu-memory-utilization), so cclocal does not plan it: --max-model-len {} (pass --ctx to change it)", crate::planner::RECOMMENDED_CONTEXT);
+            crate::planner::RECOMMENDED_CONTEXT
+        }
+        (None, _) => {
+            let mlx = served
+                .as_ref()
+                .and_then(|s| s.format.clone())
+                .filter(|f| f == "mlx");
+            let gguf = (!remote)
+                .then(|| lmstudio::local_gguf(&paths.home, &model))
+                .flatten()
+                .or_else(|| served.as_ref().and_then(|s| s.gguf_path.clone()));
+            let Some(gguf) = gguf.filter(|_| mlx.is_none()) else {
+                return Err(Error::usage(match mlx {
+                    Some(_) => format!("{model} is an MLX model: cclocal plans contexts from GGUF files only"),
+                    None => format!("cannot plan the context: no GGUF for {model} in LM Studio's models folder ({})", crate::server::lmstudio::models_dir(&paths.home).display()),
+                })
+                .with_hint("pass --ctx TOKENS (`lms load KEY --estimate-only --context-length N` shows LM Studio's own estimate)"));
+            };
+            let m = describe_model(&gguf.display().to_string(), None)?;
+            let p = planned(&m.desc, Some("f16"), true, &budget, None)?;
+            let (c, _) = decide(&p, &m.desc, &budget)?;
+            eprintln!(
+                "planned context: {c} tokens for {} (f16 KV cache, LM Studio's default; {})",
+                model,
+                gguf.display()
+            );
+            c
+        }
+    };
+    if let Some(s) = &served {
+        if kind == ServerKind::Vllm && !crate::server::same_model(&s.name, &model) {
+            eprintln!(
+                "note: the running vLLM serves {:?}; restart it with the line below",
+                s.name
+            );
+        }
+    }
+    let claude_version = match &args.claude_version {
+        Some(v) => v.parse::<Version>()?,
+        None => installed_version().unwrap_or(LATEST_KNOWN),
+    };
+    let mut parts: Vec<Part> = if !args.only.is_empty() {
+        args.only.clone()
+    } else {
+        prev.as_ref()
+            .map(|p| p.wrote.iter().filter_map(|w| Part::parse(w)).collect())
+            .unwrap_or_else(|| Part::ALL.to_vec())
+    };
+    parts.retain(|p| !args.skip.contains(p));
+    let ch = Choices {
+        server_url: server_url.clone(),
+        remote,
+        model: model.clone(),
+        context,
+        kv_cache_type: "f16".into(),
+        flash_attention: true,
+        keep_alive: crate::planner::DEFAULT_KEEP_ALIVE.into(),
+        launcher_name: args
+            .launcher_name
+            .clone()
+            .or_else(|| prev.as_ref().map(|p| p.claude.launcher_name.clone()))
+            .unwrap_or_else(|| "claude-local".into()),
+        auth_token: args
+            .auth_token
+            .clone()
+            .unwrap_or_else(|| kind.name().into()),
+        claude_version,
+        target: args.target.unwrap_or_else(TargetOs::this),
+        parts: parts
+            .iter()
+            .copied()
+            .filter(|p| *p != Part::Server)
+            .collect(),
+        llama_server: None,
+    };
+    ch.validate()?;
+    let host = Host {
+        os: TargetOs::this(),
+        is_root: false,
+        uid: system::uid(),
+        system_root: PathBuf::from("/"),
+        app_context_length: None,
+    };
+    let mut built = build_plan(&paths, &ch, &host)?;
+    let script = paths.server_dir().join(match kind {
+        ServerKind::LmStudio => lmstudio::SCRIPT,
+        _ => vllm::SCRIPT,
+    });
+    let (bytes, start_line) = match kind {
+        ServerKind::LmStudio => {
+            let s = lmstudio::LmStudioStart {
+                key: model.clone(),
+                context,
+                port: url.port,
+                gpu: budget.gpu || ch.target == TargetOs::Macos,
+            };
+            (lmstudio::script(&s), lmstudio::load_line(&s))
+        }
+        _ => {
+            let s = vllm::VllmServe {
+                model: model.clone(),
+                served_name: model.clone(),
+                context,
+                port: url.port,
+            };
+            (vllm::script(&s), vllm::line(&s))
+        }
+    };
+    let with_server = parts.contains(&Part::Server);
+    if with_server {
+        built.plan.push(FileChange::write(
+            &script,
+            bytes,
+            ModeRule::Exact(0o755),
+            &format!("{} start script", kind.label()),
+        )?);
+    }
+    let mut cfg = built.config.clone();
+    cfg.server.kind = kind.name().into();
+    cfg.wrote = parts.iter().map(|p| p.name().to_string()).collect();
+    let cfg_path = paths.config_toml();
+    built.plan.changes.retain(|c| c.path != cfg_path);
+    built.plan.push(FileChange::write(
+        &cfg_path,
+        cfg.to_toml().into_bytes(),
+        ModeRule::Exact(0o644),
+        "cclocal configuration",
+    )?);
+    let rec = match crate::planner::advise_version(ch.claude_version, ch.context, &ch.model) {
+        crate::planner::ClaudeAdvice::Settings { rec, .. } => rec,
+        crate::planner::ClaudeAdvice::Impossible { why, would, .. } => {
+            return Err(
+                Error::usage(format!("no Claude Code setting can work: {why}")).with_hint(would),
+            )
+        }
+    };
+    println!(
+        "cclocal setup: {} on {} ({}), context {} tokens, Claude Code {} (effective window {}, compacts at {})",
+        ch.model, ch.server_url, kind.label(), ch.context, ch.claude_version, rec.calc.effective_window, rec.calc.autocompact_threshold
+    );
+    println!("the server's command: {start_line}");
+    print!("{}", built.plan.summary());
+    if args.dry_run {
+        print!("{}", built.plan.diff());
+        println!("dry run: nothing was written");
+        return Ok(0);
+    }
+    if built.plan.is_noop() {
+        println!("nothing to change: every file is already as planned");
+        return Ok(0);
+    }
+    if !args.yes {
+        let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+        if !interactive {
+            return Err(Error::usage(
+                "no terminal to ask on, and --yes was not given; nothing was written",
+            )
+            .with_hint("review with --dry-run, then add --yes"));
+        }
+        if verbose {
+            eprint!("{}", built.plan.diff());
+        }
+        if !wizard::confirm("Write these files?")? {
+            println!("nothing was written");
+            return Ok(1);
+        }
+    }
+    let runs = paths.runs_dir();
+    if let Some(m) = apply(
+        &built.plan,
+        Some(Record {
+            runs_dir: &runs,
+            command: "setup",
+        }),
+    )? {
+        println!(
+            "wrote {} file(s); `cclocal undo` takes them back (run {})",
+            m.entries.len(),
+            m.id
+        );
+    }
+    for n in &built.plan.notes {
+        println!("note: {n}");
+    }
+    if with_server {
+        let q = sh_quote(&script.display().to_string());
+        match (kind, remote) {
+            (ServerKind::LmStudio, false) => {
+                println!("start LM Studio's server and load the model with: sh {q}")
+            }
+            (ServerKind::LmStudio, true) => println!(
+                "on the LM Studio machine, run: {start_line}   (or copy {q} there and run it)"
+            ),
+            (_, false) => println!("start vLLM with: sh {q}   ({start_line})"),
+            (_, true) => println!("on the vLLM machine, run: {start_line}"),
+        }
+    }
+    if ch.has(Part::Launcher) {
+        println!(
+            "start Claude Code with: {}",
+            sh_quote(&paths.launcher(&ch.launcher_name).display().to_string())
+        );
+    }
+    Ok(0)
 }

@@ -136,6 +136,8 @@ pub struct ServerFacts {
     pub llama: Option<crate::server::llama_server::LlamaFacts>,
     /// How the llama-server on this machine was started (`/proc`), when found.
     pub llama_command: Option<crate::server::llama_server::LlamaCommand>,
+    /// LM Studio's, vLLM's and the MLX servers' models and contexts.
+    pub backend: Option<crate::server::backend::BackendFacts>,
     pub reachable: bool,
     pub error: Option<String>,
     pub version: Option<String>,
@@ -217,6 +219,10 @@ pub struct ModelFacts {
     /// The local GGUF file the description was read from.
     pub gguf_path: Option<String>,
     pub memory: Option<MemoryFacts>,
+    /// The model's format where the server says (`gguf`, `mlx`: LM Studio).
+    pub format: Option<String>,
+    /// The planner's context for this model on this machine (LM Studio's GGUF), when known.
+    pub planned_context: Option<u64>,
     pub error: Option<String>,
 }
 

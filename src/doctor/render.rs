@@ -83,7 +83,17 @@ fn section_line(s: Section, f: &Facts) -> Option<String> {
                             .as_deref()
                             .map(|v| format!(" {v}"))
                             .unwrap_or_default();
-                        format!("{}{v}, serving {} model(s)", k.label(), s.installed.len())
+                        match &s.backend {
+                            Some(b) if k == ServerKind::LmStudio => format!(
+                                "{}{v}, {} model(s) loaded of {}",
+                                k.label(),
+                                b.loaded().count(),
+                                b.models.len()
+                            ),
+                            _ => {
+                                format!("{}{v}, serving {} model(s)", k.label(), s.installed.len())
+                            }
+                        }
                     }
                 }
             };
@@ -106,7 +116,10 @@ fn section_line(s: Section, f: &Facts) -> Option<String> {
             format!(
                 "Model {} ({}{ctx}{tr})",
                 m.name,
-                m.architecture.clone().unwrap_or_else(|| "?".into())
+                m.architecture
+                    .clone()
+                    .or_else(|| m.format.clone())
+                    .unwrap_or_else(|| "?".into())
             )
         }
         Section::ServerConfig => {
@@ -179,6 +192,26 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
                         .map(|(m, st)| format!("router model {m} ({st})")),
                 );
             }
+            if let Some(b) = &s.backend {
+                v.push(format!("models from {}", b.sources.join(", ")));
+                v.extend(b.models.iter().map(|m| {
+                    format!(
+                        "{} {}{}{}{}",
+                        if m.loaded { "loaded" } else { "available" },
+                        m.id,
+                        m.context
+                            .map(|c| format!(", context {c}"))
+                            .unwrap_or_default(),
+                        m.trained_context
+                            .map(|c| format!(", trained {c}"))
+                            .unwrap_or_default(),
+                        m.format
+                            .as_deref()
+                            .map(|x| format!(", {x}"))
+                            .unwrap_or_default()
+                    )
+                }));
+            }
             if let Some(c) = &s.llama_command {
                 v.push(format!("process {}: {}", c.pid, c.args.join(" ")));
                 v.extend(
@@ -190,7 +223,7 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
             if let Some(ms) = s.latency_ms {
                 v.push(format!("first byte after {ms} ms"));
             }
-            v.extend(s.installed.iter().map(|m| {
+            v.extend(s.installed.iter().filter(|_| s.backend.is_none()).map(|m| {
                 if m.size == 0 && m.quantization_level.is_empty() {
                     format!("serves {}", m.name)
                 } else {

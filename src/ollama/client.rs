@@ -66,6 +66,11 @@ impl Client {
         Client { base, deadline }
     }
 
+    /// The deadline every request shares.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
     fn remaining(&self, url: &str) -> Result<Duration> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         if left < Duration::from_millis(5) {

@@ -77,6 +77,57 @@ pub fn llama_server_args(s: &ServerSettings) -> Vec<String> {
     ]
 }
 
+/// `lms` arguments that load an LM Studio model with a context (LM Studio's CLI docs,
+/// https://lmstudio.ai/docs/cli/load): `load KEY --context-length N`, plus `--gpu max`
+/// (every layer on the GPU) where the machine has one. LM Studio otherwise loads a model
+/// at its own default context.
+pub fn lms_load_args(key: &str, context: u64, gpu: bool) -> Vec<String> {
+    let mut v = vec![
+        "load".to_string(),
+        key.to_string(),
+        "--context-length".to_string(),
+        context.to_string(),
+    ];
+    if gpu {
+        v.extend(["--gpu".to_string(), "max".to_string()]);
+    }
+    v
+}
+
+/// `vllm` arguments that serve `model` with a context and the names Claude Code sends
+/// (vLLM's `vllm serve` docs, https://docs.vllm.ai/en/latest/cli/serve.html):
+/// `--max-model-len` is the context of one request; `--served-model-name` takes several
+/// names, all aliases of the model, and vLLM refuses any other name.
+pub fn vllm_serve_args(model: &str, context: Option<u64>, names: &[String]) -> Vec<String> {
+    let mut v = vec!["serve".to_string(), model.to_string()];
+    if let Some(c) = context {
+        v.extend(["--max-model-len".to_string(), c.to_string()]);
+    }
+    if !names.is_empty() {
+        v.push("--served-model-name".to_string());
+        v.extend(names.iter().cloned());
+    }
+    v
+}
+
+/// `program args…` as one shell line, each word quoted where it needs it.
+pub fn command_line(program: &str, args: &[String]) -> String {
+    std::iter::once(program.to_string())
+        .chain(args.iter().map(|a| crate::shell::quote::sh_quote(a)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The `lms load` line (the doctor's fix and setup's script print this same line).
+pub fn lms_load_line(key: &str, context: u64, gpu: bool) -> String {
+    command_line("lms", &lms_load_args(key, context, gpu))
+}
+
+/// The `vllm serve` line (the doctor's fix and setup print this same line).
+pub fn vllm_serve_line(model: &str, context: Option<u64>, names: &[String]) -> String {
+    command_line("vllm", &vllm_serve_args(model, context, names))
+}
+
 /// `K=V K=V` for people.
 pub fn env_words(env: &[(String, String)]) -> String {
     env.iter()
@@ -112,5 +163,24 @@ mod tests {
             "OLLAMA_CONTEXT_LENGTH=32768 OLLAMA_FLASH_ATTENTION=0 OLLAMA_KV_CACHE_TYPE=f16"
         );
         assert!(llama_server_args(&s).ends_with(&["--flash-attn".into(), "off".into()]));
+    }
+
+    #[test]
+    fn lms_and_vllm_lines() {
+        assert_eq!(
+            lms_load_args("qwen/qwen3-coder-30b", 65_536, true).join(" "),
+            "load qwen/qwen3-coder-30b --context-length 65536 --gpu max"
+        );
+        assert_eq!(lms_load_args("m", 32_768, false).len(), 4);
+        assert_eq!(
+            vllm_serve_args(
+                "Qwen/Qwen3-Coder-30B",
+                Some(131_072),
+                &["coder".into(), "haiku".into()]
+            )
+            .join(" "),
+            "serve Qwen/Qwen3-Coder-30B --max-model-len 131072 --served-model-name coder haiku"
+        );
+        assert_eq!(vllm_serve_args("m", None, &[]).join(" "), "serve m");
     }
 }

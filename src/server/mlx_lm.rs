@@ -1,7 +1,7 @@
 //! `mlx_lm.server` (https://github.com/ml-explore/mlx-lm/blob/main/mlx_lm/server.py): `GET /health` answers `{"status": "ok"}` while `GET /props` is 404 (llama-server, which answers `/health` the same way, serves `/props`). It has no Anthropic `/v1/messages`.
 //!
-//! Detection only for now: the live facts (models, served context) of this kind are
-//! still to be written (one function next to this fingerprint).
+//! Its live facts are the OpenAI ones (`crate::server::backend::probe_openai`): the
+//! `/v1/models` names (no context is reported) and the missing `/v1/messages`.
 
 use super::detect::{saw, Http, Verdict};
 

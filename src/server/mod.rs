@@ -13,6 +13,7 @@
 //! Adding a kind: a module with its `fingerprint` (and later its `probe`), one row in
 //! [`KINDS`], one variant of [`ServerKind`].
 
+pub mod backend;
 pub mod detect;
 mod kind;
 pub mod llama_server;
@@ -88,6 +89,8 @@ pub struct ServerProbe {
     pub parameters: Option<String>,
     /// llama-server's live facts (`/props`, `/slots`, `/v1/models`).
     pub llama: Option<llama_server::LlamaFacts>,
+    /// LM Studio's, vLLM's and the MLX servers' models and contexts.
+    pub backend: Option<backend::BackendFacts>,
     /// How a llama-server on this machine was started (`/proc`).
     pub llama_command: Option<llama_server::LlamaCommand>,
     /// The context one Claude Code session gets from the main model, as the server reports
@@ -119,6 +122,13 @@ pub fn probe(
         },
         Some(ServerKind::Ollama) => ollama::probe(client, names, main),
         Some(ServerKind::LlamaServer) => llama_server::probe(&mut http, client, names, d.loading),
+        Some(ServerKind::LmStudio) => lmstudio::probe(&mut http, client, names),
+        Some(ServerKind::Vllm) => vllm::probe(&mut http, client, names),
+        Some(ServerKind::VllmMlx) => vllm_mlx::probe(&mut http, client, names),
+        Some(ServerKind::Omlx) => omlx::probe(&mut http, client, names),
+        Some(ServerKind::MlxLm) => {
+            backend::probe_openai(&mut http, client, ServerKind::MlxLm, names, false)
+        }
         Some(k) => generic(&mut http, client, k),
     };
     if p.served_context.is_none() {
@@ -130,6 +140,19 @@ pub fn probe(
         }) {
             p.served_context = Some(c);
             p.served_context_source = Some("live");
+        }
+    }
+    if p.served_context.is_none() {
+        // LM Studio, vLLM, oMLX: the model a request for `main` reaches (else the one loaded).
+        if let Some(b) = &p.backend {
+            let loaded: Vec<&backend::BackendModel> = b.loaded().collect();
+            let m = main
+                .and_then(|n| b.find(n))
+                .or_else(|| (loaded.len() == 1).then(|| loaded[0]));
+            if let Some(c) = m.filter(|m| m.loaded).and_then(|m| m.context) {
+                p.served_context = Some(c);
+                p.served_context_source = Some("live");
+            }
         }
     }
     p.kind = d.kind;
@@ -170,13 +193,16 @@ fn generic(http: &mut detect::Http, client: &Client, kind: ServerKind) -> Server
 }
 
 /// Whether `POST /v1/messages` is an API route here: any JSON answer (even an error about
-/// the model) is; a plain 404 page, HTML or an empty body is not.
+/// the model) is; a plain 404 page, HTML, an empty body, or FastAPI's own 404
+/// `{"detail":"Not Found"}` for a route it does not have (vLLM, vllm-mlx, oMLX) is not.
 pub fn messages_route(client: &Client) -> Option<bool> {
     let probe = json!({"model": ollama::PROBE_MODEL, "max_tokens": 1, "messages": [{"role": "user", "content": "."}]});
-    client
-        .post_json("/v1/messages", &probe)
-        .ok()
-        .map(|r| r.json().is_ok() && r.status != 405)
+    client.post_json("/v1/messages", &probe).ok().map(|r| {
+        let fastapi_missing = r.status == 404
+            && r.json()
+                .is_ok_and(|v| v.get("detail").and_then(Value::as_str) == Some("Not Found"));
+        r.json().is_ok() && r.status != 405 && !fastapi_missing
+    })
 }
 
 /// The model a running server serves, for `cclocal plan --host URL` (and setup): its name,
@@ -193,6 +219,8 @@ pub struct ServedModel {
     pub context: Option<u64>,
     pub slots: Option<u64>,
     pub trained_context: Option<u64>,
+    /// `gguf` or `mlx`, where the server says (LM Studio).
+    pub format: Option<String>,
 }
 
 /// Asks the server at `host` what it serves. `model` picks one where several are served
@@ -226,6 +254,7 @@ pub fn served_model(
         context: None,
         slots: None,
         trained_context: None,
+        format: None,
     };
     match k {
         ServerKind::LlamaServer if p.loading => {
@@ -303,6 +332,42 @@ pub fn served_model(
                     .map(|m| m.blob);
             }
             out.name = name;
+        }
+        other if p.backend.is_some() => {
+            let b = p.backend.unwrap_or_default();
+            let loaded: Vec<&backend::BackendModel> = b.loaded().collect();
+            let m = match model {
+                Some(want) => b.find(want).ok_or_else(|| {
+                    Error::not_found(format!("{} has no model {want:?}", other.label()))
+                        .with_subject(subject.clone())
+                        .with_hint(format!(
+                            "it has: {}",
+                            b.models
+                                .iter()
+                                .map(|m| m.id.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                })?,
+                None if loaded.len() == 1 => loaded[0],
+                None => {
+                    return Err(Error::usage(format!(
+                        "name the model to plan for: {} has {} loaded",
+                        other.label(),
+                        loaded.len()
+                    ))
+                    .with_subject(subject))
+                }
+            };
+            out.name = m.id.clone();
+            out.context = m.context.filter(|_| m.loaded);
+            out.trained_context = m.trained_context;
+            out.format = m.format.clone();
+            if other == ServerKind::LmStudio && local {
+                out.gguf_path = std::env::var_os("HOME")
+                    .map(std::path::PathBuf::from)
+                    .and_then(|h| lmstudio::local_gguf(m, &lmstudio::models_dir(&h)));
+            }
         }
         other => {
             return Err(Error::unsupported(format!(

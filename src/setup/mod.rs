@@ -11,6 +11,7 @@ pub mod context;
 pub mod generate;
 pub mod journal;
 pub mod llama_server;
+pub mod lmstudio;
 pub mod manifest;
 pub mod paths;
 pub mod plan;
@@ -18,6 +19,7 @@ pub mod render;
 pub mod server_api;
 pub mod system;
 pub mod undo;
+pub mod vllm;
 pub mod wizard;
 
 pub use apply::{apply, Record};

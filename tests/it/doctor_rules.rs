@@ -771,6 +771,65 @@ fn llama_server_rules() {
         .contains("CLAUDE_CODE_ATTRIBUTION_HEADER=0"));
 }
 
+/// LM Studio facts with `models` (id, loaded context) and the one Claude Code model `main`.
+fn lm_studio(models: &[(&str, Option<u64>)], main: &str) -> Facts {
+    use cclocal::server::backend::{BackendFacts, BackendModel};
+    let mut f = healthy();
+    f.server.kind = Some(cclocal::server::ServerKind::LmStudio);
+    f.server.loaded.clear();
+    f.server.backend = Some(BackendFacts {
+        sources: vec!["GET /api/v1/models".into()],
+        models: models
+            .iter()
+            .map(|(id, ctx)| BackendModel {
+                loaded: ctx.is_some(),
+                context: *ctx,
+                key: Some(id.to_string()),
+                ..BackendModel::new(id)
+            })
+            .collect(),
+        ..Default::default()
+    });
+    f.server.models[0].name = main.into();
+    f.server.models.truncate(1);
+    claude(&mut f).model = Some(main.into());
+    f.model = None;
+    f
+}
+
+#[test]
+fn lm_studio_rules() {
+    let f = lm_studio(&[("qwen/qwen3-coder-30b", None)], "qwen/qwen3-coder-30b");
+    let x = find(&f, "lmstudio_nothing_loaded");
+    assert!(
+        x.fix
+            .starts_with("lms load qwen/qwen3-coder-30b --context-length 65536 --gpu max"),
+        "{}",
+        x.fix
+    );
+    let f = lm_studio(&[("a/b", Some(65_536)), ("c/d", Some(65_536))], "qwen3");
+    assert_eq!(
+        find(&f, "lmstudio_models_ambiguous").severity,
+        Severity::Error
+    );
+    let f = lm_studio(&[("a/b", Some(65_536))], "qwen3");
+    assert_eq!(
+        find(&f, "lmstudio_model_unmatched").severity,
+        Severity::Warning
+    );
+    let mut f = lm_studio(&[("a/b", Some(65_536))], "a/b");
+    f.server
+        .backend
+        .as_mut()
+        .unwrap()
+        .notes
+        .push("GET /api/v1/models → HTTP 500, JSON, 9 bytes".into());
+    assert!(find(&f, "server_answer_unreadable")
+        .detail
+        .contains("HTTP 500"));
+    assert!(all(&f).iter().all(|(_, x)| !x.id.starts_with("lmstudio_")));
+}
+
 #[test]
 fn setup_drift_against_a_live_llama_server() {
     use cclocal::server::llama_server::{parse_command, LlamaFacts};

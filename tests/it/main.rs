@@ -4,6 +4,8 @@
 mod support;
 
 mod alias_shells;
+mod backends_doctor;
+mod backends_setup;
 mod cli_commands;
 mod cli_vocabulary;
 mod cli_wizard;

@@ -2,6 +2,7 @@
 //! doctor's time budget). A probe that is not back by the deadline is recorded in
 //! `options.timed_out` and its facts stay empty.
 
+mod backend;
 mod claude;
 mod config;
 mod launcher;
@@ -12,6 +13,7 @@ mod url;
 
 pub use crate::server::ollama::{num_ctx_parameter, PROBE_MODEL};
 pub use crate::server::{same_model, ServerProbe};
+pub use backend::backend_model_facts;
 pub use claude::{find_claude, probe_claude_config, strip_1m};
 pub use config::{app_db_path, parse_systemctl_show, probe_server_config};
 pub use launcher::{parse_launcher, read_launcher, sh_words, Launcher};
@@ -293,6 +295,7 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
     server.answered = sp.answered.clone();
     server.loading = sp.loading;
     server.llama = sp.llama.clone();
+    server.backend = sp.backend.clone();
     server.llama_command = sp.llama_command.clone();
     // The Ollama service's configuration says nothing about another kind of server.
     let configured_kind = setup_cfg.and_then(|c| ServerKind::parse(&c.server.kind).ok());
@@ -350,7 +353,16 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
             }
         }
     }
-    if let Some(l) = sp.llama.as_ref().filter(|l| !l.router) {
+    if let Some(b) = &sp.backend {
+        facts.model = backend_model_facts(
+            b,
+            sp.kind,
+            main.as_deref(),
+            &facts.machine,
+            local,
+            host.home.as_deref(),
+        );
+    } else if let Some(l) = sp.llama.as_ref().filter(|l| !l.router) {
         facts.model = Some(llama_model_facts(
             l,
             server.llama_command.as_ref(),

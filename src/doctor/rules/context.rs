@@ -25,12 +25,30 @@ fn source_words(s: Option<ContextSource>) -> &'static str {
     }
 }
 
+/// [`source_words`], naming LM Studio's, vLLM's or an MLX server's own report.
+fn source_of(f: &Facts, s: Option<ContextSource>) -> String {
+    match (f.server.kind, s) {
+        (Some(k), Some(ContextSource::Live)) if super::backends::is_backend(Some(k)) => {
+            format!("what {} reports live for the loaded model", k.label())
+        }
+        _ => source_words(s).to_string(),
+    }
+}
+
 pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     let s = Section::Model;
     let Some(m) = &f.model else { return };
     let llama = f.server.kind == Some(crate::server::ServerKind::LlamaServer);
     let Some(c) = m.served_context else {
-        if f.server.reachable {
+        if f.server.reachable && super::backends::is_backend(f.server.kind) {
+            push(
+                out,
+                s,
+                finding("context_unknown", Severity::Info, format!("{} does not report the context {} is served with", super::server::kind_label(f), m.name))
+                    .detail("Claude Code's settings cannot be checked against it; a context below Claude Code's window makes long sessions fail")
+                    .fix("compare the server's context setting with `cclocal plan --host URL`'s advice"),
+            );
+        } else if f.server.reachable {
             push(
                 out,
                 s,
@@ -92,11 +110,14 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             finding("server_context_small", sev, format!("{} is served with a {c}-token context", m.name))
                 .detail(format!(
                     "from {}; Claude Code's system prompt and tools alone take about 12–19k tokens, and {} beyond the context; 64k or more is recommended{}",
-                    source_words(m.served_context_source),
-                    if llama { "llama-server refuses requests" } else { "Ollama silently drops the oldest messages" },
+                    source_of(f, m.served_context_source),
+                    super::backends::overflow_words(f),
                     m.trained_context.map(|t| format!(" (the model was trained for {t})")).unwrap_or_default()
                 ))
                 .fix(match (&fix_to, llama) {
+                    (Some((t, _)), _) if super::backends::is_backend(f.server.kind) => {
+                        super::backends::context_fix(f, (*t).max(CONTEXT_UNUSABLE)).unwrap_or(fix)
+                    }
                     (Some((t, kv)), true) if *t >= CONTEXT_UNUSABLE => {
                         let kv = kv.as_ref().map(|k| format!(" -ctk {k} -ctv {k}")).unwrap_or_default();
                         format!("start llama-server with -c {t} -np 1{kv}   (LLAMA_ARG_CTX_SIZE={t}), or `cclocal setup --server llama-server --ctx {t}`")
@@ -132,11 +153,11 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         calc.effective_window,
                         calc.autocompact_threshold,
                         if calc.proactive { "" } else { ", and this version does not compact proactively" },
-                        source_words(m.served_context_source),
-                        if llama {
-                            "past that llama-server refuses the request (HTTP 400 exceed_context_size_error), so the session stops instead of compacting"
+                        source_of(f, m.served_context_source),
+                        if f.server.kind.is_none() || f.server.kind == Some(crate::server::ServerKind::Ollama) {
+                            "past that Ollama drops the oldest messages without an error, so Claude Code loses context instead of compacting".to_string()
                         } else {
-                            "past that Ollama drops the oldest messages without an error, so Claude Code loses context instead of compacting"
+                            format!("past that {}, so the session stops instead of compacting", super::backends::overflow_words(f))
                         },
                     ))
                     .fix(match advice.env() {
@@ -152,8 +173,9 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 out,
                 s,
                 finding("memory_does_not_fit", Severity::Error, format!("{} at {} tokens needs {} of {}", m.name, mem.n_ctx, human(mem.total_bytes), human(mem.budget_bytes)))
-                    .detail(format!("weights, a {} {} KV cache and compute buffers exceed the memory budget (1 GiB kept free); {} will offload layers to the CPU or fail to load", human(mem.kv_bytes), mem.kv_type, if llama { "llama-server" } else { "Ollama" }))
+                    .detail(format!("weights, a {} {} KV cache and compute buffers exceed the memory budget (1 GiB kept free); {} will offload layers to the CPU or fail to load", human(mem.kv_bytes), mem.kv_type, match f.server.kind { Some(k) if k != crate::server::ServerKind::Ollama && k != crate::server::ServerKind::Unknown => k.label(), _ => "Ollama" }))
                     .fix(match (mem.planned_context.filter(|c| *c >= CONTEXT_UNUSABLE), &mem.planned_kv_type) {
+                        (Some(pc), _) if super::backends::is_backend(f.server.kind) => super::backends::context_fix(f, CONTEXT_RECOMMENDED.min(trained).max(CONTEXT_UNUSABLE).min(pc)).unwrap_or_default(),
                         (Some(pc), Some(kv)) if llama => format!(
                             "serve what fits: start llama-server with -c {} -ctk {kv} -ctv {kv}   (`cclocal plan {}` shows the rows)",
                             CONTEXT_RECOMMENDED.min(trained).max(CONTEXT_UNUSABLE).min(pc),

@@ -1,6 +1,7 @@
 //! Rules: pure functions from [`Facts`] to findings. No I/O, no clock; every rule can be
 //! tested with hand-made facts.
 
+pub mod backends;
 mod claude;
 mod context;
 mod llama;
@@ -62,6 +63,10 @@ pub const IDS: &[&str] = &[
     "server_exposed",
     "claude_missing",
     "setup_drift",
+    "lmstudio_nothing_loaded",
+    "lmstudio_models_ambiguous",
+    "lmstudio_model_unmatched",
+    "server_answer_unreadable",
 ];
 
 /// All findings, each with its section, most severe first (stable within a severity).
@@ -71,6 +76,7 @@ pub fn evaluate(f: &Facts) -> Vec<(Section, Finding)> {
     server::rules(f, &mut out);
     context::rules(f, &mut out);
     llama::rules(f, &mut out);
+    backends::rules(f, &mut out);
     setup::rules(f, &mut out);
     out.sort_by_key(|b| std::cmp::Reverse(b.1.severity));
     out

@@ -131,7 +131,9 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 .detail(format!("{}; POST /v1/messages answers as an API, so Claude Code can talk to it, but its context and models cannot be checked", sv.answered.clone().unwrap_or_default()))
                 .fix("if it is one cclocal knows, name it: `cclocal doctor --server KIND` (ollama, llama-server, lmstudio, vllm, vllm-mlx, omlx, mlx-lm)"),
         );
-    } else if sv.messages_api == Some(false) && sv.kind != Some(ServerKind::Ollama) {
+    } else if sv.messages_api == Some(false)
+        && !matches!(sv.kind, Some(ServerKind::Ollama | ServerKind::Vllm))
+    {
         push(
             out,
             s,
@@ -159,11 +161,18 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             );
         }
         let installed: Vec<&str> = sv.installed.iter().map(|m| m.name.as_str()).collect();
-        let pick = installed.first().copied().unwrap_or("<model>");
+        let pick = sv
+            .backend
+            .as_ref()
+            .and_then(|b| b.loaded().next())
+            .map(|m| m.id.as_str())
+            .or(installed.first().copied())
+            .unwrap_or("<model>");
         for m in &sv.models {
-            if m.presence != Presence::Missing {
+            if m.presence != Presence::Missing || super::backends::reported_here(f) {
                 continue;
             }
+            let own_fix = super::backends::name_fix(f, m);
             if m.role == "main" {
                 push(
                     out,
@@ -185,6 +194,8 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                     ))
                     .fix(if sv.kind == Some(ServerKind::Ollama) {
                         format!("ollama pull {}   (or ANTHROPIC_MODEL={pick})", m.name)
+                    } else if let Some(fix) = own_fix {
+                        fix
                     } else {
                         format!("ANTHROPIC_MODEL={pick}   (a name the server serves)")
                     }),
@@ -195,7 +206,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                     s,
                     finding("background_model_missing", Severity::Warning, format!("{} model {:?} is not on the server", m.role, m.name))
                         .detail(format!("Claude Code sends {} calls to {:?} because {}; the server answers 404 not_found_error for each", m.role, m.name, m.why))
-                        .fix(format!("ANTHROPIC_DEFAULT_HAIKU_MODEL={}", f.claude.as_ref().and_then(|c| c.model.clone()).unwrap_or_else(|| pick.to_string()))),
+                        .fix(own_fix.unwrap_or_else(|| format!("ANTHROPIC_DEFAULT_HAIKU_MODEL={}", f.claude.as_ref().and_then(|c| c.model.clone()).unwrap_or_else(|| pick.to_string())))),
                 );
             }
         }
@@ -249,7 +260,8 @@ fn start_fix(f: &Facts) -> String {
     match kind {
         ServerKind::Ollama | ServerKind::Unknown => "start Ollama: open the Ollama app or run `ollama serve`".to_string(),
         ServerKind::LlamaServer => format!("start llama-server: llama-server -m MODEL.gguf --port {} (or `cclocal setup --server llama-server`)", crate::server::ServerUrl::parse_for(&sv.url, None).map(|u| u.port).unwrap_or(8080)),
-        ServerKind::LmStudio => "start LM Studio's server: lms server start".to_string(),
+        ServerKind::LmStudio => "start LM Studio's server: lms server start --port 1234 (or open LM Studio → Developer → Start server)".to_string(),
+        ServerKind::Vllm => "start vLLM: vllm serve MODEL --max-model-len N (or `cclocal setup --server vllm` for the line)".to_string(),
         k => format!("start {}", k.label()),
     }
 }

@@ -117,6 +117,6 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         s,
         finding("setup_drift", worst, "what `cclocal setup` configured is not what is live")
             .detail(format!("{} ({})", drift.join("; "), setup.path))
-            .fix("run `cclocal setup` again (it re-applies config.toml; change one value with a flag, e.g. --ctx)"),
+            .fix(super::backends::drift_fix(f, cfg).unwrap_or_else(|| "run `cclocal setup` again (it re-applies config.toml; change one value with a flag, e.g. --ctx)".into())),
     );
 }

@@ -335,7 +335,7 @@ impl Drop for FakeOllama {
     }
 }
 
-fn read_request(s: &mut TcpStream) -> Option<RecordedRequest> {
+pub fn read_request(s: &mut TcpStream) -> Option<RecordedRequest> {
     s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
     let mut raw = Vec::new();
     let mut buf = [0u8; 8192];

@@ -6,9 +6,13 @@
 //! so a missing install step cannot hide.
 #![allow(dead_code)]
 
+pub mod fake_backend;
 pub mod fake_http;
 pub mod fake_llama_server;
+pub mod fake_lmstudio;
+pub mod fake_mlx;
 pub mod fake_ollama;
+pub mod fake_vllm;
 pub mod gguf_fixtures;
 pub mod real_llama_server;
 pub mod setup_home;

@@ -1,0 +1,294 @@
+//! Rules for LM Studio, vLLM, vllm-mlx, oMLX and mlx_lm.server: a model loaded (or not),
+//! the model names Claude Code sends against the names served, a vLLM too old for
+//! `/v1/messages`, answers that are not the JSON expected. The fixes are the servers' own
+//! commands (`lms load`, `vllm serve`), built by the planner's generators
+//! (`crate::planner::server`), or Claude Code's tier variables (docs/servers.md).
+
+use super::{claude_env_fix, finding, push, Section};
+use crate::doctor::facts::{Facts, ModelCheck};
+use crate::findings::{Finding, Severity};
+use crate::planner::{vllm_serve_line, RECOMMENDED_CONTEXT};
+use crate::server::backend::BackendModel;
+use crate::server::ServerKind;
+use crate::shell::quote::sh_quote;
+
+/// The kinds these rules are for.
+pub fn is_backend(k: Option<ServerKind>) -> bool {
+    matches!(
+        k,
+        Some(
+            ServerKind::LmStudio
+                | ServerKind::Vllm
+                | ServerKind::VllmMlx
+                | ServerKind::Omlx
+                | ServerKind::MlxLm
+        )
+    )
+}
+
+/// `lms load KEY --context-length N [--gpu max]`: `--gpu max` where this machine has a GPU
+/// (or Apple's unified memory) and LM Studio runs here.
+pub fn lms_load_line(f: &Facts, key: &str, context: u64) -> String {
+    let gpu = f.server.local && f.machine.budget.as_ref().is_some_and(|b| b.gpu);
+    crate::planner::lms_load_line(key, context, gpu)
+}
+
+/// The context to serve when nothing better is known: 64K, or the trained maximum.
+fn target_context(f: &Facts) -> u64 {
+    let m = f.model.as_ref();
+    m.and_then(|m| m.planned_context).unwrap_or_else(|| {
+        RECOMMENDED_CONTEXT.min(m.and_then(|m| m.trained_context).unwrap_or(u64::MAX))
+    })
+}
+
+/// The server's own fix for a context that is too small (`t` tokens wanted), for
+/// `server_context_small`; `None` for kinds without one.
+pub fn context_fix(f: &Facts, t: u64) -> Option<String> {
+    let m = f.model.as_ref()?;
+    let b = f.server.backend.as_ref()?;
+    let served = b.find(&m.name);
+    match f.server.kind? {
+        ServerKind::LmStudio => {
+            let key = served.map(BackendModel::load_key).unwrap_or(&m.name);
+            let t = m.planned_context.unwrap_or(t);
+            let mlx = if m.format.as_deref() == Some("mlx") {
+                format!("   ({} is an MLX model: cclocal's GGUF memory math does not apply; `lms load {} --context-length {t} --estimate-only` shows LM Studio's own estimate)", m.name, sh_quote(key))
+            } else if m.planned_context.is_some() {
+                "   (the planner's context for this GGUF on this machine)".to_string()
+            } else {
+                String::new()
+            };
+            Some(format!(
+                "lms unload {}; {}{mlx}",
+                sh_quote(&m.name),
+                lms_load_line(f, key, t)
+            ))
+        }
+        ServerKind::Vllm => {
+            let root = served
+                .and_then(|s| s.path.clone())
+                .unwrap_or_else(|| m.name.clone());
+            let names = served_names(f, &m.name);
+            Some(format!(
+                "restart vLLM with a larger --max-model-len: {}   (vLLM needs GPU memory for it: raise --gpu-memory-utilization or lower the context if it refuses to start)",
+                vllm_serve_line(&root, Some(t), &names)
+            ))
+        }
+        ServerKind::Omlx => Some(format!(
+            "raise the model's context window to {t} in oMLX (its admin page {}/admin, or ~/.omlx/settings.json), then reload the model",
+            f.server.url
+        )),
+        k => Some(format!(
+            "serve {} with a context of at least {t} tokens (restart {} with a larger context)",
+            m.name,
+            k.label()
+        )),
+    }
+}
+
+/// How to bring LM Studio back to what setup configured (`setup_drift`): load the model
+/// with the configured context again (the start script setup wrote does it); `None` for
+/// other kinds.
+pub fn drift_fix(f: &Facts, cfg: &crate::setup::config::SetupConfig) -> Option<String> {
+    if f.server.kind != Some(ServerKind::LmStudio) || cfg.server.kind != "lmstudio" {
+        return None;
+    }
+    Some(format!(
+        "load the model with the configured context again: {}   (the script `cclocal setup --server lmstudio` wrote does this: sh ~/.config/cclocal/server/{})",
+        lms_load_line(f, &cfg.model.name, cfg.model.context),
+        crate::setup::lmstudio::SCRIPT
+    ))
+}
+
+/// What the server does with a request longer than its context.
+pub fn overflow_words(f: &Facts) -> &'static str {
+    match f.server.kind {
+        Some(ServerKind::LlamaServer) => {
+            "llama-server refuses the request (HTTP 400 exceed_context_size_error)"
+        }
+        Some(ServerKind::LmStudio) => {
+            "LM Studio refuses the request (HTTP 400 \"n_keep … >= n_ctx\")"
+        }
+        Some(ServerKind::Vllm) => {
+            "vLLM refuses the request (HTTP 400 \"maximum context length is N tokens\")"
+        }
+        Some(ServerKind::VllmMlx | ServerKind::Omlx | ServerKind::MlxLm) => {
+            "the server refuses or truncates the request"
+        }
+        _ => "Ollama silently drops the oldest messages",
+    }
+}
+
+/// The names Claude Code sends, for `--served-model-name` (the served one first).
+fn served_names(f: &Facts, served: &str) -> Vec<String> {
+    let mut names = vec![served.to_string()];
+    for m in &f.server.models {
+        if !names.contains(&m.name) {
+            names.push(m.name.clone());
+        }
+    }
+    names
+}
+
+/// The Claude Code variable that sets a tier's model.
+fn tier_var(m: &ModelCheck) -> &'static str {
+    match m.role.as_str() {
+        "main" => "ANTHROPIC_MODEL",
+        "subagent" => "CLAUDE_CODE_SUBAGENT_MODEL",
+        _ if m.why.starts_with("ANTHROPIC_SMALL_FAST_MODEL") => "ANTHROPIC_SMALL_FAST_MODEL",
+        _ => "ANTHROPIC_DEFAULT_HAIKU_MODEL",
+    }
+}
+
+/// The fix for a tier's model name the server does not serve (`model_missing`,
+/// `background_model_missing`), for the kinds that refuse unknown names; `None` for others.
+pub fn name_fix(f: &Facts, m: &ModelCheck) -> Option<String> {
+    let b = f.server.backend.as_ref()?;
+    let first = b.loaded().next().or(b.models.first())?;
+    let var = format!("{}={}", tier_var(m), sh_quote(&first.id));
+    match f.server.kind? {
+        ServerKind::Vllm => {
+            let root = first.path.clone().unwrap_or_else(|| first.id.clone());
+            Some(format!(
+                "{}   (or serve the name too: {})",
+                claude_env_fix(f, &var, ""),
+                vllm_serve_line(&root, first.context, &served_names(f, &first.id))
+            ))
+        }
+        ServerKind::VllmMlx => Some(format!(
+            "{}   (or restart vllm-mlx with --served-model-name {})",
+            claude_env_fix(f, &var, ""),
+            sh_quote(&m.name)
+        )),
+        ServerKind::LmStudio | ServerKind::Omlx => Some(claude_env_fix(f, &var, "")),
+        _ => None,
+    }
+}
+
+/// Whether a missing tier is already reported by these rules (LM Studio with several
+/// models loaded), so the generic `model_missing` stays quiet.
+pub fn reported_here(f: &Facts) -> bool {
+    f.server.kind == Some(ServerKind::LmStudio)
+        && f.server
+            .backend
+            .as_ref()
+            .is_some_and(|b| b.loaded().count() > 1)
+}
+
+pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    let sv = &f.server;
+    if !is_backend(sv.kind) || !sv.reachable || sv.loading {
+        return;
+    }
+    let s = Section::Server;
+    let label = sv.kind.map(|k| k.label()).unwrap_or("the server");
+    let Some(b) = &sv.backend else { return };
+    for n in &b.notes {
+        push(
+            out,
+            s,
+            finding("server_answer_unreadable", Severity::Warning, format!("{label} answered a route with something other than its JSON"))
+                .detail(format!("{n}; its models and context could not be read from it (a proxy or another program on this port, or a server error)"))
+                .fix(format!("check that {} is {label}'s own address, or name the kind: `cclocal doctor --server KIND`", sv.url)),
+        );
+    }
+    match sv.kind {
+        Some(ServerKind::LmStudio) => lmstudio(f, out),
+        Some(ServerKind::Vllm) => vllm_too_old(f, out),
+        _ => {}
+    }
+}
+
+fn lmstudio(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    let sv = &f.server;
+    let s = Section::Server;
+    let Some(b) = &sv.backend else { return };
+    // Only the REST API and `lms` say what is loaded.
+    let knows_loading = b
+        .sources
+        .iter()
+        .any(|x| x.contains("/api/") || x.starts_with("lms"));
+    if !knows_loading {
+        return;
+    }
+    let loaded: Vec<&BackendModel> = b.loaded().collect();
+    let main = f.claude.as_ref().and_then(|c| c.model.clone());
+    if loaded.is_empty() {
+        let pick = main
+            .as_deref()
+            .and_then(|n| b.find(n))
+            .or(b.models.first())
+            .map(|m| m.load_key().to_string())
+            .unwrap_or_else(|| "<model-key>".into());
+        push(
+            out,
+            s,
+            finding("lmstudio_nothing_loaded", Severity::Error, "LM Studio has no model loaded")
+                .detail(format!(
+                    "{} lists {} downloaded model(s) and none loaded; Claude Code's first request then fails (\"No models loaded\") or, with just-in-time loading on, loads the model at LM Studio's default context (often 4096 tokens), far too small for Claude Code",
+                    b.sources.join(", "),
+                    b.models.len()
+                ))
+                .fix(lms_load_line(f, &pick, target_context(f))),
+        );
+        return;
+    }
+    let misses: Vec<&ModelCheck> = sv
+        .models
+        .iter()
+        .filter(|m| b.find(&m.name).is_none())
+        .collect();
+    if misses.is_empty() {
+        return;
+    }
+    let ids: Vec<&str> = loaded.iter().map(|m| m.id.as_str()).collect();
+    let tiers = misses
+        .iter()
+        .map(|m| format!("{} {:?}", m.role, m.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let vars = misses
+        .iter()
+        .map(|m| format!("{}={}", tier_var(m), sh_quote(ids[0])))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if loaded.len() > 1 {
+        push(
+            out,
+            s,
+            finding("lmstudio_models_ambiguous", Severity::Error, format!("LM Studio has {} models loaded and Claude Code names none of them", loaded.len()))
+                .detail(format!("Claude Code sends {tiers}; loaded: {}; with several models loaded LM Studio cannot pick one and refuses the request (\"Multiple models are loaded. Please specify a model…\")", ids.join(", ")))
+                .fix(format!("{}   (or unload the others: lms unload --all, then {})", claude_env_fix(f, &vars, ""), lms_load_line(f, loaded[0].load_key(), loaded[0].context.unwrap_or_else(|| target_context(f))))),
+        );
+    } else {
+        push(
+            out,
+            s,
+            finding("lmstudio_model_unmatched", Severity::Warning, format!("Claude Code names a model LM Studio does not have; {} is loaded", ids[0]))
+                .detail(format!("Claude Code sends {tiers}; with one model loaded LM Studio has answered any name with it, but that is not confirmed for /v1/messages, and a second loaded model makes every such request fail"))
+                .fix(claude_env_fix(f, &vars, "")),
+        );
+    }
+}
+
+fn vllm_too_old(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    use crate::server::vllm::{parse_version, MESSAGES_SINCE};
+    let sv = &f.server;
+    let version = sv.version.as_deref();
+    let old = version
+        .and_then(parse_version)
+        .is_some_and(|v| v < MESSAGES_SINCE);
+    if sv.messages_api == Some(false) || (old && sv.messages_api != Some(true)) {
+        let (a, b_, c) = MESSAGES_SINCE;
+        push(
+            out,
+            Section::Server,
+            finding("server_too_old", Severity::Error, "this vLLM has no Anthropic Messages API (/v1/messages)")
+                .detail(format!(
+                    "vLLM {} answers POST /v1/messages as a missing route; `vllm serve` serves it since vLLM PR #27882 (about {a}.{b_}.{c})",
+                    version.unwrap_or("(version unknown)")
+                ))
+                .fix("upgrade vLLM: pip install -U vllm   (then restart `vllm serve`)"),
+        );
+    }
+}

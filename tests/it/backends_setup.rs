@@ -1,0 +1,378 @@
+//! `cclocal setup --server lmstudio|vllm` (issue 12): the launcher and settings for the
+//! server's model names, the start script with the planned context (the same `lms load` /
+//! `vllm serve` line the doctor prints), nothing in LM Studio's folders; and the REAL
+//! Claude Code 2.1.332 run through the generated launcher against the FAKE LM Studio and
+//! the FAKE vLLM logs the planned window and gets an answer.
+
+use crate::support;
+use crate::support::setup_home::*;
+
+use cclocal::claude::{recommend, Version};
+use std::process::Command;
+use support::fake_lmstudio::{self as lms, Api, Model};
+use support::fake_vllm;
+
+const KEY: &str = "qwen/qwen3-coder-30b";
+
+fn read(p: &std::path::Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn setup(t: &TestHome, extra: &[&str]) -> std::process::Output {
+    let mut a = vec!["setup", "--yes", "--claude-version", "2.1.332"];
+    a.extend_from_slice(extra);
+    t.run(&a)
+}
+
+#[test]
+fn lmstudio_setup_writes_launcher_and_start_script_only() {
+    let srv = lms::start(&[Model::gguf(KEY, 262_144).loaded_at(4096)], Api::V1);
+    let t = TestHome::new();
+    let lm_home = t.home().join(".lmstudio/models");
+    std::fs::create_dir_all(&lm_home).unwrap();
+    let before = tree(&t.home().join(".lmstudio"));
+    let o = setup(
+        &t,
+        &[
+            "--server",
+            "lmstudio",
+            "--host",
+            &srv.base_url,
+            "--model",
+            KEY,
+            "--ctx",
+            "65536",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    let launcher = read(&t.home().join(".local/bin/claude-local"));
+    assert!(
+        launcher.contains(&format!("ANTHROPIC_BASE_URL={}", srv.base_url)),
+        "{launcher}"
+    );
+    assert!(
+        launcher.contains(KEY),
+        "the model key, quoted as the launcher quotes: {launcher}"
+    );
+    let script = t.home().join(".config/cclocal/server/lmstudio-start.sh");
+    let s = read(&script);
+    assert!(
+        s.contains(&format!("\"$LMS\" load {KEY} --context-length 65536")),
+        "{s}"
+    );
+    assert!(
+        s.contains(&format!("server start --port {}", srv.port)),
+        "{s}"
+    );
+    assert!(
+        out.contains(&format!("lms load {KEY} --context-length 65536")),
+        "{out}"
+    );
+    assert!(out.contains("sh "), "the one command to run: {out}");
+    // sh parses it.
+    let n = Command::new("sh").arg("-n").arg(&script).status().unwrap();
+    assert!(n.success());
+    if let Some(sc) = support::tool("shellcheck") {
+        let o = Command::new(sc).arg(&script).output().unwrap();
+        assert!(o.status.success(), "{}", text(&o));
+    }
+    assert_eq!(
+        tree(&t.home().join(".lmstudio")),
+        before,
+        "nothing in LM Studio's folders"
+    );
+    let cfg = read(&t.home().join(".config/cclocal/config.toml"));
+    assert!(cfg.contains("kind = \"lmstudio\""), "{cfg}");
+    // The script runs `lms` as planned (a fake `lms` records its arguments).
+    let bin = t.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = t.dir.path().join("lms.log");
+    std::fs::write(
+        bin.join("lms"),
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("755")
+        .arg(bin.join("lms"))
+        .status()
+        .unwrap();
+    let st = Command::new("sh")
+        .arg(&script)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", t.home())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let calls = read(&log);
+    assert!(
+        calls.contains(&format!("server start --port {}", srv.port)),
+        "{calls}"
+    );
+    assert!(
+        calls.contains(&format!("load {KEY} --context-length 65536")),
+        "{calls}"
+    );
+    // A bare rerun keeps LM Studio (the configured kind) and changes nothing.
+    let again = setup(&t, &[]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("nothing to change"),
+        "{}",
+        text(&again)
+    );
+    // undo takes everything back.
+    let u = t.run(&["undo"]);
+    assert!(u.status.success(), "{}", text(&u));
+    assert!(!script.exists());
+}
+
+#[test]
+fn lmstudio_setup_plans_from_the_gguf_in_its_models_folder() {
+    let Some(gemma) = support::gemma_path() else {
+        return;
+    };
+    let t = TestHome::new();
+    let dir = t.home().join(".lmstudio/models/google/gemma-3-270m");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(&gemma, dir.join("gemma-3-270m-Q4_K_M.gguf")).unwrap();
+    let o = setup(
+        &t,
+        &[
+            "--server",
+            "lmstudio",
+            "--host",
+            "127.0.0.1:9",
+            "--model",
+            "google/gemma-3-270m",
+            "--memory",
+            "16GiB",
+            "--dry-run",
+        ],
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("planned context: 32768 tokens"), "{out}");
+    assert!(
+        out.contains("lms load google/gemma-3-270m --context-length 32768"),
+        "{out}"
+    );
+    // An MLX model (as the running server says) or no GGUF: asks for --ctx.
+    let o = setup(
+        &t,
+        &[
+            "--server",
+            "lmstudio",
+            "--host",
+            "127.0.0.1:9",
+            "--model",
+            "nope/none",
+            "--dry-run",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--ctx"), "{}", text(&o));
+    let srv = lms::start(
+        &[Model::mlx("mlx-community/m", 32_768).loaded_at(4096)],
+        Api::V1,
+    );
+    let o = setup(
+        &t,
+        &[
+            "--server",
+            "lmstudio",
+            "--host",
+            &srv.base_url,
+            "--model",
+            "mlx-community/m",
+            "--dry-run",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("MLX model"), "{}", text(&o));
+}
+
+#[test]
+fn vllm_setup_prints_the_serve_line() {
+    let t = TestHome::new();
+    let o = setup(
+        &t,
+        &[
+            "--server",
+            "vllm",
+            "--model",
+            "Qwen/Qwen3-Coder-30B-A3B-Instruct",
+            "--ctx",
+            "131072",
+        ],
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let line = "vllm serve Qwen/Qwen3-Coder-30B-A3B-Instruct --max-model-len 131072 --served-model-name Qwen/Qwen3-Coder-30B-A3B-Instruct";
+    assert!(out.contains(line), "{out}");
+    assert!(!out.contains("GiB"), "no byte claims for vLLM: {out}");
+    let launcher = read(&t.home().join(".local/bin/claude-local"));
+    assert!(
+        launcher.contains("http://127.0.0.1:8000"),
+        "vLLM's default port: {launcher}"
+    );
+    let s = read(&t.home().join(".config/cclocal/server/vllm-serve.sh"));
+    assert!(s.contains(&format!("exec {line}")), "{s}");
+    let bad = setup(
+        &t,
+        &["--server", "mlx-lm", "--model", "m", "--ctx", "65536"],
+    );
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("does not configure"), "{}", text(&bad));
+}
+
+/// The launcher, run with a clean environment and `bin` (holding `claude`) on PATH.
+fn launcher(t: &TestHome, bin: &std::path::Path) -> Command {
+    let mut c = Command::new(t.home().join(".local/bin/claude-local"));
+    c.env_clear()
+        .env("HOME", t.home())
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .current_dir(t.home());
+    c
+}
+
+fn real_claude_through_launcher(
+    kind: &str,
+    base_url: &str,
+    model: &str,
+    ctx: u64,
+) -> (String, String) {
+    let real = support::claude_bin("2.1.332").expect("checked by the caller");
+    let t = TestHome::new();
+    let c = ctx.to_string();
+    let o = setup(
+        &t,
+        &[
+            "--server",
+            kind,
+            "--only",
+            "launcher,onboarding",
+            "--host",
+            base_url,
+            "--model",
+            model,
+            "--ctx",
+            &c,
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let bin = t.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
+    let log = t.dir.path().join("debug.txt");
+    let mut cmd = launcher(&t, &bin);
+    cmd.args(["-p", "hi", "--debug-file"]).arg(&log);
+    let output = support::run_to_end(cmd);
+    let text_log = std::fs::read_to_string(&log).unwrap_or_default();
+    let planned = recommend(Version(2, 1, 332), ctx, model)
+        .calc
+        .effective_window;
+    let logged = support::logged_effective_window(&text_log).unwrap_or_else(|| {
+        panic!(
+            "{kind}: no autocompact line; output: {output}\nlog tail: {}",
+            &text_log[text_log.len().saturating_sub(3000)..]
+        )
+    });
+    assert_eq!(
+        logged, planned,
+        "{kind}: Claude Code's effectiveWindow vs cclocal's plan"
+    );
+    eprintln!("{kind}: logged effectiveWindow={logged}, planned {planned}");
+    (output, text_log)
+}
+
+#[test]
+fn real_claude_code_through_the_launcher_against_fake_lm_studio() {
+    if support::claude_bin("2.1.332").is_none() {
+        return;
+    }
+    const CTX: u64 = 65_536;
+    // Two models loaded: LM Studio refuses any name but theirs, so an answer proves every
+    // request carried the key.
+    let srv = lms::start(
+        &[
+            Model::gguf(KEY, 262_144).loaded_at(CTX),
+            Model::gguf("google/gemma-3-27b", 131_072).loaded_at(CTX),
+        ],
+        Api::V1,
+    );
+    let (output, _) = real_claude_through_launcher("lmstudio", &srv.base_url, KEY, CTX);
+    assert!(
+        output.contains("Hello from the fake LM Studio."),
+        "{output}"
+    );
+    let models = srv.message_models();
+    assert!(
+        !models.is_empty() && models.iter().all(|m| m == KEY),
+        "{models:?}"
+    );
+    let req = srv
+        .requests()
+        .into_iter()
+        .find(|r| r.route() == "/v1/messages" && r.json().is_some_and(|j| j["model"] == KEY))
+        .unwrap();
+    assert_eq!(req.header("authorization"), Some("Bearer lmstudio"));
+}
+
+#[test]
+fn real_claude_code_through_the_launcher_against_fake_vllm() {
+    if support::claude_bin("2.1.332").is_none() {
+        return;
+    }
+    const CTX: u64 = 131_072;
+    let model = "Qwen/Qwen3-Coder-30B-A3B-Instruct";
+    let srv = fake_vllm::start(&fake_vllm::Config::new("0.11.2", &[model], CTX));
+    let (output, _) = real_claude_through_launcher("vllm", &srv.base_url, model, CTX);
+    assert!(output.contains("Hello from the fake vLLM."), "{output}");
+    let models = srv.message_models();
+    assert!(
+        !models.is_empty() && models.iter().all(|m| m == model),
+        "every tier uses the served name: {models:?}"
+    );
+}
+
+/// After `setup --server lmstudio`, LM Studio serving another context is drift whose fix
+/// is the `lms load` line with the configured context.
+#[test]
+fn drift_from_an_lm_studio_setup_names_lms_load() {
+    let srv = lms::start(&[Model::gguf(KEY, 262_144).loaded_at(4096)], Api::V1);
+    let t = TestHome::new();
+    let o = setup(
+        &t,
+        &[
+            "--server",
+            "lmstudio",
+            "--host",
+            &srv.base_url,
+            "--model",
+            KEY,
+            "--ctx",
+            "65536",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let d = t.run(&["doctor", "--json", "--timeout", "5"]);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&d.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&d)));
+    let f = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "setup_drift")
+        .unwrap_or_else(|| panic!("{:#}", doc["findings"]))
+        .clone();
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("lms load {KEY} --context-length 65536")),
+        "{f}"
+    );
+}

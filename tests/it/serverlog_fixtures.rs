@@ -291,3 +291,34 @@ fn ollama_pre_030_runner() {
     assert!(f[0].title.contains("5780 tokens dropped"), "{}", f[0].title);
     assert!(f[1].detail.contains("another model"));
 }
+
+#[test]
+fn ollama_wall_clock_skew_is_found_and_shown() {
+    // Claude Code's real session, and an Ollama log of the same requests written on a
+    // machine whose clock runs 95 s ahead (GIN lines: end time and duration, zone from the
+    // slog line before them).
+    let claude =
+        cclocal::logs::analyze_files(&[fixture("claude-2.1.332-session-against-llama-server.txt")])
+            .unwrap();
+    let skew = 95_000;
+    let mut log = String::from(
+        "time=2026-12-01T01:20:00.000+01:00 level=INFO source=routes.go:1951 msg=\"server config\" env=\"map[OLLAMA_CONTEXT_LENGTH:32768]\"\n",
+    );
+    for r in &claude.requests {
+        let end = r.sent_ms + skew + 2_000 + 1_000; // 1 s of network and queueing, 2 s served
+        let local = cclocal::logs::time::format_iso_ms(end + 3_600_000); // +01:00
+        let (d, t) = (&local[..10], &local[11..19]);
+        log.push_str(&format!(
+            "[GIN] {} - {t} | 200 |          2s |       127.0.0.1 | POST     \"/v1/messages\"\n",
+            d.replace('-', "/")
+        ));
+    }
+    let server = serverlog::analyze_bytes(log.as_bytes());
+    assert_eq!(server.clock, Clock::Wall);
+    assert_eq!(server.tasks.len(), 5);
+    let j = join::join(&claude, &server);
+    assert_eq!(j.pairs.len(), 5);
+    // GIN times have whole seconds: the skew comes back within a second.
+    let off = j.main_offset().unwrap().offset_ms;
+    assert!((off + skew + 1_000).abs() < 1_000, "offset {off}");
+}

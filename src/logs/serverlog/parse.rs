@@ -160,7 +160,8 @@ pub enum SEvent<'a> {
 
 /// Parses one line (without or with its trailing newline).
 pub fn parse_line(line: &str) -> SLine<'_> {
-    let line = line.trim_end_matches(['\n', '\r']);
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    let line = line.strip_suffix('\r').unwrap_or(line);
     if let Some(rest) = line.strip_prefix("time=") {
         return slog(rest);
     }
@@ -219,9 +220,15 @@ fn digits(b: &[u8]) -> Option<i64> {
     Some(n)
 }
 
+/// `s` without leading spaces and tabs (ASCII only: cheaper than `trim_start`).
+fn ltrim(s: &str) -> &str {
+    let n = s.bytes().take_while(|&c| c == b' ' || c == b'\t').count();
+    &s[n..]
+}
+
 /// The first unsigned number at the start of `s` (after spaces).
 fn num(s: &str) -> Option<u64> {
-    let s = s.trim_start();
+    let s = ltrim(s);
     let end = s
         .bytes()
         .position(|c| !c.is_ascii_digit())
@@ -234,7 +241,7 @@ fn num(s: &str) -> Option<u64> {
 
 /// The first decimal number at the start of `s` (after spaces).
 fn float(s: &str) -> Option<f64> {
-    let s = s.trim_start();
+    let s = ltrim(s);
     let end = s
         .bytes()
         .position(|c| !(c.is_ascii_digit() || c == b'.'))
@@ -281,7 +288,7 @@ fn llama(body: &str) -> SEvent<'_> {
         return SEvent::Other;
     }
     // Old two-line timing form: the figures on their own line.
-    let t = body.trim_start();
+    let t = ltrim(body);
     if t.starts_with("prompt eval time =") {
         return timing(None, t, true);
     }
@@ -291,7 +298,7 @@ fn llama(body: &str) -> SEvent<'_> {
     let Some(colon) = find(body, ": ") else {
         return SEvent::Other;
     };
-    let (head, msg) = (&body[..colon], body[colon + 2..].trim_start());
+    let (head, msg) = (&body[..colon], ltrim(&body[colon + 2..]));
     let func = head.rfind(' ').map_or(head, |i| &head[i + 1..]);
     match func {
         "llama_context" | "llama_new_context_with_model" => context(msg),
@@ -440,7 +447,7 @@ fn slot(rest: &str) -> SEvent<'_> {
         Some(i) => &r[i + 3..],
         None => "",
     };
-    let t = msg.trim_start();
+    let t = ltrim(msg);
     if t.starts_with("n_gen") || t.starts_with("prompt processing") {
         return SEvent::Other;
     }

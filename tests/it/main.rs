@@ -21,6 +21,7 @@ mod runtime_measure;
 mod runtime_unsupported;
 mod serverlog_cli;
 mod serverlog_fixtures;
+mod serverlog_hostile;
 mod setup_apply;
 mod setup_claude_e2e;
 mod setup_launcher;

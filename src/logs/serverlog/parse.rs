@@ -256,21 +256,15 @@ fn float(s: &str) -> Option<f64> {
 /// generic substring search sets up a two-way searcher per call, which dominated the
 /// profile of a 100 MB log.)
 fn find(hay: &str, pat: &str) -> Option<usize> {
-    let first = *pat.as_bytes().first()?;
-    let hb = hay.as_bytes();
-    let mut from = 0;
-    while let Some(i) = memchr(first, &hb[from..]) {
-        let at = from + i;
-        if hb[at..].starts_with(pat.as_bytes()) {
-            return Some(at);
-        }
-        from = at + 1;
+    let (h, p) = (hay.as_bytes(), pat.as_bytes());
+    let (&first, rest) = p.split_first()?;
+    if h.len() < p.len() {
+        return None;
     }
-    None
-}
-
-fn memchr(b: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&c| c == b)
+    // Lines are short and patterns a few bytes: a plain loop beats setting up a searcher
+    // (or calling memcmp) per candidate.
+    (0..=h.len() - p.len())
+        .find(|&i| h[i] == first && h[i + 1..i + p.len()].iter().zip(rest).all(|(a, b)| a == b))
 }
 
 /// The number after `key` (e.g. `"n_tokens = "`).

@@ -591,7 +591,10 @@ fn slog_event<'a>(line: &'a str, msg: &'a str) -> SEvent<'a> {
         {
             SEvent::Ready
         }
-        m if m.contains("the prompt is longer than the context length") => SEvent::OverflowText,
+        // Ollama's 400 text when context shift is off (in `msg` or an `error=` field).
+        _ if find(line, "the prompt is longer than the context length").is_some() => {
+            SEvent::OverflowText
+        }
         _ => SEvent::Other,
     }
 }

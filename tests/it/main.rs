@@ -34,6 +34,7 @@ mod safety;
 mod server_layer;
 mod serverlog_cli;
 mod serverlog_fixtures;
+mod serverlog_hostile;
 mod setup_apply;
 mod setup_claude_e2e;
 mod setup_launcher;

@@ -291,3 +291,90 @@ fn ollama_pre_030_runner() {
     assert!(f[0].title.contains("5780 tokens dropped"), "{}", f[0].title);
     assert!(f[1].detail.contains("another model"));
 }
+
+#[test]
+fn ollama_wall_clock_skew_is_found_and_shown() {
+    // Claude Code's real session, and an Ollama log of the same requests written on a
+    // machine whose clock runs 95 s ahead (GIN lines: end time and duration, zone from the
+    // slog line before them).
+    let claude =
+        cclocal::logs::analyze_files(&[fixture("claude-2.1.332-session-against-llama-server.txt")])
+            .unwrap();
+    let skew = 95_000;
+    let mut log = String::from(
+        "time=2026-12-01T01:20:00.000+01:00 level=INFO source=routes.go:1951 msg=\"server config\" env=\"map[OLLAMA_CONTEXT_LENGTH:32768]\"\n",
+    );
+    for r in &claude.requests {
+        let end = r.sent_ms + skew + 2_000 + 1_000; // 1 s of network and queueing, 2 s served
+        let local = cclocal::logs::time::format_iso_ms(end + 3_600_000); // +01:00
+        let (d, t) = (&local[..10], &local[11..19]);
+        log.push_str(&format!(
+            "[GIN] {} - {t} | 200 |          2s |       127.0.0.1 | POST     \"/v1/messages\"\n",
+            d.replace('-', "/")
+        ));
+    }
+    let server = serverlog::analyze_bytes(log.as_bytes());
+    assert_eq!(server.clock, Clock::Wall);
+    assert_eq!(server.tasks.len(), 5);
+    let j = join::join(&claude, &server);
+    assert_eq!(j.pairs.len(), 5);
+    // GIN times have whole seconds: the skew comes back within a second.
+    let off = j.main_offset().unwrap().offset_ms;
+    assert!((off + skew + 1_000).abs() < 1_000, "offset {off}");
+}
+
+#[test]
+fn doctor_view_is_since_the_last_start() {
+    // Two llama-server runs in one file: the verbose one (a refused prompt) then the session.
+    let mut text = std::fs::read(fixture("llama-server-b11434-verbose.log")).unwrap();
+    text.extend(std::fs::read(fixture("llama-server-b11434-claude-session.log")).unwrap());
+    let a = serverlog::analyze_bytes(&text);
+    assert_eq!(a.loads.len(), 2);
+    assert_eq!(a.loads[1].epoch, 1);
+    // 8192 then 32768 tokens.
+    assert_eq!(a.loads[1].reason, ReloadReason::DifferentContext);
+    let all = ids(&serverlog::findings(&a, Window::all()));
+    assert!(all.contains(&"prompt_truncated"), "{all:?}");
+    assert!(serverlog::findings_recent(&a).is_empty());
+    // The doctor's entry point finds Ollama's app log under HOME and names it.
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join(".ollama/logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixture("ollama-0.30-session.log"), dir.join("server.log")).unwrap();
+    let f = serverlog::recent_findings(home.path());
+    assert_eq!(
+        ids(&f),
+        [
+            "prompt_truncated",
+            "model_reloaded",
+            "kv_cache_type_ignored",
+            "prompt_cache_not_reused"
+        ]
+    );
+    assert!(f[0]
+        .detail
+        .ends_with(&format!("(from {})", dir.join("server.log").display())));
+}
+
+#[test]
+fn old_two_line_timing_block() {
+    // Older builds print the timing block as one entry: a header, then unprefixed figures.
+    let log = "\
+0.00.001.000 I slot launch_slot_: id  0 | task 124 | processing task, is_child = 0
+0.00.009.000 I slot print_timing: id  0 | task 124 | 
+prompt eval time =     900.00 ms /  1369 tokens (    0.66 ms per token,  1521.11 tokens per second)
+       eval time =     500.00 ms /    10 tokens (   50.00 ms per token,    20.00 tokens per second)
+      total time =    1400.00 ms /  1379 tokens
+0.00.009.100 I slot      release: id  0 | task 124 | stop processing: n_tokens = 1378, truncated = 0
+";
+    let a = serverlog::analyze_bytes(log.as_bytes());
+    assert_eq!(a.tasks.len(), 1);
+    let t = &a.tasks[0];
+    assert_eq!(
+        (t.prompt_eval_tokens, t.eval_tokens),
+        (Some(1369), Some(10))
+    );
+    assert_eq!(t.prefill_ms, Some(900.0));
+    assert_eq!(t.prompt_tokens, Some(1369));
+    assert_eq!(t.cached_tokens(), Some(0));
+}

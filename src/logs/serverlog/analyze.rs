@@ -236,8 +236,8 @@ pub struct ServerAnalysis {
     pub loads: Vec<Load>,
     pub tasks: Vec<Task>,
     pub truncations: Vec<Truncation>,
-    /// Refused prompts with no task line (Ollama's 400 text).
-    pub refused_text: u64,
+    /// Refused prompts with no task line (Ollama's 400 text): when, and the epoch.
+    pub refused_text: Vec<(Option<i64>, u32)>,
     /// Keep-alive expiries.
     pub expiries: Vec<Option<i64>>,
     pub context_shifts: u64,
@@ -637,7 +637,7 @@ impl ServerAnalyzer {
                 t.overflow = Some((prompt, n_ctx));
                 t.prompt_tokens = Some(prompt);
             }
-            SEvent::OverflowText => self.a.refused_text += 1,
+            SEvent::OverflowText => self.a.refused_text.push((now, self.epoch)),
             SEvent::Cancel { task } => {
                 if let Some(t) = self.task_mut(None, task) {
                     t.cancelled = true;

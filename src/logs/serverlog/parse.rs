@@ -160,7 +160,8 @@ pub enum SEvent<'a> {
 
 /// Parses one line (without or with its trailing newline).
 pub fn parse_line(line: &str) -> SLine<'_> {
-    let line = line.trim_end_matches(['\n', '\r']);
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    let line = line.strip_suffix('\r').unwrap_or(line);
     if let Some(rest) = line.strip_prefix("time=") {
         return slog(rest);
     }
@@ -219,9 +220,15 @@ fn digits(b: &[u8]) -> Option<i64> {
     Some(n)
 }
 
+/// `s` without leading spaces and tabs (ASCII only: cheaper than `trim_start`).
+fn ltrim(s: &str) -> &str {
+    let n = s.bytes().take_while(|&c| c == b' ' || c == b'\t').count();
+    &s[n..]
+}
+
 /// The first unsigned number at the start of `s` (after spaces).
 fn num(s: &str) -> Option<u64> {
-    let s = s.trim_start();
+    let s = ltrim(s);
     let end = s
         .bytes()
         .position(|c| !c.is_ascii_digit())
@@ -234,7 +241,7 @@ fn num(s: &str) -> Option<u64> {
 
 /// The first decimal number at the start of `s` (after spaces).
 fn float(s: &str) -> Option<f64> {
-    let s = s.trim_start();
+    let s = ltrim(s);
     let end = s
         .bytes()
         .position(|c| !(c.is_ascii_digit() || c == b'.'))
@@ -249,21 +256,15 @@ fn float(s: &str) -> Option<f64> {
 /// generic substring search sets up a two-way searcher per call, which dominated the
 /// profile of a 100 MB log.)
 fn find(hay: &str, pat: &str) -> Option<usize> {
-    let first = *pat.as_bytes().first()?;
-    let hb = hay.as_bytes();
-    let mut from = 0;
-    while let Some(i) = memchr(first, &hb[from..]) {
-        let at = from + i;
-        if hb[at..].starts_with(pat.as_bytes()) {
-            return Some(at);
-        }
-        from = at + 1;
+    let (h, p) = (hay.as_bytes(), pat.as_bytes());
+    let (&first, rest) = p.split_first()?;
+    if h.len() < p.len() {
+        return None;
     }
-    None
-}
-
-fn memchr(b: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&c| c == b)
+    // Lines are short and patterns a few bytes: a plain loop beats setting up a searcher
+    // (or calling memcmp) per candidate.
+    (0..=h.len() - p.len())
+        .find(|&i| h[i] == first && h[i + 1..i + p.len()].iter().zip(rest).all(|(a, b)| a == b))
 }
 
 /// The number after `key` (e.g. `"n_tokens = "`).
@@ -281,7 +282,7 @@ fn llama(body: &str) -> SEvent<'_> {
         return SEvent::Other;
     }
     // Old two-line timing form: the figures on their own line.
-    let t = body.trim_start();
+    let t = ltrim(body);
     if t.starts_with("prompt eval time =") {
         return timing(None, t, true);
     }
@@ -291,7 +292,7 @@ fn llama(body: &str) -> SEvent<'_> {
     let Some(colon) = find(body, ": ") else {
         return SEvent::Other;
     };
-    let (head, msg) = (&body[..colon], body[colon + 2..].trim_start());
+    let (head, msg) = (&body[..colon], ltrim(&body[colon + 2..]));
     let func = head.rfind(' ').map_or(head, |i| &head[i + 1..]);
     match func {
         "llama_context" | "llama_new_context_with_model" => context(msg),
@@ -440,7 +441,7 @@ fn slot(rest: &str) -> SEvent<'_> {
         Some(i) => &r[i + 3..],
         None => "",
     };
-    let t = msg.trim_start();
+    let t = ltrim(msg);
     if t.starts_with("n_gen") || t.starts_with("prompt processing") {
         return SEvent::Other;
     }
@@ -590,7 +591,10 @@ fn slog_event<'a>(line: &'a str, msg: &'a str) -> SEvent<'a> {
         {
             SEvent::Ready
         }
-        m if m.contains("the prompt is longer than the context length") => SEvent::OverflowText,
+        // Ollama's 400 text when context shift is off (in `msg` or an `error=` field).
+        _ if find(line, "the prompt is longer than the context length").is_some() => {
+            SEvent::OverflowText
+        }
         _ => SEvent::Other,
     }
 }

@@ -110,11 +110,11 @@ fn prompt_truncated(a: &ServerAnalysis, w: Window) -> Option<Finding> {
         .iter()
         .filter(|t| t.truncated && w.has(t.at, t.epoch))
         .collect();
-    let refused_text = if w == Window::all() {
-        a.refused_text
-    } else {
-        0
-    };
+    let refused_text = a
+        .refused_text
+        .iter()
+        .filter(|(at, e)| w.has(*at, *e))
+        .count() as u64;
     if cut.is_empty() && refused.is_empty() && shifted == 0 && full.is_empty() && refused_text == 0
     {
         return None;
@@ -354,4 +354,29 @@ fn prompt_cache_not_reused(a: &ServerAnalysis, w: Window) -> Option<Finding> {
         .detail(detail.join("; "))
         .fix(fix),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::serverlog::analyze_bytes;
+
+    #[test]
+    fn refusals_without_a_task_line_count_in_their_window() {
+        // The 400 text is Ollama's (llm/llama_server.go); the line around it is illustrative.
+        let log = "time=2026-11-20T10:00:00.000Z level=INFO source=routes.go:1951 msg=\"server config\" env=\"map[OLLAMA_CONTEXT_LENGTH:4096]\"\n\
+time=2026-11-20T10:05:00.000Z level=ERROR source=routes.go:2100 msg=\"chat request failed\" error=\"the prompt is longer than the context length currently available to the model; shorten the prompt, adjust the context length in settings, or use a model with a longer context length\"\n";
+        let a = analyze_bytes(log.as_bytes());
+        assert_eq!(a.refused_text.len(), 1);
+        let f = findings(&a, Window::all());
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].id, "prompt_truncated");
+        assert!(f[0].title.contains("refused 1 prompt"), "{}", f[0].title);
+        let t = crate::logs::serverlog::parse::rfc3339_ms("2026-11-20T10:06:00.000Z");
+        let later = Window {
+            from: t,
+            ..Window::all()
+        };
+        assert!(findings(&a, later).is_empty());
+    }
 }

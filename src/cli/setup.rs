@@ -19,22 +19,12 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The server kinds setup configures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ServerKindArg {
-    /// Ollama (its systemd drop-in or LaunchAgent environment).
-    Ollama,
-    /// llama.cpp's llama-server, run by a systemd user unit or a LaunchAgent.
-    #[value(name = "llama-server")]
-    LlamaServer,
-}
-
 #[derive(clap::Args, Debug, Default)]
 pub struct SetupArgs {
     /// The server to configure: ollama or llama-server (default: the previous setup's, else
     /// ollama). With llama-server, --model is the GGUF file it serves.
-    #[arg(long, value_enum, value_name = "KIND")]
-    pub server: Option<ServerKindArg>,
+    #[arg(long, value_name = "KIND")]
+    pub server: Option<crate::server::ServerKind>,
     /// The llama-server binary (default: `llama-server` on PATH).
     #[arg(long, value_name = "PATH")]
     pub llama_server: Option<PathBuf>,
@@ -199,7 +189,15 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         && std::io::stderr().is_terminal();
     let budget = detect_budget(args.memory, args.mac_ram);
     let llama = match args.server {
-        Some(k) => k == ServerKindArg::LlamaServer,
+        Some(crate::server::ServerKind::LlamaServer) => true,
+        Some(crate::server::ServerKind::Ollama) => false,
+        Some(other) => {
+            return Err(Error::unsupported(format!(
+                "setup configures Ollama or llama-server, not {}",
+                other.name()
+            ))
+            .with_hint("pass --server ollama or --server llama-server"))
+        }
         None => prev
             .as_ref()
             .is_some_and(|p| p.server.kind == "llama-server"),

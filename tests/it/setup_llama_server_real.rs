@@ -329,4 +329,10 @@ fn doctor_before_and_after_setup_against_the_real_server() {
     assert_eq!(doc["facts"]["server"]["kind"], "llama-server", "{doc:#}");
     assert_eq!(doc["facts"]["model"]["served_context"], CTX, "{doc:#}");
     assert!(!ids.contains(&"context_mismatch".to_string()), "{ids:?}");
+    // What setup recorded matches the live server.
+    assert!(
+        !ids.contains(&"setup_drift".to_string()),
+        "{ids:?}: {doc:#}"
+    );
+    eprintln!("doctor after setup: {ids:?}");
 }

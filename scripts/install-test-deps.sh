@@ -25,6 +25,7 @@ command -v shellcheck >/dev/null || need_apt+=(shellcheck)
 command -v sqlite3 >/dev/null || need_apt+=(sqlite3)  # doctor: the Ollama app settings test
 command -v python3 >/dev/null || need_apt+=(python3)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+command -v chromium >/dev/null || need_apt+=(chromium)  # logs --html: rendered headless
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-deps: apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"

@@ -82,7 +82,6 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     // A session's log.
     ("retries", Severity::Warning),
     ("timeouts", Severity::Warning),
-    ("prompt_cache_not_reused", Severity::Warning),
     ("count_tokens_unavailable", Severity::Info),
     // A server's log.
     ("model_reloaded", Severity::Warning),
@@ -93,6 +92,8 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
 
 /// Ids whose severity depends on how far off the value is.
 pub const GRADED: &[&str] = &[
+    // One long prompt re-read is a note; two or more are a warning.
+    "prompt_cache_not_reused",
     "server_unreachable",
     "server_context_small",
     "kv_cache_f16",

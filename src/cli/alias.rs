@@ -2,9 +2,10 @@
 
 use crate::error::{Error, Result};
 use crate::setup::config;
-use crate::setup::plan::{read_current, FileChange, ModeRule, Plan};
+use crate::setup::journal::Session;
+use crate::setup::plan::{FileChange, Level, ModeRule, Plan};
 use crate::setup::{apply, Paths, Record};
-use crate::shell::{block, snippet, upsert_block, Shell};
+use crate::shell::{block, snippet, Shell};
 
 #[derive(clap::Args, Debug)]
 pub struct AliasArgs {
@@ -17,9 +18,15 @@ pub struct AliasArgs {
     /// Put it into the shell's rc file, between `# >>> cclocal >>>` and `# <<< cclocal <<<`.
     #[arg(long)]
     pub write: bool,
-    /// With --write: show the change as a diff and write nothing.
+    /// Take the marked block out of the rc file again (undoable with `cclocal undo`).
+    #[arg(long, conflicts_with = "write")]
+    pub remove: bool,
+    /// With --write or --remove: show the change as a diff and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --write or --remove: print a machine-readable summary (JSON) on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(args: &AliasArgs, _verbose: bool) -> Result<i32> {
@@ -45,48 +52,109 @@ pub fn run(args: &AliasArgs, _verbose: bool) -> Result<i32> {
     }
     let name = args.name.clone().unwrap_or(launcher_name);
     let text = snippet(shell, &name, &launcher)?;
-    if !args.write {
+    if !args.write && !args.remove {
         print!("{text}");
         return Ok(0);
     }
+    let say = |s: String| {
+        if args.json {
+            eprintln!("{s}")
+        } else {
+            println!("{s}")
+        }
+    };
     let rc = shell.rc_file(&paths);
-    let current = read_current(&rc)?.map(|(b, _)| b).unwrap_or_default();
-    let current = String::from_utf8(current).map_err(|_| {
-        Error::parse("the rc file is not UTF-8 text; cclocal leaves it alone")
-            .with_subject(rc.display().to_string())
-    })?;
-    let new = upsert_block(&current, &block(&text), &rc)?;
+    let _session = if args.dry_run {
+        None
+    } else {
+        let s = Session::begin(&paths)?;
+        s.report();
+        Some(s)
+    };
+    // One read of the rc file: the edit and apply's baseline come from the same bytes.
+    let level = Level::RcBlock {
+        block: (!args.remove).then(|| block(&text)),
+    };
     let mut plan = Plan::default();
-    plan.push(FileChange::write(
+    plan.push(FileChange::edit(
         &rc,
-        new.into_bytes(),
+        level,
         ModeRule::KeepOr(0o644),
         &format!("{} rc file", shell.name()),
     )?);
-    print!("{}", plan.summary());
+    let summary = plan.summary();
+    if args.json {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
+    let runs = paths.runs_dir();
+    let json = |run: Option<&crate::setup::manifest::Manifest>, applied: bool| {
+        serde_json::json!({
+            "command": if args.remove { "alias --remove" } else { "alias --write" },
+            "dry_run": args.dry_run,
+            "applied": applied,
+            "run_id": run.map(|m| m.id.clone()),
+            "changes": plan.to_json(run.map(|m| (runs.as_path(), m))),
+            "notes": plan.notes,
+        })
+    };
     if args.dry_run {
-        print!("{}", plan.diff());
-        println!("dry run: nothing was written");
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json(None, false)).expect("json")
+            );
+        } else {
+            print!("{}", plan.diff());
+            println!("dry run: nothing was written");
+        }
         return Ok(0);
     }
     if plan.is_noop() {
-        println!(
-            "nothing to change: the alias is already in {}",
-            rc.display()
-        );
+        say(if args.remove {
+            format!("nothing to change: {} has no cclocal block", rc.display())
+        } else {
+            format!(
+                "nothing to change: the alias is already in {}",
+                rc.display()
+            )
+        });
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json(None, false)).expect("json")
+            );
+        }
         return Ok(0);
     }
-    let runs = paths.runs_dir();
-    apply(
+    let run = apply(
         &plan,
         Some(Record {
             runs_dir: &runs,
-            command: "alias",
+            command: if args.remove {
+                "alias --remove"
+            } else {
+                "alias"
+            },
         }),
     )?;
-    println!(
-        "wrote the `{name}` alias to {}; open a new shell (or source the file) to use it",
-        rc.display()
-    );
+    if args.remove {
+        say(format!(
+            "removed the cclocal block from {}; `cclocal undo` puts it back",
+            rc.display()
+        ));
+    } else {
+        say(format!(
+            "wrote the `{name}` alias to {}; open a new shell (or source the file) to use it",
+            rc.display()
+        ));
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json(run.as_ref(), true)).expect("json")
+        );
+    }
     Ok(0)
 }

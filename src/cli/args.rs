@@ -29,6 +29,8 @@ pub const SIZE: &str = "SIZE";
 pub const VERSION: &str = "VERSION";
 /// Placeholder of a model name (`--model`).
 pub const MODEL: &str = "MODEL";
+/// A server kind (`--server`).
+pub const KIND: &str = "KIND";
 
 /// The largest context `--ctx` accepts (16M tokens; no model trains longer).
 pub const MAX_CTX: u64 = 16 * 1024 * 1024;
@@ -120,6 +122,15 @@ pub fn claude_version(s: &str) -> Result<String, String> {
     s.parse::<crate::claude::Version>()
         .map_err(|e| format!("{}; write a version like 2.1.332", e.message))?;
     Ok(s.trim().to_string())
+}
+
+/// A server kind (`--server`): ollama, llama-server, lmstudio, vllm, vllm-mlx, omlx, mlx-lm,
+/// unknown (aliases such as `llama.cpp` and `lms` too), one parser for every command.
+pub fn server_kind(s: &str) -> Result<crate::server::ServerKind, String> {
+    crate::server::ServerKind::parse(s).map_err(|e| match e.hint {
+        Some(h) => format!("{}; {h}", e.message),
+        None => e.message,
+    })
 }
 
 #[cfg(test)]

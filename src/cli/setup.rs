@@ -23,7 +23,7 @@ use std::time::Duration;
 pub struct SetupArgs {
     /// The server to configure: ollama or llama-server (default: the previous setup's, else
     /// ollama). With llama-server, --model is the GGUF file it serves.
-    #[arg(long, value_name = "KIND")]
+    #[arg(long, value_name = args::KIND, value_parser = args::server_kind)]
     pub server: Option<crate::server::ServerKind>,
     /// The llama-server binary (default: `llama-server` on PATH).
     #[arg(long, value_name = "PATH")]
@@ -78,6 +78,10 @@ pub struct SetupArgs {
     /// Show the changes as unified diffs and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print a machine-readable summary (JSON) of the planned or applied changes on stdout
+    /// (the usual report goes to stderr).
+    #[arg(long)]
+    pub json: bool,
     /// Apply without asking (every answer comes from flags and defaults).
     #[arg(short, long)]
     pub yes: bool,
@@ -182,6 +186,18 @@ fn equivalent_command(ch: &Choices) -> String {
     s
 }
 
+/// `println!` that goes to stderr when stdout carries the JSON summary.
+macro_rules! say {
+    ($json:expr, $($t:tt)*) => {
+        if $json { eprintln!($($t)*) } else { println!($($t)*) }
+    };
+}
+macro_rules! say_raw {
+    ($json:expr, $($t:tt)*) => {
+        if $json { eprint!($($t)*) } else { print!($($t)*) }
+    };
+}
+
 pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     let paths = Paths::from_env()?;
     let prev = config::load(&paths.config_toml())?;
@@ -190,13 +206,14 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal();
     let budget = detect_budget(args.memory, args.mac_ram);
+    use crate::server::ServerKind;
     let llama = match args.server {
-        Some(crate::server::ServerKind::LlamaServer) => true,
-        Some(crate::server::ServerKind::Ollama) => false,
+        Some(ServerKind::LlamaServer) => true,
+        Some(ServerKind::Ollama) => false,
         Some(other) => {
-            return Err(Error::unsupported(format!(
-                "setup configures Ollama or llama-server, not {}",
-                other.name()
+            return Err(Error::usage(format!(
+                "cclocal setup does not configure {} yet",
+                other.label()
             ))
             .with_hint("pass --server ollama or --server llama-server"))
         }
@@ -390,7 +407,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             None
         },
     };
-    let built = build_plan(&paths, &ch, &host)?;
+    let mut built = build_plan(&paths, &ch, &host)?;
     let rec = match crate::planner::advise_version(ch.claude_version, ch.context, &ch.model) {
         crate::planner::ClaudeAdvice::Settings { rec, .. } => rec,
         crate::planner::ClaudeAdvice::Impossible { why, would, .. } => {
@@ -399,12 +416,12 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             )
         }
     };
-    println!(
+    say!(args.json,
         "cclocal setup: {} on {}, context {} tokens, Claude Code {} (effective window {}, compacts at {})",
         ch.model, ch.server_url, ch.context, ch.claude_version, rec.calc.effective_window, rec.calc.autocompact_threshold
     );
     for n in crate::planner::context_notes(&rec, trained) {
-        println!("note: {n}");
+        say!(args.json, "note: {n}");
     }
     if let Some(n) = Some(())
         .filter(|_| !llama)
@@ -414,20 +431,50 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         .and_then(|s| s.num_ctx)
     {
         if n != ch.context {
-            println!("warning: the model's Modelfile sets num_ctx {n}, which overrides OLLAMA_CONTEXT_LENGTH; re-create it without num_ctx or with num_ctx {}", ch.context);
+            say!(args.json, "warning: the model's Modelfile sets num_ctx {n}, which overrides OLLAMA_CONTEXT_LENGTH; re-create it without num_ctx or with num_ctx {}", ch.context);
         }
     }
-    print!("{}", built.plan.summary());
+    say_raw!(args.json, "{}", built.plan.summary());
+    let runs = paths.runs_dir();
+    let json = |built: &crate::setup::Built,
+                run: Option<&crate::setup::manifest::Manifest>,
+                applied: bool| {
+        serde_json::json!({
+            "command": "setup",
+            "dry_run": args.dry_run,
+            "applied": applied,
+            "run_id": run.map(|m| m.id.clone()),
+            "run_dir": run.map(|m| runs.join(&m.id).display().to_string()),
+            "changes": built.plan.to_json(run.map(|m| (runs.as_path(), m))),
+            "notes": built.plan.notes,
+        })
+    };
     if args.dry_run {
-        print!("{}", built.plan.diff());
-        for n in &built.plan.notes {
-            println!("note: {n}");
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json(&built, None, false)).expect("json")
+            );
+            return Ok(0);
         }
-        println!("dry run: nothing was written");
+        say_raw!(args.json, "{}", built.plan.diff());
+        for n in &built.plan.notes {
+            say!(args.json, "note: {n}");
+        }
+        say!(args.json, "dry run: nothing was written");
         return Ok(0);
     }
     if built.plan.is_noop() {
-        println!("nothing to change: every file is already as planned");
+        say!(
+            args.json,
+            "nothing to change: every file is already as planned"
+        );
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json(&built, None, false)).expect("json")
+            );
+        }
         return Ok(0);
     }
     if !args.yes {
@@ -444,11 +491,15 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             eprint!("{}", built.plan.diff());
         }
         if !wizard::confirm("Write these files?")? {
-            println!("nothing was written");
+            say!(args.json, "nothing was written");
             return Ok(1);
         }
     }
-    let runs = paths.runs_dir();
+    // Under the lock: a second run waits for the first, an interrupted earlier run is
+    // finished first, and the plan is made again on what the files hold now.
+    let session = crate::setup::journal::Session::begin(&paths)?;
+    session.report();
+    built = build_plan(&paths, &ch, &host)?;
     let run = apply(
         &built.plan,
         Some(Record {
@@ -457,7 +508,8 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         }),
     )?;
     if let Some(m) = &run {
-        println!(
+        say!(
+            args.json,
             "wrote {} file(s); `cclocal undo` takes them back (run {})",
             m.entries.len(),
             m.id
@@ -472,13 +524,13 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             };
             if applies {
                 for line in system::perform(action) {
-                    println!("{line}");
+                    say!(args.json, "{line}");
                 }
             }
         }
     }
     for n in &built.plan.notes {
-        println!("note: {n}");
+        say!(args.json, "note: {n}");
     }
     if args.warm {
         eprintln!("loading {} (keep-alive {})…", ch.model, ch.keep_alive);
@@ -488,12 +540,24 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             &ch.keep_alive,
             Duration::from_secs(600),
         )?;
-        println!("{} is loaded and stays for {}", ch.model, ch.keep_alive);
+        say!(
+            args.json,
+            "{} is loaded and stays for {}",
+            ch.model,
+            ch.keep_alive
+        );
     }
     if ch.has(Part::Launcher) {
-        println!(
+        say!(
+            args.json,
             "start Claude Code with: {}",
             sh_quote(&paths.launcher(&ch.launcher_name).display().to_string())
+        );
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json(&built, run.as_ref(), true)).expect("json")
         );
     }
     Ok(0)

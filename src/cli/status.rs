@@ -134,7 +134,7 @@ fn last_run(paths: &Paths) -> Result<Option<LastRun>> {
         files: m
             .entries
             .iter()
-            .filter(|e| e.after.is_some())
+            .filter(|e| e.after.is_some() || e.after_hash.is_some())
             .map(|e| RunFile {
                 path: e.path.display().to_string(),
                 what: e.what.clone(),

@@ -1,82 +1,224 @@
-//! `cclocal undo`: take back the last setup (or alias) run, byte for byte.
+//! `cclocal undo`: take back the last setup (or alias) run, at the level it changed each
+//! file (docs/safety.md).
 
-use crate::error::Result;
-use crate::setup::manifest::{format_time, list_runs};
+use crate::error::{Error, Result};
+use crate::setup::journal::Session;
+use crate::setup::manifest::{format_time, list_all, BrokenRun, Run};
 use crate::setup::undo::{apply_undo, last_run, plan_undo};
 use crate::setup::{ChangeKind, Paths};
+use crate::shell::quote::sh_quote;
 
 #[derive(clap::Args, Debug)]
 pub struct UndoArgs {
     /// List the recorded runs instead.
     #[arg(long)]
     pub list: bool,
-    /// Restore even files that changed after cclocal wrote them (those later edits are lost).
+    /// Also restore files cclocal owns (launcher, settings) that changed after it wrote
+    /// them (those later edits are lost). Never needed for ~/.claude.json or rc files.
     #[arg(long)]
     pub force: bool,
     /// Show what undo would change and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print a machine-readable summary (JSON) on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How to put a damaged run's files back by hand.
+fn broken_help(b: &BrokenRun) -> String {
+    let mut s = format!(
+        "run {} cannot be undone automatically: {}\n  its saved copies are in {}",
+        b.id,
+        b.error,
+        b.dir.display()
+    );
+    if b.salvaged.is_empty() {
+        s.push_str(&format!(" ({})", b.files.join(", ")));
+    } else {
+        s.push_str("; to restore them by hand:");
+        for (name, path) in &b.salvaged {
+            s.push_str(&format!(
+                "\n    cp {} {}",
+                sh_quote(&b.dir.join(name).display().to_string()),
+                sh_quote(&path.display().to_string())
+            ));
+        }
+    }
+    s
+}
+
+fn broken_json(b: &BrokenRun) -> serde_json::Value {
+    serde_json::json!({
+        "id": b.id,
+        "damaged": b.error,
+        "dir": b.dir.display().to_string(),
+        "files": b.files,
+        "restore": b.salvaged.iter().map(|(n, p)| serde_json::json!({
+            "backup": b.dir.join(n).display().to_string(),
+            "path": p.display().to_string(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn list(paths: &Paths, json: bool) -> Result<i32> {
+    let runs = list_all(&paths.runs_dir())?;
+    if json {
+        let v: Vec<serde_json::Value> = runs
+            .iter()
+            .rev()
+            .map(|r| match r {
+                Run::Ok(m) => serde_json::json!({
+                    "id": m.id,
+                    "created_unix": m.created_unix,
+                    "command": m.command,
+                    "undone_unix": m.undone_unix,
+                    "state": m.state,
+                    "entries": m.entries.iter().map(|e| serde_json::json!({
+                        "path": e.path.display().to_string(),
+                        "what": e.what,
+                        "action": e.action,
+                        "backup": e.before.as_ref().map(|b| paths.runs_dir().join(&m.id).join(b).display().to_string()),
+                    })).collect::<Vec<_>>(),
+                }),
+                Run::Broken(b) => broken_json(b),
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        return Ok(0);
+    }
+    if runs.is_empty() {
+        println!("no recorded runs");
+    }
+    for r in runs.iter().rev() {
+        let m = match r {
+            Run::Ok(m) => m,
+            Run::Broken(b) => {
+                println!("{}  DAMAGED RECORD", b.id);
+                for l in broken_help(b).lines() {
+                    println!("    {l}");
+                }
+                continue;
+            }
+        };
+        let state = match (m.undone_unix, m.state.as_deref()) {
+            (Some(t), _) => format!("undone {}", format_time(t)),
+            (None, Some("incomplete")) => "incomplete: `cclocal undo` restores it".into(),
+            (None, Some(s)) => s.to_string(),
+            (None, None) => "active".into(),
+        };
+        println!(
+            "{}  {}  {}  ({state})",
+            m.id,
+            format_time(m.created_unix),
+            m.command
+        );
+        for e in &m.entries {
+            let verb = match e.action {
+                ChangeKind::Create => "created",
+                ChangeKind::Modify => "changed",
+                ChangeKind::Delete => "removed",
+                ChangeKind::Unchanged => "kept",
+            };
+            println!("    {verb:<8} {}  ({})", e.path.display(), e.what);
+        }
+    }
+    Ok(0)
 }
 
 pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
     let paths = Paths::from_env()?;
     let runs_dir = paths.runs_dir();
     if args.list {
-        let runs = list_runs(&runs_dir)?;
-        if runs.is_empty() {
-            println!("no recorded runs");
-        }
-        for m in runs.iter().rev() {
-            let state = match m.undone_unix {
-                Some(t) => format!("undone {}", format_time(t)),
-                None => "active".into(),
-            };
-            println!(
-                "{}  {}  {}  ({state})",
-                m.id,
-                format_time(m.created_unix),
-                m.command
-            );
-            for e in &m.entries {
-                let verb = match e.action {
-                    ChangeKind::Create => "created",
-                    ChangeKind::Modify => "changed",
-                    ChangeKind::Delete => "removed",
-                    ChangeKind::Unchanged => "kept",
-                };
-                println!("    {verb:<8} {}  ({})", e.path.display(), e.what);
-            }
-        }
-        return Ok(0);
+        return list(&paths, args.json);
     }
-    let Some(m) = last_run(&runs_dir)? else {
-        println!("nothing to undo: no recorded run (see `cclocal undo --list`)");
-        return Ok(0);
+    // Under the lock: no other run writes meanwhile, and an interrupted one is finished.
+    let session = if args.dry_run {
+        None
+    } else {
+        Some(Session::begin(&paths)?)
     };
-    let plan = plan_undo(&runs_dir, &m, args.force)?;
-    println!(
+    if let Some(s) = &session {
+        s.report();
+    }
+    let say = |s: String| {
+        if args.json {
+            eprintln!("{s}")
+        } else {
+            println!("{s}")
+        }
+    };
+    let m = match last_run(&runs_dir)? {
+        None => {
+            say("nothing to undo: no recorded run (see `cclocal undo --list`)".into());
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"command": "undo", "applied": false, "run_id": null, "changes": []})
+                );
+            }
+            return Ok(0);
+        }
+        Some(Run::Broken(b)) => {
+            return Err(Error::parse(broken_help(&b))
+                .with_subject(b.dir.display().to_string())
+                .with_hint(format!(
+                    "after restoring, move {} away; then `cclocal undo` continues with the runs before it",
+                    b.dir.display()
+                )))
+        }
+        Some(Run::Ok(m)) => m,
+    };
+    let up = plan_undo(&runs_dir, &m, args.force)?;
+    say(format!(
         "undo {} run {} of {}:",
         m.command,
         m.id,
         format_time(m.created_unix)
-    );
-    print!("{}", plan.summary());
+    ));
+    let summary = up.plan.summary();
+    if args.json {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
+    for (p, why) in &up.skipped {
+        say(format!("  left    {}  ({why})", p.display()));
+    }
+    let json = |applied: bool| {
+        serde_json::json!({
+            "command": "undo",
+            "dry_run": args.dry_run,
+            "applied": applied,
+            "run_id": m.id,
+            "run_command": m.command,
+            "changes": up.plan.to_json(None),
+            "skipped": up.skipped.iter().map(|(p, why)| serde_json::json!({"path": p.display().to_string(), "reason": why})).collect::<Vec<_>>(),
+        })
+    };
     if args.dry_run {
-        print!("{}", plan.diff());
-        println!("dry run: nothing was written");
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json(false)).expect("json")
+            );
+        } else {
+            print!("{}", up.plan.diff());
+            println!("dry run: nothing was written");
+        }
         return Ok(0);
     }
     let (stop, reload) = crate::setup::llama_server::undo_service_commands(&m);
     if !stop.is_empty() {
         for line in crate::setup::system::run_systemd_user(&stop, "stop llama-server") {
-            println!("{line}");
+            say(line);
         }
     }
-    let n = apply_undo(&runs_dir, &m, &plan)?;
-    println!("restored {n} file(s)");
+    let n = apply_undo(&runs_dir, &m, &up)?;
+    say(format!("restored {n} file(s)"));
     if !reload.is_empty() {
         for line in crate::setup::system::run_systemd_user(&reload, "reload llama-server's unit") {
-            println!("{line}");
+            say(line);
         }
     }
     if m.entries.iter().any(|e| {
@@ -85,10 +227,10 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
             crate::setup::llama_server::LAUNCH_AGENT_LABEL
         ))
     }) {
-        println!(
+        say(format!(
             "note: stop the llama-server LaunchAgent with `launchctl bootout gui/$(id -u)/{}` (a changed one: bootout, then `launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/{0}.plist`)",
             crate::setup::llama_server::LAUNCH_AGENT_LABEL
-        );
+        ));
     }
     if m.entries.iter().any(|e| {
         e.path.extension().is_some_and(|x| x == "plist")
@@ -98,13 +240,19 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
                 crate::setup::llama_server::LAUNCH_AGENT_LABEL
             ))
     }) {
-        println!("note: the LaunchAgent's variables stay set until logout; clear them now with `launchctl bootout gui/$(id -u)/com.cclocal.ollama-env` and `launchctl unsetenv` for each OLLAMA_ variable, then restart Ollama");
+        say("note: the LaunchAgent's variables stay set until logout; clear them now with `launchctl bootout gui/$(id -u)/com.cclocal.ollama-env` and `launchctl unsetenv` for each OLLAMA_ variable, then restart Ollama".into());
     }
     if m.entries
         .iter()
         .any(|e| e.path.ends_with("ollama.service.d/cclocal.conf") && e.path.starts_with("/etc"))
     {
-        println!("note: run `systemctl daemon-reload && systemctl restart ollama` to drop the removed settings");
+        say("note: run `systemctl daemon-reload && systemctl restart ollama` to drop the removed settings".into());
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json(true)).expect("json")
+        );
     }
     Ok(0)
 }

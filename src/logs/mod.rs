@@ -13,6 +13,7 @@ pub mod parse;
 pub mod read;
 pub mod rules;
 pub mod server;
+pub mod serverlog;
 pub mod time;
 
 pub use analyze::Analyzer;

@@ -2,6 +2,7 @@
 //! server checks come with the doctor.
 
 mod client;
+pub mod homebrew;
 mod store;
 
 pub use client::{BaseUrl, Client, Response};

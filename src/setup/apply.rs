@@ -1,14 +1,19 @@
 //! Applies a plan: all new contents go to temporary files beside their targets first (so a
 //! full disk or a read-only directory stops the run before any file changed), then each
-//! target is checked against what the plan read and renamed into place. Any failure puts
-//! back what was already replaced.
+//! target is checked against the bytes the plan read (its one baseline) immediately before
+//! it is renamed into place. A file cclocal edits at a level (one JSON key, the rc block)
+//! that moved on since is edited again on its fresh content; any other change is a
+//! conflict. Any failure puts back what was already replaced, and never removes a file it
+//! did not write or a backup it did not restore. An intent journal in the state directory
+//! lets the next run finish the job when this one is killed (docs/safety.md).
 
+use super::journal::{self, Journal};
 use super::manifest::{self, Manifest};
-use super::plan::{read_current, FileChange, Plan};
+use super::plan::{read_with_links, ChangeKind, FileChange, Level, Plan};
 use crate::error::{Error, ErrorKind, Result};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Where and how to record a run for `cclocal undo`.
@@ -17,15 +22,44 @@ pub struct Record<'a> {
     pub command: &'a str,
 }
 
-/// Writes `bytes` to a new temporary file beside `target` with `mode`, synced to disk.
-fn write_temp(target: &Path, bytes: &[u8], mode: u32) -> Result<PathBuf> {
-    let dir = target.parent().unwrap_or(Path::new("."));
+/// Whether this process runs as root (then every file keeps its owner, and new files and
+/// directories get the owner of the directory they are made in).
+pub fn is_root() -> bool {
+    static ROOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ROOT.get_or_init(|| super::system::uid() == 0)
+}
+
+/// Run as root: gives `path` the owner of its parent directory.
+pub fn adopt_owner(path: &Path) {
+    if !is_root() {
+        return;
+    }
+    if let Some(m) = path.parent().and_then(|p| fs::metadata(p).ok()) {
+        let _ = std::os::unix::fs::lchown(path, Some(m.uid()), Some(m.gid()));
+    }
+}
+
+/// The prefix of every temporary file this process makes beside `target`.
+pub fn temp_prefix(target: &Path, pid: u32) -> String {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    format!(".{name}.cclocal-tmp-{pid}-")
+}
+
+/// Writes `bytes` to a new temporary file beside `target` with `mode`, synced to disk. Run
+/// as root, it gets the owner of `target` (or of the directory, for a new file).
+fn write_temp(target: &Path, bytes: &[u8], mode: u32) -> Result<PathBuf> {
+    write_temp_with(target, bytes, mode, true)
+}
+
+/// [`write_temp`]; `sync: false` leaves syncing to the caller (after the rename).
+fn write_temp_with(target: &Path, bytes: &[u8], mode: u32, sync: bool) -> Result<PathBuf> {
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let prefix = temp_prefix(target, std::process::id());
     for n in 0..100u32 {
-        let tmp = dir.join(format!(".{name}.cclocal-tmp-{}-{n}", std::process::id()));
+        let tmp = dir.join(format!("{prefix}{n}"));
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -42,10 +76,15 @@ fn write_temp(target: &Path, bytes: &[u8], mode: u32) -> Result<PathBuf> {
                 )
             }
         };
+        if is_root() {
+            if let Ok(m) = fs::metadata(target).or_else(|_| fs::metadata(dir)) {
+                let _ = std::os::unix::fs::fchown(&file, Some(m.uid()), Some(m.gid()));
+            }
+        }
         let done = file
             .write_all(bytes)
             .and_then(|_| file.set_permissions(fs::Permissions::from_mode(mode)))
-            .and_then(|_| file.sync_all());
+            .and_then(|_| if sync { file.sync_all() } else { Ok(()) });
         if let Err(e) = done {
             let _ = fs::remove_file(&tmp);
             return Err(Error::io(&tmp, "write", e).with_hint("nothing was changed"));
@@ -75,8 +114,28 @@ pub fn write_atomic(target: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     Ok(())
 }
 
+/// Rewrites a hard-linked file in place (so every link keeps seeing it).
+fn write_in_place(target: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(target)
+        .map_err(|e| Error::io(target, "open for writing", e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io(target, "write", e))?;
+    if fs::metadata(target)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+        != Some(mode)
+    {
+        let _ = fs::set_permissions(target, fs::Permissions::from_mode(mode));
+    }
+    Ok(())
+}
+
 /// Creates the missing ancestors of `dir`, returning those it created (outermost first).
-fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
+pub fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
     let mut missing = Vec::new();
     let mut cur = Some(dir);
     while let Some(d) = cur {
@@ -88,7 +147,10 @@ fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
     }
     for d in missing.into_iter().rev() {
         match fs::create_dir(&d) {
-            Ok(()) => created.push(d),
+            Ok(()) => {
+                adopt_owner(&d);
+                created.push(d)
+            }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => {
                 return Err(Error::io(&d, "create the directory", e)
@@ -105,53 +167,140 @@ fn remove_dirs(created: &[PathBuf]) {
     }
 }
 
-/// Checks that `c`'s file still holds what the plan read.
-fn unchanged_since_plan(c: &FileChange) -> Result<()> {
-    let now = read_current(&c.real_path)?;
-    if now.as_ref().map(|(b, _)| b) != c.old.as_ref() {
-        return Err(Error::new(ErrorKind::Io, "the file changed after cclocal read it; it was not overwritten")
-            .with_subject(c.path.display().to_string())
-            .with_hint("run the command again to plan against the new content; files already replaced in this run were put back"));
-    }
-    Ok(())
+fn conflict(c: &FileChange) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        "the file changed after cclocal read it; it was not overwritten",
+    )
+    .with_subject(c.path.display().to_string())
+    .with_hint("run the command again to plan against the new content; files already replaced in this run were put back")
 }
 
-/// Puts back the files of `done` (in reverse) as the plan found them.
-fn roll_back(done: &[&FileChange]) {
-    for c in done.iter().rev() {
-        match (&c.old, c.old_mode) {
-            (Some(bytes), Some(mode)) => {
-                let _ = write_atomic(&c.real_path, bytes, mode);
-            }
-            _ => {
-                let _ = fs::remove_file(&c.real_path);
-            }
-        }
+/// Swaps two paths atomically (`renameat2(RENAME_EXCHANGE)`, Linux 3.15+); an error where
+/// the filesystem or system cannot (the caller then renames).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let ca = std::ffi::CString::new(a.as_os_str().as_bytes())?;
+    let cb = std::ffi::CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: two NUL-terminated paths that live across the call.
+    let r = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE as _,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
+/// How often a one-key or block edit is made again on fresh content before giving up.
+const MAX_REAPPLY: u32 = 50;
+
+/// What an applied change left behind for its rollback.
+struct Done {
+    i: usize,
+    /// A hard link to the replaced file (renamed back on rollback: no disk space needed).
+    orig: Option<PathBuf>,
+}
+
+/// The engine's context: a new recorded run, the undo of a run, or neither.
+pub enum Journaled<'a> {
+    Plain,
+    New(Record<'a>),
+    Undo {
+        runs_dir: &'a Path,
+        run: &'a Manifest,
+    },
 }
 
 /// Applies `plan`. Returns the recorded run, or `None` when there was nothing to do (then
 /// no file, backup or manifest is touched).
 pub fn apply(plan: &Plan, record: Option<Record<'_>>) -> Result<Option<Manifest>> {
-    let changes: Vec<&FileChange> = plan.effective().collect();
+    let how = match record {
+        Some(r) => Journaled::New(r),
+        None => Journaled::Plain,
+    };
+    apply_journaled(plan, how)
+}
+
+/// A file of the run that stays changed after a failed rollback: path and why.
+fn left_message(left: &[(PathBuf, String)]) -> String {
+    left.iter()
+        .map(|(p, why)| format!("\n  {} ({why})", p.display()))
+        .collect()
+}
+
+/// Applies `plan` with an intent journal (for a recorded run or an undo).
+pub fn apply_journaled(plan: &Plan, how: Journaled<'_>) -> Result<Option<Manifest>> {
+    let mut changes: Vec<FileChange> = plan.effective().cloned().collect();
     if changes.is_empty() {
         return Ok(None);
     }
-    // The run's manifest and backups come first: if they cannot be saved, nothing changes.
-    let run = match &record {
-        Some(r) => Some(manifest::save_run(
-            r.runs_dir,
+    let (runs_dir, command, run_id) = match &how {
+        Journaled::Plain => (None, "apply", String::new()),
+        Journaled::New(r) => (
+            Some(r.runs_dir),
             r.command,
-            &changes,
-            &plan.notes,
-        )?),
-        None => None,
+            manifest::new_run_id(r.runs_dir),
+        ),
+        Journaled::Undo { runs_dir, run } => (Some(*runs_dir), "undo", run.id.clone()),
     };
+    let pid = std::process::id();
+    let state_dir = runs_dir.and_then(Path::parent).map(Path::to_path_buf);
+    // The journal comes first: whatever happens after it, the next run can clean up.
+    if let Some(sd) = &state_dir {
+        manifest::private_dir(sd)?;
+        journal::write(
+            sd,
+            &Journal {
+                command: command.to_string(),
+                undo: matches!(how, Journaled::Undo { .. }),
+                run_id: run_id.clone(),
+                pid,
+                paths: changes.iter().map(|c| c.real_path.clone()).collect(),
+                started_unix: manifest::now_unix(),
+            },
+        )?;
+    }
+    let clear_journal = || {
+        if let Some(sd) = &state_dir {
+            journal::clear(sd);
+        }
+    };
+    journal::pause_point(command, "journal");
+    // The run's manifest and backups come next: if they cannot be saved, nothing changes.
+    let refs: Vec<&FileChange> = changes.iter().collect();
+    let mut run = match &how {
+        Journaled::New(r) => {
+            match manifest::save_run(r.runs_dir, &run_id, r.command, &refs, &plan.notes) {
+                Ok(run) => Some(run),
+                Err(e) => {
+                    clear_journal();
+                    return Err(e);
+                }
+            }
+        }
+        _ => None,
+    };
+    drop(refs);
     let discard_run = |run: &Option<(Manifest, PathBuf)>| {
         if let Some((_, dir)) = run {
             let _ = fs::remove_dir_all(dir);
         }
     };
+    journal::pause_point(command, "saved");
     // Phase 1: directories and temporary files.
     let mut created_dirs = Vec::new();
     let mut temps: Vec<Option<PathBuf>> = Vec::new();
@@ -176,43 +325,296 @@ pub fn apply(plan: &Plan, record: Option<Record<'_>>) -> Result<Option<Manifest>
                 cleanup_temps(&temps);
                 remove_dirs(&created_dirs);
                 discard_run(&run);
+                clear_journal();
                 return Err(e);
             }
         }
     }
-    // Phase 2: check and rename.
-    let mut done: Vec<&FileChange> = Vec::new();
-    for (i, c) in changes.iter().enumerate() {
-        let step = unchanged_since_plan(c).and_then(|_| match &temps[i] {
-            Some(tmp) => {
-                fs::rename(tmp, &c.real_path).map_err(|e| Error::io(&c.real_path, "replace", e))
-            }
-            None => fs::remove_file(&c.real_path).map_err(|e| Error::io(&c.real_path, "remove", e)),
-        });
-        match step {
-            Ok(()) => {
-                sync_dir(c.real_path.parent().unwrap_or(Path::new(".")));
-                done.push(c);
-            }
+    if let Some((m, dir)) = &mut run {
+        if !created_dirs.is_empty() {
+            m.created_dirs = created_dirs.clone();
+            let _ = manifest::write_manifest(dir, m);
+        }
+    }
+    journal::pause_point(command, "temps");
+    // Phase 2: check each file against its baseline and replace it.
+    let mut done: Vec<Done> = Vec::new();
+    let mut failure: Option<Error> = None;
+    for i in 0..changes.len() {
+        journal::pause_point(command, &format!("rename-{i}"));
+        match commit(&mut changes[i], &mut temps[i], i, &mut run) {
+            Ok(Some(d)) => done.push(d),
+            Ok(None) => {}
             Err(e) => {
-                roll_back(&done);
-                cleanup_temps(&temps[i..]);
-                remove_dirs(&created_dirs);
-                discard_run(&run);
-                return Err(e);
+                failure = Some(e);
+                break;
             }
         }
+        journal::pause_point(command, &format!("renamed-{i}"));
     }
-    match run {
+    cleanup_temps(&temps);
+    if let Some(e) = failure {
+        let left = roll_back(&changes, &done);
+        if left.is_empty() {
+            remove_dirs(&created_dirs);
+            discard_run(&run);
+            clear_journal();
+            return Err(e);
+        }
+        // Files stay changed: keep the run (its backups) so that undo can finish the job.
+        let (what, fix) = match &run {
+            Some((m, dir)) => {
+                let mut m = m.clone();
+                m.state = Some("incomplete".into());
+                let _ = manifest::write_manifest(dir, &m);
+                (format!("backups kept in {}", dir.display()), "cclocal undo")
+            }
+            None => (String::new(), "cclocal undo"),
+        };
+        clear_journal();
+        let msg = format!(
+            "{}; putting the files back failed, so these stay changed:{}",
+            e.message,
+            left_message(&left)
+        );
+        return Err(Error::new(e.kind, msg)
+            .with_subject(e.subject.clone().unwrap_or_default())
+            .with_hint(format!(
+                "free space or fix the cause above, then run `{fix}` to restore them{}",
+                if what.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({what})")
+                }
+            )));
+    }
+    for d in &done {
+        if let Some(o) = &d.orig {
+            let _ = fs::remove_file(o);
+        }
+    }
+    let result = match run {
         Some((mut m, dir)) => {
-            if !created_dirs.is_empty() {
-                m.created_dirs = created_dirs;
-                manifest::write_manifest(&dir, &m)?;
-            }
-            Ok(Some(m))
+            m.state = None;
+            manifest::write_manifest(&dir, &m)?;
+            Some(m)
         }
-        None => Ok(Some(Manifest::unrecorded(&changes))),
+        None => {
+            let refs: Vec<&FileChange> = changes.iter().collect();
+            Some(Manifest::unrecorded(&refs))
+        }
+    };
+    clear_journal();
+    Ok(result)
+}
+
+/// Checks change `i` against its baseline (editing a level change again on fresh content)
+/// and puts it in place. `None`: nothing was left to do.
+fn commit(
+    c: &mut FileChange,
+    temp: &mut Option<PathBuf>,
+    i: usize,
+    run: &mut Option<(Manifest, PathBuf)>,
+) -> Result<Option<Done>> {
+    let target = c.real_path.clone();
+    let orig_name =
+        target.with_file_name(format!("{}orig", temp_prefix(&target, std::process::id())));
+    let mut tries = 0;
+    let mut unsynced = false;
+    let mut swapped = false;
+    let orig = 'commit: loop {
+        let orig = loop {
+            // A hard link to the file as it is now, made before the check, so that the check
+            // is the last thing before the rename and a rollback needs no disk space.
+            let _ = fs::remove_file(&orig_name);
+            let orig = match &c.old {
+                Some(_) if c.nlink <= 1 => fs::hard_link(&target, &orig_name)
+                    .ok()
+                    .map(|_| orig_name.clone()),
+                _ => None,
+            };
+            let now = read_with_links(&c.real_path)?;
+            let now_bytes = now.as_ref().map(|(b, _, _)| b);
+            if now_bytes == c.old.as_ref() {
+                break orig;
+            }
+            let linked = u64::from(orig.is_some());
+            if let Some(o) = &orig {
+                let _ = fs::remove_file(o);
+            }
+            tries += 1;
+            if c.level == Level::File {
+                return Err(conflict(c));
+            }
+            if tries > MAX_REAPPLY {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    format!("the file kept changing while cclocal edited it ({MAX_REAPPLY} tries); it was not overwritten"),
+                )
+                .with_subject(c.path.display().to_string())
+                .with_hint("run the command again when the program writing it (Claude Code?) is idle; files already replaced in this run were put back"));
+            }
+            // Claude Code (or the user) rewrote the file: make the same edit on what is there now.
+            let fresh = now.as_ref().map(|(b, _, _)| b.as_slice());
+            let Some(new) = c.level.edit(&c.path, fresh)? else {
+                // The change is already there (or nothing is left to remove).
+                if let Some(t) = temp.take() {
+                    let _ = fs::remove_file(t);
+                }
+                c.kind = ChangeKind::Unchanged;
+                return Ok(None);
+            };
+            let (old, old_mode, nlink) = match now {
+                Some((b, m, n)) => (Some(b), Some(m), n.saturating_sub(linked)),
+                None => (None, None, 0),
+            };
+            c.old = old;
+            c.old_mode = old_mode;
+            c.nlink = nlink;
+            if let Some(m) = old_mode {
+                c.mode = m;
+            }
+            c.kind = if c.old.is_some() {
+                ChangeKind::Modify
+            } else {
+                ChangeKind::Create
+            };
+            if let Some(t) = temp.take() {
+                let _ = fs::remove_file(t);
+            }
+            // Not synced yet: a sync takes longer than a busy writer waits between writes, and
+            // the check must come right before the rename. The file is synced after it.
+            *temp = Some(write_temp_with(&c.real_path, &new, c.mode, false)?);
+            unsynced = true;
+            c.new_bytes = Some(new);
+        };
+
+        // Linux: swap the new file in atomically and look at what came out. Should a writer
+        // have slipped in between the check and the swap, its file is swapped back, so
+        // nothing it wrote is lost, and the edit is made again on it.
+        let can_swap = c.new_bytes.is_some() && c.old.is_some() && c.nlink <= 1;
+        if let (true, Some(tmp)) = (can_swap, temp.clone()) {
+            if exchange(&tmp, &target).is_ok() {
+                let replaced = fs::read(&tmp).ok();
+                if let Some(o) = &orig {
+                    let _ = fs::remove_file(o);
+                }
+                if replaced.as_ref() == c.old.as_ref() {
+                    // `tmp` now holds the replaced file: it is the copy a rollback renames back.
+                    *temp = None;
+                    swapped = true;
+                    break 'commit fs::rename(&tmp, &orig_name).ok().map(|_| orig_name.clone());
+                }
+                let back = exchange(&tmp, &target);
+                if back.is_ok() && fs::read(&tmp).ok() != c.new_bytes {
+                    // A second write landed while cclocal's file was in place: that newest
+                    // file goes back in place; the older one is kept below.
+                    let _ = exchange(&tmp, &target);
+                }
+                if back.is_err() || fs::read(&tmp).ok() != c.new_bytes {
+                    // Whatever is in `tmp` now is someone's: keep it, under a name that says so.
+                    let keep = target.with_file_name(format!(
+                        "{}.cclocal-kept-{}",
+                        target.file_name().unwrap_or_default().to_string_lossy(),
+                        std::process::id()
+                    ));
+                    let _ = fs::rename(&tmp, &keep);
+                    *temp = None;
+                    return Err(conflict(c).with_hint(format!(
+                        "another program wrote it at the same moment; the content cclocal took out is kept in {}",
+                        keep.display()
+                    )));
+                }
+                continue 'commit;
+            }
+        }
+        break orig;
+    };
+    let target = &c.real_path;
+    let step = match (&c.new_bytes, temp.take()) {
+        _ if swapped => Ok(()),
+        (Some(bytes), Some(tmp)) if c.nlink > 1 => {
+            let r = write_in_place(target, bytes, c.mode);
+            let _ = fs::remove_file(tmp);
+            r
+        }
+        (Some(_), Some(tmp)) => fs::rename(&tmp, target).map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            Error::io(target, "replace", e)
+        }),
+        _ => fs::remove_file(target).map_err(|e| Error::io(target, "remove", e)),
+    };
+    if let Err(e) = step {
+        if let Some(o) = orig {
+            let _ = fs::remove_file(o);
+        }
+        return Err(e);
     }
+    if unsynced {
+        if let Ok(f) = File::open(target) {
+            let _ = f.sync_all();
+        }
+    }
+    sync_dir(target.parent().unwrap_or(Path::new(".")));
+    if unsynced {
+        // Edited again on fresh content: the backup becomes what was replaced. Until it is
+        // saved, the hard link `orig` holds that content; a kill in between is taken back
+        // at the key/block level, which needs no backup.
+        if let Some((m, dir)) = run {
+            if let Some(b) = &c.old {
+                write_atomic(&dir.join(format!("before-{i}")), b, 0o600)?;
+            }
+            m.entries[i] = manifest::entry_for(i, c);
+            manifest::write_manifest(dir, m)?;
+        }
+    }
+    Ok(Some(Done { i, orig }))
+}
+
+/// Puts back the files of `done` (in reverse) as the plan found them. A file that no longer
+/// holds what this run wrote belongs to someone else now and is left alone. Returns the
+/// files that stay changed, with why.
+fn roll_back(changes: &[FileChange], done: &[Done]) -> Vec<(PathBuf, String)> {
+    let mut left = Vec::new();
+    for d in done.iter().rev() {
+        let c = &changes[d.i];
+        let now = fs::read(&c.real_path).ok();
+        if now != c.new_bytes {
+            if let Some(o) = &d.orig {
+                let _ = fs::remove_file(o);
+            }
+            if now.is_some() || c.new_bytes.is_some() {
+                left.push((
+                    c.path.clone(),
+                    "changed by another program since cclocal wrote it; left as it is".into(),
+                ));
+            }
+            continue;
+        }
+        let restored = match (&d.orig, &c.old, c.old_mode) {
+            (Some(o), _, _) => fs::rename(o, &c.real_path)
+                .map_err(|e| Error::io(&c.real_path, "put back", e))
+                .or_else(|e| {
+                    let _ = fs::remove_file(o);
+                    match (&c.old, c.old_mode) {
+                        (Some(b), Some(m)) => write_atomic(&c.real_path, b, m),
+                        _ => Err(e),
+                    }
+                }),
+            (None, Some(bytes), Some(mode)) if c.nlink > 1 => {
+                write_in_place(&c.real_path, bytes, mode)
+            }
+            (None, Some(bytes), Some(mode)) => write_atomic(&c.real_path, bytes, mode),
+            _ => fs::remove_file(&c.real_path).map_err(|e| Error::io(&c.real_path, "remove", e)),
+        };
+        if let Err(e) = restored {
+            left.push((
+                c.path.clone(),
+                format!("could not be put back: {}", e.message),
+            ));
+        }
+    }
+    left
 }
 
 #[cfg(test)]

@@ -2,13 +2,13 @@
 //! after they are written. Pure apart from reading the files' current content.
 
 use super::choices::{Choices, Part, TargetOs};
-use super::claude_json::mark_onboarded;
+use super::claude_json;
 use super::config::{ClaudeConfig, LlamaServerConfig, ModelConfig, ServerConfig, SetupConfig};
 use super::generate::{self, LAUNCH_AGENT_LABEL};
 use super::llama_server::{self, LlamaServer};
 use super::paths::{systemd_dropin, Paths};
-use super::plan::{read_current, FileChange, ModeRule, Plan};
-use crate::error::Result;
+use super::plan::{FileChange, Level, ModeRule, Plan};
+use crate::error::{Error, Result};
 use crate::shell::quote::sh_quote;
 use std::path::{Path, PathBuf};
 
@@ -56,16 +56,26 @@ pub fn build_plan(paths: &Paths, ch: &Choices, host: &Host) -> Result<Built> {
     let settings_path = paths.claude_settings();
 
     if ch.has(Part::Launcher) {
+        let claude = resolve_claude(&launcher_path)?;
+        check_launcher_path(&launcher_path, &ch.launcher_name)?;
+        if claude.is_none() {
+            plan.notes.push("Claude Code (`claude`) is not on PATH here: the launcher runs the `claude` it finds on PATH when it starts; run setup again after installing Claude Code to pin its path".into());
+        }
+        // A token the user gave is a secret: only the user may read the files holding it.
+        let secret = ch.auth_token != DEFAULT_AUTH_TOKEN;
+        if secret {
+            plan.secrets.push(ch.auth_token.clone());
+        }
         plan.push(FileChange::write(
             &launcher_path,
-            generate::launcher(ch, &settings_path)?,
-            ModeRule::Exact(0o755),
+            generate::launcher(ch, &settings_path, claude.as_deref())?,
+            ModeRule::Exact(if secret { 0o700 } else { 0o755 }),
             "launcher",
         )?);
         plan.push(FileChange::write(
             &settings_path,
             generate::claude_settings(ch),
-            ModeRule::Exact(0o644),
+            ModeRule::Exact(if secret { 0o600 } else { 0o644 }),
             "Claude Code settings",
         )?);
         let on_path = std::env::var_os("PATH")
@@ -88,18 +98,16 @@ pub fn build_plan(paths: &Paths, ch: &Choices, host: &Host) -> Result<Built> {
         }
     }
     if ch.has(Part::Onboarding) {
-        let current = read_current(&paths.claude_json)?;
-        if let Some(bytes) = mark_onboarded(
+        // One read: the edit is computed on the bytes that are also apply's baseline.
+        plan.push(FileChange::edit(
             &paths.claude_json,
-            current.as_ref().map(|(b, _)| b.as_slice()),
-        )? {
-            plan.push(FileChange::write(
-                &paths.claude_json,
-                bytes,
-                ModeRule::KeepOr(0o600),
-                "Claude Code onboarding flag",
-            )?);
-        }
+            Level::JsonKey {
+                key: claude_json::KEY.into(),
+                value: Some(claude_json::VALUE.into()),
+            },
+            ModeRule::KeepOr(0o600),
+            "Claude Code onboarding flag",
+        )?);
     }
     let config = SetupConfig {
         version: 1,
@@ -235,6 +243,73 @@ fn server_files(
         }
     }
     Ok(())
+}
+
+/// The token the launcher sends when none is given (Ollama ignores it; not a secret).
+pub const DEFAULT_AUTH_TOKEN: &str = "ollama";
+
+/// The header line every launcher cclocal writes carries.
+pub const LAUNCHER_MARK: &str = "Written by `cclocal setup`";
+
+/// The `claude` the launcher runs: the first `claude` on PATH that is not the launcher
+/// itself (nor a link to it), as an absolute path, so the launcher never runs itself.
+/// `None` when PATH has none.
+pub fn resolve_claude(launcher: &Path) -> Result<Option<PathBuf>> {
+    let launcher_real = std::fs::canonicalize(launcher).ok();
+    let Some(path) = std::env::var_os("PATH") else {
+        return Ok(None);
+    };
+    for dir in std::env::split_paths(&path) {
+        if !dir.is_absolute() {
+            continue;
+        }
+        let p = dir.join("claude");
+        if !p.is_file() || p == launcher {
+            continue;
+        }
+        if launcher_real.is_some() && std::fs::canonicalize(&p).ok() == launcher_real {
+            continue;
+        }
+        return Ok(Some(p));
+    }
+    Ok(None)
+}
+
+/// Refuses a launcher that would be, replace or shadow Claude Code itself, or write
+/// through a symlink or over a file cclocal did not write.
+fn check_launcher_path(launcher: &Path, name: &str) -> Result<()> {
+    let refuse = |why: String| {
+        Error::usage(why)
+            .with_subject(launcher.display().to_string())
+            .with_hint("choose another name with --launcher-name (the default is claude-local)")
+    };
+    if name == "claude" {
+        return Err(refuse(
+            "the launcher cannot be named `claude`: it would shadow Claude Code itself, which the launcher runs".into(),
+        ));
+    }
+    match std::fs::symlink_metadata(launcher) {
+        Ok(m) if m.file_type().is_symlink() => Err(refuse(format!(
+            "{} is a symlink (to {}); cclocal writes its launcher only as its own file, never through a link into a file it did not create",
+            launcher.display(),
+            std::fs::read_link(launcher)
+                .map(|t| t.display().to_string())
+                .unwrap_or_else(|_| "?".into())
+        ))),
+        Ok(m) if m.is_file() => {
+            let head = std::fs::read(launcher).unwrap_or_default();
+            let head = &head[..head.len().min(4096)];
+            if String::from_utf8_lossy(head).contains(LAUNCHER_MARK) {
+                Ok(())
+            } else {
+                Err(refuse(format!(
+                    "{} exists and was not written by cclocal; it is left alone",
+                    launcher.display()
+                )))
+            }
+        }
+        _ => Ok(()),
+    }
 }
 
 /// llama-server's service: a systemd user unit (Linux) or a LaunchAgent (macOS) that runs

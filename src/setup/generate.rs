@@ -63,8 +63,13 @@ fn path_str(p: &Path) -> Result<&str> {
         .ok_or_else(|| Error::usage("the path is not UTF-8").with_subject(p.display().to_string()))
 }
 
-/// The POSIX sh launcher.
-pub fn launcher(ch: &Choices, settings_path: &Path) -> Result<Vec<u8>> {
+/// The POSIX sh launcher; it runs `claude` (the absolute path setup resolved, else the
+/// `claude` on PATH).
+pub fn launcher(ch: &Choices, settings_path: &Path, claude: Option<&Path>) -> Result<Vec<u8>> {
+    let claude = match claude {
+        Some(p) => path_str(p)?.to_string(),
+        None => "claude".to_string(),
+    };
     let env = claude_env(ch);
     debug_assert!(env.iter().all(|(k, _)| is_env_name(k)));
     let text = render(
@@ -77,6 +82,7 @@ pub fn launcher(ch: &Choices, settings_path: &Path) -> Result<Vec<u8>> {
             claude_version => ch.claude_version.to_string(),
             env => env,
             settings_path => path_str(settings_path)?,
+            claude => claude,
         },
     )?;
     Ok(text.into_bytes())

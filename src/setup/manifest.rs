@@ -1,8 +1,10 @@
 //! The record of each run that changed files: a directory per run under
-//! `<state>/runs/<id>/` holding `manifest.json`, a copy of every replaced file (`before-N`)
-//! and of what was written (`after-N`). `cclocal undo` reads it back.
+//! `<state>/runs/<id>/` holding `manifest.json` and a copy of every replaced file
+//! (`before-N`); what was written is recorded by its hash (`after_hash`), so a large file
+//! is copied once, not twice. Runs beyond [`KEEP_RUNS`] are pruned (docs/safety.md).
+//! `cclocal undo` reads it back.
 
-use super::plan::{ChangeKind, FileChange};
+use super::plan::{ChangeKind, FileChange, Level};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -11,6 +13,20 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
+
+/// How many recorded runs are kept; older ones (and their backups) are pruned at the start
+/// of the next run that writes. `cclocal undo` can take back at most this many runs.
+pub const KEEP_RUNS: usize = 20;
+
+/// A content hash (FNV-1a, 64 bit, plus the length) to recognise bytes cclocal wrote.
+pub fn hash(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}:{}", bytes.len())
+}
 
 /// One file a run touched.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -24,9 +40,26 @@ pub struct Entry {
     /// File name of the saved previous content in the run directory.
     pub before: Option<String>,
     pub before_mode: Option<u32>,
-    /// File name of the saved new content in the run directory.
+    /// File name of the saved new content (runs recorded before `after_hash` existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<String>,
     pub after_mode: Option<u32>,
+    /// [`hash`] of the content written.
+    #[serde(default)]
+    pub after_hash: Option<String>,
+    /// [`hash`] of the content replaced.
+    #[serde(default)]
+    pub before_hash: Option<String>,
+    /// The level of the change (whole file, one JSON key, the rc block).
+    #[serde(default)]
+    pub level: Level,
+    /// For a JSON key: its raw value before (absent: `None`); for the rc block: the block's
+    /// text before (none: `None`). Undo puts that back on the file's current content.
+    #[serde(default)]
+    pub before_part: Option<String>,
+    /// Undo already took this file back (an undo that skipped other files, or was cut off).
+    #[serde(default)]
+    pub undone: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -44,6 +77,10 @@ pub struct Manifest {
     /// When `cclocal undo` took this run back.
     #[serde(default)]
     pub undone_unix: Option<u64>,
+    /// `None`: applied. `applying`: the run was cut off (the next run takes it back);
+    /// `incomplete`: a rollback could not restore every file (undo finishes it).
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 fn now() -> (u64, u32) {
@@ -53,7 +90,21 @@ fn now() -> (u64, u32) {
     (d.as_secs(), d.subsec_nanos())
 }
 
-fn entry_for(i: usize, c: &FileChange) -> Entry {
+/// What `level` covered before the change, from the old content.
+pub fn before_part(c: &FileChange) -> Option<String> {
+    let old = c.old.as_deref()?;
+    match &c.level {
+        Level::File => None,
+        Level::JsonKey { key, .. } => super::claude_json::raw_value(&c.real_path, old, key)
+            .ok()
+            .flatten(),
+        Level::RcBlock { .. } => std::str::from_utf8(old)
+            .ok()
+            .and_then(|t| crate::shell::find_block(t, &c.real_path).ok().flatten()),
+    }
+}
+
+pub fn entry_for(i: usize, c: &FileChange) -> Entry {
     Entry {
         path: c.path.clone(),
         real_path: c.real_path.clone(),
@@ -61,8 +112,13 @@ fn entry_for(i: usize, c: &FileChange) -> Entry {
         action: c.kind,
         before: c.old.as_ref().map(|_| format!("before-{i}")),
         before_mode: c.old_mode,
-        after: c.new_bytes.as_ref().map(|_| format!("after-{i}")),
+        after: None,
         after_mode: c.new_bytes.as_ref().map(|_| c.mode),
+        after_hash: c.new_bytes.as_deref().map(hash),
+        before_hash: c.old.as_deref().map(hash),
+        level: c.level.clone(),
+        before_part: before_part(c),
+        undone: false,
     }
 }
 
@@ -82,20 +138,27 @@ impl Manifest {
             created_dirs: Vec::new(),
             notes: Vec::new(),
             undone_unix: None,
+            state: None,
         }
     }
 }
 
-/// Creates `dir` with mode 0700 (its missing ancestors get the usual mode).
-fn private_dir(dir: &Path) -> Result<()> {
+/// Creates `dir` with mode 0700 (its missing ancestors get the usual mode); run as root,
+/// each new directory gets the owner of the directory it is made in (the HOME's owner).
+pub fn private_dir(dir: &Path) -> Result<()> {
     let err =
         |e| Error::io(dir, "create cclocal's state directory", e).with_hint("nothing was changed");
     if let Some(parent) = dir.parent() {
-        fs::create_dir_all(parent).map_err(err)?;
+        let mut created = Vec::new();
+        super::apply::create_dirs(parent, &mut created)?;
     }
     match fs::DirBuilder::new().mode(0o700).create(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(err(e)),
-        _ => Ok(()),
+        Err(_) => Ok(()),
+        Ok(()) => {
+            super::apply::adopt_owner(dir);
+            Ok(())
+        }
     }
 }
 
@@ -109,27 +172,33 @@ pub fn write_manifest(run_dir: &Path, m: &Manifest) -> Result<()> {
     save_private(&run_dir.join(MANIFEST_FILE), &json)
 }
 
-/// Saves a new run (backups, new contents, manifest) before anything is applied.
+/// A new run id (a directory name under `runs_dir` that does not exist yet).
+pub fn new_run_id(runs_dir: &Path) -> String {
+    let (secs, nanos) = now();
+    let mut id = format!("{secs:011}-{nanos:09}");
+    let mut n = 0;
+    while runs_dir.join(&id).exists() {
+        n += 1;
+        id = format!("{secs:011}-{nanos:09}-{n}");
+    }
+    id
+}
+
+/// Saves a new run (backups and manifest, state `applying`) before anything is applied.
 pub fn save_run(
     runs_dir: &Path,
+    id: &str,
     command: &str,
     changes: &[&FileChange],
     notes: &[String],
 ) -> Result<(Manifest, PathBuf)> {
     private_dir(runs_dir)?;
-    let (secs, nanos) = now();
-    let mut id = format!("{secs:011}-{nanos:09}");
-    let mut dir = runs_dir.join(&id);
-    let mut n = 0;
-    while dir.exists() {
-        n += 1;
-        id = format!("{secs:011}-{nanos:09}-{n}");
-        dir = runs_dir.join(&id);
-    }
+    let secs = now().0;
+    let dir = runs_dir.join(id);
     private_dir(&dir)?;
     let m = Manifest {
         version: 1,
-        id,
+        id: id.to_string(),
         created_unix: secs,
         command: command.to_string(),
         entries: changes
@@ -140,14 +209,12 @@ pub fn save_run(
         created_dirs: Vec::new(),
         notes: notes.to_vec(),
         undone_unix: None,
+        state: Some("applying".into()),
     };
     let saved = (|| {
         for (i, c) in changes.iter().enumerate() {
             if let Some(b) = &c.old {
                 save_private(&dir.join(format!("before-{i}")), b)?;
-            }
-            if let Some(b) = &c.new_bytes {
-                save_private(&dir.join(format!("after-{i}")), b)?;
             }
         }
         write_manifest(&dir, &m)
@@ -159,8 +226,61 @@ pub fn save_run(
     Ok((m, dir))
 }
 
-/// Every recorded run, oldest first. Unreadable run directories are skipped.
-pub fn list_runs(runs_dir: &Path) -> Result<Vec<Manifest>> {
+/// A run directory whose manifest cannot be read: what is known about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokenRun {
+    pub id: String,
+    pub dir: PathBuf,
+    /// Why the manifest cannot be used.
+    pub error: String,
+    /// The saved copies in the directory (`before-0`, …).
+    pub files: Vec<String>,
+    /// (backup file name, the path it was saved from), as far as the damaged manifest
+    /// still names them.
+    pub salvaged: Vec<(String, PathBuf)>,
+}
+
+/// One recorded run.
+#[derive(Debug, Clone)]
+pub enum Run {
+    Ok(Manifest),
+    Broken(BrokenRun),
+}
+
+impl Run {
+    pub fn id(&self) -> &str {
+        match self {
+            Run::Ok(m) => &m.id,
+            Run::Broken(b) => &b.id,
+        }
+    }
+}
+
+/// The (backup, path) pairs still legible in a damaged manifest: each `"real_path"` with
+/// the `"before"` that follows it in the same entry.
+fn salvage(text: &str) -> Vec<(String, PathBuf)> {
+    let read_str = |s: &str| -> Option<String> {
+        let s = s.trim_start().strip_prefix(':')?.trim_start();
+        let mut de = serde_json::Deserializer::from_str(s).into_iter::<String>();
+        de.next()?.ok()
+    };
+    let mut out = Vec::new();
+    let parts: Vec<&str> = text.split("\"real_path\"").collect();
+    for part in parts.iter().skip(1) {
+        let Some(path) = read_str(part) else { continue };
+        if let Some(i) = part.find("\"before\"") {
+            if let Some(name) = read_str(&part[i + 8..]) {
+                if name.starts_with("before-") {
+                    out.push((name, PathBuf::from(path)));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Every recorded run, oldest first, including those whose manifest cannot be read.
+pub fn list_all(runs_dir: &Path) -> Result<Vec<Run>> {
     let rd = match fs::read_dir(runs_dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -168,15 +288,76 @@ pub fn list_runs(runs_dir: &Path) -> Result<Vec<Manifest>> {
     };
     let mut runs = Vec::new();
     for ent in rd.flatten() {
-        let p = ent.path().join(MANIFEST_FILE);
-        if let Ok(bytes) = fs::read(&p) {
-            if let Ok(m) = serde_json::from_slice::<Manifest>(&bytes) {
-                runs.push(m);
+        let dir = ent.path();
+        if !dir.is_dir() {
+            continue;
+        }
+        let id = ent.file_name().to_string_lossy().into_owned();
+        let p = dir.join(MANIFEST_FILE);
+        let broken = |error: String, text: &str| {
+            let mut files: Vec<String> = fs::read_dir(&dir)
+                .map(|rd| {
+                    rd.flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| n != MANIFEST_FILE)
+                        .collect()
+                })
+                .unwrap_or_default();
+            files.sort();
+            Run::Broken(BrokenRun {
+                id: id.clone(),
+                dir: dir.clone(),
+                error,
+                files,
+                salvaged: salvage(text),
+            })
+        };
+        match fs::read(&p) {
+            Ok(bytes) => match serde_json::from_slice::<Manifest>(&bytes) {
+                Ok(m) if m.id == id => runs.push(Run::Ok(m)),
+                Ok(_) => runs.push(broken(
+                    "its manifest names another run".into(),
+                    &String::from_utf8_lossy(&bytes),
+                )),
+                Err(e) => runs.push(broken(
+                    format!("its manifest is damaged ({e})"),
+                    &String::from_utf8_lossy(&bytes),
+                )),
+            },
+            Err(e) => runs.push(broken(format!("its manifest cannot be read ({e})"), "")),
+        }
+    }
+    runs.sort_by(|a, b| a.id().cmp(b.id()));
+    Ok(runs)
+}
+
+/// Every recorded run with a readable manifest, oldest first.
+pub fn list_runs(runs_dir: &Path) -> Result<Vec<Manifest>> {
+    Ok(list_all(runs_dir)?
+        .into_iter()
+        .filter_map(|r| match r {
+            Run::Ok(m) => Some(m),
+            Run::Broken(_) => None,
+        })
+        .collect())
+}
+
+/// Removes the oldest intact runs beyond `keep` (damaged ones are kept for the user to look
+/// at). Returns the ids removed. Runs call it with `KEEP_RUNS - 1` before they record one.
+pub fn prune(runs_dir: &Path, keep: usize) -> Vec<String> {
+    let Ok(all) = list_all(runs_dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    let excess = all.len().saturating_sub(keep);
+    for r in all.iter().take(excess) {
+        if let Run::Ok(m) = r {
+            if m.state.is_none() && fs::remove_dir_all(runs_dir.join(&m.id)).is_ok() {
+                removed.push(m.id.clone());
             }
         }
     }
-    runs.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(runs)
+    removed
 }
 
 /// Reads a saved file of run `m`.
@@ -192,7 +373,12 @@ pub fn saved_bytes(runs_dir: &Path, m: &Manifest, name: &str) -> Result<Vec<u8>>
 pub fn mark_undone(runs_dir: &Path, m: &Manifest) -> Result<()> {
     let mut m = m.clone();
     m.undone_unix = Some(now().0);
+    m.state = None;
     write_manifest(&runs_dir.join(&m.id), &m)
+}
+
+pub fn now_unix() -> u64 {
+    now().0
 }
 
 /// `2026-11-25 20:02:11 UTC` for a Unix time.
@@ -227,6 +413,24 @@ pub fn is_private(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn damaged_manifests_still_name_their_backups() {
+        let text = "{\"entries\": [{\"path\": \"/h/.bashrc\", \"real_path\": \"/h/dot/bashrc\", \"before\": \"before-0\"}, {\"real_path\": \"/h/x\", \"before\": null}, {\"real_path\": \"/h/\\\"q\", \"before\": \"before-2\"";
+        assert_eq!(
+            salvage(text),
+            vec![
+                ("before-0".to_string(), PathBuf::from("/h/dot/bashrc")),
+                ("before-2".to_string(), PathBuf::from("/h/\"q")),
+            ]
+        );
+    }
+
+    #[test]
+    fn hashes_differ_and_carry_the_length() {
+        assert_ne!(hash(b"a"), hash(b"b"));
+        assert!(hash(b"abc").ends_with(":3"));
+    }
 
     #[test]
     fn time_format() {

@@ -26,6 +26,54 @@ pub enum ModeRule {
     KeepOr(u32),
 }
 
+/// The level at which cclocal changes a file, and so the level at which apply re-applies
+/// the change to content that moved on and undo takes it back (docs/safety.md).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Level {
+    /// A file cclocal owns: written and taken back whole.
+    #[default]
+    File,
+    /// One top-level key of a JSON file cclocal does not own (`~/.claude.json`): set to the
+    /// raw JSON text `value`, or removed when `None`.
+    JsonKey { key: String, value: Option<String> },
+    /// cclocal's marked block in a shell rc file: replaced by `block`, or removed when `None`.
+    RcBlock { block: Option<String> },
+}
+
+impl Level {
+    /// The new content for a file holding `current` (`None`: missing), or `None` when the
+    /// change is already there. `Level::File` has no edit of its own.
+    pub fn edit(&self, path: &Path, current: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
+        match self {
+            Level::File => Ok(None),
+            Level::JsonKey {
+                key,
+                value: Some(v),
+            } => super::claude_json::set_key(path, current, key, v),
+            Level::JsonKey { key, value: None } => match current {
+                Some(b) => super::claude_json::remove_key(path, b, key),
+                None => Ok(None),
+            },
+            Level::RcBlock { block } => {
+                let text = match current {
+                    Some(b) => std::str::from_utf8(b).map_err(|_| {
+                        Error::parse("the rc file is not UTF-8 text; cclocal leaves it alone")
+                            .with_subject(path.display().to_string())
+                    })?,
+                    None if block.is_none() => return Ok(None),
+                    None => "",
+                };
+                let new = match block {
+                    Some(b) => crate::shell::upsert_block(text, b, path)?,
+                    None => crate::shell::remove_block(text, path)?,
+                };
+                Ok((current != Some(new.as_bytes())).then(|| new.into_bytes()))
+            }
+        }
+    }
+}
+
 /// One file of a plan.
 #[derive(Debug, Clone)]
 pub struct FileChange {
@@ -42,11 +90,21 @@ pub struct FileChange {
     pub old_mode: Option<u32>,
     /// What the file is, for people ("launcher", "Claude Code settings").
     pub what: String,
+    /// The level of the change (whole file, one JSON key, the rc block).
+    pub level: Level,
+    /// Hard links of the existing file (more than 1: written in place, not renamed over).
+    pub nlink: u64,
 }
 
 /// Reads a file's bytes and mode, `None` when it does not exist. A symlink is followed;
 /// anything but a regular file is refused.
 pub fn read_current(path: &Path) -> Result<Option<(Vec<u8>, u32)>> {
+    Ok(read_with_links(path)?.map(|(b, m, _)| (b, m)))
+}
+
+/// [`read_current`] plus the file's hard-link count.
+pub fn read_with_links(path: &Path) -> Result<Option<(Vec<u8>, u32, u64)>> {
+    use std::os::unix::fs::MetadataExt;
     match fs::metadata(path) {
         Ok(m) if !m.is_file() => Err(Error::usage(
             "not a regular file; cclocal will not replace it",
@@ -55,7 +113,7 @@ pub fn read_current(path: &Path) -> Result<Option<(Vec<u8>, u32)>> {
         .with_hint("move it out of the way, or choose another path")),
         Ok(m) => {
             let bytes = fs::read(path).map_err(|e| Error::io(path, "read", e))?;
-            Ok(Some((bytes, m.permissions().mode() & 0o7777)))
+            Ok(Some((bytes, m.permissions().mode() & 0o7777, m.nlink())))
         }
         Err(e) if e.kind() == IoKind::NotFound => {
             if fs::symlink_metadata(path).is_ok() {
@@ -90,7 +148,68 @@ impl FileChange {
     ) -> Result<FileChange> {
         let path = path.into();
         let real_path = resolve(&path);
-        let current = read_current(&real_path)?;
+        let current = read_with_links(&real_path)?;
+        Ok(Self::from_read(
+            path,
+            real_path,
+            current,
+            bytes,
+            mode,
+            what,
+            Level::File,
+        ))
+    }
+
+    /// Plans an edit at `level` of the file at `path`: the file is read once, the edit is
+    /// computed on those bytes, and the same bytes are the baseline apply checks before it
+    /// renames (docs/safety.md).
+    pub fn edit(
+        path: impl Into<PathBuf>,
+        level: Level,
+        mode: ModeRule,
+        what: &str,
+    ) -> Result<FileChange> {
+        let path = path.into();
+        let real_path = resolve(&path);
+        let current = read_with_links(&real_path)?;
+        let new = level.edit(&path, current.as_ref().map(|(b, _, _)| b.as_slice()))?;
+        let bytes = match (new, &current) {
+            (Some(b), _) => b,
+            (None, Some((b, _, _))) => b.clone(),
+            (None, None) => {
+                // Nothing to remove from a missing file.
+                return Ok(FileChange {
+                    path,
+                    real_path,
+                    new_bytes: None,
+                    mode: 0,
+                    kind: ChangeKind::Unchanged,
+                    old: None,
+                    old_mode: None,
+                    what: what.into(),
+                    level,
+                    nlink: 0,
+                });
+            }
+        };
+        let mut c = Self::from_read(path, real_path, current, bytes, mode, what, level);
+        if c.kind == ChangeKind::Modify && c.new_bytes == c.old {
+            c.kind = ChangeKind::Unchanged;
+        }
+        Ok(c)
+    }
+
+    fn from_read(
+        path: PathBuf,
+        real_path: PathBuf,
+        current: Option<(Vec<u8>, u32, u64)>,
+        bytes: Vec<u8>,
+        mode: ModeRule,
+        what: &str,
+        level: Level,
+    ) -> FileChange {
+        let nlink = current.as_ref().map_or(0, |c| c.2);
+        let current = current.map(|(b, m, _)| (b, m));
         let mode = match (mode, &current) {
             (ModeRule::Exact(m), _) | (ModeRule::KeepOr(m), None) => m,
             (ModeRule::KeepOr(_), Some((_, m))) => *m,
@@ -103,7 +222,7 @@ impl FileChange {
         let (old, old_mode) = current
             .map(|(b, m)| (Some(b), Some(m)))
             .unwrap_or((None, None));
-        Ok(FileChange {
+        FileChange {
             path,
             real_path,
             new_bytes: Some(bytes),
@@ -112,14 +231,43 @@ impl FileChange {
             old,
             old_mode,
             what: what.into(),
-        })
+            level,
+            nlink,
+        }
     }
 
     /// Plans removing `path` (nothing to do when it does not exist).
     pub fn delete(path: impl Into<PathBuf>, what: &str) -> Result<FileChange> {
         let path = path.into();
         let real_path = resolve(&path);
-        let current = read_current(&real_path)?;
+        let current = read_with_links(&real_path)?;
+        Ok(Self::delete_read(path, real_path, current, what))
+    }
+
+    /// Plans writing `bytes` (or removing the file, `None`) over `current`, the one read of
+    /// the file at `real_path` that is also apply's baseline.
+    pub fn on_read(
+        path: PathBuf,
+        real_path: PathBuf,
+        current: Option<(Vec<u8>, u32, u64)>,
+        bytes: Option<Vec<u8>>,
+        mode: ModeRule,
+        what: &str,
+    ) -> FileChange {
+        match bytes {
+            Some(b) => Self::from_read(path, real_path, current, b, mode, what, Level::File),
+            None => Self::delete_read(path, real_path, current, what),
+        }
+    }
+
+    fn delete_read(
+        path: PathBuf,
+        real_path: PathBuf,
+        current: Option<(Vec<u8>, u32, u64)>,
+        what: &str,
+    ) -> FileChange {
+        let nlink = current.as_ref().map_or(0, |c| c.2);
+        let current = current.map(|(b, m, _)| (b, m));
         let kind = if current.is_some() {
             ChangeKind::Delete
         } else {
@@ -128,7 +276,7 @@ impl FileChange {
         let (old, old_mode) = current
             .map(|(b, m)| (Some(b), Some(m)))
             .unwrap_or((None, None));
-        Ok(FileChange {
+        FileChange {
             path,
             real_path,
             new_bytes: None,
@@ -137,7 +285,9 @@ impl FileChange {
             old,
             old_mode,
             what: what.into(),
-        })
+            level: Level::File,
+            nlink,
+        }
     }
 
     /// A unified diff from the current content to the planned one.
@@ -184,6 +334,23 @@ pub struct Plan {
     pub changes: Vec<FileChange>,
     /// Things to tell the user (commands to run by hand, warnings).
     pub notes: Vec<String>,
+    /// Values never shown: diffs print `********` instead (an `--auth-token`).
+    pub secrets: Vec<String>,
+}
+
+/// `text` with every secret replaced by `********`.
+pub fn mask(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        // As it appears quoted in a shell line or a JSON string, then as it is.
+        let sh = crate::shell::quote::sh_quote(s);
+        out = out.replace(&sh, "'********'");
+        if let Ok(js) = serde_json::to_string(s) {
+            out = out.replace(&js[1..js.len() - 1], "********");
+        }
+        out = out.replace(s.as_str(), "********");
+    }
+    out
 }
 
 impl Plan {
@@ -213,9 +380,47 @@ impl Plan {
         }
         out
     }
+    /// A machine-readable summary: one object per file (path, action, mode, level, and the
+    /// backup path when `run` recorded one). `runs_dir`/`run` name the recorded run.
+    pub fn to_json(
+        &self,
+        run: Option<(&Path, &super::manifest::Manifest)>,
+    ) -> Vec<serde_json::Value> {
+        self.changes
+            .iter()
+            .map(|c| {
+                let entry = run.and_then(|(dir, m)| {
+                    m.entries
+                        .iter()
+                        .find(|e| e.real_path == c.real_path)
+                        .map(|e| (dir, m, e))
+                });
+                let backup = entry.and_then(|(dir, m, e)| {
+                    e.before
+                        .as_ref()
+                        .map(|b| dir.join(&m.id).join(b).display().to_string())
+                });
+                let level = match &c.level {
+                    Level::File => "file",
+                    Level::JsonKey { .. } => "json_key",
+                    Level::RcBlock { .. } => "rc_block",
+                };
+                serde_json::json!({
+                    "path": c.path.display().to_string(),
+                    "real_path": c.real_path.display().to_string(),
+                    "what": c.what,
+                    "action": c.kind,
+                    "mode": c.new_bytes.as_ref().map(|_| format!("{:04o}", c.mode)),
+                    "level": level,
+                    "backup": backup,
+                })
+            })
+            .collect()
+    }
     /// Unified diffs of every effective change.
     pub fn diff(&self) -> String {
-        self.effective().map(FileChange::diff).collect()
+        let d: String = self.effective().map(FileChange::diff).collect();
+        mask(&d, &self.secrets)
     }
 }
 

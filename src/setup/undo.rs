@@ -1,61 +1,164 @@
-//! Taking a run back: every file it replaced gets its saved bytes and mode again, every
-//! file it created is removed, and directories it created go when they are empty. A file
-//! changed since the run is left alone unless forced.
+//! Taking a run back at the level it changed each file (docs/safety.md):
+//!
+//! - a file still holding what the run wrote gets its saved bytes and mode again (or is
+//!   removed when the run created it);
+//! - a file already back as it was needs nothing;
+//! - `~/.claude.json`, which Claude Code rewrites on every start: the one key is put back
+//!   as it was (removed, or its old value) on the file's current content;
+//! - a shell rc file: the marked block is put back as it was on the current content, so
+//!   lines the user added since stay;
+//! - a file cclocal owns that someone changed since is left as it is and named, with the
+//!   command that restores cclocal's backup (`--force` restores it).
+//!
+//! Every other file of the run is taken back regardless.
 
-use super::apply::apply;
-use super::manifest::{list_runs, mark_undone, saved_bytes, Manifest};
-use super::plan::{read_current, FileChange, ModeRule, Plan};
-use crate::error::{Error, Result};
-use std::path::Path;
+use super::apply::{apply_journaled, Journaled};
+use super::manifest::{hash, list_all, mark_undone, saved_bytes, Entry, Manifest, Run};
+use super::plan::{read_with_links, FileChange, Level, ModeRule, Plan};
+use crate::error::Result;
+use crate::shell::quote::sh_quote;
+use std::path::{Path, PathBuf};
 
-/// The newest run that has not been undone.
-pub fn last_run(runs_dir: &Path) -> Result<Option<Manifest>> {
-    Ok(list_runs(runs_dir)?
-        .into_iter()
-        .rev()
-        .find(|m| m.undone_unix.is_none()))
+/// The newest run that has not been undone (a run whose manifest is damaged counts: it
+/// is reported rather than skipped).
+pub fn last_run(runs_dir: &Path) -> Result<Option<Run>> {
+    Ok(list_all(runs_dir)?.into_iter().rev().find(|r| match r {
+        Run::Ok(m) => m.undone_unix.is_none(),
+        Run::Broken(_) => true,
+    }))
 }
 
-/// Plans taking back run `m`.
-pub fn plan_undo(runs_dir: &Path, m: &Manifest, force: bool) -> Result<Plan> {
-    let mut plan = Plan::default();
+/// What undo will do for a run.
+#[derive(Debug, Clone, Default)]
+pub struct UndoPlan {
+    pub plan: Plan,
+    /// Files left as they are, with why and how to restore them by hand.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+fn after_matches(runs_dir: &Path, m: &Manifest, e: &Entry, current: Option<&[u8]>) -> bool {
+    match (&e.after_hash, &e.after, current) {
+        (Some(h), _, Some(c)) => hash(c) == *h,
+        (None, Some(name), Some(c)) => saved_bytes(runs_dir, m, name).is_ok_and(|b| b == c),
+        (None, None, None) => true,
+        _ => false,
+    }
+}
+
+/// The shell command that puts cclocal's saved copy of `e` back by hand.
+fn manual_restore(runs_dir: &Path, m: &Manifest, e: &Entry) -> String {
+    let p = sh_quote(&e.real_path.display().to_string());
+    match &e.before {
+        Some(name) => format!(
+            "cp {} {p}",
+            sh_quote(&runs_dir.join(&m.id).join(name).display().to_string())
+        ),
+        None => format!("rm {p}"),
+    }
+}
+
+/// Plans taking back run `m`. With `force`, files cclocal owns are restored even when
+/// they changed since.
+pub fn plan_undo(runs_dir: &Path, m: &Manifest, force: bool) -> Result<UndoPlan> {
+    let mut up = UndoPlan::default();
     for e in m.entries.iter().rev() {
-        let expected = match &e.after {
+        if e.undone {
+            continue;
+        }
+        // One read: the decision below and apply's baseline come from the same bytes.
+        let read = read_with_links(&e.real_path)?;
+        let current = read.as_ref().map(|(b, _, _)| b.clone());
+        let before = match &e.before {
             Some(name) => Some(saved_bytes(runs_dir, m, name)?),
             None => None,
         };
-        let current = read_current(&e.real_path)?.map(|(b, _)| b);
-        if current != expected && !force {
-            return Err(Error::usage(
-                "a file changed after cclocal wrote it; undo changed nothing",
-            )
-            .with_subject(e.path.display().to_string())
-            .with_hint(
-                "pass --force to restore it anyway (the later edits are lost), or edit it by hand",
-            ));
-        }
-        let mut c = match (&e.before, e.before_mode) {
-            (Some(name), Some(mode)) => FileChange::write(
-                &e.real_path,
-                saved_bytes(runs_dir, m, name)?,
+        let restore_whole = |before: Option<Vec<u8>>| -> Result<FileChange> {
+            let (bytes, mode) = match (before, e.before_mode) {
+                (Some(b), Some(m)) => (Some(b), m),
+                _ => (None, 0),
+            };
+            Ok(FileChange::on_read(
+                e.real_path.clone(),
+                e.real_path.clone(),
+                read.clone(),
+                bytes,
                 ModeRule::Exact(mode),
                 &e.what,
-            )?,
-            _ => FileChange::delete(&e.real_path, &e.what)?,
+            ))
+        };
+        // The edit that takes this file back at its level (None: whole file).
+        let level = match &e.level {
+            Level::File => None,
+            Level::JsonKey { key, .. } => Some(Level::JsonKey {
+                key: key.clone(),
+                value: e.before_part.clone(),
+            }),
+            Level::RcBlock { .. } => Some(Level::RcBlock {
+                block: e.before_part.clone(),
+            }),
+        };
+        let mut c = if after_matches(runs_dir, m, e, current.as_deref()) {
+            // Exactly as the run left it: the saved bytes come back. Should the file move
+            // on before the rename, apply makes the level edit on its fresh content.
+            let mut c = restore_whole(before)?;
+            if let Some(l) = level {
+                c.level = l;
+            }
+            c
+        } else if current == before {
+            continue;
+        } else {
+            match level {
+                Some(level) => {
+                    match FileChange::edit(&e.real_path, level, ModeRule::KeepOr(0o600), &e.what) {
+                        Ok(c) => c,
+                        Err(err) => {
+                            up.skipped.push((
+                                e.path.clone(),
+                                format!(
+                                    "{}; cclocal's copy from before the run: {}",
+                                    err.message,
+                                    manual_restore(runs_dir, m, e)
+                                ),
+                            ));
+                            continue;
+                        }
+                    }
+                }
+                None if force => restore_whole(before)?,
+                None => {
+                    up.skipped.push((
+                        e.path.clone(),
+                        format!(
+                            "changed after cclocal wrote it, so it was left as it is; to restore cclocal's copy anyway: {} (or `cclocal undo --force` now)",
+                            manual_restore(runs_dir, m, e)
+                        ),
+                    ));
+                    continue;
+                }
+            }
         };
         c.path = e.path.clone();
-        plan.push(c);
+        up.plan.push(c);
     }
-    Ok(plan)
+    Ok(up)
 }
 
 /// Applies an undo plan and marks the run undone. Returns the number of files changed.
-pub fn apply_undo(runs_dir: &Path, m: &Manifest, plan: &Plan) -> Result<usize> {
-    let n = plan.effective().count();
-    apply(plan, None)?;
+pub fn apply_undo(runs_dir: &Path, m: &Manifest, up: &UndoPlan) -> Result<usize> {
+    let n = up.plan.effective().count();
+    apply_journaled(&up.plan, Journaled::Undo { runs_dir, run: m })?;
     for d in m.created_dirs.iter().rev() {
         let _ = std::fs::remove_dir(d);
     }
-    mark_undone(runs_dir, m)?;
+    let mut m = m.clone();
+    if !up.skipped.is_empty() {
+        m.notes.extend(
+            up.skipped
+                .iter()
+                .map(|(p, why)| format!("undo left {}: {why}", p.display())),
+        );
+    }
+    mark_undone(runs_dir, &m)?;
     Ok(n)
 }

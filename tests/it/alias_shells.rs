@@ -168,20 +168,114 @@ fn write_owns_only_its_block_and_undo_restores_the_rc_file() {
         std::fs::read_to_string(&rc).unwrap(),
         format!("{once}echo after\n")
     );
-    // The first write's block was edited around afterwards ("echo after"), so undoing it
-    // needs --force.
+    // The user added a line after the first write's block: undo takes back only the
+    // block (no --force needed) and keeps the user's line.
     let o = t.run(&["undo"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let now = std::fs::read_to_string(&rc).unwrap();
     assert!(
-        !o.status.success() && text(&o).contains("--force"),
-        "{}",
-        text(&o)
+        now.starts_with(original) && now.ends_with("echo after\n"),
+        "{now}"
     );
-    assert!(t.run(&["undo", "--force"]).status.success());
-    assert_eq!(std::fs::read_to_string(&rc).unwrap(), original);
+    assert!(!now.contains("cclocal"), "{now}");
     assert_eq!(
         std::fs::metadata(&rc).unwrap().permissions().mode() & 0o777,
         0o640
     );
+}
+
+#[test]
+fn alias_remove_takes_out_the_block_keeps_user_lines_and_is_undoable() {
+    let t = TestHome::new();
+    let rc = t.home().join(".bashrc");
+    std::fs::write(&rc, "export A=1\n").unwrap();
+    assert!(t.run(&["alias", "bash", "--write"]).status.success());
+    let written = std::fs::read_to_string(&rc).unwrap();
+    std::fs::write(&rc, format!("{written}export B=2\n")).unwrap();
+    let o = t.run(&["alias", "bash", "--remove", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["applied"], true);
+    assert_eq!(v["changes"][0]["action"], "modify");
+    assert_eq!(v["changes"][0]["level"], "rc_block");
+    let backup = v["changes"][0]["backup"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(backup).unwrap(),
+        format!("{written}export B=2\n")
+    );
+    assert_eq!(
+        std::fs::read_to_string(&rc).unwrap(),
+        "export A=1\n\nexport B=2\n"
+    );
+    // Nothing left to remove.
+    let o = t.run(&["alias", "bash", "--remove"]);
+    assert!(text(&o).contains("has no cclocal block"), "{}", text(&o));
+    // A later user line, then undo: the block comes back, both user lines stay.
+    std::fs::write(&rc, "export A=1\n\nexport B=2\nexport C=3\n").unwrap();
+    let o = t.run(&["undo", "--json"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["applied"], true, "{v}");
+    let now = std::fs::read_to_string(&rc).unwrap();
+    assert!(
+        now.contains("# >>> cclocal >>>") && now.contains("export C=3"),
+        "{now}"
+    );
+    assert_eq!(now.matches(">>> cclocal >>>").count(), 1);
+}
+
+#[test]
+fn markers_inside_a_heredoc_are_not_the_block() {
+    let t = TestHome::new();
+    let rc = t.home().join(".bashrc");
+    let user = "cat > ~/notes.txt <<'EOF'\n# >>> cclocal >>>\nmy notes\n# <<< cclocal <<<\nEOF\n";
+    std::fs::write(&rc, user).unwrap();
+    let o = t.run(&["alias", "bash", "--write"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let now = std::fs::read_to_string(&rc).unwrap();
+    assert!(now.starts_with(user), "the heredoc is kept: {now}");
+    // The function is really defined by bash.
+    let Some(bash) = support::tool("bash") else {
+        return;
+    };
+    let out = std::process::Command::new(bash)
+        .arg("-c")
+        .arg(format!(
+            "HOME=/nonexistent; source {} >/dev/null 2>&1; type claude-local",
+            rc.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("function"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn a_hard_linked_rc_file_is_written_in_place_so_its_twin_sees_it() {
+    let t = TestHome::new();
+    let dots = t.dir.path().join("dotfiles");
+    std::fs::create_dir(&dots).unwrap();
+    std::fs::write(dots.join("bashrc"), "export A=1\n").unwrap();
+    let rc = t.home().join(".bashrc");
+    std::fs::hard_link(dots.join("bashrc"), &rc).unwrap();
+    assert!(t.run(&["alias", "bash", "--write"]).status.success());
+    let twin = std::fs::read_to_string(dots.join("bashrc")).unwrap();
+    assert!(
+        twin.contains("# >>> cclocal >>>"),
+        "the twin sees the block: {twin}"
+    );
+    assert_eq!(twin, std::fs::read_to_string(&rc).unwrap());
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&rc).unwrap().nlink(), 2, "still one file");
+    assert!(t.run(&["undo"]).status.success());
+    assert_eq!(
+        std::fs::read_to_string(dots.join("bashrc")).unwrap(),
+        "export A=1\n"
+    );
+    assert_eq!(std::fs::metadata(&rc).unwrap().nlink(), 2);
 }
 
 #[test]

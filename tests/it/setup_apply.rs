@@ -201,25 +201,37 @@ fn config_lets_a_later_run_change_one_value() {
 }
 
 #[test]
-fn undo_refuses_files_edited_after_setup_unless_forced() {
+fn undo_leaves_an_edited_owned_file_names_it_and_takes_back_the_rest() {
     let t = TestHome::new();
     assert!(t.setup(&["--yes", "--only", "launcher"]).status.success());
     let settings = t.home().join(".config/cclocal/claude-settings.json");
     std::fs::write(&settings, "{\"env\": {}}\n").unwrap();
     let o = t.run(&["undo"]);
-    assert!(!o.status.success());
+    assert!(o.status.success(), "{}", text(&o));
     assert!(
-        text(&o).contains("changed after cclocal wrote it") && text(&o).contains("--force"),
+        text(&o).contains("changed after cclocal wrote it") && text(&o).contains("rm "),
         "{}",
         text(&o)
     );
     assert!(
-        t.home().join(".local/bin/claude-local").exists(),
-        "nothing undone"
+        !t.home().join(".local/bin/claude-local").exists(),
+        "the rest of the run is undone"
     );
+    assert_eq!(
+        std::fs::read_to_string(&settings).unwrap(),
+        "{\"env\": {}}\n",
+        "the user's edit is kept"
+    );
+    // --force takes back an owned file regardless.
+    assert!(t.setup(&["--yes", "--only", "launcher"]).status.success());
+    std::fs::write(&settings, "{\"env\": {\"A\": \"1\"}}\n").unwrap();
     let o = t.run(&["undo", "--force"]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(!settings.exists() && !t.home().join(".local/bin/claude-local").exists());
+    assert_eq!(
+        std::fs::read_to_string(&settings).unwrap(),
+        "{\"env\": {}}\n",
+        "restored to what the forced run replaced"
+    );
 }
 
 #[test]
@@ -280,8 +292,10 @@ fn a_concurrent_change_is_detected_and_nothing_is_left_half_done() {
         app_context_length: None,
     };
     let built = build_plan(&paths, &choices(), &host).unwrap();
-    // Claude Code rewrites its file between plan and apply.
-    std::fs::write(home.join(".claude.json"), "{\n  \"numStartups\": 2\n}\n").unwrap();
+    // Someone writes cclocal's own settings file between plan and apply.
+    let settings = paths.claude_settings();
+    std::fs::create_dir_all(settings.parent().unwrap()).unwrap();
+    std::fs::write(&settings, "{}\n").unwrap();
     let before = contents(t.dir.path());
     let runs = paths.runs_dir();
     let err = apply(
@@ -296,10 +310,7 @@ fn a_concurrent_change_is_detected_and_nothing_is_left_half_done() {
         err.message.contains("changed after cclocal read it"),
         "{err}"
     );
-    assert_eq!(
-        err.subject.as_deref(),
-        Some(home.join(".claude.json").to_str().unwrap())
-    );
+    assert_eq!(err.subject.as_deref(), Some(settings.to_str().unwrap()));
     let mut now = contents(t.dir.path());
     now.retain(|k, _| !k.starts_with("home/.local/state/") && k != "home/.local/");
     assert_eq!(
@@ -311,5 +322,51 @@ fn a_concurrent_change_is_detected_and_nothing_is_left_half_done() {
             .unwrap()
             .is_empty(),
         "no run recorded"
+    );
+}
+
+#[test]
+fn a_claude_code_write_between_plan_and_apply_is_kept_and_the_key_added_to_it() {
+    let t = TestHome::new();
+    let home = t.home();
+    std::fs::write(home.join(".claude.json"), "{\n  \"numStartups\": 1\n}\n").unwrap();
+    let paths = Paths::under(&home);
+    let host = Host {
+        os: TargetOs::Linux,
+        is_root: false,
+        uid: 1000,
+        system_root: t.root(),
+        app_context_length: None,
+    };
+    let built = build_plan(&paths, &choices(), &host).unwrap();
+    // Claude Code rewrites its file between plan and apply.
+    std::fs::write(
+        home.join(".claude.json"),
+        "{\n  \"numStartups\": 2,\n  \"x\": 1\n}\n",
+    )
+    .unwrap();
+    let runs = paths.runs_dir();
+    apply(
+        &built.plan,
+        Some(cclocal::setup::Record {
+            runs_dir: &runs,
+            command: "setup",
+        }),
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(home.join(".claude.json")).unwrap(),
+        "{\n  \"hasCompletedOnboarding\": true,\n  \"numStartups\": 2,\n  \"x\": 1\n}\n"
+    );
+    // The backup is the content that was replaced, not the stale first read.
+    let m = &cclocal::setup::manifest::list_runs(&runs).unwrap()[0];
+    let e = m
+        .entries
+        .iter()
+        .find(|e| e.path.ends_with(".claude.json"))
+        .unwrap();
+    assert_eq!(
+        cclocal::setup::manifest::saved_bytes(&runs, m, e.before.as_deref().unwrap()).unwrap(),
+        b"{\n  \"numStartups\": 2,\n  \"x\": 1\n}\n"
     );
 }

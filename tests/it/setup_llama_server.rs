@@ -433,7 +433,7 @@ fn a_server_kind_setup_cannot_run_is_refused() {
     assert!(!o.status.success());
     let out = text(&o);
     assert!(
-        out.contains("setup configures Ollama or llama-server, not lmstudio"),
+        out.contains("cclocal setup does not configure LM Studio yet"),
         "{out}"
     );
     assert!(!t.home().join(".config/cclocal/config.toml").exists());

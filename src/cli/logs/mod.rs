@@ -16,6 +16,7 @@ use crate::logs::time::format_iso_ms;
 use crate::logs::{self, Analysis, DebugEnv, Request};
 
 mod human;
+mod server;
 use human::human;
 
 #[derive(clap::Args, Debug)]
@@ -44,6 +45,15 @@ pub struct LogsArgs {
     /// Rows in the request table and chart (the most recent ones); 0 shows all.
     #[arg(long, value_name = "N", default_value_t = 40)]
     pub limit: usize,
+    /// The server's own log (llama-server `--log-file`, Ollama's server.log or journal
+    /// output), repeatable (rotated parts oldest first). Alone: the server's side; with a
+    /// debug log: joined to Claude Code's requests by time. Without it, the logs on this
+    /// machine are tried (docs/server-logs.md).
+    #[arg(long = "server-log", value_name = "FILE")]
+    pub server_log: Vec<PathBuf>,
+    /// Also write the session's timeline as one self-contained HTML file.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
@@ -51,6 +61,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     let path = match (&args.path, args.latest) {
         (Some(p), _) => p.clone(),
         (None, true) => logs::latest(&env)?,
+        (None, false) if !args.server_log.is_empty() => return server_only(args),
         (None, false) => return list(&env, args.json),
     };
     // A `latest` link named directly: its target's name tells the rotated parts.
@@ -70,19 +81,97 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
         }
         extra.extend(logs::server::finding(&live));
     }
+    let srv = server::load(&args.server_log, Some(&analysis))?;
+    // The server's own context, when its log says, for the window check.
+    if server_ctx.is_none() {
+        server_ctx = srv
+            .as_ref()
+            .and_then(|s| s.analysis.loads.last())
+            .and_then(|l| l.context());
+    }
     let opts = logs::RuleOptions { server_ctx };
     let mut findings = logs::findings(&analysis, &opts);
     findings.extend(extra);
+    if let Some(s) = &srv {
+        findings.extend(s.findings.iter().cloned());
+    }
+    if let Some(out) = &args.html {
+        let t = crate::logs::serverlog::html::timeline(
+            Some(&analysis),
+            srv.as_ref()
+                .and_then(|s| s.join.as_ref().map(|j| (&s.analysis, j))),
+            &findings,
+        );
+        write_html(out, &t)?;
+    }
     if args.json {
-        let v = to_json(&analysis, &findings, &parts);
+        let mut v = to_json(&analysis, &findings, &parts);
+        if let Some(s) = &srv {
+            if let (Some(j), Some(reqs)) = (&s.join, v["requests"].as_array_mut()) {
+                for p in &j.pairs {
+                    if let Some(r) = reqs.get_mut(p.request) {
+                        r["server"] = server::task_json(&s.analysis.tasks[p.task]);
+                    }
+                }
+            }
+            if let Some(sm) = &s.summary {
+                v["summary"]["server"] = server::summary_json(sm);
+            }
+            v["server"] = server::json(s);
+        }
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
-        print!(
-            "{}",
-            human(&analysis, &findings, &parts, args.limit, verbose)
-        );
+        let mut text = human(&analysis, &findings, &parts, args.limit, verbose);
+        if let Some(s) = &srv {
+            // Before the findings: the server's section belongs with the time figures.
+            let at = text.find("\nFindings\n").unwrap_or(text.len());
+            text.insert_str(at, &server::human(s, Some(&analysis), args.limit));
+        }
+        print!("{text}");
     }
     Ok(crate::findings::exit_code(&findings, args.strict))
+}
+
+/// `cclocal logs --server-log FILE` with no debug log: the server's side alone.
+fn server_only(args: &LogsArgs) -> Result<i32> {
+    let Some(s) = server::load(&args.server_log, None)? else {
+        return Ok(0);
+    };
+    if let Some(out) = &args.html {
+        let t = crate::logs::serverlog::html::server_timeline(&s.analysis, &s.findings);
+        write_html(out, &t)?;
+    }
+    if args.json {
+        let v = json!({"server": server::json(&s), "findings": &s.findings});
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        let mut o = server::human(&s, None, args.limit);
+        o.push_str("\nFindings\n");
+        if s.findings.is_empty() {
+            o.push_str("  ✓ nothing to fix in this log\n");
+        }
+        for f in &s.findings {
+            o.push_str(&format!("  {} {}: {}\n", f.severity.glyph(), f.id, f.title));
+            if !f.detail.is_empty() {
+                o.push_str(&format!("      {}\n", f.detail));
+            }
+            if !f.fix.is_empty() {
+                o.push_str(&format!("      fix: {}\n", f.fix));
+            }
+        }
+        print!("{}", o.trim_start_matches('\n'));
+    }
+    Ok(crate::findings::exit_code(&s.findings, args.strict))
+}
+
+/// Writes the HTML timeline atomically (temporary file, then rename).
+fn write_html(out: &std::path::Path, t: &crate::logs::serverlog::html::Timeline) -> Result<()> {
+    let html = crate::logs::serverlog::html::render(t);
+    let tmp = out.with_extension("html.tmp");
+    std::fs::write(&tmp, html).map_err(|e| Error::io(&tmp, "write the HTML report", e))?;
+    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, "write the HTML report", e))?;
+    eprintln!("wrote {}", out.display());
+    Ok(())
 }
 
 fn list(env: &DebugEnv, json: bool) -> Result<i32> {

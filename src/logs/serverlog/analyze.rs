@@ -1,0 +1,896 @@
+//! The server log's model (loads, tasks, truncations) and the streaming state machine that
+//! builds it, line by line, in file order.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use super::parse::{parse_line, SEvent, Stamp};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Which clock the log's times are on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Clock {
+    /// No timestamps at all.
+    #[default]
+    None,
+    /// Time since the server started (llama-server's prefix); each start is a new epoch.
+    Elapsed,
+    /// UTC wall time (Ollama's slog `time=`).
+    Wall,
+    /// Local wall time without a zone (Ollama's `[GIN]` lines only).
+    Local,
+}
+
+impl Clock {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Clock::None => "none",
+            Clock::Elapsed => "elapsed",
+            Clock::Wall => "wall",
+            Clock::Local => "local",
+        }
+    }
+}
+
+/// Which server wrote the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ServerKind {
+    #[default]
+    Unknown,
+    LlamaServer,
+    /// Ollama before 0.30 (Go runners).
+    OllamaRunner,
+    /// Ollama 0.30+ (llama-server as its runner).
+    OllamaLlamaServer,
+}
+
+impl ServerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerKind::Unknown => "unknown",
+            ServerKind::LlamaServer => "llama-server",
+            ServerKind::OllamaRunner => "ollama (go runner, before 0.30)",
+            ServerKind::OllamaLlamaServer => "ollama (llama-server runner, 0.30+)",
+        }
+    }
+}
+
+/// Why a model was loaded again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadReason {
+    /// The first load in the log.
+    First,
+    /// Ollama's keep-alive timer expired and the model was unloaded before.
+    KeepAliveExpired,
+    /// The same model with another context size (`num_ctx`).
+    DifferentContext,
+    /// Another model.
+    OtherModel,
+    /// The server was restarted (or the reason is not in the log).
+    Restart,
+}
+
+impl ReloadReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadReason::First => "first load",
+            ReloadReason::KeepAliveExpired => "keep-alive expired",
+            ReloadReason::DifferentContext => "different num_ctx",
+            ReloadReason::OtherModel => "another model",
+            ReloadReason::Restart => "server restarted",
+        }
+    }
+}
+
+/// A KV cache allocation as the server logged it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KvAlloc {
+    pub mib: f64,
+    pub cells: Option<u64>,
+    pub k_type: String,
+    pub v_type: String,
+}
+
+/// One model load.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Load {
+    /// Log-clock time of the first line of the load, and its epoch.
+    pub at: Option<i64>,
+    pub epoch: u32,
+    pub model: Option<String>,
+    pub n_ctx: Option<u64>,
+    pub n_ctx_seq: Option<u64>,
+    pub n_seq_max: Option<u64>,
+    pub n_slots: Option<u32>,
+    /// `flash_attn =` as configured (`auto`, `enabled`, `disabled`, `1`, `0`) and what `auto`
+    /// resolved to.
+    pub flash_attn: Option<String>,
+    pub flash_resolved: Option<bool>,
+    pub kv: Vec<KvAlloc>,
+    /// The KV cache type that was asked for: Ollama's `OLLAMA_KV_CACHE_TYPE`, the runner's
+    /// `--cache-type-k`, or `KvCacheType` of the load request.
+    pub kv_requested: Option<String>,
+    /// Flash attention as asked for (`--flash-attn`, `FlashAttention`, `OLLAMA_FLASH_ATTENTION`).
+    pub flash_requested: Option<String>,
+    /// `-c` / `--ctx-size` / `KvSize` of the runner command.
+    pub ctx_requested: Option<u64>,
+    pub offload: Option<(u32, u32)>,
+    pub ready_at: Option<i64>,
+    pub reason: ReloadReason,
+}
+
+impl Load {
+    fn new(at: Option<i64>, epoch: u32) -> Self {
+        Load {
+            at,
+            epoch,
+            model: None,
+            n_ctx: None,
+            n_ctx_seq: None,
+            n_seq_max: None,
+            n_slots: None,
+            flash_attn: None,
+            flash_resolved: None,
+            kv: Vec::new(),
+            kv_requested: None,
+            flash_requested: None,
+            ctx_requested: None,
+            offload: None,
+            ready_at: None,
+            reason: ReloadReason::First,
+        }
+    }
+
+    /// The context one request can use: per slot when known.
+    pub fn context(&self) -> Option<u64> {
+        self.n_ctx_seq.or(self.n_ctx).or(self.ctx_requested)
+    }
+
+    /// The K type of the largest allocation (`f16` when the server ignored a quantised type).
+    pub fn kv_type(&self) -> Option<&str> {
+        self.kv
+            .iter()
+            .max_by(|a, b| a.mib.total_cmp(&b.mib))
+            .map(|k| k.k_type.as_str())
+    }
+
+    pub fn kv_mib(&self) -> f64 {
+        self.kv.iter().map(|k| k.mib).sum()
+    }
+
+    /// Flash attention in effect: resolved, else the setting.
+    pub fn flash_on(&self) -> Option<bool> {
+        self.flash_resolved.or(match self.flash_attn.as_deref() {
+            Some("enabled" | "1" | "true" | "on") => Some(true),
+            Some("disabled" | "0" | "false" | "off") => Some(false),
+            _ => None,
+        })
+    }
+}
+
+/// One request the server processed (a llama-server task, or an Ollama `[GIN]` line).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Task {
+    pub id: u64,
+    pub slot: u32,
+    pub epoch: u32,
+    /// Log-clock time it started (launch line, or an HTTP line's end minus its duration).
+    pub at: Option<i64>,
+    /// When it ended (release or timing line).
+    pub end: Option<i64>,
+    /// Whole prompt, from `new prompt … task.n_tokens` or derived from the release line.
+    pub prompt_tokens: Option<u64>,
+    /// Prompt tokens evaluated (not taken from the cache).
+    pub prompt_eval_tokens: Option<u64>,
+    pub prefill_ms: Option<f64>,
+    pub eval_tokens: Option<u64>,
+    pub decode_ms: Option<f64>,
+    /// Tokens in the slot when released.
+    pub n_tokens_end: Option<u64>,
+    /// The context filled during generation (`truncated = 1`).
+    pub truncated: bool,
+    pub cancelled: bool,
+    /// Refused: the prompt did not fit (`prompt`, `n_ctx`).
+    pub overflow: Option<(u64, u64)>,
+    /// Tokens thrown away by context shifts.
+    pub shifted: u64,
+    /// From an HTTP line (Ollama `[GIN]`): status and the route.
+    pub http: Option<(u16, String)>,
+    /// Index of the load that served it.
+    pub load: Option<usize>,
+}
+
+impl Task {
+    /// Prompt tokens served from the cache.
+    pub fn cached_tokens(&self) -> Option<u64> {
+        match (self.prompt_tokens, self.prompt_eval_tokens) {
+            (Some(p), Some(e)) => Some(p.saturating_sub(e)),
+            _ => None,
+        }
+    }
+}
+
+/// `truncating input prompt` (Ollama).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Truncation {
+    pub at: Option<i64>,
+    pub epoch: u32,
+    pub limit: u64,
+    pub prompt: u64,
+    pub keep: u64,
+    pub new: u64,
+}
+
+/// The whole log, read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ServerAnalysis {
+    pub kind: ServerKind,
+    pub clock: Clock,
+    pub lines: u64,
+    pub first_at: Option<i64>,
+    pub last_at: Option<i64>,
+    /// Ollama's `OLLAMA_*` settings from its last `server config` line.
+    pub config: Vec<(String, String)>,
+    pub loads: Vec<Load>,
+    pub tasks: Vec<Task>,
+    pub truncations: Vec<Truncation>,
+    /// Refused prompts with no task line (Ollama's 400 text).
+    pub refused_text: u64,
+    /// Keep-alive expiries.
+    pub expiries: Vec<Option<i64>>,
+    pub context_shifts: u64,
+    /// When Ollama last started (its `server config` line), on the log's clock.
+    pub last_start_at: Option<i64>,
+}
+
+impl ServerAnalysis {
+    /// Tasks with timing figures.
+    pub fn timed(&self) -> impl Iterator<Item = &Task> {
+        self.tasks.iter().filter(|t| t.prefill_ms.is_some())
+    }
+
+    pub fn setting(&self, key: &str) -> Option<&str> {
+        self.config
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn prefill_ms(&self) -> f64 {
+        self.tasks.iter().filter_map(|t| t.prefill_ms).sum()
+    }
+
+    pub fn decode_ms(&self) -> f64 {
+        self.tasks.iter().filter_map(|t| t.decode_ms).sum()
+    }
+
+    pub fn prompt_eval_tokens(&self) -> u64 {
+        self.tasks.iter().filter_map(|t| t.prompt_eval_tokens).sum()
+    }
+
+    pub fn cached_tokens(&self) -> u64 {
+        self.tasks.iter().filter_map(|t| t.cached_tokens()).sum()
+    }
+
+    /// The prefill time the cache saved, at this log's own prefill rate (ms per evaluated
+    /// token over all tasks): an estimate, low for long prompts (attention grows with them).
+    pub fn cache_saved_ms(&self) -> f64 {
+        let tokens = self.prompt_eval_tokens();
+        if tokens == 0 {
+            return 0.0;
+        }
+        self.prefill_ms() / tokens as f64 * self.cached_tokens() as f64
+    }
+}
+
+/// Tasks kept in the id map at most (the map only resolves lines of running tasks).
+const MAX_OPEN: usize = 1024;
+
+/// The streaming reader's state.
+#[derive(Default)]
+pub struct ServerAnalyzer {
+    a: ServerAnalysis,
+    now: Option<i64>,
+    epoch: u32,
+    last_elapsed: Option<i64>,
+    open: HashMap<(u32, u64), usize>,
+    last_timing: Option<usize>,
+    load_open: bool,
+    expired_since_load: bool,
+    saw_slog: bool,
+    /// llama-server tasks seen since the last `[GIN]` line (Ollama 0.30+ prints both).
+    since_http: Vec<usize>,
+    /// The zone offset (minutes) of the last slog time: turns `[GIN]` local times into UTC.
+    tz_off_min: Option<i64>,
+}
+
+impl ServerAnalyzer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feeds one raw line.
+    pub fn line(&mut self, text: &str) {
+        self.a.lines += 1;
+        let l = parse_line(text);
+        match l.stamp {
+            Stamp::None => {}
+            Stamp::Elapsed(ms) => {
+                if self.a.clock == Clock::None {
+                    self.a.clock = Clock::Elapsed;
+                }
+                if self.last_elapsed.is_some_and(|p| ms + 1000 < p) {
+                    self.epoch += 1;
+                }
+                self.last_elapsed = Some(ms);
+                self.stamp(ms);
+            }
+            Stamp::Wall(ms) => {
+                self.saw_slog = true;
+                self.tz_off_min = text
+                    .strip_prefix("time=")
+                    .and_then(|r| super::parse::zone_offset_min(r.split(' ').next().unwrap_or("")));
+                if matches!(self.a.clock, Clock::None | Clock::Local) {
+                    self.a.clock = Clock::Wall;
+                }
+                self.stamp(ms);
+            }
+            Stamp::Local(ms) => {
+                if self.a.clock == Clock::None {
+                    self.a.clock = Clock::Local;
+                }
+                // Local stamps only count when there is no better clock.
+                if self.a.clock == Clock::Local {
+                    self.stamp(ms);
+                }
+            }
+        }
+        self.event(l.event, l.stamp);
+    }
+
+    fn stamp(&mut self, ms: i64) {
+        self.now = Some(ms);
+        self.a.first_at.get_or_insert(ms);
+        self.a.last_at = Some(self.a.last_at.map_or(ms, |t| t.max(ms)));
+    }
+
+    fn load_mut(&mut self) -> &mut Load {
+        if !self.load_open || self.a.loads.is_empty() {
+            self.begin_load();
+        }
+        let i = self.a.loads.len() - 1;
+        &mut self.a.loads[i]
+    }
+
+    fn begin_load(&mut self) {
+        let mut l = Load::new(self.now, self.epoch);
+        // The settings Ollama runs every load with.
+        if let Some(t) = self
+            .a
+            .setting("OLLAMA_KV_CACHE_TYPE")
+            .filter(|v| !v.is_empty())
+        {
+            l.kv_requested = Some(t.to_string());
+        }
+        if let Some(f) = self
+            .a
+            .setting("OLLAMA_FLASH_ATTENTION")
+            .filter(|v| !v.is_empty())
+        {
+            l.flash_requested = Some(f.to_string());
+        }
+        self.a.loads.push(l);
+        self.load_open = true;
+    }
+
+    /// An open load with nothing allocated yet (its lines may still come).
+    fn fresh_load(&self) -> bool {
+        self.load_open
+            && self
+                .a
+                .loads
+                .last()
+                .is_some_and(|l| l.ready_at.is_none() && l.n_ctx.is_none() && l.kv.is_empty())
+    }
+
+    fn task_mut(&mut self, slot: Option<u32>, id: u64) -> Option<&mut Task> {
+        let i = match slot {
+            Some(s) => self.open.get(&(s, id)).copied(),
+            None => self
+                .open
+                .iter()
+                .find(|((_, t), _)| *t == id)
+                .map(|(_, i)| *i),
+        }?;
+        self.a.tasks.get_mut(i)
+    }
+
+    fn new_task(&mut self, slot: u32, id: u64) -> usize {
+        if self.open.len() >= MAX_OPEN {
+            self.open.clear();
+        }
+        let load = self.a.loads.len().checked_sub(1);
+        self.a.tasks.push(Task {
+            id,
+            slot,
+            epoch: self.epoch,
+            at: self.now,
+            load,
+            ..Task::default()
+        });
+        let i = self.a.tasks.len() - 1;
+        self.open.insert((slot, id), i);
+        if self.since_http.len() < MAX_OPEN {
+            self.since_http.push(i);
+        }
+        i
+    }
+
+    fn event(&mut self, e: SEvent<'_>, stamp: Stamp) {
+        let now = self.now;
+        match e {
+            SEvent::Other => {}
+            SEvent::ServerStart => {
+                if self.a.kind == ServerKind::Unknown {
+                    self.a.kind = ServerKind::LlamaServer;
+                }
+                // Under Ollama the runner's start follows Ollama's own `starting llama-server`
+                // line: same load.
+                if !self.fresh_load() {
+                    self.load_open = false;
+                }
+                self.open.clear();
+            }
+            SEvent::StartRunner { cmd, llama_server } => {
+                self.a.kind = if llama_server {
+                    ServerKind::OllamaLlamaServer
+                } else {
+                    ServerKind::OllamaRunner
+                };
+                self.load_open = false;
+                self.open.clear();
+                self.begin_load();
+                let l = self.load_mut();
+                let arg = |names: &[&str]| {
+                    let mut it = cmd.split_whitespace();
+                    while let Some(w) = it.next() {
+                        if names.contains(&w) {
+                            return it.next().map(str::to_string);
+                        }
+                    }
+                    None
+                };
+                if let Some(c) = arg(&["-c", "--ctx-size"]).and_then(|v| v.parse().ok()) {
+                    l.ctx_requested = Some(c);
+                }
+                if let Some(t) = arg(&["--cache-type-k", "-ctk", "--kv-cache-type"]) {
+                    l.kv_requested = Some(t);
+                }
+                if let Some(f) = arg(&["--flash-attn", "-fa"]) {
+                    l.flash_requested = Some(f);
+                } else if cmd.split_whitespace().any(|w| w == "--flash-attn") {
+                    l.flash_requested = Some("on".into());
+                }
+                if let Some(m) = arg(&["--model", "-m"]) {
+                    l.model = Some(m);
+                }
+            }
+            SEvent::LoadModel { path } => {
+                if self.a.kind == ServerKind::Unknown {
+                    self.a.kind = if self.saw_slog {
+                        ServerKind::OllamaLlamaServer
+                    } else {
+                        ServerKind::LlamaServer
+                    };
+                }
+                // Ollama names the model on its own line right after `starting llama-server`;
+                // llama-server's own `loading model` line comes once per start.
+                if !self.fresh_load() {
+                    self.begin_load();
+                }
+                self.load_mut().model = Some(path.to_string());
+            }
+            SEvent::LoadRequest {
+                kv_size,
+                kv_type,
+                flash_attention,
+            } => {
+                self.a.kind = ServerKind::OllamaRunner;
+                let l = self.load_mut();
+                if kv_size.is_some() {
+                    l.ctx_requested = kv_size;
+                }
+                if let Some(t) = kv_type.filter(|t| !t.is_empty()) {
+                    l.kv_requested = Some(t.to_string());
+                }
+                if let Some(f) = flash_attention {
+                    l.flash_requested = Some(if f { "on" } else { "off" }.into());
+                }
+            }
+            SEvent::ServerConfig { env } => {
+                self.saw_slog = true;
+                self.a.config = parse_env_map(env);
+                self.a.last_start_at = now;
+            }
+            SEvent::NCtx(n) => self.load_mut().n_ctx = Some(n),
+            SEvent::NCtxSeq(n) => self.load_mut().n_ctx_seq = Some(n),
+            SEvent::NSeqMax(n) => self.load_mut().n_seq_max = Some(n),
+            SEvent::FlashAttn(v) => self.load_mut().flash_attn = Some(v.to_string()),
+            SEvent::FlashResolved(on) => self.load_mut().flash_resolved = Some(on),
+            SEvent::KvCache {
+                mib,
+                cells,
+                k_type,
+                v_type,
+            } => self.load_mut().kv.push(KvAlloc {
+                mib,
+                cells,
+                k_type: k_type.to_string(),
+                v_type: v_type.to_string(),
+            }),
+            SEvent::Offload { layers, of } => self.load_mut().offload = Some((layers, of)),
+            SEvent::Slots {
+                n_slots,
+                n_ctx_slot,
+            } => {
+                let l = self.load_mut();
+                l.n_slots = Some(n_slots);
+                l.n_ctx_seq.get_or_insert(n_ctx_slot);
+            }
+            SEvent::Ready => {
+                // Ollama 0.30+ logs both llama-server's `model loaded` and its own
+                // `llama-server started in`: the first one closes the load.
+                if self.load_open {
+                    self.load_mut().ready_at = now;
+                    self.load_open = false;
+                    self.finish_load_reason();
+                }
+            }
+            SEvent::Shutdown => {
+                self.load_open = false;
+                self.open.clear();
+            }
+            SEvent::Expired => {
+                self.a.expiries.push(now);
+                self.expired_since_load = true;
+            }
+            SEvent::Launch { slot, task } => {
+                self.new_task(slot, task);
+            }
+            SEvent::NewPrompt {
+                task,
+                n_ctx_slot: _,
+                n_tokens,
+            } => {
+                if let Some(t) = self.task_mut(None, task) {
+                    t.prompt_tokens = Some(n_tokens);
+                }
+            }
+            SEvent::TimingHeader { task } => {
+                self.timing_task(Some(task));
+            }
+            SEvent::PromptEval { task, ms, tokens } => {
+                if let Some(i) = self.timing_task(task) {
+                    let t = &mut self.a.tasks[i];
+                    t.prefill_ms = Some(ms);
+                    t.prompt_eval_tokens = Some(tokens);
+                    t.end = now.or(t.end);
+                }
+            }
+            SEvent::Eval { task, ms, tokens } => {
+                if let Some(i) = self.timing_task(task) {
+                    let t = &mut self.a.tasks[i];
+                    t.decode_ms = Some(ms);
+                    t.eval_tokens = Some(tokens);
+                    t.end = now.or(t.end);
+                }
+            }
+            SEvent::Release {
+                task,
+                n_tokens,
+                truncated,
+            } => {
+                if let Some(i) = self
+                    .open
+                    .iter()
+                    .find(|((_, t), _)| *t == task)
+                    .map(|(k, i)| (*k, *i))
+                {
+                    self.open.remove(&i.0);
+                    let t = &mut self.a.tasks[i.1];
+                    t.n_tokens_end = Some(n_tokens);
+                    t.truncated = truncated;
+                    t.end = now.or(t.end);
+                    // Without the verbose `new prompt` line: the slot holds prompt + generated
+                    // − 1 (the last sampled token is never decoded).
+                    if t.prompt_tokens.is_none() && t.overflow.is_none() && !t.cancelled {
+                        if let Some(e) = t.eval_tokens {
+                            t.prompt_tokens = Some((n_tokens + 1).saturating_sub(e));
+                        }
+                    }
+                }
+            }
+            SEvent::ContextShift { task, n_discard } => {
+                self.a.context_shifts += 1;
+                if let Some(t) = self.task_mut(None, task) {
+                    t.shifted += n_discard;
+                }
+            }
+            SEvent::Overflow {
+                task,
+                prompt,
+                n_ctx,
+            } => {
+                let idx = task.and_then(|id| {
+                    self.open
+                        .iter()
+                        .find(|((_, t), _)| *t == id)
+                        .map(|(_, i)| *i)
+                });
+                let i = match idx {
+                    Some(i) => i,
+                    None => self.new_task(0, task.unwrap_or(u64::MAX)),
+                };
+                let t = &mut self.a.tasks[i];
+                t.overflow = Some((prompt, n_ctx));
+                t.prompt_tokens = Some(prompt);
+            }
+            SEvent::OverflowText => self.a.refused_text += 1,
+            SEvent::Cancel { task } => {
+                if let Some(t) = self.task_mut(None, task) {
+                    t.cancelled = true;
+                }
+            }
+            SEvent::Truncating {
+                limit,
+                prompt,
+                keep,
+                new,
+            } => self.a.truncations.push(Truncation {
+                at: now,
+                epoch: self.epoch,
+                limit,
+                prompt,
+                keep,
+                new,
+            }),
+            SEvent::Http {
+                status,
+                ms,
+                method,
+                path,
+            } => {
+                // Ollama's model routes only; the start is the line's time minus the duration.
+                let model_route = method == "POST"
+                    && matches!(
+                        path,
+                        "/api/chat" | "/api/generate" | "/v1/messages" | "/v1/chat/completions"
+                    );
+                if model_route {
+                    let end = match stamp {
+                        Stamp::Local(t) if self.a.clock == Clock::Local => Some(t),
+                        Stamp::Local(t) => match self.tz_off_min {
+                            Some(off) => Some(t - off * 60_000),
+                            None => now,
+                        },
+                        _ => now,
+                    };
+                    let at = end.map(|e| e.saturating_sub(ms.round() as i64));
+                    // The runner's own task for this request, when its lines came first:
+                    // it gets the HTTP line's times (raw runner lines carry none).
+                    if !self.since_http.is_empty() {
+                        let i = self.since_http.remove(0);
+                        let t = &mut self.a.tasks[i];
+                        t.http = Some((status, path.to_string()));
+                        if at.is_some() {
+                            t.at = at;
+                            t.end = end;
+                        }
+                        return;
+                    }
+                    let id = self.a.tasks.len() as u64;
+                    let load = self.a.loads.len().checked_sub(1);
+                    self.a.tasks.push(Task {
+                        id,
+                        epoch: self.epoch,
+                        at,
+                        end,
+                        http: Some((status, path.to_string())),
+                        load,
+                        ..Task::default()
+                    });
+                }
+            }
+        }
+    }
+
+    /// The task a timing line belongs to; one is started when its launch line is not in the
+    /// log (an excerpt, or a log that begins mid-request).
+    fn timing_task(&mut self, task: Option<u64>) -> Option<usize> {
+        match task {
+            Some(id) => {
+                let i = match self
+                    .open
+                    .iter()
+                    .find(|((_, t), _)| *t == id)
+                    .map(|(_, i)| *i)
+                {
+                    Some(i) => i,
+                    None => self.new_task(0, id),
+                };
+                self.last_timing = Some(i);
+                Some(i)
+            }
+            None => self.last_timing,
+        }
+    }
+
+    /// Why the load that just finished happened, from the one before it.
+    fn finish_load_reason(&mut self) {
+        let n = self.a.loads.len();
+        if n < 2 {
+            self.expired_since_load = false;
+            return;
+        }
+        let (prev, cur) = (&self.a.loads[n - 2], &self.a.loads[n - 1]);
+        let reason = if prev.model.is_some() && cur.model.is_some() && prev.model != cur.model {
+            ReloadReason::OtherModel
+        } else if prev.context().is_some()
+            && cur.context().is_some()
+            && prev.context() != cur.context()
+        {
+            ReloadReason::DifferentContext
+        } else if self.expired_since_load {
+            ReloadReason::KeepAliveExpired
+        } else {
+            ReloadReason::Restart
+        };
+        self.a.loads[n - 1].reason = reason;
+        self.expired_since_load = false;
+    }
+
+    pub fn finish(mut self) -> ServerAnalysis {
+        // A load that never logged `ready` still gets its reason.
+        if self.load_open {
+            self.finish_load_reason();
+        }
+        self.a
+    }
+}
+
+/// `map[OLLAMA_CONTEXT_LENGTH:8192 OLLAMA_KV_CACHE_TYPE:q8_0 …]` → pairs (values may hold
+/// spaces only inside brackets, e.g. `OLLAMA_ORIGINS:[http://localhost …]`).
+pub fn parse_env_map(env: &str) -> Vec<(String, String)> {
+    let inner = env
+        .trim()
+        .strip_prefix("map[")
+        .and_then(|s| s.strip_suffix(']'))
+        .unwrap_or(env);
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    let b = inner.as_bytes();
+    let mut push = |s: &str| {
+        if let Some((k, v)) = s.split_once(':') {
+            if k.starts_with("OLLAMA_")
+                || k.ends_with("_PROXY")
+                || k.starts_with("CUDA")
+                || k.starts_with("HIP")
+                || k.starts_with("ROCR")
+                || k.starts_with("GPU")
+                || k.starts_with("HSA")
+            {
+                out.push((k.to_string(), v.to_string()));
+            }
+        }
+    };
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'[' => depth += 1,
+            b']' => depth -= 1,
+            b' ' if depth <= 0 => {
+                push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    push(&inner[start..]);
+    out
+}
+
+const BUF: usize = 256 * 1024;
+
+/// Feeds every line of `reader` (lossy UTF-8).
+pub fn feed<R: Read>(an: &mut ServerAnalyzer, reader: R) -> std::io::Result<()> {
+    let mut r = BufReader::with_capacity(BUF, reader);
+    let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    loop {
+        buf.clear();
+        if r.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(());
+        }
+        match std::str::from_utf8(&buf) {
+            Ok(s) => an.line(s),
+            Err(_) => an.line(&String::from_utf8_lossy(&buf)),
+        }
+    }
+}
+
+/// Reads log text already in memory.
+pub fn analyze_bytes(bytes: &[u8]) -> ServerAnalysis {
+    let mut an = ServerAnalyzer::new();
+    let _ = feed(&mut an, bytes);
+    an.finish()
+}
+
+/// Reads the given files in order, as one log (rotated parts oldest first).
+pub fn analyze_files(paths: &[PathBuf]) -> Result<ServerAnalysis> {
+    let mut an = ServerAnalyzer::new();
+    for p in paths {
+        let f = open(p)?;
+        feed(&mut an, f).map_err(|e| Error::io(p, "read the server log", e))?;
+    }
+    Ok(an.finish())
+}
+
+fn open(p: &Path) -> Result<File> {
+    let meta = std::fs::metadata(p).map_err(|e| {
+        Error::io(p, "open the server log", e).with_hint(
+            "pass llama-server's log file (`--log-file`), Ollama's server.log, or \
+             `journalctl -u ollama --no-pager > ollama.log`",
+        )
+    })?;
+    if meta.is_dir() {
+        return Err(
+            Error::new(ErrorKind::Io, "this is a directory, not a server log")
+                .with_subject(p.display().to_string())
+                .with_hint("pass one log file from it"),
+        );
+    }
+    File::open(p).map_err(|e| Error::io(p, "open the server log", e))
+}
+
+/// Reads the last `max_bytes` of a log (from the first whole line), for a quick look at
+/// what happened recently (the doctor).
+pub fn analyze_tail(path: &Path, max_bytes: u64) -> Result<ServerAnalysis> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = open(path)?;
+    let len = f
+        .metadata()
+        .map_err(|e| Error::io(path, "read the server log", e))?
+        .len();
+    let mut an = ServerAnalyzer::new();
+    if len > max_bytes {
+        f.seek(SeekFrom::Start(len - max_bytes))
+            .map_err(|e| Error::io(path, "read the server log", e))?;
+        let mut r = BufReader::with_capacity(BUF, f);
+        let mut skip = Vec::new();
+        r.read_until(b'\n', &mut skip)
+            .map_err(|e| Error::io(path, "read the server log", e))?;
+        feed(&mut an, r).map_err(|e| Error::io(path, "read the server log", e))?;
+    } else {
+        feed(&mut an, f).map_err(|e| Error::io(path, "read the server log", e))?;
+    }
+    Ok(an.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_starts_at_a_whole_line() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s.log");
+        let line = "0.00.000.001 I slot print_timing: id  0 | task 7 | prompt eval time =      10.00 ms /    20 tokens (x)\n";
+        std::fs::write(&p, line.repeat(100)).unwrap();
+        let a = analyze_tail(&p, (line.len() * 3 + 5) as u64).unwrap();
+        assert_eq!(a.lines, 3);
+        assert_eq!(a.tasks.len(), 1);
+        assert_eq!(a.tasks[0].prompt_eval_tokens, Some(20));
+        assert_eq!(analyze_tail(&p, 1 << 20).unwrap().lines, 100);
+    }
+}

@@ -1,0 +1,50 @@
+//! The server's side of a session, from the server's own log: llama-server, and Ollama before
+//! and since 0.30 (docs/server-logs.md).
+//!
+//! `parse` turns a line into a typed event, `analyze` builds loads and per-request tasks
+//! from a stream of lines, `rules` turns them into findings, `join` lines the tasks up with
+//! Claude Code's requests, `locate` finds the logs, and `html` draws the session.
+
+pub mod analyze;
+pub mod html;
+pub mod join;
+pub mod locate;
+pub mod parse;
+pub mod rules;
+
+pub use analyze::{
+    analyze_bytes, analyze_files, Clock, KvAlloc, Load, ReloadReason, ServerAnalysis,
+    ServerAnalyzer, ServerKind, Task, Truncation,
+};
+pub use join::{join, Join, JoinSummary};
+pub use locate::{default_server_logs, journal, llama_server_log};
+pub use parse::{parse_line, SEvent, SLine, Stamp};
+pub use rules::{findings, findings_recent, Window};
+
+/// The doctor's entry point: findings from the recent part (last 16 MiB) of each server log
+/// found on this machine, since that server's last start. Unreadable logs are skipped.
+pub fn recent_findings(home: &std::path::Path) -> Vec<crate::findings::Finding> {
+    let mut out = Vec::new();
+    let logs = default_server_logs(home);
+    // Ollama's rotated parts are older: only the current file of each location.
+    let current = logs.iter().filter(|p| {
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        !(name.starts_with("server-") && name.ends_with(".log"))
+    });
+    for p in current {
+        if let Ok(a) = analyze::analyze_tail(p, 16 << 20) {
+            for mut f in findings_recent(&a) {
+                f.detail = if f.detail.is_empty() {
+                    format!("from {}", p.display())
+                } else {
+                    format!("{} (from {})", f.detail, p.display())
+                };
+                out.push(f);
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,357 @@
+//! Findings from the server's own log: pure functions over a [`ServerAnalysis`], for a time
+//! window (`cclocal logs`: the session) or the most recent server start (`doctor`).
+
+use super::analyze::{Load, ReloadReason, ServerAnalysis, ServerKind, Task, Truncation};
+use crate::findings::{Finding, Severity};
+
+/// A window of the log's own clock (inclusive), and its epoch for elapsed clocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Window {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub epoch: Option<u32>,
+}
+
+impl Window {
+    pub fn all() -> Self {
+        Window::default()
+    }
+
+    fn has(&self, at: Option<i64>, epoch: u32) -> bool {
+        if self.epoch.is_some_and(|e| e != epoch) {
+            return false;
+        }
+        match at {
+            None => self.from.is_none() && self.to.is_none(),
+            Some(t) => self.from.map_or(true, |f| t >= f) && self.to.map_or(true, |x| t <= x),
+        }
+    }
+}
+
+/// A prompt at least this long that was mostly re-evaluated counts as a cache miss.
+const CACHE_MIN_PROMPT: u64 = 1024;
+
+fn fmt_at(at: Option<i64>, clock: super::analyze::Clock) -> String {
+    use super::analyze::Clock;
+    match (at, clock) {
+        (Some(t), Clock::Wall | Clock::Local) => crate::logs::time::format_iso_ms(t),
+        (Some(t), Clock::Elapsed) => format!("+{}", crate::logs::time::human_ms(t.max(0) as u64)),
+        _ => "time not logged".into(),
+    }
+}
+
+fn fix_context(a: &ServerAnalysis) -> &'static str {
+    match a.kind {
+        ServerKind::OllamaRunner | ServerKind::OllamaLlamaServer => {
+            "serve a larger context: OLLAMA_CONTEXT_LENGTH=<tokens> for the Ollama server \
+             (or `cclocal setup`), and keep Claude Code's window within it"
+        }
+        _ => "start llama-server with a larger -c (per slot: -c N -np 1), or run `cclocal setup --server llama-server`",
+    }
+}
+
+/// All findings for the part of the log inside `w`.
+pub fn findings(a: &ServerAnalysis, w: Window) -> Vec<Finding> {
+    let mut out = Vec::new();
+    out.extend(prompt_truncated(a, w));
+    out.extend(model_reloaded(a, w));
+    out.extend(kv_cache_type_ignored(a, w));
+    out.extend(prompt_cache_not_reused(a, w));
+    out
+}
+
+/// The doctor's view: findings since the server's most recent start (Ollama's last
+/// `server config` line; llama-server's last process start).
+pub fn findings_recent(a: &ServerAnalysis) -> Vec<Finding> {
+    if a.clock != super::analyze::Clock::Elapsed {
+        // Ollama: since its last start (`server config` line).
+        let w = Window {
+            from: a.last_start_at,
+            ..Window::all()
+        };
+        return findings(a, w);
+    }
+    let Some(last) = a.loads.last() else {
+        return findings(a, Window::all());
+    };
+    // From the first load of the last epoch: reloads within it stay visible.
+    let first = a
+        .loads
+        .iter()
+        .find(|l| l.epoch == last.epoch)
+        .unwrap_or(last);
+    let w = Window {
+        from: first.at,
+        to: None,
+        epoch: Some(last.epoch),
+    };
+    findings(a, w)
+}
+
+fn prompt_truncated(a: &ServerAnalysis, w: Window) -> Option<Finding> {
+    let cut: Vec<&Truncation> = a
+        .truncations
+        .iter()
+        .filter(|t| w.has(t.at, t.epoch))
+        .collect();
+    let refused: Vec<&Task> = a
+        .tasks
+        .iter()
+        .filter(|t| t.overflow.is_some() && w.has(t.at, t.epoch))
+        .collect();
+    let shifted: u64 = a
+        .tasks
+        .iter()
+        .filter(|t| w.has(t.at, t.epoch))
+        .map(|t| t.shifted)
+        .sum();
+    let full: Vec<&Task> = a
+        .tasks
+        .iter()
+        .filter(|t| t.truncated && w.has(t.at, t.epoch))
+        .collect();
+    let refused_text = if w == Window::all() {
+        a.refused_text
+    } else {
+        0
+    };
+    if cut.is_empty() && refused.is_empty() && shifted == 0 && full.is_empty() && refused_text == 0
+    {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut lines = Vec::new();
+    if !cut.is_empty() {
+        let lost: u64 = cut.iter().map(|t| t.prompt.saturating_sub(t.new)).sum();
+        parts.push(format!(
+            "cut {} prompt(s), {lost} tokens dropped",
+            cut.len()
+        ));
+        for t in cut.iter().take(5) {
+            lines.push(format!(
+                "{}: prompt {} → {} tokens (limit {}, keep {})",
+                fmt_at(t.at, a.clock),
+                t.prompt,
+                t.new,
+                t.limit,
+                t.keep
+            ));
+        }
+    }
+    if !refused.is_empty() || refused_text > 0 {
+        parts.push(format!(
+            "refused {} prompt(s) longer than the context",
+            refused.len() as u64 + refused_text
+        ));
+        for t in refused.iter().take(5) {
+            if let Some((p, c)) = t.overflow {
+                lines.push(format!(
+                    "{}: request of {p} tokens > context {c}",
+                    fmt_at(t.at, a.clock)
+                ));
+            }
+        }
+    }
+    if shifted > 0 {
+        parts.push(format!("context shifts dropped {shifted} tokens"));
+    }
+    if !full.is_empty() {
+        parts.push(format!(
+            "{} reply(ies) stopped at a full context",
+            full.len()
+        ));
+    }
+    Some(
+        Finding::new(
+            "prompt_truncated",
+            Severity::Warning,
+            format!("the server {}", parts.join("; ")),
+        )
+        .detail(lines.join("; "))
+        .fix(fix_context(a)),
+    )
+}
+
+fn model_reloaded(a: &ServerAnalysis, w: Window) -> Option<Finding> {
+    let loads: Vec<&Load> = a.loads.iter().filter(|l| w.has(l.at, l.epoch)).collect();
+    // A reload is any load after the first in the window, or one after a task there.
+    let first_task = a
+        .tasks
+        .iter()
+        .find(|t| w.has(t.at, t.epoch))
+        .and_then(|t| t.at);
+    let reloads: Vec<&Load> = loads
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| {
+            *i > 0
+                || (l.reason != ReloadReason::First
+                    && first_task.is_some_and(|t| l.at.is_some_and(|a| a > t)))
+        })
+        .map(|(_, l)| *l)
+        .collect();
+    if reloads.is_empty() {
+        return None;
+    }
+    let reasons: Vec<String> = reloads
+        .iter()
+        .take(5)
+        .map(|l| {
+            format!(
+                "{}: {} ({}{})",
+                fmt_at(l.at, a.clock),
+                l.model.as_deref().map(short_model).unwrap_or("model"),
+                l.reason.as_str(),
+                l.context()
+                    .map(|c| format!(", context {c}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    let expired = reloads
+        .iter()
+        .any(|l| l.reason == ReloadReason::KeepAliveExpired);
+    let ctx = reloads
+        .iter()
+        .any(|l| l.reason == ReloadReason::DifferentContext);
+    let fix = if expired {
+        "keep the model loaded during sessions: OLLAMA_KEEP_ALIVE=-1 (or a longer duration)"
+    } else if ctx {
+        "send every request with the same context: set OLLAMA_CONTEXT_LENGTH once instead of \
+         per-request num_ctx, and use one model for all Claude Code tiers"
+    } else {
+        "use one model for all Claude Code tiers (ANTHROPIC_DEFAULT_*_MODEL), or give the server \
+         room for both (OLLAMA_MAX_LOADED_MODELS)"
+    };
+    Some(
+        Finding::new(
+            "model_reloaded",
+            Severity::Warning,
+            format!(
+                "the server loaded a model {} more time(s) in this window; each cold load \
+                 throws the prompt cache away",
+                reloads.len()
+            ),
+        )
+        .detail(reasons.join("; "))
+        .fix(fix),
+    )
+}
+
+fn short_model(p: &str) -> &str {
+    p.rsplit(['/', '\\']).next().unwrap_or(p)
+}
+
+fn is_quantised(t: &str) -> bool {
+    let t = t.trim().to_ascii_lowercase();
+    !t.is_empty() && t != "f16" && t != "f32" && t != "bf16"
+}
+
+fn kv_cache_type_ignored(a: &ServerAnalysis, w: Window) -> Option<Finding> {
+    let l = a
+        .loads
+        .iter()
+        .rev()
+        .filter(|l| w.has(l.at, l.epoch))
+        .find(|l| {
+            l.kv_requested.as_deref().is_some_and(is_quantised)
+                && l.kv_type().is_some_and(|t| !is_quantised(t))
+        })?;
+    let want = l.kv_requested.as_deref().unwrap_or("");
+    let got = l.kv_type().unwrap_or("f16");
+    let fa_off = l.flash_on() == Some(false)
+        || l.flash_requested
+            .as_deref()
+            .is_some_and(|f| matches!(f, "0" | "false" | "off" | "disabled"));
+    let why = if fa_off {
+        "flash attention is off, and a quantised KV cache needs it"
+    } else {
+        "the server did not apply it (flash attention unavailable for this model or device?)"
+    };
+    let fix = match a.kind {
+        ServerKind::OllamaRunner | ServerKind::OllamaLlamaServer => {
+            "set OLLAMA_FLASH_ATTENTION=1 with OLLAMA_KV_CACHE_TYPE, then restart Ollama"
+        }
+        _ => "start llama-server with -fa on together with -ctk/-ctv",
+    };
+    Some(
+        Finding::new(
+            "kv_cache_type_ignored",
+            Severity::Warning,
+            format!("KV cache type {want} was set but the server allocated {got}"),
+        )
+        .detail(format!(
+            "{why}; the {got} cache takes {:.0} MiB{}",
+            l.kv_mib(),
+            l.context()
+                .map(|c| format!(" for {c} tokens"))
+                .unwrap_or_default()
+        ))
+        .fix(fix),
+    )
+}
+
+fn prompt_cache_not_reused(a: &ServerAnalysis, w: Window) -> Option<Finding> {
+    let tasks: Vec<&Task> = a
+        .tasks
+        .iter()
+        .filter(|t| t.prefill_ms.is_some() && w.has(t.at, t.epoch))
+        .collect();
+    let mut misses = Vec::new();
+    let mut miss_ms = 0.0;
+    for (i, t) in tasks.iter().enumerate() {
+        if i == 0 || tasks[i - 1].epoch != t.epoch {
+            continue; // the first request after a start has nothing to reuse
+        }
+        let (Some(p), Some(e)) = (t.prompt_tokens, t.prompt_eval_tokens) else {
+            continue;
+        };
+        if p >= CACHE_MIN_PROMPT && e * 2 > p {
+            misses.push(*t);
+            miss_ms += t.prefill_ms.unwrap_or(0.0);
+        }
+    }
+    if misses.is_empty() {
+        return None;
+    }
+    let detail: Vec<String> = misses
+        .iter()
+        .take(5)
+        .map(|t| {
+            format!(
+                "task {} re-evaluated {} of {} prompt tokens ({:.1} s)",
+                t.id,
+                t.prompt_eval_tokens.unwrap_or(0),
+                t.prompt_tokens.unwrap_or(0),
+                t.prefill_ms.unwrap_or(0.0) / 1000.0
+            )
+        })
+        .collect();
+    let fix = match a.kind {
+        ServerKind::OllamaRunner | ServerKind::OllamaLlamaServer => {
+            "CLAUDE_CODE_ATTRIBUTION_HEADER=0 (the per-request billing header changes the prompt \
+             start), and one model for all tiers"
+        }
+        _ => {
+            "CLAUDE_CODE_ATTRIBUTION_HEADER=0, or llama-server b8906+ (keeps the cache across \
+              Claude Code's billing header); one slot (-np 1)"
+        }
+    };
+    Some(
+        Finding::new(
+            "prompt_cache_not_reused",
+            if misses.len() >= 2 {
+                Severity::Warning
+            } else {
+                Severity::Info
+            },
+            format!(
+                "{} request(s) re-evaluated most of a long prompt ({:.0} s of prefill)",
+                misses.len(),
+                miss_ms / 1000.0
+            ),
+        )
+        .detail(detail.join("; "))
+        .fix(fix),
+    )
+}

@@ -44,8 +44,8 @@ pub enum Command {
     /// Memory of weights, KV cache and recurrent state per context length, the largest
     /// context that fits, and the Claude Code settings that follow.
     Plan(plan::PlanArgs),
-    /// Configure the Ollama server, a Claude Code launcher and onboarding in one step
-    /// (planned, shown with --dry-run, applied atomically, undoable).
+    /// Configure the server (Ollama or llama-server), a Claude Code launcher and onboarding
+    /// in one step (planned, shown with --dry-run, applied atomically, undoable).
     Setup(setup::SetupArgs),
     /// Print the shell alias that runs the launcher, or --write it into the rc file.
     Alias(alias::AliasArgs),

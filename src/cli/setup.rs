@@ -29,11 +29,13 @@ pub struct SetupArgs {
     /// The llama-server binary (default: `llama-server` on PATH).
     #[arg(long, value_name = "PATH")]
     pub llama_server: Option<PathBuf>,
-    /// The Ollama server Claude Code talks to: a URL or HOST[:PORT]. Default: the previous
-    /// setup's, else $OLLAMA_HOST, else http://127.0.0.1:11434.
+    /// The server Claude Code talks to: a URL or HOST[:PORT]. Default: the previous
+    /// setup's, else $OLLAMA_HOST, else http://127.0.0.1:11434 (llama-server:
+    /// http://127.0.0.1:8080, where setup makes it listen).
     #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
-    /// The model Claude Code uses for every tier (main, subagents, background).
+    /// The model Claude Code uses for every tier (main, subagents, background); with
+    /// `--server llama-server`, the GGUF file the server loads.
     #[arg(long, value_name = args::MODEL)]
     pub model: Option<String>,
     /// Context length to configure, in tokens (32768 or 32K). Default: the largest that

@@ -235,6 +235,10 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
     if m.entries.iter().any(|e| {
         e.path.extension().is_some_and(|x| x == "plist")
             && e.path.starts_with(paths.home.join("Library"))
+            && !e.path.ends_with(format!(
+                "{}.plist",
+                crate::setup::llama_server::LAUNCH_AGENT_LABEL
+            ))
     }) {
         say("note: the LaunchAgent's variables stay set until logout; clear them now with `launchctl bootout gui/$(id -u)/com.cclocal.ollama-env` and `launchctl unsetenv` for each OLLAMA_ variable, then restart Ollama".into());
     }

@@ -244,3 +244,95 @@ fn without_np_1_the_context_is_shared_by_slots() {
         .collect();
     assert_eq!(n, vec![serde_json::json!(4096); 4]);
 }
+
+/// `cclocal doctor` against the real llama-server that setup's unit runs: Claude Code with
+/// only a base URL would assume a far larger window than the server's context
+/// (`context_mismatch`, exit 1); after setup, through the launcher, there is no context
+/// finding.
+#[test]
+fn doctor_before_and_after_setup_against_the_real_server() {
+    let (Some(server_bin), Some(gemma), Some(claude)) = (
+        support::llama_server_bin(),
+        support::gemma_path(),
+        support::claude_bin("2.1.332"),
+    ) else {
+        return;
+    };
+    let t = TestHome::new();
+    let fake = fake_systemctl(t.dir.path(), false);
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let o = t
+        .command(&[
+            "setup",
+            "--yes",
+            "--server",
+            "llama-server",
+            "--model",
+            gemma.to_str().unwrap(),
+            "--llama-server",
+            server_bin.to_str().unwrap(),
+            "--ctx",
+            &CTX.to_string(),
+            "--host",
+            &url,
+            "--claude-version",
+            "2.1.332",
+        ])
+        .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let argv = exec_start(&std::fs::read_to_string(t.home().join(UNIT)).unwrap());
+    let _server = RealLlamaServer::start_argv(
+        &argv,
+        port,
+        &t.dir.path().join("server-output.txt"),
+        Duration::from_secs(180),
+    );
+    let bin = t.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
+    let doctor = |home: &Path, base_url: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_cclocal"));
+        c.args(["doctor", "--json"])
+            .env_clear()
+            .env("HOME", home)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("NO_COLOR", "1")
+            .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
+            .current_dir(home);
+        if let Some(u) = base_url {
+            c.env("ANTHROPIC_BASE_URL", u)
+                .env("ANTHROPIC_AUTH_TOKEN", "x");
+        }
+        let o = c.output().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+            panic!("{e}: {}", text(&o));
+        });
+        let ids: Vec<String> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_str().unwrap_or("").to_string())
+            .collect();
+        (o.status.code(), doc, ids)
+    };
+    // A naive Claude Code environment: only the base URL, in a home without cclocal.
+    let naive = TestHome::new();
+    let (code, doc, ids) = doctor(&naive.home(), Some(&url));
+    assert_eq!(doc["facts"]["server"]["kind"], "llama-server", "{doc:#}");
+    assert!(ids.contains(&"context_mismatch".to_string()), "{ids:?}");
+    assert_eq!(code, Some(1), "{ids:?}");
+    // After setup, the doctor checks what the launcher starts.
+    let (_, doc, ids) = doctor(&t.home(), None);
+    assert_eq!(doc["facts"]["server"]["kind"], "llama-server", "{doc:#}");
+    assert_eq!(doc["facts"]["model"]["served_context"], CTX, "{doc:#}");
+    assert!(!ids.contains(&"context_mismatch".to_string()), "{ids:?}");
+    // What setup recorded matches the live server.
+    assert!(
+        !ids.contains(&"setup_drift".to_string()),
+        "{ids:?}: {doc:#}"
+    );
+    eprintln!("doctor after setup: {ids:?}");
+}

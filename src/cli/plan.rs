@@ -13,7 +13,10 @@ use serde_json::json;
 #[derive(clap::Args, Debug)]
 pub struct PlanArgs {
     /// A .gguf file (split models: any shard) or an Ollama model name (qwen3-coder:30b).
-    pub model: String,
+    /// Optional with --host: the model that server serves (llama-server's `/props`
+    /// `model_path`, when the file is on this machine).
+    #[arg(required_unless_present = "host")]
+    pub model: Option<String>,
     /// Context length to show (repeatable; 32768 or 32K). Default: 8K, 16K, … up to the
     /// trained context, plus the fitted value.
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, value_delimiter = ',')]
@@ -105,6 +108,69 @@ fn server_url(args: &PlanArgs) -> Result<Option<String>> {
     ))
 }
 
+/// The model to plan and its description: MODEL (a file, the Ollama store, or the server's
+/// `/api/show`), else, or when the server serves it under that name, the GGUF the server at
+/// `--host` serves from this machine (llama-server's `/props` `model_path`).
+fn describe(args: &PlanArgs, server: Option<&str>) -> Result<(String, planner::Described)> {
+    if let Some(m) = &args.model {
+        let err = match planner::describe_model(m, server) {
+            Ok(d) => return Ok((m.clone(), d)),
+            Err(e) => e,
+        };
+        return match args.host.as_deref() {
+            Some(host) => match from_served(host, Some(m)) {
+                Ok(found) => Ok(found),
+                Err(_) => Err(err),
+            },
+            None => Err(err),
+        };
+    }
+    let host = args.host.as_deref().ok_or_else(|| {
+        Error::usage("no model given")
+            .with_hint("pass MODEL (a .gguf file or an Ollama name), or --host URL to plan what that server serves")
+    })?;
+    from_served(host, None)
+}
+
+/// The model a running server serves, read from its GGUF on this machine.
+fn from_served(host: &str, model: Option<&str>) -> Result<(String, planner::Described)> {
+    let s = crate::server::served_model(host, None, model, std::time::Duration::from_secs(5))?;
+    let Some(path) = s.gguf_path.clone() else {
+        return Err(Error::not_found(format!(
+            "{} at {} serves {}, but its GGUF file is not on this machine",
+            s.kind.label(),
+            s.url,
+            if s.name.is_empty() {
+                "a model"
+            } else {
+                &s.name
+            }
+        ))
+        .with_hint(
+            "run `cclocal plan --host URL` on the server's machine, or pass the GGUF path as MODEL",
+        ));
+    };
+    let (desc, source) = crate::model::load_model(&path.display().to_string())?;
+    let name = if s.name.is_empty() {
+        desc.name.clone()
+    } else {
+        s.name.clone()
+    };
+    Ok((
+        name,
+        planner::Described {
+            desc,
+            from: format!(
+                "{} (served by {} at {})",
+                path.display(),
+                s.kind.label(),
+                s.url
+            ),
+            source: Some(source),
+        },
+    ))
+}
+
 /// Computes the plan.
 pub fn compute(args: &PlanArgs) -> Result<Plan> {
     // Usage errors first, before any file is read.
@@ -117,7 +183,7 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
         parse_cache_type(t)?;
     }
     let server = server_url(args)?;
-    let described = planner::describe_model(&args.model, server.as_deref())?;
+    let (model_name, described) = describe(args, server.as_deref())?;
     let model = described.desc;
     let budget = detect_budget(args.memory, args.mac_ram);
     let mut params = CacheParams::new(0);
@@ -182,7 +248,7 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
         (None, true) => {
             return Err(Error::usage(format!(
                 "--measure needs the model's file, and {} is not on this machine",
-                args.model
+                model_name
             ))
             .with_hint("run the plan on the server host, or pass a .gguf path"))
         }
@@ -198,7 +264,7 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
     // Each sequence (server slot) gets n_ctx / n_seq tokens.
     let claude = planned
         .choice()
-        .map(|c| planner::advise_version(claude_version, c.per_sequence(), &args.model));
+        .map(|c| planner::advise_version(claude_version, c.per_sequence(), &model_name));
     Ok(Plan {
         model,
         source: described.source,

@@ -62,7 +62,9 @@ pub fn build_plan(paths: &Paths, ch: &Choices, host: &Host) -> Result<Built> {
             plan.notes.push("Claude Code (`claude`) is not on PATH here: the launcher runs the `claude` it finds on PATH when it starts; run setup again after installing Claude Code to pin its path".into());
         }
         // A token the user gave is a secret: only the user may read the files holding it.
-        let secret = ch.auth_token != DEFAULT_AUTH_TOKEN;
+        // The placeholder tokens setup writes by itself (a server kind's name, which local
+        // servers ignore) are not: masking "llama-server" would hide the binary's name.
+        let secret = !is_placeholder_token(&ch.auth_token);
         if secret {
             plan.secrets.push(ch.auth_token.clone());
         }
@@ -247,6 +249,12 @@ fn server_files(
 
 /// The token the launcher sends when none is given (Ollama ignores it; not a secret).
 pub const DEFAULT_AUTH_TOKEN: &str = "ollama";
+
+/// A token setup writes when none is given: a server kind's name (`ollama`,
+/// `llama-server`, `lmstudio`, `vllm`, …), not a secret.
+pub fn is_placeholder_token(token: &str) -> bool {
+    token == DEFAULT_AUTH_TOKEN || crate::server::KINDS.iter().any(|k| k.kind.name() == token)
+}
 
 /// The header line every launcher cclocal writes carries.
 pub const LAUNCHER_MARK: &str = "Written by `cclocal setup`";

@@ -120,6 +120,63 @@ fn naive_doctor_setup_claude_code_and_logs_agree_on_the_real_server() {
     );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 
+    // plan of what the running server serves (no MODEL: its GGUF from /props model_path).
+    let o = cclocal(
+        &t,
+        &bin,
+        &[],
+        &["plan", "--host", &url, "--ctx", &ctx, "--json"],
+    );
+    let plan = json_of("plan --host", &o);
+    assert!(
+        plan["model"]["described_from"]
+            .as_str()
+            .is_some_and(|f| f.contains("gemma-3-270m") && f.contains("llama-server")),
+        "{}",
+        plan["model"]
+    );
+    let plan_args: Vec<String> = plan["server"]["llama_server_args"]
+        .as_array()
+        .expect("plan's llama-server arguments")
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        plan_args.join(" ").contains(&format!("--ctx-size {CTX}")),
+        "{plan_args:?}"
+    );
+    // setup writes exactly those arguments into its unit (dry run: nothing written), and
+    // nothing in it is masked as a secret (no --auth-token was given).
+    let o = cclocal(
+        &t,
+        &bin,
+        &[],
+        &[
+            "setup",
+            "--dry-run",
+            "--server",
+            "llama-server",
+            "--model",
+            gemma.to_str().unwrap(),
+            "--llama-server",
+            server_bin.to_str().unwrap(),
+            "--ctx",
+            &ctx,
+            "--host",
+            &url,
+        ],
+    );
+    let dry = text(&o);
+    let exec = dry
+        .lines()
+        .find(|l| l.contains("ExecStart="))
+        .unwrap_or_else(|| panic!("no unit in the dry run: {dry}"));
+    assert!(
+        exec.contains(&plan_args.join(" ")),
+        "plan {plan_args:?} vs {exec}"
+    );
+    assert!(!exec.contains("****"), "{exec}");
+
     // 2. setup for the context the server serves (the server already runs: launcher only).
     let o = cclocal(
         &t,

@@ -292,6 +292,35 @@ fn partial_offload_and_kv_cache() {
 }
 
 #[test]
+fn kv_cache_f16_agrees_with_the_planner() {
+    // The planner chose f16 for this context (it fits): the doctor does not advise q8_0.
+    let mut f = healthy();
+    f.server_config
+        .as_mut()
+        .unwrap()
+        .env
+        .remove("OLLAMA_KV_CACHE_TYPE");
+    let m = f.model.as_mut().unwrap().memory.as_mut().unwrap();
+    m.kv_type = "f16".into();
+    m.kv_bytes = 2 * GIB;
+    m.planned_kv_type = Some("f16".into());
+    m.planned_context = Some(m.n_ctx);
+    assert!(
+        all(&f).iter().all(|(_, x)| x.id != "kv_cache_f16"),
+        "{:?}",
+        all(&f)
+    );
+    // The planner chose q8_0, or the served context is above the planned one: advise it.
+    let m = f.model.as_mut().unwrap().memory.as_mut().unwrap();
+    m.planned_context = Some(m.n_ctx - 1);
+    assert_eq!(find(&f, "kv_cache_f16").severity, Severity::Info);
+    let m = f.model.as_mut().unwrap().memory.as_mut().unwrap();
+    m.planned_context = Some(m.n_ctx);
+    m.planned_kv_type = Some("q8_0".into());
+    assert_eq!(find(&f, "kv_cache_f16").severity, Severity::Info);
+}
+
+#[test]
 fn kv_quant_without_flash_attention_depends_on_server_version() {
     let mut f = healthy();
     f.server_config

@@ -141,6 +141,15 @@ pub fn claude_env_fix(f: &Facts, vars: &str, setup_args: &str) -> String {
     }
 }
 
+/// The planner chose an f16 KV cache for a context at least as large as the one served,
+/// and it fits: the doctor then does not advise q8_0 (`kv_cache_f16` agrees with
+/// `cclocal plan` and `cclocal setup`).
+pub(crate) fn planner_chose_f16(mem: &crate::doctor::facts::MemoryFacts) -> bool {
+    mem.fits
+        && mem.planned_kv_type.as_deref() == Some("f16")
+        && mem.planned_context.is_some_and(|c| c >= mem.n_ctx)
+}
+
 pub(crate) fn push(out: &mut Vec<(Section, Finding)>, s: Section, f: Finding) {
     out.push((s, f));
 }

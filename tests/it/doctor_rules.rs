@@ -128,6 +128,7 @@ fn healthy() -> Facts {
             ..Default::default()
         }),
         setup: None,
+        server_log: vec![],
     }
 }
 
@@ -602,6 +603,40 @@ fn exit_codes_and_strict() {
     let got = all(&f);
     assert_eq!(exit_code(&got, false), 0);
     assert_eq!(exit_code(&got, true), 1);
+}
+
+#[test]
+fn server_log_findings_of_the_server_checked() {
+    let log = |kind: &str| ServerLogFacts {
+        path: format!("/home/u/{kind}.log"),
+        kind: Some(kind.into()),
+        findings: [
+            "prompt_truncated",
+            "model_reloaded",
+            "kv_cache_type_ignored",
+            "prompt_cache_not_reused",
+        ]
+        .iter()
+        .map(|id| Finding::new(id, Severity::Warning, format!("{id} in the log")).detail("why"))
+        .collect(),
+        error: None,
+    };
+    let mut f = healthy();
+    f.server.local = true;
+    f.server_log = vec![log("ollama"), log("llama-server")];
+    let got: Vec<(Section, Finding)> = all(&f)
+        .into_iter()
+        .filter(|(_, x)| x.title.ends_with("in the log"))
+        .collect();
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(got
+        .iter()
+        .all(|(s, x)| *s == Section::Server && x.detail == "why (from /home/u/ollama.log)"));
+    // A remote server: the logs on this machine are not its logs.
+    f.server.local = false;
+    assert!(all(&f)
+        .iter()
+        .all(|(_, x)| !x.title.ends_with("in the log")));
 }
 
 #[test]

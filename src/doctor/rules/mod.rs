@@ -6,6 +6,7 @@ mod claude;
 mod context;
 mod llama;
 mod server;
+mod serverlog;
 mod setup;
 
 pub use crate::claude::env_line;
@@ -67,6 +68,10 @@ pub const IDS: &[&str] = &[
     "lmstudio_models_ambiguous",
     "lmstudio_model_unmatched",
     "server_answer_unreadable",
+    "prompt_truncated",
+    "model_reloaded",
+    "kv_cache_type_ignored",
+    "prompt_cache_not_reused",
 ];
 
 /// All findings, each with its section, most severe first (stable within a severity).
@@ -78,6 +83,7 @@ pub fn evaluate(f: &Facts) -> Vec<(Section, Finding)> {
     llama::rules(f, &mut out);
     backends::rules(f, &mut out);
     setup::rules(f, &mut out);
+    serverlog::rules(f, &mut out);
     out.sort_by_key(|b| std::cmp::Reverse(b.1.severity));
     out
 }

@@ -1,0 +1,99 @@
+//! Parts built apart, wired together: the doctor reads the server's own log and Homebrew's
+//! plist, `plan` prints the LM Studio/vLLM command setup writes, `logs --host` reads any
+//! kind's live context, `status` shows only the settings the configured kind has.
+
+use crate::support;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use support::fake_llama_server::{self as fake_llama, Config, Layout};
+
+fn server_logs(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/server-logs")
+        .join(name)
+}
+
+fn cmd(home: &Path) -> std::process::Command {
+    let mut c = support::cclocal();
+    c.env_clear()
+        .env("HOME", home)
+        .env("PATH", "/usr/bin:/bin")
+        .env("NO_COLOR", "1")
+        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
+        .current_dir(home);
+    c
+}
+
+/// `doctor --server-only --json --host URL` in `home`.
+fn doctor_json(home: &Path, url: &str) -> Value {
+    let out = cmd(home)
+        .args([
+            "doctor",
+            "--server-only",
+            "--json",
+            "--timeout",
+            "5",
+            "--host",
+            url,
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn finding_ids(doc: &Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn doctor_reports_the_truncation_in_the_llama_server_log_setup_configured() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join(".local/state/cclocal");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        server_logs("llama-server-b11434-verbose.log"),
+        dir.join("llama-server.log"),
+    )
+    .unwrap();
+    // An Ollama log on the same machine says nothing about the llama-server checked.
+    let ol = home.path().join(".ollama/logs");
+    std::fs::create_dir_all(&ol).unwrap();
+    std::fs::copy(
+        server_logs("ollama-0.30-session.log"),
+        ol.join("server.log"),
+    )
+    .unwrap();
+    let srv = fake_llama::start(Config::new(Layout::OneSlot));
+    let doc = doctor_json(home.path(), &srv.base_url);
+    assert_eq!(doc["facts"]["server"]["kind"], "llama-server");
+    let ids = finding_ids(&doc);
+    assert!(ids.iter().any(|i| i == "prompt_truncated"), "{ids:?}");
+    assert!(!ids.iter().any(|i| i == "kv_cache_type_ignored"), "{ids:?}");
+    let f = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "prompt_truncated")
+        .unwrap();
+    assert!(
+        f["detail"]
+            .as_str()
+            .unwrap()
+            .contains(".local/state/cclocal/llama-server.log"),
+        "{f}"
+    );
+    let logs = doc["facts"]["server_log"].as_array().unwrap();
+    assert_eq!(logs.len(), 2, "{logs:?}");
+}

@@ -97,3 +97,62 @@ fn doctor_reports_the_truncation_in_the_llama_server_log_setup_configured() {
     let logs = doc["facts"]["server_log"].as_array().unwrap();
     assert_eq!(logs.len(), 2, "{logs:?}");
 }
+
+fn brew_plist_in(home: &Path) -> PathBuf {
+    let dir = home.join("Library/LaunchAgents");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("homebrew.mxcl.ollama.plist");
+    std::fs::copy(server_logs("homebrew.mxcl.ollama.plist"), &p).unwrap();
+    p
+}
+
+#[test]
+fn doctor_reads_the_homebrew_service_plist() {
+    use support::fake_ollama::{FakeModel, FakeOllama, Scenario};
+    let home = tempfile::tempdir().unwrap();
+    let plist = brew_plist_in(home.path());
+    let srv = FakeOllama::start(Scenario::new("0.30.0").model(FakeModel::qwen3_coder_next()));
+    let doc = doctor_json(home.path(), &srv.base_url);
+    let cfg = &doc["facts"]["server_config"];
+    assert_eq!(
+        cfg["env_source"],
+        format!("brew services plist {}", plist.display()),
+        "{cfg:#}"
+    );
+    assert_eq!(cfg["env"]["OLLAMA_KV_CACHE_TYPE"], "q8_0", "{cfg:#}");
+    assert_eq!(cfg["env"]["OLLAMA_FLASH_ATTENTION"], "1", "{cfg:#}");
+    assert!(
+        cfg["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("brew services restart ollama")),
+        "{cfg:#}"
+    );
+    // Without the plist the service's environment is unknown here (no service probes).
+    let bare = tempfile::tempdir().unwrap();
+    let doc = doctor_json(bare.path(), &srv.base_url);
+    assert!(doc["facts"]["server_config"]["env_source"].is_null());
+}
+
+#[test]
+fn setup_for_a_homebrew_ollama_says_to_restart_the_service() {
+    use support::setup_home::TestHome;
+    let t = TestHome::new();
+    let without = t.setup(&["--target", "macos", "--dry-run"]);
+    let text = String::from_utf8_lossy(&without.stdout).into_owned();
+    assert!(without.status.success(), "{text}");
+    assert!(!text.contains("brew services restart ollama"), "{text}");
+    let plist = brew_plist_in(&t.home());
+    let with = t.setup(&["--target", "macos", "--dry-run"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&with.stdout),
+        String::from_utf8_lossy(&with.stderr)
+    );
+    assert!(with.status.success(), "{text}");
+    assert!(text.contains("brew services restart ollama"), "{text}");
+    // The plist's own OLLAMA_KV_CACHE_TYPE wins over launchctl: the note names it.
+    assert!(text.contains(&plist.display().to_string()), "{text}");
+    assert!(text.contains("OLLAMA_KV_CACHE_TYPE=q8_0"), "{text}");
+}

@@ -156,3 +156,33 @@ fn setup_for_a_homebrew_ollama_says_to_restart_the_service() {
     assert!(text.contains(&plist.display().to_string()), "{text}");
     assert!(text.contains("OLLAMA_KV_CACHE_TYPE=q8_0"), "{text}");
 }
+
+#[test]
+fn logs_host_reads_llama_servers_per_slot_context() {
+    let home = tempfile::tempdir().unwrap();
+    let srv = fake_llama::start(Config::new(Layout::OneSlot));
+    let log = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/claude-debug-logs/v2.1.332-p-mode-compaction-unknown-model.txt");
+    let o = cmd(home.path())
+        .args([
+            "logs",
+            log.to_str().unwrap(),
+            "--json",
+            "--host",
+            &srv.base_url,
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&o.stderr));
+    });
+    let f = v["findings"].as_array().unwrap();
+    // llama-server answers no /api/ps: its per-slot context (8192) is the live one.
+    assert!(!f.iter().any(|x| x["id"] == "server_unreachable"), "{f:#?}");
+    let cm = f
+        .iter()
+        .find(|x| x["id"] == "context_mismatch")
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert_eq!(cm["severity"], "error", "{cm}");
+    assert!(cm["title"].as_str().unwrap().contains("8192"), "{cm}");
+}

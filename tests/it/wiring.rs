@@ -186,3 +186,54 @@ fn logs_host_reads_llama_servers_per_slot_context() {
     assert_eq!(cm["severity"], "error", "{cm}");
     assert!(cm["title"].as_str().unwrap().contains("8192"), "{cm}");
 }
+
+/// `cclocal setup --server KIND` then `cclocal status --offline` in a scratch HOME.
+fn status_after_setup(server: &str, model: &str) -> (String, Value) {
+    use support::setup_home::TestHome;
+    let t = TestHome::new();
+    let o = t.run(&[
+        "setup",
+        "--yes",
+        "--server",
+        server,
+        "--model",
+        model,
+        "--ctx",
+        "32768",
+        "--claude-version",
+        "2.1.332",
+        "--host",
+        "http://127.0.0.1:9",
+    ]);
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let text = String::from_utf8_lossy(&t.run(&["status", "--offline"]).stdout).into_owned();
+    let json = t.run(&["status", "--offline", "--json"]);
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    (text, v)
+}
+
+#[test]
+fn status_shows_only_the_settings_the_server_kind_has() {
+    for (server, model) in [
+        ("lmstudio", "qwen/qwen3-coder-30b"),
+        ("vllm", "Qwen/Qwen3-Coder-30B-A3B-Instruct"),
+    ] {
+        let (text, v) = status_after_setup(server, model);
+        let line = text
+            .lines()
+            .find(|l| l.trim_start().starts_with("server"))
+            .unwrap_or_else(|| panic!("{text}"));
+        assert!(line.contains(server), "{text}");
+        for absent in ["keep-alive", "KV cache", "flash attention"] {
+            assert!(!line.contains(absent), "{server}: {line}");
+        }
+        assert!(text.contains("context 32768 tokens"), "{text}");
+        let all = format!("{}{}", v["compared"], v["not_compared"]);
+        assert!(!all.contains("keep-alive"), "{server}: {all}");
+    }
+}

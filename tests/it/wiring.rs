@@ -237,3 +237,125 @@ fn status_shows_only_the_settings_the_server_kind_has() {
         assert!(!all.contains("keep-alive"), "{server}: {all}");
     }
 }
+
+/// The line of `out` that starts (after spaces and a label) with `prefix`, from `prefix` on.
+fn line_from<'a>(out: &'a str, prefix: &str) -> &'a str {
+    let l = out
+        .lines()
+        .find(|l| l.contains(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {out}"));
+    &l[l.find(prefix).unwrap()..]
+}
+
+#[test]
+fn plan_against_lm_studio_prints_the_load_line_setup_writes() {
+    use support::fake_lmstudio::{self as lms, Api, Model};
+    use support::setup_home::TestHome;
+    let Some(gemma) = support::gemma_path() else {
+        return;
+    };
+    let key = "google/gemma-3-270m";
+    let t = TestHome::new();
+    let dir = t.home().join(".lmstudio/models").join(key);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(&gemma, dir.join("gemma-3-270m-Q4_K_M.gguf")).unwrap();
+    let srv = lms::start(&[Model::gguf(key, 32_768).loaded_at(4096)], Api::V1);
+    let o = t.run(&[
+        "setup",
+        "--yes",
+        "--claude-version",
+        "2.1.332",
+        "--server",
+        "lmstudio",
+        "--host",
+        &srv.base_url,
+        "--model",
+        key,
+        "--memory",
+        "16GiB",
+    ]);
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(o.status.success(), "{out}");
+    let script =
+        std::fs::read_to_string(t.home().join(".config/cclocal/server/lmstudio-start.sh")).unwrap();
+    let plan = t.run(&["plan", key, "--host", &srv.base_url, "--memory", "16GiB"]);
+    let text = String::from_utf8_lossy(&plan.stdout).into_owned();
+    assert!(
+        plan.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let line = line_from(&text, "lms load ");
+    assert!(line.contains("--context-length 32768"), "{line}");
+    // setup's script runs the same load (its `"$LMS"` for `lms`).
+    assert!(
+        script.contains(&line.replacen("lms ", "\"$LMS\" ", 1)),
+        "{line}\n{script}"
+    );
+    let json = t.run(&[
+        "plan",
+        key,
+        "--host",
+        &srv.base_url,
+        "--memory",
+        "16GiB",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["server_command"], line, "{v:#}");
+    assert_eq!(v["recommended"]["kv_type"], "f16");
+}
+
+#[test]
+fn plan_against_vllm_prints_the_serve_line_setup_writes() {
+    use support::fake_vllm;
+    use support::setup_home::TestHome;
+    let model = "Qwen/Qwen3-Coder-30B-A3B-Instruct";
+    let srv = fake_vllm::start(&fake_vllm::Config::new("0.11.2", &[model], 32_768));
+    let t = TestHome::new();
+    let o = t.run(&[
+        "setup",
+        "--yes",
+        "--claude-version",
+        "2.1.332",
+        "--server",
+        "vllm",
+        "--host",
+        &srv.base_url,
+        "--model",
+        model,
+        "--ctx",
+        "65536",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let script =
+        std::fs::read_to_string(t.home().join(".config/cclocal/server/vllm-serve.sh")).unwrap();
+    let plan = t.run(&[
+        "plan",
+        model,
+        "--host",
+        &srv.base_url,
+        "--ctx",
+        "65536",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_slice(&plan.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}", String::from_utf8_lossy(&plan.stderr));
+    });
+    let line = v["server_command"].as_str().unwrap();
+    assert!(
+        line.starts_with("vllm serve ") && line.contains("--max-model-len 65536"),
+        "{line}"
+    );
+    assert!(script.contains(&format!("exec {line}")), "{line}\n{script}");
+    let text = String::from_utf8_lossy(
+        &t.run(&["plan", model, "--host", &srv.base_url, "--ctx", "65536"])
+            .stdout,
+    )
+    .into_owned();
+    assert!(text.contains(line), "{text}");
+}

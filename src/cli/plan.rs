@@ -46,7 +46,8 @@ pub struct PlanArgs {
     #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
     pub claude_version: Option<String>,
     /// The Ollama server to describe a model from when it is not in the local store (a URL
-    /// or HOST[:PORT]; default $OLLAMA_HOST, else http://127.0.0.1:11434).
+    /// or HOST[:PORT]; default $OLLAMA_HOST, else http://127.0.0.1:11434). An LM Studio or
+    /// vLLM server here gets its own start line (`lms load …`, `vllm serve …`).
     #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// Print JSON.
@@ -74,6 +75,9 @@ pub struct Plan {
     pub claude_version_source: &'static str,
     /// llama.cpp's own figures per row (`--measure`), else empty.
     pub measured: Vec<crate::runtime::Measured>,
+    /// `--host` names an LM Studio server: the `lms load … --context-length N` line setup's
+    /// script runs for the planned context (the planner's one generator).
+    pub server_command: Option<String>,
 }
 
 impl Plan {
@@ -171,8 +175,55 @@ fn from_served(host: &str, model: Option<&str>) -> Result<(String, planner::Desc
     ))
 }
 
-/// Computes the plan.
-pub fn compute(args: &PlanArgs) -> Result<Plan> {
+/// The kind of server `--host` names when it is one whose start line `plan` prints (LM
+/// Studio, vLLM), with its address; `None` for Ollama, llama-server, or no answer.
+fn backend_at(args: &PlanArgs) -> Option<(crate::server::ServerKind, crate::server::ServerUrl)> {
+    use crate::server::ServerKind;
+    let host = args.host.as_deref()?;
+    let url = crate::server::ServerUrl::parse_for(host, None)
+        .ok()?
+        .reachable();
+    let client = crate::ollama::Client::with_deadline(
+        url.clone(),
+        std::time::Instant::now() + std::time::Duration::from_secs(3),
+    );
+    let kind = crate::server::detect::detect(&client, None).kind?;
+    matches!(kind, ServerKind::LmStudio | ServerKind::Vllm).then_some((kind, url))
+}
+
+/// LM Studio's model `key` as a GGUF file to plan from: the file the running server names,
+/// else the folder named by the key in LM Studio's models folder (as setup finds it).
+fn lmstudio_gguf(url: &crate::server::ServerUrl, key: &str) -> Option<String> {
+    let served = crate::server::served_model(
+        &url.to_url(),
+        Some(crate::server::ServerKind::LmStudio),
+        Some(key),
+        std::time::Duration::from_secs(3),
+    )
+    .ok();
+    if served
+        .as_ref()
+        .and_then(|s| s.format.as_deref())
+        .is_some_and(|f| f == "mlx")
+    {
+        return None;
+    }
+    let home = crate::setup::Paths::from_env().ok()?.home;
+    served
+        .and_then(|s| s.gguf_path)
+        .or_else(|| {
+            url.is_local()
+                .then(|| crate::setup::lmstudio::local_gguf(&home, key))
+                .flatten()
+        })
+        .map(|p| p.display().to_string())
+}
+
+/// Computes the plan; `backend` is the LM Studio or vLLM server `--host` names.
+pub fn compute(
+    args: &PlanArgs,
+    backend: Option<(crate::server::ServerKind, crate::server::ServerUrl)>,
+) -> Result<Plan> {
     // Usage errors first, before any file is read.
     let requested_version = args
         .claude_version
@@ -183,7 +234,34 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
         parse_cache_type(t)?;
     }
     let server = server_url(args)?;
-    let (model_name, described) = describe(args, server.as_deref())?;
+    // LM Studio: plan from the key's GGUF, with LM Studio's default f16 KV cache (as setup).
+    let lmstudio = backend
+        .as_ref()
+        .filter(|(k, _)| *k == crate::server::ServerKind::LmStudio)
+        .map(|(_, u)| u.clone());
+    let mut kv_type = args.kv_type.clone();
+    let (model_name, described) = match (&lmstudio, &args.model) {
+        (Some(u), Some(m)) => {
+            let model_arg = if std::path::Path::new(m).is_file() {
+                m.clone()
+            } else {
+                lmstudio_gguf(u, m).ok_or_else(|| {
+                    Error::usage(format!(
+                        "cannot plan {m}: no GGUF for it in LM Studio's models folder, and LM Studio does not name one"
+                    ))
+                    .with_hint("pass the model's .gguf path, or run the plan on the machine LM Studio runs on")
+                })?
+            };
+            if kv_type.is_empty() {
+                kv_type.push("f16".into());
+            }
+            (
+                m.clone(),
+                planner::describe_model(&model_arg, server.as_deref())?,
+            )
+        }
+        _ => describe(args, server.as_deref())?,
+    };
     let model = described.desc;
     let budget = detect_budget(args.memory, args.mac_ram);
     let mut params = CacheParams::new(0);
@@ -198,7 +276,7 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
     named.dedup();
     let request = |ctx: Option<u64>| planner::Request {
         params,
-        kv_types: args.kv_type.clone(),
+        kv_types: kv_type.clone(),
         ctx,
     };
     let planned = match named.as_slice() {
@@ -265,7 +343,13 @@ pub fn compute(args: &PlanArgs) -> Result<Plan> {
     let claude = planned
         .choice()
         .map(|c| planner::advise_version(claude_version, c.per_sequence(), &model_name));
+    let server_command = lmstudio.and_then(|_| {
+        let c = planned.choice()?;
+        let gpu = budget.gpu || cfg!(target_os = "macos");
+        Some(planner::lms_load_line(&model_name, c.per_sequence(), gpu))
+    });
     Ok(Plan {
+        server_command,
         model,
         source: described.source,
         described_from: described.from,
@@ -361,6 +445,7 @@ pub fn to_json(plan: &Plan) -> serde_json::Value {
                 "llama_server_args": planner::llama_server_args(&s),
             })
         }),
+        "server_command": plan.server_command,
         "warnings": plan.planned.warnings,
         "problem": problem_json(&plan.planned.problem),
         "claude": claude,
@@ -499,16 +584,21 @@ pub fn to_text(plan: &Plan) -> String {
                 "\n{label}: n_ctx {}, KV cache {}",
                 c.row.n_ctx, c.row.kv_type
             );
-            let _ = writeln!(
-                s,
-                "  Ollama:       {}",
-                planner::env_words(&planner::ollama_env(&settings))
-            );
-            let _ = writeln!(
-                s,
-                "  llama-server: {}",
-                planner::llama_server_args(&settings).join(" ")
-            );
+            if let Some(line) = &plan.server_command {
+                // The server --host names: its own line only.
+                let _ = writeln!(s, "  LM Studio:    {line}");
+            } else {
+                let _ = writeln!(
+                    s,
+                    "  Ollama:       {}",
+                    planner::env_words(&planner::ollama_env(&settings))
+                );
+                let _ = writeln!(
+                    s,
+                    "  llama-server: {}",
+                    planner::llama_server_args(&settings).join(" ")
+                );
+            }
         }
         Outcome::DoesNotFit { requested, largest } => {
             let _ = writeln!(
@@ -573,7 +663,11 @@ pub fn to_text(plan: &Plan) -> String {
 
 pub fn run(args: &PlanArgs, _verbose: bool) -> Result<i32> {
     crate::runtime::set_verbose(_verbose);
-    let plan = compute(args)?;
+    let backend = backend_at(args);
+    if let Some((crate::server::ServerKind::Vllm, url)) = &backend {
+        return vllm(args, url);
+    }
+    let plan = compute(args, backend)?;
     if args.json {
         let text = serde_json::to_string_pretty(&to_json(&plan)).map_err(|e| {
             Error::new(
@@ -584,6 +678,104 @@ pub fn run(args: &PlanArgs, _verbose: bool) -> Result<i32> {
         println!("{text}");
     } else {
         print!("{}", to_text(&plan));
+    }
+    Ok(0)
+}
+
+/// `plan` for a vLLM server: vLLM sizes its KV cache from `--gpu-memory-utilization`, so
+/// cclocal makes no memory plan for it; the `vllm serve` line setup writes (`--ctx`, else
+/// the recommended context) and Claude Code's settings for that context.
+fn vllm(args: &PlanArgs, url: &crate::server::ServerUrl) -> Result<i32> {
+    let model = match &args.model {
+        Some(m) => m.clone(),
+        None => crate::server::served_model(
+            &url.to_url(),
+            Some(crate::server::ServerKind::Vllm),
+            None,
+            std::time::Duration::from_secs(3),
+        )
+        .ok()
+        .map(|s| s.name)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            Error::usage("no model given").with_hint("pass MODEL, the model vLLM serves")
+        })?,
+    };
+    if args.ctx.len() > 1 {
+        return Err(
+            Error::usage("vLLM is served at one context: give one --ctx")
+                .with_hint("e.g. --ctx 65536"),
+        );
+    }
+    let context = args
+        .ctx
+        .first()
+        .copied()
+        .unwrap_or(planner::RECOMMENDED_CONTEXT);
+    let line = crate::setup::vllm::line(&crate::setup::vllm::VllmServe {
+        model: model.clone(),
+        served_name: model.clone(),
+        context,
+        port: url.port,
+    });
+    let (version, version_source) = match args
+        .claude_version
+        .as_deref()
+        .map(str::parse::<Version>)
+        .transpose()?
+    {
+        Some(v) => (v, "argument"),
+        None => match installed_version() {
+            Some(v) => (v, "installed"),
+            None => (LATEST_KNOWN, "latest known"),
+        },
+    };
+    let advice = planner::advise_version(version, context, &model);
+    let note =
+        "vLLM sizes its own KV cache (--gpu-memory-utilization): cclocal does not plan its memory";
+    if args.json {
+        let claude = match &advice {
+            ClaudeAdvice::Settings { env, rec, .. } => json!({
+                "version": rec.version,
+                "version_source": version_source,
+                "served_context": rec.served_context,
+                "env": env,
+                "effective_window": rec.calc.effective_window,
+                "autocompact_threshold": rec.calc.autocompact_threshold,
+            }),
+            _ => serde_json::Value::Null,
+        };
+        let v = json!({
+            "model": {"name": args.model},
+            "server_kind": "vllm",
+            "server_command": line,
+            "context": context,
+            "notes": [note],
+            "claude": claude,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(0);
+    }
+    println!(
+        "{} on vLLM at {}: context {context} tokens",
+        model,
+        url.to_url()
+    );
+    println!("note: {note}");
+    println!("\nServer command:\n  vLLM:         {line}");
+    match &advice {
+        ClaudeAdvice::Settings { rec, .. } => {
+            println!(
+                "\nClaude Code {} ({version_source}): window {} tokens, compacts at {}",
+                rec.version, rec.calc.window, rec.calc.autocompact_threshold
+            );
+            for (k, v) in &rec.env {
+                println!("  export {k}={v}");
+            }
+        }
+        ClaudeAdvice::Impossible { why, would, .. } => {
+            println!("\nClaude Code {version}: no setting can work: {why}; {would}.");
+        }
     }
     Ok(0)
 }

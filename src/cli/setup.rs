@@ -414,6 +414,10 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         } else {
             None
         },
+        // The plist under this HOME describes this machine's Ollama.
+        brew_service: (ch.target == TargetOs::Macos && !ch.remote)
+            .then(|| crate::ollama::homebrew::probe(&paths.home).ok().flatten())
+            .flatten(),
     };
     let mut built = build_plan(&paths, &ch, &host)?;
     let rec = match crate::planner::advise_version(ch.claude_version, ch.context, &ch.model) {
@@ -759,6 +763,7 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         uid: system::uid(),
         system_root: PathBuf::from("/"),
         app_context_length: None,
+        brew_service: None,
     };
     let mut built = build_plan(&paths, &ch, &host)?;
     let script = paths.server_dir().join(match kind {

@@ -97,17 +97,33 @@ fn coverage(f: &Facts, cfg: &SetupConfig) -> Coverage {
         c.not_compared
             .push("the server: not contacted (--offline, or an https URL)".into());
     }
-    if f.server_config
-        .as_ref()
-        .is_some_and(|s| s.env_source.is_some())
-    {
-        c.compared
-            .push("the server's KV cache type and keep-alive".into());
-    } else {
-        c.not_compared.push(
-            "the server's KV cache type and keep-alive: its environment is not readable here"
-                .into(),
-        );
+    match cfg.server.kind.as_str() {
+        "ollama" => {
+            if f.server_config
+                .as_ref()
+                .is_some_and(|s| s.env_source.is_some())
+            {
+                c.compared
+                    .push("the server's KV cache type and keep-alive".into());
+            } else {
+                c.not_compared.push(
+                    "the server's KV cache type and keep-alive: its environment is not readable here"
+                        .into(),
+                );
+            }
+        }
+        "llama-server" => {
+            if f.server.llama_command.is_some() {
+                c.compared.push("the server's KV cache type".into());
+            } else {
+                c.not_compared.push(
+                    "the server's KV cache type: llama-server's command line is not readable here"
+                        .into(),
+                );
+            }
+        }
+        // LM Studio, vLLM, the MLX servers: setup sets only their context.
+        _ => {}
     }
     if f.claude.as_ref().and_then(|c| c.version).is_some() {
         c.compared.push(format!(
@@ -219,6 +235,25 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
     Ok(exit_code(&findings, args.strict))
 }
 
+/// The server settings setup configured for this kind of server, for people: Ollama has a
+/// KV cache type, flash attention and a keep-alive; llama-server keeps its model loaded (no
+/// keep-alive); LM Studio, vLLM and the MLX servers get only their context (the model line).
+fn server_settings(c: &SetupConfig) -> Vec<String> {
+    let on_off = |b: bool| if b { "on" } else { "off" };
+    match c.server.kind.as_str() {
+        "ollama" => vec![
+            format!("KV cache {}", c.server.kv_cache_type),
+            format!("flash attention {}", on_off(c.server.flash_attention)),
+            format!("keep-alive {}", c.server.keep_alive),
+        ],
+        "llama-server" => vec![
+            format!("KV cache {}", c.server.kv_cache_type),
+            format!("flash attention {}", on_off(c.server.flash_attention)),
+        ],
+        _ => vec![],
+    }
+}
+
 fn human(
     cfg: Option<&SetupConfig>,
     config_path: &std::path::Path,
@@ -231,17 +266,13 @@ fn human(
         None => o += &format!("Not set up: no {}.\n", config_path.display()),
         Some(c) => {
             o += &format!("Configured by cclocal setup ({}):\n", config_path.display());
+            let settings = server_settings(c);
             o += &format!(
-                "  server       {} ({}): KV cache {}, flash attention {}, keep-alive {}\n",
+                "  server       {} ({}){}{}\n",
                 c.server.url,
                 c.server.kind,
-                c.server.kv_cache_type,
-                if c.server.flash_attention {
-                    "on"
-                } else {
-                    "off"
-                },
-                c.server.keep_alive
+                if settings.is_empty() { "" } else { ": " },
+                settings.join(", ")
             );
             o += &format!(
                 "  model        {}, context {} tokens\n",

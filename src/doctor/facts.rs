@@ -18,6 +18,20 @@ pub struct Facts {
     pub model: Option<ModelFacts>,
     /// What the last `cclocal setup` configured (`None` when it never ran).
     pub setup: Option<SetupFacts>,
+    /// The server logs on this machine and what they say since each server's last start
+    /// (empty for a remote server).
+    pub server_log: Vec<ServerLogFacts>,
+}
+
+/// One server log file and the findings of its recent part (`crate::logs::serverlog`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ServerLogFacts {
+    pub path: String,
+    /// The server that wrote it (`llama-server`, `ollama`), when its lines say.
+    pub kind: Option<String>,
+    pub findings: Vec<crate::findings::Finding>,
+    /// Why the file could not be read.
+    pub error: Option<String>,
 }
 
 /// cclocal's own configuration file.

@@ -1,6 +1,7 @@
-//! The live server context for `context_mismatch`: Ollama's `/api/ps` lists the loaded models
-//! with their `context_length` (`docs/ollama.md`, "HTTP API"). The choice of model is pure and
-//! tested on JSON; the fetch is one GET with a deadline.
+//! The live server context for `context_mismatch`, from any kind of server through the
+//! server layer; for Ollama, `/api/ps` lists the loaded models with their `context_length`
+//! (`docs/ollama.md`, "HTTP API"). The choice of model is pure and tested on JSON; the
+//! fetches have a deadline.
 
 use std::time::Duration;
 
@@ -74,8 +75,34 @@ pub fn pick(ps: &Value, model: Option<&str>) -> LiveContext {
     }
 }
 
-/// Asks the server at `base_url` (already normalised) within `budget`.
+/// Asks the server at `base_url` (already normalised) within `budget`, whatever its kind,
+/// through the server layer (`crate::server::served_model`): llama-server's per-slot
+/// context, LM Studio's and vLLM's loaded context; Ollama's `/api/ps` (which also lists
+/// the loaded models when the log's one is not among them).
 pub fn fetch(base_url: &str, model: Option<&str>, budget: Duration) -> LiveContext {
+    use crate::server::ServerKind;
+    match crate::server::served_model(base_url, None, model, budget) {
+        Ok(sm) if sm.kind != ServerKind::Ollama => match sm.context {
+            Some(context) => LiveContext::Loaded {
+                model: sm.name,
+                context,
+            },
+            None => LiveContext::NotLoaded {
+                model: model.map(str::to_string),
+                loaded: vec![],
+            },
+        },
+        Err(e) if e.kind == crate::error::ErrorKind::Network => LiveContext::Unreachable {
+            url: base_url.to_string(),
+            reason: e.message,
+        },
+        // Ollama, or a model the server layer could not pick: Ollama's list of loaded models.
+        _ => fetch_ollama(base_url, model, budget),
+    }
+}
+
+/// Ollama's `/api/ps`.
+fn fetch_ollama(base_url: &str, model: Option<&str>, budget: Duration) -> LiveContext {
     let unreachable = |reason: String| LiveContext::Unreachable {
         url: base_url.to_string(),
         reason,

@@ -22,6 +22,8 @@ pub struct Host {
     pub system_root: PathBuf,
     /// The Ollama app's own context setting (macOS `db.sqlite`), when known and non-zero.
     pub app_context_length: Option<u64>,
+    /// Ollama run by `brew services` on this machine (its LaunchAgent plist), when found.
+    pub brew_service: Option<crate::ollama::homebrew::BrewService>,
 }
 
 /// What must happen after the files are written.
@@ -155,6 +157,12 @@ fn server_files(
     post: &mut Vec<PostAction>,
 ) -> Result<()> {
     let here = !ch.remote && ch.target == host.os;
+    if let (false, TargetOs::Macos, Some(svc)) = (ch.remote, ch.target, &host.brew_service) {
+        let env = generate::ollama_env(ch);
+        let vars: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
+        plan.notes
+            .push(crate::ollama::homebrew::restart_note(svc, &vars));
+    }
     match (here, ch.target) {
         (true, TargetOs::Macos) => {
             let plist = paths.launch_agent(LAUNCH_AGENT_LABEL);

@@ -283,7 +283,9 @@ fn mlx_lm_server_on_8080_is_not_llama_server() {
 }
 
 #[test]
-fn kv_cache_f16_on_a_local_gguf_names_llama_server_flags() {
+fn kv_cache_f16_agrees_with_the_planner_on_a_local_gguf() {
+    // gemma3-270m at 8192 tokens: the planner keeps f16 (its whole trained context fits in
+    // f16), so the doctor does not advise q8_0 either (it did before: issue 12's left-over).
     let Some(gguf) = support::gemma_path() else {
         return;
     };
@@ -300,11 +302,14 @@ fn kv_cache_f16_on_a_local_gguf_names_llama_server_flags() {
     let m = &r.doc["facts"]["model"];
     assert_eq!(m["architecture"], "gemma3", "{m:#}");
     assert_eq!(m["kv_type"], "f16");
-    let f = finding(&r.doc, "kv_cache_f16");
-    assert!(
-        f["fix"].as_str().unwrap().contains("-ctk q8_0 -ctv q8_0"),
-        "{f}"
-    );
+    assert_eq!(m["memory"]["planned_kv_type"], "f16", "{m:#}");
+    let ids: Vec<&str> = r.doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(!ids.contains(&"kv_cache_f16"), "{ids:?}");
 }
 
 #[test]

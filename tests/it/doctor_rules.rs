@@ -128,6 +128,7 @@ fn healthy() -> Facts {
             ..Default::default()
         }),
         setup: None,
+        server_log: vec![],
     }
 }
 
@@ -289,6 +290,35 @@ fn partial_offload_and_kv_cache() {
     assert_eq!(find(&f, "kv_cache_f16").severity, Severity::Info);
     f.model.as_mut().unwrap().memory.as_mut().unwrap().fits = false;
     assert_eq!(find(&f, "kv_cache_f16").severity, Severity::Warning);
+}
+
+#[test]
+fn kv_cache_f16_agrees_with_the_planner() {
+    // The planner chose f16 for this context (it fits): the doctor does not advise q8_0.
+    let mut f = healthy();
+    f.server_config
+        .as_mut()
+        .unwrap()
+        .env
+        .remove("OLLAMA_KV_CACHE_TYPE");
+    let m = f.model.as_mut().unwrap().memory.as_mut().unwrap();
+    m.kv_type = "f16".into();
+    m.kv_bytes = 2 * GIB;
+    m.planned_kv_type = Some("f16".into());
+    m.planned_context = Some(m.n_ctx);
+    assert!(
+        all(&f).iter().all(|(_, x)| x.id != "kv_cache_f16"),
+        "{:?}",
+        all(&f)
+    );
+    // The planner chose q8_0, or the served context is above the planned one: advise it.
+    let m = f.model.as_mut().unwrap().memory.as_mut().unwrap();
+    m.planned_context = Some(m.n_ctx - 1);
+    assert_eq!(find(&f, "kv_cache_f16").severity, Severity::Info);
+    let m = f.model.as_mut().unwrap().memory.as_mut().unwrap();
+    m.planned_context = Some(m.n_ctx);
+    m.planned_kv_type = Some("q8_0".into());
+    assert_eq!(find(&f, "kv_cache_f16").severity, Severity::Info);
 }
 
 #[test]
@@ -573,6 +603,40 @@ fn exit_codes_and_strict() {
     let got = all(&f);
     assert_eq!(exit_code(&got, false), 0);
     assert_eq!(exit_code(&got, true), 1);
+}
+
+#[test]
+fn server_log_findings_of_the_server_checked() {
+    let log = |kind: &str| ServerLogFacts {
+        path: format!("/home/u/{kind}.log"),
+        kind: Some(kind.into()),
+        findings: [
+            "prompt_truncated",
+            "model_reloaded",
+            "kv_cache_type_ignored",
+            "prompt_cache_not_reused",
+        ]
+        .iter()
+        .map(|id| Finding::new(id, Severity::Warning, format!("{id} in the log")).detail("why"))
+        .collect(),
+        error: None,
+    };
+    let mut f = healthy();
+    f.server.local = true;
+    f.server_log = vec![log("ollama"), log("llama-server")];
+    let got: Vec<(Section, Finding)> = all(&f)
+        .into_iter()
+        .filter(|(_, x)| x.title.ends_with("in the log"))
+        .collect();
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert!(got
+        .iter()
+        .all(|(s, x)| *s == Section::Server && x.detail == "why (from /home/u/ollama.log)"));
+    // A remote server: the logs on this machine are not its logs.
+    f.server.local = false;
+    assert!(all(&f)
+        .iter()
+        .all(|(_, x)| !x.title.ends_with("in the log")));
 }
 
 #[test]

@@ -42,3 +42,4 @@ mod setup_llama_server;
 mod setup_llama_server_real;
 mod setup_server;
 mod setup_snapshots;
+mod wiring;

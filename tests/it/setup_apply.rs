@@ -290,6 +290,7 @@ fn a_concurrent_change_is_detected_and_nothing_is_left_half_done() {
         uid: 1000,
         system_root: t.root(),
         app_context_length: None,
+        brew_service: None,
     };
     let built = build_plan(&paths, &choices(), &host).unwrap();
     // Someone writes cclocal's own settings file between plan and apply.
@@ -337,6 +338,7 @@ fn a_claude_code_write_between_plan_and_apply_is_kept_and_the_key_added_to_it() 
         uid: 1000,
         system_root: t.root(),
         app_context_length: None,
+        brew_service: None,
     };
     let built = build_plan(&paths, &choices(), &host).unwrap();
     // Claude Code rewrites its file between plan and apply.

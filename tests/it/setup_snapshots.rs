@@ -40,6 +40,7 @@ fn host(os: TargetOs, root: Option<&Path>) -> Host {
             .map(Path::to_path_buf)
             .unwrap_or_else(|| PathBuf::from("/")),
         app_context_length: None,
+        brew_service: None,
     }
 }
 

@@ -32,8 +32,9 @@ pub struct LogsArgs {
     /// against it.
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
     pub server_ctx: Option<u64>,
-    /// Read the server context live from Ollama's /api/ps at this address (host, host:port or
-    /// URL), for the log's model; --server-ctx wins when both are given.
+    /// Read the server context live from the server at this address (host, host:port or
+    /// URL; Ollama, llama-server, LM Studio, vLLM, …), for the log's model; --server-ctx
+    /// wins when both are given.
     #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// Print JSON: {"requests": [...], "summary": {...}, "findings": [...]}.

@@ -62,6 +62,9 @@ pub fn probe_server_config(host: &HostEnv, system: bool, deadline: Instant) -> S
             f.env_source = Some("launchctl".into());
         }
     }
+    if let Some(home) = &host.home {
+        read_brew_plist(home, &mut f);
+    }
     if f.env_source.is_none() {
         f.notes.push("the Ollama service's environment is unknown (no readable `ollama serve` process, systemd unit or launchctl)".into());
     }
@@ -70,6 +73,51 @@ pub fn probe_server_config(host: &HostEnv, system: bool, deadline: Instant) -> S
         read_app_db(&db, deadline, &mut f);
     }
     f
+}
+
+/// Ollama run by `brew services`: its LaunchAgent plist's `EnvironmentVariables` are the
+/// environment the service starts with, and they win over `launchctl setenv` values
+/// (src/ollama/homebrew.rs). A running process's own environment (`/proc`) stays the truth.
+/// The plist is a file under `HOME`, read like the app's database without `system`.
+fn read_brew_plist(home: &std::path::Path, f: &mut ServerConfigFacts) {
+    let svc = match crate::ollama::homebrew::probe(home) {
+        Ok(Some(svc)) => svc,
+        Ok(None) => return,
+        Err(e) => {
+            f.notes.push(format!(
+                "the Homebrew service plist is not readable: {}{}",
+                e.message,
+                e.subject.map(|s| format!(" ({s})")).unwrap_or_default()
+            ));
+            return;
+        }
+    };
+    let path = svc.path.display().to_string();
+    if f.env_source.as_deref() == Some("process") {
+        f.notes.push(format!(
+            "Ollama is also a Homebrew service ({path}); the running process's environment is shown"
+        ));
+        return;
+    }
+    for (k, v) in &svc.env {
+        f.env.insert(k.clone(), v.clone());
+    }
+    f.env_source = Some(match f.env_source.take() {
+        Some(s) => format!("brew services plist {path}, over {s}"),
+        None => format!("brew services plist {path}"),
+    });
+    f.notes.push(format!(
+        "Ollama runs as a Homebrew service: `launchctl setenv` values reach it only after `brew services restart ollama`, and its plist's EnvironmentVariables ({}) win over them",
+        if svc.env.is_empty() {
+            "none".to_string()
+        } else {
+            svc.env
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+    ));
 }
 
 /// The Ollama app's settings database: `$OLLAMA_APP_DB_PATH`, else the per-OS default.

@@ -8,6 +8,7 @@ mod config;
 mod launcher;
 mod machine;
 mod model;
+mod serverlog;
 mod setup;
 mod url;
 
@@ -19,6 +20,7 @@ pub use config::{app_db_path, parse_systemctl_show, probe_server_config};
 pub use launcher::{parse_launcher, read_launcher, sh_words, Launcher};
 pub use machine::{probe_machine, runtime_devices};
 pub use model::{configured_context, llama_model_facts, model_facts, ollama_bool_false};
+pub use serverlog::probe_server_logs;
 pub use setup::{probe_setup, setup_config_path};
 pub use url::{is_local_host, server_url};
 
@@ -131,6 +133,7 @@ enum Msg {
     Version(Option<Version>),
     Server(Box<ServerProbe>),
     Config(crate::doctor::facts::ServerConfigFacts),
+    ServerLog(Vec<crate::doctor::facts::ServerLogFacts>),
 }
 
 /// Gathers every fact within `opts.budget`.
@@ -254,6 +257,14 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
             let _ = tx.send(Msg::Config(probe_server_config(&host, system, deadline)));
         });
     }
+    // The server's own log: local files only, so it is read with --offline too.
+    if let (true, Some(home)) = (local, host.home.clone()) {
+        pending.push("server_log");
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(Msg::ServerLog(probe_server_logs(&home)));
+        });
+    }
     drop(tx);
     let mut version = None;
     let mut sp = ServerProbe::default();
@@ -276,6 +287,10 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
             Ok(Msg::Config(c)) => {
                 facts.server_config = Some(c);
                 pending.retain(|p| *p != "server_config");
+            }
+            Ok(Msg::ServerLog(l)) => {
+                facts.server_log = l;
+                pending.retain(|p| *p != "server_log");
             }
             Err(_) => break,
         }

@@ -216,7 +216,10 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             .get("OLLAMA_KV_CACHE_TYPE")
             .map(|v| v.trim().to_ascii_lowercase())
             .unwrap_or_default();
-        if cfg.env_source.is_some() && (kv.is_empty() || kv == "f16") {
+        if cfg.env_source.is_some()
+            && (kv.is_empty() || kv == "f16")
+            && !super::planner_chose_f16(mem)
+        {
             if let Some(q8) = mem.kv_bytes_q8_0.filter(|q| *q < mem.kv_bytes) {
                 let tight = !mem.fits || loaded.is_some_and(|l| l.size_vram < l.size);
                 push(

@@ -98,7 +98,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         let kv = m.kv_type.clone().unwrap_or_else(|| "f16".into());
         let fa_off = m.flash_attn.as_deref() == Some("off");
         if let Some(mem) = &m.memory {
-            if kv == "f16" {
+            if kv == "f16" && !super::planner_chose_f16(mem) {
                 if let Some(q8) = mem.kv_bytes_q8_0.filter(|q| *q < mem.kv_bytes) {
                     let sev = if mem.fits {
                         Severity::Info

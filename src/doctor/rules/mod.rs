@@ -6,6 +6,7 @@ mod claude;
 mod context;
 mod llama;
 mod server;
+mod serverlog;
 mod setup;
 
 pub use crate::claude::env_line;
@@ -67,6 +68,10 @@ pub const IDS: &[&str] = &[
     "lmstudio_models_ambiguous",
     "lmstudio_model_unmatched",
     "server_answer_unreadable",
+    "prompt_truncated",
+    "model_reloaded",
+    "kv_cache_type_ignored",
+    "prompt_cache_not_reused",
 ];
 
 /// All findings, each with its section, most severe first (stable within a severity).
@@ -78,6 +83,7 @@ pub fn evaluate(f: &Facts) -> Vec<(Section, Finding)> {
     llama::rules(f, &mut out);
     backends::rules(f, &mut out);
     setup::rules(f, &mut out);
+    serverlog::rules(f, &mut out);
     out.sort_by_key(|b| std::cmp::Reverse(b.1.severity));
     out
 }
@@ -139,6 +145,15 @@ pub fn claude_env_fix(f: &Facts, vars: &str, setup_args: &str) -> String {
         ),
         None => format!("set for Claude Code (shell or ~/.claude/settings.json \"env\"): {vars}"),
     }
+}
+
+/// The planner chose an f16 KV cache for a context at least as large as the one served,
+/// and it fits: the doctor then does not advise q8_0 (`kv_cache_f16` agrees with
+/// `cclocal plan` and `cclocal setup`).
+pub(crate) fn planner_chose_f16(mem: &crate::doctor::facts::MemoryFacts) -> bool {
+    mem.fits
+        && mem.planned_kv_type.as_deref() == Some("f16")
+        && mem.planned_context.is_some_and(|c| c >= mem.n_ctx)
 }
 
 pub(crate) fn push(out: &mut Vec<(Section, Finding)>, s: Section, f: Finding) {

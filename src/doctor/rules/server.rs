@@ -16,6 +16,7 @@ pub fn set_server_var(f: &Facts, kv: &str) -> String {
         return format!("on the server host: set {k}={v} for the Ollama service and restart it");
     }
     match (f.machine.os.as_str(), f.server_config.as_ref().and_then(|c| c.env_source.as_deref())) {
+        (_, Some(s)) if s.starts_with("brew services plist") => format!("launchctl setenv {k} {v}, then brew services restart ollama   (a {k} in the service plist's EnvironmentVariables wins: change it there)"),
         ("macos", _) => format!("launchctl setenv {k} {v}, then restart the Ollama app"),
         (_, Some("systemd")) => format!("sudo systemctl edit ollama  →  [Service] Environment=\"{k}={v}\"; then sudo systemctl restart ollama"),
         _ => format!("start the server with {k}={v} ollama serve"),

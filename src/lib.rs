@@ -13,6 +13,7 @@ pub mod logs;
 pub mod memory;
 pub mod model;
 pub mod ollama;
+pub mod predict;
 pub mod process;
 pub mod runtime;
 pub mod setup;

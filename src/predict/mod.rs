@@ -121,12 +121,13 @@ pub fn evaluated_from_wait(cost: &Cost, prompt: u64, wait_ms: f64) -> u64 {
 /// else inferred from the measured wait ([`evaluated_from_wait`]), else the growth since the
 /// previous request (a working cache).
 pub fn evaluated_as_ran(s: &Session, rates: &Rates) -> Vec<(u64, bool)> {
-    let mut prev = 0u64;
+    let mut prev = None;
     s.round_trips
         .iter()
         .map(|r| {
-            let growth = r.prompt_tokens.saturating_sub(prev);
-            prev = r.prompt_tokens;
+            // Before the first request, what the server held is unknown: no growth forced.
+            let growth = prev.map_or(0, |p| r.prompt_tokens.saturating_sub(p));
+            prev = Some(r.prompt_tokens);
             match (r.cached_tokens, r.measured_prefill_ms) {
                 (Some(c), _) => (r.prompt_tokens.saturating_sub(c), false),
                 (None, Some(w)) => (
@@ -189,7 +190,8 @@ pub fn predict(s: &Session, rates: &Rates, sc: &Scenario, as_ran: bool) -> Break
                 continue;
             }
         }
-        let from = if as_ran {
+        let from = if as_ran || i == 0 {
+            // The first request finds the cache as the session found it.
             p.saturating_sub(evaluated[i].0)
         } else if sc.reuse_cache && i > 0 && !logged_shrank {
             prev_p.min(p)

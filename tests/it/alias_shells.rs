@@ -1,8 +1,8 @@
 //! `cclocal alias`: the printed snippet for bash, zsh and fish passes each shell's syntax
 //! check and shellcheck, works when sourced (even with a HOME containing spaces and a
 //! quote), and `--write` owns only its marked block in the rc file, undoably.
-use crate::support::setup_home;
 use crate::support;
+use crate::support::setup_home;
 
 use setup_home::*;
 use std::os::unix::fs::PermissionsExt;

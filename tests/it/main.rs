@@ -19,6 +19,7 @@ mod plan_cli;
 mod runtime_cli;
 mod runtime_measure;
 mod runtime_unsupported;
+mod session_time;
 mod setup_apply;
 mod setup_claude_e2e;
 mod setup_launcher;

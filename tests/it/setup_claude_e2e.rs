@@ -1,8 +1,8 @@
 //! End to end: `cclocal setup` writes the launcher, the launcher runs the real Claude Code
 //! from npm (`-p` with `--debug-file`) against the fake Ollama server, and the effective
 //! window Claude Code logs is the one cclocal planned for that version.
-use crate::support::setup_home;
 use crate::support;
+use crate::support::setup_home;
 
 use cclocal::claude::{recommend, Version};
 use setup_home::*;

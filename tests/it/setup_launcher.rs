@@ -1,7 +1,7 @@
 //! The generated launcher, run for real with a fake `claude` on PATH that records its argv
 //! and environment: hostile values reach Claude Code byte for byte and nothing runs.
-use crate::support::setup_home;
 use crate::support;
+use crate::support::setup_home;
 
 use setup_home::*;
 use std::os::unix::fs::PermissionsExt;

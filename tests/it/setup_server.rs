@@ -1,7 +1,7 @@
 //! Setup talking to the (fake) Ollama server: planning the context from `/api/show` when the
 //! model file is not readable here, and `--warm` preloading the model with the keep-alive.
-use crate::support::setup_home;
 use crate::support;
+use crate::support::setup_home;
 
 use setup_home::*;
 use support::fake_ollama::{FakeModel, FakeOllama, Scenario};

@@ -15,6 +15,7 @@ use crate::logs::time::format_iso_ms;
 use crate::logs::{self, Analysis, DebugEnv, Request};
 
 mod human;
+mod what_if;
 use human::human;
 
 #[derive(clap::Args, Debug)]
@@ -42,10 +43,24 @@ pub struct LogsArgs {
     /// Rows in the request table and chart (the most recent ones); 0 shows all.
     #[arg(long, value_name = "N", default_value_t = 40)]
     pub limit: usize,
+    #[command(flatten)]
+    pub what_if: what_if::WhatIfArgs,
 }
 
 pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     let env = DebugEnv::from_process();
+    if let (None, false, Some(session)) =
+        (&args.path, args.latest, what_if::synthetic(&args.what_if))
+    {
+        let w = what_if::compute(&args.what_if, &session, args.server_ctx)?;
+        if args.json {
+            let v = serde_json::json!({"what_if": what_if::to_json(&w, &session)});
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        } else {
+            print!("{}", what_if::human(&w, &session));
+        }
+        return Ok(0);
+    }
     let path = match (&args.path, args.latest) {
         (Some(p), _) => p.clone(),
         (None, true) => logs::latest(&env)?,
@@ -69,14 +84,29 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     let opts = logs::RuleOptions { server_ctx };
     let mut findings = logs::findings(&analysis, &opts);
     findings.extend(extra);
+    let what_if = if args.what_if.what_if {
+        let session = what_if::session_from_log(&parts, &analysis, args.what_if.turn_output)?;
+        Some((
+            what_if::compute(&args.what_if, &session, server_ctx)?,
+            session,
+        ))
+    } else {
+        None
+    };
     if args.json {
-        let v = to_json(&analysis, &findings, &parts);
+        let mut v = to_json(&analysis, &findings, &parts);
+        if let Some((w, s)) = &what_if {
+            v["what_if"] = what_if::to_json(w, s);
+        }
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         print!(
             "{}",
             human(&analysis, &findings, &parts, args.limit, verbose)
         );
+        if let Some((w, s)) = &what_if {
+            print!("{}", what_if::human(w, s));
+        }
     }
     let bad = worst(&findings) >= Severity::Warning;
     Ok(if args.strict && bad { 1 } else { 0 })

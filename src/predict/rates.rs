@@ -299,6 +299,33 @@ mod tests {
         .is_none());
     }
 
+    /// Real llama-server b11434 timings (gemma3-270m, 2 cores; docs/session-time.md): a cold
+    /// 3689-token prompt and a 1397-token prompt after 16135 cached tokens.
+    #[test]
+    fn fit_on_real_server_timings() {
+        let cold = Segment {
+            from: 0,
+            to: 3689,
+            ms: 13_535.29,
+        };
+        let deep = Segment {
+            from: 16_135,
+            to: 17_532,
+            ms: 8_961.29,
+        };
+        let f = fit(&[cold, deep]).unwrap();
+        assert!((f.a_ms - 3.33).abs() < 0.01, "{f:?}");
+        assert!((f.b_ms - 0.000183).abs() < 0.000002, "{f:?}");
+        assert!((f.ms(0, 3689) / cold.ms - 1.0).abs() < 0.001);
+        assert!((f.ms(16_135, 17_532) / deep.ms - 1.0).abs() < 0.001);
+        // A cache hit of 81 tokens at depth 7783 took 686 ms: the formula says ~0.39 s (the
+        // fixed per-request cost it leaves out, see the doc).
+        let hit = f.ms(7783, 7864);
+        assert!(hit > 300.0 && hit < 686.0, "{hit}");
+        // Re-reading that prompt instead would take ~30 s.
+        assert!(f.ms(0, 7864) > 25_000.0);
+    }
+
     #[test]
     fn bench_json_gives_rates() {
         let text = r#"{"model":"m","runs":[

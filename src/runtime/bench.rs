@@ -68,6 +68,9 @@ pub struct BenchRun {
     pub decode_tokens_per_s: f64,
     pub decode_sd: f64,
     pub repetitions: u32,
+    /// Per-repetition rates (tokens/s), for best-of comparisons on a noisy machine.
+    pub prefill_samples: Vec<f64>,
+    pub decode_samples: Vec<f64>,
 }
 
 /// llama-bench's `tgN`: N tokens generated one at a time from an empty cache.
@@ -81,6 +84,7 @@ pub struct GenRun {
     pub tokens_per_s: f64,
     pub sd: f64,
     pub repetitions: u32,
+    pub samples: Vec<f64>,
 }
 
 /// A combination that could not run, and why.
@@ -253,6 +257,8 @@ mod tests {
             decode_tokens_per_s: dec,
             decode_sd: 0.0,
             repetitions: 1,
+            prefill_samples: vec![pre],
+            decode_samples: vec![dec],
         }
     }
 

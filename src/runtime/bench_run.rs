@@ -216,9 +216,9 @@ pub fn run(cfg: &BenchConfig, progress: bool) -> Result<BenchReport> {
         }
         for &len in &cfg.prompts {
             bar.set_message(format!("{label}: pp{len} + {} tokens", cfg.decode_tokens));
-            let (pre, dec) =
+            let (pre_samples, dec_samples) =
                 measure_prompt(&mut ctx, &s, len, cfg.decode_tokens, reps, vocab, &bar)?;
-            let (pre, dec) = (stat(&pre), stat(&dec));
+            let (pre, dec) = (stat(&pre_samples), stat(&dec_samples));
             runs.push(BenchRun {
                 prompt_tokens: len,
                 batch: s.batch,
@@ -230,6 +230,8 @@ pub fn run(cfg: &BenchConfig, progress: bool) -> Result<BenchReport> {
                 decode_tokens_per_s: dec.mean,
                 decode_sd: dec.sd,
                 repetitions: reps,
+                prefill_samples: pre_samples,
+                decode_samples: dec_samples,
             });
         }
         // llama-bench's tgN: from an empty cache, one token per decode call.
@@ -241,16 +243,17 @@ pub fn run(cfg: &BenchConfig, progress: bool) -> Result<BenchReport> {
             tg.push(cfg.decode_tokens as f64 / t.max(1e-9));
             bar.inc(1);
         }
-        let tg = stat(&tg);
+        let tg_stat = stat(&tg);
         generation.push(GenRun {
             tokens: cfg.decode_tokens,
             batch: s.batch,
             ubatch: s.ubatch,
             flash_attn: s.fa,
             kv_type: s.kv.name.to_string(),
-            tokens_per_s: tg.mean,
-            sd: tg.sd,
+            tokens_per_s: tg_stat.mean,
+            sd: tg_stat.sd,
             repetitions: reps,
+            samples: tg,
         });
         let _ = session.log();
     }

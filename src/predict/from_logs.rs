@@ -2,7 +2,7 @@
 //!
 //! Prompt sizes: the `autocompact: tokens=N …` line Claude Code writes before each request
 //! (up to 2.1.126; later versions write `tokens=[REDACTED]`, and such requests are counted
-//! as unsized_requests). Waits: the analysis's first-byte time per request. Output tokens: the last
+//! as unsized). Waits: the analysis's first-byte time per request. Output tokens: the last
 //! `[engine] turn … usage … out=N` total spread over the requests, else `default_output`.
 //! The debug log does not say what the server's cache held (a server log does).
 

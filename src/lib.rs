@@ -14,6 +14,7 @@ pub mod memory;
 pub mod model;
 pub mod ollama;
 pub mod planner;
+pub mod predict;
 pub mod process;
 pub mod runtime;
 pub mod server;

@@ -20,9 +20,12 @@ pub struct BenchArgs {
     /// Prompt lengths in tokens (default: 512, 1024, … up to the context).
     #[arg(long, value_delimiter = ',')]
     pub prompts: Vec<u32>,
-    /// Batch sizes (n_batch = n_ubatch), e.g. 512,2048.
-    #[arg(long, value_delimiter = ',', default_value = "512")]
+    /// Logical batch sizes (n_batch, llama-bench's -b), e.g. 512,2048.
+    #[arg(long, value_delimiter = ',', default_value = "2048")]
     pub batch: Vec<u32>,
+    /// Physical batch (n_ubatch, llama-bench's -ub), capped at each batch size.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ubatch: u32,
     /// Flash attention: on, off, or on,off to compare both.
     #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), value_delimiter = ',', default_value = "on", action = clap::ArgAction::Append, alias = "flash-attention")]
     pub flash_attn: Vec<bool>,
@@ -32,18 +35,24 @@ pub struct BenchArgs {
     /// Tokens generated after each prompt.
     #[arg(long, default_value_t = 32)]
     pub decode: u32,
-    /// CPU threads (default: the cores available to this process).
-    #[arg(long)]
+    /// CPU threads (default: the physical cores, as llama-bench).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub threads: Option<u32>,
-    /// Context at the start of a Claude Code turn, for the turn cost (default: longest prompt).
+    /// Timed repetitions of each measurement (mean ± standard deviation is reported).
+    #[arg(short = 'r', long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repetitions: u32,
+    /// Skip the untimed warm-up run before each setting.
     #[arg(long)]
+    pub no_warmup: bool,
+    /// Context at the start of a Claude Code turn, for the turn cost (default: longest prompt).
+    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
     pub turn_context: Option<u64>,
     /// Tokens a turn adds (tool results, your message); default: a quarter of the turn
     /// context, at most 2000.
-    #[arg(long)]
+    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
     pub turn_new: Option<u64>,
     /// Tokens the model writes per turn.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, default_value_t = 300)]
     pub turn_output: u64,
     /// Round trips in a session.
     #[arg(long, default_value_t = 20)]
@@ -78,6 +87,7 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
         ctx,
         prompts,
         batches: args.batch.clone(),
+        ubatch: args.ubatch,
         flash_attn: args.flash_attn.iter().fold(Vec::new(), |mut v, f| {
             if !v.contains(f) {
                 v.push(*f);
@@ -87,6 +97,8 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
         kv_types,
         decode_tokens: args.decode,
         threads: args.threads,
+        repetitions: args.repetitions,
+        warmup: !args.no_warmup,
         turn: TurnModel {
             context_tokens: turn_context,
             new_tokens: args.turn_new.unwrap_or((turn_context / 4).min(2000)),
@@ -105,6 +117,9 @@ pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
         let text =
             serde_json::to_string_pretty(&report).map_err(|e| Error::parse(e.to_string()))?;
         println!("{text}");
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
     } else {
         print!("{}", render(&report));
     }
@@ -121,22 +136,57 @@ fn secs(s: f64) -> String {
     }
 }
 
+fn pm(mean: f64, sd: f64) -> String {
+    format!("{mean:.1} ± {sd:.1}")
+}
+
 /// The human report.
 pub fn render(r: &BenchReport) -> String {
-    let mut o = format!("Benchmark of {} (embedded llama.cpp)\n\n", r.model);
+    let mut o = format!("Benchmark of {} (embedded llama.cpp)\n", r.model);
+    if let Some(b) = &r.build {
+        o += &format!(
+            "llama.cpp: {} / {}; CPU features built in: {}\n",
+            b.crate_version,
+            b.sys_version,
+            crate::runtime::cpu_features_from(&b.system_info).join(" ")
+        );
+    }
     o += &format!(
-        "{:>8} {:>6} {:>5} {:>6} {:>14} {:>14}\n",
-        "prompt", "batch", "FA", "KV", "prefill tok/s", "decode tok/s"
+        "{} threads, {} repetitions{}; rates are mean ± standard deviation in tokens/s\n\n",
+        r.threads,
+        r.repetitions,
+        if r.warmup {
+            " after a warm-up run"
+        } else {
+            ", no warm-up"
+        }
+    );
+    o += &format!(
+        "{:>8} {:>6} {:>6} {:>4} {:>5} {:>18} {:>16}\n",
+        "prompt", "batch", "ubatch", "FA", "KV", "prefill (pp)", "decode after it"
     );
     for x in &r.runs {
         o += &format!(
-            "{:>8} {:>6} {:>5} {:>6} {:>14.1} {:>14.1}\n",
+            "{:>8} {:>6} {:>6} {:>4} {:>5} {:>18} {:>16}\n",
             x.prompt_tokens,
             x.batch,
+            x.ubatch,
             if x.flash_attn { "on" } else { "off" },
             x.kv_type,
-            x.prefill_tokens_per_s,
-            x.decode_tokens_per_s
+            pm(x.prefill_tokens_per_s, x.prefill_sd),
+            pm(x.decode_tokens_per_s, x.decode_sd)
+        );
+    }
+    for g in &r.generation {
+        o += &format!(
+            "{:>8} {:>6} {:>6} {:>4} {:>5} {:>18} {:>16}\n",
+            format!("tg{}", g.tokens),
+            g.batch,
+            g.ubatch,
+            if g.flash_attn { "on" } else { "off" },
+            g.kv_type,
+            "",
+            pm(g.tokens_per_s, g.sd)
         );
     }
     for s in &r.skipped {
@@ -151,8 +201,9 @@ pub fn render(r: &BenchReport) -> String {
     if let Some(rec) = &r.recommended {
         let t = &rec.turn;
         o += &format!(
-            "\nFastest: batch {} (-b {0} -ub {0}), flash attention {}, {} KV cache: {:.0} tokens/s prefill, {:.1} tokens/s decode.\n",
+            "\nFastest: -b {} -ub {}, flash attention {}, {} KV cache: {:.0} tokens/s prefill, {:.1} tokens/s decode.\n",
             rec.batch,
+            rec.ubatch,
             if rec.flash_attn { "on" } else { "off" },
             rec.kv_type,
             rec.prefill_tokens_per_s,
@@ -181,6 +232,9 @@ pub fn render(r: &BenchReport) -> String {
                 "  warning: a cold prefill takes longer than Claude Code's {CLAUDE_TIMEOUT_S:.0} s request timeout; keep the prompt cache warm (see `cclocal doctor`) or use a smaller context\n"
             );
         }
+    }
+    for w in &r.warnings {
+        o += &format!("warning: {w}\n");
     }
     o
 }

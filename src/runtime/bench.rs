@@ -23,14 +23,20 @@ pub struct BenchConfig {
     pub ctx: u32,
     /// Prompt lengths; each must leave room for the decode tokens.
     pub prompts: Vec<u32>,
-    /// Batch sizes; each run uses `n_batch = n_ubatch = batch` (as Ollama passes `-b N -ub N`).
+    /// Logical batch sizes (`n_batch`, llama-bench's `-b`, default 2048).
     pub batches: Vec<u32>,
+    /// Physical batch (`n_ubatch`, llama-bench's `-ub`, default 512); capped at each batch.
+    pub ubatch: u32,
     pub flash_attn: Vec<bool>,
     pub kv_types: Vec<GgmlType>,
     /// Tokens generated after each prompt, one per decode call.
     pub decode_tokens: u32,
-    /// CPU threads (llama.cpp's default when `None`).
+    /// CPU threads (llama-bench's default, the physical cores, when `None`).
     pub threads: Option<u32>,
+    /// Timed repetitions of every measurement (llama-bench's `-r`, default 5).
+    pub repetitions: u32,
+    /// One untimed prompt and one untimed token before each setting's measurements.
+    pub warmup: bool,
     pub turn: TurnModel,
 }
 
@@ -46,16 +52,39 @@ pub struct TurnModel {
     pub rounds: u32,
 }
 
-/// One measurement, the `--json` contract's `runs[]` row.
+/// One measurement, the `--json` contract's `runs[]` row. Rates are the mean over the
+/// repetitions, `*_sd` their sample standard deviation (as llama-bench's `avg_ts ± stddev_ts`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BenchRun {
     pub prompt_tokens: u32,
     pub batch: u32,
+    pub ubatch: u32,
     pub flash_attn: bool,
     pub kv_type: String,
+    /// llama-bench's `ppN`: N tokens into an empty cache.
     pub prefill_tokens_per_s: f64,
+    pub prefill_sd: f64,
     /// Measured right after the prompt, i.e. at a depth of `prompt_tokens`.
     pub decode_tokens_per_s: f64,
+    pub decode_sd: f64,
+    pub repetitions: u32,
+    /// Per-repetition rates (tokens/s), for best-of comparisons on a noisy machine.
+    pub prefill_samples: Vec<f64>,
+    pub decode_samples: Vec<f64>,
+}
+
+/// llama-bench's `tgN`: N tokens generated one at a time from an empty cache.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GenRun {
+    pub tokens: u32,
+    pub batch: u32,
+    pub ubatch: u32,
+    pub flash_attn: bool,
+    pub kv_type: String,
+    pub tokens_per_s: f64,
+    pub sd: f64,
+    pub repetitions: u32,
+    pub samples: Vec<f64>,
 }
 
 /// A combination that could not run, and why.
@@ -92,6 +121,7 @@ pub struct TurnCost {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recommended {
     pub batch: u32,
+    pub ubatch: u32,
     pub flash_attn: bool,
     pub kv_type: String,
     /// At the longest prompt measured.
@@ -100,12 +130,22 @@ pub struct Recommended {
     pub turn: TurnCost,
 }
 
-/// `{"model", "runs", "recommended"}`.
+/// `{"model", "runs", "generation", "recommended", "threads", "build", "load"}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BenchReport {
     pub model: String,
     pub runs: Vec<BenchRun>,
+    pub generation: Vec<GenRun>,
     pub recommended: Option<Recommended>,
+    pub threads: u32,
+    pub repetitions: u32,
+    pub warmup: bool,
+    /// The linked llama.cpp and the CPU features it was built with.
+    pub build: Option<super::BuildInfo>,
+    /// What other processes took while it ran (Linux); `None` where unknown.
+    pub load: Option<super::bench_stats::Load>,
+    /// Why the figures may be off (another process on the CPUs, a build missing CPU features).
+    pub warnings: Vec<String>,
     #[serde(skip)]
     pub skipped: Vec<Skipped>,
 }
@@ -137,7 +177,10 @@ pub fn recommend(runs: &[BenchRun], turn: &TurnModel) -> Option<Recommended> {
     let same: Vec<&BenchRun> = runs
         .iter()
         .filter(|r| {
-            r.batch == best.batch && r.flash_attn == best.flash_attn && r.kv_type == best.kv_type
+            r.batch == best.batch
+                && r.ubatch == best.ubatch
+                && r.flash_attn == best.flash_attn
+                && r.kv_type == best.kv_type
         })
         .collect();
     let at = same
@@ -145,6 +188,7 @@ pub fn recommend(runs: &[BenchRun], turn: &TurnModel) -> Option<Recommended> {
         .min_by_key(|r| (r.prompt_tokens as i64 - turn.context_tokens as i64).unsigned_abs())?;
     Some(Recommended {
         batch: best.batch,
+        ubatch: best.ubatch,
         flash_attn: best.flash_attn,
         kv_type: best.kv_type.clone(),
         prefill_tokens_per_s: best.prefill_tokens_per_s,
@@ -205,10 +249,16 @@ mod tests {
         BenchRun {
             prompt_tokens: p,
             batch,
+            ubatch: 512,
             flash_attn: fa,
             kv_type: "f16".into(),
             prefill_tokens_per_s: pre,
+            prefill_sd: 0.0,
             decode_tokens_per_s: dec,
+            decode_sd: 0.0,
+            repetitions: 1,
+            prefill_samples: vec![pre],
+            decode_samples: vec![dec],
         }
     }
 

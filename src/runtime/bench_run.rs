@@ -2,7 +2,8 @@
 //! `decode` + `synchronize`; llama.cpp's own perf counters book a 1-token prompt as "eval"
 //! and are not used).
 
-use super::bench::{recommend, BenchConfig, BenchReport, BenchRun, Skipped};
+use super::bench::{recommend, BenchConfig, BenchReport, BenchRun, GenRun, Skipped};
+use super::bench_stats::{default_threads, load_between, load_warning, stat, CpuSample};
 use super::engine::{context_error, context_params, load, Session};
 use crate::error::{Error, Result};
 use crate::memory::CacheParams;
@@ -97,25 +98,67 @@ fn validate(cfg: &BenchConfig) -> Result<()> {
     Ok(())
 }
 
+/// One setting's measurements (a context per setting, as llama-bench makes one per test).
+struct Setting {
+    batch: u32,
+    ubatch: u32,
+    fa: bool,
+    kv: crate::gguf::GgmlType,
+}
+
+/// Times `reps` repetitions of: clear the cache, prefill `len` tokens, generate `decode`
+/// tokens after them. Returns the per-repetition rates (prefill, decode).
+fn measure_prompt(
+    ctx: &mut LlamaContext,
+    s: &Setting,
+    len: u32,
+    decode: u32,
+    reps: u32,
+    vocab: (i32, LlamaToken),
+    bar: &ProgressBar,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let (mut pre, mut dec) = (Vec::new(), Vec::new());
+    for rep in 0..reps {
+        ctx.clear_kv_cache();
+        let prompt = tokens(len, vocab.0, vocab.1, len ^ (rep + 1));
+        let t_pre = prefill(ctx, &prompt, s.batch)?;
+        let t_dec = generate(ctx, len, decode, prompt[prompt.len() - 1])?;
+        pre.push(len as f64 / t_pre.max(1e-9));
+        dec.push(decode as f64 / t_dec.max(1e-9));
+        bar.inc(1);
+    }
+    Ok((pre, dec))
+}
+
 pub fn run(cfg: &BenchConfig, progress: bool) -> Result<BenchReport> {
     validate(cfg)?;
+    let build = super::engine::facts().ok().map(|f| f.build);
     let (session, backend) = Session::start()?;
     let model = load(backend, &cfg.model, false)?;
     let _ = session.log();
     let vocab = model.vocab();
-    let (n_vocab, bos) = (model.n_vocab(), vocab.bos());
+    let vocab = (model.n_vocab(), vocab.bos());
+    let threads = cfg.threads.unwrap_or_else(default_threads);
+    let reps = cfg.repetitions.max(1);
 
-    let combos: Vec<(u32, bool, crate::gguf::GgmlType)> = cfg
+    let settings: Vec<Setting> = cfg
         .batches
         .iter()
         .flat_map(|&b| {
-            cfg.flash_attn
-                .iter()
-                .flat_map(move |&fa| cfg.kv_types.iter().map(move |&t| (b, fa, t)))
+            cfg.flash_attn.iter().flat_map(move |&fa| {
+                cfg.kv_types.iter().map(move |&kv| Setting {
+                    batch: b,
+                    ubatch: cfg.ubatch.min(b),
+                    fa,
+                    kv,
+                })
+            })
         })
         .collect();
+    // Steps: every repetition of every prompt, plus the generation test, per setting.
+    let steps = settings.len() as u64 * (cfg.prompts.len() as u64 + 1) * reps as u64;
     let bar = if progress && std::io::stderr().is_terminal() {
-        ProgressBar::new((combos.len() * cfg.prompts.len()) as u64)
+        ProgressBar::new(steps)
     } else {
         ProgressBar::hidden()
     };
@@ -123,67 +166,111 @@ pub fn run(cfg: &BenchConfig, progress: bool) -> Result<BenchReport> {
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    // Ticks from indicatif's own thread, so the clock runs while llama.cpp computes.
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
 
+    let cpu_start = CpuSample::now();
     let mut runs = Vec::new();
+    let mut generation = Vec::new();
     let mut skipped = Vec::new();
-    for (batch, fa, kv) in combos {
-        let mut p = CacheParams::new(cfg.ctx as u64).with_cache_type(kv);
-        p.flash_attn = fa;
-        p.n_batch = batch;
-        p.n_ubatch = batch;
-        let mut params = context_params(&p)?;
-        // llama.cpp's default is 4 threads whatever the machine; more threads than cores
-        // makes ggml's spinning barrier crawl (0.2 tokens/s on 2 cores here).
-        let threads = cfg.threads.unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get() as u32)
-                .unwrap_or(4)
-        });
-        params = params
+    for s in settings {
+        let mut p = CacheParams::new(cfg.ctx as u64).with_cache_type(s.kv);
+        p.flash_attn = s.fa;
+        p.n_batch = s.batch;
+        p.n_ubatch = s.ubatch;
+        let params = context_params(&p)?
             .with_n_threads(threads as i32)
             .with_n_threads_batch(threads as i32);
         let ctx = model.new_context(backend, params);
         let log = session.log();
+        let label = format!(
+            "-b {} -ub {}, flash-attn {}, {} cache",
+            s.batch,
+            s.ubatch,
+            if s.fa { "on" } else { "off" },
+            s.kv.name
+        );
         let mut ctx = match ctx {
             Ok(c) => c,
             Err(e) => {
                 let reason = context_error(&log, e).message;
                 skipped.push(Skipped {
-                    batch,
-                    flash_attn: fa,
-                    kv_type: kv.name.into(),
+                    batch: s.batch,
+                    flash_attn: s.fa,
+                    kv_type: s.kv.name.into(),
                     reason,
                 });
-                bar.inc(cfg.prompts.len() as u64);
+                bar.inc((cfg.prompts.len() as u64 + 1) * reps as u64);
                 continue;
             }
         };
-        // Warm-up: first use pays for buffer setup and thread start.
-        let warm = tokens(16.min(cfg.ctx), n_vocab, bos, 0);
-        prefill(&mut ctx, &warm, batch)?;
-        for (i, &len) in cfg.prompts.iter().enumerate() {
-            bar.set_message(format!(
-                "batch {batch}, flash-attn {}, {} cache, {len} tokens",
-                if fa { "on" } else { "off" },
-                kv.name
-            ));
+        // Warm-up as llama-bench does: one untimed prompt and one untimed token, so the
+        // first timed run does not pay for buffer setup, page faults and thread start.
+        if cfg.warmup {
+            bar.set_message(format!("{label}: warm-up"));
             ctx.clear_kv_cache();
-            let prompt = tokens(len, n_vocab, bos, i as u32 + 1);
-            let t_pre = prefill(&mut ctx, &prompt, batch)?;
-            let t_dec = generate(&mut ctx, len, cfg.decode_tokens, prompt[prompt.len() - 1])?;
+            let first = cfg.prompts.iter().copied().min().unwrap_or(16);
+            let warm = tokens(first, vocab.0, vocab.1, 0);
+            prefill(&mut ctx, &warm, s.batch)?;
+            generate(&mut ctx, first, 1, warm[warm.len() - 1])?;
+        }
+        for &len in &cfg.prompts {
+            bar.set_message(format!("{label}: pp{len} + {} tokens", cfg.decode_tokens));
+            let (pre_samples, dec_samples) =
+                measure_prompt(&mut ctx, &s, len, cfg.decode_tokens, reps, vocab, &bar)?;
+            let (pre, dec) = (stat(&pre_samples), stat(&dec_samples));
             runs.push(BenchRun {
                 prompt_tokens: len,
-                batch,
-                flash_attn: fa,
-                kv_type: kv.name.to_string(),
-                prefill_tokens_per_s: len as f64 / t_pre.max(1e-9),
-                decode_tokens_per_s: cfg.decode_tokens as f64 / t_dec.max(1e-9),
+                batch: s.batch,
+                ubatch: s.ubatch,
+                flash_attn: s.fa,
+                kv_type: s.kv.name.to_string(),
+                prefill_tokens_per_s: pre.mean,
+                prefill_sd: pre.sd,
+                decode_tokens_per_s: dec.mean,
+                decode_sd: dec.sd,
+                repetitions: reps,
+                prefill_samples: pre_samples,
+                decode_samples: dec_samples,
             });
+        }
+        // llama-bench's tgN: from an empty cache, one token per decode call.
+        bar.set_message(format!("{label}: tg{}", cfg.decode_tokens));
+        let mut tg = Vec::new();
+        for _ in 0..reps {
+            ctx.clear_kv_cache();
+            let t = generate(&mut ctx, 0, cfg.decode_tokens, vocab.1)?;
+            tg.push(cfg.decode_tokens as f64 / t.max(1e-9));
             bar.inc(1);
         }
+        let tg_stat = stat(&tg);
+        generation.push(GenRun {
+            tokens: cfg.decode_tokens,
+            batch: s.batch,
+            ubatch: s.ubatch,
+            flash_attn: s.fa,
+            kv_type: s.kv.name.to_string(),
+            tokens_per_s: tg_stat.mean,
+            sd: tg_stat.sd,
+            repetitions: reps,
+            samples: tg,
+        });
         let _ = session.log();
     }
     bar.finish_and_clear();
+    let load = match (cpu_start, CpuSample::now()) {
+        (Some(a), Some(b)) => load_between(&a, &b),
+        _ => None,
+    };
+    let mut warnings: Vec<String> = load.as_ref().and_then(load_warning).into_iter().collect();
+    if let Some(b) = &build {
+        if !b.missing_cpu_features.is_empty() {
+            warnings.push(format!(
+                "this llama.cpp was built without {} which this CPU has; a build with RUSTFLAGS=\"-C target-cpu=native\" may be faster (docs/bench.md)",
+                b.missing_cpu_features.join(", ")
+            ));
+        }
+    }
     let recommended = recommend(&runs, &cfg.turn);
     let model_name = cfg
         .model
@@ -193,7 +280,14 @@ pub fn run(cfg: &BenchConfig, progress: bool) -> Result<BenchReport> {
     Ok(BenchReport {
         model: model_name,
         runs,
+        generation,
         recommended,
+        threads,
+        repetitions: reps,
+        warmup: cfg.warmup,
+        build,
+        load,
+        warnings,
         skipped,
     })
 }

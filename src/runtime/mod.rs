@@ -12,6 +12,7 @@
 //! to rebuild. llama.cpp's log is captured and parsed, and echoed only with `-v`.
 
 pub mod bench;
+pub mod bench_stats;
 pub mod parse;
 
 #[cfg(feature = "runtime")]

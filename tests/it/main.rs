@@ -35,6 +35,7 @@ mod server_layer;
 mod serverlog_cli;
 mod serverlog_fixtures;
 mod serverlog_hostile;
+mod session_time;
 mod setup_apply;
 mod setup_claude_e2e;
 mod setup_launcher;

@@ -34,18 +34,34 @@ fn bench_small_gemma_run() {
             "8",
             "--threads",
             "1",
+            "-r",
+            "2",
             "--json",
         ])
         .output()
         .unwrap();
     let v = json_of(&out);
     assert_eq!(v["model"], "gemma-3-270m-q4_k_m.gguf");
+    // Measured like llama-bench: repetitions with a spread, a tgN test, the build it ran.
+    assert_eq!(
+        (v["threads"].as_u64(), v["repetitions"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert_eq!(v["warmup"], true);
+    let tg = v["generation"].as_array().unwrap();
+    assert_eq!(tg.len(), 1);
+    assert_eq!(tg[0]["tokens"], 8);
+    assert!(tg[0]["tokens_per_s"].as_f64().unwrap() > 0.0);
+    assert!(v["build"]["system_info"].as_str().unwrap().contains("CPU"));
+    assert!(v["warnings"].is_array());
     let runs = v["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 2);
     for r in runs {
         let pre = r["prefill_tokens_per_s"].as_f64().unwrap();
         let dec = r["decode_tokens_per_s"].as_f64().unwrap();
         assert!(pre > 0.0 && dec > 0.0, "{r}");
+        assert!(r["prefill_sd"].as_f64().unwrap() >= 0.0, "{r}");
+        assert_eq!(r["repetitions"], 2);
         // Prefill evaluates a whole batch per call; decode one token per call.
         assert!(
             pre > dec,
@@ -57,12 +73,16 @@ fn bench_small_gemma_run() {
                 r["flash_attn"].as_bool(),
                 r["kv_type"].as_str()
             ),
-            (Some(512), Some(true), Some("f16"))
+            (Some(2048), Some(true), Some("f16"))
         );
+        assert_eq!(r["ubatch"], 512);
     }
     assert_eq!(runs[0]["prompt_tokens"], 64);
     let rec = &v["recommended"];
-    assert_eq!(rec["batch"], 512);
+    assert_eq!(
+        (rec["batch"].as_u64(), rec["ubatch"].as_u64()),
+        (Some(2048), Some(512))
+    );
     // Cold re-reads the whole 256-token context plus the new tokens; warm only the new ones.
     assert!(
         rec["turn"]["cold_turn_s"].as_f64().unwrap() > rec["turn"]["warm_turn_s"].as_f64().unwrap()

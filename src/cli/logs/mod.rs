@@ -17,6 +17,7 @@ use crate::logs::{self, Analysis, DebugEnv, Request};
 
 mod human;
 mod server;
+mod what_if;
 use human::human;
 
 #[derive(clap::Args, Debug)]
@@ -55,10 +56,24 @@ pub struct LogsArgs {
     /// Also write the session's timeline as one self-contained HTML file.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    #[command(flatten)]
+    pub what_if: what_if::WhatIfArgs,
 }
 
 pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     let env = DebugEnv::from_process();
+    if let (None, false, Some(session)) =
+        (&args.path, args.latest, what_if::synthetic(&args.what_if))
+    {
+        let w = what_if::compute(&args.what_if, &session, args.server_ctx)?;
+        if args.json {
+            let v = serde_json::json!({"what_if": what_if::to_json(&w, &session)});
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        } else {
+            print!("{}", what_if::human(&w, &session));
+        }
+        return Ok(0);
+    }
     let path = match (&args.path, args.latest) {
         (Some(p), _) => p.clone(),
         (None, true) => logs::latest(&env)?,
@@ -96,6 +111,15 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     if let Some(s) = &srv {
         findings.extend(s.findings.iter().cloned());
     }
+    let what_if = if args.what_if.what_if {
+        let session = what_if::session_from_log(&parts, &analysis, args.what_if.turn_output)?;
+        Some((
+            what_if::compute(&args.what_if, &session, server_ctx)?,
+            session,
+        ))
+    } else {
+        None
+    };
     if let Some(out) = &args.html {
         let t = crate::logs::serverlog::html::timeline(
             Some(&analysis),
@@ -107,6 +131,9 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     }
     if args.json {
         let mut v = to_json(&analysis, &findings, &parts);
+        if let Some((w, s)) = &what_if {
+            v["what_if"] = what_if::to_json(w, s);
+        }
         if let Some(s) = &srv {
             if let (Some(j), Some(reqs)) = (&s.join, v["requests"].as_array_mut()) {
                 for p in &j.pairs {
@@ -129,6 +156,9 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
             text.insert_str(at, &server::human(s, Some(&analysis), args.limit));
         }
         print!("{text}");
+        if let Some((w, s)) = &what_if {
+            print!("{}", what_if::human(w, s));
+        }
     }
     Ok(crate::findings::exit_code(&findings, args.strict))
 }

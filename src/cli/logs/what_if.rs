@@ -1,0 +1,189 @@
+//! `cclocal logs LOG --what-if [--bench BENCH.json]`: the session's wall time as the model
+//! predicts it, next to the measured one, and what the recommended settings would save.
+//! Without a log, `--turns N` prices a synthetic session. The model: src/predict,
+//! docs/session-time.md.
+
+use crate::cli::args;
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::predict::{self, Rates, Session, WhatIf};
+
+#[derive(clap::Args, Debug, Default)]
+pub struct WhatIfArgs {
+    /// Predict the session's time and what cclocal's recommended settings would save.
+    #[arg(long)]
+    pub what_if: bool,
+    /// Rates from a saved `cclocal bench MODEL --json` (needed for --what-if).
+    #[arg(long, value_name = "BENCH.json", requires = "what_if")]
+    pub bench: Option<PathBuf>,
+    /// Compact the conversation at this many tokens in the recommended run (default: the
+    /// server context, when --server-ctx gives it).
+    #[arg(long, value_name = args::TOKENS, requires = "what_if", value_parser = args::ctx)]
+    pub compact_at: Option<u64>,
+    /// A synthetic session of N round trips instead of a log.
+    #[arg(long, value_name = "N", requires = "what_if", value_parser = clap::value_parser!(u32).range(1..))]
+    pub turns: Option<u32>,
+    /// Synthetic: tokens in the conversation before the first round trip.
+    #[arg(
+        long,
+        value_name = args::TOKENS,
+        value_parser = args::ctx,
+        default_value_t = 15_000,
+        requires = "turns"
+    )]
+    pub turn_context: u64,
+    /// Synthetic: tokens each round trip adds (tool results, your message).
+    #[arg(
+        long,
+        value_name = args::TOKENS,
+        value_parser = args::ctx,
+        default_value_t = 1_000,
+        requires = "turns"
+    )]
+    pub turn_new: u64,
+    /// Tokens the model writes per round trip (synthetic, or when the log does not say).
+    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, default_value_t = 300)]
+    pub turn_output: u64,
+}
+
+fn read_rates(path: Option<&Path>) -> Result<Rates> {
+    let Some(path) = path else {
+        return Err(Error::usage("--what-if needs measured rates: pass --bench BENCH.json")
+            .with_hint("save them with `cclocal bench MODEL --json > bench.json` (same model, same machine)"));
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::not_found(format!("cannot read the bench report: {e}"))
+            .with_subject(path.display().to_string())
+    })?;
+    predict::from_bench_json(&text, &format!("bench {}", path.display())).map_err(|e| {
+        Error::parse(e)
+            .with_subject(path.display().to_string())
+            .with_hint("pass the output of `cclocal bench MODEL --json`")
+    })
+}
+
+/// The session from a log (its text read once more for the prompt sizes).
+pub fn session_from_log(
+    parts: &[PathBuf],
+    analysis: &crate::logs::Analysis,
+    output: u64,
+) -> Result<Session> {
+    let mut tokens = Vec::new();
+    for p in parts {
+        let bytes = std::fs::read(p).map_err(|e| {
+            Error::not_found(format!("cannot read the log: {e}"))
+                .with_subject(p.display().to_string())
+        })?;
+        tokens.extend(predict::from_logs::prompt_tokens_per_request(
+            &String::from_utf8_lossy(&bytes),
+        ));
+    }
+    Ok(predict::from_logs::session(analysis, &tokens, output))
+}
+
+/// Runs the what-if for a session.
+pub fn compute(args: &WhatIfArgs, session: &Session, server_ctx: Option<u64>) -> Result<WhatIf> {
+    let rates = read_rates(args.bench.as_deref())?;
+    if session.round_trips.is_empty() {
+        return Err(Error::parse(
+            "no request in this log carries its prompt size, so its time cannot be modelled",
+        )
+        .with_hint("Claude Code 2.1.127 and later redact `autocompact: tokens=`; price a synthetic session instead: --turns N --turn-context T --turn-new T"));
+    }
+    Ok(predict::what_if(
+        session,
+        &rates,
+        args.compact_at.or(server_ctx),
+    ))
+}
+
+pub fn synthetic(args: &WhatIfArgs) -> Option<Session> {
+    args.turns
+        .map(|n| predict::synthetic(n, args.turn_context, args.turn_new, args.turn_output))
+}
+
+pub fn to_json(w: &WhatIf, session: &Session) -> Value {
+    json!({
+        "source": session.source,
+        "as_ran": w.as_ran,
+        "recommended": w.recommended,
+        "rates": w.rates,
+        "notes": w.notes,
+    })
+}
+
+fn dur(ms: f64) -> String {
+    let s = ms / 1000.0;
+    if !s.is_finite() {
+        "∞".into()
+    } else if s >= 3600.0 {
+        format!("{:.1} h", s / 3600.0)
+    } else if s >= 120.0 {
+        format!("{:.1} min", s / 60.0)
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+pub fn human(w: &WhatIf, session: &Session) -> String {
+    let a = &w.as_ran;
+    let b = &a.breakdown;
+    let mut o = format!(
+        "\nWhat if ({}; rates from {}: prefill {:.0} tok/s at 0 → {:.0} tok/s at 32K tokens, decode {:.1} tok/s):\n",
+        session.source,
+        w.rates.source,
+        w.rates.prefill.rate_at(0),
+        w.rates.prefill.rate_at(32_768),
+        w.rates.decode.rate_at(0)
+    );
+    o += &format!(
+        "  as it ran: {} predicted{} over {} round trips\n",
+        dur(a.predicted_ms),
+        a.measured_ms
+            .map(|m| format!(" vs {} measured", dur(m)))
+            .unwrap_or_default(),
+        a.round_trips
+    );
+    o += &format!(
+        "    prefill {} ({} tokens evaluated), decode {}, reloads {}, outside the model {}\n",
+        dur(b.prefill_ms),
+        b.evaluated_tokens,
+        dur(b.decode_ms),
+        dur(b.reload_ms),
+        dur(b.other_ms)
+    );
+    let r = &w.recommended;
+    o += &format!("  with the recommended settings: {}\n", dur(r.predicted_ms));
+    for s in &r.savings {
+        o += &format!(
+            "    - {:<17} saves {:>9}  ({})\n",
+            s.cause,
+            dur(s.ms),
+            s.note
+        );
+    }
+    if r.savings.is_empty() {
+        o += "    (nothing to save: the session already ran as recommended)\n";
+    }
+    for n in &w.notes {
+        o += &format!("  note: {n}\n");
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_bench_is_a_usage_error_with_a_hint() {
+        let e = read_rates(None).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::Usage);
+        assert!(e.hint.unwrap().contains("cclocal bench"));
+        let e = read_rates(Some(Path::new("/nonexistent/b.json"))).unwrap_err();
+        assert!(e.message.contains("cannot read"));
+    }
+}

@@ -1,0 +1,349 @@
+//! Measured speed as a function of context depth.
+//!
+//! Evaluating one token at depth `x` (the tokens already in the cache) costs `a + b·x`
+//! milliseconds: `a` for the weights (the same for every token), `b·x` for attention over the
+//! cache. Evaluating the tokens from depth `from` to `to` therefore costs
+//! `a·(to − from) + b·(to² − from²)/2`. Both prefill and decode follow this shape with their
+//! own `a` and `b`; they are fitted by least squares to timed segments: `cclocal bench` runs
+//! (a prompt of `L` tokens from an empty cache: `from = 0, to = L`; decode after it:
+//! `from = L, to = L + n`) or a server's timing lines (`cached` to `prompt` tokens in `ms`).
+//! docs/session-time.md shows the fit against measurements.
+
+use serde::{Deserialize, Serialize};
+
+/// `ms(from, to) = a·(to − from) + b·(to² − from²)/2`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    /// Milliseconds per token at depth 0.
+    pub a_ms: f64,
+    /// Extra milliseconds per token for every token already in the cache.
+    pub b_ms: f64,
+}
+
+impl Cost {
+    /// Milliseconds to evaluate the tokens between depths `from` and `to` (0 when `to ≤ from`).
+    pub fn ms(&self, from: u64, to: u64) -> f64 {
+        if to <= from {
+            return 0.0;
+        }
+        let (f, t) = (from as f64, to as f64);
+        self.a_ms * (t - f) + self.b_ms * (t * t - f * f) / 2.0
+    }
+
+    /// Tokens per second for one token at depth `x`.
+    pub fn rate_at(&self, x: u64) -> f64 {
+        let per = self.a_ms + self.b_ms * x as f64;
+        if per > 0.0 {
+            1000.0 / per
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// A flat rate (no depth term).
+    pub fn flat(tokens_per_s: f64) -> Cost {
+        Cost {
+            a_ms: if tokens_per_s > 0.0 {
+                1000.0 / tokens_per_s
+            } else {
+                f64::INFINITY
+            },
+            b_ms: 0.0,
+        }
+    }
+}
+
+/// One timed stretch of evaluation: tokens from depth `from` to `to` took `ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Segment {
+    pub from: u64,
+    pub to: u64,
+    pub ms: f64,
+}
+
+/// Least-squares fit of `a`, `b ≥ 0` to the segments, each weighted by 1/ms² (relative
+/// error, so a 30-second prompt does not drown a 1-second one). `None` without a usable
+/// segment.
+pub fn fit(segments: &[Segment]) -> Option<Cost> {
+    let rows: Vec<(f64, f64, f64, f64)> = segments
+        .iter()
+        .filter(|s| s.to > s.from && s.ms.is_finite() && s.ms > 0.0)
+        .map(|s| {
+            let (f, t) = (s.from as f64, s.to as f64);
+            (t - f, (t * t - f * f) / 2.0, s.ms, 1.0 / (s.ms * s.ms))
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let (mut s11, mut s12, mut s22, mut s1y, mut s2y) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &(x1, x2, y, w) in &rows {
+        s11 += w * x1 * x1;
+        s12 += w * x1 * x2;
+        s22 += w * x2 * x2;
+        s1y += w * x1 * y;
+        s2y += w * x2 * y;
+    }
+    let only_a = Cost {
+        a_ms: s1y / s11,
+        b_ms: 0.0,
+    };
+    let det = s11 * s22 - s12 * s12;
+    // One depth only (or all segments alike): the depth term cannot be told apart.
+    if det.abs() <= 1e-9 * s11 * s22 {
+        return Some(only_a);
+    }
+    let a = (s1y * s22 - s2y * s12) / det;
+    let b = (s11 * s2y - s12 * s1y) / det;
+    if b < 0.0 {
+        return Some(only_a);
+    }
+    if a < 0.0 {
+        return Some(Cost {
+            a_ms: 0.0,
+            b_ms: s2y / s22,
+        });
+    }
+    Some(Cost { a_ms: a, b_ms: b })
+}
+
+/// Prefill and decode cost, and what reloading the model costs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rates {
+    pub prefill: Cost,
+    pub decode: Cost,
+    /// Loading the model again (ms); 0 when unknown.
+    pub load_ms: f64,
+    /// Prefill cost with a quantised (q8_0) KV cache, where measured.
+    pub prefill_q8: Option<Cost>,
+    pub decode_q8: Option<Cost>,
+    /// Where the figures come from (`bench FILE`, `server log`, `flat`).
+    pub source: String,
+}
+
+/// The fields of a saved `cclocal bench --json` this reads.
+#[derive(Debug, Clone, Deserialize)]
+struct BenchFile {
+    runs: Vec<BenchFileRun>,
+    #[serde(default)]
+    generation: Vec<BenchFileGen>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct BenchFileRun {
+    prompt_tokens: u64,
+    #[serde(default)]
+    kv_type: String,
+    prefill_tokens_per_s: f64,
+    decode_tokens_per_s: f64,
+    #[serde(default)]
+    batch: u64,
+    #[serde(default)]
+    flash_attn: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct BenchFileGen {
+    tokens: u64,
+    #[serde(default)]
+    kv_type: String,
+    tokens_per_s: f64,
+}
+
+/// Decode tokens the bench measured after each prompt (its `--decode`): the JSON does not
+/// carry it per run, and the fit only needs the depth, so one token's width is used.
+const DECODE_SPAN: u64 = 1;
+
+fn segments(runs: &[&BenchFileRun], gens: &[&BenchFileGen]) -> (Vec<Segment>, Vec<Segment>) {
+    let pre = runs
+        .iter()
+        .filter(|r| r.prefill_tokens_per_s > 0.0)
+        .map(|r| Segment {
+            from: 0,
+            to: r.prompt_tokens,
+            ms: r.prompt_tokens as f64 / r.prefill_tokens_per_s * 1000.0,
+        })
+        .collect();
+    let mut dec: Vec<Segment> = runs
+        .iter()
+        .filter(|r| r.decode_tokens_per_s > 0.0)
+        .map(|r| Segment {
+            from: r.prompt_tokens,
+            to: r.prompt_tokens + DECODE_SPAN,
+            ms: DECODE_SPAN as f64 / r.decode_tokens_per_s * 1000.0,
+        })
+        .collect();
+    dec.extend(
+        gens.iter()
+            .filter(|g| g.tokens_per_s > 0.0)
+            .map(|g| Segment {
+                from: 0,
+                to: g.tokens,
+                ms: g.tokens as f64 / g.tokens_per_s * 1000.0,
+            }),
+    );
+    (pre, dec)
+}
+
+/// Rates from a saved `cclocal bench --json`: the fastest setting's runs (as `bench`
+/// recommends: fastest prefill at the longest prompt) for f16, and q8_0 runs where present.
+pub fn from_bench_json(text: &str, source: &str) -> Result<Rates, String> {
+    let f: BenchFile = serde_json::from_str(text)
+        .map_err(|e| format!("not a `cclocal bench --json` report: {e}"))?;
+    let pick = |kv: &str| -> Option<(Cost, Cost)> {
+        let of_kv: Vec<&BenchFileRun> = f
+            .runs
+            .iter()
+            .filter(|r| r.kv_type == kv || (kv == "f16" && r.kv_type.is_empty()))
+            .collect();
+        let longest = of_kv.iter().map(|r| r.prompt_tokens).max()?;
+        let best = of_kv
+            .iter()
+            .filter(|r| r.prompt_tokens == longest)
+            .max_by(|a, b| a.prefill_tokens_per_s.total_cmp(&b.prefill_tokens_per_s))?;
+        let same: Vec<&BenchFileRun> = of_kv
+            .iter()
+            .copied()
+            .filter(|r| r.batch == best.batch && r.flash_attn == best.flash_attn)
+            .collect();
+        let gens: Vec<&BenchFileGen> = f
+            .generation
+            .iter()
+            .filter(|g| g.kv_type == kv || (kv == "f16" && g.kv_type.is_empty()))
+            .collect();
+        let (pre, dec) = segments(&same, &gens);
+        Some((fit(&pre)?, fit(&dec)?))
+    };
+    let (prefill, decode) = pick("f16").ok_or_else(|| {
+        "the bench report has no f16 run with a prefill and a decode rate".to_string()
+    })?;
+    let q8 = pick("q8_0");
+    Ok(Rates {
+        prefill,
+        decode,
+        load_ms: 0.0,
+        prefill_q8: q8.map(|q| q.0),
+        decode_q8: q8.map(|q| q.1),
+        source: source.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cost_integrates_the_depth_term() {
+        let c = Cost {
+            a_ms: 2.0,
+            b_ms: 0.001,
+        };
+        // 1000 tokens from 0: 2000 + 0.001 × 1e6/2 = 2500 ms.
+        assert!((c.ms(0, 1000) - 2500.0).abs() < 1e-9);
+        // Additive over adjacent spans.
+        assert!((c.ms(0, 400) + c.ms(400, 1000) - c.ms(0, 1000)).abs() < 1e-9);
+        assert_eq!(c.ms(10, 10), 0.0);
+        assert_eq!(c.ms(10, 5), 0.0);
+        assert!((c.rate_at(0) - 500.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn fit_recovers_a_and_b() {
+        let truth = Cost {
+            a_ms: 1.5,
+            b_ms: 0.0004,
+        };
+        let segs: Vec<Segment> = [512u64, 1024, 2048, 4064]
+            .iter()
+            .map(|&l| Segment {
+                from: 0,
+                to: l,
+                ms: truth.ms(0, l),
+            })
+            .collect();
+        let f = fit(&segs).unwrap();
+        assert!((f.a_ms - 1.5).abs() < 1e-6, "{f:?}");
+        assert!((f.b_ms - 0.0004).abs() < 1e-9, "{f:?}");
+    }
+
+    #[test]
+    fn fit_with_one_depth_is_flat_and_never_negative() {
+        let f = fit(&[Segment {
+            from: 0,
+            to: 100,
+            ms: 1000.0,
+        }])
+        .unwrap();
+        assert_eq!((f.a_ms, f.b_ms), (10.0, 0.0));
+        // Longer prompts faster per token than short ones (noise): b would be negative.
+        let f = fit(&[
+            Segment {
+                from: 0,
+                to: 100,
+                ms: 1000.0,
+            },
+            Segment {
+                from: 0,
+                to: 1000,
+                ms: 9000.0,
+            },
+        ])
+        .unwrap();
+        assert!(f.b_ms == 0.0 && f.a_ms > 0.0, "{f:?}");
+        assert!(fit(&[]).is_none());
+        assert!(fit(&[Segment {
+            from: 5,
+            to: 5,
+            ms: 1.0
+        }])
+        .is_none());
+    }
+
+    /// Real llama-server b11434 timings (gemma3-270m, 2 cores; docs/session-time.md): a cold
+    /// 3689-token prompt and a 1397-token prompt after 16135 cached tokens.
+    #[test]
+    fn fit_on_real_server_timings() {
+        let cold = Segment {
+            from: 0,
+            to: 3689,
+            ms: 13_535.29,
+        };
+        let deep = Segment {
+            from: 16_135,
+            to: 17_532,
+            ms: 8_961.29,
+        };
+        let f = fit(&[cold, deep]).unwrap();
+        assert!((f.a_ms - 3.33).abs() < 0.01, "{f:?}");
+        assert!((f.b_ms - 0.000183).abs() < 0.000002, "{f:?}");
+        assert!((f.ms(0, 3689) / cold.ms - 1.0).abs() < 0.001);
+        assert!((f.ms(16_135, 17_532) / deep.ms - 1.0).abs() < 0.001);
+        // A cache hit of 81 tokens at depth 7783 took 686 ms: the formula says ~0.39 s (the
+        // fixed per-request cost it leaves out, see the doc).
+        let hit = f.ms(7783, 7864);
+        assert!(hit > 300.0 && hit < 686.0, "{hit}");
+        // Re-reading that prompt instead would take ~30 s.
+        assert!(f.ms(0, 7864) > 25_000.0);
+    }
+
+    #[test]
+    fn bench_json_gives_rates() {
+        let text = r#"{"model":"m","runs":[
+            {"prompt_tokens":512,"batch":2048,"flash_attn":true,"kv_type":"f16","prefill_tokens_per_s":512.0,"decode_tokens_per_s":50.0},
+            {"prompt_tokens":2048,"batch":2048,"flash_attn":true,"kv_type":"f16","prefill_tokens_per_s":400.0,"decode_tokens_per_s":40.0},
+            {"prompt_tokens":2048,"batch":2048,"flash_attn":true,"kv_type":"q8_0","prefill_tokens_per_s":380.0,"decode_tokens_per_s":41.0}],
+            "generation":[{"tokens":32,"kv_type":"f16","tokens_per_s":55.0}]}"#;
+        let r = from_bench_json(text, "bench b.json").unwrap();
+        assert!((r.prefill.ms(0, 512) - 1000.0).abs() < 1.0, "{r:?}");
+        assert!((r.prefill.ms(0, 2048) - 5120.0).abs() < 5.0, "{r:?}");
+        assert!(r.prefill.b_ms > 0.0);
+        assert!(r.decode.rate_at(0) > r.decode.rate_at(2048));
+        assert!(r.prefill_q8.is_some());
+        assert!(from_bench_json("{}", "x")
+            .unwrap_err()
+            .contains("cclocal bench"));
+        assert!(from_bench_json(r#"{"runs":[]}"#, "x")
+            .unwrap_err()
+            .contains("no f16 run"));
+    }
+}

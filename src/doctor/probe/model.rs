@@ -113,42 +113,8 @@ pub fn model_facts(
         let mut p = CacheParams::new(c * n_seq as u64).with_cache_type(kv_type);
         p.n_seq = n_seq;
         p.flash_attn = fa;
-        let planned = crate::planner::plan(
-            d,
-            budget,
-            &crate::planner::Request {
-                params: p,
-                kv_types: Vec::new(),
-                ctx: None,
-            },
-        )
-        .ok()
-        .and_then(|pl| pl.choice().cloned());
-        match plan_row(d, &p, budget) {
-            Ok(row) => {
-                let q8 = plan_row(
-                    d,
-                    &p.with_cache_type(parse_cache_type("q8_0").expect("q8_0")),
-                    budget,
-                )
-                .ok()
-                .map(|r| r.kv_bytes);
-                let mut mem = MemoryFacts {
-                    n_ctx: row.n_ctx,
-                    kv_type: row.kv_type.clone(),
-                    kv_bytes: row.kv_bytes,
-                    kv_bytes_q8_0: q8,
-                    total_bytes: row.total_bytes,
-                    budget_bytes: budget.bytes,
-                    fits: row.fits,
-                    largest_fit: crate::memory::fit_context(d, &p, budget)
-                        .ok()
-                        .flatten()
-                        .map(|r| r.n_ctx / n_seq as u64),
-                    planned_context: planned.as_ref().map(|c| c.per_sequence()),
-                    planned_kv_type: planned.as_ref().map(|c| c.row.kv_type.clone()),
-                    measured: false,
-                };
+        match memory_facts(d, &p, budget) {
+            Ok((mut mem, row)) => {
                 if let (true, Some(path)) = (measure, gguf_path.as_deref()) {
                     match crate::runtime::measure(path, &p) {
                         Ok(m) => {
@@ -233,41 +199,55 @@ pub fn llama_model_facts(
     };
     let mut p = CacheParams::new(total).with_cache_type(kv_type);
     p.flash_attn = f.flash_attn.as_deref() != Some("off");
-    if let Ok(row) = plan_row(&desc, &p, budget) {
-        let q8 = plan_row(
-            &desc,
-            &p.with_cache_type(parse_cache_type("q8_0").expect("q8_0")),
-            budget,
-        )
-        .ok()
-        .map(|r| r.kv_bytes);
-        let planned = crate::planner::plan(
-            &desc,
-            budget,
-            &crate::planner::Request {
-                params: p,
-                kv_types: Vec::new(),
-                ctx: None,
-            },
-        )
-        .ok()
-        .and_then(|pl| pl.choice().cloned());
-        f.memory = Some(MemoryFacts {
-            n_ctx: row.n_ctx,
-            kv_type: row.kv_type.clone(),
-            kv_bytes: row.kv_bytes,
-            kv_bytes_q8_0: q8,
-            total_bytes: row.total_bytes,
-            budget_bytes: budget.bytes,
-            fits: row.fits,
-            largest_fit: crate::memory::fit_context(&desc, &p, budget)
-                .ok()
-                .flatten()
-                .map(|r| r.n_ctx),
-            planned_context: planned.as_ref().map(|c| c.per_sequence()),
-            planned_kv_type: planned.as_ref().map(|c| c.row.kv_type.clone()),
-            measured: false,
-        });
+    if let Ok((mem, _)) = memory_facts(&desc, &p, budget) {
+        f.memory = Some(mem);
     }
     f
+}
+
+/// The memory of `d` served with `p` on `budget`: the row llama.cpp would allocate, the KV
+/// bytes with q8_0 instead, the largest context that fits and the planner's own choice (both
+/// per sequence), for every server kind alike.
+fn memory_facts(
+    d: &crate::model::ModelDesc,
+    p: &CacheParams,
+    budget: &crate::memory::Budget,
+) -> crate::error::Result<(MemoryFacts, crate::memory::PlanRow)> {
+    let row = plan_row(d, p, budget)?;
+    let q8 = plan_row(
+        d,
+        &p.with_cache_type(parse_cache_type("q8_0").expect("q8_0")),
+        budget,
+    )
+    .ok()
+    .map(|r| r.kv_bytes);
+    let planned = crate::planner::plan(
+        d,
+        budget,
+        &crate::planner::Request {
+            params: *p,
+            kv_types: Vec::new(),
+            ctx: None,
+        },
+    )
+    .ok()
+    .and_then(|pl| pl.choice().cloned());
+    let n_seq = u64::from(p.n_seq.max(1));
+    let mem = MemoryFacts {
+        n_ctx: row.n_ctx,
+        kv_type: row.kv_type.clone(),
+        kv_bytes: row.kv_bytes,
+        kv_bytes_q8_0: q8,
+        total_bytes: row.total_bytes,
+        budget_bytes: budget.bytes,
+        fits: row.fits,
+        largest_fit: crate::memory::fit_context(d, p, budget)
+            .ok()
+            .flatten()
+            .map(|r| r.n_ctx / n_seq),
+        planned_context: planned.as_ref().map(|c| c.per_sequence()),
+        planned_kv_type: planned.as_ref().map(|c| c.row.kv_type.clone()),
+        measured: false,
+    };
+    Ok((mem, row))
 }

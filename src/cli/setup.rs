@@ -199,6 +199,22 @@ macro_rules! say_raw {
     };
 }
 
+/// The launcher's name: `--launcher-name`, else the previous setup's, else `claude-local`.
+fn launcher_name(args: &SetupArgs, prev: Option<&SetupConfig>) -> String {
+    args.launcher_name
+        .clone()
+        .or_else(|| prev.map(|p| p.claude.launcher_name.clone()))
+        .unwrap_or_else(|| "claude-local".into())
+}
+
+/// The token Claude Code sends: `--auth-token`, else the server kind's name (a placeholder
+/// local servers ignore; `setup::build::is_placeholder_token` keeps it out of the secrets).
+fn auth_token(args: &SetupArgs, kind: crate::server::ServerKind) -> String {
+    args.auth_token
+        .clone()
+        .unwrap_or_else(|| kind.name().into())
+}
+
 pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     // Without --server, the kind the previous setup configured.
     let kind = args.server.or_else(|| {
@@ -382,15 +398,15 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         kv_cache_type,
         flash_attention: d.flash_attention,
         keep_alive: d.keep_alive.clone(),
-        launcher_name: args
-            .launcher_name
-            .clone()
-            .or_else(|| prev.as_ref().map(|p| p.claude.launcher_name.clone()))
-            .unwrap_or_else(|| "claude-local".into()),
-        auth_token: args
-            .auth_token
-            .clone()
-            .unwrap_or_else(|| if llama { "llama-server" } else { "ollama" }.into()),
+        launcher_name: launcher_name(args, prev.as_ref()),
+        auth_token: auth_token(
+            args,
+            if llama {
+                crate::server::ServerKind::LlamaServer
+            } else {
+                crate::server::ServerKind::Ollama
+            },
+        ),
         claude_version,
         target,
         parts: d.parts.clone(),
@@ -738,15 +754,8 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         kv_cache_type: "f16".into(),
         flash_attention: true,
         keep_alive: crate::planner::DEFAULT_KEEP_ALIVE.into(),
-        launcher_name: args
-            .launcher_name
-            .clone()
-            .or_else(|| prev.as_ref().map(|p| p.claude.launcher_name.clone()))
-            .unwrap_or_else(|| "claude-local".into()),
-        auth_token: args
-            .auth_token
-            .clone()
-            .unwrap_or_else(|| kind.name().into()),
+        launcher_name: launcher_name(args, prev.as_ref()),
+        auth_token: auth_token(args, kind),
         claude_version,
         target: args.target.unwrap_or_else(TargetOs::this),
         parts: parts

@@ -63,6 +63,7 @@ pub fn session(a: &Analysis, tokens: &[Option<u64>], default_output: u64) -> Ses
             output_tokens: output,
             compaction: r.kind == SourceKind::Compact,
             reload: false,
+            side: false,
             measured_prefill_ms: first,
             measured_decode_ms: None,
             measured_ms: total,

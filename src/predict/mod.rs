@@ -7,9 +7,10 @@
 //! lines). The formulas and the measurements behind them: docs/session-time.md.
 
 pub mod from_logs;
+pub mod from_server;
 pub mod rates;
 
-pub use rates::{fit, from_bench_json, Cost, Rates, Segment};
+pub use rates::{fit, fit_with_overhead, from_bench_json, Cost, Rates, Segment};
 use serde::Serialize;
 
 /// One request to the model.
@@ -26,6 +27,10 @@ pub struct RoundTrip {
     pub compaction: bool,
     /// The server (re)loaded the model for this request.
     pub reload: bool,
+    /// A helper call outside the conversation (a title, a background summary): it takes the
+    /// server's time as it ran in every scenario, and the conversation's prompt does not
+    /// follow it.
+    pub side: bool,
     /// Measured wait before the first token (prefill and queueing), ms.
     pub measured_prefill_ms: Option<f64>,
     /// Measured generation time, ms (a server's decode time; `None` from a debug log, whose
@@ -100,6 +105,10 @@ pub fn evaluated_from_wait(cost: &Cost, prompt: u64, wait_ms: f64) -> u64 {
     if cost.ms(0, prompt) <= wait_ms {
         return prompt;
     }
+    let wait_ms = wait_ms - cost.c_ms;
+    if wait_ms <= 0.0 {
+        return 0;
+    }
     let p = prompt as f64;
     let (a, b) = (cost.a_ms, cost.b_ms);
     let e = if b <= 0.0 {
@@ -126,8 +135,13 @@ pub fn evaluated_as_ran(s: &Session, rates: &Rates) -> Vec<(u64, bool)> {
         .iter()
         .map(|r| {
             // Before the first request, what the server held is unknown: no growth forced.
-            let growth = prev.map_or(0, |p| r.prompt_tokens.saturating_sub(p));
-            prev = Some(r.prompt_tokens);
+            let growth = match (r.side, prev) {
+                (false, Some(p)) => r.prompt_tokens.saturating_sub(p),
+                _ => 0,
+            };
+            if !r.side {
+                prev = Some(r.prompt_tokens);
+            }
             match (r.cached_tokens, r.measured_prefill_ms) {
                 (Some(c), _) => (r.prompt_tokens.saturating_sub(c), false),
                 (None, Some(w)) => (
@@ -136,6 +150,45 @@ pub fn evaluated_as_ran(s: &Session, rates: &Rates) -> Vec<(u64, bool)> {
                     true,
                 ),
                 (None, None) => (growth, true),
+            }
+        })
+        .collect()
+}
+
+/// One request as it ran: the model's prefill and decode next to the measured ones.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestFit {
+    pub prompt_tokens: u64,
+    /// Tokens evaluated (not from the cache).
+    pub evaluated_tokens: u64,
+    /// The evaluated tokens were inferred from the measured wait (a debug log alone), so the
+    /// predicted prefill equals the measured one by construction.
+    pub cache_inferred: bool,
+    pub output_tokens: u64,
+    pub side: bool,
+    pub predicted_prefill_ms: f64,
+    pub measured_prefill_ms: Option<f64>,
+    pub predicted_decode_ms: f64,
+    pub measured_decode_ms: Option<f64>,
+}
+
+/// The model's figures for every request as it ran.
+pub fn per_request(s: &Session, rates: &Rates) -> Vec<RequestFit> {
+    s.round_trips
+        .iter()
+        .zip(evaluated_as_ran(s, rates))
+        .map(|(r, (e, inferred))| {
+            let p = r.prompt_tokens;
+            RequestFit {
+                prompt_tokens: p,
+                evaluated_tokens: e,
+                cache_inferred: inferred,
+                output_tokens: r.output_tokens,
+                side: r.side,
+                predicted_prefill_ms: rates.prefill.ms(p - e, p),
+                measured_prefill_ms: r.measured_prefill_ms,
+                predicted_decode_ms: rates.decode.ms(p, p + r.output_tokens),
+                measured_decode_ms: r.measured_decode_ms,
             }
         })
         .collect()
@@ -158,13 +211,30 @@ pub fn predict(s: &Session, rates: &Rates, sc: &Scenario, as_ran: bool) -> Break
     let mut p = 0u64;
     // The prefix a compaction keeps (system prompt and tools): the first prompt, at most
     // half the compaction point.
-    let base = s.round_trips.first().map_or(0, |r| r.prompt_tokens);
+    let base = s
+        .round_trips
+        .iter()
+        .find(|r| !r.side)
+        .map_or(0, |r| r.prompt_tokens);
+    let mut first = true;
     for (i, r) in s.round_trips.iter().enumerate() {
+        if r.side {
+            // As it ran, in every scenario.
+            b.prefill_ms += pre.ms(r.prompt_tokens - evaluated[i].0, r.prompt_tokens);
+            b.evaluated_tokens += evaluated[i].0;
+            b.decode_ms += dec.ms(r.prompt_tokens, r.prompt_tokens + r.output_tokens);
+            if sc.reloads && r.reload {
+                b.reload_ms += rates.load_ms;
+            }
+            b.requests += 1;
+            continue;
+        }
+        let start = std::mem::take(&mut first);
         let logged_growth = r.prompt_tokens.saturating_sub(prev_logged);
         let logged_shrank = r.prompt_tokens < prev_logged;
         prev_logged = r.prompt_tokens;
         let prev_p = p;
-        p = if i == 0 || logged_shrank {
+        p = if start || logged_shrank {
             // The start, or a compaction in the log: the conversation restarts.
             r.prompt_tokens
         } else {
@@ -190,10 +260,10 @@ pub fn predict(s: &Session, rates: &Rates, sc: &Scenario, as_ran: bool) -> Break
                 continue;
             }
         }
-        let from = if as_ran || i == 0 {
+        let from = if as_ran || start {
             // The first request finds the cache as the session found it.
             p.saturating_sub(evaluated[i].0)
-        } else if sc.reuse_cache && i > 0 && !logged_shrank {
+        } else if sc.reuse_cache && !logged_shrank {
             prev_p.min(p)
         } else if sc.reuse_cache && logged_shrank {
             base.min(p)
@@ -238,6 +308,8 @@ pub struct AsRan {
     /// Requests whose cache hits were inferred from their waits.
     pub cache_inferred: u64,
     pub round_trips: u64,
+    /// Each request: predicted next to measured.
+    pub requests: Vec<RequestFit>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -335,6 +407,7 @@ pub fn what_if(s: &Session, rates: &Rates, compact_at: Option<u64>) -> WhatIf {
             breakdown: as_ran,
             cache_inferred: inferred,
             round_trips: s.round_trips.len() as u64,
+            requests: per_request(s, rates),
         },
         recommended: Recommended {
             predicted_ms: cur.total_ms(),
@@ -401,6 +474,7 @@ mod tests {
         let c = Cost {
             a_ms: 10.0,
             b_ms: 0.01,
+            c_ms: 0.0,
         };
         for e in [1u64, 300, 5000, 20_000] {
             let w = c.ms(30_000 - e, 30_000);
@@ -462,10 +536,12 @@ mod tests {
             prefill: Cost {
                 a_ms: 1.0,
                 b_ms: 0.002,
+                c_ms: 0.0,
             },
             decode: Cost {
                 a_ms: 50.0,
                 b_ms: 0.01,
+                c_ms: 0.0,
             },
             ..rates(1.0, 1.0)
         };

@@ -11,18 +11,31 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `ms(from, to) = a·(to − from) + b·(to² − from²)/2`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// `ms(from, to) = c + a·(to − from) + b·(to² − from²)/2`.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct Cost {
     /// Milliseconds per token at depth 0.
     pub a_ms: f64,
     /// Extra milliseconds per token for every token already in the cache.
     pub b_ms: f64,
+    /// Fixed milliseconds per request (evaluating even a few tokens costs this much more than
+    /// their share: one small batch, the sampler, the HTTP layer); 0 where not measured.
+    #[serde(default)]
+    pub c_ms: f64,
 }
 
 impl Cost {
-    /// Milliseconds to evaluate the tokens between depths `from` and `to` (0 when `to ≤ from`).
+    /// Milliseconds to evaluate the tokens between depths `from` and `to` in one request (0
+    /// when `to ≤ from`).
     pub fn ms(&self, from: u64, to: u64) -> f64 {
+        if to <= from {
+            return 0.0;
+        }
+        self.c_ms + self.tokens_ms(from, to)
+    }
+
+    /// The tokens' share alone, without the per-request cost.
+    pub fn tokens_ms(&self, from: u64, to: u64) -> f64 {
         if to <= from {
             return 0.0;
         }
@@ -49,6 +62,7 @@ impl Cost {
                 f64::INFINITY
             },
             b_ms: 0.0,
+            c_ms: 0.0,
         }
     }
 }
@@ -61,50 +75,127 @@ pub struct Segment {
     pub ms: f64,
 }
 
-/// Least-squares fit of `a`, `b ≥ 0` to the segments, each weighted by 1/ms² (relative
-/// error, so a 30-second prompt does not drown a 1-second one). `None` without a usable
-/// segment.
+/// Least-squares fit of `a ≥ 0`, `b ≥ 0` to the segments, each weighted by 1/ms² (relative
+/// error, so a 30-second prompt does not drown a 1-second one); no per-request cost. `None`
+/// without a usable segment.
 pub fn fit(segments: &[Segment]) -> Option<Cost> {
-    let rows: Vec<(f64, f64, f64, f64)> = segments
+    fit_terms(segments, &[A, B])
+}
+
+/// [`fit`] with the per-request cost `c ≥ 0` as a third term: needs segments of different
+/// lengths (long prompts and short increments) to tell `c` from `a`; where they do not, the
+/// best fit without it wins.
+pub fn fit_with_overhead(segments: &[Segment]) -> Option<Cost> {
+    fit_terms(segments, &[A, B, C])
+}
+
+const A: usize = 0;
+const B: usize = 1;
+const C: usize = 2;
+
+/// Every non-empty subset of `terms` is fitted by weighted least squares; among the fits with
+/// no negative coefficient, the one with the smallest weighted error wins (fewer terms on a
+/// tie). Solving each subset exactly and keeping the feasible best is the non-negative least
+/// squares answer for three unknowns.
+fn fit_terms(segments: &[Segment], terms: &[usize]) -> Option<Cost> {
+    let rows: Vec<([f64; 3], f64, f64)> = segments
         .iter()
         .filter(|s| s.to > s.from && s.ms.is_finite() && s.ms > 0.0)
         .map(|s| {
             let (f, t) = (s.from as f64, s.to as f64);
-            (t - f, (t * t - f * f) / 2.0, s.ms, 1.0 / (s.ms * s.ms))
+            ([t - f, (t * t - f * f) / 2.0, 1.0], s.ms, 1.0 / (s.ms * s.ms))
         })
         .collect();
     if rows.is_empty() {
         return None;
     }
-    let (mut s11, mut s12, mut s22, mut s1y, mut s2y) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for &(x1, x2, y, w) in &rows {
-        s11 += w * x1 * x1;
-        s12 += w * x1 * x2;
-        s22 += w * x2 * x2;
-        s1y += w * x1 * y;
-        s2y += w * x2 * y;
+    let mut best: Option<(f64, usize, [f64; 3])> = None;
+    for mask in 1u32..(1 << terms.len()) {
+        let cols: Vec<usize> = (0..terms.len())
+            .filter(|i| mask & (1 << i) != 0)
+            .map(|i| terms[i])
+            .collect();
+        let Some(coef) = solve(&rows, &cols) else {
+            continue;
+        };
+        if coef.iter().any(|c| *c < 0.0 || !c.is_finite()) {
+            continue;
+        }
+        let sse: f64 = rows
+            .iter()
+            .map(|(x, y, w)| {
+                let p: f64 = (0..3).map(|k| x[k] * coef[k]).sum();
+                w * (y - p) * (y - p)
+            })
+            .sum();
+        let better = match best {
+            None => true,
+            Some((b_sse, b_n, _)) => {
+                let tol = 1e-9 * (1.0 + b_sse.abs());
+                sse < b_sse - tol || (sse <= b_sse + tol && cols.len() < b_n)
+            }
+        };
+        if better {
+            best = Some((sse, cols.len(), coef));
+        }
     }
-    let only_a = Cost {
-        a_ms: s1y / s11,
-        b_ms: 0.0,
-    };
-    let det = s11 * s22 - s12 * s12;
-    // One depth only (or all segments alike): the depth term cannot be told apart.
-    if det.abs() <= 1e-9 * s11 * s22 {
-        return Some(only_a);
+    best.map(|(_, _, c)| Cost {
+        a_ms: c[A],
+        b_ms: c[B],
+        c_ms: c[C],
+    })
+}
+
+/// Weighted least squares on the columns `cols` (others 0): the normal equations, columns
+/// scaled to unit size, Gaussian elimination with partial pivoting. `None` when they are
+/// singular (the columns cannot be told apart on these rows).
+fn solve(rows: &[([f64; 3], f64, f64)], cols: &[usize]) -> Option<[f64; 3]> {
+    let n = cols.len();
+    if rows.len() < n {
+        return None;
     }
-    let a = (s1y * s22 - s2y * s12) / det;
-    let b = (s11 * s2y - s12 * s1y) / det;
-    if b < 0.0 {
-        return Some(only_a);
+    let scale: Vec<f64> = cols
+        .iter()
+        .map(|&c| {
+            let m = rows.iter().map(|(x, _, w)| w * x[c] * x[c]).sum::<f64>();
+            if m > 0.0 {
+                m.sqrt()
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let mut m = vec![vec![0.0; n + 1]; n];
+    for (x, y, w) in rows {
+        for i in 0..n {
+            let xi = x[cols[i]] / scale[i];
+            for j in 0..n {
+                m[i][j] += w * xi * x[cols[j]] / scale[j];
+            }
+            m[i][n] += w * xi * y;
+        }
     }
-    if a < 0.0 {
-        return Some(Cost {
-            a_ms: 0.0,
-            b_ms: s2y / s22,
-        });
+    for k in 0..n {
+        let p = (k..n).max_by(|&a, &b| m[a][k].abs().total_cmp(&m[b][k].abs()))?;
+        // Unit-scaled columns: a pivot this small means two columns are the same.
+        if m[p][k].abs() < 1e-9 {
+            return None;
+        }
+        m.swap(k, p);
+        for i in 0..n {
+            if i != k {
+                let f = m[i][k] / m[k][k];
+                for j in k..=n {
+                    m[i][j] -= f * m[k][j];
+                }
+            }
+        }
     }
-    Some(Cost { a_ms: a, b_ms: b })
+    let mut out = [0.0; 3];
+    for i in 0..n {
+        out[cols[i]] = m[i][n] / m[i][i] / scale[i];
+    }
+    Some(out)
 }
 
 /// Prefill and decode cost, and what reloading the model costs.
@@ -237,6 +328,7 @@ mod tests {
         let c = Cost {
             a_ms: 2.0,
             b_ms: 0.001,
+            c_ms: 0.0,
         };
         // 1000 tokens from 0: 2000 + 0.001 × 1e6/2 = 2500 ms.
         assert!((c.ms(0, 1000) - 2500.0).abs() < 1e-9);
@@ -252,6 +344,7 @@ mod tests {
         let truth = Cost {
             a_ms: 1.5,
             b_ms: 0.0004,
+            c_ms: 0.0,
         };
         let segs: Vec<Segment> = [512u64, 1024, 2048, 4064]
             .iter()
@@ -267,6 +360,46 @@ mod tests {
     }
 
     #[test]
+    fn fit_with_overhead_recovers_c_from_short_increments() {
+        let truth = Cost {
+            a_ms: 1.4,
+            b_ms: 0.00012,
+            c_ms: 250.0,
+        };
+        // Long prompts from an empty cache and 64-token increments at depth.
+        let mut segs: Vec<Segment> = [512u64, 2048, 8192]
+            .iter()
+            .map(|&l| Segment {
+                from: 0,
+                to: l,
+                ms: truth.ms(0, l),
+            })
+            .collect();
+        segs.extend([2048u64, 8192].iter().map(|&d| Segment {
+            from: d,
+            to: d + 64,
+            ms: truth.ms(d, d + 64),
+        }));
+        let f = fit_with_overhead(&segs).unwrap();
+        assert!((f.a_ms - 1.4).abs() < 1e-6, "{f:?}");
+        assert!((f.b_ms - 0.00012).abs() < 1e-9, "{f:?}");
+        assert!((f.c_ms - 250.0).abs() < 1e-3, "{f:?}");
+        // Without the increments c cannot be told apart: the two-term fit stays close.
+        let f2 = fit(&segs[..3]).unwrap();
+        assert_eq!(f2.c_ms, 0.0);
+        // A negative overhead is never fitted: noise that makes short requests cheap.
+        let cheap: Vec<Segment> = segs
+            .iter()
+            .map(|s| Segment {
+                ms: if s.to - s.from == 64 { s.ms * 0.2 } else { s.ms },
+                ..*s
+            })
+            .collect();
+        let f3 = fit_with_overhead(&cheap).unwrap();
+        assert!(f3.c_ms >= 0.0 && f3.a_ms >= 0.0 && f3.b_ms >= 0.0, "{f3:?}");
+    }
+
+    #[test]
     fn fit_with_one_depth_is_flat_and_never_negative() {
         let f = fit(&[Segment {
             from: 0,
@@ -274,7 +407,7 @@ mod tests {
             ms: 1000.0,
         }])
         .unwrap();
-        assert_eq!((f.a_ms, f.b_ms), (10.0, 0.0));
+        assert!((f.a_ms - 10.0).abs() < 1e-9 && f.b_ms == 0.0, "{f:?}");
         // Longer prompts faster per token than short ones (noise): b would be negative.
         let f = fit(&[
             Segment {

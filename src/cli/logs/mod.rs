@@ -65,7 +65,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     if let (None, false, Some(session)) =
         (&args.path, args.latest, what_if::synthetic(&args.what_if))
     {
-        let w = what_if::compute(&args.what_if, &session, args.server_ctx)?;
+        let w = what_if::compute(&args.what_if, &session, args.server_ctx, None)?;
         if args.json {
             let v = serde_json::json!({"what_if": what_if::to_json(&w, &session)});
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -112,9 +112,18 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
         findings.extend(s.findings.iter().cloned());
     }
     let what_if = if args.what_if.what_if {
-        let session = what_if::session_from_log(&parts, &analysis, args.what_if.turn_output)?;
+        let joined = srv
+            .as_ref()
+            .and_then(|s| s.join.as_ref().map(|j| (&s.analysis, j)));
+        let session =
+            what_if::session_from_log(&parts, &analysis, joined, args.what_if.turn_output)?;
         Some((
-            what_if::compute(&args.what_if, &session, server_ctx)?,
+            what_if::compute(
+                &args.what_if,
+                &session,
+                server_ctx,
+                srv.as_ref().map(|s| &s.analysis),
+            )?,
             session,
         ))
     } else {
@@ -172,8 +181,20 @@ fn server_only(args: &LogsArgs) -> Result<i32> {
         let t = crate::logs::serverlog::html::server_timeline(&s.analysis, &s.findings);
         write_html(out, &t)?;
     }
+    let what_if = if args.what_if.what_if {
+        let session = crate::predict::from_server::session_of_server(&s.analysis);
+        Some((
+            what_if::compute(&args.what_if, &session, args.server_ctx, Some(&s.analysis))?,
+            session,
+        ))
+    } else {
+        None
+    };
     if args.json {
-        let v = json!({"server": server::json(&s), "findings": &s.findings});
+        let mut v = json!({"server": server::json(&s), "findings": &s.findings});
+        if let Some((w, session)) = &what_if {
+            v["what_if"] = what_if::to_json(w, session);
+        }
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
         let mut o = server::human(&s, None, args.limit);
@@ -191,6 +212,9 @@ fn server_only(args: &LogsArgs) -> Result<i32> {
             }
         }
         print!("{}", o.trim_start_matches('\n'));
+        if let Some((w, session)) = &what_if {
+            print!("{}", what_if::human(w, session));
+        }
     }
     Ok(crate::findings::exit_code(&s.findings, args.strict))
 }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
+use crate::logs::serverlog::{Join, ServerAnalysis};
 use crate::predict::{self, Rates, Session, WhatIf};
 
 #[derive(clap::Args, Debug, Default)]
@@ -49,10 +50,16 @@ pub struct WhatIfArgs {
     pub turn_output: u64,
 }
 
-fn read_rates(path: Option<&Path>) -> Result<Rates> {
+/// Rates from `--bench`, else from the server log's timing lines.
+fn read_rates(path: Option<&Path>, server: Option<&ServerAnalysis>) -> Result<Rates> {
     let Some(path) = path else {
-        return Err(Error::usage("--what-if needs measured rates: pass --bench BENCH.json")
-            .with_hint("save them with `cclocal bench MODEL --json > bench.json` (same model, same machine)"));
+        if let Some(r) = server.and_then(predict::from_server::rates) {
+            return Ok(r);
+        }
+        return Err(Error::usage(
+            "--what-if needs measured rates: pass --bench BENCH.json, or a server log with timing lines (--server-log FILE)",
+        )
+        .with_hint("save them with `cclocal bench MODEL --json > bench.json` (same model, same machine)"));
     };
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::not_found(format!("cannot read the bench report: {e}"))
@@ -65,10 +72,13 @@ fn read_rates(path: Option<&Path>) -> Result<Rates> {
     })
 }
 
-/// The session from a log (its text read once more for the prompt sizes).
+/// The session from a debug log (its text read once more for the prompt sizes), joined to
+/// the server's log where one was read and shares requests with it: the server's figures
+/// (whole prompt, cached tokens, prefill and decode times) win over the debug log's.
 pub fn session_from_log(
     parts: &[PathBuf],
     analysis: &crate::logs::Analysis,
+    server: Option<(&ServerAnalysis, &Join)>,
     output: u64,
 ) -> Result<Session> {
     let mut tokens = Vec::new();
@@ -81,17 +91,27 @@ pub fn session_from_log(
             &String::from_utf8_lossy(&bytes),
         ));
     }
-    Ok(predict::from_logs::session(analysis, &tokens, output))
+    Ok(match server {
+        Some((a, j)) if !j.pairs.is_empty() => {
+            predict::from_server::session(analysis, a, j, &tokens, output)
+        }
+        _ => predict::from_logs::session(analysis, &tokens, output),
+    })
 }
 
 /// Runs the what-if for a session.
-pub fn compute(args: &WhatIfArgs, session: &Session, server_ctx: Option<u64>) -> Result<WhatIf> {
-    let rates = read_rates(args.bench.as_deref())?;
+pub fn compute(
+    args: &WhatIfArgs,
+    session: &Session,
+    server_ctx: Option<u64>,
+    server: Option<&ServerAnalysis>,
+) -> Result<WhatIf> {
+    let rates = read_rates(args.bench.as_deref(), server)?;
     if session.round_trips.is_empty() {
         return Err(Error::parse(
             "no request in this log carries its prompt size, so its time cannot be modelled",
         )
-        .with_hint("Claude Code 2.1.127 and later redact `autocompact: tokens=`; price a synthetic session instead: --turns N --turn-context T --turn-new T"));
+        .with_hint("Claude Code 2.1.127 and later redact `autocompact: tokens=`: add the server's own log (--server-log FILE), which has every prompt's size, or price a synthetic session: --turns N --turn-context T --turn-new T"));
     }
     Ok(predict::what_if(
         session,
@@ -155,6 +175,24 @@ pub fn human(w: &WhatIf, session: &Session) -> String {
         dur(b.reload_ms),
         dur(b.other_ms)
     );
+    let measured: Vec<_> = a
+        .requests
+        .iter()
+        .filter(|q| !q.cache_inferred && q.measured_prefill_ms.is_some())
+        .collect();
+    if !measured.is_empty() {
+        o += "    per request (prompt tokens, evaluated; prefill predicted vs measured):\n";
+        for q in measured.iter().rev().take(12).rev() {
+            o += &format!(
+                "      {:>7} {:>7}  {:>8} vs {:>8}{}\n",
+                q.prompt_tokens,
+                q.evaluated_tokens,
+                dur(q.predicted_prefill_ms),
+                dur(q.measured_prefill_ms.unwrap_or(0.0)),
+                if q.side { "  (helper call)" } else { "" }
+            );
+        }
+    }
     let r = &w.recommended;
     o += &format!("  with the recommended settings: {}\n", dur(r.predicted_ms));
     for s in &r.savings {
@@ -180,10 +218,11 @@ mod tests {
 
     #[test]
     fn no_bench_is_a_usage_error_with_a_hint() {
-        let e = read_rates(None).unwrap_err();
+        let e = read_rates(None, None).unwrap_err();
         assert_eq!(e.kind, crate::ErrorKind::Usage);
+        assert!(e.message.contains("--server-log"));
         assert!(e.hint.unwrap().contains("cclocal bench"));
-        let e = read_rates(Some(Path::new("/nonexistent/b.json"))).unwrap_err();
+        let e = read_rates(Some(Path::new("/nonexistent/b.json")), None).unwrap_err();
         assert!(e.message.contains("cannot read"));
     }
 }

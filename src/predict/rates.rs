@@ -103,7 +103,11 @@ fn fit_terms(segments: &[Segment], terms: &[usize]) -> Option<Cost> {
         .filter(|s| s.to > s.from && s.ms.is_finite() && s.ms > 0.0)
         .map(|s| {
             let (f, t) = (s.from as f64, s.to as f64);
-            ([t - f, (t * t - f * f) / 2.0, 1.0], s.ms, 1.0 / (s.ms * s.ms))
+            (
+                [t - f, (t * t - f * f) / 2.0, 1.0],
+                s.ms,
+                1.0 / (s.ms * s.ms),
+            )
         })
         .collect();
     if rows.is_empty() {
@@ -231,6 +235,14 @@ struct BenchFileRun {
     batch: u64,
     #[serde(default)]
     flash_attn: bool,
+    #[serde(default)]
+    increment: Option<BenchFileIncrement>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+struct BenchFileIncrement {
+    tokens: u64,
+    ms: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -246,7 +258,7 @@ struct BenchFileGen {
 const DECODE_SPAN: u64 = 1;
 
 fn segments(runs: &[&BenchFileRun], gens: &[&BenchFileGen]) -> (Vec<Segment>, Vec<Segment>) {
-    let pre = runs
+    let mut pre: Vec<Segment> = runs
         .iter()
         .filter(|r| r.prefill_tokens_per_s > 0.0)
         .map(|r| Segment {
@@ -255,6 +267,15 @@ fn segments(runs: &[&BenchFileRun], gens: &[&BenchFileGen]) -> (Vec<Segment>, Ve
             ms: r.prompt_tokens as f64 / r.prefill_tokens_per_s * 1000.0,
         })
         .collect();
+    // The short requests at depth: they tell the per-request cost from the per-token one.
+    pre.extend(runs.iter().filter_map(|r| {
+        let i = r.increment.as_ref()?;
+        Some(Segment {
+            from: r.prompt_tokens,
+            to: r.prompt_tokens + i.tokens,
+            ms: i.ms,
+        })
+    }));
     let mut dec: Vec<Segment> = runs
         .iter()
         .filter(|r| r.decode_tokens_per_s > 0.0)
@@ -303,7 +324,7 @@ pub fn from_bench_json(text: &str, source: &str) -> Result<Rates, String> {
             .filter(|g| g.kv_type == kv || (kv == "f16" && g.kv_type.is_empty()))
             .collect();
         let (pre, dec) = segments(&same, &gens);
-        Some((fit(&pre)?, fit(&dec)?))
+        Some((fit_with_overhead(&pre)?, fit(&dec)?))
     };
     let (prefill, decode) = pick("f16").ok_or_else(|| {
         "the bench report has no f16 run with a prefill and a decode rate".to_string()
@@ -391,7 +412,11 @@ mod tests {
         let cheap: Vec<Segment> = segs
             .iter()
             .map(|s| Segment {
-                ms: if s.to - s.from == 64 { s.ms * 0.2 } else { s.ms },
+                ms: if s.to - s.from == 64 {
+                    s.ms * 0.2
+                } else {
+                    s.ms
+                },
                 ..*s
             })
             .collect();

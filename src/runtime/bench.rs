@@ -71,6 +71,17 @@ pub struct BenchRun {
     /// Per-repetition rates (tokens/s), for best-of comparisons on a noisy machine.
     pub prefill_samples: Vec<f64>,
     pub decode_samples: Vec<f64>,
+    /// A short request right after the prompt (at a depth of `prompt_tokens`), where the
+    /// context had room for it; `null` otherwise.
+    pub increment: Option<Increment>,
+}
+
+/// A short request at depth: `tokens` evaluated in `ms` (mean ± sd over the repetitions).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Increment {
+    pub tokens: u32,
+    pub ms: f64,
+    pub sd: f64,
 }
 
 /// llama-bench's `tgN`: N tokens generated one at a time from an empty cache.
@@ -259,6 +270,7 @@ mod tests {
             repetitions: 1,
             prefill_samples: vec![pre],
             decode_samples: vec![dec],
+            increment: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! `decode` + `synchronize`; llama.cpp's own perf counters book a 1-token prompt as "eval"
 //! and are not used).
 
-use super::bench::{recommend, BenchConfig, BenchReport, BenchRun, GenRun, Skipped};
+use super::bench::{recommend, BenchConfig, BenchReport, BenchRun, GenRun, Increment, Skipped};
 use super::bench_stats::{default_threads, load_between, load_warning, stat, CpuSample};
 use super::engine::{context_error, context_params, load, Session};
 use crate::error::{Error, Result};
@@ -38,13 +38,25 @@ fn tokens(n: u32, n_vocab: i32, bos: LlamaToken, seed: u32) -> Vec<LlamaToken> {
 
 /// Prefills `prompt` in chunks of `batch` tokens; returns seconds.
 fn prefill(ctx: &mut LlamaContext, prompt: &[LlamaToken], batch: u32) -> Result<f64> {
+    prefill_at(ctx, prompt, batch, 0)
+}
+
+/// Evaluates `prompt` at positions from `start_pos` (the cache holds the tokens before it),
+/// logits for the last token only, as a server does for a request; returns seconds.
+fn prefill_at(
+    ctx: &mut LlamaContext,
+    prompt: &[LlamaToken],
+    batch: u32,
+    start_pos: u32,
+) -> Result<f64> {
     let mut b = LlamaBatch::new(batch as usize, 1);
     let start = Instant::now();
-    let mut pos = 0i32;
+    let end = start_pos as usize + prompt.len();
+    let mut pos = start_pos as i32;
     for chunk in prompt.chunks(batch as usize) {
         b.clear();
         for (i, &t) in chunk.iter().enumerate() {
-            let last = pos as usize + i + 1 == prompt.len();
+            let last = pos as usize + i + 1 == end;
             b.add(t, pos + i as i32, &[0], last).map_err(decode_error)?;
         }
         ctx.decode(&mut b).map_err(decode_error)?;
@@ -106,28 +118,55 @@ struct Setting {
     kv: crate::gguf::GgmlType,
 }
 
-/// Times `reps` repetitions of: clear the cache, prefill `len` tokens, generate `decode`
-/// tokens after them. Returns the per-repetition rates (prefill, decode).
+/// Tokens of the short request timed after each prompt where the context has room: a
+/// Claude Code turn whose prompt cache held everything but the new message. Its time beside
+/// the long prompts' separates the per-request cost from the per-token one
+/// (docs/session-time.md).
+pub const INCREMENT_TOKENS: u32 = 64;
+
+/// One prompt length's samples.
+struct PromptSamples {
+    prefill: Vec<f64>,
+    decode: Vec<f64>,
+    /// Milliseconds for [`INCREMENT_TOKENS`] at a depth of the prompt, when measured.
+    increment_ms: Vec<f64>,
+}
+
+/// Times `reps` repetitions of: clear the cache, prefill `len` tokens, evaluate a short
+/// increment after them (where the context has room), generate `decode` tokens.
 fn measure_prompt(
     ctx: &mut LlamaContext,
     s: &Setting,
     len: u32,
     decode: u32,
+    n_ctx: u32,
     reps: u32,
     vocab: (i32, LlamaToken),
     bar: &ProgressBar,
-) -> Result<(Vec<f64>, Vec<f64>)> {
-    let (mut pre, mut dec) = (Vec::new(), Vec::new());
+) -> Result<PromptSamples> {
+    let mut out = PromptSamples {
+        prefill: Vec::new(),
+        decode: Vec::new(),
+        increment_ms: Vec::new(),
+    };
+    let inc = len + INCREMENT_TOKENS + decode <= n_ctx;
     for rep in 0..reps {
         ctx.clear_kv_cache();
         let prompt = tokens(len, vocab.0, vocab.1, len ^ (rep + 1));
         let t_pre = prefill(ctx, &prompt, s.batch)?;
-        let t_dec = generate(ctx, len, decode, prompt[prompt.len() - 1])?;
-        pre.push(len as f64 / t_pre.max(1e-9));
-        dec.push(decode as f64 / t_dec.max(1e-9));
+        let mut depth = len;
+        if inc {
+            let more = tokens(INCREMENT_TOKENS, vocab.0, vocab.1, len ^ (rep + 7));
+            let t_inc = prefill_at(ctx, &more, s.batch, len)?;
+            out.increment_ms.push(t_inc * 1000.0);
+            depth += INCREMENT_TOKENS;
+        }
+        let t_dec = generate(ctx, depth, decode, prompt[prompt.len() - 1])?;
+        out.prefill.push(len as f64 / t_pre.max(1e-9));
+        out.decode.push(decode as f64 / t_dec.max(1e-9));
         bar.inc(1);
     }
-    Ok((pre, dec))
+    Ok(out)
 }
 
 pub fn run(cfg: &BenchConfig, progress: bool) -> Result<BenchReport> {
@@ -216,9 +255,26 @@ pub fn run(cfg: &BenchConfig, progress: bool) -> Result<BenchReport> {
         }
         for &len in &cfg.prompts {
             bar.set_message(format!("{label}: pp{len} + {} tokens", cfg.decode_tokens));
-            let (pre_samples, dec_samples) =
-                measure_prompt(&mut ctx, &s, len, cfg.decode_tokens, reps, vocab, &bar)?;
+            let m = measure_prompt(
+                &mut ctx,
+                &s,
+                len,
+                cfg.decode_tokens,
+                cfg.ctx,
+                reps,
+                vocab,
+                &bar,
+            )?;
+            let (pre_samples, dec_samples) = (m.prefill, m.decode);
             let (pre, dec) = (stat(&pre_samples), stat(&dec_samples));
+            let increment = (!m.increment_ms.is_empty()).then(|| {
+                let st = stat(&m.increment_ms);
+                Increment {
+                    tokens: INCREMENT_TOKENS,
+                    ms: st.mean,
+                    sd: st.sd,
+                }
+            });
             runs.push(BenchRun {
                 prompt_tokens: len,
                 batch: s.batch,
@@ -232,6 +288,7 @@ pub fn run(cfg: &BenchConfig, progress: bool) -> Result<BenchReport> {
                 repetitions: reps,
                 prefill_samples: pre_samples,
                 decode_samples: dec_samples,
+                increment,
             });
         }
         // llama-bench's tgN: from an empty cache, one token per decode call.

@@ -36,6 +36,7 @@ mod serverlog_cli;
 mod serverlog_fixtures;
 mod serverlog_hostile;
 mod session_time;
+mod session_time_real;
 mod setup_apply;
 mod setup_claude_e2e;
 mod setup_launcher;

@@ -180,6 +180,15 @@ fn prediction_from_bench_matches_a_real_session_within_25_percent() {
         .unwrap();
     let v: Value = serde_json::from_slice(&o.stdout)
         .unwrap_or_else(|e| panic!("logs --what-if: {e}: {}", text(&o)));
+    // CCLOCAL_KEEP_SESSION=DIR keeps the three inputs (how the fixtures in
+    // tests/fixtures/session_time/real-2.1.332 were captured).
+    if let Some(dir) = std::env::var_os("CCLOCAL_KEEP_SESSION") {
+        let dir = std::path::PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&debug, dir.join("claude-debug.txt")).unwrap();
+        std::fs::copy(&server_log, dir.join("llama-server.log")).unwrap();
+        std::fs::copy(&bench_json, dir.join("bench.json")).unwrap();
+    }
     let w = &v["what_if"];
     assert_eq!(
         w["source"], "Claude Code debug log joined to the server log",

@@ -186,11 +186,12 @@ fn solve(rows: &[([f64; 3], f64, f64)], cols: &[usize]) -> Option<[f64; 3]> {
             return None;
         }
         m.swap(k, p);
-        for i in 0..n {
+        let pivot = m[k].clone();
+        for (i, row) in m.iter_mut().enumerate() {
             if i != k {
-                let f = m[i][k] / m[k][k];
-                for j in k..=n {
-                    m[i][j] -= f * m[k][j];
+                let f = row[k] / pivot[k];
+                for (x, p) in row.iter_mut().zip(&pivot).skip(k) {
+                    *x -= f * p;
                 }
             }
         }

@@ -138,12 +138,11 @@ fn measure_prompt(
     ctx: &mut LlamaContext,
     s: &Setting,
     len: u32,
-    decode: u32,
-    n_ctx: u32,
-    reps: u32,
+    cfg: &BenchConfig,
     vocab: (i32, LlamaToken),
     bar: &ProgressBar,
 ) -> Result<PromptSamples> {
+    let (decode, n_ctx, reps) = (cfg.decode_tokens, cfg.ctx, cfg.repetitions.max(1));
     let mut out = PromptSamples {
         prefill: Vec::new(),
         decode: Vec::new(),
@@ -255,16 +254,7 @@ pub fn run(cfg: &BenchConfig, progress: bool) -> Result<BenchReport> {
         }
         for &len in &cfg.prompts {
             bar.set_message(format!("{label}: pp{len} + {} tokens", cfg.decode_tokens));
-            let m = measure_prompt(
-                &mut ctx,
-                &s,
-                len,
-                cfg.decode_tokens,
-                cfg.ctx,
-                reps,
-                vocab,
-                &bar,
-            )?;
+            let m = measure_prompt(&mut ctx, &s, len, cfg, vocab, &bar)?;
             let (pre_samples, dec_samples) = (m.prefill, m.decode);
             let (pre, dec) = (stat(&pre_samples), stat(&dec_samples));
             let increment = (!m.increment_ms.is_empty()).then(|| {

@@ -103,7 +103,11 @@ fn fit_terms(segments: &[Segment], terms: &[usize]) -> Option<Cost> {
         .filter(|s| s.to > s.from && s.ms.is_finite() && s.ms > 0.0)
         .map(|s| {
             let (f, t) = (s.from as f64, s.to as f64);
-            ([t - f, (t * t - f * f) / 2.0, 1.0], s.ms, 1.0 / (s.ms * s.ms))
+            (
+                [t - f, (t * t - f * f) / 2.0, 1.0],
+                s.ms,
+                1.0 / (s.ms * s.ms),
+            )
         })
         .collect();
     if rows.is_empty() {
@@ -391,7 +395,11 @@ mod tests {
         let cheap: Vec<Segment> = segs
             .iter()
             .map(|s| Segment {
-                ms: if s.to - s.from == 64 { s.ms * 0.2 } else { s.ms },
+                ms: if s.to - s.from == 64 {
+                    s.ms * 0.2
+                } else {
+                    s.ms
+                },
                 ..*s
             })
             .collect();

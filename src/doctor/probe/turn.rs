@@ -46,9 +46,13 @@ pub fn model_keys(f: &Facts) -> Vec<String> {
     keys
 }
 
-/// What to pass to `cclocal bench` for the model: its local GGUF, else its name.
+/// What to pass to `cclocal bench` for the model: an Ollama model's name (bench finds its
+/// blob), else its local GGUF, else its name.
 pub fn bench_arg(f: &Facts) -> Option<String> {
     let m = f.model.as_ref()?;
+    if f.server.kind == Some(crate::server::ServerKind::Ollama) {
+        return Some(m.name.clone());
+    }
     Some(
         m.gguf_path
             .clone()
@@ -136,6 +140,22 @@ mod tests {
         f.server_log = vec![log("llama-server", rates(100.0), 3)];
         f.server.local = false;
         assert!(turn_time(&f, None).is_none());
+    }
+
+    #[test]
+    fn the_hint_names_what_bench_takes() {
+        let mut f = facts(Some(8192));
+        f.server.llama = Some(crate::server::llama_server::LlamaFacts {
+            model_path: Some("/models/m.gguf".into()),
+            ..Default::default()
+        });
+        assert_eq!(bench_arg(&f).as_deref(), Some("/models/m.gguf"));
+        f.server.llama = None;
+        f.server.kind = Some(crate::server::ServerKind::Ollama);
+        f.model.as_mut().unwrap().gguf_path = Some("/h/.ollama/models/blobs/sha256-1".into());
+        assert_eq!(bench_arg(&f).as_deref(), Some("m"));
+        f.model = None;
+        assert_eq!(bench_arg(&f), None);
     }
 
     #[test]

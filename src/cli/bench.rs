@@ -112,7 +112,9 @@ pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
     crate::runtime::require("cclocal bench")?;
     crate::runtime::set_verbose(verbose);
     let cfg = config(args)?;
-    let report = crate::runtime::bench::run(&cfg, !args.json && !verbose)?;
+    let mut report = crate::runtime::bench::run(&cfg, !args.json && !verbose)?;
+    crate::runtime::bench::price_turn(&mut report, &cfg.turn);
+    let saved = save(&report, &cfg.model, &args.model);
     if args.json {
         let text =
             serde_json::to_string_pretty(&report).map_err(|e| Error::parse(e.to_string()))?;
@@ -120,10 +122,34 @@ pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
         for w in &report.warnings {
             eprintln!("warning: {w}");
         }
+        eprintln!("{saved}");
     } else {
         print!("{}", render(&report));
+        println!("{saved}");
     }
     Ok(if report.runs.is_empty() { 1 } else { 0 })
+}
+
+/// Saves the report where `setup` and `doctor` look for it (`STATE/bench/<file>.json`,
+/// `predict::quote`); the line to show: where it went, or why it was not saved (a failure
+/// to save does not fail the bench).
+pub fn save(report: &BenchReport, gguf: &std::path::Path, model_arg: &str) -> String {
+    if report.runs.is_empty() {
+        return "nothing measured, so nothing was saved".into();
+    }
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let saved = crate::setup::Paths::from_env().and_then(|p| {
+        crate::predict::quote::save_bench(&p.state_dir, gguf, model_arg, report, now_ms)
+    });
+    match saved {
+        Ok(p) => format!(
+            "saved to {} (`cclocal setup` and `cclocal doctor` quote a turn's time from it)",
+            p.display()
+        ),
+        Err(e) => format!("warning: the report was not saved: {}", e.message),
+    }
 }
 
 fn secs(s: f64) -> String {
@@ -210,7 +236,7 @@ pub fn render(r: &BenchReport) -> String {
             rec.decode_tokens_per_s
         );
         o += &format!(
-            "A Claude Code turn at {} tokens of context (+{} new, {} written; rates measured at {} tokens):\n",
+            "A Claude Code turn at {} tokens of context (+{} new, {} written; rates fitted to prompts of up to {} tokens):\n",
             t.context_tokens, t.new_tokens, t.output_tokens, t.rates_at_tokens
         );
         o += &format!(

@@ -463,6 +463,8 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         }
     }
     say_raw!(args.json, "{}", built.plan.summary());
+    let (turn_time, turn_line) = turn_quote(&paths, &ch);
+    say!(args.json, "{turn_line}");
     let runs = paths.runs_dir();
     let json = |built: &crate::setup::Built,
                 run: Option<&crate::setup::manifest::Manifest>,
@@ -475,6 +477,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             "run_dir": run.map(|m| runs.join(&m.id).display().to_string()),
             "changes": built.plan.to_json(run.map(|m| (runs.as_path(), m))),
             "notes": built.plan.notes,
+            "turn_time": turn_time,
         })
     };
     if args.dry_run {
@@ -589,6 +592,27 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// A typical turn's time at the chosen context from the newest saved `cclocal bench` of the
+/// model (`predict::quote`, the doctor's sentence), and the line to show: the quote, or how
+/// to get one.
+fn turn_quote(paths: &Paths, ch: &Choices) -> (Option<crate::predict::quote::Quote>, String) {
+    use crate::predict::quote;
+    let gguf = ch
+        .llama_server
+        .as_ref()
+        .map(|l| l.model_path.display().to_string());
+    let keys: Vec<String> = std::iter::once(ch.model.clone())
+        .chain(gguf.clone())
+        .collect();
+    let q = quote::find_bench(&paths.state_dir, &keys)
+        .and_then(|b| quote::choose(ch.context, None, Some(&b), Some(&ch.kv_cache_type)));
+    let line = match &q {
+        Some(q) => quote::sentence(q),
+        None => quote::hint(&gguf.unwrap_or_else(|| ch.model.clone())),
+    };
+    (q, line)
 }
 
 /// The llama-server parts of the choices: the GGUF file (`--model`), the binary

@@ -21,6 +21,9 @@ pub struct Facts {
     /// The server logs on this machine and what they say since each server's last start
     /// (empty for a remote server).
     pub server_log: Vec<ServerLogFacts>,
+    /// A typical Claude Code turn's predicted time at the served context
+    /// (`predict::quote`; `None` without rates or a context).
+    pub turn_time: Option<crate::predict::quote::Quote>,
 }
 
 /// One server log file and the findings of its recent part (`crate::logs::serverlog`).
@@ -32,6 +35,10 @@ pub struct ServerLogFacts {
     pub findings: Vec<crate::findings::Finding>,
     /// Why the file could not be read.
     pub error: Option<String>,
+    /// Rates fitted to the log's timed requests of the model it loaded last, and how many
+    /// requests (`predict::quote::server_rates`).
+    #[serde(skip)]
+    pub rates: Option<(crate::predict::Rates, usize)>,
 }
 
 /// cclocal's own configuration file.

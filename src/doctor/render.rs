@@ -299,6 +299,16 @@ fn section_checked(s: Section, f: &Facts) -> bool {
     }
 }
 
+/// The typical turn's line (`predict::quote::sentence`), or how to get it when no rates are
+/// known for the model; `None` without a model.
+pub fn turn_line(f: &Facts) -> Option<String> {
+    match &f.turn_time {
+        Some(q) => Some(crate::predict::quote::sentence(q)),
+        None => super::probe::bench_arg(f)
+            .map(|m| format!("turn time: {}", crate::predict::quote::hint(&m))),
+    }
+}
+
 /// The human report.
 pub fn human_report(
     facts: &Facts,
@@ -371,6 +381,9 @@ pub fn human_report(
                 }
             }
         }
+    }
+    if let Some(line) = turn_line(facts) {
+        let _ = writeln!(out, "{} {line}", paint("•", Severity::Info, colour));
     }
     let errors = findings
         .iter()

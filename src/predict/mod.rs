@@ -8,6 +8,7 @@
 
 pub mod from_logs;
 pub mod from_server;
+pub mod quote;
 pub mod rates;
 
 pub use rates::{fit, fit_with_overhead, from_bench_json, Cost, Rates, Segment};

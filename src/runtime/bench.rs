@@ -8,6 +8,7 @@
 
 use crate::error::Result;
 use crate::gguf::GgmlType;
+use crate::predict::{Cost, Rates};
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -114,7 +115,9 @@ pub struct TurnCost {
     pub new_tokens: u64,
     pub output_tokens: u64,
     pub rounds: u32,
-    /// The prompt length whose rates were used (the measured one nearest the context).
+    /// The longest prompt measured: the rates are fitted to every prompt length of the
+    /// recommended setting (`a + b·depth`, docs/session-time.md), so a context beyond it is
+    /// an extrapolation.
     pub rates_at_tokens: u32,
     /// Whole prompt re-read + output.
     pub cold_turn_s: f64,
@@ -174,7 +177,8 @@ pub fn default_prompts(ctx: u32, decode_tokens: u32) -> Vec<u32> {
 }
 
 /// Picks the settings with the fastest prefill at the longest prompt (decode breaks ties)
-/// and prices a turn with them.
+/// and prices a turn with them ([`turn_rates`] on these runs; [`price_turn`] prices it again
+/// with the report's generation runs too).
 pub fn recommend(runs: &[BenchRun], turn: &TurnModel) -> Option<Recommended> {
     let longest = runs.iter().map(|r| r.prompt_tokens).max()?;
     let best = runs
@@ -185,18 +189,14 @@ pub fn recommend(runs: &[BenchRun], turn: &TurnModel) -> Option<Recommended> {
                 .partial_cmp(&(b.prefill_tokens_per_s, b.decode_tokens_per_s))
                 .unwrap_or(std::cmp::Ordering::Equal)
         })?;
-    let same: Vec<&BenchRun> = runs
-        .iter()
-        .filter(|r| {
-            r.batch == best.batch
-                && r.ubatch == best.ubatch
-                && r.flash_attn == best.flash_attn
-                && r.kv_type == best.kv_type
-        })
-        .collect();
-    let at = same
-        .iter()
-        .min_by_key(|r| (r.prompt_tokens as i64 - turn.context_tokens as i64).unsigned_abs())?;
+    let rates = turn_rates(runs, &[], &best.kv_type).unwrap_or_else(|| Rates {
+        prefill: Cost::flat(best.prefill_tokens_per_s),
+        decode: Cost::flat(best.decode_tokens_per_s),
+        load_ms: 0.0,
+        prefill_q8: None,
+        decode_q8: None,
+        source: "the longest prompt's rates".into(),
+    });
     Some(Recommended {
         batch: best.batch,
         ubatch: best.ubatch,
@@ -204,28 +204,37 @@ pub fn recommend(runs: &[BenchRun], turn: &TurnModel) -> Option<Recommended> {
         kv_type: best.kv_type.clone(),
         prefill_tokens_per_s: best.prefill_tokens_per_s,
         decode_tokens_per_s: best.decode_tokens_per_s,
-        turn: turn_cost(
-            turn,
-            at.prompt_tokens,
-            at.prefill_tokens_per_s,
-            at.decode_tokens_per_s,
-        ),
+        turn: turn_cost(turn, longest, &rates),
     })
 }
 
-/// The arithmetic of a session: cold = whole context re-read, warm = only the new tokens.
-pub fn turn_cost(t: &TurnModel, rates_at: u32, prefill: f64, decode: f64) -> TurnCost {
-    let secs = |tokens: u64, rate: f64| {
-        if rate > 0.0 {
-            tokens as f64 / rate
-        } else {
-            f64::INFINITY
-        }
+/// The rates a saved report of these runs gives (`predict::from_bench_json`, the reader
+/// `setup` and `doctor` use), for the KV cache type `kv_type`: so bench, setup and doctor
+/// quote the same turn for the same measurements. `None` when they cannot be fitted.
+pub fn turn_rates(runs: &[BenchRun], generation: &[GenRun], kv_type: &str) -> Option<Rates> {
+    let text = serde_json::json!({ "runs": runs, "generation": generation }).to_string();
+    let r = crate::predict::from_bench_json(&text, "this bench").ok()?;
+    Some(crate::predict::quote::for_kv(&r, Some(kv_type)))
+}
+
+/// Prices the recommended turn again with every measurement of the report (its generation
+/// runs included), as a saved copy of it will be read.
+pub fn price_turn(report: &mut BenchReport, turn: &TurnModel) {
+    let Some(rec) = report.recommended.as_mut() else {
+        return;
     };
-    let out = secs(t.output_tokens, decode);
-    let cold_prefill = secs(t.context_tokens + t.new_tokens, prefill);
-    let cold = cold_prefill + out;
-    let warm = secs(t.new_tokens, prefill) + out;
+    if let Some(rates) = turn_rates(&report.runs, &report.generation, &rec.kv_type) {
+        rec.turn = turn_cost(turn, rec.turn.rates_at_tokens, &rates);
+    }
+}
+
+/// A turn and a session at `rates` (`predict::quote::turn_ms`): cold = the whole prompt
+/// re-read, warm = only the new tokens; both decode at the prompt's depth.
+pub fn turn_cost(t: &TurnModel, rates_at: u32, rates: &Rates) -> TurnCost {
+    let (warm_ms, cold_ms) =
+        crate::predict::quote::turn_ms(rates, t.context_tokens, t.new_tokens, t.output_tokens);
+    let (cold, warm) = (cold_ms / 1000.0, warm_ms / 1000.0);
+    let cold_prefill = rates.prefill.ms(0, t.context_tokens + t.new_tokens) / 1000.0;
     let rounds = t.rounds.max(1) as f64;
     TurnCost {
         context_tokens: t.context_tokens,
@@ -297,12 +306,75 @@ mod tests {
         let r = recommend(&runs, &t).unwrap();
         assert_eq!((r.batch, r.flash_attn), (512, true));
         assert_eq!(r.turn.rates_at_tokens, 4096);
-        // cold: 5000 tokens / 500 + 180 / 18 = 10 + 10; warm: 1000/500 + 10 = 12.
-        assert!((r.turn.cold_turn_s - 20.0).abs() < 1e-9);
-        assert!((r.turn.warm_turn_s - 12.0).abs() < 1e-9);
-        assert!((r.turn.session_cold_s - 200.0).abs() < 1e-9);
-        assert!((r.turn.session_warm_s - (20.0 + 9.0 * 12.0)).abs() < 1e-9);
+        // The turn comes from the rates a saved report gives (fitted to the recommended
+        // setting's 512- and 4096-token runs): prefill a = 0.9840 ms, b = 0.000496 ms per
+        // cached token; decode a = 49.19 ms, b = 0.00155 ms. Cold: 0..5000 prefilled
+        // (11.12 s) + 180 written at depth 5000 (10.28 s); warm: 4000..5000 (3.22 s) + 10.28 s.
+        // (The flat rate at 4096 tokens gave 20 s and 12 s before.)
+        let rates = turn_rates(&runs, &[], "f16").unwrap();
+        assert!((rates.prefill.a_ms - 0.9840).abs() < 1e-3, "{rates:?}");
+        assert!((rates.prefill.b_ms - 0.000496).abs() < 1e-6, "{rates:?}");
+        assert!((r.turn.cold_turn_s - 21.40).abs() < 0.02, "{:?}", r.turn);
+        assert!((r.turn.warm_turn_s - 13.50).abs() < 0.02, "{:?}", r.turn);
+        // The same figures as predict's typical turn would give for this turn's shape.
+        let (w, c) = crate::predict::quote::turn_ms(&rates, 4000, 1000, 180);
+        assert!((r.turn.cold_turn_s - c / 1000.0).abs() < 1e-9);
+        assert!((r.turn.warm_turn_s - w / 1000.0).abs() < 1e-9);
+        assert!((r.turn.session_cold_s - 10.0 * r.turn.cold_turn_s).abs() < 1e-9);
+        assert!(
+            (r.turn.session_warm_s - (r.turn.cold_turn_s + 9.0 * r.turn.warm_turn_s)).abs() < 1e-9
+        );
         assert!(!r.turn.cold_exceeds_timeout);
+    }
+
+    #[test]
+    fn price_turn_uses_the_generation_runs_as_a_saved_report_does() {
+        let runs = vec![
+            run(512, 2048, true, 900.0, 20.0),
+            run(4096, 2048, true, 500.0, 18.0),
+        ];
+        let t = TurnModel {
+            context_tokens: 4000,
+            new_tokens: 1000,
+            output_tokens: 180,
+            rounds: 10,
+        };
+        let mut report = BenchReport {
+            model: "m.gguf".into(),
+            recommended: recommend(&runs, &t),
+            runs,
+            generation: vec![GenRun {
+                tokens: 32,
+                batch: 2048,
+                ubatch: 512,
+                flash_attn: true,
+                kv_type: "f16".into(),
+                tokens_per_s: 40.0,
+                sd: 0.0,
+                repetitions: 1,
+                samples: vec![40.0],
+            }],
+            threads: 2,
+            repetitions: 1,
+            warmup: true,
+            build: None,
+            load: None,
+            warnings: vec![],
+            skipped: vec![],
+        };
+        let before = report.recommended.clone().unwrap().turn;
+        price_turn(&mut report, &t);
+        let after = report.recommended.clone().unwrap().turn;
+        // The tg32 run (faster at depth 0) changes the decode fit, and so the turn.
+        assert!(
+            (after.warm_turn_s - before.warm_turn_s).abs() > 0.1,
+            "{before:?} {after:?}"
+        );
+        let text = serde_json::to_string(&report).unwrap();
+        let saved = crate::predict::from_bench_json(&text, "saved").unwrap();
+        let (w, c) = crate::predict::quote::turn_ms(&saved, 4000, 1000, 180);
+        assert!((after.warm_turn_s - w / 1000.0).abs() < 1e-9);
+        assert!((after.cold_turn_s - c / 1000.0).abs() < 1e-9);
     }
 
     #[test]
@@ -313,7 +385,21 @@ mod tests {
             output_tokens: 0,
             rounds: 1,
         };
-        assert!(turn_cost(&t, 4096, 150.0, 10.0).cold_exceeds_timeout);
+        let flat = Rates {
+            prefill: Cost::flat(150.0),
+            decode: Cost::flat(10.0),
+            load_ms: 0.0,
+            prefill_q8: None,
+            decode_q8: None,
+            source: "flat".into(),
+        };
+        // 60000 tokens at 150 tokens/s: 400 s of prefill.
+        assert!(turn_cost(&t, 4096, &flat).cold_exceeds_timeout);
+        let fast = Rates {
+            prefill: Cost::flat(1000.0),
+            ..flat
+        };
+        assert!(!turn_cost(&t, 4096, &fast).cold_exceeds_timeout);
         assert!(recommend(&[], &t).is_none());
     }
 }

@@ -129,6 +129,7 @@ fn healthy() -> Facts {
         }),
         setup: None,
         server_log: vec![],
+        turn_time: None,
     }
 }
 
@@ -620,6 +621,7 @@ fn server_log_findings_of_the_server_checked() {
         .map(|id| Finding::new(id, Severity::Warning, format!("{id} in the log")).detail("why"))
         .collect(),
         error: None,
+        rates: None,
     };
     let mut f = healthy();
     f.server.local = true;

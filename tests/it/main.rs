@@ -44,4 +44,5 @@ mod setup_llama_server;
 mod setup_llama_server_real;
 mod setup_server;
 mod setup_snapshots;
+mod turn_time;
 mod wiring;

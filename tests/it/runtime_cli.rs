@@ -22,7 +22,11 @@ fn bench_small_gemma_run() {
     let Some(path) = support::gemma_path() else {
         return;
     };
+    // The report is saved under HOME's state directory: a scratch one.
+    let home = tempfile::tempdir().unwrap();
     let out = support::cclocal()
+        .env("HOME", home.path())
+        .env_remove("XDG_STATE_HOME")
         .args([
             "bench",
             path.to_str().unwrap(),
@@ -88,6 +92,20 @@ fn bench_small_gemma_run() {
         rec["turn"]["cold_turn_s"].as_f64().unwrap() > rec["turn"]["warm_turn_s"].as_f64().unwrap()
     );
     assert_eq!(rec["turn"]["context_tokens"], 256);
+    // Saved where setup and doctor look, with the model as given, and read back to the
+    // same turn figures.
+    let saved_path = home
+        .path()
+        .join(".local/state/cclocal/bench/gemma-3-270m-q4_k_m.gguf.json");
+    let saved_text = std::fs::read_to_string(&saved_path).expect("the saved report");
+    let saved: Value = serde_json::from_str(&saved_text).unwrap();
+    assert_eq!(saved["model_arg"], path.to_str().unwrap());
+    assert_eq!(saved["recommended"], v["recommended"]);
+    let rates = cclocal::predict::from_bench_json(&saved_text, "saved").unwrap();
+    let (w, c) = cclocal::predict::quote::turn_ms(&rates, 256, 64, 300);
+    assert!((rec["turn"]["warm_turn_s"].as_f64().unwrap() - w / 1000.0).abs() < 1e-6);
+    assert!((rec["turn"]["cold_turn_s"].as_f64().unwrap() - c / 1000.0).abs() < 1e-6);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("saved to "));
     // Nothing from llama.cpp's log leaks to the terminal without -v.
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

@@ -10,6 +10,7 @@ mod machine;
 mod model;
 mod serverlog;
 mod setup;
+mod turn;
 mod url;
 
 pub use crate::server::ollama::{num_ctx_parameter, PROBE_MODEL};
@@ -22,6 +23,7 @@ pub use machine::{probe_machine, runtime_devices};
 pub use model::{configured_context, llama_model_facts, model_facts, ollama_bool_false};
 pub use serverlog::probe_server_logs;
 pub use setup::{probe_setup, setup_config_path};
+pub use turn::{bench_arg, state_dir, turn_time};
 pub use url::{is_local_host, server_url};
 
 use crate::claude::{EnvMap, Version};
@@ -401,6 +403,7 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
     facts.claude = claude;
     facts.server = server;
     facts.setup = setup;
+    facts.turn_time = turn_time(&facts, state_dir(host).as_deref());
     facts
 }
 

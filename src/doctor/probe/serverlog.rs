@@ -34,12 +34,14 @@ fn read_one(p: &Path) -> ServerLogFacts {
             kind: log_kind(a.kind).map(String::from),
             findings: serverlog::findings_recent(&a),
             error: None,
+            rates: crate::predict::quote::server_rates(&a),
         },
         Err(e) => ServerLogFacts {
             path,
             kind: None,
             findings: vec![],
             error: Some(e.message),
+            rates: None,
         },
     }
 }

@@ -14,6 +14,7 @@ use crate::claude::{compute_window, EnvMap, Version, WindowCalc, LATEST_KNOWN};
 use crate::doctor::facts::Facts;
 use crate::findings::{Finding, Severity};
 use serde::Serialize;
+pub(crate) use serverlog::checked_logs;
 
 /// Where a finding is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

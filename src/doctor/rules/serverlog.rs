@@ -7,17 +7,7 @@ use crate::doctor::facts::{Facts, ServerLogFacts};
 use crate::findings::Finding;
 
 pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
-    if !f.server.local {
-        return;
-    }
-    // The kind checked: detected or given, else the one setup configured.
-    let kind = f.server.kind.map(|k| k.name().to_string()).or_else(|| {
-        f.setup
-            .as_ref()
-            .and_then(|s| s.config.as_ref())
-            .map(|c| c.server.kind.clone())
-    });
-    for log in f.server_log.iter().filter(|l| concerns(l, kind.as_deref())) {
+    for log in checked_logs(f) {
         for x in &log.findings {
             let mut x = x.clone();
             x.detail = if x.detail.is_empty() {
@@ -28,6 +18,24 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(out, Section::Server, x);
         }
     }
+}
+
+/// The logs written by the kind of server the doctor checks (none for a remote server).
+pub(crate) fn checked_logs(f: &Facts) -> Vec<&ServerLogFacts> {
+    if !f.server.local {
+        return vec![];
+    }
+    // The kind checked: detected or given, else the one setup configured.
+    let kind = f.server.kind.map(|k| k.name().to_string()).or_else(|| {
+        f.setup
+            .as_ref()
+            .and_then(|s| s.config.as_ref())
+            .map(|c| c.server.kind.clone())
+    });
+    f.server_log
+        .iter()
+        .filter(|l| concerns(l, kind.as_deref()))
+        .collect()
 }
 
 /// A log concerns the server checked when it was written by that kind of server; with no

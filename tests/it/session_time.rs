@@ -229,3 +229,40 @@ fn server_log_alone_gives_a_what_if() {
     assert_eq!(w["as_ran"]["round_trips"], 4, "{w:#}");
     assert!(w["as_ran"]["measured_ms"].as_f64().unwrap() > 0.0, "{w:#}");
 }
+
+/// The inputs of one run of the real-session proof (tests/it/session_time_real.rs), kept as
+/// captured (tests/fixtures/session_time/real-2.1.332/README.md): the prediction from the
+/// bench matches the session and every request's prefill within ±25%, in the parallel suite
+/// too, since nothing is measured here.
+#[test]
+fn captured_real_session_is_predicted_within_25_percent() {
+    let dir = fixture("real-2.1.332");
+    let v = run_json(&[
+        "logs",
+        &format!("{dir}/claude-debug.txt"),
+        "--server-log",
+        &format!("{dir}/llama-server.log"),
+        "--what-if",
+        "--bench",
+        &format!("{dir}/bench.json"),
+        "--json",
+    ]);
+    let w = &v["what_if"];
+    assert_eq!(w["source"], "Claude Code debug log joined to the server log");
+    let reqs = w["as_ran"]["requests"].as_array().unwrap();
+    assert_eq!(reqs.len(), 3, "{w:#}");
+    for r in reqs {
+        let (p, m) = (
+            r["predicted_prefill_ms"].as_f64().unwrap(),
+            r["measured_prefill_ms"].as_f64().unwrap(),
+        );
+        assert!((p / m - 1.0).abs() <= 0.25, "{r}");
+    }
+    // The bench's short requests at depth gave the per-request cost a value.
+    assert!(w["rates"]["prefill"]["c_ms"].as_f64().unwrap() > 0.0, "{}", w["rates"]);
+    let (p, m) = (
+        w["as_ran"]["predicted_ms"].as_f64().unwrap(),
+        w["as_ran"]["measured_ms"].as_f64().unwrap(),
+    );
+    assert!((p / m - 1.0).abs() <= 0.25, "{p} vs {m}");
+}

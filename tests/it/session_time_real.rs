@@ -135,6 +135,8 @@ fn prediction_from_bench_matches_a_real_session_within_25_percent() {
     // Another process on the CPUs makes the bench slower than the session was: once more then.
     for attempt in 0..2 {
         let o = support::cclocal()
+            .env("HOME", t.home())
+            .env_remove("XDG_STATE_HOME")
             .args([
                 "bench",
                 gemma.to_str().unwrap(),

@@ -188,29 +188,41 @@ pub fn render(r: &BenchReport) -> String {
         }
     );
     o += &format!(
-        "{:>8} {:>6} {:>6} {:>4} {:>5} {:>18} {:>16}\n",
-        "prompt", "batch", "ubatch", "FA", "KV", "prefill (pp)", "decode after it"
+        "{:>8} {:>6} {:>6} {:>4} {:>5} {:>18} {:>16} {:>16}\n",
+        "prompt",
+        "batch",
+        "ubatch",
+        "FA",
+        "KV",
+        "prefill (pp)",
+        "+64 at depth ms",
+        "decode after it"
     );
     for x in &r.runs {
         o += &format!(
-            "{:>8} {:>6} {:>6} {:>4} {:>5} {:>18} {:>16}\n",
+            "{:>8} {:>6} {:>6} {:>4} {:>5} {:>18} {:>16} {:>16}\n",
             x.prompt_tokens,
             x.batch,
             x.ubatch,
             if x.flash_attn { "on" } else { "off" },
             x.kv_type,
             pm(x.prefill_tokens_per_s, x.prefill_sd),
+            x.increment
+                .as_ref()
+                .map(|i| pm(i.ms, i.sd))
+                .unwrap_or_else(|| "-".into()),
             pm(x.decode_tokens_per_s, x.decode_sd)
         );
     }
     for g in &r.generation {
         o += &format!(
-            "{:>8} {:>6} {:>6} {:>4} {:>5} {:>18} {:>16}\n",
+            "{:>8} {:>6} {:>6} {:>4} {:>5} {:>18} {:>16} {:>16}\n",
             format!("tg{}", g.tokens),
             g.batch,
             g.ubatch,
             if g.flash_attn { "on" } else { "off" },
             g.kv_type,
+            "",
             "",
             pm(g.tokens_per_s, g.sd)
         );

@@ -248,7 +248,10 @@ fn captured_real_session_is_predicted_within_25_percent() {
         "--json",
     ]);
     let w = &v["what_if"];
-    assert_eq!(w["source"], "Claude Code debug log joined to the server log");
+    assert_eq!(
+        w["source"],
+        "Claude Code debug log joined to the server log"
+    );
     let reqs = w["as_ran"]["requests"].as_array().unwrap();
     assert_eq!(reqs.len(), 3, "{w:#}");
     for r in reqs {
@@ -259,7 +262,11 @@ fn captured_real_session_is_predicted_within_25_percent() {
         assert!((p / m - 1.0).abs() <= 0.25, "{r}");
     }
     // The bench's short requests at depth gave the per-request cost a value.
-    assert!(w["rates"]["prefill"]["c_ms"].as_f64().unwrap() > 0.0, "{}", w["rates"]);
+    assert!(
+        w["rates"]["prefill"]["c_ms"].as_f64().unwrap() > 0.0,
+        "{}",
+        w["rates"]
+    );
     let (p, m) = (
         w["as_ran"]["predicted_ms"].as_f64().unwrap(),
         w["as_ran"]["measured_ms"].as_f64().unwrap(),

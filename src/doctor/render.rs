@@ -301,6 +301,11 @@ fn section_checked(s: Section, f: &Facts) -> bool {
 
 /// The typical turn's line (`predict::quote::sentence`), or how to get it when no rates are
 /// known for the model; `None` without a model.
+/// `cclocal setup` never ran here: no `config.toml` and no launcher in the environment.
+fn setup_never_ran(f: &Facts) -> bool {
+    f.setup.is_none() && f.claude.as_ref().is_none_or(|c| c.launcher.is_none())
+}
+
 pub fn turn_line(f: &Facts) -> Option<String> {
     match &f.turn_time {
         Some(q) => Some(crate::predict::quote::sentence(q)),
@@ -393,6 +398,14 @@ pub fn human_report(
         .iter()
         .filter(|(_, f)| f.severity == Severity::Warning)
         .count();
+    // Nothing of cclocal's on this machine yet: one command applies the fixes as a whole.
+    if errors + warnings > 0 && setup_never_ran(facts) {
+        let _ = writeln!(
+            out,
+            "{} cclocal has not set this machine up yet: `cclocal setup` writes the launcher, Claude Code settings and server configuration for this server and model (`cclocal setup --dry-run` shows every change first)",
+            paint("•", Severity::Info, colour)
+        );
+    }
     out.push('\n');
     if errors + warnings == 0 {
         out.push_str("• No issues found!\n");

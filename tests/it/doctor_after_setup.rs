@@ -124,6 +124,7 @@ fn bare_doctor_after_setup_checks_what_the_launcher_starts() {
         assert!(!found.contains(&not.to_string()), "{not} in {found:?}");
     }
     assert!(text.contains("started by the launcher"), "{text}");
+    assert!(!text.contains("has not set this machine up"), "{text}");
 }
 
 #[test]
@@ -177,6 +178,7 @@ fn broken_config_files_and_a_missing_token_are_in_the_summary() {
     assert!(text.contains("[claude_config_unreadable]"), "{text}");
     assert!(text.contains("[auth_token_missing]"), "{text}");
     assert!(text.contains("invalid JSON"), "{text}");
+    assert!(text.contains("has not set this machine up yet"), "{text}");
 }
 
 #[test]
@@ -213,4 +215,7 @@ settings_path = "/nonexistent/s.json"
     assert!(f["fix"].as_str().unwrap().contains("llama-server"), "{f}");
     finding(&doc, "launcher_missing");
     assert!(!text.contains("Ollama service configuration"), "{text}");
+    // setup ran: its findings name their own fixes, not "run setup".
+    assert!(text.contains("Doctor found issues"), "{text}");
+    assert!(!text.contains("has not set this machine up"), "{text}");
 }

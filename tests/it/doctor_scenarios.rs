@@ -167,6 +167,11 @@ fn human_report_is_flutter_style() {
         text.lines().last().unwrap().contains("Doctor found issues"),
         "{text}"
     );
+    // Nothing of cclocal's here yet: the report points at the one command that sets it up.
+    assert!(
+        text.contains("cclocal has not set this machine up yet: `cclocal setup`"),
+        "{text}"
+    );
     assert!(!text.contains("\x1b["), "no colour without a TTY");
     assert!(!text.contains("• URL from"), "facts only with -v");
     let (out, _) = doctor(home.path(), &env, &["-v"]);

@@ -303,7 +303,7 @@ fn section_checked(s: Section, f: &Facts) -> bool {
 /// known for the model; `None` without a model.
 /// `cclocal setup` never ran here: no `config.toml` and no launcher in the environment.
 fn setup_never_ran(f: &Facts) -> bool {
-    f.setup.is_none() && f.claude.as_ref().is_none_or(|c| c.launcher.is_none())
+    f.setup.is_none() && !f.claude.as_ref().is_some_and(|c| c.launcher.is_some())
 }
 
 pub fn turn_line(f: &Facts) -> Option<String> {

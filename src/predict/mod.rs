@@ -456,10 +456,7 @@ pub fn synthetic(turns: u32, context: u64, new: u64, output: u64) -> Session {
 /// and `doctor` ("a turn at 60K tokens: ~X s with the cache reused, ~Y s without").
 pub fn typical_turn(ctx: u64, rates: &Rates) -> (f64, f64) {
     let start = ctx.saturating_sub(TYPICAL_NEW);
-    let decode = rates.decode.ms(ctx, ctx + TYPICAL_OUTPUT);
-    let warm = rates.prefill.ms(start, ctx) + decode;
-    let cold = rates.prefill.ms(0, ctx) + decode;
-    (warm, cold)
+    quote::turn_ms(rates, start, ctx - start, TYPICAL_OUTPUT)
 }
 
 #[cfg(test)]
@@ -467,14 +464,7 @@ mod tests {
     use super::*;
 
     fn rates(prefill: f64, decode: f64) -> Rates {
-        Rates {
-            prefill: Cost::flat(prefill),
-            decode: Cost::flat(decode),
-            load_ms: 0.0,
-            prefill_q8: None,
-            decode_q8: None,
-            source: "test".into(),
-        }
+        Rates::flat(prefill, decode, "test")
     }
 
     #[test]

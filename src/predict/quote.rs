@@ -285,14 +285,7 @@ mod tests {
     use super::*;
 
     fn rates(prefill: f64, decode: f64) -> Rates {
-        Rates {
-            prefill: Cost::flat(prefill),
-            decode: Cost::flat(decode),
-            load_ms: 0.0,
-            prefill_q8: None,
-            decode_q8: None,
-            source: "test".into(),
-        }
+        Rates::flat(prefill, decode, "test")
     }
 
     fn bench_text(prefill: f64) -> String {

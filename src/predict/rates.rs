@@ -217,6 +217,20 @@ pub struct Rates {
     pub source: String,
 }
 
+impl Rates {
+    /// Flat rates (no depth term, no per-request cost, no reload cost): for examples and tests.
+    pub fn flat(prefill_tokens_per_s: f64, decode_tokens_per_s: f64, source: &str) -> Rates {
+        Rates {
+            prefill: Cost::flat(prefill_tokens_per_s),
+            decode: Cost::flat(decode_tokens_per_s),
+            load_ms: 0.0,
+            prefill_q8: None,
+            decode_q8: None,
+            source: source.to_string(),
+        }
+    }
+}
+
 /// The fields of a saved `cclocal bench --json` this reads.
 #[derive(Debug, Clone, Deserialize)]
 struct BenchFile {

@@ -10,16 +10,14 @@
 //! scripts/test.sh on its own after it (`cargo test --test it -- --ignored`). What it
 //! compares are two measurements of the same run (bench vs server), not a time limit.
 use crate::support;
-use crate::support::real_llama_server::{free_port, RealLlamaServer};
+use crate::support::real_llama_server::{setup_unit, RealLlamaServer};
 use crate::support::setup_home::*;
-use crate::support::systemd::{exec_start, fake_systemctl};
 
 use serde_json::Value;
 use std::process::Command;
 use std::time::Duration;
 
 const CTX: u64 = 32_768;
-const UNIT: &str = ".config/systemd/user/cclocal-llama-server.service";
 /// The tiny model never stops by itself: a grammar holds every reply to this text.
 const ANSWER: &str = "Noted";
 /// Tolerance of the prediction, as the issue sets it.
@@ -60,32 +58,7 @@ fn prediction_from_bench_matches_a_real_session_within_25_percent() {
         return;
     };
     let t = TestHome::new();
-    let fake = fake_systemctl(t.dir.path(), false);
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let o = t
-        .command(&[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            gemma.to_str().unwrap(),
-            "--llama-server",
-            server_bin.to_str().unwrap(),
-            "--ctx",
-            &CTX.to_string(),
-            "--host",
-            &url,
-            "--claude-version",
-            "2.1.332",
-        ])
-        .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    let unit = std::fs::read_to_string(t.home().join(UNIT)).unwrap();
-    let mut argv = exec_start(&unit);
+    let (mut argv, port) = setup_unit(&t, &gemma, &server_bin, CTX);
     let args = argv.join(" ");
     // The settings the bench must share with the server: what the plan put in the unit.
     assert!(args.contains("--flash-attn on"), "{args}");

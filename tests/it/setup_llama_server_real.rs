@@ -4,9 +4,8 @@
 //! Code run through the generated launcher logs an effective window within it and gets an
 //! answer; the second request of the same session reuses the server's prompt cache.
 use crate::support;
-use crate::support::real_llama_server::{free_port, RealLlamaServer};
+use crate::support::real_llama_server::{setup_unit, RealLlamaServer};
 use crate::support::setup_home::*;
-use crate::support::systemd::{exec_start, fake_systemctl};
 
 use cclocal::claude::{recommend, Version};
 use std::path::Path;
@@ -14,7 +13,6 @@ use std::process::Command;
 use std::time::Duration;
 
 const CTX: u64 = 32_768;
-const UNIT: &str = ".config/systemd/user/cclocal-llama-server.service";
 /// The answer the server is held to. The tiny test model never stops by itself, and
 /// Claude Code's `max_tokens` (4096 here) overrides the server's `-n`, so a grammar
 /// appended to the command line makes every reply exactly this text, then end of turn.
@@ -89,34 +87,9 @@ fn setup_unit_serves_the_planned_context_to_real_claude_code() {
     std::fs::create_dir_all(&models).unwrap();
     let model = models.join("gemma-3-270m-q4_k_m.gguf");
     std::os::unix::fs::symlink(&gemma, &model).unwrap();
-    // No user systemd here: setup prints the commands, and the test runs ExecStart itself.
-    let fake = fake_systemctl(t.dir.path(), false);
-    let port = free_port();
-    let o = t
-        .command(&[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            model.to_str().unwrap(),
-            "--llama-server",
-            server_bin.to_str().unwrap(),
-            "--ctx",
-            &CTX.to_string(),
-            "--host",
-            &format!("http://127.0.0.1:{port}"),
-            "--claude-version",
-            "2.1.332",
-        ])
-        .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-
-    // The unit's ExecStart, as systemd splits it, run as written (plus the answer cap).
-    let unit = std::fs::read_to_string(t.home().join(UNIT)).unwrap();
-    let mut argv = exec_start(&unit);
+    // No user systemd here: setup prints the commands, and the test runs ExecStart itself
+    // (plus the answer cap).
+    let (mut argv, port) = setup_unit(&t, &model, &server_bin, CTX);
     assert_eq!(argv[0], server_bin.to_str().unwrap());
     argv.extend([
         "-n".into(),
@@ -259,31 +232,8 @@ fn doctor_before_and_after_setup_against_the_real_server() {
         return;
     };
     let t = TestHome::new();
-    let fake = fake_systemctl(t.dir.path(), false);
-    let port = free_port();
+    let (argv, port) = setup_unit(&t, &gemma, &server_bin, CTX);
     let url = format!("http://127.0.0.1:{port}");
-    let o = t
-        .command(&[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            gemma.to_str().unwrap(),
-            "--llama-server",
-            server_bin.to_str().unwrap(),
-            "--ctx",
-            &CTX.to_string(),
-            "--host",
-            &url,
-            "--claude-version",
-            "2.1.332",
-        ])
-        .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o));
-    let argv = exec_start(&std::fs::read_to_string(t.home().join(UNIT)).unwrap());
     let _server = RealLlamaServer::start_argv(
         &argv,
         port,

@@ -147,3 +147,43 @@ impl Drop for RealLlamaServer {
         let _ = self.child.wait();
     }
 }
+
+/// The unit `cclocal setup --server llama-server` writes, under the test's HOME.
+pub const SETUP_UNIT: &str = ".config/systemd/user/cclocal-llama-server.service";
+
+/// `cclocal setup --yes --server llama-server` for `model` at `ctx` tokens on a free loopback
+/// port, for Claude Code 2.1.332, with a stand-in `systemctl` (no user systemd here: setup
+/// prints the commands). Returns the unit's `ExecStart=` as systemd splits it and the port;
+/// the test runs it (`RealLlamaServer::start_argv`), adding what it needs.
+pub fn setup_unit(
+    t: &super::setup_home::TestHome,
+    model: &Path,
+    server_bin: &Path,
+    ctx: u64,
+) -> (Vec<String>, u16) {
+    let fake = super::systemd::fake_systemctl(t.dir.path(), false);
+    let port = free_port();
+    let o = t
+        .command(&[
+            "setup",
+            "--yes",
+            "--server",
+            "llama-server",
+            "--model",
+            model.to_str().unwrap(),
+            "--llama-server",
+            server_bin.to_str().unwrap(),
+            "--ctx",
+            &ctx.to_string(),
+            "--host",
+            &format!("http://127.0.0.1:{port}"),
+            "--claude-version",
+            "2.1.332",
+        ])
+        .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", super::setup_home::text(&o));
+    let unit = std::fs::read_to_string(t.home().join(SETUP_UNIT)).unwrap();
+    (super::systemd::exec_start(&unit), port)
+}

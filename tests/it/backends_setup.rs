@@ -228,16 +228,6 @@ fn vllm_setup_prints_the_serve_line() {
 }
 
 /// The launcher, run with a clean environment and `bin` (holding `claude`) on PATH.
-fn launcher(t: &TestHome, bin: &std::path::Path) -> Command {
-    let mut c = Command::new(t.home().join(".local/bin/claude-local"));
-    c.env_clear()
-        .env("HOME", t.home())
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .current_dir(t.home());
-    c
-}
-
 fn real_claude_through_launcher(
     kind: &str,
     base_url: &str,
@@ -267,7 +257,7 @@ fn real_claude_through_launcher(
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
     let log = t.dir.path().join("debug.txt");
-    let mut cmd = launcher(&t, &bin);
+    let mut cmd = t.launcher(&bin);
     cmd.args(["-p", "hi", "--debug-file"]).arg(&log);
     let output = support::run_to_end(cmd);
     let text_log = std::fs::read_to_string(&log).unwrap_or_default();

@@ -14,7 +14,7 @@ use crate::support::setup_home::*;
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 const CTX: u64 = 32_768;
 /// The tiny model never stops by itself: a grammar holds every reply to this text.
@@ -217,15 +217,8 @@ fn naive_doctor_setup_claude_code_and_logs_agree_on_the_real_server() {
         &["-p", "Reply with one word"][..],
         &["-c", "-p", "And once more"][..],
     ] {
-        let mut cmd = Command::new(t.home().join(".local/bin/claude-local"));
-        cmd.env_clear()
-            .env("HOME", t.home())
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-            .current_dir(t.home())
-            .args(args)
-            .arg("--debug-file")
-            .arg(&debug);
+        let mut cmd = t.launcher(&bin);
+        cmd.args(args).arg("--debug-file").arg(&debug);
         let out = support::run_to_end_within(cmd, 480);
         assert!(
             out.contains(ANSWER),

@@ -14,7 +14,6 @@ use crate::support::real_llama_server::{setup_unit, RealLlamaServer};
 use crate::support::setup_home::*;
 
 use serde_json::Value;
-use std::process::Command;
 use std::time::Duration;
 
 const CTX: u64 = 32_768;
@@ -82,12 +81,7 @@ fn prediction_from_bench_matches_a_real_session_within_25_percent() {
             turn + 1,
             material(turn, 1100)
         );
-        let mut cmd = Command::new(t.home().join(".local/bin/claude-local"));
-        cmd.env_clear()
-            .env("HOME", t.home())
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-            .current_dir(t.home());
+        let mut cmd = t.launcher(&bin);
         if turn > 0 {
             cmd.arg("-c");
         }

@@ -6,23 +6,12 @@ use crate::support::setup_home;
 
 use cclocal::claude::{recommend, Version};
 use setup_home::*;
-use std::process::Command;
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
 
 const MODEL: &str = "qwen3-coder:30b";
 const CTX: u64 = 65_536;
 
 /// The generated launcher, run with a clean environment and `bin` (holding `claude`) on PATH.
-fn launcher(t: &TestHome, bin: &std::path::Path) -> Command {
-    let mut c = Command::new(t.home().join(".local/bin/claude-local"));
-    c.env_clear()
-        .env("HOME", t.home())
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .current_dir(t.home());
-    c
-}
-
 /// `cclocal setup` of the launcher for `ctx` tokens and Claude Code `version` against
 /// `base_url`, in a new HOME; returns it and a `bin` folder holding the real `claude`.
 fn set_up(
@@ -67,7 +56,7 @@ fn launcher_gives_claude_code_the_planned_window() {
         );
         let (t, bin) = set_up(&real, CTX, v, &fake.base_url);
         let log = t.dir.path().join("debug.txt");
-        let mut cmd = launcher(&t, &bin);
+        let mut cmd = t.launcher(&bin);
         cmd.args(["-p", "hi", "--debug-file"]).arg(&log);
         let output = support::run_to_end(cmd);
         let text_log = std::fs::read_to_string(&log).unwrap_or_default();
@@ -124,7 +113,7 @@ fn long_exchange_compacts_before_the_served_context_is_exceeded() {
         if turn > 1 {
             args.insert(0, "-c".into());
         }
-        let mut cmd = launcher(&t, &bin);
+        let mut cmd = t.launcher(&bin);
         cmd.args(&args).arg("--debug-file").arg(&log);
         support::run_to_end(cmd);
         let text_log = std::fs::read_to_string(&log).unwrap_or_default();

@@ -62,16 +62,6 @@ fn tasks(log: &str) -> Vec<Task> {
     out
 }
 
-fn launcher(t: &TestHome, bin: &Path) -> Command {
-    let mut c = Command::new(t.home().join(".local/bin/claude-local"));
-    c.env_clear()
-        .env("HOME", t.home())
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-        .current_dir(t.home());
-    c
-}
-
 #[test]
 fn setup_unit_serves_the_planned_context_to_real_claude_code() {
     let (Some(server_bin), Some(gemma), Some(claude)) = (
@@ -118,7 +108,7 @@ fn setup_unit_serves_the_planned_context_to_real_claude_code() {
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
     let debug = t.dir.path().join("claude-debug.txt");
-    let mut cmd = launcher(&t, &bin);
+    let mut cmd = t.launcher(&bin);
     cmd.args(["-p", "Reply with one word"])
         .arg("--debug-file")
         .arg(&debug);
@@ -142,7 +132,7 @@ fn setup_unit_serves_the_planned_context_to_real_claude_code() {
     assert!(first.contains(ANSWER), "no answer from the server: {first}");
 
     // The second request of the same session re-evaluates only what is new.
-    let mut cmd = launcher(&t, &bin);
+    let mut cmd = t.launcher(&bin);
     cmd.args(["-c", "-p", "And once more"])
         .arg("--debug-file")
         .arg(&debug);

@@ -222,3 +222,18 @@ pub fn unprivileged(cmd: Command, dir: &Path) -> Command {
     c.stdin(std::process::Stdio::null());
     c
 }
+
+impl TestHome {
+    /// The launcher `cclocal setup` wrote, ready to run the real Claude Code: a clean
+    /// environment with this HOME, `bin` first on PATH (where the test put `claude`), no
+    /// non-essential traffic, run from HOME.
+    pub fn launcher(&self, bin: &std::path::Path) -> std::process::Command {
+        let mut c = std::process::Command::new(self.home().join(".local/bin/claude-local"));
+        c.env_clear()
+            .env("HOME", self.home())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+            .current_dir(self.home());
+        c
+    }
+}

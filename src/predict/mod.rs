@@ -587,6 +587,50 @@ mod tests {
         );
     }
 
+    /// Helper calls between the conversation's requests (a title, a summary) take the time
+    /// they took in every scenario and do not break the conversation's growth.
+    #[test]
+    fn side_requests_are_priced_as_they_ran() {
+        let main = |p: u64, c: u64| RoundTrip {
+            prompt_tokens: p,
+            cached_tokens: Some(c),
+            output_tokens: 100,
+            ..RoundTrip::default()
+        };
+        let side = RoundTrip {
+            prompt_tokens: 400,
+            cached_tokens: Some(0),
+            output_tokens: 20,
+            side: true,
+            ..RoundTrip::default()
+        };
+        // The conversation re-read its prompt every time (a busted cache).
+        let s = Session {
+            round_trips: vec![
+                main(10_000, 0),
+                side.clone(),
+                main(11_100, 0),
+                side.clone(),
+                main(12_200, 0),
+            ],
+            ..Session::default()
+        };
+        let w = what_if(&s, &rates(100.0, 10.0), None);
+        // As ran: 33,300 + 2 × 400 tokens read, 300 + 40 written.
+        assert!(
+            (w.as_ran.predicted_ms - (341_000.0 + 34_000.0)).abs() < 1.0,
+            "{w:#?}"
+        );
+        // Reused: the first prompt, then 1,000 new tokens each (the cache holds the reply),
+        // and the helper calls as they ran.
+        assert!(
+            (w.recommended.predicted_ms - (100_000.0 + 20_000.0 + 8_000.0 + 34_000.0)).abs() < 1.0,
+            "{w:#?}"
+        );
+        assert_eq!(w.recommended.savings[0].cause, "cache_reused");
+        assert_eq!(w.as_ran.requests.iter().filter(|r| r.side).count(), 2);
+    }
+
     #[test]
     fn typical_turn_warm_beats_cold() {
         let r = rates(100.0, 10.0);

@@ -17,7 +17,7 @@ cargo test --no-default-features 2>&1 | tee -a "$log"
 cargo test 2>&1 | tee -a "$log"
 # Tests that measure speed (the session-time prediction against a real session): alone,
 # after the parallel suite, so nothing else shares the CPUs while they compare two measurements.
-cargo test --test it -- --ignored --test-threads 1 2>&1 | tee -a "$log"
+cargo test --test it -- --ignored --test-threads 1 --nocapture 2>&1 | tee -a "$log"
 scripts/fuzz.sh "${CCLOCAL_FUZZ_SECONDS:-60}"
 # One closing line for both test runs (the fuzz output comes after cargo's own lines).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed;/) p += $i; if ($(i+1) ~ /^failed;/) f += $i } }

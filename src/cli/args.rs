@@ -87,18 +87,11 @@ pub fn host(s: &str) -> Result<String, String> {
         }
         None => t,
     };
-    crate::server::ServerUrl::parse(t, crate::server::ServerKind::Ollama.default_port()).map_err(
-        |e| match e.hint {
+    crate::server::ServerUrl::parse_root(t, crate::server::ServerKind::Ollama.default_port())
+        .map_err(|e| match e.hint {
             Some(h) => format!("{}; {h}", e.message),
             None => e.message,
-        },
-    )?;
-    if t.trim_end_matches('/').ends_with("/v1") {
-        return Err(format!(
-            "{s:?} ends in /v1; give the server's root ({}), as Claude Code's ANTHROPIC_BASE_URL takes it",
-            t.trim_end_matches('/').trim_end_matches("/v1")
-        ));
-    }
+        })?;
     Ok(t.to_string())
 }
 

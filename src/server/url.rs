@@ -41,6 +41,28 @@ impl ServerUrl {
         Self::parse(input, kind.unwrap_or(ServerKind::Ollama).default_port())
     }
 
+    /// [`ServerUrl::parse`] for an address the user gives cclocal (`--host`, the wizard):
+    /// it must be the server's root, as Claude Code's `ANTHROPIC_BASE_URL` takes it, so a
+    /// trailing `/v1` is refused (Claude Code appends `/v1/messages` itself). An address read
+    /// from Claude Code's own settings is parsed with [`ServerUrl::parse`] instead, so that the
+    /// doctor can report the suffix as a finding (`base_url_v1_suffix`).
+    pub fn parse_root(input: &str, default_port: u16) -> Result<ServerUrl> {
+        let u = Self::parse(input, default_port)?;
+        if u.prefix.ends_with("/v1") {
+            let mut root = u.clone();
+            root.prefix.truncate(root.prefix.len() - 3);
+            return Err(Error::usage(format!(
+                "{:?} ends in /v1, but Claude Code appends /v1/messages itself",
+                input.trim()
+            ))
+            .with_hint(format!(
+                "give the server's root ({}), as Claude Code's ANTHROPIC_BASE_URL takes it",
+                root.to_url()
+            )));
+        }
+        Ok(u)
+    }
+
     /// Parses `input`; a URL without a port gets `default_port`.
     pub fn parse(input: &str, default_port: u16) -> Result<ServerUrl> {
         let s = input.trim().trim_matches(['"', '\'']);
@@ -204,6 +226,25 @@ pub fn is_https_refusal(e: &Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_given_root_must_not_end_in_v1() {
+        for input in ["http://h:8080/v1", "http://h:8080/v1/", "h:8080/v1"] {
+            let e = ServerUrl::parse_root(input, 11434).unwrap_err();
+            assert_eq!(e.kind, crate::ErrorKind::Usage, "{input}");
+            assert!(e.message.contains("ends in /v1"), "{input}: {}", e.message);
+            assert!(e.hint.unwrap().contains("(http://h:8080)"), "{input}");
+        }
+        assert_eq!(
+            ServerUrl::parse_root("http://h:8080/proxy", 11434)
+                .unwrap()
+                .to_url(),
+            "http://h:8080/proxy"
+        );
+        // Read from Claude Code's settings, the same URL parses: the doctor reports it.
+        assert!(ServerUrl::parse("http://h:8080/v1", 11434).is_ok());
+    }
+
     use super::*;
 
     fn p(s: &str) -> Result<ServerUrl> {

@@ -245,15 +245,7 @@ pub fn normalize_server(input: &str) -> Result<(String, bool)> {
 
 /// [`normalize_server`] with another default port (llama-server's is 8080).
 pub fn normalize_server_port(input: &str, default_port: u16) -> Result<(String, bool)> {
-    let u = crate::server::ServerUrl::parse(input, default_port)?;
-    if u.prefix.ends_with("/v1") {
-        return Err(Error::usage(format!(
-            "server {input:?} ends in /v1, but Claude Code appends /v1/messages itself"
-        ))
-        .with_hint(format!(
-            "pass --host http://HOST:{default_port} (the server root, without /v1)"
-        )));
-    }
+    let u = crate::server::ServerUrl::parse_root(input, default_port)?;
     Ok((u.to_url(), !u.is_local()))
 }
 

@@ -13,8 +13,10 @@ use crate::error::{Error, ErrorKind, Result};
 /// Read buffer size.
 const BUF: usize = 256 * 1024;
 
-/// Feeds every line of `reader` to `an`. Invalid UTF-8 is replaced, never an error.
-pub fn feed<R: Read>(an: &mut Analyzer, reader: R) -> std::io::Result<()> {
+/// Calls `f` with every line of `reader` (newline included), one reusable buffer, invalid
+/// UTF-8 replaced, never an error: the one line reader of the debug-log and server-log
+/// readers.
+pub fn for_each_line<R: Read>(reader: R, mut f: impl FnMut(&str)) -> std::io::Result<()> {
     let mut r = BufReader::with_capacity(BUF, reader);
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     loop {
@@ -22,9 +24,13 @@ pub fn feed<R: Read>(an: &mut Analyzer, reader: R) -> std::io::Result<()> {
         if r.read_until(b'\n', &mut buf)? == 0 {
             return Ok(());
         }
-        let text = String::from_utf8_lossy(&buf);
-        an.line(&parse_line(&text));
+        f(&String::from_utf8_lossy(&buf));
     }
+}
+
+/// Feeds every line of `reader` to `an`. Invalid UTF-8 is replaced, never an error.
+pub fn feed<R: Read>(an: &mut Analyzer, reader: R) -> std::io::Result<()> {
+    for_each_line(reader, |text| an.line(&parse_line(text)))
 }
 
 /// Analyses log text already in memory (tests, fuzzing).
@@ -47,20 +53,26 @@ pub fn analyze_files(paths: &[PathBuf]) -> Result<Analysis> {
 
 /// Opens a log file, with errors that say what to do.
 pub fn open_log(p: &Path) -> Result<File> {
-    let meta = std::fs::metadata(p).map_err(|e| {
-        Error::io(p, "open the debug log", e).with_hint(
-            "pass the path of a Claude Code debug log (`claude --debug-file PATH`), or run \
-             `cclocal logs` to list recent sessions",
-        )
-    })?;
+    open_named(
+        p,
+        "debug log",
+        "pass the path of a Claude Code debug log (`claude --debug-file PATH`), or run \
+         `cclocal logs` to list recent sessions",
+        "pass one log file from it, or run `cclocal logs` to list recent sessions",
+    )
+}
+
+/// Opens the `what` (`debug log`, `server log`) at `p`: a missing file gets `missing_hint`,
+/// a directory `dir_hint`.
+pub fn open_named(p: &Path, what: &str, missing_hint: &str, dir_hint: &str) -> Result<File> {
+    let meta = std::fs::metadata(p)
+        .map_err(|e| Error::io(p, &format!("open the {what}"), e).with_hint(missing_hint))?;
     if meta.is_dir() {
         return Err(
-            Error::new(ErrorKind::Io, "this is a directory, not a debug log")
+            Error::new(ErrorKind::Io, format!("this is a directory, not a {what}"))
                 .with_subject(p.display().to_string())
-                .with_hint(
-                    "pass one log file from it, or run `cclocal logs` to list recent sessions",
-                ),
+                .with_hint(dir_hint),
         );
     }
-    File::open(p).map_err(|e| Error::io(p, "open the debug log", e))
+    File::open(p).map_err(|e| Error::io(p, &format!("open the {what}"), e))
 }

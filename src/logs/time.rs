@@ -35,7 +35,12 @@ pub fn parse_iso_ms(s: &[u8]) -> Option<i64> {
     Some(((days * 24 + hour) * 60 + min) * 60_000 + sec * 1000 + milli)
 }
 
-fn digits(b: &[u8]) -> Option<i64> {
+/// A run of ASCII digits as a number: `None` when empty, longer than 12 digits or not all
+/// digits (the debug-log and server-log time parsers share it).
+pub(crate) fn digits(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || b.len() > 12 {
+        return None;
+    }
     let mut n: i64 = 0;
     for &c in b {
         if !c.is_ascii_digit() {
@@ -47,7 +52,7 @@ fn digits(b: &[u8]) -> Option<i64> {
 }
 
 /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;

@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use super::parse::{parse_line, SEvent, Stamp};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// Which clock the log's times are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -803,20 +803,9 @@ pub fn parse_env_map(env: &str) -> Vec<(String, String)> {
 
 const BUF: usize = 256 * 1024;
 
-/// Feeds every line of `reader` (lossy UTF-8).
+/// Feeds every line of `reader` (lossy UTF-8; the debug log's line reader).
 pub fn feed<R: Read>(an: &mut ServerAnalyzer, reader: R) -> std::io::Result<()> {
-    let mut r = BufReader::with_capacity(BUF, reader);
-    let mut buf: Vec<u8> = Vec::with_capacity(4096);
-    loop {
-        buf.clear();
-        if r.read_until(b'\n', &mut buf)? == 0 {
-            return Ok(());
-        }
-        match std::str::from_utf8(&buf) {
-            Ok(s) => an.line(s),
-            Err(_) => an.line(&String::from_utf8_lossy(&buf)),
-        }
-    }
+    crate::logs::read::for_each_line(reader, |line| an.line(line))
 }
 
 /// Reads log text already in memory.
@@ -837,20 +826,13 @@ pub fn analyze_files(paths: &[PathBuf]) -> Result<ServerAnalysis> {
 }
 
 fn open(p: &Path) -> Result<File> {
-    let meta = std::fs::metadata(p).map_err(|e| {
-        Error::io(p, "open the server log", e).with_hint(
-            "pass llama-server's log file (`--log-file`), Ollama's server.log, or \
-             `journalctl -u ollama --no-pager > ollama.log`",
-        )
-    })?;
-    if meta.is_dir() {
-        return Err(
-            Error::new(ErrorKind::Io, "this is a directory, not a server log")
-                .with_subject(p.display().to_string())
-                .with_hint("pass one log file from it"),
-        );
-    }
-    File::open(p).map_err(|e| Error::io(p, "open the server log", e))
+    crate::logs::read::open_named(
+        p,
+        "server log",
+        "pass llama-server's log file (`--log-file`), Ollama's server.log, or \
+         `journalctl -u ollama --no-pager > ollama.log`",
+        "pass one log file from it",
+    )
 }
 
 /// Reads the last `max_bytes` of a log (from the first whole line), for a quick look at

@@ -9,6 +9,8 @@
 //!
 //! The parser never allocates and never panics; a line it does not know is `Other`.
 
+use crate::logs::time::{days_from_civil, digits};
+
 /// Where a line's time came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stamp {
@@ -204,20 +206,6 @@ fn elapsed_prefix(line: &str) -> Option<(i64, &str)> {
         return None;
     }
     Some((min * 60_000 + sec * 1000 + ms, &line[dot + 14..]))
-}
-
-fn digits(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || b.len() > 12 {
-        return None;
-    }
-    let mut n: i64 = 0;
-    for &c in b {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + i64::from(c - b'0');
-    }
-    Some(n)
 }
 
 /// `s` without leading spaces and tabs (ASCII only: cheaper than `trim_start`).
@@ -661,13 +649,7 @@ fn civil_ms(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
-    let yy = if mo <= 2 { y - 1 } else { y };
-    let era = if yy >= 0 { yy } else { yy - 399 } / 400;
-    let yoe = yy - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = days_from_civil(y, mo, d);
     Some(((days * 24 + h) * 60 + mi) * 60_000 + s * 1000)
 }
 

@@ -299,13 +299,13 @@ fn section_checked(s: Section, f: &Facts) -> bool {
     }
 }
 
-/// The typical turn's line (`predict::quote::sentence`), or how to get it when no rates are
-/// known for the model; `None` without a model.
 /// `cclocal setup` never ran here: no `config.toml` and no launcher in the environment.
 fn setup_never_ran(f: &Facts) -> bool {
     f.setup.is_none() && !f.claude.as_ref().is_some_and(|c| c.launcher.is_some())
 }
 
+/// The typical turn's line (`predict::quote::sentence`), or how to get it when no rates are
+/// known for the model; `None` without a model.
 pub fn turn_line(f: &Facts) -> Option<String> {
     match &f.turn_time {
         Some(q) => Some(crate::predict::quote::sentence(q)),

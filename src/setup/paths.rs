@@ -14,10 +14,23 @@ pub fn home() -> Result<PathBuf> {
 }
 
 fn xdg(var: &str, home: &Path, fallback: &str) -> PathBuf {
-    match std::env::var_os(var).map(PathBuf::from) {
+    xdg_with(std::env::var_os(var).as_deref(), home, fallback)
+}
+
+/// `VALUE/cclocal` when the XDG variable's value is an absolute path, else
+/// `HOME/FALLBACK/cclocal` (the XDG Base Directory rule: a relative value is ignored).
+fn xdg_with(value: Option<&std::ffi::OsStr>, home: &Path, fallback: &str) -> PathBuf {
+    match value.map(PathBuf::from) {
         Some(p) if p.is_absolute() => p.join("cclocal"),
         _ => home.join(fallback).join("cclocal"),
     }
+}
+
+/// cclocal's state directory for a given `HOME` and `XDG_STATE_HOME` value (as
+/// [`Paths::state_dir`] computes it from the process's environment), for readers that take
+/// the environment as data: the doctor, the server-log locator.
+pub fn state_dir_with(home: &Path, xdg_state_home: Option<&std::ffi::OsStr>) -> PathBuf {
+    xdg_with(xdg_state_home, home, ".local/state")
 }
 
 /// Every path setup, alias and undo use.

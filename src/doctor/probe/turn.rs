@@ -8,12 +8,12 @@ use crate::doctor::facts::Facts;
 use crate::predict::quote::{self, Quote};
 use std::path::PathBuf;
 
-/// `$XDG_STATE_HOME/cclocal`, else `~/.local/state/cclocal` (where `cclocal bench` saves).
+/// cclocal's state directory in the doctor's environment (where `cclocal bench` saves; the
+/// rule `setup::paths` applies).
 pub fn state_dir(host: &HostEnv) -> Option<PathBuf> {
-    match host.vars.get("XDG_STATE_HOME").map(PathBuf::from) {
-        Some(p) if p.is_absolute() => Some(p.join("cclocal")),
-        _ => host.home.as_ref().map(|h| h.join(".local/state/cclocal")),
-    }
+    let home = host.home.as_deref()?;
+    let xdg = host.vars.get("XDG_STATE_HOME").map(std::ffi::OsStr::new);
+    Some(crate::setup::paths::state_dir_with(home, xdg))
 }
 
 /// The context a turn is quoted at: the served context, else Claude Code's window where it
@@ -85,17 +85,10 @@ pub fn turn_time(f: &Facts, state_dir: Option<&std::path::Path>) -> Option<Quote
 mod tests {
     use super::*;
     use crate::doctor::facts::{ClaudeFacts, ModelFacts, ServerLogFacts};
-    use crate::predict::{Cost, Rates};
+    use crate::predict::Rates;
 
     fn rates(prefill: f64) -> Rates {
-        Rates {
-            prefill: Cost::flat(prefill),
-            decode: Cost::flat(10.0),
-            load_ms: 0.0,
-            prefill_q8: None,
-            decode_q8: None,
-            source: "t".into(),
-        }
+        Rates::flat(prefill, 10.0, "t")
     }
 
     fn facts(served: Option<u64>) -> Facts {

@@ -17,11 +17,7 @@ pub fn llama_server_log(home: &Path) -> PathBuf {
 }
 
 fn llama_server_log_with(home: &Path, xdg_state: Option<std::ffi::OsString>) -> PathBuf {
-    let state = xdg_state
-        .map(PathBuf::from)
-        .filter(|p| p.is_absolute())
-        .unwrap_or_else(|| home.join(".local/state"));
-    state.join("cclocal").join("llama-server.log")
+    crate::setup::paths::state_dir_with(home, xdg_state.as_deref()).join("llama-server.log")
 }
 
 /// Homebrew prefixes to look in: `$HOMEBREW_PREFIX` first, then the standard ones.

@@ -112,8 +112,7 @@ pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
     crate::runtime::require("cclocal bench")?;
     crate::runtime::set_verbose(verbose);
     let cfg = config(args)?;
-    let mut report = crate::runtime::bench::run(&cfg, !args.json && !verbose)?;
-    crate::runtime::bench::price_turn(&mut report, &cfg.turn);
+    let report = crate::runtime::bench::run(&cfg, !args.json && !verbose)?;
     let saved = save(&report, &cfg.model, &args.model);
     if args.json {
         let text =

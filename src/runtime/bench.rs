@@ -8,7 +8,7 @@
 
 use crate::error::Result;
 use crate::gguf::GgmlType;
-use crate::predict::{Cost, Rates};
+use crate::predict::Rates;
 use serde::Serialize;
 use std::path::PathBuf;
 
@@ -177,9 +177,13 @@ pub fn default_prompts(ctx: u32, decode_tokens: u32) -> Vec<u32> {
 }
 
 /// Picks the settings with the fastest prefill at the longest prompt (decode breaks ties)
-/// and prices a turn with them ([`turn_rates`] on these runs; [`price_turn`] prices it again
-/// with the report's generation runs too).
-pub fn recommend(runs: &[BenchRun], turn: &TurnModel) -> Option<Recommended> {
+/// and prices a turn with them: [`turn_rates`] on every measurement (the generation runs
+/// too), as a saved copy of the report is read.
+pub fn recommend(
+    runs: &[BenchRun],
+    generation: &[GenRun],
+    turn: &TurnModel,
+) -> Option<Recommended> {
     let longest = runs.iter().map(|r| r.prompt_tokens).max()?;
     let best = runs
         .iter()
@@ -189,13 +193,12 @@ pub fn recommend(runs: &[BenchRun], turn: &TurnModel) -> Option<Recommended> {
                 .partial_cmp(&(b.prefill_tokens_per_s, b.decode_tokens_per_s))
                 .unwrap_or(std::cmp::Ordering::Equal)
         })?;
-    let rates = turn_rates(runs, &[], &best.kv_type).unwrap_or_else(|| Rates {
-        prefill: Cost::flat(best.prefill_tokens_per_s),
-        decode: Cost::flat(best.decode_tokens_per_s),
-        load_ms: 0.0,
-        prefill_q8: None,
-        decode_q8: None,
-        source: "the longest prompt's rates".into(),
+    let rates = turn_rates(runs, generation, &best.kv_type).unwrap_or_else(|| {
+        Rates::flat(
+            best.prefill_tokens_per_s,
+            best.decode_tokens_per_s,
+            "the longest prompt's rates",
+        )
     });
     Some(Recommended {
         batch: best.batch,
@@ -215,17 +218,6 @@ pub fn turn_rates(runs: &[BenchRun], generation: &[GenRun], kv_type: &str) -> Op
     let text = serde_json::json!({ "runs": runs, "generation": generation }).to_string();
     let r = crate::predict::from_bench_json(&text, "this bench").ok()?;
     Some(crate::predict::quote::for_kv(&r, Some(kv_type)))
-}
-
-/// Prices the recommended turn again with every measurement of the report (its generation
-/// runs included), as a saved copy of it will be read.
-pub fn price_turn(report: &mut BenchReport, turn: &TurnModel) {
-    let Some(rec) = report.recommended.as_mut() else {
-        return;
-    };
-    if let Some(rates) = turn_rates(&report.runs, &report.generation, &rec.kv_type) {
-        rec.turn = turn_cost(turn, rec.turn.rates_at_tokens, &rates);
-    }
 }
 
 /// A turn and a session at `rates` (`predict::quote::turn_ms`): cold = the whole prompt
@@ -303,7 +295,7 @@ mod tests {
             output_tokens: 180,
             rounds: 10,
         };
-        let r = recommend(&runs, &t).unwrap();
+        let r = recommend(&runs, &[], &t).unwrap();
         assert_eq!((r.batch, r.flash_attn), (512, true));
         assert_eq!(r.turn.rates_at_tokens, 4096);
         // The turn comes from the rates a saved report gives (fitted to the recommended
@@ -328,7 +320,7 @@ mod tests {
     }
 
     #[test]
-    fn price_turn_uses_the_generation_runs_as_a_saved_report_does() {
+    fn the_turn_uses_the_generation_runs_as_a_saved_report_does() {
         let runs = vec![
             run(512, 2048, true, 900.0, 20.0),
             run(4096, 2048, true, 500.0, 18.0),
@@ -339,21 +331,23 @@ mod tests {
             output_tokens: 180,
             rounds: 10,
         };
-        let mut report = BenchReport {
+        let generation = vec![GenRun {
+            tokens: 32,
+            batch: 2048,
+            ubatch: 512,
+            flash_attn: true,
+            kv_type: "f16".into(),
+            tokens_per_s: 40.0,
+            sd: 0.0,
+            repetitions: 1,
+            samples: vec![40.0],
+        }];
+        let without = recommend(&runs, &[], &t).unwrap().turn;
+        let report = BenchReport {
             model: "m.gguf".into(),
-            recommended: recommend(&runs, &t),
+            recommended: recommend(&runs, &generation, &t),
             runs,
-            generation: vec![GenRun {
-                tokens: 32,
-                batch: 2048,
-                ubatch: 512,
-                flash_attn: true,
-                kv_type: "f16".into(),
-                tokens_per_s: 40.0,
-                sd: 0.0,
-                repetitions: 1,
-                samples: vec![40.0],
-            }],
+            generation,
             threads: 2,
             repetitions: 1,
             warmup: true,
@@ -362,19 +356,17 @@ mod tests {
             warnings: vec![],
             skipped: vec![],
         };
-        let before = report.recommended.clone().unwrap().turn;
-        price_turn(&mut report, &t);
-        let after = report.recommended.clone().unwrap().turn;
+        let with = report.recommended.clone().unwrap().turn;
         // The tg32 run (faster at depth 0) changes the decode fit, and so the turn.
         assert!(
-            (after.warm_turn_s - before.warm_turn_s).abs() > 0.1,
-            "{before:?} {after:?}"
+            (with.warm_turn_s - without.warm_turn_s).abs() > 0.1,
+            "{without:?} {with:?}"
         );
         let text = serde_json::to_string(&report).unwrap();
         let saved = crate::predict::from_bench_json(&text, "saved").unwrap();
         let (w, c) = crate::predict::quote::turn_ms(&saved, 4000, 1000, 180);
-        assert!((after.warm_turn_s - w / 1000.0).abs() < 1e-9);
-        assert!((after.cold_turn_s - c / 1000.0).abs() < 1e-9);
+        assert!((with.warm_turn_s - w / 1000.0).abs() < 1e-9);
+        assert!((with.cold_turn_s - c / 1000.0).abs() < 1e-9);
     }
 
     #[test]
@@ -385,21 +377,11 @@ mod tests {
             output_tokens: 0,
             rounds: 1,
         };
-        let flat = Rates {
-            prefill: Cost::flat(150.0),
-            decode: Cost::flat(10.0),
-            load_ms: 0.0,
-            prefill_q8: None,
-            decode_q8: None,
-            source: "flat".into(),
-        };
+        let flat = Rates::flat(150.0, 10.0, "flat");
         // 60000 tokens at 150 tokens/s: 400 s of prefill.
         assert!(turn_cost(&t, 4096, &flat).cold_exceeds_timeout);
-        let fast = Rates {
-            prefill: Cost::flat(1000.0),
-            ..flat
-        };
+        let fast = Rates::flat(1000.0, 10.0, "flat");
         assert!(!turn_cost(&t, 4096, &fast).cold_exceeds_timeout);
-        assert!(recommend(&[], &t).is_none());
+        assert!(recommend(&[], &[], &t).is_none());
     }
 }

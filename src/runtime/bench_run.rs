@@ -318,7 +318,7 @@ pub fn run(cfg: &BenchConfig, progress: bool) -> Result<BenchReport> {
             ));
         }
     }
-    let recommended = recommend(&runs, &cfg.turn);
+    let recommended = recommend(&runs, &generation, &cfg.turn);
     let model_name = cfg
         .model
         .file_name()

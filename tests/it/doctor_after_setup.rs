@@ -5,17 +5,8 @@
 use crate::support;
 
 use serde_json::Value;
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
 use support::setup_home::TestHome;
-
-fn fake_claude(bin: &Path, version: &str) {
-    std::fs::create_dir_all(bin).unwrap();
-    let p = bin.join("claude");
-    std::fs::write(&p, format!("#!/bin/sh\necho '{version} (Claude Code)'\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
 
 fn setup(t: &TestHome, url: &str) {
     let o = t.run(&[
@@ -94,7 +85,7 @@ fn bare_doctor_after_setup_checks_what_the_launcher_starts() {
             .loaded(Loaded::new("qwen3-coder:30b", 65_536)),
     );
     let t = TestHome::new();
-    fake_claude(&t.dir.path().join("bin"), "2.1.332");
+    support::fake_claude_version(&t.dir.path().join("bin"), "2.1.332");
     setup(&t, &fake.base_url);
     let (doc, text) = doctor(&t, &[]);
     let server = &doc["facts"]["server"];
@@ -135,7 +126,7 @@ fn fixes_for_a_launcher_user_are_setup_commands() {
             .loaded(Loaded::new("qwen3-coder:30b", 32_768)),
     );
     let t = TestHome::new();
-    fake_claude(&t.dir.path().join("bin"), "2.1.332");
+    support::fake_claude_version(&t.dir.path().join("bin"), "2.1.332");
     setup(&t, &fake.base_url);
     let (doc, _) = doctor(&t, &[]);
     let f = finding(&doc, "context_mismatch");
@@ -152,7 +143,7 @@ fn broken_config_files_and_a_missing_token_are_in_the_summary() {
             .loaded(Loaded::new("qwen3-coder:30b", 65_536)),
     );
     let t = TestHome::new();
-    fake_claude(&t.dir.path().join("bin"), "2.1.332");
+    support::fake_claude_version(&t.dir.path().join("bin"), "2.1.332");
     std::fs::write(
         t.home().join(".claude.json"),
         "{\"hasCompletedOnboarding\": true,",
@@ -184,7 +175,7 @@ fn broken_config_files_and_a_missing_token_are_in_the_summary() {
 #[test]
 fn a_configured_llama_server_that_is_down_gets_a_llama_server_fix() {
     let t = TestHome::new();
-    fake_claude(&t.dir.path().join("bin"), "2.1.332");
+    support::fake_claude_version(&t.dir.path().join("bin"), "2.1.332");
     let dir = t.home().join(".config/cclocal");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(

@@ -5,18 +5,9 @@
 use crate::support;
 
 use serde_json::Value;
-use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 use std::process::Output;
 use support::fake_http::{Answer, FakeHttp, Routes};
 use support::fake_llama_server::{self as fake, Config, Layout};
-
-fn fake_claude(bin: &Path, version: &str) {
-    std::fs::create_dir_all(bin).unwrap();
-    let p = bin.join("claude");
-    std::fs::write(&p, format!("#!/bin/sh\necho '{version} (Claude Code)'\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
 
 struct Run {
     doc: Value,
@@ -28,7 +19,7 @@ struct Run {
 fn doctor(url: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
     let home = tempfile::tempdir().unwrap();
     let bin = home.path().join("bin");
-    fake_claude(&bin, "2.1.332");
+    support::fake_claude_version(&bin, "2.1.332");
     std::fs::write(
         home.path().join(".claude.json"),
         r#"{"hasCompletedOnboarding": true}"#,

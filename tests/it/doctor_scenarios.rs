@@ -4,20 +4,10 @@
 use crate::support;
 
 use serde_json::Value;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
-
-/// A `claude` stand-in that only answers `--version` (the real builds are used in
-/// `doctor_claude.rs`).
-fn fake_claude(bin: &Path, version: &str) {
-    std::fs::create_dir_all(bin).unwrap();
-    let p = bin.join("claude");
-    std::fs::write(&p, format!("#!/bin/sh\necho '{version} (Claude Code)'\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
 
 fn doctor(home: &Path, env: &[(&str, &str)], args: &[&str]) -> (Output, Duration) {
     let bin = home.join("bin");
@@ -67,7 +57,7 @@ fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
 #[test]
 fn blog_scenario() {
     let home = tempfile::tempdir().unwrap();
-    fake_claude(&home.path().join("bin"), "2.1.197");
+    support::fake_claude_version(&home.path().join("bin"), "2.1.197");
     let fake = FakeOllama::start(
         Scenario::new("0.15.2")
             .model(FakeModel::qwen3_coder_next())
@@ -144,7 +134,7 @@ fn blog_scenario() {
 #[test]
 fn human_report_is_flutter_style() {
     let home = tempfile::tempdir().unwrap();
-    fake_claude(&home.path().join("bin"), "2.1.332");
+    support::fake_claude_version(&home.path().join("bin"), "2.1.332");
     let fake = FakeOllama::start(
         Scenario::new("0.30.0")
             .model(FakeModel::llama("qwen3-coder:30b"))
@@ -181,7 +171,7 @@ fn human_report_is_flutter_style() {
 #[test]
 fn healthy_setup_exits_zero() {
     let home = tempfile::tempdir().unwrap();
-    fake_claude(&home.path().join("bin"), "2.1.332");
+    support::fake_claude_version(&home.path().join("bin"), "2.1.332");
     std::fs::write(
         home.path().join(".claude.json"),
         r#"{"hasCompletedOnboarding": true}"#,
@@ -259,7 +249,7 @@ fn offline_sends_nothing_and_old_server_is_named() {
 #[test]
 fn missing_model_and_v1_suffix() {
     let home = tempfile::tempdir().unwrap();
-    fake_claude(&home.path().join("bin"), "2.1.332");
+    support::fake_claude_version(&home.path().join("bin"), "2.1.332");
     let fake = FakeOllama::start(Scenario::new("0.30.0").model(FakeModel::llama("llama3:8b")));
     let url = format!("{}/v1", fake.base_url);
     let env = [
@@ -283,7 +273,7 @@ fn missing_model_and_v1_suffix() {
 #[test]
 fn settings_override_onboarding_and_fake_variables() {
     let home = tempfile::tempdir().unwrap();
-    fake_claude(&home.path().join("bin"), "2.1.332");
+    support::fake_claude_version(&home.path().join("bin"), "2.1.332");
     std::fs::create_dir_all(home.path().join(".claude")).unwrap();
     std::fs::write(home.path().join(".claude/settings.json"), r#"{"env":{"ANTHROPIC_MODEL":"from-settings:1b","ANTHROPIC_MODEL_CONTEXT_LENGTH":"65536"}}"#).unwrap();
     std::fs::write(

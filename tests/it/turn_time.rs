@@ -7,7 +7,6 @@ use crate::support;
 
 use cclocal::predict::{self, quote};
 use serde_json::Value;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use support::fake_llama_server::{self as fake_llama, Config, Layout};
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
@@ -17,13 +16,6 @@ fn fixture(rel: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(rel)
-}
-
-fn fake_claude(bin: &Path, version: &str) {
-    std::fs::create_dir_all(bin).unwrap();
-    let p = bin.join("claude");
-    std::fs::write(&p, format!("#!/bin/sh\necho '{version} (Claude Code)'\n")).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 fn state(t: &TestHome) -> std::path::PathBuf {
@@ -59,7 +51,7 @@ struct Doc {
 /// to `url`.
 fn doctor(t: &TestHome, url: &str, model: &str) -> Doc {
     let bin = t.dir.path().join("bin");
-    fake_claude(&bin, "2.1.332");
+    support::fake_claude_version(&bin, "2.1.332");
     let run = |extra: &[&str]| {
         let mut c = t.command(&[]);
         c.arg("doctor")

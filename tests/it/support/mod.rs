@@ -152,3 +152,13 @@ pub fn logged_effective_window(log: &str) -> Option<u64> {
                 .ok()
         })
 }
+
+/// A stand-in `claude` in `bin` that only answers `--version` with `version`: enough for the
+/// doctor and setup to read which Claude Code is installed.
+pub fn fake_claude_version(bin: &std::path::Path, version: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(bin).unwrap();
+    let p = bin.join("claude");
+    std::fs::write(&p, format!("#!/bin/sh\necho '{version} (Claude Code)'\n")).unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

@@ -381,7 +381,7 @@ pub fn what_if(s: &Session, rates: &Rates, compact_at: Option<u64>) -> WhatIf {
             },
             _ => {
                 if rates.prefill_q8.is_none() {
-                    notes.push("no q8_0 KV measurement in the rates: its saving is not priced (run `cclocal bench --kv f16,q8_0 --json`)".into());
+                    notes.push("no q8_0 KV measurement in the rates: its saving is not priced (measure it with `cclocal bench MODEL --kv-type f16,q8_0 --json > bench.json` and pass --bench bench.json)".into());
                     continue;
                 }
                 sc.kv_q8 = true;

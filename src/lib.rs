@@ -17,9 +17,11 @@ pub mod planner;
 pub mod predict;
 pub mod process;
 pub mod runtime;
+pub mod secret;
 pub mod server;
 pub mod setup;
 pub mod shell;
+pub mod term;
 pub mod units;
 
 pub use error::{Error, ErrorKind, Result};

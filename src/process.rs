@@ -51,6 +51,8 @@ pub fn run_until<S: AsRef<OsStr>>(
 ) -> Result<Output, RunError> {
     let mut child = Command::new(program)
         .args(args)
+        // A secret handed to cclocal through its environment is not passed on.
+        .env_remove("CCLOCAL_AUTH_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

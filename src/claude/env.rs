@@ -19,12 +19,7 @@ pub fn is_relevant(name: &str) -> bool {
 
 /// Whether a variable holds a credential.
 pub fn is_secret(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    n.ends_with("_TOKEN")
-        || n.ends_with("_KEY")
-        || n.contains("SECRET")
-        || n.contains("PASSWORD")
-        || n == "ANTHROPIC_CUSTOM_HEADERS"
+    crate::secret::is_secret_name(name)
 }
 
 /// A credential reduced to what the diagnosis needs: empty stays empty; an Anthropic key

@@ -45,7 +45,7 @@ pub fn run(args: &AliasArgs, _verbose: bool) -> Result<i32> {
         .map(|p| std::path::PathBuf::from(&p.claude.launcher_path))
         .unwrap_or_else(|| paths.launcher(&launcher_name));
     if !launcher.is_file() {
-        eprintln!(
+        crate::teprintln!(
             "warning: {} does not exist yet; run `cclocal setup` to create it",
             launcher.display()
         );
@@ -53,14 +53,14 @@ pub fn run(args: &AliasArgs, _verbose: bool) -> Result<i32> {
     let name = args.name.clone().unwrap_or(launcher_name);
     let text = snippet(shell, &name, &launcher)?;
     if !args.write && !args.remove {
-        print!("{text}");
+        crate::tprint!("{text}");
         return Ok(0);
     }
     let say = |s: String| {
         if args.json {
-            eprintln!("{s}")
+            crate::teprintln!("{s}")
         } else {
-            println!("{s}")
+            crate::tprintln!("{s}")
         }
     };
     let rc = shell.rc_file(&paths);
@@ -84,9 +84,9 @@ pub fn run(args: &AliasArgs, _verbose: bool) -> Result<i32> {
     )?);
     let summary = plan.summary();
     if args.json {
-        eprint!("{summary}");
+        crate::teprint!("{summary}");
     } else {
-        print!("{summary}");
+        crate::tprint!("{summary}");
     }
     let runs = paths.runs_dir();
     let json = |run: Option<&crate::setup::manifest::Manifest>, applied: bool| {
@@ -106,8 +106,8 @@ pub fn run(args: &AliasArgs, _verbose: bool) -> Result<i32> {
                 serde_json::to_string_pretty(&json(None, false)).expect("json")
             );
         } else {
-            print!("{}", plan.diff());
-            println!("dry run: nothing was written");
+            crate::tprint!("{}", plan.diff());
+            crate::tprintln!("dry run: nothing was written");
         }
         return Ok(0);
     }

@@ -142,7 +142,8 @@ pub fn main() -> i32 {
         Ok(code) => code,
         Err(e) if output::is_closed_pipe(&e) => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            // An error can quote what a server or a file said: made safe for the terminal.
+            eprintln!("error: {}", crate::term::clean_text(&e.to_string()));
             e.exit_code()
         }
     }

@@ -675,9 +675,9 @@ pub fn run(args: &PlanArgs, _verbose: bool) -> Result<i32> {
                 format!("could not encode JSON: {e}"),
             )
         })?;
-        println!("{text}");
+        crate::tprintln!("{text}");
     } else {
-        print!("{}", to_text(&plan));
+        crate::tprint!("{}", to_text(&plan));
     }
     Ok(0)
 }
@@ -756,25 +756,27 @@ fn vllm(args: &PlanArgs, url: &crate::server::ServerUrl) -> Result<i32> {
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(0);
     }
-    println!(
+    crate::tprintln!(
         "{} on vLLM at {}: context {context} tokens",
         model,
         url.to_url()
     );
-    println!("note: {note}");
-    println!("\nServer command:\n  vLLM:         {line}");
+    crate::tprintln!("note: {note}");
+    crate::tprintln!("\nServer command:\n  vLLM:         {line}");
     match &advice {
         ClaudeAdvice::Settings { rec, .. } => {
-            println!(
+            crate::tprintln!(
                 "\nClaude Code {} ({version_source}): window {} tokens, compacts at {}",
-                rec.version, rec.calc.window, rec.calc.autocompact_threshold
+                rec.version,
+                rec.calc.window,
+                rec.calc.autocompact_threshold
             );
             for (k, v) in &rec.env {
-                println!("  export {k}={v}");
+                crate::tprintln!("  export {k}={v}");
             }
         }
         ClaudeAdvice::Impossible { why, would, .. } => {
-            println!("\nClaude Code {version}: no setting can work: {why}; {would}.");
+            crate::tprintln!("\nClaude Code {version}: no setting can work: {why}; {would}.");
         }
     }
     Ok(0)

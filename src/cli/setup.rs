@@ -67,9 +67,14 @@ pub struct SetupArgs {
     /// Do not write these parts (comma-separated).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub skip: Vec<Part>,
-    /// The token the launcher sends (Ollama ignores it; default "ollama").
-    #[arg(long, value_name = "TOKEN")]
+    /// The token the launcher sends (Ollama ignores it). Default: $CCLOCAL_AUTH_TOKEN, else
+    /// the token the previous setup wrote, else the server kind's name. On a command line it
+    /// is visible to other users (`ps`): prefer --auth-token-file or $CCLOCAL_AUTH_TOKEN.
+    #[arg(long, value_name = "TOKEN", conflicts_with = "auth_token_file")]
     pub auth_token: Option<String>,
+    /// Read the token from this file's first line (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    pub auth_token_file: Option<PathBuf>,
     /// Memory budget for the context planner (e.g. 24GiB), instead of this machine's.
     #[arg(long, value_name = args::SIZE, value_parser = args::size, conflicts_with = "mac_ram")]
     pub memory: Option<u64>,
@@ -188,14 +193,16 @@ fn equivalent_command(ch: &Choices) -> String {
 }
 
 /// `println!` that goes to stderr when stdout carries the JSON summary.
+/// Outside text (model names, paths, diffs, the service manager's words) is made safe for
+/// the terminal (`crate::term::clean_text`).
 macro_rules! say {
     ($json:expr, $($t:tt)*) => {
-        if $json { eprintln!($($t)*) } else { println!($($t)*) }
+        if $json { crate::teprintln!($($t)*) } else { crate::tprintln!($($t)*) }
     };
 }
 macro_rules! say_raw {
     ($json:expr, $($t:tt)*) => {
-        if $json { eprint!($($t)*) } else { print!($($t)*) }
+        if $json { crate::teprint!($($t)*) } else { crate::tprint!($($t)*) }
     };
 }
 
@@ -207,12 +214,142 @@ fn launcher_name(args: &SetupArgs, prev: Option<&SetupConfig>) -> String {
         .unwrap_or_else(|| "claude-local".into())
 }
 
-/// The token Claude Code sends: `--auth-token`, else the server kind's name (a placeholder
+/// The environment variable setup takes the token from (never a command line).
+pub const TOKEN_ENV: &str = "CCLOCAL_AUTH_TOKEN";
+
+/// Where the token came from, so that the command setup prints reproduces it without
+/// showing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TokenFrom {
+    /// `--auth-token VALUE` or `--auth-token-file -`: only that command line had it.
+    Given,
+    /// `--auth-token-file PATH`.
+    File(PathBuf),
+    /// `$CCLOCAL_AUTH_TOKEN`, the previous setup's files, or the placeholder: a re-run
+    /// without a token flag finds the same one.
+    Found,
+}
+
+/// The longest token file read (a token is one short line).
+const TOKEN_FILE_CAP: u64 = 64 * 1024;
+
+fn read_token_file(p: &std::path::Path) -> Result<String> {
+    use std::io::Read;
+    let mut raw = Vec::new();
+    if p == std::path::Path::new("-") {
+        std::io::stdin()
+            .take(TOKEN_FILE_CAP)
+            .read_to_end(&mut raw)
+            .map_err(|e| Error::io(p, "read the token from standard input", e))?;
+    } else {
+        let m = std::fs::metadata(p).map_err(|e| Error::io(p, "read the token file", e))?;
+        if !m.is_file() {
+            return Err(Error::usage("the token file is not a regular file")
+                .with_subject(p.display().to_string()));
+        }
+        std::fs::File::open(p)
+            .and_then(|f| f.take(TOKEN_FILE_CAP).read_to_end(&mut raw))
+            .map_err(|e| Error::io(p, "read the token file", e))?;
+    }
+    let text = String::from_utf8(raw).map_err(|_| {
+        Error::usage("the token file is not UTF-8 text").with_subject(p.display().to_string())
+    })?;
+    let token = text.lines().next().unwrap_or("").trim_end_matches('\r');
+    if token.is_empty() {
+        return Err(Error::usage("the token file's first line is empty")
+            .with_subject(p.display().to_string()));
+    }
+    Ok(token.to_string())
+}
+
+/// The secret token the previous setup wrote (the Claude Code settings file the launcher
+/// passes, else the launcher), when it is not a placeholder.
+fn previous_token(paths: &Paths, launcher_name: &str) -> Option<String> {
+    use std::io::Read;
+    for p in [paths.claude_settings(), paths.launcher(launcher_name)] {
+        let Ok(m) = std::fs::metadata(&p) else {
+            continue;
+        };
+        if !m.is_file() {
+            continue;
+        }
+        let mut raw = Vec::new();
+        if std::fs::File::open(&p)
+            .and_then(|f| f.take(1 << 20).read_to_end(&mut raw))
+            .is_err()
+        {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&raw);
+        let found = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(v) => v["env"]["ANTHROPIC_AUTH_TOKEN"]
+                .as_str()
+                .map(str::to_string),
+            Err(_) => text.lines().find_map(|l| {
+                l.trim_start()
+                    .strip_prefix("export ANTHROPIC_AUTH_TOKEN=")
+                    .and_then(|_| crate::secret::values_in(l).into_iter().next())
+            }),
+        };
+        if let Some(t) =
+            found.filter(|t| !t.is_empty() && !crate::setup::build::is_placeholder_token(t))
+        {
+            return Some(t);
+        }
+    }
+    None
+}
+
+/// The token Claude Code sends: `--auth-token` or `--auth-token-file`, else
+/// `$CCLOCAL_AUTH_TOKEN`, else the secret token the previous setup wrote (a re-run keeps
+/// it, and with it the files' private modes), else the server kind's name (a placeholder
 /// local servers ignore; `setup::build::is_placeholder_token` keeps it out of the secrets).
-fn auth_token(args: &SetupArgs, kind: crate::server::ServerKind) -> String {
-    args.auth_token
-        .clone()
-        .unwrap_or_else(|| kind.name().into())
+fn auth_token(
+    args: &SetupArgs,
+    kind: crate::server::ServerKind,
+    paths: &Paths,
+    launcher_name: &str,
+) -> Result<(String, TokenFrom)> {
+    if let Some(t) = &args.auth_token {
+        return Ok((t.clone(), TokenFrom::Given));
+    }
+    if let Some(p) = &args.auth_token_file {
+        let t = read_token_file(p)?;
+        let from = if p == std::path::Path::new("-") {
+            TokenFrom::Given
+        } else {
+            TokenFrom::File(std::path::absolute(p).unwrap_or_else(|_| p.clone()))
+        };
+        return Ok((t, from));
+    }
+    if let Some(t) = std::env::var(TOKEN_ENV).ok().filter(|t| !t.is_empty()) {
+        return Ok((t, TokenFrom::Found));
+    }
+    Ok((
+        previous_token(paths, launcher_name).unwrap_or_else(|| kind.name().into()),
+        TokenFrom::Found,
+    ))
+}
+
+/// The part of the printed command that brings the token back, and what to tell the user
+/// when the command alone cannot (a secret token is never printed; a placeholder is).
+fn token_flag(from: &TokenFrom, token: &str) -> (String, Option<String>) {
+    match from {
+        TokenFrom::Given if crate::setup::build::is_placeholder_token(token) => {
+            (format!(" --auth-token {}", sh_quote(token)), None)
+        }
+        TokenFrom::File(p) => (
+            format!(" --auth-token-file {}", sh_quote(&p.display().to_string())),
+            None,
+        ),
+        TokenFrom::Found => (String::new(), None),
+        TokenFrom::Given => (
+            String::new(),
+            Some(format!(
+                "cclocal does not print the token: put it in ${TOKEN_ENV} (`read -rs {TOKEN_ENV} && export {TOKEN_ENV}`) or add --auth-token-file FILE"
+            )),
+        ),
+    }
 }
 
 pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
@@ -293,7 +430,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         let installed = crate::setup::server_api::list_models(&server_url, Duration::from_secs(3));
         match &installed {
             Ok(list) => check_model_on_server(&model, list, args.force)?,
-            Err(_) => eprintln!(
+            Err(_) => crate::teprintln!(
                 "note: {server_url} did not list its models, so cclocal could not check that it has {model}"
             ),
         }
@@ -335,7 +472,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             )?;
             let (c, kv) = decide(&p, &m.desc, &budget)?;
             let total = p.choice().map(|c| c.row.total_bytes).unwrap_or(0);
-            eprintln!(
+            crate::teprintln!(
                 "planned context: {c} tokens, KV cache {kv} ({} of {} budget; {} from {})",
                 crate::units::human(total),
                 crate::units::human(budget.bytes),
@@ -361,12 +498,12 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
                         Some(c),
                     )?;
                     for w in &p.warnings {
-                        eprintln!("warning: {w}");
+                        crate::teprintln!("warning: {w}");
                     }
                     match decide(&p, &m.desc, &budget) {
                         Ok((_, kv)) => (c, kv),
                         Err(e) if args.force => {
-                            eprintln!("warning (--force): {}", e.message);
+                            crate::teprintln!("warning (--force): {}", e.message);
                             (
                                 c,
                                 d.kv_cache_type.clone().unwrap_or_else(|| {
@@ -390,6 +527,16 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         Some(v) => v.parse::<Version>()?,
         None => installed_version().unwrap_or(LATEST_KNOWN),
     };
+    let (token, token_from) = auth_token(
+        args,
+        if llama {
+            crate::server::ServerKind::LlamaServer
+        } else {
+            crate::server::ServerKind::Ollama
+        },
+        &paths,
+        &launcher_name(args, prev.as_ref()),
+    )?;
     let ch = Choices {
         server_url,
         remote,
@@ -399,14 +546,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         flash_attention: d.flash_attention,
         keep_alive: d.keep_alive.clone(),
         launcher_name: launcher_name(args, prev.as_ref()),
-        auth_token: auth_token(
-            args,
-            if llama {
-                crate::server::ServerKind::LlamaServer
-            } else {
-                crate::server::ServerKind::Ollama
-            },
-        ),
+        auth_token: token.clone(),
         claude_version,
         target,
         parts: d.parts.clone(),
@@ -513,13 +653,20 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             return Err(Error::usage(
                 "no terminal to ask on, and --yes was not given; nothing was written",
             )
-            .with_hint(format!(
-                "review with --dry-run, then run: {}",
-                equivalent_command(&ch)
-            )));
+            .with_hint({
+                let (flag, note) = token_flag(&token_from, &ch.auth_token);
+                let mut h = format!(
+                    "review with --dry-run, then run: {}{flag}",
+                    equivalent_command(&ch)
+                );
+                if let Some(n) = note {
+                    h.push_str(&format!(" ({n})"));
+                }
+                h
+            }));
         }
         if verbose {
-            eprint!("{}", built.plan.diff());
+            crate::teprint!("{}", built.plan.diff());
         }
         if !wizard::confirm("Write these files?")? {
             say!(args.json, "nothing was written");
@@ -564,7 +711,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         say!(args.json, "note: {n}");
     }
     if args.warm {
-        eprintln!("loading {} (keep-alive {})…", ch.model, ch.keep_alive);
+        crate::teprintln!("loading {} (keep-alive {})…", ch.model, ch.keep_alive);
         crate::setup::server_api::warm(
             &ch.server_url,
             &ch.model,
@@ -720,7 +867,7 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
     let context = match (args.ctx.or(remembered), kind) {
         (Some(c), _) => c,
         (None, ServerKind::Vllm) => {
-            eprintln!("note: vLLM's memory is its own (--gpu-memory-utilization), so cclocal does not plan it: --max-model-len {} (pass --ctx to change it)", crate::planner::RECOMMENDED_CONTEXT);
+            crate::teprintln!("note: vLLM's memory is its own (--gpu-memory-utilization), so cclocal does not plan it: --max-model-len {} (pass --ctx to change it)", crate::planner::RECOMMENDED_CONTEXT);
             crate::planner::RECOMMENDED_CONTEXT
         }
         (None, _) => {
@@ -742,7 +889,7 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             let m = describe_model(&gguf.display().to_string(), None)?;
             let p = planned(&m.desc, Some("f16"), true, &budget, None)?;
             let (c, _) = decide(&p, &m.desc, &budget)?;
-            eprintln!(
+            crate::teprintln!(
                 "planned context: {c} tokens for {} (f16 KV cache, LM Studio's default; {})",
                 model,
                 gguf.display()
@@ -752,7 +899,7 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
     };
     if let Some(s) = &served {
         if kind == ServerKind::Vllm && !crate::server::same_model(&s.name, &model) {
-            eprintln!(
+            crate::teprintln!(
                 "note: the running vLLM serves {:?}; restart it with the line below",
                 s.name
             );
@@ -779,7 +926,7 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         flash_attention: true,
         keep_alive: crate::planner::DEFAULT_KEEP_ALIVE.into(),
         launcher_name: launcher_name(args, prev.as_ref()),
-        auth_token: auth_token(args, kind),
+        auth_token: auth_token(args, kind, &paths, &launcher_name(args, prev.as_ref()))?.0,
         claude_version,
         target: args.target.unwrap_or_else(TargetOs::this),
         parts: parts
@@ -851,19 +998,19 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             )
         }
     };
-    println!(
+    crate::tprintln!(
         "cclocal setup: {} on {} ({}), context {} tokens, Claude Code {} (effective window {}, compacts at {})",
         ch.model, ch.server_url, kind.label(), ch.context, ch.claude_version, rec.calc.effective_window, rec.calc.autocompact_threshold
     );
-    println!("the server's command: {start_line}");
-    print!("{}", built.plan.summary());
+    crate::tprintln!("the server's command: {start_line}");
+    crate::tprint!("{}", built.plan.summary());
     if args.dry_run {
-        print!("{}", built.plan.diff());
-        println!("dry run: nothing was written");
+        crate::tprint!("{}", built.plan.diff());
+        crate::tprintln!("dry run: nothing was written");
         return Ok(0);
     }
     if built.plan.is_noop() {
-        println!("nothing to change: every file is already as planned");
+        crate::tprintln!("nothing to change: every file is already as planned");
         return Ok(0);
     }
     if !args.yes {
@@ -875,10 +1022,10 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             .with_hint("review with --dry-run, then add --yes"));
         }
         if verbose {
-            eprint!("{}", built.plan.diff());
+            crate::teprint!("{}", built.plan.diff());
         }
         if !wizard::confirm("Write these files?")? {
-            println!("nothing was written");
+            crate::tprintln!("nothing was written");
             return Ok(1);
         }
     }
@@ -890,30 +1037,30 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             command: "setup",
         }),
     )? {
-        println!(
+        crate::tprintln!(
             "wrote {} file(s); `cclocal undo` takes them back (run {})",
             m.entries.len(),
             m.id
         );
     }
     for n in &built.plan.notes {
-        println!("note: {n}");
+        crate::tprintln!("note: {n}");
     }
     if with_server {
         let q = sh_quote(&script.display().to_string());
         match (kind, remote) {
             (ServerKind::LmStudio, false) => {
-                println!("start LM Studio's server and load the model with: sh {q}")
+                crate::tprintln!("start LM Studio's server and load the model with: sh {q}")
             }
-            (ServerKind::LmStudio, true) => println!(
+            (ServerKind::LmStudio, true) => crate::tprintln!(
                 "on the LM Studio machine, run: {start_line}   (or copy {q} there and run it)"
             ),
-            (_, false) => println!("start vLLM with: sh {q}   ({start_line})"),
-            (_, true) => println!("on the vLLM machine, run: {start_line}"),
+            (_, false) => crate::tprintln!("start vLLM with: sh {q}   ({start_line})"),
+            (_, true) => crate::tprintln!("on the vLLM machine, run: {start_line}"),
         }
     }
     if ch.has(Part::Launcher) {
-        println!(
+        crate::tprintln!(
             "start Claude Code with: {}",
             sh_quote(&paths.launcher(&ch.launcher_name).display().to_string())
         );

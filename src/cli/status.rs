@@ -185,7 +185,7 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
                            "last_run": run, "compared": [], "not_compared": [], "findings": findings});
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         } else {
-            print!(
+            crate::tprint!(
                 "{}",
                 human(None, &config_path, run.as_ref(), None, &findings)
             );
@@ -221,7 +221,7 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
-        print!(
+        crate::tprint!(
             "{}",
             human(
                 Some(&cfg),

@@ -88,15 +88,15 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
         return Ok(0);
     }
     if runs.is_empty() {
-        println!("no recorded runs");
+        crate::tprintln!("no recorded runs");
     }
     for r in runs.iter().rev() {
         let m = match r {
             Run::Ok(m) => m,
             Run::Broken(b) => {
-                println!("{}  DAMAGED RECORD", b.id);
+                crate::tprintln!("{}  DAMAGED RECORD", b.id);
                 for l in broken_help(b).lines() {
-                    println!("    {l}");
+                    crate::tprintln!("    {l}");
                 }
                 continue;
             }
@@ -107,7 +107,7 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
             (None, Some(s)) => s.to_string(),
             (None, None) => "active".into(),
         };
-        println!(
+        crate::tprintln!(
             "{}  {}  {}  ({state})",
             m.id,
             format_time(m.created_unix),
@@ -120,7 +120,7 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
                 ChangeKind::Delete => "removed",
                 ChangeKind::Unchanged => "kept",
             };
-            println!("    {verb:<8} {}  ({})", e.path.display(), e.what);
+            crate::tprintln!("    {verb:<8} {}  ({})", e.path.display(), e.what);
         }
     }
     Ok(0)
@@ -143,9 +143,9 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
     }
     let say = |s: String| {
         if args.json {
-            eprintln!("{s}")
+            crate::teprintln!("{s}")
         } else {
-            println!("{s}")
+            crate::tprintln!("{s}")
         }
     };
     let m = match last_run(&runs_dir)? {
@@ -178,9 +178,9 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
     ));
     let summary = up.plan.summary();
     if args.json {
-        eprint!("{summary}");
+        crate::teprint!("{summary}");
     } else {
-        print!("{summary}");
+        crate::tprint!("{summary}");
     }
     for (p, why) in &up.skipped {
         say(format!("  left    {}  ({why})", p.display()));
@@ -203,8 +203,8 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
                 serde_json::to_string_pretty(&json(false)).expect("json")
             );
         } else {
-            print!("{}", up.plan.diff());
-            println!("dry run: nothing was written");
+            crate::tprint!("{}", up.plan.diff());
+            crate::tprintln!("dry run: nothing was written");
         }
         return Ok(0);
     }

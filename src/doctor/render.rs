@@ -4,6 +4,7 @@ use super::facts::Facts;
 use super::rules::Section;
 use crate::findings::{Finding, Severity};
 use crate::server::ServerKind;
+use crate::term::{clean, clean_text};
 use crate::units::human;
 use std::fmt::Write;
 
@@ -358,10 +359,10 @@ pub fn human_report(
         } else {
             worst.glyph()
         };
-        let _ = writeln!(out, "[{}] {line}", paint(glyph, worst, colour));
+        let _ = writeln!(out, "[{}] {}", paint(glyph, worst, colour), clean(&line));
         if verbose {
             for l in facts_lines(s, facts) {
-                let _ = writeln!(out, "    • {l}");
+                let _ = writeln!(out, "    • {}", clean(&l));
             }
         }
         for f in mine {
@@ -374,21 +375,26 @@ pub fn human_report(
                 out,
                 "    {} {} [{}]",
                 paint(g, f.severity, colour),
-                f.title,
-                f.id
+                clean(&f.title),
+                clean(&f.id)
             );
             if verbose || f.severity >= Severity::Warning {
                 if !f.detail.is_empty() {
-                    let _ = writeln!(out, "        {}", f.detail);
+                    let _ = writeln!(out, "        {}", clean_text(&f.detail));
                 }
                 if !f.fix.is_empty() {
-                    let _ = writeln!(out, "        fix: {}", f.fix);
+                    let _ = writeln!(out, "        fix: {}", clean_text(&f.fix));
                 }
             }
         }
     }
     if let Some(line) = turn_line(facts) {
-        let _ = writeln!(out, "{} {line}", paint("•", Severity::Info, colour));
+        let _ = writeln!(
+            out,
+            "{} {}",
+            paint("•", Severity::Info, colour),
+            clean(&line)
+        );
     }
     let errors = findings
         .iter()

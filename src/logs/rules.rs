@@ -198,7 +198,7 @@ fn missing_models(a: &Analysis) -> Vec<Finding> {
             .detail(format!("{n_main} main-thread request(s) got 404"))
             .fix(format!(
                 "ollama pull {} (or set ANTHROPIC_MODEL to a model the server has)",
-                main[0]
+                crate::shell::quote::sh_quote(&main[0])
             )),
         );
     }

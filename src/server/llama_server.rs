@@ -367,24 +367,10 @@ pub fn local_command(port: u16) -> Option<LlamaCommand> {
     None
 }
 
-/// The command line with the value of `--api-key` (a secret) replaced.
+/// The command line with the value of every secret option replaced
+/// (`crate::secret::redact_args`: `--api-key`, `--hf-token`, …).
 pub fn redact_args(args: &[String]) -> Vec<String> {
-    let mut out = Vec::with_capacity(args.len());
-    let mut secret_next = false;
-    for a in args {
-        if secret_next {
-            out.push("<redacted>".to_string());
-            secret_next = false;
-        } else if a == "--api-key" {
-            out.push(a.clone());
-            secret_next = true;
-        } else if a.starts_with("--api-key=") {
-            out.push("--api-key=<redacted>".to_string());
-        } else {
-            out.push(a.clone());
-        }
-    }
-    out
+    crate::secret::redact_args(args)
 }
 
 #[cfg(test)]

@@ -338,19 +338,9 @@ pub struct Plan {
     pub secrets: Vec<String>,
 }
 
-/// `text` with every secret replaced by `********`.
+/// `text` with every secret replaced by `********` (`crate::secret::mask`).
 pub fn mask(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| !s.is_empty()) {
-        // As it appears quoted in a shell line or a JSON string, then as it is.
-        let sh = crate::shell::quote::sh_quote(s);
-        out = out.replace(&sh, "'********'");
-        if let Ok(js) = serde_json::to_string(s) {
-            out = out.replace(&js[1..js.len() - 1], "********");
-        }
-        out = out.replace(s.as_str(), "********");
-    }
-    out
+    crate::secret::mask(text, secrets)
 }
 
 impl Plan {
@@ -417,10 +407,17 @@ impl Plan {
             })
             .collect()
     }
-    /// Unified diffs of every effective change.
+    /// Unified diffs of every effective change, secrets masked: the plan's own and every
+    /// secret assigned in the files' old or new content (a token being replaced, or one a
+    /// backup brings back on undo).
     pub fn diff(&self) -> String {
         let d: String = self.effective().map(FileChange::diff).collect();
-        mask(&d, &self.secrets)
+        let sources = self
+            .changes
+            .iter()
+            .flat_map(|c| [c.old.as_deref(), c.new_bytes.as_deref()])
+            .flatten();
+        crate::secret::mask_found(&d, &self.secrets, sources)
     }
 }
 

@@ -3,6 +3,7 @@
 //! owns in that file.
 
 pub mod quote;
+pub mod scan;
 
 use crate::error::{Error, Result};
 use crate::setup::paths::Paths;
@@ -81,125 +82,12 @@ pub fn block(body: &str) -> String {
     s
 }
 
-/// Indices of the lines that are inside a here-document (bash/zsh `<<WORD`, `<<-WORD`,
-/// quoted or not), including the terminator lines. A marker there is text, not a marker.
-fn heredoc_lines(lines: &[&str]) -> Vec<bool> {
-    let mut inside = vec![false; lines.len()];
-    let mut pending: std::collections::VecDeque<(String, bool)> = Default::default();
-    let mut opened_at = 0;
-    for (i, line) in lines.iter().enumerate() {
-        let l = line.trim_end_matches(['\n', '\r']);
-        if let Some((word, dash)) = pending.front() {
-            if i > 0 && !inside[i - 1] {
-                opened_at = i;
-            }
-            inside[i] = true;
-            let cmp = if *dash { l.trim_start_matches('\t') } else { l };
-            if cmp == word {
-                pending.pop_front();
-            }
-            continue;
-        }
-        if l.trim_start().starts_with('#') {
-            continue;
-        }
-        pending.extend(heredoc_words(l));
-    }
-    if !pending.is_empty() {
-        // Never terminated: not a here-document bash would run; judge those lines as lines.
-        for v in &mut inside[opened_at..] {
-            *v = false;
-        }
-    }
-    inside
-}
-
-/// The here-document delimiters a command line opens, in order (`<<<` is a here-string).
-fn heredoc_words(line: &str) -> Vec<(String, bool)> {
-    let b = line.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let mut quote: Option<u8> = None;
-    while i < b.len() {
-        let c = b[i];
-        match quote {
-            Some(q) => {
-                if c == q {
-                    quote = None;
-                } else if c == b'\\' && q == b'"' {
-                    i += 1;
-                }
-                i += 1;
-                continue;
-            }
-            None if c == b'\'' || c == b'"' => {
-                quote = Some(c);
-                i += 1;
-                continue;
-            }
-            None if c == b'\\' => {
-                i += 2;
-                continue;
-            }
-            None if c == b'#' && (i == 0 || b[i - 1] == b' ' || b[i - 1] == b'\t') => break,
-            None => {}
-        }
-        // `<<` inside `$(( ))` / `(( ))` is a shift, not a here-document.
-        let in_arith = line[..i].matches("((").count() > line[..i].matches("))").count();
-        if c == b'<'
-            && b.get(i + 1) == Some(&b'<')
-            && b.get(i + 2) != Some(&b'<')
-            && b.get(i + 2) != Some(&b'(')
-            && !in_arith
-        {
-            let mut j = i + 2;
-            let dash = b.get(j) == Some(&b'-');
-            if dash {
-                j += 1;
-            }
-            while b.get(j).is_some_and(|c| *c == b' ' || *c == b'\t') {
-                j += 1;
-            }
-            let mut word = String::new();
-            while let Some(&c) = b.get(j) {
-                match c {
-                    b'\'' | b'"' => {
-                        let end = line[j + 1..].find(c as char).map(|k| j + 1 + k);
-                        match end {
-                            Some(e) => {
-                                word.push_str(&line[j + 1..e]);
-                                j = e + 1;
-                            }
-                            None => break,
-                        }
-                    }
-                    b'\\' => j += 1,
-                    b' ' | b'\t' | b';' | b'|' | b'&' | b')' | b'<' | b'>' => break,
-                    _ => {
-                        word.push(c as char);
-                        j += 1;
-                    }
-                }
-            }
-            if !word.is_empty() {
-                out.push((word, dash));
-            }
-            i = j;
-            continue;
-        }
-        if b.get(i) == Some(&b'<') && b.get(i + 1) == Some(&b'<') {
-            i += 3;
-            continue;
-        }
-        i += 1;
-    }
-    out
-}
-
-/// The line indices of the marker lines outside here-documents: (starts, ends).
-fn markers(lines: &[&str]) -> (Vec<usize>, Vec<usize>) {
-    let inside = heredoc_lines(lines);
-    let is = |i: usize, m: &str| !inside[i] && lines[i].trim_end() == m;
+/// The line indices of the marker lines: (starts, ends). A marker counts only as a whole
+/// line that begins at top level, outside any quote, here-document, command substitution
+/// or continuation ([`scan`]); the same text anywhere else is data.
+fn markers(lines: &[&str], path: &Path) -> (Vec<usize>, Vec<usize>) {
+    let top = scan::top_level_lines(lines, scan::Dialect::of_path(path));
+    let is = |i: usize, m: &str| top[i] && lines[i].trim_end() == m;
     (
         (0..lines.len()).filter(|&i| is(i, BLOCK_START)).collect(),
         (0..lines.len()).filter(|&i| is(i, BLOCK_END)).collect(),
@@ -210,14 +98,14 @@ fn refuse(path: &Path, why: &str) -> Error {
     Error::parse(format!("{} {why}; cclocal leaves it alone", path.display()))
         .with_subject(path.display().to_string())
         .with_hint(format!(
-            "keep exactly one `{BLOCK_START}` … `{BLOCK_END}` block (or none), each marker a whole line outside any here-document, and run again"
+            "keep exactly one `{BLOCK_START}` … `{BLOCK_END}` block (or none), each marker a whole line outside any quote or here-document, and run again"
         ))
 }
 
 /// The line range of the one block, `None` when there is none; unbalanced or repeated
-/// markers are refused. Markers count only as whole lines outside here-documents.
+/// markers are refused. Markers count only as whole lines at top level.
 fn block_range(lines: &[&str], path: &Path) -> Result<Option<(usize, usize)>> {
-    let (starts, ends) = markers(lines);
+    let (starts, ends) = markers(lines, path);
     match (starts.as_slice(), ends.as_slice()) {
         ([], []) => Ok(None),
         ([s], [e]) if s < e => Ok(Some((*s, *e))),
@@ -352,6 +240,93 @@ mod tests {
             let twice = upsert_block(&once, &block("b\n"), p).unwrap();
             assert_eq!(twice.matches(BLOCK_START).count(), 1, "{pre:?}: {twice}");
             assert!(twice.contains("b\n"), "{pre:?}");
+        }
+    }
+
+    /// Fragments of shell text that each end complete, many with marker-looking lines in
+    /// places where they are data (a here-document, a multi-line string, a continuation).
+    pub(crate) const TRICKY_POSIX: &[&str] = &[
+        "cat >/dev/null <<'EOF'\n# >>> cclocal >>>\n`echo ran >&2`\n# <<< cclocal <<<\nEOF\n",
+        "cat >/dev/null <<EOF\n$(printf '%s' '\n# >>> cclocal >>>\n')\nEOF\n",
+        ": <<-X\n# >>> cclocal >>>\n\tX\n",
+        "echo $'it\\'s <<EOF' >/dev/null\n",
+        "true;# cat <<EOF\n",
+        "x='\n# >>> cclocal >>>\n'\n",
+        "y=\"\n# <<< cclocal <<<\n\"\n",
+        "z=$(cat <<E\n# >>> cclocal >>>\nE\n)\n",
+        "a=$((1<<2))\n",
+        "cat <<< '<<EOF' >/dev/null\n",
+        "cat >/dev/null <<A; cat >/dev/null <<\"B\"\nA\n# >>> cclocal >>>\nB\n",
+        "echo \\\n# >>> cclocal >>>\n",
+        "echo a#b >/dev/null <<EOF\n# <<< cclocal <<<\nEOF\n",
+        "case x in a) echo;; esac\n",
+        "echo '#' \"#\" >/dev/null # c <<EOF\n",
+        "true |\n# >>> cclocal >>>\n  cat >/dev/null\n",
+        "b=`echo '\n# >>> cclocal >>>\n'`\n",
+        "export P=\"$HOME/bin:$PATH\"\n",
+    ];
+
+    pub(crate) const TRICKY_FISH: &[&str] = &[
+        "echo 'it\\'s\n# >>> cclocal >>>\n' >/dev/null\n",
+        "set x (echo \"\n# >>> cclocal >>>\n\")\n",
+        "set y \"\n# <<< cclocal <<<\n\"\n",
+        "echo a \\\n# >>> cclocal >>>\n",
+        "echo '#' >/dev/null # <<EOF\n",
+        "set -gx P $HOME/bin $PATH\n",
+    ];
+
+    /// A small deterministic generator (xorshift): the same texts on every run.
+    pub(crate) fn generated(frags: &[&str], seed: u64, n: usize) -> String {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut out = String::new();
+        for _ in 0..n {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            out.push_str(frags[(x % frags.len() as u64) as usize]);
+        }
+        out
+    }
+
+    #[test]
+    fn the_reported_cases_keep_one_block() {
+        let p = Path::new("/h/.bashrc");
+        for pre in [
+            "echo $'it\\'s <<EOF'\n",
+            "true;# cat <<EOF\n",
+            "cat <<EOF\n`date`\n# >>> cclocal >>>\nEOF\n",
+        ] {
+            let once = upsert_block(pre, &block("a\n"), p).unwrap();
+            assert_eq!(once, format!("{pre}\n{}", block("a\n")), "{pre:?}");
+            let twice = upsert_block(&once, &block("b\n"), p).unwrap();
+            assert_eq!(twice, format!("{pre}\n{}", block("b\n")), "{pre:?}");
+            assert_eq!(remove_block(&twice, p).unwrap(), pre);
+        }
+    }
+
+    #[test]
+    fn generated_text_keeps_its_lines_and_gets_one_block() {
+        for (frags, p) in [
+            (TRICKY_POSIX, Path::new("/h/.bashrc")),
+            (TRICKY_FISH, Path::new("/h/.config/fish/config.fish")),
+        ] {
+            for seed in 0..400 {
+                let rc = generated(frags, seed, 1 + (seed as usize % 7));
+                assert_eq!(find_block(&rc, p).unwrap(), None, "{rc}");
+                let once = upsert_block(&rc, &block("a\n"), p).unwrap();
+                assert_eq!(once, format!("{rc}\n{}", block("a\n")), "{rc}");
+                let twice = upsert_block(&once, &block("b\n"), p).unwrap();
+                assert_eq!(twice, format!("{rc}\n{}", block("b\n")), "{rc}");
+                // A user's text after the block stays after it.
+                let tail = generated(frags, seed + 1000, 2);
+                let with_tail = format!("{twice}{tail}");
+                let again = upsert_block(&with_tail, &block("c\n"), p).unwrap();
+                assert_eq!(
+                    again,
+                    format!("{rc}\n{}{tail}", block("c\n")),
+                    "{with_tail}"
+                );
+            }
         }
     }
 

@@ -31,6 +31,7 @@ mod runtime_cli;
 mod runtime_measure;
 mod runtime_unsupported;
 mod safety;
+mod secrets_output;
 mod server_layer;
 mod serverlog_cli;
 mod serverlog_fixtures;

@@ -70,7 +70,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
             let v = serde_json::json!({"what_if": what_if::to_json(&w, &session)});
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         } else {
-            print!("{}", what_if::human(&w, &session));
+            crate::tprint!("{}", what_if::human(&w, &session));
         }
         return Ok(0);
     }
@@ -164,9 +164,9 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
             let at = text.find("\nFindings\n").unwrap_or(text.len());
             text.insert_str(at, &server::human(s, Some(&analysis), args.limit));
         }
-        print!("{text}");
+        crate::tprint!("{text}");
         if let Some((w, s)) = &what_if {
-            print!("{}", what_if::human(w, s));
+            crate::tprint!("{}", what_if::human(w, s));
         }
     }
     Ok(crate::findings::exit_code(&findings, args.strict))
@@ -211,21 +211,21 @@ fn server_only(args: &LogsArgs) -> Result<i32> {
                 o.push_str(&format!("      fix: {}\n", f.fix));
             }
         }
-        print!("{}", o.trim_start_matches('\n'));
+        crate::tprint!("{}", o.trim_start_matches('\n'));
         if let Some((w, session)) = &what_if {
-            print!("{}", what_if::human(w, session));
+            crate::tprint!("{}", what_if::human(w, session));
         }
     }
     Ok(crate::findings::exit_code(&s.findings, args.strict))
 }
 
-/// Writes the HTML timeline atomically (temporary file, then rename).
+/// Writes the HTML timeline atomically: a new file with a unique name in `out`'s folder,
+/// created exclusively (so a planted symlink there is never followed), then renamed over
+/// `out` (which replaces a symlink at `out` rather than writing through it).
 fn write_html(out: &std::path::Path, t: &crate::logs::serverlog::html::Timeline) -> Result<()> {
     let html = crate::logs::serverlog::html::render(t);
-    let tmp = out.with_extension("html.tmp");
-    std::fs::write(&tmp, html).map_err(|e| Error::io(&tmp, "write the HTML report", e))?;
-    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, "write the HTML report", e))?;
-    eprintln!("wrote {}", out.display());
+    crate::setup::apply::write_atomic(out, html.as_bytes(), 0o644)?;
+    crate::teprintln!("wrote {}", out.display());
     Ok(())
 }
 
@@ -253,11 +253,11 @@ fn list(env: &DebugEnv, json: bool) -> Result<i32> {
         return Ok(0);
     }
     if sessions.is_empty() {
-        println!("No Claude Code debug logs in {}.", dir.display());
-        println!("To record one, {}.", logs::locate::ENABLE_HINT);
+        crate::tprintln!("No Claude Code debug logs in {}.", dir.display());
+        crate::tprintln!("To record one, {}.", logs::locate::ENABLE_HINT);
         return Ok(0);
     }
-    println!(
+    crate::tprintln!(
         "Claude Code debug logs in {} (newest first):",
         dir.display()
     );
@@ -271,15 +271,15 @@ fn list(env: &DebugEnv, json: bool) -> Result<i32> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let mark = if s.latest { "  (latest)" } else { "" };
-        println!(
+        crate::tprintln!(
             "  {when}  {:>10}  {name}{mark}",
             crate::units::human(s.size)
         );
     }
     if sessions.len() > 20 {
-        println!("  … {} older", sessions.len() - 20);
+        crate::tprintln!("  … {} older", sessions.len() - 20);
     }
-    println!("Analyse one with `cclocal logs PATH`, or `cclocal logs --latest`.");
+    crate::tprintln!("Analyse one with `cclocal logs PATH`, or `cclocal logs --latest`.");
     Ok(0)
 }
 

@@ -9,6 +9,15 @@ use crate::doctor::probe::ollama_bool_false;
 use crate::findings::{Finding, Severity};
 use crate::server::ServerKind;
 
+/// A name for a printed command: shell-quoted (`crate::shell::quote::sh_quote`), except the
+/// `<model>` placeholder, which is for the user to fill in.
+fn sh_quote(name: &str) -> String {
+    if name == "<model>" {
+        return name.to_string();
+    }
+    crate::shell::quote::sh_quote(name)
+}
+
 /// How to set an Ollama server variable on this kind of host.
 pub fn set_server_var(f: &Facts, kv: &str) -> String {
     let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
@@ -194,11 +203,18 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         }
                     ))
                     .fix(if sv.kind == Some(ServerKind::Ollama) {
-                        format!("ollama pull {}   (or ANTHROPIC_MODEL={pick})", m.name)
+                        format!(
+                            "ollama pull {}   (or ANTHROPIC_MODEL={})",
+                            sh_quote(&m.name),
+                            sh_quote(pick)
+                        )
                     } else if let Some(fix) = own_fix {
                         fix
                     } else {
-                        format!("ANTHROPIC_MODEL={pick}   (a name the server serves)")
+                        format!(
+                            "ANTHROPIC_MODEL={}   (a name the server serves)",
+                            sh_quote(pick)
+                        )
                     }),
                 );
             } else {
@@ -207,7 +223,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                     s,
                     finding("background_model_missing", Severity::Warning, format!("{} model {:?} is not on the server", m.role, m.name))
                         .detail(format!("Claude Code sends {} calls to {:?} because {}; the server answers 404 not_found_error for each", m.role, m.name, m.why))
-                        .fix(own_fix.unwrap_or_else(|| format!("ANTHROPIC_DEFAULT_HAIKU_MODEL={}", f.claude.as_ref().and_then(|c| c.model.clone()).unwrap_or_else(|| pick.to_string())))),
+                        .fix(own_fix.unwrap_or_else(|| format!("ANTHROPIC_DEFAULT_HAIKU_MODEL={}", sh_quote(&f.claude.as_ref().and_then(|c| c.model.clone()).unwrap_or_else(|| pick.to_string()))))),
                 );
             }
         }
@@ -219,7 +235,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 s,
                 finding("model_missing", Severity::Error, "no model is set for Claude Code")
                     .detail("without ANTHROPIC_MODEL (or a settings \"model\"), Claude Code asks the server for its own default Claude model, which a local server does not have")
-                    .fix(format!("ANTHROPIC_MODEL={pick}")),
+                    .fix(format!("ANTHROPIC_MODEL={}", sh_quote(pick))),
             );
         }
         if !sv.local {

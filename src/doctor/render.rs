@@ -376,7 +376,7 @@ pub fn human_report(
                 "    {} {} [{}]",
                 paint(g, f.severity, colour),
                 clean(&f.title),
-                clean(&f.id)
+                clean(f.id)
             );
             if verbose || f.severity >= Severity::Warning {
                 if !f.detail.is_empty() {

@@ -22,7 +22,7 @@ pub type EnvMap = BTreeMap<String, String>;
 /// `K=V K=V`, for a fix line or an `export` command.
 pub fn env_line(env: &EnvMap) -> String {
     env.iter()
-        .map(|(k, v)| format!("{k}={v}"))
+        .map(|(k, v)| format!("{k}={}", crate::shell::quote::sh_quote(v)))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -274,6 +274,12 @@ pub fn recommend(version: Version, c: u64, model: &str) -> Recommendation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_lines_are_shell_words() {
+        let e = env(&[("A", "65536"), ("B", "m x$(id)")]);
+        assert_eq!(env_line(&e), "A=65536 B='m x$(id)'");
+    }
 
     fn env(pairs: &[(&str, &str)]) -> EnvMap {
         pairs

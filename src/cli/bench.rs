@@ -119,12 +119,12 @@ pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
             serde_json::to_string_pretty(&report).map_err(|e| Error::parse(e.to_string()))?;
         println!("{text}");
         for w in &report.warnings {
-            eprintln!("warning: {w}");
+            crate::teprintln!("warning: {w}");
         }
-        eprintln!("{saved}");
+        crate::teprintln!("{saved}");
     } else {
-        print!("{}", render(&report));
-        println!("{saved}");
+        crate::tprint!("{}", render(&report));
+        crate::tprintln!("{saved}");
     }
     Ok(if report.runs.is_empty() { 1 } else { 0 })
 }

@@ -18,7 +18,7 @@ pub fn run(args: &RuntimeArgs, verbose: bool) -> Result<i32> {
         let text = serde_json::to_string_pretty(&facts).map_err(|e| Error::parse(e.to_string()))?;
         println!("{text}");
     } else {
-        print!("{}", render(&facts));
+        crate::tprint!("{}", render(&facts));
     }
     Ok(0)
 }

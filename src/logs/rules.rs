@@ -115,7 +115,11 @@ fn window_fix(a: &Analysis, ctx: u64) -> String {
         Some(env) => format!(
             "export {}   (works for Claude Code {span}, the versions that write this log's format; `cclocal plan {} --ctx {ctx} --claude-version V` gives the settings for yours)",
             env_line(env),
-            if model.is_empty() { "MODEL" } else { &model }
+            if model.is_empty() {
+                "MODEL".to_string()
+            } else {
+                crate::shell::quote::sh_quote(&model)
+            }
         ),
         None => advice.line(),
     }

@@ -44,13 +44,13 @@ pub fn ask(d: &mut Draft, budget: &Budget) -> Result<()> {
                 d.server = url;
                 break;
             }
-            Err(e) => eprintln!("{e}"),
+            Err(e) => crate::teprintln!("{e}"),
         }
     }
     let installed =
         super::server_api::list_models(&d.server, Duration::from_secs(3)).unwrap_or_default();
     if installed.is_empty() {
-        eprintln!("(no model list from {}/api/tags; type the name)", d.server);
+        crate::teprintln!("(no model list from {}/api/tags; type the name)", d.server);
         let m: String = Input::with_theme(&theme)
             .with_prompt("Model")
             .with_initial_text(d.model.clone().unwrap_or_default())
@@ -60,7 +60,7 @@ pub fn ask(d: &mut Draft, budget: &Budget) -> Result<()> {
     } else {
         let mut items: Vec<String> = installed
             .iter()
-            .map(|(n, s)| format!("{n}  ({})", human(*s)))
+            .map(|(n, s)| format!("{}  ({})", crate::term::clean(n), human(*s)))
             .collect();
         items.push("another name…".into());
         let default = d
@@ -112,7 +112,7 @@ pub fn ask(d: &mut Draft, budget: &Budget) -> Result<()> {
                 d.keep_alive = ka;
                 break;
             }
-            Err(e) => eprintln!("{e}"),
+            Err(e) => crate::teprintln!("{e}"),
         }
     }
     let labels = [
@@ -143,7 +143,7 @@ fn ask_context(d: &mut Draft, budget: &Budget, theme: &SimpleTheme) -> Result<()
     let (rows, pick) = match rows {
         Ok(r) if !r.0.is_empty() => r,
         Ok(_) | Err(_) => {
-            eprintln!("(cclocal cannot read {model}'s metadata here, so it cannot plan the context; type it)");
+            crate::teprintln!("(cclocal cannot read {model}'s metadata here, so it cannot plan the context; type it)");
             // The same parser as --ctx: 32768 or 32K.
             let n: String = Input::with_theme(theme)
                 .with_prompt("Context length in tokens (32768 or 32K)")

@@ -415,3 +415,40 @@ fn tricky_rc_text_gets_one_block_that_the_real_shell_runs() {
         assert_eq!(std::fs::read_to_string(&rc).unwrap(), tricky, "{shell}");
     }
 }
+
+#[test]
+fn log_text_reaches_the_terminal_escaped_and_json_keeps_it() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "tests/fixtures/claude-debug-logs/v2.1.121-interactive-context-haiku-fallback-failed.txt",
+    );
+    let evil = "mm\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}x";
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("session.txt");
+    let text_in = std::fs::read_to_string(fixture).unwrap();
+    assert!(text_in.contains("missing-model:7b"));
+    std::fs::write(&log, text_in.replace("missing-model:7b", evil)).unwrap();
+    let run = |json: bool| {
+        let mut c = support::cclocal();
+        c.env("HOME", d.path())
+            .env("NO_COLOR", "1")
+            .arg("logs")
+            .arg(&log);
+        if json {
+            c.arg("--json");
+        }
+        c.output().unwrap()
+    };
+    let o = run(false);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        out.contains("helper calls use mm\\x1b]0;pwned\\x07\\x1b[2J\\u{202e}x"),
+        "{out}"
+    );
+    assert!(
+        !out.contains('\u{1b}') && !out.contains('\u{202e}'),
+        "{out:?}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&run(true).stdout).unwrap();
+    let title = v["findings"][0]["title"].as_str().unwrap_or_default();
+    assert!(title.contains(evil), "{title:?}");
+}

@@ -368,7 +368,12 @@ fn scan(lines: &[&str], d: Dialect) -> (Vec<bool>, Option<usize>) {
 pub fn top_level_lines(lines: &[&str], d: Dialect) -> Vec<bool> {
     let mut out = Vec::with_capacity(lines.len());
     let mut start = 0;
-    while start < lines.len() {
+    // Each reading is linear; a hostile file of openers (`$(` on every line) would need one
+    // per line, so after a few the rest is judged line by line without the lexer.
+    for _ in 0..MAX_READINGS {
+        if start >= lines.len() {
+            return out;
+        }
         let (top, open) = scan(&lines[start..], d);
         match open {
             Some(k) => {
@@ -377,12 +382,16 @@ pub fn top_level_lines(lines: &[&str], d: Dialect) -> Vec<bool> {
             }
             None => {
                 out.extend(top);
-                break;
+                return out;
             }
         }
     }
+    out.resize(lines.len(), true);
     out
 }
+
+/// How many times [`top_level_lines`] reads the text again after an unclosed opener.
+const MAX_READINGS: usize = 16;
 
 #[cfg(test)]
 mod tests {
@@ -476,6 +485,14 @@ mod tests {
             top_texts("a='x\ncat <<E\nin\nE\nz\n", Dialect::Posix),
             ["a='x", "cat <<E", "z"]
         );
+    }
+
+    #[test]
+    fn a_file_of_openers_is_read_a_bounded_number_of_times() {
+        let text = "x=$(\n".repeat(50_000);
+        let t = tops(&text, Dialect::Posix);
+        assert_eq!(t.len(), 50_000);
+        assert!(t[..MAX_READINGS].iter().all(|t| *t));
     }
 
     #[test]

@@ -328,8 +328,8 @@ fn the_html_report_never_writes_through_a_planted_symlink() {
 }
 
 /// Shell text with marker-looking lines where they are data (a here-document with a
-/// backtick command, multi-line strings, `$'…'`, a comment after `;`).
-const TRICKY_SH: &str = concat!(
+/// backtick command, multi-line strings, `$'…'`, a comment after `;`), each piece complete.
+const SH_PIECES: &[&str] = &[
     "cat >/dev/null <<'EOF'\n# >>> cclocal >>>\n`echo ran-backtick >&2`\n# <<< cclocal <<<\nEOF\n",
     "cat >/dev/null <<EOF\n$(printf '%s' '\n# >>> cclocal >>>\n')\nEOF\n",
     "echo $'it\\'s <<EOF' >/dev/null\n",
@@ -340,22 +340,47 @@ const TRICKY_SH: &str = concat!(
     "cat >/dev/null <<A; cat >/dev/null <<\"B\"\nA\n# >>> cclocal >>>\nB\n",
     "a=$((1<<2))\n",
     "cat <<< '<<EOF' >/dev/null\n",
-);
+    "true |\n# >>> cclocal >>>\n  cat >/dev/null\n",
+    "f() {\n  cat <<-X >/dev/null\n\t# <<< cclocal <<<\n\tX\n}\n",
+];
 
-const TRICKY_FISH: &str = concat!(
+const FISH_PIECES: &[&str] = &[
     "echo 'it\\'s\n# >>> cclocal >>>\n' >/dev/null\n",
     "set x (echo \"\n# >>> cclocal >>>\n\")\n",
     "set y \"\n# <<< cclocal <<<\n\"\n",
     "echo '#' >/dev/null # <<EOF\n",
-);
+    "echo a \\\n# >>> cclocal >>>\n",
+];
+
+/// Every piece once, then `n` texts of pieces in a generated order (xorshift, fixed seeds).
+fn texts(pieces: &[&str], n: u64) -> Vec<String> {
+    let mut out = vec![pieces.concat()];
+    for seed in 1..=n {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut t = String::new();
+        for _ in 0..(3 + seed % 6) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            t.push_str(pieces[(x % pieces.len() as u64) as usize]);
+        }
+        out.push(t);
+    }
+    out
+}
 
 #[test]
 fn tricky_rc_text_gets_one_block_that_the_real_shell_runs() {
-    for (shell, rc_rel, tricky) in [
-        ("bash", ".bashrc", TRICKY_SH),
-        ("zsh", ".zshrc", TRICKY_SH),
-        ("fish", ".config/fish/config.fish", TRICKY_FISH),
-    ] {
+    let mut cases = Vec::new();
+    for t in texts(SH_PIECES, 6) {
+        cases.push(("bash", ".bashrc", t.clone()));
+        cases.push(("zsh", ".zshrc", t));
+    }
+    for t in texts(FISH_PIECES, 3) {
+        cases.push(("fish", ".config/fish/config.fish", t));
+    }
+    for (shell, rc_rel, tricky) in cases {
+        let tricky = tricky.as_str();
         let t = TestHome::new();
         let rc = t.home().join(rc_rel);
         std::fs::create_dir_all(rc.parent().unwrap()).unwrap();

@@ -990,6 +990,7 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         ModeRule::Exact(0o644),
         "cclocal configuration",
     )?);
+    built.plan.guard_secrets();
     let rec = match crate::planner::advise_version(ch.claude_version, ch.context, &ch.model) {
         crate::planner::ClaudeAdvice::Settings { rec, .. } => rec,
         crate::planner::ClaudeAdvice::Impossible { why, would, .. } => {

@@ -146,6 +146,7 @@ pub fn build_plan(paths: &Paths, ch: &Choices, host: &Host) -> Result<Built> {
         ModeRule::Exact(0o644),
         "cclocal configuration",
     )?);
+    plan.guard_secrets();
     Ok(Built { plan, post, config })
 }
 

@@ -407,6 +407,33 @@ impl Plan {
             })
             .collect()
     }
+    /// Files cclocal writes whole (launcher, settings, units, plists, start scripts) whose
+    /// new content holds a secret (the run's token, or a secret value assigned in it:
+    /// `crate::secret::values_in`) are made private: group and others lose every
+    /// permission (0755 becomes 0700, 0644 becomes 0600). Files edited at another level
+    /// (rc files, `~/.claude.json`) keep the user's mode.
+    pub fn guard_secrets(&mut self) {
+        for c in self.changes.iter_mut() {
+            let (Some(b), Level::File) = (&c.new_bytes, &c.level) else {
+                continue;
+            };
+            if c.mode & 0o077 == 0 {
+                continue;
+            }
+            let text = String::from_utf8_lossy(b);
+            let holds = self
+                .secrets
+                .iter()
+                .any(|s| !s.is_empty() && text.contains(s.as_str()))
+                || !crate::secret::values_in(&text).is_empty();
+            if holds {
+                c.mode &= !0o077;
+                if c.kind == ChangeKind::Unchanged && c.old_mode != Some(c.mode) {
+                    c.kind = ChangeKind::Modify;
+                }
+            }
+        }
+    }
     /// Unified diffs of every effective change, secrets masked: the plan's own and every
     /// secret assigned in the files' old or new content (a token being replaced, or one a
     /// backup brings back on undo).
@@ -449,6 +476,51 @@ mod tests {
         assert_eq!(
             FileChange::delete(d.path().join("nope"), "t").unwrap().kind,
             ChangeKind::Unchanged
+        );
+    }
+
+    #[test]
+    fn files_holding_a_secret_are_made_private() {
+        let d = tempfile::tempdir().unwrap();
+        let script = d.path().join("start.sh");
+        fs::write(&script, "old\n").unwrap();
+        fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+        let mut p = Plan::default();
+        for (name, body, mode) in [
+            ("start.sh", "export HF_TOKEN='hf_abc'\nexec vllm\n", 0o755),
+            ("unit", "ExecStart=/bin/x --api-key k\n", 0o644),
+            ("plain", "export ANTHROPIC_AUTH_TOKEN=ollama\n", 0o644),
+        ] {
+            let c = FileChange::write(
+                d.path().join(name),
+                body.as_bytes().to_vec(),
+                ModeRule::Exact(mode),
+                "t",
+            )
+            .unwrap();
+            p.push(c);
+        }
+        p.secrets.push("k".into());
+        p.guard_secrets();
+        let modes: Vec<u32> = p.changes.iter().map(|c| c.mode).collect();
+        // The run's secret "k" is in the unit; a placeholder token is no secret.
+        assert_eq!(modes, [0o700, 0o600, 0o644]);
+        // Same content, looser mode on disk: still a change (the mode).
+        fs::write(&script, "export HF_TOKEN='hf_abc'\n").unwrap();
+        let mut p = Plan::default();
+        p.push(
+            FileChange::write(
+                &script,
+                b"export HF_TOKEN='hf_abc'\n".to_vec(),
+                ModeRule::Exact(0o755),
+                "t",
+            )
+            .unwrap(),
+        );
+        p.guard_secrets();
+        assert_eq!(
+            (p.changes[0].mode, p.changes[0].kind),
+            (0o700, ChangeKind::Modify)
         );
     }
 

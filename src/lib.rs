@@ -21,5 +21,6 @@ pub mod server;
 pub mod setup;
 pub mod shell;
 pub mod units;
+pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};

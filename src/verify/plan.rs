@@ -297,10 +297,14 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
     } else if p.proactive {
         let early = run2.is_some_and(|r| r.tried_to_compact());
         let m = if early { Mark::Mismatch } else { Mark::Ok };
-        let observed = if early {
-            format!("below {under}: it compacted at about {under} tokens")
-        } else {
-            format!("above {under} (no compaction at about {under} tokens)")
+        let late = run3.is_some_and(|r| r.tried_to_compact());
+        let observed = match (early, late) {
+            (true, _) => format!("below {under}: it compacted at about {under} tokens"),
+            (false, true) => format!(
+                "between {under} and {over}, as planned {} (no compaction at about {under} tokens, compaction at about {over})",
+                p.autocompact_threshold
+            ),
+            (false, false) => format!("above {under} (no compaction at about {under} tokens)"),
         };
         items.push(item(
             "threshold",
@@ -429,7 +433,7 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
             Mark::Note,
             "no background request in these runs".into(),
             planned_bg,
-            Some(e.background_why.clone()),
+            Some(format!("background model from: {}", e.background_why)),
         )
     } else {
         let okay = e
@@ -442,7 +446,7 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
             if okay { Mark::Ok } else { Mark::Mismatch },
             list(&bg),
             planned_bg,
-            Some(e.background_why.clone()),
+            Some(format!("background model from: {}", e.background_why)),
         )
     });
 
@@ -523,7 +527,7 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
         (bearer, key)
     };
     let seen = distinct(msgs.iter().map(|r| {
-        let (b, k) = auth_of(*r);
+        let (b, k) = auth_of(r);
         Some(format!(
             "{}, {}",
             if b {

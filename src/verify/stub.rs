@@ -428,13 +428,11 @@ fn serve(conn: TcpStream, shared: &Shared) -> std::io::Result<()> {
     };
     let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
     let route = req.target.split('?').next().unwrap_or("").to_string();
-    let outbound = if req.method == "CONNECT" {
-        Some(req.target.clone())
-    } else if req.target.starts_with("http://") || req.target.starts_with("https://") {
-        Some(req.target.clone())
-    } else {
-        None
-    };
+    // What a client sends its proxy: `CONNECT host:port`, or an absolute URI.
+    let proxied = req.method == "CONNECT"
+        || req.target.starts_with("http://")
+        || req.target.starts_with("https://");
+    let outbound = proxied.then(|| req.target.clone());
     let mut rec = Recorded {
         at_ms: shared.start.elapsed().as_millis() as u64,
         method: req.method.clone(),
@@ -689,9 +687,7 @@ mod tests {
         let recorded =
             include_str!("../../tests/fixtures/verify/llama-server-b11434-messages-stream.txt");
         // The HTTP head ends at the first empty line (CRLF), the SSE body follows.
-        let body = recorded
-            .split_once("\r\n\r\n")
-            .map_or(recorded, |(_, b)| b);
+        let body = recorded.split_once("\r\n\r\n").map_or(recorded, |(_, b)| b);
         let mut real = parse_sse(&body.replace("\r\n", "\n"));
         assert_eq!(real.first().map(|e| e.0.as_str()), Some("message_start"));
         real.dedup_by(|a, b| a.0 == b.0);

@@ -603,6 +603,44 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     })
 }
 
+/// Adds `env` to the `env` of the launcher's settings file, as a recorded run of its own
+/// (planned, applied atomically, undoable).
+fn write_observed(paths: &Paths, env: &crate::claude::EnvMap) -> Result<()> {
+    use crate::setup::plan::{FileChange, ModeRule, Plan};
+    let path = paths.claude_settings();
+    let mut root = crate::claude::settings::read_json_object(&path)
+        .map_err(Error::parse)?
+        .ok_or_else(|| {
+            Error::not_found("the launcher's settings file is missing")
+                .with_subject(path.display().to_string())
+        })?;
+    let mut obj = match root.remove("env") {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    for (k, v) in env {
+        obj.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    root.insert("env".into(), serde_json::Value::Object(obj));
+    let mut bytes = serde_json::to_vec_pretty(&serde_json::Value::Object(root)).expect("json");
+    bytes.push(b'\n');
+    let mut plan = Plan::default();
+    plan.push(FileChange::write(
+        &path,
+        bytes,
+        ModeRule::KeepOr(0o644),
+        "Claude Code settings (as verify observed)",
+    )?);
+    apply(
+        &plan,
+        Some(Record {
+            runs_dir: &paths.runs_dir(),
+            command: "setup",
+        }),
+    )?;
+    Ok(())
+}
+
 /// Claude Code made a request to verify's stub at all (a stand-in that only answers
 /// `--version` makes none: verify then observed nothing).
 fn observed_any(r: &crate::verify::Report) -> bool {
@@ -636,6 +674,22 @@ fn final_verify(
         }
         Ok(r) => {
             say_raw!(json, "{}", super::verify::render(&r, false));
+            if let Some(env) = crate::verify::plan::observed_fix(&r) {
+                match write_observed(paths, &env) {
+                    Ok(()) => {
+                        say!(json, "the observed value wins: Claude Code {} does not use the window the version table says, so setup added {} to {} (`cclocal undo` takes it back); verifying again:", r.version, crate::claude::env_line(&env), paths.claude_settings().display());
+                        if let Ok(again) = super::verify::check(&va) {
+                            say_raw!(json, "{}", super::verify::render(&again, false));
+                            return Some(again);
+                        }
+                    }
+                    Err(e) => say!(
+                        json,
+                        "note: the observed settings could not be written: {}",
+                        e.message
+                    ),
+                }
+            }
             if !r.ok {
                 say!(json, "Claude Code {} does not do what cclocal planned (above); `cclocal verify --json` shows every observation", r.version);
             }
@@ -972,5 +1026,8 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             sh_quote(&paths.launcher(&ch.launcher_name).display().to_string())
         );
     }
-    Ok(0)
+    Ok(match final_verify(args, &paths, &ch, false) {
+        Some(r) if !r.ok && observed_any(&r) => 1,
+        _ => 0,
+    })
 }

@@ -69,12 +69,23 @@ pub fn render(r: &Report, verbose: bool) -> String {
             t.versions, t.source, t.item, t.predicted, r.version, t.observed
         );
     }
+    if verbose {
+        let runs: Vec<String> = r
+            .observed
+            .runs
+            .iter()
+            .map(|x| format!("{} {:.1} s", x.name, x.ms as f64 / 1000.0))
+            .collect();
+        let _ = writeln!(s, "runs: {}", runs.join(", "));
+    }
     let mismatches = r.items.iter().filter(|i| i.mark == Mark::Mismatch).count();
     let _ = writeln!(
         s,
         "{} in {:.1} s, no network: Claude Code talked to a stub on 127.0.0.1",
-        if mismatches == 0 {
+        if mismatches == 0 && r.table.is_empty() {
             "every observation matches the plan".to_string()
+        } else if mismatches == 0 {
+            "what Claude Code does fits the plan, but the version table is wrong for this build (the table lines above)".to_string()
         } else {
             format!("{mismatches} observation(s) differ from the plan")
         },

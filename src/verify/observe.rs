@@ -32,6 +32,8 @@ pub struct RunObs {
     pub name: String,
     pub exit_ok: bool,
     pub timed_out: bool,
+    /// How long the run took, in milliseconds.
+    pub ms: u64,
     pub autocompact: Vec<Autocompact>,
     /// `autocompact: routing through reactive (thresholdSource=…)`.
     pub reactive: Vec<String>,

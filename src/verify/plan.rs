@@ -38,6 +38,9 @@ pub struct Expected {
     /// planned threshold), and the tokens the padded prompt adds on top.
     pub below: u64,
     pub padding: u64,
+    /// The threshold the first exchange showed (logged, or implied by the logged effective
+    /// window), when it is not the planned one: the last exchange is padded past it.
+    pub observed_threshold: Option<i64>,
 }
 
 /// The `max_tokens` a version sends with this environment: `CLAUDE_CODE_MAX_OUTPUT_TOKENS`
@@ -131,12 +134,11 @@ pub struct Report {
 
 fn versions_of(v: Version) -> String {
     let g = gate_for(v);
-    let to = if g.to.0 == u32::MAX {
-        "…".to_string()
-    } else {
-        g.to.to_string()
-    };
-    format!("{} – {to}", g.from)
+    match (g.from == Version(0, 0, 0), g.to.0 == u32::MAX) {
+        (true, _) => format!("up to {}", g.to),
+        (_, true) => format!("{} and later", g.from),
+        _ => format!("{} – {}", g.from, g.to),
+    }
 }
 
 fn list(v: &[String]) -> String {
@@ -159,12 +161,48 @@ fn distinct(it: impl Iterator<Item = Option<String>>) -> Vec<String> {
 
 /// The threshold Claude Code uses for an observed effective window, with the planned
 /// percentage override (`docs/claude-code.md`, "The window and compaction arithmetic").
-fn threshold_for(eff: u64, pct: Option<f64>) -> i64 {
+pub fn threshold_for(eff: u64, pct: Option<f64>) -> i64 {
     let d = eff as i64 - 13_000;
     match pct {
         Some(p) => ((eff as f64 * (p / 100.0)).floor() as i64).min(d),
         None => d,
     }
+}
+
+/// The settings that make the window this build really uses compact inside the served
+/// context, when the version table is wrong for it and what it does does not fit (the
+/// observed value wins): `CLAUDE_AUTOCOMPACT_PCT_OVERRIDE` of the observed effective window
+/// for a threshold of `served − output reserve − 13000` (the planner's own target,
+/// `claude::recommend`), rounded down to two decimals, and a blocking limit before the
+/// served context where none is set. `None` when nothing is to change or nothing can work.
+pub fn observed_fix(r: &Report) -> Option<EnvMap> {
+    let e = &r.expected;
+    let c = e.served_context?;
+    let w = r.observed.effective_window()?;
+    let unfit = r
+        .items
+        .iter()
+        .any(|i| i.id == "fits_context" && i.mark == Mark::Mismatch);
+    let table_wrong = r.table.iter().any(|t| t.item == "effective_window");
+    if !unfit || !table_wrong || w == 0 {
+        return None;
+    }
+    let reserve = e.planned.output_reserve as i64;
+    let target = c as i64 - reserve - 13_000;
+    if target <= 0 {
+        return None;
+    }
+    let pct = (target as f64 * 10_000.0 / w as f64).floor() / 100.0;
+    let mut env = EnvMap::new();
+    env.insert("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE".into(), format!("{pct}"));
+    let block = c as i64 - reserve - 3_000;
+    if block > 0 && e.planned.blocking_limit + reserve > c as i64 {
+        env.insert(
+            "CLAUDE_CODE_BLOCKING_LIMIT_OVERRIDE".into(),
+            block.to_string(),
+        );
+    }
+    Some(env)
 }
 
 /// Compares the observations with the plan.
@@ -219,17 +257,33 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
         ),
     });
 
-    // effectiveWindow.
+    // Where the table is wrong for this build but what the build does with these settings
+    // still compacts within the served context, the difference is reported, not failed
+    // (the observed value wins; `table` says which row was wrong).
     let eff = o.effective_window();
+    let obs_t: Option<i64> = o
+        .logged_threshold()
+        .map(|t| t as i64)
+        .or_else(|| eff.map(|w| threshold_for(w, p.pct_override)));
+    let fits = match (e.served_context, obs_t) {
+        (Some(c), Some(t)) => t + p.output_reserve as i64 <= c as i64,
+        _ => false,
+    };
+    let table_wrong_note = "the version table is wrong for this build (see `table`); what it does with these settings still compacts within the served context";
+    let differs = |table_wrong: bool| {
+        if table_wrong && fits {
+            (Mark::Note, Some(table_wrong_note.to_string()))
+        } else {
+            (Mark::Mismatch, None)
+        }
+    };
+
+    // effectiveWindow.
     let expect_line = p.proactive || !gate_for(e.version).needs_window_source;
     items.push(match (eff, expect_line) {
         (Some(w), _) => {
-            let m = if w == p.effective_window {
-                Mark::Ok
-            } else {
-                Mark::Mismatch
-            };
-            if w != e.predicted.effective_window {
+            let table_wrong = w != e.predicted.effective_window;
+            if table_wrong {
                 table.push(TableNote {
                     versions: versions_of(e.version),
                     source: gate_for(e.version).source,
@@ -238,13 +292,18 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
                     observed: w.to_string(),
                 });
             }
+            let (m, note) = if w == p.effective_window {
+                (Mark::Ok, None)
+            } else {
+                differs(table_wrong)
+            };
             item(
                 "effective_window",
                 "effectiveWindow",
                 m,
                 w.to_string(),
                 p.effective_window.to_string(),
-                None,
+                note,
             )
         }
         (None, false) => item(
@@ -266,18 +325,16 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
         ),
     });
 
-    // The threshold: printed up to 2.1.121; else bracketed by runs 2 (under) and 3 (over).
+    // The threshold: printed up to 2.1.121; else bracketed by runs 2 (under) and 3 (over)
+    // around the threshold expected (the planned one, or the one the observed window implies).
     let run2 = o.runs.get(1);
     let run3 = o.runs.get(2);
     let under = e.below;
     let over = e.below + e.padding;
+    let t_exp = e.observed_threshold.unwrap_or(p.autocompact_threshold);
     if let Some(t) = o.logged_threshold() {
-        let m = if t as i64 == p.autocompact_threshold {
-            Mark::Ok
-        } else {
-            Mark::Mismatch
-        };
-        if t as i64 != e.predicted.autocompact_threshold {
+        let table_wrong = t as i64 != e.predicted.autocompact_threshold;
+        if table_wrong {
             table.push(TableNote {
                 versions: versions_of(e.version),
                 source: gate_for(e.version).source,
@@ -286,23 +343,39 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
                 observed: t.to_string(),
             });
         }
+        let (m, note) = if t as i64 == p.autocompact_threshold {
+            (Mark::Ok, None)
+        } else {
+            differs(table_wrong)
+        };
         items.push(item(
             "threshold",
             "autocompact threshold",
             m,
             format!("{t} (logged)"),
             p.autocompact_threshold.to_string(),
-            None,
+            note,
         ));
     } else if p.proactive {
         let early = run2.is_some_and(|r| r.tried_to_compact());
-        let m = if early { Mark::Mismatch } else { Mark::Ok };
         let late = run3.is_some_and(|r| r.tried_to_compact());
+        let expected_early = under as i64 >= t_exp;
+        let (m, note) = if early != expected_early {
+            (Mark::Mismatch, None)
+        } else if t_exp != p.autocompact_threshold {
+            differs(true)
+        } else {
+            (Mark::Ok, None)
+        };
+        let which = if t_exp == p.autocompact_threshold {
+            format!("as planned {t_exp}")
+        } else {
+            format!("where this build's window puts it ({t_exp})")
+        };
         let observed = match (early, late) {
             (true, _) => format!("below {under}: it compacted at about {under} tokens"),
             (false, true) => format!(
-                "between {under} and {over}, as planned {} (no compaction at about {under} tokens, compaction at about {over})",
-                p.autocompact_threshold
+                "between {under} and {over}, {which} (no compaction at about {under} tokens, compaction at about {over})"
             ),
             (false, false) => format!("above {under} (no compaction at about {under} tokens)"),
         };
@@ -312,7 +385,9 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
             m,
             observed,
             p.autocompact_threshold.to_string(),
-            Some("this version logs no threshold; verify brackets it with two exchanges".into()),
+            note.or_else(|| {
+                Some("this version logs no threshold; verify brackets it with two exchanges".into())
+            }),
         ));
     }
 
@@ -337,7 +412,7 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
         })
         .unwrap_or_default();
     let planned_c = if p.proactive {
-        format!("compacts past {} tokens", p.autocompact_threshold)
+        format!("compacts past {t_exp} tokens")
     } else {
         "no proactive compaction (waits for the server to reject the prompt)".into()
     };
@@ -472,7 +547,7 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
         if e.window_told {
             "none (the launcher tells it the window)".into()
         } else {
-            "not planned (the window is not set for it)".into()
+            "no expectation (the launcher does not tell this version the window)".into()
         },
         None,
     ));
@@ -614,6 +689,7 @@ mod tests {
             planned_for: None,
             below: (calc.autocompact_threshold - b as i64).max(1) as u64,
             padding: 2 * b,
+            observed_threshold: None,
         }
     }
 
@@ -661,6 +737,6 @@ mod tests {
         assert_eq!(w.mark, Mark::Mismatch);
         assert_eq!(w.observed, "57344");
         assert_eq!(table[0].item, "effective_window");
-        assert!(table[0].versions.starts_with("2.1.323"));
+        assert_eq!(table[0].versions, "2.1.323 and later");
     }
 }

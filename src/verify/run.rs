@@ -204,6 +204,7 @@ pub fn resolve(host: &HostEnv, opts: &Options) -> Result<Target> {
             .and_then(|c| c.claude.version.parse::<Version>().ok()),
         below: (planned.autocompact_threshold - b as i64).max(1) as u64,
         padding: 2 * b,
+        observed_threshold: None,
         planned,
         predicted,
     };
@@ -409,21 +410,19 @@ pub fn verify(t: &Target, opts: &Options) -> Result<Report> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let session = uuid();
-    let e = &t.expected;
+    let mut e = t.expected.clone();
     stub.set_behaviour(Behaviour {
         input_tokens: Some(e.below),
     });
-    let runs: [(&str, Option<String>, Option<String>); 3] = [
-        ("short", Some("Reply with the single word ok.".into()), None),
-        (
-            "under the threshold",
-            Some("Reply with ok again.".into()),
-            None,
-        ),
-        ("past the threshold", None, Some(padded_prompt(e.padding))),
+    let runs: [(&str, Option<&str>); 3] = [
+        ("short", Some("Reply with the single word ok.")),
+        ("under the threshold", Some("Reply with ok again.")),
+        ("past the threshold", None),
     ];
     let mut observed = Observed::default();
-    for (i, (name, arg, stdin)) in runs.into_iter().enumerate() {
+    for (i, (name, arg)) in runs.into_iter().enumerate() {
+        // The padded prompt goes on stdin (no argument can hold 100s of KB).
+        let stdin = arg.is_none().then(|| padded_prompt(e.padding));
         let log = scratch.0.join(format!("debug-{}.txt", i + 1));
         let mut cmd = Command::new(&t.claude);
         cmd.env_clear()
@@ -447,6 +446,7 @@ pub fn verify(t: &Target, opts: &Options) -> Result<Report> {
         let from = stub.now_ms();
         let ran = run_claude(&mut cmd, stdin, deadline)?;
         let to = stub.now_ms();
+        let took = to.saturating_sub(from);
         let records: Vec<_> = stub
             .records()
             .into_iter()
@@ -455,7 +455,18 @@ pub fn verify(t: &Target, opts: &Options) -> Result<Report> {
         let mut r = read_run(name, &read_log(&log), &ran.stderr, &records);
         r.exit_ok = ran.ok;
         r.timed_out = ran.timed_out;
+        r.ms = took;
         let stop = !ran.ok || r.calls.is_empty();
+        if i == 0 {
+            // The observed value wins: where the first exchange shows a window (or a logged
+            // threshold) other than the plan's, the last exchange is padded past the
+            // threshold that window implies.
+            if let Some(t_obs) = observed_threshold(&e, &r) {
+                e.observed_threshold = Some(t_obs);
+                let m = margin(t_obs);
+                e.padding = ((t_obs + m as i64) - e.below as i64).max(m as i64) as u64;
+            }
+        }
         observed.runs.push(r);
         if stop {
             break;
@@ -477,6 +488,7 @@ pub fn verify(t: &Target, opts: &Options) -> Result<Report> {
         }
     }
     observed.elapsed_ms = start.elapsed().as_millis() as u64;
+    let e = &e;
     let (items, table) = compare(e, &observed);
     let mut causes = Vec::new();
     if items.iter().any(|i| i.mark == Mark::Mismatch) {
@@ -493,12 +505,7 @@ pub fn verify(t: &Target, opts: &Options) -> Result<Report> {
         }
     }
     let ok = !items.iter().any(|i| i.mark == Mark::Mismatch);
-    let fixes = if ok {
-        Vec::new()
-    } else {
-        fixes(t, &observed, &table)
-    };
-    Ok(Report {
+    let mut report = Report {
         claude: t.claude.display().to_string(),
         version: e.version,
         launcher: t.launcher.as_ref().map(|l| l.path.display().to_string()),
@@ -507,20 +514,40 @@ pub fn verify(t: &Target, opts: &Options) -> Result<Report> {
         items,
         table,
         causes,
-        fixes,
+        fixes: Vec::new(),
         ok,
         elapsed_ms: observed.elapsed_ms,
         expected: e.clone(),
         observed,
-    })
+    };
+    report.fixes = fixes(t, &report);
+    Ok(report)
+}
+
+/// The threshold the first exchange shows, when it is not the plan's: the logged one (up
+/// to 2.1.121), else the one the logged effective window implies with the planned
+/// percentage override.
+fn observed_threshold(e: &Expected, first: &super::observe::RunObs) -> Option<i64> {
+    let a = first.autocompact.first()?;
+    let t = match (a.threshold, a.effective_window) {
+        (Some(t), _) => t as i64,
+        (None, Some(w)) if w != e.planned.effective_window => {
+            super::plan::threshold_for(w, e.planned.pct_override)
+        }
+        _ => return None,
+    };
+    (t != e.planned.autocompact_threshold).then_some(t)
 }
 
 /// What to change, for a mismatch: remove the user's variables that override the
-/// launcher; where Claude Code's window differs from the table's, the percentage that makes
-/// the window it really uses compact inside the served context (the observed value wins).
-fn fixes(t: &Target, o: &Observed, table: &[super::plan::TableNote]) -> Vec<String> {
+/// launcher; where the table is wrong for this build and its window does not fit, the
+/// settings of [`super::plan::observed_fix`] (`cclocal setup` writes them itself).
+fn fixes(t: &Target, r: &Report) -> Vec<String> {
     let e = &t.expected;
     let mut out = Vec::new();
+    if r.ok {
+        return out;
+    }
     for ov in &e.overrides {
         if let Some((name, rest)) = ov.split_once('=') {
             let from = rest
@@ -534,24 +561,18 @@ fn fixes(t: &Target, o: &Observed, table: &[super::plan::TableNote]) -> Vec<Stri
             });
         }
     }
-    if let (Some(c), Some(w), true) = (
-        e.served_context,
-        o.effective_window(),
-        table.iter().any(|x| x.item == "effective_window"),
-    ) {
-        let target = c as i64 - e.planned.output_reserve as i64 - 13_000;
-        if target > 0 && w > 0 {
-            let pct = (target as f64 * 10_000.0 / w as f64).floor() / 100.0;
-            let file = t
-                .settings
-                .as_ref()
-                .map(|(p, _)| p.display().to_string())
-                .unwrap_or_else(|| "~/.claude/settings.json".into());
-            out.push(format!(
-                "Claude Code {} uses an effective window of {w} tokens: add \"CLAUDE_AUTOCOMPACT_PCT_OVERRIDE\": \"{pct}\" to the env of {file} so that it compacts at about {target} tokens, inside the served {c}; then run `cclocal verify`",
-                e.version
-            ));
-        }
+    if let Some(env) = super::plan::observed_fix(r) {
+        let file = t
+            .settings
+            .as_ref()
+            .map(|(p, _)| p.display().to_string())
+            .unwrap_or_else(|| "~/.claude/settings.json".into());
+        out.push(format!(
+            "Claude Code {} uses an effective window of {} tokens: run `cclocal setup` again: it adds {} to the env of {file} (the observed value wins), then verifies again",
+            e.version,
+            r.observed.effective_window().unwrap_or(0),
+            crate::claude::env_line(&env)
+        ));
     }
     out
 }

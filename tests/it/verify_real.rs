@@ -231,3 +231,64 @@ fn usage_and_missing_claude() {
         text(&o)
     );
 }
+
+/// A build the version table has not seen run (`claude-2.1.42` in the test dependencies,
+/// the blog's build; skipped where it is not installed): setup plans from the table, its
+/// last step runs verify, and where the build does not use the window the table says, setup
+/// writes what the observation requires and verifies again. Either way the end is a Claude
+/// Code that compacts within the served context.
+#[test]
+fn setup_acts_on_what_an_unrun_build_does() {
+    let real = support::deps_dir().join("claude-2.1.42/node_modules/.bin/claude");
+    if !real.exists() {
+        eprintln!("skipping: Claude Code 2.1.42 is not in the test dependencies");
+        return;
+    }
+    let t = TestHome::new();
+    let bin = t.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
+    let root = t.root().display().to_string();
+    let o = t
+        .command(&[
+            "setup",
+            "--yes",
+            "--model",
+            MODEL,
+            "--ctx",
+            "64K",
+            "--host",
+            "http://127.0.0.1:9",
+            "--system-root",
+            &root,
+        ])
+        .env("PATH", path_with(&bin))
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let last = out.rsplit("cclocal verify: ").next().unwrap();
+    assert!(
+        last.contains("[✓] compacts within the served context"),
+        "{out}"
+    );
+    assert!(last.contains("[✓] compacts past the threshold"), "{out}");
+    if out.contains("table: the row") {
+        assert!(out.contains("the observed value wins"), "{out}");
+        let settings =
+            std::fs::read_to_string(t.home().join(".config/cclocal/claude-settings.json")).unwrap();
+        assert!(
+            settings.contains("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"),
+            "{settings}"
+        );
+        // `cclocal undo` takes the observed settings back first.
+        let u = t.run(&["undo"]);
+        assert!(u.status.success(), "{}", text(&u));
+        let settings =
+            std::fs::read_to_string(t.home().join(".config/cclocal/claude-settings.json")).unwrap();
+        assert!(
+            !settings.contains("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"),
+            "{settings}"
+        );
+    }
+}

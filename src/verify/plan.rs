@@ -732,11 +732,90 @@ mod tests {
         env.insert("CLAUDE_CODE_MAX_CONTEXT_TOKENS".into(), "32768".into());
         let mut e2 = expected(Version(2, 1, 332), &env);
         e2.predicted = e2.planned.clone();
+        // What the build does (threshold 44344 + 8192) does not fit a 32768-token server.
+        e2.served_context = Some(32_768);
         let (items, table) = compare(&e2, &o);
         let w = items.iter().find(|i| i.id == "effective_window").unwrap();
         assert_eq!(w.mark, Mark::Mismatch);
         assert_eq!(w.observed, "57344");
         assert_eq!(table[0].item, "effective_window");
         assert_eq!(table[0].versions, "2.1.323 and later");
+    }
+
+    /// The blog's build, 2.1.42, measured: with the table's settings for a 65536-token
+    /// server it logs `threshold=178808 effectiveWindow=191808` (it ignores
+    /// `CLAUDE_CODE_AUTO_COMPACT_WINDOW`). verify fails it and names the row; the fix is
+    /// the percentage of the observed window; with it applied, the build compacts inside
+    /// the served context and the table's error is reported, not failed.
+    #[test]
+    fn the_observed_value_wins() {
+        use crate::verify::observe::{Autocompact, RunObs};
+        let v = Version(2, 1, 42);
+        let mut env = EnvMap::new();
+        env.insert("CLAUDE_CODE_AUTO_COMPACT_WINDOW".into(), "65536".into());
+        env.insert("CLAUDE_CODE_MAX_OUTPUT_TOKENS".into(), "8192".into());
+        env.insert("CLAUDE_CODE_BLOCKING_LIMIT_OVERRIDE".into(), "54344".into());
+        let run = |tokens: u64, threshold: u64| RunObs {
+            autocompact: vec![Autocompact {
+                tokens: Some(tokens),
+                threshold: Some(threshold),
+                level: None,
+                effective_window: Some(191_808),
+            }],
+            ..Default::default()
+        };
+        let report = |e: &Expected, o: Observed| {
+            let (items, table) = compare(e, &o);
+            let ok = !items.iter().any(|i| i.mark == Mark::Mismatch);
+            Report {
+                claude: "claude".into(),
+                version: v,
+                launcher: None,
+                settings: None,
+                model: e.model.clone(),
+                items,
+                table,
+                causes: vec![],
+                fixes: vec![],
+                ok,
+                elapsed_ms: 0,
+                expected: e.clone(),
+                observed: o,
+            }
+        };
+        let mut e = expected(v, &env);
+        e.window_told = false;
+        let o = Observed {
+            runs: vec![run(10, 178_808), run(40_344, 178_808), run(187_748, 178_808)],
+            onboarding_completed: Some(true),
+            ..Default::default()
+        };
+        let r = report(&e, o);
+        assert!(!r.ok);
+        let mark = |r: &Report, id: &str| r.items.iter().find(|i| i.id == id).unwrap().mark;
+        assert_eq!(mark(&r, "effective_window"), Mark::Mismatch);
+        assert_eq!(mark(&r, "fits_context"), Mark::Mismatch);
+        assert_eq!(r.table[0].versions, "up to 2.1.111");
+        let fix = observed_fix(&r).expect("a fix");
+        assert_eq!(fix["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"], "23.11");
+        assert!(!fix.contains_key("CLAUDE_CODE_BLOCKING_LIMIT_OVERRIDE"));
+        // Applied: floor(191808 × 0.2311) = 44326 is what the build then logs.
+        env.extend(fix);
+        let mut e = expected(v, &env);
+        e.window_told = false;
+        let o = Observed {
+            runs: vec![run(10, 44_326), run(9_252, 44_326), run(48_326, 44_326)],
+            onboarding_completed: Some(true),
+            ..Default::default()
+        };
+        let r = report(&e, o);
+        // (No request was recorded in this hand-made observation: only the window items
+        // are compared here.)
+        assert_eq!(mark(&r, "compaction"), Mark::Ok);
+        assert_eq!(mark(&r, "effective_window"), Mark::Note);
+        assert_eq!(mark(&r, "threshold"), Mark::Note);
+        assert_eq!(mark(&r, "fits_context"), Mark::Ok);
+        assert!(!r.table.is_empty());
+        assert!(observed_fix(&r).is_none());
     }
 }

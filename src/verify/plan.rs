@@ -786,7 +786,11 @@ mod tests {
         let mut e = expected(v, &env);
         e.window_told = false;
         let o = Observed {
-            runs: vec![run(10, 178_808), run(40_344, 178_808), run(187_748, 178_808)],
+            runs: vec![
+                run(10, 178_808),
+                run(40_344, 178_808),
+                run(187_748, 178_808),
+            ],
             onboarding_completed: Some(true),
             ..Default::default()
         };

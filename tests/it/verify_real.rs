@@ -87,7 +87,7 @@ fn items(j: &Value) -> Vec<(String, String, String, String)> {
 #[test]
 fn verify_after_setup_matches_the_plan_on_real_builds() {
     for (v, real) in builds() {
-        for ctx in [32_768u64, 65_536] {
+        for ctx in [32_768u64, 65_536, 262_144] {
             let (t, bin) = set_up(&real, ctx, &["--no-verify"]);
             let started = std::time::Instant::now();
             let o = verify(&t, &bin, &["--json"]);
@@ -290,5 +290,60 @@ fn setup_acts_on_what_an_unrun_build_does() {
             !settings.contains("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"),
             "{settings}"
         );
+    }
+}
+
+/// Without a launcher, verify runs the `claude` on PATH with the environment the user gives
+/// it: the settings-file route (`~/.claude/settings.json` `env`) and the shell route (the
+/// variables exported), each with the settings `cclocal plan` prints for 2.1.332.
+#[test]
+fn verify_without_a_launcher_follows_the_settings_file_and_the_shell() {
+    use cclocal::claude::{recommend, Version};
+    let Some(real) = support::claude_bin("2.1.332") else {
+        return;
+    };
+    let rec = recommend(Version(2, 1, 332), 65_536, MODEL);
+    let mut env: Vec<(String, String)> = rec.env.clone().into_iter().collect();
+    env.push(("ANTHROPIC_BASE_URL".into(), "http://127.0.0.1:9".into()));
+    env.push(("ANTHROPIC_AUTH_TOKEN".into(), "local".into()));
+    env.push(("ANTHROPIC_MODEL".into(), MODEL.into()));
+    for route in ["settings file", "shell"] {
+        let t = TestHome::new();
+        let bin = t.dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
+        std::fs::write(
+            t.home().join(".claude.json"),
+            r#"{"hasCompletedOnboarding": true}"#,
+        )
+        .unwrap();
+        let mut cmd = t.command(&["verify", "--json"]);
+        cmd.env("PATH", path_with(&bin));
+        if route == "shell" {
+            cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        } else {
+            let obj: serde_json::Map<String, Value> = env
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            std::fs::create_dir_all(t.home().join(".claude")).unwrap();
+            std::fs::write(
+                t.home().join(".claude/settings.json"),
+                serde_json::to_string(&serde_json::json!({ "env": obj })).unwrap(),
+            )
+            .unwrap();
+        }
+        let o = cmd.output().unwrap();
+        let j: Value = serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("{route}: not JSON ({e}): {}", text(&o)));
+        let its = items(&j);
+        let bad: Vec<_> = its.iter().filter(|i| i.1 == "mismatch").collect();
+        assert!(bad.is_empty(), "{route}: {bad:#?}");
+        assert_eq!(o.status.code(), Some(0), "{route}");
+        assert!(j["launcher"].is_null(), "{route}");
+        let w = its.iter().find(|i| i.0 == "effective_window").unwrap();
+        assert_eq!(w.2, rec.calc.effective_window.to_string(), "{route}");
+        let m = its.iter().find(|i| i.0 == "main_model").unwrap();
+        assert_eq!(m.2, MODEL, "{route}");
     }
 }

@@ -184,7 +184,7 @@ pub fn observed_fix(r: &Report) -> Option<EnvMap> {
         .iter()
         .any(|i| i.id == "fits_context" && i.mark == Mark::Mismatch);
     let table_wrong = r.table.iter().any(|t| t.item == "effective_window");
-    if !unfit || !table_wrong || w == 0 {
+    if !unfit || !table_wrong || w == 0 || !e.overrides.is_empty() {
         return None;
     }
     let reserve = e.planned.output_reserve as i64;
@@ -270,8 +270,9 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
         _ => false,
     };
     let table_wrong_note = "the version table is wrong for this build (see `table`); what it does with these settings still compacts within the served context";
+    // (Not where the user's own files change the window: then they are the cause.)
     let differs = |table_wrong: bool| {
-        if table_wrong && fits {
+        if table_wrong && fits && e.overrides.is_empty() {
             (Mark::Note, Some(table_wrong_note.to_string()))
         } else {
             (Mark::Mismatch, None)
@@ -812,7 +813,7 @@ mod tests {
             onboarding_completed: Some(true),
             ..Default::default()
         };
-        let r = report(&e, o);
+        let r = report(&e, o.clone());
         // (No request was recorded in this hand-made observation: only the window items
         // are compared here.)
         assert_eq!(mark(&r, "compaction"), Mark::Ok);
@@ -820,6 +821,12 @@ mod tests {
         assert_eq!(mark(&r, "threshold"), Mark::Note);
         assert_eq!(mark(&r, "fits_context"), Mark::Ok);
         assert!(!r.table.is_empty());
+        assert!(observed_fix(&r).is_none());
+        // Where the user's own files change the window, they are the cause: no pass.
+        e.overrides =
+            vec!["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE=23.11 (from /h/.claude/settings.json)".into()];
+        let r = report(&e, o);
+        assert_eq!(mark(&r, "effective_window"), Mark::Mismatch);
         assert!(observed_fix(&r).is_none());
     }
 }

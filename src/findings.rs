@@ -57,6 +57,7 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("claude_config_unreadable", Severity::Warning),
     ("auth_token_missing", Severity::Warning),
     ("launcher_missing", Severity::Warning),
+    ("verify_mismatch", Severity::Warning),
     // The server.
     ("server_not_checked", Severity::Info),
     ("server_too_old", Severity::Error),

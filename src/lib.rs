@@ -23,5 +23,6 @@ pub mod setup;
 pub mod shell;
 pub mod term;
 pub mod units;
+pub mod verify;
 
 pub use error::{Error, ErrorKind, Result};

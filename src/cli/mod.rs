@@ -18,6 +18,7 @@ mod runtime;
 mod setup;
 mod status;
 mod undo;
+mod verify;
 
 use crate::error;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -62,6 +63,10 @@ pub enum Command {
     /// What `cclocal setup` configured, and whether the live server and Claude Code still
     /// match it.
     Status(status::StatusArgs),
+    /// Run the installed Claude Code the way the launcher runs it, against a loopback stub
+    /// of the Anthropic API, and compare its window, compaction, models and headers with
+    /// the plan (exit 1 on a mismatch).
+    Verify(verify::VerifyArgs),
     /// Print a shell completion script for bash, zsh or fish (see the README for where
     /// each shell reads it).
     Completions(CompletionsArgs),
@@ -136,6 +141,7 @@ pub fn main() -> i32 {
         Command::Undo(args) => undo::run(&args, cli.verbose),
         Command::Logs(args) => logs::run(&args, cli.verbose),
         Command::Status(args) => status::run(&args, cli.verbose),
+        Command::Verify(args) => verify::run(&args, cli.verbose),
         Command::Completions(args) => completions(&args),
     };
     match result {

@@ -97,6 +97,10 @@ pub struct SetupArgs {
     /// After applying, load the model into the server with the chosen keep-alive.
     #[arg(long)]
     pub warm: bool,
+    /// Do not run `cclocal verify` at the end (it runs the installed Claude Code through the
+    /// new launcher against a loopback stub, a few seconds).
+    #[arg(long)]
+    pub no_verify: bool,
     /// Install system files (the systemd drop-in) under this directory instead of `/`,
     /// as a packager's DESTDIR; no service is restarted.
     #[arg(long, value_name = "DIR", hide = true)]
@@ -732,13 +736,117 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             sh_quote(&paths.launcher(&ch.launcher_name).display().to_string())
         );
     }
+    let verified = final_verify(args, &paths, &ch, args.json);
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json(&built, run.as_ref(), true)).expect("json")
-        );
+        let mut v = json(&built, run.as_ref(), true);
+        if let Some(r) = &verified {
+            v["verify"] = serde_json::to_value(r).expect("json");
+        }
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
     }
-    Ok(0)
+    Ok(match verified {
+        Some(r) if !r.ok && observed_any(&r) => 1,
+        _ => 0,
+    })
+}
+
+/// Adds `env` to the `env` of the launcher's settings file, as a recorded run of its own
+/// (planned, applied atomically, undoable).
+fn write_observed(paths: &Paths, env: &crate::claude::EnvMap) -> Result<()> {
+    use crate::setup::plan::{FileChange, ModeRule, Plan};
+    let path = paths.claude_settings();
+    let mut root = crate::claude::settings::read_json_object(&path)
+        .map_err(Error::parse)?
+        .ok_or_else(|| {
+            Error::not_found("the launcher's settings file is missing")
+                .with_subject(path.display().to_string())
+        })?;
+    let mut obj = match root.remove("env") {
+        Some(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    for (k, v) in env {
+        obj.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    root.insert("env".into(), serde_json::Value::Object(obj));
+    let mut bytes = serde_json::to_vec_pretty(&serde_json::Value::Object(root)).expect("json");
+    bytes.push(b'\n');
+    let mut plan = Plan::default();
+    plan.push(FileChange::write(
+        &path,
+        bytes,
+        ModeRule::KeepOr(0o644),
+        "Claude Code settings (as verify observed)",
+    )?);
+    apply(
+        &plan,
+        Some(Record {
+            runs_dir: &paths.runs_dir(),
+            command: "setup",
+        }),
+    )?;
+    Ok(())
+}
+
+/// Claude Code made a request to verify's stub at all (a stand-in that only answers
+/// `--version` makes none: verify then observed nothing).
+fn observed_any(r: &crate::verify::Report) -> bool {
+    r.observed.runs.iter().any(|x| !x.calls.is_empty())
+}
+
+/// The last step of setup: `cclocal verify` through the launcher just written, when Claude
+/// Code is installed (`--no-verify` skips it). Prints one line per item; on a mismatch,
+/// what was observed and the command to see why.
+fn final_verify(
+    args: &SetupArgs,
+    paths: &Paths,
+    ch: &Choices,
+    json: bool,
+) -> Option<crate::verify::Report> {
+    if args.no_verify || !ch.has(Part::Launcher) {
+        return None;
+    }
+    crate::setup::build::resolve_claude(&paths.launcher(&ch.launcher_name))
+        .ok()
+        .flatten()?;
+    let va = super::verify::VerifyArgs {
+        json: false,
+        claude: None,
+        timeout: 60.0,
+    };
+    match super::verify::check(&va) {
+        Ok(r) if !observed_any(&r) => {
+            say!(json, "note: verify could not observe Claude Code: it sent no request to the stub ({}); `cclocal verify` runs the check again", r.observed.runs.first().map(|x| x.stderr_tail.as_str()).filter(|s| !s.is_empty()).unwrap_or("no output"));
+            Some(r)
+        }
+        Ok(r) => {
+            say_raw!(json, "{}", super::verify::render(&r, false));
+            if let Some(env) = crate::verify::plan::observed_fix(&r) {
+                match write_observed(paths, &env) {
+                    Ok(()) => {
+                        say!(json, "the observed value wins: Claude Code {} does not use the window the version table says, so setup added {} to {} (`cclocal undo` takes it back); verifying again:", r.version, crate::claude::env_line(&env), paths.claude_settings().display());
+                        if let Ok(again) = super::verify::check(&va) {
+                            say_raw!(json, "{}", super::verify::render(&again, false));
+                            return Some(again);
+                        }
+                    }
+                    Err(e) => say!(
+                        json,
+                        "note: the observed settings could not be written: {}",
+                        e.message
+                    ),
+                }
+            }
+            if !r.ok {
+                say!(json, "Claude Code {} does not do what cclocal planned (above); `cclocal verify --json` shows every observation", r.version);
+            }
+            Some(r)
+        }
+        Err(e) => {
+            say!(json, "note: verify did not run: {}", e.message);
+            None
+        }
+    }
 }
 
 /// A typical turn's time at the chosen context from the newest saved `cclocal bench` of the
@@ -1066,5 +1174,8 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             sh_quote(&paths.launcher(&ch.launcher_name).display().to_string())
         );
     }
-    Ok(0)
+    Ok(match final_verify(args, &paths, &ch, false) {
+        Some(r) if !r.ok && observed_any(&r) => 1,
+        _ => 0,
+    })
 }

@@ -24,6 +24,24 @@ pub struct Facts {
     /// A typical Claude Code turn's predicted time at the served context
     /// (`predict::quote`; `None` without rates or a context).
     pub turn_time: Option<crate::predict::quote::Quote>,
+    /// The last `cclocal verify` result kept in the state directory (`None`: never ran).
+    pub verify: Option<VerifyFacts>,
+}
+
+/// The last `cclocal verify` (`crate::verify::state`), with its age.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyFacts {
+    pub path: String,
+    /// Seconds since it ran, and the same in words (`3 min ago`).
+    pub age_s: u64,
+    pub age: String,
+    /// The Claude Code version it ran.
+    pub version: String,
+    pub ok: bool,
+    /// `item: observed (planned …)` for each mismatch.
+    pub mismatches: Vec<String>,
+    /// Where Claude Code contradicted the version table.
+    pub table: Vec<String>,
 }
 
 /// One server log file and the findings of its recent part (`crate::logs::serverlog`).

@@ -130,6 +130,7 @@ fn healthy() -> Facts {
         setup: None,
         server_log: vec![],
         turn_time: None,
+        verify: None,
     }
 }
 
@@ -639,6 +640,44 @@ fn server_log_findings_of_the_server_checked() {
     assert!(all(&f)
         .iter()
         .all(|(_, x)| !x.title.ends_with("in the log")));
+}
+
+#[test]
+fn verify_result_and_its_age() {
+    let mut f = healthy();
+    let last = |ok: bool, version: &str| VerifyFacts {
+        path: "/h/.local/state/cclocal/verify-last.json".into(),
+        age_s: 180,
+        age: "3 min ago".into(),
+        version: version.into(),
+        ok,
+        mismatches: if ok {
+            vec![]
+        } else {
+            vec!["effectiveWindow: 980000 (planned 57344)".into()]
+        },
+        table: vec![],
+    };
+    f.verify = Some(last(true, "2.1.332"));
+    let x = find(&f, "verify_mismatch");
+    assert_eq!(x.severity, Severity::Ok);
+    assert!(
+        x.title.contains("3 min ago") && x.title.contains("2.1.332"),
+        "{}",
+        x.title
+    );
+    f.verify = Some(last(false, "2.1.332"));
+    let x = find(&f, "verify_mismatch");
+    assert_eq!(x.severity, Severity::Warning);
+    assert!(x.detail.contains("980000"), "{}", x.detail);
+    assert!(x.fix.contains("cclocal verify"));
+    // A result of another Claude Code than the installed one is stale.
+    f.verify = Some(last(true, "2.1.197"));
+    let x = find(&f, "verify_mismatch");
+    assert_eq!(x.severity, Severity::Warning);
+    assert!(x.title.contains("2.1.332 is installed now"), "{}", x.title);
+    f.verify = None;
+    assert!(all(&f).iter().all(|(_, x)| x.id != "verify_mismatch"));
 }
 
 #[test]

@@ -46,4 +46,5 @@ mod setup_llama_server_real;
 mod setup_server;
 mod setup_snapshots;
 mod turn_time;
+mod verify_real;
 mod wiring;

@@ -14,6 +14,8 @@ pub struct Launcher {
     pub settings: Option<PathBuf>,
     /// `--model NAME` of the `exec claude` line.
     pub model: Option<String>,
+    /// The program of the `exec` line (an absolute path, or `claude` looked up on PATH).
+    pub program: Option<String>,
 }
 
 /// Splits one POSIX sh line into words: single quotes, double quotes (with `\"`, `\\`,
@@ -92,6 +94,7 @@ pub fn parse_launcher(path: &Path, text: &str) -> Launcher {
                 }
             }
             Some("exec") => {
+                l.program = words.get(1).cloned();
                 let mut i = 1;
                 while i < words.len() {
                     match words[i].as_str() {
@@ -148,5 +151,6 @@ mod tests {
             Some(Path::new("/h/.config/cclocal/claude settings.json"))
         );
         assert_eq!(l.model.as_deref(), Some("qwen3:8b"));
+        assert_eq!(l.program.as_deref(), Some("claude"));
     }
 }

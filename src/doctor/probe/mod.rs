@@ -404,6 +404,22 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
     facts.server = server;
     facts.setup = setup;
     facts.turn_time = turn_time(&facts, state_dir(host).as_deref());
+    facts.verify = state_dir(host).and_then(|d| {
+        let last = crate::verify::state::load(&d)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Some(crate::doctor::facts::VerifyFacts {
+            path: crate::verify::state::path(&d).display().to_string(),
+            age_s: now.saturating_sub(last.at),
+            age: last.age(now),
+            version: last.version,
+            ok: last.ok,
+            mismatches: last.mismatches,
+            table: last.table,
+        })
+    });
     facts
 }
 

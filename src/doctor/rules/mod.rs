@@ -73,6 +73,7 @@ pub const IDS: &[&str] = &[
     "model_reloaded",
     "kv_cache_type_ignored",
     "prompt_cache_not_reused",
+    "verify_mismatch",
 ];
 
 /// All findings, each with its section, most severe first (stable within a severity).

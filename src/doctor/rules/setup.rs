@@ -8,7 +8,70 @@ use crate::doctor::facts::{ContextSource, Facts};
 use crate::doctor::probe::same_model;
 use crate::findings::{Finding, Severity};
 
+/// The last `cclocal verify`: what the user's own Claude Code did against the plan, and
+/// how long ago (`docs/verify.md`).
+fn verify_rule(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    let Some(v) = &f.verify else { return };
+    let installed = f
+        .claude
+        .as_ref()
+        .and_then(|c| c.version)
+        .map(|x| x.to_string());
+    let s = Section::Claude;
+    if let Some(now) = installed.filter(|i| *i != v.version) {
+        push(
+            out,
+            s,
+            finding(
+                "verify_mismatch",
+                Severity::Warning,
+                format!(
+                    "cclocal verify last ran on Claude Code {} ({}); {now} is installed now",
+                    v.version, v.age
+                ),
+            )
+            .detail(format!("result: {}", v.path))
+            .fix("cclocal verify"),
+        );
+        return;
+    }
+    if v.ok {
+        push(
+            out,
+            s,
+            finding(
+                "verify_mismatch",
+                Severity::Ok,
+                format!(
+                    "cclocal verify: Claude Code {} did what cclocal planned ({})",
+                    v.version, v.age
+                ),
+            ),
+        );
+    } else {
+        let mut detail = v.mismatches.join("; ");
+        for t in &v.table {
+            detail.push_str(&format!("; {t}"));
+        }
+        push(
+            out,
+            s,
+            finding(
+                "verify_mismatch",
+                Severity::Warning,
+                format!(
+                    "cclocal verify: Claude Code {} did not do what cclocal planned ({})",
+                    v.version, v.age
+                ),
+            )
+            .detail(detail)
+            .fix("cclocal verify (the observations and what to change)"),
+        );
+    }
+}
+
 pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    verify_rule(f, out);
     let Some(setup) = &f.setup else { return };
     let s = Section::Claude;
     let Some(cfg) = &setup.config else {

@@ -46,3 +46,4 @@ mod setup_server;
 mod setup_snapshots;
 mod turn_time;
 mod wiring;
+mod write_races;

@@ -371,3 +371,25 @@ pub fn recover(paths: &Paths) -> Result<Vec<String>> {
     clear(state_dir);
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_file_names_give_their_pid_and_nothing_else_does() {
+        assert_eq!(temp_pid("..claude.json.cclocal-tmp-123-orig"), Some(123));
+        assert_eq!(temp_pid(".bashrc.cclocal-tmp-77-0"), Some(77));
+        for other in [
+            ".bashrc",
+            "bashrc.cclocal-tmp-77-0",
+            ".bashrc.cclocal-tmp-77-",
+            ".bashrc.cclocal-tmp--0",
+            ".bashrc.cclocal-tmp-7x-0",
+            ".bashrc.cclocal-tmp-77-0x",
+            ".claude.json.cclocal-kept-12",
+        ] {
+            assert_eq!(temp_pid(other), None, "{other}");
+        }
+    }
+}

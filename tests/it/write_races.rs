@@ -1,5 +1,5 @@
 //! Issue 20, "Claude Code's own lock, and the remaining write races": Claude Code's lock on
-//! `~/.claude.json` (proven against the real Claude Code 2.1.332), hard-linked files written
+//! `~/.claude.json` (proven against the real Claude Code 2.1.332 and 2.1.197), hard-linked files written
 //! through one checked descriptor with their space reserved, a missing `~/.claude.json`
 //! created without replacing one that appeared, every server kind under the same session,
 //! true messages after a full disk, undo never deleting a file cclocal did not write,
@@ -146,38 +146,43 @@ fn run_claude(t: &TestHome, bin: &Path, dir: &Path, debug: Option<&Path>) -> Str
 #[test]
 fn real_claude_code_sees_cclocals_lock_as_its_own() {
     // cclocal holds the lock (paused right after taking it) while the real Claude Code
-    // 2.1.332 runs to its end: Claude Code finds the lock held, as its debug log says, and
-    // its write is kept; cclocal then adds its key to what Claude Code wrote.
-    let Some(real) = support::claude_bin("2.1.332") else {
-        return;
-    };
-    let (t, bin, fake) = real_claude_home(&real);
-    let cj = t.home().join(".claude.json");
-    let resume = t.dir.path().join("resume");
-    // The launcher is in place already, so ~/.claude.json is the run's first file.
-    let child = spawn_paused(
-        onboarding_setup(&t, &fake.base_url),
-        "setup:locked-0",
-        Some(&resume),
-    );
-    assert!(t.home().join(".claude.json.lock").is_dir());
-    let log = t.dir.path().join("claude-debug.txt");
-    let project = t.dir.path().join("project-held");
-    let out = run_claude(&t, &bin, &project, Some(&log));
-    let dbg = std::fs::read_to_string(&log).unwrap_or_default();
-    assert!(
-        dbg.contains("Lock file is already being held"),
-        "Claude Code did not see cclocal's lock: {out}\n{}",
-        &dbg[dbg.len().saturating_sub(3000)..]
-    );
-    std::fs::write(&resume, "").unwrap();
-    let o = child.wait_with_output().unwrap();
-    assert!(o.status.success());
-    let v = json_file(&cj);
-    assert_eq!(v["hasCompletedOnboarding"], true, "{v}");
-    assert_eq!(v["mine"], "the user's own key");
-    assert!(v["firstStartTime"].is_string(), "Claude Code's write: {v}");
-    assert!(!t.home().join(".claude.json.lock").exists());
+    // (2.1.332, and 2.1.197) runs to its end: Claude Code finds the lock held, as its debug
+    // log says, and its write is kept; cclocal then adds its key to what Claude Code wrote.
+    for version in ["2.1.332", "2.1.197"] {
+        let Some(real) = support::claude_bin(version) else {
+            return;
+        };
+        let (t, bin, fake) = real_claude_home(&real);
+        let cj = t.home().join(".claude.json");
+        let resume = t.dir.path().join("resume");
+        // The launcher is in place already, so ~/.claude.json is the run's first file.
+        let child = spawn_paused(
+            onboarding_setup(&t, &fake.base_url),
+            "setup:locked-0",
+            Some(&resume),
+        );
+        assert!(t.home().join(".claude.json.lock").is_dir());
+        let log = t.dir.path().join("claude-debug.txt");
+        let project = t.dir.path().join("project-held");
+        let out = run_claude(&t, &bin, &project, Some(&log));
+        let dbg = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            dbg.contains("Lock file is already being held"),
+            "{version}: Claude Code did not see cclocal's lock: {out}\n{}",
+            &dbg[dbg.len().saturating_sub(3000)..]
+        );
+        std::fs::write(&resume, "").unwrap();
+        let o = child.wait_with_output().unwrap();
+        assert!(o.status.success(), "{version}");
+        let v = json_file(&cj);
+        assert_eq!(v["hasCompletedOnboarding"], true, "{version}: {v}");
+        assert_eq!(v["mine"], "the user's own key", "{version}");
+        assert!(
+            v["firstStartTime"].is_string(),
+            "{version}: Claude Code's write: {v}"
+        );
+        assert!(!t.home().join(".claude.json.lock").exists(), "{version}");
+    }
 }
 
 #[test]

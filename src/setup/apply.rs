@@ -592,17 +592,17 @@ fn commit(
         // needs reserved first, so that every link sees the change and a failed write puts
         // the old bytes back.
         if let (Some(f), Some(new), Some(old)) = (&in_place, &c.new_bytes, &c.old) {
-            if let Err((e, restored)) = write_through(f, new, old, c.mode) {
-                if !restored {
+            if let Err((e, state)) = write_through(f, new, old, c.mode) {
+                if state == InPlace::Damaged {
                     damaged.push((
                         c.path.clone(),
                         format!("its write failed and the old content could not be put back: {e}"),
                     ));
                 }
-                return Err(Error::io(&target, "write", e).with_hint(if restored {
-                    "its content was put back; free space or fix the cause, then run the command again"
-                } else {
-                    "restore it from the backup named below"
+                return Err(Error::io(&target, "write", e).with_hint(match state {
+                    InPlace::Untouched => "it was not changed (no byte of it was written); free space or fix the cause, then run the command again",
+                    InPlace::Restored => "its old content was written back; free space or fix the cause, then run the command again",
+                    InPlace::Damaged => "restore it from the backup named below",
                 }));
             }
             if let Some(t) = temp.take() {
@@ -780,19 +780,30 @@ fn reserve(_f: &File, _len: usize) -> std::io::Result<()> {
     Ok(())
 }
 
+/// What a failed write in place left in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InPlace {
+    /// Nothing was written (the space could not be reserved).
+    Untouched,
+    /// Bytes were written, and the old ones written back.
+    Restored,
+    /// Neither the new nor the old content is certain: only the backup restores it.
+    Damaged,
+}
+
 /// Rewrites a hard-linked file in place through `f` (so every link keeps seeing it): the
 /// space is reserved first, the new bytes are written over the old ones without truncating
 /// first, and only then is the file cut to its new length (which needs no space). When the
-/// write fails the old bytes are written back. `Err((error, restored))`.
+/// write fails the old bytes are written back. `Err((error, what the file holds))`.
 fn write_through(
     f: &File,
     new: &[u8],
     old: &[u8],
     mode: u32,
-) -> std::result::Result<(), (std::io::Error, bool)> {
+) -> std::result::Result<(), (std::io::Error, InPlace)> {
     use std::os::unix::fs::FileExt;
     if let Err(e) = reserve(f, new.len()) {
-        return Err((e, true));
+        return Err((e, InPlace::Untouched));
     }
     if let Err(e) = f.write_all_at(new, 0) {
         let restored = f
@@ -800,11 +811,16 @@ fn write_through(
             .and_then(|_| f.set_len(old.len() as u64))
             .and_then(|_| f.sync_all())
             .is_ok();
-        return Err((e, restored));
+        let state = if restored {
+            InPlace::Restored
+        } else {
+            InPlace::Damaged
+        };
+        return Err((e, state));
     }
     f.set_len(new.len() as u64)
         .and_then(|_| f.sync_all())
-        .map_err(|e| (e, false))?;
+        .map_err(|e| (e, InPlace::Damaged))?;
     if f.metadata().ok().map(|m| m.permissions().mode() & 0o7777) != Some(mode) {
         let _ = f.set_permissions(fs::Permissions::from_mode(mode));
     }

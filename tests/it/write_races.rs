@@ -1,7 +1,8 @@
 //! Issue 20, "Claude Code's own lock, and the remaining write races": Claude Code's lock on
-//! `~/.claude.json` (proven against the real Claude Code 2.1.332 and 2.1.197), hard-linked files written
-//! through one checked descriptor with their space reserved, a missing `~/.claude.json`
-//! created without replacing one that appeared, every server kind under the same session,
+//! `~/.claude.json` (proven against the real Claude Code 2.1.332 and 2.1.197), hard-linked
+//! files written through one checked descriptor with their space reserved, a missing
+//! `~/.claude.json` created without replacing one that appeared, every server kind under
+//! the same session,
 //! true messages after a full disk, undo never deleting a file cclocal did not write,
 //! pruning that keeps every run undoable, what interrupted runs leave, and read-only files.
 use crate::safety::{
@@ -363,7 +364,10 @@ fn a_hard_linked_rc_file_keeps_every_line_when_the_disk_is_full() {
         "lines were lost: {err}"
     );
     assert_eq!(std::fs::read_to_string(&twin).unwrap(), original);
-    assert!(err.contains(".bashrc"), "{err}");
+    assert!(
+        err.contains(".bashrc") && err.contains("it was not changed"),
+        "{err}"
+    );
     std::fs::remove_file(&filler).unwrap();
     // With space again it works, and the link is kept.
     let o = t.run(&longer);

@@ -2,9 +2,9 @@
 //! `~/.claude.json` (proven against the real Claude Code 2.1.332 and 2.1.197), hard-linked
 //! files written through one checked descriptor with their space reserved, a missing
 //! `~/.claude.json` created without replacing one that appeared, every server kind under
-//! the same session,
-//! true messages after a full disk, undo never deleting a file cclocal did not write,
-//! pruning that keeps every run undoable, what interrupted runs leave, and read-only files.
+//! the same session, true messages after a full disk, undo never deleting a file cclocal
+//! did not write, pruning that keeps every run undoable, what interrupted runs leave, and
+//! read-only files.
 use crate::safety::{
     fill, home_with_user_files, json_file, kill9, mount_tmpfs, spawn_paused, spawn_paused_log,
     temps_in, Unmount, ONLY,

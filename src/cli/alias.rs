@@ -67,7 +67,7 @@ pub fn run(args: &AliasArgs, _verbose: bool) -> Result<i32> {
     let _session = if args.dry_run {
         None
     } else {
-        let s = Session::begin(&paths)?;
+        let s = Session::begin(&paths, true)?;
         s.report();
         Some(s)
     };

@@ -679,7 +679,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     }
     // Under the lock: a second run waits for the first, an interrupted earlier run is
     // finished first, and the plan is made again on what the files hold now.
-    let session = crate::setup::journal::Session::begin(&paths)?;
+    let session = crate::setup::journal::Session::begin(&paths, true)?;
     session.report();
     built = build_plan(&paths, &ch, &host)?;
     let run = apply(
@@ -1053,7 +1053,8 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         app_context_length: None,
         brew_service: None,
     };
-    let mut built = build_plan(&paths, &ch, &host)?;
+    // The plan is made twice: once to show, and again under the lock (on what the files
+    // hold then), as for every server kind.
     let script = paths.server_dir().join(match kind {
         ServerKind::LmStudio => lmstudio::SCRIPT,
         _ => vllm::SCRIPT,
@@ -1079,26 +1080,31 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         }
     };
     let with_server = parts.contains(&Part::Server);
-    if with_server {
+    let make = || -> Result<crate::setup::Built> {
+        let mut built = build_plan(&paths, &ch, &host)?;
+        if with_server {
+            built.plan.push(FileChange::write(
+                &script,
+                bytes.clone(),
+                ModeRule::Exact(0o755),
+                &format!("{} start script", kind.label()),
+            )?);
+        }
+        let mut cfg = built.config.clone();
+        cfg.server.kind = kind.name().into();
+        cfg.wrote = parts.iter().map(|p| p.name().to_string()).collect();
+        let cfg_path = paths.config_toml();
+        built.plan.changes.retain(|c| c.path != cfg_path);
         built.plan.push(FileChange::write(
-            &script,
-            bytes,
-            ModeRule::Exact(0o755),
-            &format!("{} start script", kind.label()),
+            &cfg_path,
+            cfg.to_toml().into_bytes(),
+            ModeRule::Exact(0o644),
+            "cclocal configuration",
         )?);
-    }
-    let mut cfg = built.config.clone();
-    cfg.server.kind = kind.name().into();
-    cfg.wrote = parts.iter().map(|p| p.name().to_string()).collect();
-    let cfg_path = paths.config_toml();
-    built.plan.changes.retain(|c| c.path != cfg_path);
-    built.plan.push(FileChange::write(
-        &cfg_path,
-        cfg.to_toml().into_bytes(),
-        ModeRule::Exact(0o644),
-        "cclocal configuration",
-    )?);
-    built.plan.guard_secrets();
+        built.plan.guard_secrets();
+        Ok(built)
+    };
+    let mut built = make()?;
     let rec = match crate::planner::advise_version(ch.claude_version, ch.context, &ch.model) {
         crate::planner::ClaudeAdvice::Settings { rec, .. } => rec,
         crate::planner::ClaudeAdvice::Impossible { why, would, .. } => {
@@ -1107,19 +1113,43 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             )
         }
     };
-    crate::tprintln!(
+    let json = args.json;
+    say!(json,
         "cclocal setup: {} on {} ({}), context {} tokens, Claude Code {} (effective window {}, compacts at {})",
         ch.model, ch.server_url, kind.label(), ch.context, ch.claude_version, rec.calc.effective_window, rec.calc.autocompact_threshold
     );
-    crate::tprintln!("the server's command: {start_line}");
-    crate::tprint!("{}", built.plan.summary());
+    say!(json, "the server's command: {start_line}");
+    say_raw!(json, "{}", built.plan.summary());
+    let runs = paths.runs_dir();
+    let report = |built: &crate::setup::Built,
+                  run: Option<&crate::setup::manifest::Manifest>,
+                  applied: bool| {
+        serde_json::json!({
+            "command": "setup",
+            "dry_run": args.dry_run,
+            "applied": applied,
+            "run_id": run.map(|m| m.id.clone()),
+            "run_dir": run.map(|m| runs.join(&m.id).display().to_string()),
+            "changes": built.plan.to_json(run.map(|m| (runs.as_path(), m))),
+            "notes": built.plan.notes,
+        })
+    };
+    let print_report = |v: serde_json::Value| {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+        }
+    };
     if args.dry_run {
-        crate::tprint!("{}", built.plan.diff());
-        crate::tprintln!("dry run: nothing was written");
+        if !json {
+            crate::tprint!("{}", built.plan.diff());
+            crate::tprintln!("dry run: nothing was written");
+        }
+        print_report(report(&built, None, false));
         return Ok(0);
     }
     if built.plan.is_noop() {
-        crate::tprintln!("nothing to change: every file is already as planned");
+        say!(json, "nothing to change: every file is already as planned");
+        print_report(report(&built, None, false));
         return Ok(0);
     }
     if !args.yes {
@@ -1134,48 +1164,58 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             crate::teprint!("{}", built.plan.diff());
         }
         if !wizard::confirm("Write these files?")? {
-            crate::tprintln!("nothing was written");
+            say!(json, "nothing was written");
             return Ok(1);
         }
     }
-    let runs = paths.runs_dir();
-    if let Some(m) = apply(
+    // Under the lock, as for Ollama and llama-server: a second run waits, an interrupted
+    // one is taken back, old runs are pruned, and the plan is made again on what the files
+    // hold now.
+    let session = crate::setup::journal::Session::begin(&paths, true)?;
+    session.report();
+    built = make()?;
+    let run = apply(
         &built.plan,
         Some(Record {
             runs_dir: &runs,
             command: "setup",
         }),
-    )? {
-        crate::tprintln!(
+    )?;
+    if let Some(m) = &run {
+        say!(
+            json,
             "wrote {} file(s); `cclocal undo` takes them back (run {})",
             m.entries.len(),
             m.id
         );
     }
     for n in &built.plan.notes {
-        crate::tprintln!("note: {n}");
+        say!(json, "note: {n}");
     }
     if with_server {
         let q = sh_quote(&script.display().to_string());
         match (kind, remote) {
             (ServerKind::LmStudio, false) => {
-                crate::tprintln!("start LM Studio's server and load the model with: sh {q}")
+                say!(
+                    json,
+                    "start LM Studio's server and load the model with: sh {q}"
+                )
             }
-            (ServerKind::LmStudio, true) => crate::tprintln!(
+            (ServerKind::LmStudio, true) => say!(
+                json,
                 "on the LM Studio machine, run: {start_line}   (or copy {q} there and run it)"
             ),
-            (_, false) => crate::tprintln!("start vLLM with: sh {q}   ({start_line})"),
-            (_, true) => crate::tprintln!("on the vLLM machine, run: {start_line}"),
+            (_, false) => say!(json, "start vLLM with: sh {q}   ({start_line})"),
+            (_, true) => say!(json, "on the vLLM machine, run: {start_line}"),
         }
     }
     if ch.has(Part::Launcher) {
-        crate::tprintln!(
+        say!(
+            json,
             "start Claude Code with: {}",
             sh_quote(&paths.launcher(&ch.launcher_name).display().to_string())
         );
     }
-    Ok(match final_verify(args, &paths, &ch, false) {
-        Some(r) if !r.ok && observed_any(&r) => 1,
-        _ => 0,
-    })
+    print_report(report(&built, run.as_ref(), true));
+    Ok(0)
 }

@@ -63,6 +63,31 @@ struct LastRun {
     command: String,
     created: String,
     files: Vec<RunFile>,
+    /// The run did not finish: `applying` (cut off; the next setup, alias or undo takes it
+    /// back) or `incomplete` (a rollback could not restore every file). Its files are not
+    /// marked as in place.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<String>,
+}
+
+/// A run that was cut off and not yet taken back: its command and pid (from the journal).
+#[derive(Debug, Serialize)]
+struct Interrupted {
+    command: String,
+    pid: u32,
+}
+
+/// The journal of a run whose process is gone: it was interrupted.
+fn interrupted(paths: &Paths) -> Option<Interrupted> {
+    let bytes = std::fs::read(paths.state_dir.join(crate::setup::journal::JOURNAL_FILE)).ok()?;
+    let j: crate::setup::journal::Journal = serde_json::from_slice(&bytes).ok()?;
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let gone = unsafe { libc::kill(j.pid as libc::pid_t, 0) } != 0
+        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+    gone.then_some(Interrupted {
+        command: j.command,
+        pid: j.pid,
+    })
 }
 
 /// What the live comparison covered, and what it could not.
@@ -150,13 +175,14 @@ fn last_run(paths: &Paths) -> Result<Option<LastRun>> {
         files: m
             .entries
             .iter()
-            .filter(|e| e.after.is_some() || e.after_hash.is_some())
+            .filter(|e| (e.after.is_some() || e.after_hash.is_some()) && !e.undone)
             .map(|e| RunFile {
                 path: e.path.display().to_string(),
                 what: e.what.clone(),
                 present: e.path.exists(),
             })
             .collect(),
+        state: m.state.clone(),
     }))
 }
 
@@ -171,6 +197,7 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
     let config_path = paths.config_toml();
     let cfg = config::load(&config_path)?;
     let run = last_run(&paths)?;
+    let stopped = interrupted(&paths);
     let Some(cfg) = cfg else {
         let f = Finding::new(
             "not_set_up",
@@ -182,12 +209,19 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
         let findings = vec![f];
         if args.json {
             let v = json!({"configured": null, "config_path": config_path.display().to_string(),
-                           "last_run": run, "compared": [], "not_compared": [], "findings": findings});
+                           "last_run": run, "interrupted": stopped, "compared": [], "not_compared": [], "findings": findings});
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         } else {
             crate::tprint!(
                 "{}",
-                human(None, &config_path, run.as_ref(), None, &findings)
+                human(
+                    None,
+                    &config_path,
+                    run.as_ref(),
+                    stopped.as_ref(),
+                    None,
+                    &findings
+                )
             );
         }
         return Ok(exit_code(&findings, args.strict));
@@ -215,6 +249,7 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
             "configured": cfg,
             "config_path": config_path.display().to_string(),
             "last_run": run,
+            "interrupted": stopped,
             "compared": cov.compared,
             "not_compared": cov.not_compared,
             "findings": findings,
@@ -227,6 +262,7 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
                 Some(&cfg),
                 &config_path,
                 run.as_ref(),
+                stopped.as_ref(),
                 Some(&cov),
                 &findings
             )
@@ -258,6 +294,7 @@ fn human(
     cfg: Option<&SetupConfig>,
     config_path: &std::path::Path,
     run: Option<&LastRun>,
+    stopped: Option<&Interrupted>,
     cov: Option<&Coverage>,
     findings: &[Finding],
 ) -> String {
@@ -284,7 +321,29 @@ fn human(
             );
         }
     }
-    if let Some(r) = run {
+    if let Some(i) = stopped {
+        o += &format!(
+            "[!] an earlier `cclocal {}` (pid {}) was interrupted; the next `cclocal setup`, `cclocal alias` or `cclocal undo` takes back what it changed\n",
+            i.command, i.pid
+        );
+    }
+    if let Some(r) = run.filter(|r| r.state.is_some()) {
+        let why = match r.state.as_deref() {
+            Some("incomplete") => "it failed and could not put every file back; `cclocal undo` restores them",
+            _ => "it was cut off; the next `cclocal setup`, `cclocal alias` or `cclocal undo` takes it back",
+        };
+        o += &format!(
+            "The last setup (run {}, {}) did not finish: {why}. Its files:\n",
+            r.id, r.created
+        );
+        for f in &r.files {
+            o += &format!(
+                "  [?] {} ({}): not known to hold what setup planned\n",
+                f.path, f.what
+            );
+        }
+    }
+    if let Some(r) = run.filter(|r| r.state.is_none()) {
         o += &format!("Files of the last setup (run {}, {}):\n", r.id, r.created);
         for f in &r.files {
             o += &format!(

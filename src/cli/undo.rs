@@ -136,7 +136,7 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
     let session = if args.dry_run {
         None
     } else {
-        Some(Session::begin(&paths)?)
+        Some(Session::begin(&paths, false)?)
     };
     if let Some(s) = &session {
         s.report();

@@ -7,6 +7,7 @@
 //! did not write or a backup it did not restore. An intent journal in the state directory
 //! lets the next run finish the job when this one is killed (docs/safety.md).
 
+use super::claude_lock::ClaudeLock;
 use super::journal::{self, Journal};
 use super::manifest::{self, Manifest};
 use super::plan::{read_with_links, ChangeKind, FileChange, Level, Plan};
@@ -114,26 +115,6 @@ pub fn write_atomic(target: &Path, bytes: &[u8], mode: u32) -> Result<()> {
     Ok(())
 }
 
-/// Rewrites a hard-linked file in place (so every link keeps seeing it).
-fn write_in_place(target: &Path, bytes: &[u8], mode: u32) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(target)
-        .map_err(|e| Error::io(target, "open for writing", e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(target, "write", e))?;
-    if fs::metadata(target)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o7777)
-        != Some(mode)
-    {
-        let _ = fs::set_permissions(target, fs::Permissions::from_mode(mode));
-    }
-    Ok(())
-}
-
 /// Creates the missing ancestors of `dir`, returning those it created (outermost first).
 pub fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
     let mut missing = Vec::new();
@@ -159,6 +140,24 @@ pub fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The folders the changes of a plan need that do not exist yet (outermost first).
+fn missing_dirs(changes: &[FileChange]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    for c in changes.iter().filter(|c| c.new_bytes.is_some()) {
+        let mut missing = Vec::new();
+        let mut cur = c.real_path.parent();
+        while let Some(d) = cur {
+            if d.exists() || out.iter().any(|o| o == d) {
+                break;
+            }
+            missing.push(d.to_path_buf());
+            cur = d.parent();
+        }
+        out.extend(missing.into_iter().rev());
+    }
+    out
 }
 
 fn remove_dirs(created: &[PathBuf]) {
@@ -235,10 +234,21 @@ pub fn apply(plan: &Plan, record: Option<Record<'_>>) -> Result<Option<Manifest>
     apply_journaled(plan, how)
 }
 
-/// A file of the run that stays changed after a failed rollback: path and why.
-fn left_message(left: &[(PathBuf, String)]) -> String {
+/// A file of the run that stays changed after a failed rollback.
+struct Left {
+    /// Its index in the plan.
+    i: usize,
+    path: PathBuf,
+    why: String,
+    /// It still holds what cclocal wrote (or may be damaged): `cclocal undo` restores it.
+    ours: bool,
+    /// A write in place that failed and could not be put back: only the backup restores it.
+    damaged: bool,
+}
+
+fn left_message(left: &[Left]) -> String {
     left.iter()
-        .map(|(p, why)| format!("\n  {} ({why})", p.display()))
+        .map(|l| format!("\n  {} ({})", l.path.display(), l.why))
         .collect()
 }
 
@@ -301,7 +311,8 @@ pub fn apply_journaled(plan: &Plan, how: Journaled<'_>) -> Result<Option<Manifes
         }
     };
     journal::pause_point(command, "saved");
-    // Phase 1: directories and temporary files.
+    // Phase 1: directories (recorded in the manifest before they are made, so that a run
+    // killed right after still has them removed), then temporary files.
     let mut created_dirs = Vec::new();
     let mut temps: Vec<Option<PathBuf>> = Vec::new();
     let cleanup_temps = |temps: &[Option<PathBuf>]| {
@@ -309,14 +320,36 @@ pub fn apply_journaled(plan: &Plan, how: Journaled<'_>) -> Result<Option<Manifes
             let _ = fs::remove_file(t);
         }
     };
-    for c in &changes {
-        let step = match &c.new_bytes {
-            Some(bytes) => create_dirs(
+    if let Some((m, dir)) = &mut run {
+        let planned = missing_dirs(&changes);
+        if !planned.is_empty() {
+            m.created_dirs = planned;
+            if let Err(e) = manifest::write_manifest(dir, m) {
+                discard_run(&run);
+                clear_journal();
+                return Err(e);
+            }
+        }
+    }
+    let made = changes
+        .iter()
+        .filter(|c| c.new_bytes.is_some())
+        .try_for_each(|c| {
+            create_dirs(
                 c.real_path.parent().unwrap_or(Path::new(".")),
                 &mut created_dirs,
             )
-            .and_then(|_| write_temp(&c.real_path, bytes, c.mode))
-            .map(Some),
+        });
+    if let Err(e) = made {
+        remove_dirs(&created_dirs);
+        discard_run(&run);
+        clear_journal();
+        return Err(e);
+    }
+    journal::pause_point(command, "dirs");
+    for c in &changes {
+        let step = match &c.new_bytes {
+            Some(bytes) => write_temp(&c.real_path, bytes, c.mode).map(Some),
             None => Ok(None),
         };
         match step {
@@ -331,7 +364,7 @@ pub fn apply_journaled(plan: &Plan, how: Journaled<'_>) -> Result<Option<Manifes
         }
     }
     if let Some((m, dir)) = &mut run {
-        if !created_dirs.is_empty() {
+        if m.created_dirs != created_dirs {
             m.created_dirs = created_dirs.clone();
             let _ = manifest::write_manifest(dir, m);
         }
@@ -339,22 +372,39 @@ pub fn apply_journaled(plan: &Plan, how: Journaled<'_>) -> Result<Option<Manifes
     journal::pause_point(command, "temps");
     // Phase 2: check each file against its baseline and replace it.
     let mut done: Vec<Done> = Vec::new();
+    let mut damaged: Vec<(PathBuf, String)> = Vec::new();
     let mut failure: Option<Error> = None;
     for i in 0..changes.len() {
         journal::pause_point(command, &format!("rename-{i}"));
-        match commit(&mut changes[i], &mut temps[i], i, &mut run) {
-            Ok(Some(d)) => done.push(d),
-            Ok(None) => {}
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
+        if let Err(e) = commit(
+            &mut changes[i],
+            &mut temps[i],
+            i,
+            &mut run,
+            command,
+            &mut done,
+            &mut damaged,
+        ) {
+            failure = Some(e);
+            break;
         }
         journal::pause_point(command, &format!("renamed-{i}"));
     }
     cleanup_temps(&temps);
     if let Some(e) = failure {
-        let left = roll_back(&changes, &done);
+        let mut left = roll_back(&changes, &done);
+        left.extend(damaged.iter().map(|(p, why)| {
+            Left {
+                i: changes
+                    .iter()
+                    .position(|c| &c.path == p)
+                    .unwrap_or(usize::MAX),
+                path: p.clone(),
+                why: why.clone(),
+                ours: true,
+                damaged: true,
+            }
+        }));
         if left.is_empty() {
             remove_dirs(&created_dirs);
             discard_run(&run);
@@ -362,10 +412,19 @@ pub fn apply_journaled(plan: &Plan, how: Journaled<'_>) -> Result<Option<Manifes
             return Err(e);
         }
         // Files stay changed: keep the run (its backups) so that undo can finish the job.
+        // Only what still holds cclocal's bytes is left for undo: files put back, never
+        // written, or written by someone else since are marked as needing nothing.
         let (what, fix) = match &run {
             Some((m, dir)) => {
                 let mut m = m.clone();
                 m.state = Some("incomplete".into());
+                for (j, entry) in m.entries.iter_mut().enumerate() {
+                    match left.iter().find(|l| l.i == j && l.ours) {
+                        Some(l) if l.damaged => entry.level = Level::File,
+                        Some(_) => {}
+                        None => entry.undone = true,
+                    }
+                }
                 let _ = manifest::write_manifest(dir, &m);
                 (format!("backups kept in {}", dir.display()), "cclocal undo")
             }
@@ -409,20 +468,39 @@ pub fn apply_journaled(plan: &Plan, how: Journaled<'_>) -> Result<Option<Manifes
 }
 
 /// Checks change `i` against its baseline (editing a level change again on fresh content)
-/// and puts it in place. `None`: nothing was left to do.
+/// and puts it in place; what it replaced goes into `done` (for a rollback) as soon as the
+/// file changed, so that an error after that (a backup that cannot be saved) still puts it
+/// back. A hard-linked file whose write failed and could not be restored is named in
+/// `damaged`: its run's backups must be kept.
+#[allow(clippy::too_many_arguments)]
 fn commit(
     c: &mut FileChange,
     temp: &mut Option<PathBuf>,
     i: usize,
     run: &mut Option<(Manifest, PathBuf)>,
-) -> Result<Option<Done>> {
+    command: &str,
+    done: &mut Vec<Done>,
+    damaged: &mut Vec<(PathBuf, String)>,
+) -> Result<()> {
     let target = c.real_path.clone();
+    // `~/.claude.json`: Claude Code's own lock, taken as Claude Code takes it, is held from
+    // the check to the rename (and the backup), so a Claude Code that saves its
+    // configuration meanwhile waits and then reads what cclocal wrote.
+    let lock = match c.level {
+        Level::JsonKey { .. } => Some(ClaudeLock::acquire(&c.path)?),
+        _ => None,
+    };
+    if lock.is_some() {
+        journal::pause_point(command, &format!("locked-{i}"));
+    }
     let orig_name =
         target.with_file_name(format!("{}orig", temp_prefix(&target, std::process::id())));
     let mut tries = 0;
     let mut unsynced = false;
     let mut swapped = false;
     let orig = 'commit: loop {
+        // A hard-linked file is written through one descriptor, opened and checked here.
+        let mut in_place: Option<File> = None;
         let orig = loop {
             // A hard link to the file as it is now, made before the check, so that the check
             // is the last thing before the rename and a rollback needs no disk space.
@@ -436,7 +514,21 @@ fn commit(
             let now = read_with_links(&c.real_path)?;
             let now_bytes = now.as_ref().map(|(b, _, _)| b);
             if now_bytes == c.old.as_ref() {
-                break orig;
+                match (&c.old, &c.new_bytes) {
+                    (Some(old), Some(_)) if c.nlink > 1 => {
+                        if let Some(f) = open_checked(&target, old)? {
+                            in_place = Some(f);
+                            break orig;
+                        }
+                        // Replaced between the read and the open: read it again.
+                        tries += 1;
+                        if tries > MAX_REAPPLY {
+                            return Err(kept_changing(c));
+                        }
+                        continue;
+                    }
+                    _ => break orig,
+                }
             }
             let linked = u64::from(orig.is_some());
             if let Some(o) = &orig {
@@ -447,14 +539,12 @@ fn commit(
                 return Err(conflict(c));
             }
             if tries > MAX_REAPPLY {
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    format!("the file kept changing while cclocal edited it ({MAX_REAPPLY} tries); it was not overwritten"),
-                )
-                .with_subject(c.path.display().to_string())
-                .with_hint("run the command again when the program writing it (Claude Code?) is idle; files already replaced in this run were put back"));
+                return Err(kept_changing(c));
             }
             // Claude Code (or the user) rewrote the file: make the same edit on what is there now.
+            if let Some((_, m, _)) = &now {
+                super::plan::check_writable(&c.path, *m, &c.level)?;
+            }
             let fresh = now.as_ref().map(|(b, _, _)| b.as_slice());
             let Some(new) = c.level.edit(&c.path, fresh)? else {
                 // The change is already there (or nothing is left to remove).
@@ -462,7 +552,7 @@ fn commit(
                     let _ = fs::remove_file(t);
                 }
                 c.kind = ChangeKind::Unchanged;
-                return Ok(None);
+                return Ok(());
             };
             let (old, old_mode, nlink) = match now {
                 Some((b, m, n)) => (Some(b), Some(m), n.saturating_sub(linked)),
@@ -488,6 +578,49 @@ fn commit(
             unsynced = true;
             c.new_bytes = Some(new);
         };
+        journal::pause_point(command, &format!("checked-{i}"));
+        if lock.as_ref().is_some_and(|l| !l.still_held()) {
+            if let Some(o) = &orig {
+                let _ = fs::remove_file(o);
+            }
+            return Err(conflict(c).with_hint(
+                "Claude Code took its lock over while cclocal held it (a very slow disk?); run the command again; files already replaced in this run were put back",
+            ));
+        }
+
+        // A hard-linked file: written through the descriptor that was checked, the space it
+        // needs reserved first, so that every link sees the change and a failed write puts
+        // the old bytes back.
+        if let (Some(f), Some(new), Some(old)) = (&in_place, &c.new_bytes, &c.old) {
+            if let Err((e, state)) = write_through(f, new, old, c.mode) {
+                if state == InPlace::Damaged {
+                    damaged.push((
+                        c.path.clone(),
+                        format!("its write failed and the old content could not be put back: {e}"),
+                    ));
+                }
+                return Err(Error::io(&target, "write", e).with_hint(match state {
+                    InPlace::Untouched => "it was not changed (no byte of it was written); free space or fix the cause, then run the command again",
+                    InPlace::Restored => "its old content was written back; free space or fix the cause, then run the command again",
+                    InPlace::Damaged => "restore it from the backup named below",
+                }));
+            }
+            if let Some(t) = temp.take() {
+                let _ = fs::remove_file(t);
+            }
+            if !same_file(f, &target) {
+                // Renamed over between the check and the write: the file now at the path is
+                // someone else's; the edit is made again on it.
+                tries += 1;
+                if tries > MAX_REAPPLY {
+                    return Err(kept_changing(c));
+                }
+                let new = c.new_bytes.clone().unwrap_or_default();
+                *temp = Some(write_temp_with(&c.real_path, &new, c.mode, false)?);
+                continue 'commit;
+            }
+            break orig;
+        }
 
         // Linux: swap the new file in atomically and look at what came out. Should a writer
         // have slipped in between the check and the swap, its file is swapped back, so
@@ -528,21 +661,33 @@ fn commit(
                 continue 'commit;
             }
         }
+        // A new file is created without replacing one that appeared since the check (Claude
+        // Code creating its configuration): that one is then edited, or is a conflict.
+        if let (None, Some(_), Some(tmp)) = (&c.old, &c.new_bytes, temp.clone()) {
+            match rename_noreplace(&tmp, &target) {
+                Ok(()) => {
+                    *temp = None;
+                    break orig;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue 'commit,
+                Err(e) => {
+                    let _ = fs::remove_file(&tmp);
+                    *temp = None;
+                    return Err(Error::io(&target, "create", e));
+                }
+            }
+        }
         break orig;
     };
     let target = &c.real_path;
     let step = match (&c.new_bytes, temp.take()) {
         _ if swapped => Ok(()),
-        (Some(bytes), Some(tmp)) if c.nlink > 1 => {
-            let r = write_in_place(target, bytes, c.mode);
-            let _ = fs::remove_file(tmp);
-            r
-        }
+        (Some(_), None) => Ok(()),
         (Some(_), Some(tmp)) => fs::rename(&tmp, target).map_err(|e| {
             let _ = fs::remove_file(&tmp);
             Error::io(target, "replace", e)
         }),
-        _ => fs::remove_file(target).map_err(|e| Error::io(target, "remove", e)),
+        (None, _) => fs::remove_file(target).map_err(|e| Error::io(target, "remove", e)),
     };
     if let Err(e) = step {
         if let Some(o) = orig {
@@ -556,37 +701,198 @@ fn commit(
         }
     }
     sync_dir(target.parent().unwrap_or(Path::new(".")));
+    // From here on the file is changed: a failure below still takes it back.
+    done.push(Done { i, orig });
     if unsynced {
         // Edited again on fresh content: the backup becomes what was replaced. Until it is
         // saved, the hard link `orig` holds that content; a kill in between is taken back
         // at the key/block level, which needs no backup.
         if let Some((m, dir)) = run {
             if let Some(b) = &c.old {
-                write_atomic(&dir.join(format!("before-{i}")), b, 0o600)?;
+                write_atomic(&dir.join(format!("before-{i}")), b, 0o600)
+                    .map_err(|e| e.with_hint(PUT_BACK))?;
             }
             m.entries[i] = manifest::entry_for(i, c);
-            manifest::write_manifest(dir, m)?;
+            manifest::write_manifest(dir, m).map_err(|e| e.with_hint(PUT_BACK))?;
         }
     }
-    Ok(Some(Done { i, orig }))
+    drop(lock);
+    Ok(())
+}
+
+/// The hint of an error after a file was replaced: the rollback puts it back (when it
+/// cannot, the run's error lists what stays changed instead).
+const PUT_BACK: &str =
+    "the files this run had replaced, this one included, were put back; free space or fix the cause, then run the command again";
+
+fn kept_changing(c: &FileChange) -> Error {
+    Error::new(
+        ErrorKind::Io,
+        format!("the file kept changing while cclocal edited it ({MAX_REAPPLY} tries); it was not overwritten"),
+    )
+    .with_subject(c.path.display().to_string())
+    .with_hint("run the command again when the program writing it (Claude Code?) is idle; files already replaced in this run were put back")
+}
+
+/// Opens `target` for writing in place and checks, through that one descriptor, that it
+/// still holds `expected` and is still the file at the path. `None`: it changed.
+fn open_checked(target: &Path, expected: &[u8]) -> Result<Option<File>> {
+    use std::io::Read;
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(target)
+        .map_err(|e| Error::io(target, "open for writing", e))?;
+    let mut now = Vec::with_capacity(expected.len());
+    f.read_to_end(&mut now)
+        .map_err(|e| Error::io(target, "read", e))?;
+    Ok((now == expected && same_file(&f, target)).then_some(f))
+}
+
+/// Whether the open file `f` is the file at `path` now.
+fn same_file(f: &File, path: &Path) -> bool {
+    match (f.metadata(), fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Reserves the blocks `len` bytes need in `f` without changing its content or size
+/// (`fallocate` with `FALLOC_FL_KEEP_SIZE`). Filesystems that cannot are not an error: the
+/// write below then restores the old bytes itself when it fails.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn reserve(f: &File, len: usize) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: fallocate on a descriptor this `File` owns; no memory is passed.
+    let r = unsafe { libc::fallocate(f.as_raw_fd(), libc::FALLOC_FL_KEEP_SIZE, 0, len as _) };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) | Some(libc::EFBIG) => Err(e),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn reserve(_f: &File, _len: usize) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// What a failed write in place left in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InPlace {
+    /// Nothing was written (the space could not be reserved).
+    Untouched,
+    /// Bytes were written, and the old ones written back.
+    Restored,
+    /// Neither the new nor the old content is certain: only the backup restores it.
+    Damaged,
+}
+
+/// Rewrites a hard-linked file in place through `f` (so every link keeps seeing it): the
+/// space is reserved first, the new bytes are written over the old ones without truncating
+/// first, and only then is the file cut to its new length (which needs no space). When the
+/// write fails the old bytes are written back. `Err((error, what the file holds))`.
+fn write_through(
+    f: &File,
+    new: &[u8],
+    old: &[u8],
+    mode: u32,
+) -> std::result::Result<(), (std::io::Error, InPlace)> {
+    use std::os::unix::fs::FileExt;
+    if let Err(e) = reserve(f, new.len()) {
+        return Err((e, InPlace::Untouched));
+    }
+    if let Err(e) = f.write_all_at(new, 0) {
+        let restored = f
+            .write_all_at(old, 0)
+            .and_then(|_| f.set_len(old.len() as u64))
+            .and_then(|_| f.sync_all())
+            .is_ok();
+        let state = if restored {
+            InPlace::Restored
+        } else {
+            InPlace::Damaged
+        };
+        return Err((e, state));
+    }
+    f.set_len(new.len() as u64)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| (e, InPlace::Damaged))?;
+    if f.metadata().ok().map(|m| m.permissions().mode() & 0o7777) != Some(mode) {
+        let _ = f.set_permissions(fs::Permissions::from_mode(mode));
+    }
+    Ok(())
+}
+
+/// Puts `tmp` at `target` only when nothing is there (`renameat2(RENAME_NOREPLACE)`, or
+/// `link` + `unlink` where that is not available): a file created meanwhile is never
+/// replaced (`AlreadyExists`).
+fn rename_noreplace(tmp: &Path, target: &Path) -> std::io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let ca = std::ffi::CString::new(tmp.as_os_str().as_bytes())?;
+        let cb = std::ffi::CString::new(target.as_os_str().as_bytes())?;
+        // SAFETY: two NUL-terminated paths that live across the call.
+        let r = unsafe {
+            libc::renameat2(
+                libc::AT_FDCWD,
+                ca.as_ptr(),
+                libc::AT_FDCWD,
+                cb.as_ptr(),
+                libc::RENAME_NOREPLACE as _,
+            )
+        };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
+            return Err(e);
+        }
+    }
+    fs::hard_link(tmp, target)?;
+    let _ = fs::remove_file(tmp);
+    Ok(())
 }
 
 /// Puts back the files of `done` (in reverse) as the plan found them. A file that no longer
 /// holds what this run wrote belongs to someone else now and is left alone. Returns the
 /// files that stay changed, with why.
-fn roll_back(changes: &[FileChange], done: &[Done]) -> Vec<(PathBuf, String)> {
+fn roll_back(changes: &[FileChange], done: &[Done]) -> Vec<Left> {
     let mut left = Vec::new();
     for d in done.iter().rev() {
         let c = &changes[d.i];
+        let leave = |why: String, ours: bool| Left {
+            i: d.i,
+            path: c.path.clone(),
+            why,
+            ours,
+            damaged: false,
+        };
+        // `~/.claude.json` is put back under Claude Code's lock too.
+        let _lock = match c.level {
+            Level::JsonKey { .. } => match ClaudeLock::acquire(&c.path) {
+                Ok(l) => Some(l),
+                Err(e) => {
+                    left.push(leave(format!("could not be put back: {}", e.message), true));
+                    continue;
+                }
+            },
+            _ => None,
+        };
         let now = fs::read(&c.real_path).ok();
         if now != c.new_bytes {
             if let Some(o) = &d.orig {
                 let _ = fs::remove_file(o);
             }
             if now.is_some() || c.new_bytes.is_some() {
-                left.push((
-                    c.path.clone(),
+                left.push(leave(
                     "changed by another program since cclocal wrote it; left as it is".into(),
+                    false,
                 ));
             }
             continue;
@@ -602,16 +908,31 @@ fn roll_back(changes: &[FileChange], done: &[Done]) -> Vec<(PathBuf, String)> {
                     }
                 }),
             (None, Some(bytes), Some(mode)) if c.nlink > 1 => {
-                write_in_place(&c.real_path, bytes, mode)
+                match c
+                    .new_bytes
+                    .as_deref()
+                    .map(|new| open_checked(&c.real_path, new))
+                {
+                    Some(Ok(Some(f))) => {
+                        write_through(&f, bytes, c.new_bytes.as_deref().unwrap_or_default(), mode)
+                            .map_err(|(e, _)| Error::io(&c.real_path, "put back", e))
+                    }
+                    Some(Err(e)) => Err(e),
+                    _ => {
+                        left.push(leave(
+                            "changed by another program since cclocal wrote it; left as it is"
+                                .into(),
+                            false,
+                        ));
+                        continue;
+                    }
+                }
             }
             (None, Some(bytes), Some(mode)) => write_atomic(&c.real_path, bytes, mode),
             _ => fs::remove_file(&c.real_path).map_err(|e| Error::io(&c.real_path, "remove", e)),
         };
         if let Err(e) = restored {
-            left.push((
-                c.path.clone(),
-                format!("could not be put back: {}", e.message),
-            ));
+            left.push(leave(format!("could not be put back: {}", e.message), true));
         }
     }
     left

@@ -55,7 +55,9 @@ pub fn clear(state_dir: &Path) {
 /// Test hook: with `CCLOCAL_TEST_PAUSE_AT=<command>:<point>` the process prints
 /// `cclocal-test-pause: <command>:<point>` on stderr and waits there until it is killed,
 /// or, with `CCLOCAL_TEST_RESUME=<file>`, until that file exists. Points: `journal`,
-/// `saved`, `temps`, `rename-N` (before file N is checked and replaced), `renamed-N`.
+/// `saved`, `dirs` (folders made), `temps`, `rename-N` (before file N is checked and
+/// replaced), `locked-N` (Claude Code's lock taken for file N), `checked-N` (file N
+/// matched its baseline, right before it is replaced), `renamed-N`.
 pub fn pause_point(command: &str, point: &str) {
     let Some(want) = std::env::var_os("CCLOCAL_TEST_PAUSE_AT") else {
         return;
@@ -110,8 +112,10 @@ fn lock_wait() -> Duration {
 
 impl Session {
     /// Takes the lock (waiting for another run), then finishes what an interrupted run
-    /// left and prunes old runs.
-    pub fn begin(paths: &Paths) -> Result<Session> {
+    /// left and prunes old runs. `records`: this command records a new run (setup, alias),
+    /// so one place is made for it; `undo` records none, so all [`manifest::KEEP_RUNS`]
+    /// stay undoable.
+    pub fn begin(paths: &Paths, records: bool) -> Result<Session> {
         let state_dir = &paths.state_dir;
         manifest::private_dir(state_dir)?;
         let lock_path = state_dir.join(LOCK_FILE);
@@ -153,7 +157,12 @@ impl Session {
         };
         s.recovered = recover(paths)?;
         clean_state_temps(state_dir);
-        s.pruned = manifest::prune(&paths.runs_dir(), manifest::KEEP_RUNS - 1);
+        let keep = if records {
+            manifest::KEEP_RUNS - 1
+        } else {
+            manifest::KEEP_RUNS
+        };
+        s.pruned = manifest::prune(&paths.runs_dir(), keep);
         Ok(s)
     }
 
@@ -204,6 +213,70 @@ fn clean_temps(paths: &[PathBuf], pid: u32) -> usize {
     n
 }
 
+/// The folders where setup, alias and undo put temporary files: beside every file they
+/// can write.
+fn known_dirs(paths: &Paths) -> Vec<PathBuf> {
+    let mut dirs = vec![
+        paths.home.clone(),
+        paths.home.join(".local/bin"),
+        paths.config_dir.clone(),
+        paths.config_dir.join("server"),
+        paths.xdg_config.join("fish"),
+        paths.xdg_config.join("systemd/user"),
+        paths.home.join("Library/LaunchAgents"),
+    ];
+    if let Some(d) = paths.claude_json.parent() {
+        dirs.push(d.to_path_buf());
+    }
+    if let Some(z) = std::env::var_os("ZDOTDIR").map(PathBuf::from) {
+        dirs.push(z);
+    }
+    dirs.sort();
+    dirs.dedup();
+    dirs
+}
+
+/// `.NAME.cclocal-tmp-PID-N` or `...-PID-orig`: the PID, when `name` is such a name.
+fn temp_pid(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?;
+    let (_, tail) = rest.rsplit_once(".cclocal-tmp-")?;
+    let (pid, n) = tail.split_once('-')?;
+    let n_ok = n == "orig" || (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if !n_ok || pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    pid.parse().ok()
+}
+
+fn alive(pid: u32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Without a journal to name them: removes the temporary files that a process no longer
+/// running left beside the files setup can write (their names say they are cclocal's, and
+/// which process made them). The `-orig` copy is a hard link to a replaced file, whose
+/// content is also in the run's backup. Only regular files are removed.
+fn clean_orphan_temps(paths: &Paths) -> usize {
+    let me = std::process::id();
+    let mut n = 0;
+    for d in known_dirs(paths) {
+        let Ok(rd) = fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(pid) = temp_pid(&name) else { continue };
+            if pid == me || alive(pid) {
+                continue;
+            }
+            if e.file_type().is_ok_and(|t| t.is_file()) && fs::remove_file(e.path()).is_ok() {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
 /// Finishes what an interrupted run left: takes an interrupted run back, finishes an
 /// interrupted undo, removes temporary files. Returns messages for the user.
 pub fn recover(paths: &Paths) -> Result<Vec<String>> {
@@ -217,12 +290,19 @@ pub fn recover(paths: &Paths) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let runs_dir = paths.runs_dir();
     let Ok(j) = serde_json::from_slice::<Journal>(&bytes) else {
-        // A journal is written atomically; a damaged one is not ours to act on.
+        // A journal is written atomically; a damaged one is not ours to act on. The
+        // temporary files a killed run leaves are still recognisable by their names.
         out.push(format!(
             "note: {} is damaged; it was set aside as journal.json.damaged",
             jp.display()
         ));
         let _ = fs::rename(&jp, state_dir.join("journal.json.damaged"));
+        let n = clean_orphan_temps(paths);
+        if n > 0 {
+            out.push(format!(
+                "  removed {n} temporary file(s) an interrupted run left"
+            ));
+        }
         return Ok(out);
     };
     // Its temporary files first (they would keep created folders from being removed).
@@ -290,4 +370,26 @@ pub fn recover(paths: &Paths) -> Result<Vec<String>> {
     }
     clear(state_dir);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_file_names_give_their_pid_and_nothing_else_does() {
+        assert_eq!(temp_pid("..claude.json.cclocal-tmp-123-orig"), Some(123));
+        assert_eq!(temp_pid(".bashrc.cclocal-tmp-77-0"), Some(77));
+        for other in [
+            ".bashrc",
+            "bashrc.cclocal-tmp-77-0",
+            ".bashrc.cclocal-tmp-77-",
+            ".bashrc.cclocal-tmp--0",
+            ".bashrc.cclocal-tmp-7x-0",
+            ".bashrc.cclocal-tmp-77-0x",
+            ".claude.json.cclocal-kept-12",
+        ] {
+            assert_eq!(temp_pid(other), None, "{other}");
+        }
+    }
 }

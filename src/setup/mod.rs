@@ -6,6 +6,7 @@ pub mod apply;
 pub mod build;
 pub mod choices;
 pub mod claude_json;
+pub mod claude_lock;
 pub mod config;
 pub mod context;
 pub mod generate;

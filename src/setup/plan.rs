@@ -127,6 +127,30 @@ pub fn read_with_links(path: &Path) -> Result<Option<(Vec<u8>, u32, u64)>> {
     }
 }
 
+/// Refuses to edit a file of the user's that has no write permission for its owner (a
+/// `chmod 444 ~/.bashrc`): a read-only file says "leave me alone", so cclocal does not edit
+/// it behind the user's back, whoever runs it (docs/safety.md).
+pub fn check_writable(path: &Path, mode: u32, level: &Level) -> Result<()> {
+    if mode & 0o200 != 0 {
+        return Ok(());
+    }
+    Err(Error::usage(format!(
+        "{} is read-only (mode {:04o}); cclocal does not edit a file you made read-only",
+        path.display(),
+        mode & 0o7777
+    ))
+    .with_subject(path.display().to_string())
+    .with_hint(format!(
+        "to let cclocal edit it, run `chmod u+w {}` and run the command again{}",
+        crate::shell::quote::sh_quote(&path.display().to_string()),
+        match level {
+            Level::JsonKey { .. } => "; or leave it out with `--skip onboarding`",
+            Level::RcBlock { .. } => "; or add the lines `cclocal alias` prints yourself",
+            Level::File => "",
+        }
+    )))
+}
+
 /// Follows a symlink at `path` to the file it names (so that dotfile managers keep their
 /// links); other paths are returned as they are.
 fn resolve(path: &Path) -> PathBuf {
@@ -173,6 +197,9 @@ impl FileChange {
         let real_path = resolve(&path);
         let current = read_with_links(&real_path)?;
         let new = level.edit(&path, current.as_ref().map(|(b, _, _)| b.as_slice()))?;
+        if let (Some(_), Some((_, m, _))) = (&new, &current) {
+            check_writable(&path, *m, &level)?;
+        }
         let bytes = match (new, &current) {
             (Some(b), _) => b,
             (None, Some((b, _, _))) => b.clone(),

@@ -48,3 +48,4 @@ mod setup_snapshots;
 mod turn_time;
 mod verify_real;
 mod wiring;
+mod write_races;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const ONLY: &[&str] = &["--yes", "--only", "launcher,onboarding"];
+pub(crate) const ONLY: &[&str] = &["--yes", "--only", "launcher,onboarding"];
 
 /// `t.setup_args(ONLY)` with `flag` set to `value` instead.
 fn args_with(t: &TestHome, flag: &str, value: &str) -> Vec<String> {
@@ -22,12 +22,12 @@ fn args_with(t: &TestHome, flag: &str, value: &str) -> Vec<String> {
     a
 }
 
-fn json_file(p: &Path) -> serde_json::Value {
+pub(crate) fn json_file(p: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }
 
 /// Every file under HOME except cclocal's own history, with bytes and mode.
-fn user_view(t: &TestHome) -> std::collections::BTreeMap<String, (Vec<u8>, u32)> {
+pub(crate) fn user_view(t: &TestHome) -> std::collections::BTreeMap<String, (Vec<u8>, u32)> {
     let mut c = contents(t.dir.path());
     c.retain(|k, _| {
         !k.starts_with("home/.local/state/")
@@ -39,7 +39,7 @@ fn user_view(t: &TestHome) -> std::collections::BTreeMap<String, (Vec<u8>, u32)>
 }
 
 /// No temporary file of cclocal anywhere in `dir`.
-fn temps_in(dir: &Path) -> Vec<String> {
+pub(crate) fn temps_in(dir: &Path) -> Vec<String> {
     tree(dir)
         .into_keys()
         .filter(|k| k.contains(".cclocal-tmp-"))
@@ -47,12 +47,12 @@ fn temps_in(dir: &Path) -> Vec<String> {
 }
 
 /// Starts `cmd` with a pause at `point`; returns once the binary stopped there.
-fn spawn_paused(cmd: Command, point: &str, resume: Option<&Path>) -> Child {
+pub(crate) fn spawn_paused(cmd: Command, point: &str, resume: Option<&Path>) -> Child {
     spawn_paused_log(cmd, point, resume).0
 }
 
 /// [`spawn_paused`], plus everything the binary prints on stderr.
-fn spawn_paused_log(
+pub(crate) fn spawn_paused_log(
     mut cmd: Command,
     point: &str,
     resume: Option<&Path>,
@@ -89,14 +89,14 @@ fn spawn_paused_log(
     }
 }
 
-fn kill9(mut child: Child) {
+pub(crate) fn kill9(mut child: Child) {
     let _ = Command::new("kill")
         .args(["-9", &child.id().to_string()])
         .status();
     let _ = child.wait();
 }
 
-fn home_with_user_files(t: &TestHome) {
+pub(crate) fn home_with_user_files(t: &TestHome) {
     std::fs::write(t.home().join(".claude.json"), realistic_claude_json()).unwrap();
     std::fs::set_permissions(
         t.home().join(".claude.json"),
@@ -406,7 +406,7 @@ fn kill_9_at_random_moments_never_loses_the_users_bytes() {
 }
 
 /// Mounts a tmpfs of `size` at `dir`; `false` (with a message) when not allowed here.
-fn mount_tmpfs(dir: &Path, size: &str) -> bool {
+pub(crate) fn mount_tmpfs(dir: &Path, size: &str) -> bool {
     std::fs::create_dir_all(dir).unwrap();
     let ok = Command::new("mount")
         .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
@@ -424,7 +424,7 @@ fn mount_tmpfs(dir: &Path, size: &str) -> bool {
     ok
 }
 
-struct Unmount(PathBuf);
+pub(crate) struct Unmount(pub(crate) PathBuf);
 impl Drop for Unmount {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
@@ -432,7 +432,7 @@ impl Drop for Unmount {
 }
 
 /// Fills the filesystem holding `dir` (returns the filler file).
-fn fill(dir: &Path) -> PathBuf {
+pub(crate) fn fill(dir: &Path) -> PathBuf {
     let f = dir.join("filler");
     let _ = Command::new("dd")
         .args(["if=/dev/zero", "bs=4k"])

@@ -63,6 +63,54 @@ pub fn ollama_app_context_length(home: &Path) -> Option<u64> {
     out.trim().parse::<u64>().ok().filter(|&n| n > 0)
 }
 
+/// The folders systemd reads system units from (systemd.unit(5), "Unit File Load
+/// Path"), below `/`.
+pub const SYSTEM_UNIT_DIRS: &[&str] = &[
+    "etc/systemd/system",
+    "run/systemd/system",
+    "usr/local/lib/systemd/system",
+    "usr/lib/systemd/system",
+    "lib/systemd/system",
+];
+
+/// Where `ollama.service` was looked for under `root`, for messages.
+pub fn ollama_unit_places(root: &Path) -> String {
+    SYSTEM_UNIT_DIRS
+        .iter()
+        .map(|d| root.join(d).display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether `ollama.service` exists under `root` (`/` on a real system): its unit file in
+/// one of systemd's system unit folders, or, on the real system, `systemctl cat
+/// ollama.service` knows it (a unit from elsewhere, e.g. a generator).
+pub fn ollama_service_exists(root: &Path) -> bool {
+    let on_disk = SYSTEM_UNIT_DIRS
+        .iter()
+        .any(|d| root.join(d).join("ollama.service").is_file());
+    on_disk
+        || (root == Path::new("/")
+            && run(
+                "systemctl",
+                &["cat", "--no-pager", "ollama.service"],
+                Duration::from_secs(10),
+            )
+            .0)
+}
+
+/// The first line of a command's output, at most 200 characters, control characters
+/// dropped (what a message shows of a failure; the full text is the service manager's).
+fn first_line(text: &str) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    line.chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
 /// Runs one post action; returns what to tell the user.
 pub fn perform(action: &PostAction) -> Vec<String> {
     let t = Duration::from_secs(60);
@@ -75,7 +123,10 @@ pub fn perform(action: &PostAction) -> Vec<String> {
                 out.push(if ok {
                     format!("ran `{cmd}`")
                 } else {
-                    format!("`{cmd}` failed: {text}")
+                    format!(
+                        "`{cmd}` failed ({}); the drop-in is written, but Ollama does not use it until this succeeds: see `systemctl status ollama`",
+                        first_line(&text)
+                    )
                 });
                 if !ok {
                     break;

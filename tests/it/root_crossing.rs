@@ -234,7 +234,9 @@ fn not_owned_by(dir: &Path, uid: u32) -> Vec<String> {
 fn root_on_a_users_home_works_as_the_user_and_never_touches_root_files() {
     let Some(u) = RealUser::new("a") else { return };
     let v = Victims::new();
+    // The stand-in system root, readable by all like `/`.
     let sys = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(sys.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let victims_before = contents(v.dir.path());
     let sys_before = contents(sys.path());
 

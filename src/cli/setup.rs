@@ -563,6 +563,12 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             };
             if applies {
                 for line in system::perform(action) {
+                    if *action == crate::setup::PostAction::SystemdReload
+                        && system::is_failure(&line)
+                    {
+                        // The drop-in is there, but Ollama does not run with it yet.
+                        sys = SystemPart::NotRunning;
+                    }
                     say!(args.json, "{line}");
                 }
             }
@@ -595,7 +601,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     match (&sys, &start) {
         // Said by root once the drop-in is in place.
         (SystemPart::ToRoot, _) => {}
-        (SystemPart::Missing, Some(line)) => {
+        (SystemPart::Missing | SystemPart::NotRunning, Some(line)) => {
             say!(args.json, "once Ollama runs with those settings, {line}")
         }
         (_, Some(line)) => say!(args.json, "{line}"),
@@ -623,6 +629,8 @@ enum SystemPart {
     Missing,
     /// Root installs it after this (the user's) process is done (`crate::privilege`).
     ToRoot,
+    /// Written, but restarting Ollama with it failed.
+    NotRunning,
 }
 
 /// Takes the system drop-in out of `built` when `ollama.service` does not exist (with a
@@ -759,14 +767,20 @@ pub fn serve_root_part(args: &SetupArgs, request: &[u8]) -> Result<i32> {
         ),
         None => say!(req.json, "{} is already as planned", dropin.display()),
     }
+    let mut running = true;
     if run.is_some() && args.system_root.is_none() {
         for line in system::perform(&crate::setup::PostAction::SystemdReload) {
+            running &= !system::is_failure(&line);
             say!(req.json, "{line}");
         }
     }
     if let Some(line) = &req.start {
         let line: String = line.chars().filter(|c| !c.is_control()).collect();
-        say!(req.json, "{line}");
+        if running {
+            say!(req.json, "{line}");
+        } else {
+            say!(req.json, "once Ollama runs with those settings, {line}");
+        }
     }
     Ok(0)
 }

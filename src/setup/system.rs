@@ -103,12 +103,30 @@ pub fn ollama_service_exists(root: &Path) -> bool {
 /// dropped (what a message shows of a failure; the full text is the service manager's).
 fn first_line(text: &str) -> String {
     let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    line.chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect::<String>()
-        .trim()
-        .to_string()
+    let mut out = String::new();
+    let mut it = line.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\u{1b}' {
+            // A terminal escape (`ESC [ … letter`): dropped whole.
+            if it.peek() == Some(&'[') {
+                for e in it.by_ref() {
+                    if e.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        if !c.is_control() {
+            out.push(c);
+        }
+    }
+    out.chars().take(200).collect::<String>().trim().to_string()
+}
+
+/// Whether a line of [`perform`] reports a command that failed.
+pub fn is_failure(line: &str) -> bool {
+    line.starts_with('`') && line.contains("` failed")
 }
 
 /// Runs one post action; returns what to tell the user.
@@ -201,4 +219,30 @@ pub fn run_systemd_user(commands: &[Vec<String>], purpose: &str) -> Vec<String> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_is_one_short_line() {
+        let dump = "\n\u{1b}[0;1;31mJob for ollama.service failed because the control process exited with error code.\u{1b}[0m\nSee \"systemctl status ollama.service\" and \"journalctl -xeu ollama.service\" for details.\n";
+        let l = first_line(dump);
+        assert!(l.starts_with("Job for ollama.service failed"), "{l}");
+        assert!(!l.contains('\u{1b}') && !l.contains('\n'));
+        assert!(first_line(&"x".repeat(5000)).len() <= 200);
+        assert!(is_failure("`systemctl restart ollama` failed (x); …"));
+        assert!(!is_failure("ran `systemctl daemon-reload`"));
+    }
+
+    #[test]
+    fn the_service_is_found_in_any_unit_folder() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(!ollama_service_exists(d.path()));
+        let lib = d.path().join("usr/lib/systemd/system");
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::write(lib.join("ollama.service"), "[Service]\n").unwrap();
+        assert!(ollama_service_exists(d.path()));
+    }
 }

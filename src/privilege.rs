@@ -96,9 +96,12 @@ pub fn whose_home(paths: &Paths, euid: u32) -> Result<Home> {
     }
     // HOME itself as it leads (a link to it counts for where it leads); the folders under
     // it as they are (a link there is its maker's).
-    let home_owner = std::fs::metadata(&paths.home)
-        .map_err(|e| Error::io(&paths.home, "inspect HOME", e))?
-        .uid();
+    let home_owner = match std::fs::metadata(&paths.home) {
+        Ok(m) => m.uid(),
+        // No HOME yet: nothing of anyone's is there (root makes it, as before).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(Error::io(&paths.home, "inspect HOME", e)),
+    };
     let mut others: Vec<(PathBuf, u32)> = Vec::new();
     if home_owner != 0 {
         others.push((paths.home.clone(), home_owner));

@@ -20,21 +20,10 @@ pub fn run(program: &str, args: &[&str], timeout: Duration) -> (bool, String) {
     }
 }
 
-/// The effective user id.
+/// The effective user id (`geteuid`; not the owner of `/proc/self`, which is root for a
+/// process that gave up root, `crate::privilege`).
 pub fn uid() -> u32 {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if let Ok(m) = std::fs::metadata("/proc/self") {
-            return m.uid();
-        }
-    }
-    let (ok, out) = run("id", &["-u"], Duration::from_secs(5));
-    if ok {
-        out.trim().parse().unwrap_or(u32::MAX)
-    } else {
-        u32::MAX
-    }
+    crate::privilege::euid()
 }
 
 /// The Ollama app's `context_length` setting (macOS `db.sqlite`, table `settings`, row 1;

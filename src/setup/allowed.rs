@@ -1,7 +1,7 @@
 //! The only paths recovery and undo act on (docs/safety.md, "What recovery and undo
 //! touch"): the files setup and alias can plan — the launcher, the Claude Code settings,
 //! `config.toml`, the rc files, `~/.claude.json` and the server files setup generates —
-//! and, for root, the `ollama.service` drop-in. A journal or manifest naming anything else
+//! and the `ollama.service` drop-in. A journal or manifest naming anything else
 //! (`..`, a relative name, another path, a folder on the way that is a symlink leading out
 //! of HOME) is refused with its file and the path named, whoever runs cclocal: the state
 //! folder is only data, never a list of orders.
@@ -76,8 +76,8 @@ fn clean(p: &Path) -> std::result::Result<(), &'static str> {
     Ok(())
 }
 
-/// Lexically one of the files setup plans (or a file in the launcher's folder; or, for
-/// root, the drop-in).
+/// Lexically one of the files setup plans (or a file in the launcher's folder, or the
+/// drop-in under a system root).
 fn is_planned(paths: &Paths, p: &Path) -> bool {
     if planned_files(paths).iter().any(|a| a == p) {
         return true;
@@ -89,23 +89,64 @@ fn is_planned(paths: &Paths, p: &Path) -> bool {
     if p.parent() == Some(bin.as_path()) && p.file_name().is_some() {
         return true;
     }
-    // Root on root's own HOME records the drop-in with the rest (`--system-root` moves it).
-    crate::privilege::euid() == 0 && p.ends_with(DROPIN_TAIL)
+    // The drop-in, recorded with the rest by root on its own HOME, or under a
+    // `--system-root` folder (a packager's DESTDIR, the tests' stand-in system). Whoever
+    // runs cclocal can only write there with their own rights (`crate::privilege`).
+    p.ends_with(DROPIN_TAIL)
 }
 
-/// A folder on the way to `p` that is a symlink leading out of HOME (or, for root's
-/// system record, any symlinked folder): the path it leads to.
+/// The folder `p` is planned below: HOME, or the longest of the XDG config folder,
+/// cclocal's config folder, `~/.claude.json`'s folder and ZDOTDIR where they lie outside
+/// HOME — or, for the drop-in, its system root.
+fn base_of(paths: &Paths, p: &Path) -> PathBuf {
+    let mut bases = vec![
+        paths.home.clone(),
+        paths.xdg_config.clone(),
+        paths.config_dir.clone(),
+        paths
+            .claude_json
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+    ];
+    if let Some(zsh) = crate::shell::Shell::Zsh.rc_file(paths).parent() {
+        bases.push(zsh.to_path_buf());
+    }
+    if p.ends_with(DROPIN_TAIL) {
+        let mut root = p.to_path_buf();
+        for _ in Path::new(DROPIN_TAIL).components() {
+            root.pop();
+        }
+        bases.push(root);
+    }
+    if let Some(root) = &paths.system_root {
+        bases = vec![root.clone()];
+    }
+    let base = bases
+        .into_iter()
+        .filter(|b| !b.as_os_str().is_empty() && p.starts_with(b))
+        .max_by_key(|b| b.components().count())
+        .unwrap_or_else(|| paths.home.clone());
+    // A folder inside HOME (`~/.config/cclocal`) may itself be a link: HOME is the base.
+    if paths.system_root.is_none() && base.starts_with(&paths.home) {
+        return paths.home.clone();
+    }
+    base
+}
+
+/// A folder between `p` and the folder it is planned below ([`base_of`]) that is a symlink
+/// leading out of that folder (and out of HOME): the path it leads to. Links above that
+/// folder (`/var` to `/private/var`, a HOME that is itself a link) are the system's layout.
 fn symlinked_parent(paths: &Paths, p: &Path) -> Option<PathBuf> {
     let parent = p.parent()?;
     let real = std::fs::canonicalize(parent).ok()?;
-    if real == parent {
+    let canon = |b: &Path| std::fs::canonicalize(b).unwrap_or_else(|_| b.to_path_buf());
+    let base = canon(&base_of(paths, p));
+    if real.starts_with(&base) {
         return None;
     }
-    if paths.system_root.is_none() {
-        let home = std::fs::canonicalize(&paths.home).unwrap_or_else(|_| paths.home.clone());
-        if real.starts_with(&home) {
-            return None;
-        }
+    if paths.system_root.is_none() && real.starts_with(canon(&paths.home)) {
+        return None;
     }
     Some(real)
 }
@@ -333,6 +374,20 @@ mod tests {
         std::os::unix::fs::symlink(p2.home.join("dots/cclocal"), &p2.config_dir).unwrap();
         let t = p2.config_toml();
         check_file(&p2, Path::new("/m"), &t, &t).unwrap();
+        // cclocal's config folder itself a link out of HOME.
+        let (_d3, p3) = home();
+        std::fs::create_dir_all(&p3.xdg_config).unwrap();
+        std::os::unix::fs::symlink(out.path(), &p3.config_dir).unwrap();
+        let t = p3.config_toml();
+        assert!(check_file(&p3, Path::new("/m"), &t, &t).is_err());
+        // A HOME below a link (macOS: /var -> /private/var) is the system's layout.
+        let (d4, _) = home();
+        std::fs::create_dir_all(d4.path().join(".config/cclocal")).unwrap();
+        let link = out.path().join("home-link");
+        std::os::unix::fs::symlink(d4.path(), &link).unwrap();
+        let p4 = Paths::under(&link);
+        let t = p4.config_toml();
+        check_file(&p4, Path::new("/m"), &t, &t).unwrap();
     }
 
     #[test]

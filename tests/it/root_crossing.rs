@@ -101,6 +101,9 @@ impl Victims {
         std::fs::create_dir(d.join("sudoers.d")).unwrap();
         std::fs::write(d.join("crontab"), "# root's crontab\n").unwrap();
         std::fs::write(d.join("nologin-victim"), "keep me\n").unwrap();
+        // Named like a temporary file the planted journal's pid left beside it: recovery's
+        // temp cleanup must not remove it either.
+        std::fs::write(d.join(".nologin-victim.cclocal-tmp-999999-0"), "root's\n").unwrap();
         std::fs::write(d.join("root-bashrc"), "# root's own bashrc\n").unwrap();
         std::fs::write(d.join("root.json"), "{\n  \"root\": true\n}\n").unwrap();
         Victims { dir }

@@ -15,6 +15,7 @@ pub mod model;
 pub mod ollama;
 pub mod planner;
 pub mod predict;
+pub mod privilege;
 pub mod process;
 pub mod runtime;
 pub mod secret;

@@ -117,6 +117,38 @@ fn completions(args: &CompletionsArgs) -> error::Result<i32> {
     Ok(0)
 }
 
+/// The one point where the commands that work on a HOME give up root when that HOME is
+/// another user's (`crate::privilege`, docs/safety.md "Run as root"), before they read any
+/// file there. `setup` is split: its user process does the user's files, and the root
+/// process only installs the system drop-in; `Some(code)` is that root process's end.
+fn home_owner_gate(command: &Command) -> error::Result<Option<i32>> {
+    let works_on_home = match command {
+        Command::Setup(_) | Command::Alias(_) | Command::Bench(_) => true,
+        Command::Undo(a) => !a.system,
+        _ => false,
+    };
+    if !works_on_home || crate::privilege::euid() != 0 {
+        return Ok(None);
+    }
+    let Ok(paths) = crate::setup::Paths::from_env() else {
+        // No HOME: the command says so itself; there is no user's file to protect.
+        return Ok(None);
+    };
+    match command {
+        Command::Setup(args) => {
+            let serve = |req: &[u8]| setup::serve_root_part(args, req);
+            match crate::privilege::enter_split(&paths, &serve)? {
+                crate::privilege::Split::Parent(code) => Ok(Some(code)),
+                _ => Ok(None),
+            }
+        }
+        _ => {
+            crate::privilege::enter(&paths)?;
+            Ok(None)
+        }
+    }
+}
+
 /// Parses arguments, runs the command, prints errors; returns the exit code.
 pub fn main() -> i32 {
     output::quiet_on_closed_stdout();
@@ -131,6 +163,14 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    match home_owner_gate(&cli.command) {
+        Ok(Some(code)) => return code,
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("error: {e}");
+            return e.exit_code();
+        }
+    }
     let result = match cli.command {
         Command::Plan(args) => plan::run(&args, cli.verbose),
         Command::Bench(args) => bench::run(&args, cli.verbose),

@@ -558,9 +558,12 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     };
     ch.validate()?;
     let this_os = TargetOs::this();
+    let delegated = crate::privilege::root_does_system_part();
     let host = Host {
         os: this_os,
-        is_root: args.system_root.is_some() || system::uid() == 0,
+        // Root on its own HOME installs the drop-in itself; setup's user process (root on
+        // a user's HOME, `crate::privilege`) has root install it after its own files.
+        is_root: args.system_root.is_some() || system::uid() == 0 || delegated,
         uid: system::uid(),
         system_root: args
             .system_root
@@ -580,6 +583,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             .flatten(),
     };
     let mut built = build_plan(&paths, &ch, &host)?;
+    let mut sys = system_part(&mut built, &ch, &host, delegated);
     let rec = match crate::planner::advise_version(ch.claude_version, ch.context, &ch.model) {
         crate::planner::ClaudeAdvice::Settings { rec, .. } => rec,
         crate::planner::ClaudeAdvice::Impossible { why, would, .. } => {
@@ -644,6 +648,9 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             args.json,
             "nothing to change: every file is already as planned"
         );
+        if sys == SystemPart::ToRoot {
+            send_to_root(args, &ch, None)?;
+        }
         if args.json {
             println!(
                 "{}",
@@ -682,6 +689,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     let session = crate::setup::journal::Session::begin(&paths, true)?;
     session.report();
     built = build_plan(&paths, &ch, &host)?;
+    sys = system_part(&mut built, &ch, &host, delegated);
     let run = apply(
         &built.plan,
         Some(Record {
@@ -706,6 +714,12 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             };
             if applies {
                 for line in system::perform(action) {
+                    if *action == crate::setup::PostAction::SystemdReload
+                        && system::is_failure(&line)
+                    {
+                        // The drop-in is there, but Ollama does not run with it yet.
+                        sys = SystemPart::NotRunning;
+                    }
                     say!(args.json, "{line}");
                 }
             }
@@ -729,12 +743,20 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             ch.keep_alive
         );
     }
-    if ch.has(Part::Launcher) {
-        say!(
-            args.json,
+    let start = ch.has(Part::Launcher).then(|| {
+        format!(
             "start Claude Code with: {}",
             sh_quote(&paths.launcher(&ch.launcher_name).display().to_string())
-        );
+        )
+    });
+    match (&sys, &start) {
+        // Said by root once the drop-in is in place.
+        (SystemPart::ToRoot, _) => {}
+        (SystemPart::Missing | SystemPart::NotRunning, Some(line)) => {
+            say!(args.json, "once Ollama runs with those settings, {line}")
+        }
+        (_, Some(line)) => say!(args.json, "{line}"),
+        (_, None) => {}
     }
     let verified = final_verify(args, &paths, &ch, args.json);
     if args.json {
@@ -743,6 +765,9 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             v["verify"] = serde_json::to_value(r).expect("json");
         }
         println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+    }
+    if sys == SystemPart::ToRoot {
+        send_to_root(args, &ch, start)?;
     }
     Ok(match verified {
         Some(r) if !r.ok && observed_any(&r) => 1,
@@ -847,6 +872,172 @@ fn final_verify(
             None
         }
     }
+}
+
+/// Where the `ollama.service` drop-in of a plan goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SystemPart {
+    /// No drop-in in the plan (another server, another OS, not root), or written with it.
+    Here,
+    /// No `ollama.service` on this machine: no drop-in, and the user is told how to run
+    /// the server with the settings instead.
+    Missing,
+    /// Root installs it after this (the user's) process is done (`crate::privilege`).
+    ToRoot,
+    /// Written, but restarting Ollama with it failed.
+    NotRunning,
+}
+
+/// Takes the system drop-in out of `built` when `ollama.service` does not exist (with a
+/// note saying so and what to run instead), or when root installs it (`delegated`).
+fn system_part(
+    built: &mut crate::setup::Built,
+    ch: &Choices,
+    host: &Host,
+    delegated: bool,
+) -> SystemPart {
+    let dropin = crate::setup::paths::systemd_dropin(&host.system_root);
+    if !built.plan.changes.iter().any(|c| c.path == dropin) {
+        return SystemPart::Here;
+    }
+    let missing = !system::ollama_service_exists(&host.system_root);
+    if !missing && !delegated {
+        // Root on its own HOME: written with the rest of the plan.
+        return SystemPart::Here;
+    }
+    built.plan.changes.retain(|c| c.path != dropin);
+    built
+        .post
+        .retain(|p| *p != crate::setup::PostAction::SystemdReload);
+    if missing {
+        let env: Vec<String> = crate::setup::generate::ollama_env(ch)
+            .iter()
+            .map(|(k, v)| format!("{k}={}", sh_quote(v)))
+            .collect();
+        built.plan.notes.push(format!(
+            "there is no ollama.service on this machine (looked in {}), so cclocal installed no systemd drop-in; start the Ollama server with these settings yourself:\n    {} ollama serve",
+            system::ollama_unit_places(&host.system_root),
+            env.join(" ")
+        ));
+        return SystemPart::Missing;
+    }
+    built.plan.notes.push(format!(
+        "root installs {} once this user's files are written (recorded in root's own {}; `sudo cclocal undo --system` takes it back)",
+        dropin.display(),
+        Paths::system(&host.system_root).state_dir.display()
+    ));
+    SystemPart::ToRoot
+}
+
+/// What setup's user process asks root to install (`crate::privilege::enter_split`): the
+/// Ollama server settings, as values root checks and renders itself, never as file text.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct RootRequest {
+    pub context: u64,
+    pub kv_cache_type: String,
+    pub flash_attention: bool,
+    pub keep_alive: String,
+    /// The `start Claude Code with: …` line, said once the drop-in is in place.
+    pub start: Option<String>,
+    pub json: bool,
+}
+
+fn send_to_root(args: &SetupArgs, ch: &Choices, start: Option<String>) -> Result<()> {
+    let req = RootRequest {
+        context: ch.context,
+        kv_cache_type: ch.kv_cache_type.clone(),
+        flash_attention: ch.flash_attention,
+        keep_alive: ch.keep_alive.clone(),
+        start,
+        json: args.json,
+    };
+    crate::privilege::send_to_root(&serde_json::to_vec(&req).expect("request serializes"))
+}
+
+/// Root's part of a setup on a user's HOME (the parent of `crate::privilege::enter_split`,
+/// once the user's process succeeded): checks the settings it was sent, renders the
+/// `ollama.service` drop-in itself, installs it only when the service exists, records it
+/// in root's own `<root>/var/lib/cclocal`, and restarts the service.
+pub fn serve_root_part(args: &SetupArgs, request: &[u8]) -> Result<i32> {
+    use crate::setup::plan::{FileChange, ModeRule, Plan};
+    let req: RootRequest = serde_json::from_slice(request).map_err(|e| {
+        Error::parse(format!(
+            "setup's user process sent root a request it cannot read ({e}); nothing was installed as root"
+        ))
+    })?;
+    let root = args
+        .system_root
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/"));
+    let ch = Choices {
+        server_url: "http://127.0.0.1:11434".into(),
+        remote: false,
+        model: "ollama".into(),
+        context: req.context,
+        kv_cache_type: req.kv_cache_type.clone(),
+        flash_attention: req.flash_attention,
+        keep_alive: req.keep_alive.clone(),
+        launcher_name: "claude-local".into(),
+        auth_token: "ollama".into(),
+        claude_version: LATEST_KNOWN,
+        target: TargetOs::Linux,
+        parts: vec![Part::Server],
+        llama_server: None,
+    };
+    ch.validate()?;
+    let dropin = crate::setup::paths::systemd_dropin(&root);
+    if !system::ollama_service_exists(&root) {
+        say!(
+            req.json,
+            "there is no ollama.service on this machine (looked in {}), so root installed no systemd drop-in",
+            system::ollama_unit_places(&root)
+        );
+        return Ok(1);
+    }
+    let sys = Paths::system(&root);
+    let session = crate::setup::journal::Session::begin(&sys, true)?;
+    session.report();
+    let mut plan = Plan::default();
+    plan.push(FileChange::write(
+        &dropin,
+        crate::setup::generate::systemd_dropin(&ch)?,
+        ModeRule::Exact(0o644),
+        "systemd drop-in for ollama.service",
+    )?);
+    let runs = sys.runs_dir();
+    let run = apply(
+        &plan,
+        Some(Record {
+            runs_dir: &runs,
+            command: "setup",
+        }),
+    )?;
+    match &run {
+        Some(m) => say!(
+            req.json,
+            "root installed {} (run {} in {}; `sudo cclocal undo --system` takes it back)",
+            dropin.display(),
+            m.id,
+            sys.state_dir.display()
+        ),
+        None => say!(req.json, "{} is already as planned", dropin.display()),
+    }
+    let mut running = true;
+    if run.is_some() && args.system_root.is_none() {
+        for line in system::perform(&crate::setup::PostAction::SystemdReload) {
+            running &= !system::is_failure(&line);
+            say!(req.json, "{line}");
+        }
+    }
+    if let Some(line) = &req.start {
+        let line: String = line.chars().filter(|c| !c.is_control()).collect();
+        if running {
+            say!(req.json, "{line}");
+        } else {
+            say!(req.json, "once Ollama runs with those settings, {line}");
+        }
+    }
+    Ok(0)
 }
 
 /// A typical turn's time at the chosen context from the newest saved `cclocal bench` of the

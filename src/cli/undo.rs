@@ -23,6 +23,14 @@ pub struct UndoArgs {
     /// Print a machine-readable summary (JSON) on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Take back what root installed as root (the `ollama.service` drop-in of a setup run
+    /// with sudo on a user's HOME), from root's own record in /var/lib/cclocal. Root only.
+    #[arg(long)]
+    pub system: bool,
+    /// With --system: the system files live under this directory instead of `/` (as
+    /// setup's --system-root).
+    #[arg(long, value_name = "DIR", hide = true, requires = "system")]
+    pub system_root: Option<std::path::PathBuf>,
 }
 
 /// How to put a damaged run's files back by hand.
@@ -127,7 +135,21 @@ fn list(paths: &Paths, json: bool) -> Result<i32> {
 }
 
 pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
-    let paths = Paths::from_env()?;
+    let paths = if args.system {
+        if crate::privilege::euid() != 0 {
+            return Err(Error::usage(
+                "`cclocal undo --system` takes back what root installed, so it runs as root",
+            )
+            .with_hint("sudo cclocal undo --system"));
+        }
+        Paths::system(
+            args.system_root
+                .as_deref()
+                .unwrap_or(std::path::Path::new("/")),
+        )
+    } else {
+        Paths::from_env()?
+    };
     let runs_dir = paths.runs_dir();
     if args.list {
         return list(&paths, args.json);
@@ -169,6 +191,14 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
         }
         Some(Run::Ok(m)) => m,
     };
+    // Only the files setup plans, whoever wrote the manifest.
+    crate::setup::allowed::check_manifest(
+        &paths,
+        &runs_dir
+            .join(&m.id)
+            .join(crate::setup::manifest::MANIFEST_FILE),
+        &m,
+    )?;
     let up = plan_undo(&runs_dir, &m, args.force)?;
     say(format!(
         "undo {} run {} of {}:",
@@ -247,6 +277,10 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
         .any(|e| e.path.ends_with("ollama.service.d/cclocal.conf") && e.path.starts_with("/etc"))
     {
         say("note: run `systemctl daemon-reload && systemctl restart ollama` to drop the removed settings".into());
+    }
+    if crate::privilege::dropped() {
+        // Root's part of a `sudo cclocal setup` (the drop-in) has its own record.
+        say("note: a systemd drop-in root installed for this user's setup is taken back with `sudo cclocal undo --system`".into());
     }
     if args.json {
         println!(

@@ -23,23 +23,6 @@ pub struct Record<'a> {
     pub command: &'a str,
 }
 
-/// Whether this process runs as root (then every file keeps its owner, and new files and
-/// directories get the owner of the directory they are made in).
-pub fn is_root() -> bool {
-    static ROOT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ROOT.get_or_init(|| super::system::uid() == 0)
-}
-
-/// Run as root: gives `path` the owner of its parent directory.
-pub fn adopt_owner(path: &Path) {
-    if !is_root() {
-        return;
-    }
-    if let Some(m) = path.parent().and_then(|p| fs::metadata(p).ok()) {
-        let _ = std::os::unix::fs::lchown(path, Some(m.uid()), Some(m.gid()));
-    }
-}
-
 /// The prefix of every temporary file this process makes beside `target`.
 pub fn temp_prefix(target: &Path, pid: u32) -> String {
     let name = target
@@ -49,8 +32,9 @@ pub fn temp_prefix(target: &Path, pid: u32) -> String {
     format!(".{name}.cclocal-tmp-{pid}-")
 }
 
-/// Writes `bytes` to a new temporary file beside `target` with `mode`, synced to disk. Run
-/// as root, it gets the owner of `target` (or of the directory, for a new file).
+/// Writes `bytes` to a new temporary file beside `target` with `mode`, synced to disk. It
+/// belongs to whoever runs cclocal: root never works on another user's HOME
+/// (`crate::privilege`), so no owner is ever copied.
 fn write_temp(target: &Path, bytes: &[u8], mode: u32) -> Result<PathBuf> {
     write_temp_with(target, bytes, mode, true)
 }
@@ -77,11 +61,6 @@ fn write_temp_with(target: &Path, bytes: &[u8], mode: u32, sync: bool) -> Result
                 )
             }
         };
-        if is_root() {
-            if let Ok(m) = fs::metadata(target).or_else(|_| fs::metadata(dir)) {
-                let _ = std::os::unix::fs::fchown(&file, Some(m.uid()), Some(m.gid()));
-            }
-        }
         let done = file
             .write_all(bytes)
             .and_then(|_| file.set_permissions(fs::Permissions::from_mode(mode)))
@@ -128,10 +107,7 @@ pub fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
     }
     for d in missing.into_iter().rev() {
         match fs::create_dir(&d) {
-            Ok(()) => {
-                adopt_owner(&d);
-                created.push(d)
-            }
+            Ok(()) => created.push(d),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => {
                 return Err(Error::io(&d, "create the directory", e)

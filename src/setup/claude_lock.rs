@@ -62,10 +62,7 @@ fn is_stale(m: &fs::Metadata) -> bool {
 fn try_take(dir: &Path) -> std::io::Result<Option<fs::Metadata>> {
     for stale_check in [true, false] {
         match fs::create_dir(dir) {
-            Ok(()) => {
-                super::apply::adopt_owner(dir);
-                return fs::metadata(dir).map(Some);
-            }
+            Ok(()) => return fs::metadata(dir).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }

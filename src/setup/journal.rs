@@ -101,6 +101,56 @@ fn try_lock(f: &File) -> std::io::Result<bool> {
     }
 }
 
+/// Opens (or creates) the lock file without ever following a symlink at its name: a link
+/// planted there (even a dangling one) is removed and replaced by a new file made with
+/// `O_CREAT|O_EXCL`, so the lock can never create or open a file elsewhere.
+fn open_lock(lock_path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let err = |e| Error::io(lock_path, "open the lock file", e);
+    for _ in 0..10 {
+        let opened = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .open(lock_path);
+        match opened {
+            Ok(f) => {
+                if !f.metadata().map_err(err)?.is_file() {
+                    return Err(Error::usage("cclocal's lock is not a regular file")
+                        .with_subject(lock_path.display().to_string())
+                        .with_hint("remove it; cclocal makes a new one"));
+                }
+                return Ok(f);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                eprintln!(
+                    "note: {} was a symlink; cclocal's lock is its own file, so the link was removed",
+                    lock_path.display()
+                );
+                let _ = fs::remove_file(lock_path);
+            }
+            Err(e) => return Err(err(e)),
+        }
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(lock_path)
+        {
+            Ok(f) => return Ok(f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(err(e)),
+        }
+    }
+    Err(Error::new(
+        ErrorKind::Io,
+        "the lock file kept changing while cclocal opened it",
+    )
+    .with_subject(lock_path.display().to_string()))
+}
+
 /// How long a second run waits for the first (`CCLOCAL_LOCK_WAIT_SECS`, default 30).
 fn lock_wait() -> Duration {
     std::env::var("CCLOCAL_LOCK_WAIT_SECS")
@@ -119,14 +169,7 @@ impl Session {
         let state_dir = &paths.state_dir;
         manifest::private_dir(state_dir)?;
         let lock_path = state_dir.join(LOCK_FILE);
-        let lock = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&lock_path)
-            .map_err(|e| Error::io(&lock_path, "open the lock file", e))?;
-        super::apply::adopt_owner(&lock_path);
+        let lock = open_lock(&lock_path)?;
         let start = Instant::now();
         let mut told = false;
         loop {
@@ -192,7 +235,8 @@ fn clean_state_temps(state_dir: &Path) {
     }
 }
 
-/// Removes the temporary files process `pid` made beside `paths`.
+/// Removes the temporary files process `pid` made beside `paths` (checked by
+/// [`super::allowed::check_journal`] first: only files setup plans).
 fn clean_temps(paths: &[PathBuf], pid: u32) -> usize {
     let mut n = 0;
     for p in paths {
@@ -282,13 +326,33 @@ fn clean_orphan_temps(paths: &Paths) -> usize {
 pub fn recover(paths: &Paths) -> Result<Vec<String>> {
     let state_dir = &paths.state_dir;
     let jp = state_dir.join(JOURNAL_FILE);
-    let bytes = match fs::read(&jp) {
+    let mut out = Vec::new();
+    let bytes = match manifest::read_own(&jp) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e)
+            if e.raw_os_error() == Some(libc::ELOOP)
+                || e.kind() == std::io::ErrorKind::InvalidData =>
+        {
+            // A symlink (or a FIFO, a folder) is not a journal cclocal wrote: never followed.
+            let _ = fs::rename(&jp, state_dir.join("journal.json.refused"));
+            out.push(format!(
+                "note: {} is not a regular file (a symlink?); it was set aside as journal.json.refused and not followed",
+                jp.display()
+            ));
+            return Ok(out);
+        }
         Err(e) => return Err(Error::io(&jp, "read", e)),
     };
-    let mut out = Vec::new();
     let runs_dir = paths.runs_dir();
+    let refused = |e: Error, out: &mut Vec<String>| {
+        let _ = fs::rename(&jp, state_dir.join("journal.json.refused"));
+        out.push(format!(
+            "cclocal: refused to recover from {}: {}; it was set aside as journal.json.refused",
+            jp.display(),
+            e.message
+        ));
+    };
     let Ok(j) = serde_json::from_slice::<Journal>(&bytes) else {
         // A journal is written atomically; a damaged one is not ours to act on. The
         // temporary files a killed run leaves are still recognisable by their names.
@@ -305,11 +369,23 @@ pub fn recover(paths: &Paths) -> Result<Vec<String>> {
         }
         return Ok(out);
     };
-    // Its temporary files first (they would keep created folders from being removed).
-    let n = clean_temps(&j.paths, j.pid);
+    // Only the files setup plans, whoever wrote the journal.
+    if let Err(e) = super::allowed::check_journal(paths, &jp, &j) {
+        refused(e, &mut out);
+        return Ok(out);
+    }
     let run = manifest::list_all(&runs_dir)?
         .into_iter()
         .find(|r| r.id() == j.run_id);
+    if let Some(Run::Ok(m)) = &run {
+        let mp = runs_dir.join(&m.id).join(manifest::MANIFEST_FILE);
+        if let Err(e) = super::allowed::check_manifest(paths, &mp, m) {
+            refused(e, &mut out);
+            return Ok(out);
+        }
+    }
+    // Its temporary files first (they would keep created folders from being removed).
+    let n = clean_temps(&j.paths, j.pid);
     match run {
         Some(Run::Ok(m)) => {
             let done = super::undo::plan_undo(&runs_dir, &m, false)

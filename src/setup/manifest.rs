@@ -143,8 +143,28 @@ impl Manifest {
     }
 }
 
-/// Creates `dir` with mode 0700 (its missing ancestors get the usual mode); run as root,
-/// each new directory gets the owner of the directory it is made in (the HOME's owner).
+/// Reads one of cclocal's own records (a manifest, a saved copy, the journal) without
+/// following a symlink at its name (`O_NOFOLLOW`): a link planted there is an error, never
+/// a way to read another file. Anything but a regular file is refused too.
+pub fn read_own(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    let mut out = Vec::new();
+    f.read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// Creates `dir` with mode 0700 (its missing ancestors get the usual mode).
 pub fn private_dir(dir: &Path) -> Result<()> {
     let err =
         |e| Error::io(dir, "create cclocal's state directory", e).with_hint("nothing was changed");
@@ -155,10 +175,7 @@ pub fn private_dir(dir: &Path) -> Result<()> {
     match fs::DirBuilder::new().mode(0o700).create(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(err(e)),
         Err(_) => Ok(()),
-        Ok(()) => {
-            super::apply::adopt_owner(dir);
-            Ok(())
-        }
+        Ok(()) => Ok(()),
     }
 }
 
@@ -312,7 +329,7 @@ pub fn list_all(runs_dir: &Path) -> Result<Vec<Run>> {
                 salvaged: salvage(text),
             })
         };
-        match fs::read(&p) {
+        match read_own(&p) {
             Ok(bytes) => match serde_json::from_slice::<Manifest>(&bytes) {
                 Ok(m) if m.id == id => runs.push(Run::Ok(m)),
                 Ok(_) => runs.push(broken(
@@ -363,7 +380,7 @@ pub fn prune(runs_dir: &Path, keep: usize) -> Vec<String> {
 /// Reads a saved file of run `m`.
 pub fn saved_bytes(runs_dir: &Path, m: &Manifest, name: &str) -> Result<Vec<u8>> {
     let p = runs_dir.join(&m.id).join(name);
-    fs::read(&p).map_err(|e| {
+    read_own(&p).map_err(|e| {
         Error::io(&p, "read the saved copy", e)
             .with_hint("the run's backup is gone; undo cannot restore it")
     })

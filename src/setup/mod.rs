@@ -2,6 +2,7 @@
 //! mode), shown as a diff on request, applied atomically with backups and recorded in a
 //! manifest so that it can be taken back byte for byte.
 
+pub mod allowed;
 pub mod apply;
 pub mod build;
 pub mod choices;

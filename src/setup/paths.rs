@@ -45,6 +45,9 @@ pub struct Paths {
     pub claude_json: PathBuf,
     /// `$XDG_CONFIG_HOME` or `~/.config` (fish's config lives below it).
     pub xdg_config: PathBuf,
+    /// `Some(root)`: root's own record of the system files it installed
+    /// (`<root>/var/lib/cclocal`, [`Paths::system`]); no user file is planned here.
+    pub system_root: Option<PathBuf>,
 }
 
 impl Paths {
@@ -65,6 +68,7 @@ impl Paths {
             claude_json: claude_dir.join(".claude.json"),
             xdg_config,
             home,
+            system_root: None,
         })
     }
 
@@ -76,6 +80,22 @@ impl Paths {
             claude_json: home.join(".claude.json"),
             xdg_config: home.join(".config"),
             home: home.to_path_buf(),
+            system_root: None,
+        }
+    }
+
+    /// Root's own record of the system files it installed under `root` (`/` on a real
+    /// system): state in `<root>/var/lib/cclocal`, a folder only root writes, never a
+    /// user's. `cclocal undo --system` reads it; the only file it may name is the drop-in.
+    pub fn system(root: &Path) -> Paths {
+        let state = root.join("var/lib/cclocal");
+        Paths {
+            config_dir: state.clone(),
+            state_dir: state.clone(),
+            claude_json: state.join(".claude.json"),
+            xdg_config: state.clone(),
+            home: state,
+            system_root: Some(root.to_path_buf()),
         }
     }
 

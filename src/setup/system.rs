@@ -20,21 +20,10 @@ pub fn run(program: &str, args: &[&str], timeout: Duration) -> (bool, String) {
     }
 }
 
-/// The effective user id.
+/// The effective user id (`geteuid`; not the owner of `/proc/self`, which is root for a
+/// process that gave up root, `crate::privilege`).
 pub fn uid() -> u32 {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::MetadataExt;
-        if let Ok(m) = std::fs::metadata("/proc/self") {
-            return m.uid();
-        }
-    }
-    let (ok, out) = run("id", &["-u"], Duration::from_secs(5));
-    if ok {
-        out.trim().parse().unwrap_or(u32::MAX)
-    } else {
-        u32::MAX
-    }
+    crate::privilege::euid()
 }
 
 /// The Ollama app's `context_length` setting (macOS `db.sqlite`, table `settings`, row 1;
@@ -63,6 +52,72 @@ pub fn ollama_app_context_length(home: &Path) -> Option<u64> {
     out.trim().parse::<u64>().ok().filter(|&n| n > 0)
 }
 
+/// The folders systemd reads system units from (systemd.unit(5), "Unit File Load
+/// Path"), below `/`.
+pub const SYSTEM_UNIT_DIRS: &[&str] = &[
+    "etc/systemd/system",
+    "run/systemd/system",
+    "usr/local/lib/systemd/system",
+    "usr/lib/systemd/system",
+    "lib/systemd/system",
+];
+
+/// Where `ollama.service` was looked for under `root`, for messages.
+pub fn ollama_unit_places(root: &Path) -> String {
+    SYSTEM_UNIT_DIRS
+        .iter()
+        .map(|d| root.join(d).display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether `ollama.service` exists under `root` (`/` on a real system): its unit file in
+/// one of systemd's system unit folders, or, on the real system, `systemctl cat
+/// ollama.service` knows it (a unit from elsewhere, e.g. a generator).
+pub fn ollama_service_exists(root: &Path) -> bool {
+    let on_disk = SYSTEM_UNIT_DIRS
+        .iter()
+        .any(|d| root.join(d).join("ollama.service").is_file());
+    on_disk
+        || (root == Path::new("/")
+            && run(
+                "systemctl",
+                &["cat", "--no-pager", "ollama.service"],
+                Duration::from_secs(10),
+            )
+            .0)
+}
+
+/// The first line of a command's output, at most 200 characters, control characters
+/// dropped (what a message shows of a failure; the full text is the service manager's).
+fn first_line(text: &str) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let mut out = String::new();
+    let mut it = line.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\u{1b}' {
+            // A terminal escape (`ESC [ … letter`): dropped whole.
+            if it.peek() == Some(&'[') {
+                for e in it.by_ref() {
+                    if e.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        if !c.is_control() {
+            out.push(c);
+        }
+    }
+    out.chars().take(200).collect::<String>().trim().to_string()
+}
+
+/// Whether a line of [`perform`] reports a command that failed.
+pub fn is_failure(line: &str) -> bool {
+    line.starts_with('`') && line.contains("` failed")
+}
+
 /// Runs one post action; returns what to tell the user.
 pub fn perform(action: &PostAction) -> Vec<String> {
     let t = Duration::from_secs(60);
@@ -75,7 +130,10 @@ pub fn perform(action: &PostAction) -> Vec<String> {
                 out.push(if ok {
                     format!("ran `{cmd}`")
                 } else {
-                    format!("`{cmd}` failed: {text}")
+                    format!(
+                        "`{cmd}` failed ({}); the drop-in is written, but Ollama does not use it until this succeeds: see `systemctl status ollama`",
+                        first_line(&text)
+                    )
                 });
                 if !ok {
                     break;
@@ -150,4 +208,30 @@ pub fn run_systemd_user(commands: &[Vec<String>], purpose: &str) -> Vec<String> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_is_one_short_line() {
+        let dump = "\n\u{1b}[0;1;31mJob for ollama.service failed because the control process exited with error code.\u{1b}[0m\nSee \"systemctl status ollama.service\" and \"journalctl -xeu ollama.service\" for details.\n";
+        let l = first_line(dump);
+        assert!(l.starts_with("Job for ollama.service failed"), "{l}");
+        assert!(!l.contains('\u{1b}') && !l.contains('\n'));
+        assert!(first_line(&"x".repeat(5000)).len() <= 200);
+        assert!(is_failure("`systemctl restart ollama` failed (x); …"));
+        assert!(!is_failure("ran `systemctl daemon-reload`"));
+    }
+
+    #[test]
+    fn the_service_is_found_in_any_unit_folder() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(!ollama_service_exists(d.path()));
+        let lib = d.path().join("usr/lib/systemd/system");
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::write(lib.join("ollama.service"), "[Service]\n").unwrap();
+        assert!(ollama_service_exists(d.path()));
+    }
 }

@@ -7,6 +7,20 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Where the stand-in system root holds `ollama.service` (as Ollama's installer puts it).
+pub const OLLAMA_UNIT: &str = "etc/systemd/system/ollama.service";
+
+/// Plants a minimal `ollama.service` under the stand-in system `root`.
+pub fn plant_ollama_service(root: &Path) {
+    let unit = root.join(OLLAMA_UNIT);
+    std::fs::create_dir_all(unit.parent().unwrap()).unwrap();
+    std::fs::write(
+        &unit,
+        "[Unit]\nDescription=Ollama Service\n\n[Service]\nExecStart=/usr/local/bin/ollama serve\n",
+    )
+    .unwrap();
+}
+
 pub struct TestHome {
     pub dir: tempfile::TempDir,
 }
@@ -16,7 +30,14 @@ impl TestHome {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("home")).unwrap();
         std::fs::create_dir(dir.path().join("root")).unwrap();
+        // The stand-in system has an ollama.service, so setup installs its drop-in there
+        // (`TestHome::remove_ollama_service` for a machine without one).
+        plant_ollama_service(&dir.path().join("root"));
         TestHome { dir }
+    }
+    /// Removes the stand-in `ollama.service` (setup then installs no drop-in).
+    pub fn remove_ollama_service(&self) {
+        std::fs::remove_file(self.root().join(OLLAMA_UNIT)).unwrap();
     }
     pub fn home(&self) -> PathBuf {
         self.dir.path().join("home")

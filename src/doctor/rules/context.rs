@@ -127,7 +127,9 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         );
     }
     if let (Some(calc), Some(v)) = (window(f), claude_version(f)) {
-        if calc.window > c {
+        // A window above the served context is fine where the threshold and the hard
+        // block sit inside it (the percentage route of builds that cannot lower the window).
+        if calc.window > c && !super::window_obeys(f, c) {
             // A detected version gets its own settings; otherwise settings every version obeys.
             let span = match f.claude.as_ref().and_then(|x| x.version) {
                 Some(v) => VersionSpan::one(v),
@@ -137,10 +139,12 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 },
             };
             let advice = advise(span, c, &m.name);
-            let assumed = if f.claude.as_ref().and_then(|x| x.version).is_none() {
-                " (version not detected; assuming the newest known, and the fix works for any version)"
-            } else {
-                ""
+            let assumed = match (&advice, f.claude.as_ref().and_then(|x| x.version)) {
+                (_, Some(_)) => String::new(),
+                (crate::planner::ClaudeAdvice::Settings { span: for_, .. }, None) if *for_ != span => format!(
+                    " (version not detected; assuming the newest known, and the fix works for Claude Code {for_}: 2.1.74 and older read only CLAUDE_AUTOCOMPACT_PCT_OVERRIDE)"
+                ),
+                _ => " (version not detected; assuming the newest known, and the fix works for any version)".to_string(),
             };
             push(
                 out,

@@ -135,7 +135,9 @@ fn launcher_settings(t: &TestHome) -> EnvMap {
 /// The finding ids of `cclocal doctor --json` or `cclocal status --json` in `t`'s HOME, with
 /// `bin` (the real build) on PATH and no Claude variables in the environment.
 fn finding_ids(t: &TestHome, bin: &Path, cmd: &str) -> Vec<String> {
-    let mut c = t.command(&[cmd, "--json"]);
+    // A generous budget: a JavaScript build answers `--version` in about 2 s when the
+    // machine is busy.
+    let mut c = t.command(&[cmd, "--json", "--timeout", "30"]);
     c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
         .env("NO_COLOR", "1")
         .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")

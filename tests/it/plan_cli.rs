@@ -502,7 +502,10 @@ fn a_build_that_reads_only_the_percentage_gets_only_what_it_reads() {
     let out = support::cclocal().args(args).output().unwrap();
     let s = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success(), "{s}");
-    assert!(s.contains("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE=8 "), "{s}");
+    assert!(
+        s.contains("export CLAUDE_AUTOCOMPACT_PCT_OVERRIDE=8\n"),
+        "{s}"
+    );
     assert!(!s.contains("CLAUDE_CODE_AUTO_COMPACT_WINDOW"), "{s}");
     assert!(!s.contains("CLAUDE_CODE_MAX_CONTEXT_TOKENS"), "{s}");
 }

@@ -94,11 +94,28 @@ pub fn findings(f: &Facts) -> Vec<Finding> {
     evaluate(f).into_iter().map(|(_, x)| x).collect()
 }
 
-/// The Claude Code version the rules reason about: the installed one, else the newest
-/// known (and the caller says so).
+/// The Claude Code version the rules reason about: the installed one, else the one
+/// `cclocal setup` planned for (config.toml; a JavaScript build can miss a short budget),
+/// else the newest known (and the caller says so).
 pub fn claude_version(f: &Facts) -> Option<Version> {
     let c = f.claude.as_ref()?;
-    Some(c.version.unwrap_or(LATEST_KNOWN))
+    Some(
+        c.version
+            .or_else(|| planned_version(f))
+            .unwrap_or(LATEST_KNOWN),
+    )
+}
+
+/// The Claude Code version `cclocal setup` computed the settings for (config.toml).
+pub fn planned_version(f: &Facts) -> Option<Version> {
+    f.setup
+        .as_ref()?
+        .config
+        .as_ref()?
+        .claude
+        .version
+        .parse::<Version>()
+        .ok()
 }
 
 /// Claude Code's environment as the window computation needs it: the merged env, plus

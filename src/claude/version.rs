@@ -2,7 +2,8 @@
 //!
 //! Every row was observed by running that Claude Code build against a loopback server
 //! with an unknown model name (`docs/claude-code.md`, "Versions and their window rules";
-//! bisect points 2.1.121 … 2.1.332). Bounds are inclusive.
+//! run: 2.1.42 … 2.1.112 in the test suite, bisect points 2.1.121 … 2.1.332); each row's
+//! `source` names the builds run (`[RUN]`) and the code read. Bounds are inclusive.
 
 use serde::Serialize;
 use std::fmt;
@@ -57,6 +58,19 @@ pub enum LogFormat {
     LevelRedacted,
 }
 
+/// The window the default hard block subtracts its 3000-token buffer from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Blocking {
+    /// The model window (≤ 2.1.74; cli.js of 2.1.0, 2.1.42, 2.1.69, 2.1.74).
+    ModelWindow,
+    /// The effective window, a lowered compaction window included (2.1.75 – 2.1.121; cli.js
+    /// of 2.1.75, 2.1.88, 2.1.89, 2.1.112; 2.1.88 TypeScript source).
+    EffectiveWindow,
+    /// The model window less the output reserve (2.1.197 and 2.1.332 code reading).
+    ModelLessReserve,
+}
+
 /// One behaviour range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Gate {
@@ -71,6 +85,12 @@ pub struct Gate {
     pub needs_window_source: bool,
     /// `CLAUDE_CODE_AUTO_COMPACT_WINDOW` values below this are raised to it.
     pub auto_compact_window_floor: Option<u64>,
+    /// Variable names absent from this family's builds (read nowhere): setting them does
+    /// nothing. Where `CLAUDE_CODE_AUTO_COMPACT_WINDOW` is absent, only
+    /// `CLAUDE_AUTOCOMPACT_PCT_OVERRIDE` moves the threshold below the default window.
+    pub absent: &'static [&'static str],
+    /// What the default hard block (`blocked` level) is measured from.
+    pub blocking: Blocking,
     /// An unknown model arms proactive compaction on its own (source `unknown-model`).
     pub unknown_model_source: bool,
     /// `k`/`m` suffixes in `CLAUDE_CODE_AUTO_COMPACT_WINDOW` (seen in 2.1.332).
@@ -94,6 +114,8 @@ const fn gate(from: Version, to: Version) -> Gate {
         max_context_tokens: false,
         needs_window_source: false,
         auto_compact_window_floor: Some(100_000),
+        absent: &[],
+        blocking: Blocking::ModelLessReserve,
         unknown_model_source: false,
         window_suffixes: false,
         log: LogFormat::LevelRedacted,
@@ -103,19 +125,47 @@ const fn gate(from: Version, to: Version) -> Gate {
     }
 }
 
+const AUTO_COMPACT_WINDOW: &str = "CLAUDE_CODE_AUTO_COMPACT_WINDOW";
+const MAX_CONTEXT_TOKENS: &str = "CLAUDE_CODE_MAX_CONTEXT_TOKENS";
+/// Not in the bundles of 2.1.42, 2.1.69, 2.1.74, 2.1.75, 2.1.88, 2.1.89, 2.1.100, 2.1.111,
+/// 2.1.112; read by 2.1.197 (`data/claude-env-vars-2.1.197.txt`).
+const TOTAL_TOKENS_REMINDER: &str = "CLAUDE_CODE_TOTAL_TOKENS_REMINDER";
+
 /// The version table, oldest first.
 pub const GATES: &[Gate] = &[
     Gate {
         auto_compact_window_floor: None,
+        absent: &[
+            AUTO_COMPACT_WINDOW,
+            MAX_CONTEXT_TOKENS,
+            TOTAL_TOKENS_REMINDER,
+        ],
+        blocking: Blocking::ModelWindow,
         log: LogFormat::Threshold,
         max_output_limit: 64_000,
-        source: "2.1.88 TypeScript source (autoCompact.ts, context.ts)",
-        ..gate(V0, Version(2, 1, 111))
+        source:
+            "[RUN] 2.1.42, 2.1.69, 2.1.74 (AUTO_COMPACT_WINDOW and MAX_CONTEXT_TOKENS ignored; \
+                 PCT_OVERRIDE honoured); cli.js of 2.1.0, 2.1.42, 2.1.74: neither name present",
+        ..gate(V0, Version(2, 1, 74))
+    },
+    Gate {
+        auto_compact_window_floor: None,
+        absent: &[MAX_CONTEXT_TOKENS, TOTAL_TOKENS_REMINDER],
+        blocking: Blocking::EffectiveWindow,
+        log: LogFormat::Threshold,
+        max_output_limit: 64_000,
+        source: "[RUN] 2.1.75, 2.1.88 (AUTO_COMPACT_WINDOW=65536 obeyed); cli.js of 2.1.75, \
+                 2.1.88: min(window, parseInt(v)); 2.1.88 TypeScript source (autoCompact.ts)",
+        ..gate(Version(2, 1, 75), Version(2, 1, 88))
     },
     Gate {
         log: LogFormat::Threshold,
-        source: "[RUN] 2.1.112, 2.1.121",
-        ..gate(Version(2, 1, 112), Version(2, 1, 121))
+        blocking: Blocking::EffectiveWindow,
+        // The upper limit of CLAUDE_CODE_MAX_OUTPUT_TOKENS was 64000 up to at least 2.1.94
+        // and is 128000 from 2.1.100 (cli.js); it never changes the 20000-capped reserve.
+        source: "[RUN] 2.1.89, 2.1.100, 2.1.111, 2.1.112, 2.1.121 (AUTO_COMPACT_WINDOW raised to \
+                 100000); cli.js of 2.1.89: max(100000, v), capped at 1e6",
+        ..gate(Version(2, 1, 89), Version(2, 1, 121))
     },
     Gate {
         log: LogFormat::Level,
@@ -147,6 +197,23 @@ pub const GATES: &[Gate] = &[
         ..gate(Version(2, 1, 323), VMAX)
     },
 ];
+
+impl Gate {
+    /// Whether builds of this row read the variable `name` at all: `Some(false)` for a
+    /// name absent from them, `None` where the table does not say.
+    pub fn reads(&self, name: &str) -> Option<bool> {
+        if self.absent.contains(&name) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Whether `CLAUDE_CODE_AUTO_COMPACT_WINDOW` can lower the window (2.1.75 and later).
+    pub fn reads_auto_compact_window(&self) -> bool {
+        !self.absent.contains(&AUTO_COMPACT_WINDOW)
+    }
+}
 
 /// The behaviour range of `v`.
 pub fn gate_for(v: Version) -> &'static Gate {
@@ -188,5 +255,35 @@ mod tests {
         assert_eq!(gate_for(Version(2, 1, 322)).unknown_model_window, 200_000);
         assert!(!gate_for(Version(2, 1, 152)).max_context_tokens);
         assert_eq!(gate_for(Version(1, 0, 100)).log, LogFormat::Threshold);
+        // [RUN] 2.1.42, 2.1.69, 2.1.74 ignore the window variable; 2.1.75 obeys it; 2.1.89
+        // raises small values to 100000.
+        for v in [Version(2, 1, 42), Version(2, 1, 69), Version(2, 1, 74)] {
+            assert!(!gate_for(v).reads_auto_compact_window(), "{v}");
+            assert_eq!(gate_for(v).reads(MAX_CONTEXT_TOKENS), Some(false));
+        }
+        assert!(gate_for(Version(2, 1, 75)).reads_auto_compact_window());
+        assert_eq!(gate_for(Version(2, 1, 88)).auto_compact_window_floor, None);
+        assert_eq!(
+            gate_for(Version(2, 1, 89)).auto_compact_window_floor,
+            Some(100_000)
+        );
+        assert_eq!(
+            gate_for(Version(2, 1, 197)).reads(AUTO_COMPACT_WINDOW),
+            None
+        );
+    }
+
+    #[test]
+    fn every_row_names_its_sources() {
+        for g in GATES {
+            assert!(!g.source.is_empty(), "{}–{}", g.from, g.to);
+            assert!(
+                g.source.contains("[RUN]"),
+                "{}–{}: {}",
+                g.from,
+                g.to,
+                g.source
+            );
+        }
     }
 }

@@ -12,7 +12,7 @@
 //! blocked         = (modelWindow - outputReserve) - 3000  (or CLAUDE_CODE_BLOCKING_LIMIT_OVERRIDE)
 //! ```
 
-use super::version::{gate_for, Gate, Version};
+use super::version::{gate_for, Blocking, Gate, Version};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -143,8 +143,10 @@ pub fn compute_window(version: Version, model: &str, env: &EnvMap) -> WindowCalc
     } else {
         gate.unknown_model_window
     };
+    // Builds before 2.1.75 do not read the variable at all ([RUN] 2.1.42, 2.1.69, 2.1.74).
     let configured = env
         .get("CLAUDE_CODE_AUTO_COMPACT_WINDOW")
+        .filter(|_| gate.reads_auto_compact_window())
         .and_then(|v| parse_window(gate, v));
     let (window, window_source) = match configured {
         Some(w) => (model_window.min(w), WindowSource::Env),
@@ -164,14 +166,19 @@ pub fn compute_window(version: Version, model: &str, env: &EnvMap) -> WindowCalc
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|p| *p > 0.0 && *p <= 100.0);
     let threshold = match pct {
-        Some(p) => ((effective as f64 * (p / 100.0)).floor() as i64).min(default_threshold),
+        Some(p) => pct_threshold(effective, p).min(default_threshold),
         None => default_threshold,
+    };
+    let block_base = match gate.blocking {
+        Blocking::ModelWindow => model_window,
+        Blocking::EffectiveWindow => effective,
+        Blocking::ModelLessReserve => model_window.saturating_sub(reserve),
     };
     let blocking = env
         .get("CLAUDE_CODE_BLOCKING_LIMIT_OVERRIDE")
         .and_then(|v| parse_int(v))
         .filter(|&v| v > 0)
-        .unwrap_or(model_window.saturating_sub(reserve) as i64 - MANUAL_COMPACT_BUFFER as i64);
+        .unwrap_or(block_base as i64 - MANUAL_COMPACT_BUFFER as i64);
     let disabled = truthy(env, "DISABLE_AUTO_COMPACT") || truthy(env, "DISABLE_COMPACT");
     let gated = gate.needs_window_source && window_source == WindowSource::Auto;
     WindowCalc {
@@ -187,6 +194,36 @@ pub fn compute_window(version: Version, model: &str, env: &EnvMap) -> WindowCalc
         proactive: !disabled && !gated,
         pct_override: pct,
     }
+}
+
+/// The threshold `CLAUDE_AUTOCOMPACT_PCT_OVERRIDE=p` gives before the cap at the default
+/// threshold: `Math.floor(effectiveWindow * (p / 100))` in Claude Code's JavaScript, the
+/// same IEEE double arithmetic as here ([RUN] 2.1.42: 30 on 180000 → 54000; 17.643 on
+/// 191808 → 33840; 7.99 on 195904 → 15652).
+pub fn pct_threshold(effective: u64, p: f64) -> i64 {
+    (effective as f64 * (p / 100.0)).floor() as i64
+}
+
+/// The largest `CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`, in hundredths of a percent, whose
+/// threshold on `effective` is at most `target`; `None` when even 0.01 % is above it (or
+/// `target` is not positive). Written with `{}`, the value reads back in JavaScript as the
+/// same double, so [`pct_threshold`] is exactly what Claude Code computes.
+pub fn pct_for_threshold(effective: u64, target: i64) -> Option<f64> {
+    if target <= 0 || effective == 0 {
+        return None;
+    }
+    // floor(target * 100 / effective) percent, in hundredths, exact in integers; the
+    // double product can land just below an integer (150000 × 44.66 % = 66989.99…), so
+    // the search starts a step above it.
+    let mut k = ((target as u128 * 10_000) / effective as u128 + 2).min(10_000) as u64;
+    while k > 0 {
+        let p = k as f64 / 100.0;
+        if pct_threshold(effective, p) <= target {
+            return Some(p);
+        }
+        k -= 1;
+    }
+    None
 }
 
 /// The settings for a served context.
@@ -219,20 +256,23 @@ pub fn recommend(version: Version, c: u64, model: &str) -> Recommendation {
         env.insert("CLAUDE_CODE_MAX_CONTEXT_TOKENS".into(), c.to_string());
     }
     // Any configured window arms proactive compaction on 2.1.153-2.1.222 and is harmless
-    // elsewhere: the model window (C) is the minimum.
-    let floor = gate.auto_compact_window_floor.unwrap_or(0);
-    env.insert(
-        "CLAUDE_CODE_AUTO_COMPACT_WINDOW".into(),
-        c.max(floor).to_string(),
-    );
+    // elsewhere: the model window (C) is the minimum. Builds before 2.1.75 do not read it,
+    // so it is not written for them.
+    if gate.reads_auto_compact_window() {
+        let floor = gate.auto_compact_window_floor.unwrap_or(0);
+        env.insert(
+            "CLAUDE_CODE_AUTO_COMPACT_WINDOW".into(),
+            c.max(floor).to_string(),
+        );
+    }
     let first = compute_window(version, model, &env);
     if first.window > c {
-        // The window cannot be brought down to C (≤ 2.1.152 with C < 100k, or a Claude
-        // model name): trigger earlier with the percentage, and block before C.
+        // The window cannot be brought down to C (≤ 2.1.74 at all, ≤ 2.1.152 below 100k, or
+        // a Claude model name): trigger earlier with the percentage, and block before C.
+        // The threshold leaves room for a reply (the output reserve) and for the summary
+        // call's buffer inside C.
         let target = c as i64 - r as i64 - AUTOCOMPACT_BUFFER as i64;
-        if target > 0 && first.effective_window > 0 {
-            // Two decimals, rounded down, so that floor(eff * pct / 100) <= target.
-            let pct = (target as f64 * 10_000.0 / first.effective_window as f64).floor() / 100.0;
+        if let Some(pct) = pct_for_threshold(first.effective_window, target) {
             env.insert("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE".into(), format!("{pct}"));
         }
         let block = c as i64 - r as i64 - MANUAL_COMPACT_BUFFER as i64;
@@ -402,9 +442,140 @@ mod tests {
         assert!(r.calc.autocompact_threshold + r.calc.output_reserve as i64 + 13_000 <= 65_536);
         assert!(r.calc.autocompact_threshold > 65_536 - 8_192 - 13_000 - 200);
         assert!(r.calc.blocking_limit < 65_536);
-        // Old 2.1.88-style versions accept the window directly.
-        let r = recommend(Version(2, 1, 100), 65_536, "q");
+        // 2.1.75 - 2.1.88 accept the window directly ([RUN] 2.1.75, 2.1.88) ...
+        let r = recommend(Version(2, 1, 88), 65_536, "q");
         assert_eq!(r.calc.window, 65_536);
         assert!(!r.env.contains_key("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"));
+        // ... 2.1.89 and later raise it to 100000 ([RUN] 2.1.89, 2.1.100, 2.1.111).
+        let r = recommend(Version(2, 1, 100), 65_536, "q");
+        assert_eq!(r.calc.window, 100_000);
+        assert!(r.env.contains_key("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"));
+    }
+
+    /// [RUN] 2.1.42, 2.1.69 and 2.1.74 against a loopback server, as logged.
+    #[test]
+    fn builds_before_2_1_75_read_only_the_percentage() {
+        let m = "qwen3-coder:30b";
+        for v in [Version(2, 1, 42), Version(2, 1, 69), Version(2, 1, 74)] {
+            let run = |pairs: &[(&str, &str)]| {
+                let c = compute_window(v, m, &env(pairs));
+                (c.autocompact_threshold, c.effective_window)
+            };
+            assert_eq!(run(&[]), (167_000, 180_000));
+            assert_eq!(
+                run(&[("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE", "30")]),
+                (54_000, 180_000)
+            );
+            assert_eq!(
+                run(&[("CLAUDE_CODE_AUTO_COMPACT_WINDOW", "65536")]),
+                (167_000, 180_000)
+            );
+            assert_eq!(
+                run(&[("CLAUDE_CODE_MAX_CONTEXT_TOKENS", "65536")]),
+                (167_000, 180_000)
+            );
+            assert_eq!(
+                run(&[("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "8192")]),
+                (178_808, 191_808)
+            );
+            assert_eq!(
+                run(&[
+                    ("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE", "17.643"),
+                    ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "8192")
+                ]),
+                (33_840, 191_808)
+            );
+            assert_eq!(
+                run(&[
+                    ("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE", "7.99"),
+                    ("CLAUDE_CODE_MAX_OUTPUT_TOKENS", "4096")
+                ]),
+                (15_652, 195_904)
+            );
+            // The hard block of these builds is the model window less 3000.
+            assert_eq!(compute_window(v, m, &EnvMap::new()).blocking_limit, 197_000);
+            // What setup writes for them: no window variable, a percentage instead.
+            let r = recommend(v, 32_768, m);
+            assert!(
+                !r.env.contains_key("CLAUDE_CODE_AUTO_COMPACT_WINDOW"),
+                "{v}"
+            );
+            // 8 % of 195904 is 15672.32: floored, exactly C - R - 13000.
+            assert_eq!(r.env["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"], "8");
+            assert_eq!(r.env["CLAUDE_CODE_MAX_OUTPUT_TOKENS"], "4096");
+            assert_eq!(
+                (r.calc.autocompact_threshold, r.calc.effective_window),
+                (15_672, 195_904)
+            );
+        }
+    }
+
+    /// The percentage for builds that read only it, at the edges: the smallest context the
+    /// planner serves, the test contexts, large ones, and one at the 200000 window.
+    #[test]
+    fn percentage_edges() {
+        let v = Version(2, 1, 42);
+        // (served context, percentage, threshold, effectiveWindow)
+        let cases: &[(u64, Option<&str>, i64, u64)] = &[
+            (28_672, Some("6.39"), 12_583, 196_928),
+            (32_768, Some("8"), 15_672, 195_904),
+            (65_536, Some("23.11"), 44_326, 191_808),
+            (131_072, Some("55.38"), 101_686, 183_616),
+            (190_000, Some("87.22"), 156_996, 180_000),
+            (200_000, None, 167_000, 180_000),
+            (262_144, None, 167_000, 180_000),
+        ];
+        for &(c, pct, threshold, eff) in cases {
+            let r = recommend(v, c, "q");
+            assert_eq!(
+                r.env
+                    .get("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE")
+                    .map(String::as_str),
+                pct,
+                "{c}"
+            );
+            assert_eq!(
+                (r.calc.autocompact_threshold, r.calc.effective_window),
+                (threshold, eff),
+                "{c}"
+            );
+            // Inside the served context with room for a reply and the summary buffer.
+            assert!(
+                r.calc.autocompact_threshold + r.calc.output_reserve as i64 + 13_000 <= c as i64,
+                "{c}"
+            );
+            assert!(
+                r.calc.blocking_limit + r.calc.output_reserve as i64 <= c as i64,
+                "{c}"
+            );
+        }
+    }
+
+    /// The percentage is the largest in hundredths whose floored threshold stays at or
+    /// below the target, with Claude Code's own double arithmetic.
+    #[test]
+    fn percentage_rounding() {
+        assert_eq!(pct_for_threshold(180_000, 0), None);
+        assert_eq!(pct_for_threshold(180_000, 17), None, "0.01 % is 18 tokens");
+        assert_eq!(pct_for_threshold(180_000, 18), Some(0.01));
+        assert_eq!(pct_for_threshold(180_000, 54_000), Some(30.0));
+        assert_eq!(pct_for_threshold(180_000, 53_999), Some(29.99));
+        // The double product rounds down: 44.66 % of 150000 floors to 66989.
+        assert_eq!(pct_for_threshold(150_000, 66_989), Some(44.66));
+        assert_eq!(pct_for_threshold(180_000, 500_000), Some(100.0));
+        for eff in (150_000u64..=200_000).step_by(997) {
+            for target in (12_000i64..=190_000).step_by(4_999) {
+                let p = pct_for_threshold(eff, target).unwrap();
+                assert!(pct_threshold(eff, p) <= target, "{eff} {target} {p}");
+                let k = (p * 100.0).round() as u64;
+                if k < 10_000 {
+                    let next = (k + 1) as f64 / 100.0;
+                    assert!(pct_threshold(eff, next) > target, "{eff} {target} {p}");
+                }
+                // Written and read back as Claude Code reads it.
+                let back: f64 = format!("{p}").parse().unwrap();
+                assert_eq!(back, p);
+            }
+        }
     }
 }

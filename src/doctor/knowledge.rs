@@ -23,7 +23,8 @@ fn listed(table: &str, name: &str) -> bool {
 ///
 /// Lists exist for 2.1.197 and 2.1.332. Newer versions use the 2.1.332 list; versions
 /// between the two only count a name as unread when neither list has it; older versions
-/// are not judged.
+/// are judged only for the names their row of the version table lists as absent
+/// (`crate::claude::Gate::absent`, e.g. `CLAUDE_CODE_AUTO_COMPACT_WINDOW` before 2.1.75).
 pub fn claude_reads(version: Version, name: &str) -> Option<bool> {
     let v197 = Version(2, 1, 197);
     let v332 = Version(2, 1, 332);
@@ -40,7 +41,7 @@ pub fn claude_reads(version: Version, name: &str) -> Option<bool> {
             Some(false)
         }
     } else {
-        None
+        crate::claude::gate_for(version).reads(name)
     }
 }
 
@@ -170,6 +171,15 @@ mod tests {
         );
         assert_eq!(
             claude_reads(Version(2, 1, 121), "ANTHROPIC_MODEL_CONTEXT_LENGTH"),
+            None
+        );
+        // [RUN] 2.1.42 and 2.1.69 ignore the window variable; the table says so.
+        assert_eq!(
+            claude_reads(Version(2, 1, 42), "CLAUDE_CODE_AUTO_COMPACT_WINDOW"),
+            Some(false)
+        );
+        assert_eq!(
+            claude_reads(Version(2, 1, 88), "CLAUDE_CODE_AUTO_COMPACT_WINDOW"),
             None
         );
     }

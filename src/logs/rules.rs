@@ -28,7 +28,7 @@ use super::model::{Analysis, Request, SourceKind};
 use super::time::human_ms;
 use crate::claude::{env_line, LogFormat, Version, GATES};
 use crate::findings::{Finding, Severity};
-use crate::planner::{advise, VersionSpan};
+use crate::planner::{advise, ClaudeAdvice, VersionSpan};
 
 /// Inputs beyond the log itself.
 #[derive(Debug, Clone, Default)]
@@ -110,11 +110,20 @@ fn window_fix(a: &Analysis, ctx: u64) -> String {
         .map(|m| m.to_string())
         .unwrap_or_default();
     let advice = advise(span, ctx, &model);
+    let for_ = match &advice {
+        ClaudeAdvice::Settings { span, .. } => *span,
+        ClaudeAdvice::Impossible { .. } => span,
+    };
     match advice.env() {
-        Some(env) if span.is_one() => format!("export {}", env_line(env)),
+        Some(env) if for_.is_one() => format!("export {}", env_line(env)),
         Some(env) => format!(
-            "export {}   (works for Claude Code {span}, the versions that write this log's format; `cclocal plan {} --ctx {ctx} --claude-version V` gives the settings for yours)",
+            "export {}   (works for Claude Code {for_}, {}; `cclocal plan {} --ctx {ctx} --claude-version V` gives the settings for yours)",
             env_line(env),
+            if for_ == span {
+                "the versions that write this log's format"
+            } else {
+                "not for 2.1.74 and older, which read only CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"
+            },
             if model.is_empty() {
                 "MODEL".to_string()
             } else {
@@ -122,6 +131,20 @@ fn window_fix(a: &Analysis, ctx: u64) -> String {
             }
         ),
         None => advice.line(),
+    }
+}
+
+/// The output reserve behind a logged `effectiveWindow` of a build that prints the
+/// threshold: those builds give an unknown model a 200,000-token window and subtract
+/// `min(max output, 20000)`, so 180,000 – 199,999 reveals it; anything else counts the
+/// largest reserve, 20,000.
+fn logged_reserve(win: u64) -> u64 {
+    const WINDOW: u64 = 200_000;
+    const CAP: u64 = 20_000;
+    if (WINDOW - CAP..WINDOW).contains(&win) {
+        WINDOW - win
+    } else {
+        CAP
     }
 }
 
@@ -148,6 +171,21 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
             Severity::Ok,
             format!("effective window {win} fits the server context {ctx}"),
         ));
+    }
+    // Builds up to 2.1.121 print the threshold itself; where the window cannot be lowered
+    // (2.1.74 and older) a percentage puts it inside the context instead, and the planner's
+    // test decides: threshold + reply reserve + compaction buffer within the context.
+    if let Some(t) = a.summary.threshold {
+        let reserve = logged_reserve(win);
+        if t + reserve + crate::planner::claude::AUTOCOMPACT_BUFFER <= ctx {
+            return Some(Finding::new(
+                "context_mismatch",
+                Severity::Ok,
+                format!(
+                    "compaction at {t} tokens (effective window {win}) fits the server context {ctx}"
+                ),
+            ));
+        }
     }
     Some(
         Finding::new(
@@ -462,9 +500,13 @@ mod tests {
                         assert_eq!(f.severity, Severity::Ok);
                         continue;
                     }
+                    let for_ = match advise(span, ctx, "") {
+                        crate::planner::ClaudeAdvice::Settings { span, .. } => span,
+                        _ => span,
+                    };
                     match parse_export(&fix) {
                         Some(env) => {
-                            for v in span.probes() {
+                            for v in for_.probes() {
                                 assert!(
                                     obeys(v, ctx, "", &env),
                                     "{what}: {v} ignores {fix} at {ctx}"
@@ -482,6 +524,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// [RUN] 2.1.42 through the launcher setup writes for 32768 tokens logs
+    /// `threshold=15672 effectiveWindow=195904`: the window is above the context, the
+    /// compaction point is not, so the log reader agrees with the plan.
+    #[test]
+    fn a_percentage_threshold_inside_the_context_is_fine() {
+        let mut a = Analysis::default();
+        a.summary.effective_window = Some(195_904);
+        a.summary.threshold = Some(15_672);
+        let ok = |a: &Analysis, ctx| {
+            context_mismatch(
+                a,
+                &RuleOptions {
+                    server_ctx: Some(ctx),
+                },
+            )
+            .unwrap()
+            .severity
+        };
+        // 15672 + 4096 (200000 - 195904) + 13000 = 32768.
+        assert_eq!(ok(&a, 32_768), Severity::Ok);
+        assert_eq!(ok(&a, 32_767), Severity::Error);
+        // The default threshold of an unset build does not fit 65536.
+        a.summary.effective_window = Some(180_000);
+        a.summary.threshold = Some(167_000);
+        assert_eq!(ok(&a, 65_536), Severity::Error);
     }
 
     #[test]

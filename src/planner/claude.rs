@@ -84,6 +84,9 @@ pub fn obeys(v: Version, c: u64, model: &str, env: &EnvMap) -> bool {
 pub enum ClaudeAdvice {
     /// Settings every version of the span obeys.
     Settings {
+        /// The versions the settings are for: the span asked for, or its part from 2.1.75
+        /// on where no setting serves both the builds that read only the percentage and the
+        /// newer ones.
         span: VersionSpan,
         env: EnvMap,
         /// The computation for the span's newest version (the one shown).
@@ -148,6 +151,18 @@ pub fn advise(span: VersionSpan, c: u64, model: &str) -> ClaudeAdvice {
             candidates.push(env);
         }
     }
+    // A row that reads only the percentage (≤ 2.1.74) ignores the window variables the
+    // others need: each candidate also with the other candidates' lower percentage and
+    // hard block, which every row reads.
+    let base = candidates.clone();
+    for a in &base {
+        for b in &base {
+            let m = merge_limits(a, b);
+            if !candidates.contains(&m) {
+                candidates.push(m);
+            }
+        }
+    }
     let mut best: Option<(i64, EnvMap)> = None;
     for env in candidates {
         if !probes.iter().all(|v| obeys(*v, c, model, &env)) {
@@ -170,6 +185,20 @@ pub fn advise(span: VersionSpan, c: u64, model: &str) -> ClaudeAdvice {
             rec.env = env.clone();
             ClaudeAdvice::Settings { span, env, rec }
         }
+        None if span.from < FIRST_WINDOW_READER && span.to >= FIRST_WINDOW_READER => {
+            // Builds that read only the percentage (≤ 2.1.74) and builds that need the window
+            // (2.1.153+) share no settings at small contexts: the percentage that fits the
+            // first leaves the second no room for its system prompt. The settings for the
+            // newer builds, saying which versions they are for (`Settings::span`).
+            advise(
+                VersionSpan {
+                    from: FIRST_WINDOW_READER,
+                    to: span.to,
+                },
+                c,
+                model,
+            )
+        }
         None => ClaudeAdvice::Impossible {
             served: c,
             why: format!(
@@ -178,6 +207,27 @@ pub fn advise(span: VersionSpan, c: u64, model: &str) -> ClaudeAdvice {
             would: "serve a larger context, or name the Claude Code version (`cclocal plan MODEL --ctx N --claude-version V`)".into(),
         },
     }
+}
+
+/// The first build that reads `CLAUDE_CODE_AUTO_COMPACT_WINDOW` (`docs/claude-code.md`).
+const FIRST_WINDOW_READER: Version = Version(2, 1, 75);
+
+/// `a`, with `b`'s `CLAUDE_AUTOCOMPACT_PCT_OVERRIDE` and `CLAUDE_CODE_BLOCKING_LIMIT_OVERRIDE`
+/// where they are lower (or `a` has none): both only make compaction or the block earlier.
+fn merge_limits(a: &EnvMap, b: &EnvMap) -> EnvMap {
+    let mut out = a.clone();
+    for k in [
+        "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE",
+        "CLAUDE_CODE_BLOCKING_LIMIT_OVERRIDE",
+    ] {
+        let num = |e: &EnvMap| e.get(k).and_then(|v| v.parse::<f64>().ok());
+        if let Some(vb) = num(b) {
+            if num(a).map_or(true, |va| vb < va) {
+                out.insert(k.into(), b[k].clone());
+            }
+        }
+    }
+    out
 }
 
 /// [`advise`] for one version.
@@ -237,11 +287,20 @@ mod tests {
             for &c in CONTEXTS {
                 for m in MODELS {
                     match advise(span, c, m) {
-                        ClaudeAdvice::Settings { env, .. } => {
-                            for v in span.probes() {
+                        ClaudeAdvice::Settings {
+                            env, span: for_, ..
+                        } => {
+                            for v in for_.probes() {
                                 assert!(obeys(v, c, m, &env), "{v} {c} {m} {env:?}");
                             }
                             assert!(c >= MIN_USABLE_CONTEXT);
+                            // Narrowed only by cutting the builds that read only the
+                            // percentage off a span that also holds newer ones.
+                            if for_ != span {
+                                assert_eq!(for_.to, span.to);
+                                assert_eq!(for_.from, FIRST_WINDOW_READER, "{span}");
+                                assert!(span.from < for_.from, "{span}");
+                            }
                         }
                         ClaudeAdvice::Impossible { .. } => {
                             assert!(c < MIN_USABLE_CONTEXT, "{span}, {c} tokens, {m}: no fix");
@@ -250,6 +309,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Issue 23: 2.1.42 gets only what it reads, and settings for every version (an
+    /// undetected one) include the percentage that version needs, where one env can serve all.
+    #[test]
+    fn percentage_builds_in_spans() {
+        let a = advise_version(Version(2, 1, 42), 32_768, "q");
+        let env = a.env().unwrap();
+        assert!(
+            !env.contains_key("CLAUDE_CODE_AUTO_COMPACT_WINDOW"),
+            "{env:?}"
+        );
+        assert!(
+            !env.contains_key("CLAUDE_CODE_MAX_CONTEXT_TOKENS"),
+            "{env:?}"
+        );
+        assert_eq!(env["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"], "8");
+        let all = VersionSpan {
+            from: GATES[0].from,
+            to: GATES[GATES.len() - 1].to,
+        };
+        let a = advise(all, 131_072, "qwen3-coder:30b");
+        let env = a.env().unwrap_or_else(|| panic!("{}", a.line()));
+        assert!(
+            env.contains_key("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"),
+            "{env:?}"
+        );
+        assert!(obeys(Version(2, 1, 42), 131_072, "qwen3-coder:30b", env));
+        assert!(obeys(Version(2, 1, 332), 131_072, "qwen3-coder:30b", env));
     }
 
     #[test]

@@ -33,14 +33,16 @@ pub fn claude_env(ch: &Choices) -> Vec<(String, String)> {
         None => env.extend(recommend(ch.claude_version, ch.context, &ch.model).env),
     }
     // Source: `ollama launch claude` (`docs/ollama.md`); both exist in 2.1.197 and 2.1.332.
-    env.push((
-        "CLAUDE_CODE_ATTRIBUTION_HEADER".to_string(),
-        "0".to_string(),
-    ));
-    env.push((
-        "CLAUDE_CODE_TOTAL_TOKENS_REMINDER".to_string(),
-        "off".to_string(),
-    ));
+    // Builds whose version row lists a name as absent do not get it.
+    let gate = crate::claude::gate_for(ch.claude_version);
+    for (k, v) in [
+        ("CLAUDE_CODE_ATTRIBUTION_HEADER", "0"),
+        ("CLAUDE_CODE_TOTAL_TOKENS_REMINDER", "off"),
+    ] {
+        if gate.reads(k) != Some(false) {
+            env.push((k.to_string(), v.to_string()));
+        }
+    }
     env
 }
 

@@ -463,3 +463,49 @@ fn too_small_a_context_gets_no_settings() {
         "{j}"
     );
 }
+
+/// Issue 23: Claude Code 2.1.42 reads no window variable ([RUN]); `plan` gives it the
+/// percentage (and the output and blocking limits it reads), nothing it ignores, in the
+/// JSON and in the human output.
+#[test]
+fn a_build_that_reads_only_the_percentage_gets_only_what_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = qwen3_coder_next(dir.path());
+    let args = [
+        "plan",
+        m.to_str().unwrap(),
+        "--mac-ram",
+        "64GB",
+        "--ctx",
+        "32768",
+        "--claude-version",
+        "2.1.42",
+    ];
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let j = run_json(&json_args);
+    let c = &j["claude"];
+    let env = c["env"].as_object().unwrap();
+    let mut keys: Vec<&str> = env.keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "CLAUDE_AUTOCOMPACT_PCT_OVERRIDE",
+            "CLAUDE_CODE_BLOCKING_LIMIT_OVERRIDE",
+            "CLAUDE_CODE_MAX_OUTPUT_TOKENS"
+        ]
+    );
+    assert_eq!(env["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"], "8");
+    assert_eq!(c["autocompact_threshold"], 15_672);
+    assert_eq!(c["effective_window"], 195_904);
+    let out = support::cclocal().args(args).output().unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{s}");
+    assert!(
+        s.contains("export CLAUDE_AUTOCOMPACT_PCT_OVERRIDE=8\n"),
+        "{s}"
+    );
+    assert!(!s.contains("CLAUDE_CODE_AUTO_COMPACT_WINDOW"), "{s}");
+    assert!(!s.contains("CLAUDE_CODE_MAX_CONTEXT_TOKENS"), "{s}");
+}

@@ -1,6 +1,6 @@
 //! Rules about Claude Code's installation, environment and config files.
 
-use super::{claude_env_fix, claude_version, finding, push, window, Section};
+use super::{claude_env_fix, claude_version, finding, push, window, window_settings_fix, Section};
 use crate::claude::{gate_for, WindowSource};
 use crate::doctor::facts::Facts;
 use crate::doctor::knowledge::claude_reads;
@@ -146,17 +146,21 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("unknown_env_var", Severity::Warning, format!("{name} is set but Claude Code {v} does not read it"))
-                    .detail(if never {
-                        format!("{name} appears in no Claude Code build; it does nothing")
-                    } else {
-                        format!("{name} is not among the variables Claude Code {v} reads")
-                    })
-                    .fix(if name == "ANTHROPIC_MODEL_CONTEXT_LENGTH" {
-                        "remove it; set CLAUDE_CODE_MAX_CONTEXT_TOKENS (and CLAUDE_CODE_AUTO_COMPACT_WINDOW) instead".to_string()
-                    } else {
-                        format!("remove {name}")
-                    }),
+                finding(
+                    "unknown_env_var",
+                    Severity::Warning,
+                    format!("{name} is set but Claude Code {v} does not read it"),
+                )
+                .detail(if never {
+                    format!("{name} appears in no Claude Code build; it does nothing")
+                } else {
+                    format!("{name} is not among the variables Claude Code {v} reads")
+                })
+                .fix(if name == "ANTHROPIC_MODEL_CONTEXT_LENGTH" {
+                    format!("remove it; {}", window_settings_fix(f))
+                } else {
+                    format!("remove {name}")
+                }),
             );
         }
     }
@@ -220,12 +224,12 @@ fn autocompact(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     if let Some(p) = env.get("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE") {
         match p.trim().parse::<f64>() {
             Ok(x) if x > 0.0 && x <= 100.0 => {
-                let eff = calc.effective_window as f64;
-                if (eff * x / 100.0).floor() >= eff - 13_000.0 {
+                let eff = calc.effective_window;
+                if crate::claude::pct_threshold(eff, x) >= eff as i64 - 13_000 {
                     push(out, s, ineffective(
                         format!("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE={p} has no effect"),
                         format!("{p}% of the window Claude Code plans with ({} tokens, its effectiveWindow) is above the default threshold {}; the percentage can only make compaction earlier", calc.effective_window, calc.effective_window as i64 - 13_000),
-                        "lower the percentage, or set the window with CLAUDE_CODE_MAX_CONTEXT_TOKENS".into(),
+                        window_settings_fix(f),
                     ));
                 }
             }
@@ -286,7 +290,7 @@ fn autocompact(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 format!("autoCompactWindow {w} is ignored"),
                 "the settings schema requires at least 100000; smaller values are dropped silently"
                     .into(),
-                "use CLAUDE_CODE_MAX_CONTEXT_TOKENS=<served context> for small windows".into(),
+                window_settings_fix(f),
             ),
         );
     }
@@ -301,8 +305,7 @@ fn autocompact(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 ineffective(
                     format!("CLAUDE_CODE_AUTO_COMPACT_WINDOW={w} reads as {floor}"),
                     format!("Claude Code {v} raises the value to its {floor}-token minimum"),
-                    "set CLAUDE_CODE_MAX_CONTEXT_TOKENS=<served context> for windows below 100k"
-                        .into(),
+                    window_settings_fix(f),
                 ),
             );
         }

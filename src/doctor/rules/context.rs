@@ -127,9 +127,14 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         );
     }
     if let (Some(calc), Some(v)) = (window(f), claude_version(f)) {
-        if calc.window > c {
-            // A detected version gets its own settings; otherwise settings every version obeys.
-            let span = match f.claude.as_ref().and_then(|x| x.version) {
+        // A window above the served context is fine where the threshold and the hard
+        // block sit inside it (the percentage route of builds that cannot lower the window).
+        if calc.window > c && !super::window_obeys(f, c) {
+            // A detected version gets its own settings, else the one setup planned for;
+            // otherwise settings every version obeys.
+            let detected = f.claude.as_ref().and_then(|x| x.version);
+            let planned = super::planned_version(f);
+            let span = match detected.or(planned) {
                 Some(v) => VersionSpan::one(v),
                 None => VersionSpan {
                     from: crate::claude::GATES[0].from,
@@ -137,10 +142,15 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 },
             };
             let advice = advise(span, c, &m.name);
-            let assumed = if f.claude.as_ref().and_then(|x| x.version).is_none() {
-                " (version not detected; assuming the newest known, and the fix works for any version)"
-            } else {
-                ""
+            let assumed = match (&advice, detected, planned) {
+                (_, Some(_), _) => String::new(),
+                (_, None, Some(p)) => format!(
+                    " (version not detected in time; assuming {p}, the version `cclocal setup` planned for)"
+                ),
+                (crate::planner::ClaudeAdvice::Settings { span: for_, .. }, None, None) if *for_ != span => format!(
+                    " (version not detected; assuming the newest known, and the fix works for Claude Code {for_}: 2.1.74 and older read only CLAUDE_AUTOCOMPACT_PCT_OVERRIDE)"
+                ),
+                _ => " (version not detected; assuming the newest known, and the fix works for any version)".to_string(),
             };
             push(
                 out,

@@ -95,11 +95,28 @@ pub fn findings(f: &Facts) -> Vec<Finding> {
     evaluate(f).into_iter().map(|(_, x)| x).collect()
 }
 
-/// The Claude Code version the rules reason about: the installed one, else the newest
-/// known (and the caller says so).
+/// The Claude Code version the rules reason about: the installed one, else the one
+/// `cclocal setup` planned for (config.toml; a JavaScript build can miss a short budget),
+/// else the newest known (and the caller says so).
 pub fn claude_version(f: &Facts) -> Option<Version> {
     let c = f.claude.as_ref()?;
-    Some(c.version.unwrap_or(LATEST_KNOWN))
+    Some(
+        c.version
+            .or_else(|| planned_version(f))
+            .unwrap_or(LATEST_KNOWN),
+    )
+}
+
+/// The Claude Code version `cclocal setup` computed the settings for (config.toml).
+pub fn planned_version(f: &Facts) -> Option<Version> {
+    f.setup
+        .as_ref()?
+        .config
+        .as_ref()?
+        .claude
+        .version
+        .parse::<Version>()
+        .ok()
 }
 
 /// Claude Code's environment as the window computation needs it: the merged env, plus
@@ -135,6 +152,42 @@ pub fn window(f: &Facts) -> Option<WindowCalc> {
         .clone()
         .unwrap_or_else(|| "claude-sonnet-4-5".into());
     Some(compute_window(v, &model, &window_env(f)))
+}
+
+/// Whether the installed Claude Code, with its environment, compacts in time on a server
+/// that keeps `c` tokens: the planner's own test (`crate::planner::obeys`), so the doctor
+/// accepts exactly what plan and setup write (a percentage where the window cannot be
+/// lowered, as on 2.1.74 and older).
+pub fn window_obeys(f: &Facts, c: u64) -> bool {
+    let (Some(v), Some(claude)) = (claude_version(f), f.claude.as_ref()) else {
+        return true;
+    };
+    let model = claude
+        .model
+        .clone()
+        .unwrap_or_else(|| "claude-sonnet-4-5".into());
+    crate::planner::obeys(v, c, &model, &window_env(f))
+}
+
+/// The fix for Claude Code's window settings, from the planner (one generator): the
+/// settings for the installed version and the served context when both are known, else
+/// the `cclocal plan` command that computes them.
+pub fn window_settings_fix(f: &Facts) -> String {
+    let v = claude_version(f).unwrap_or(LATEST_KNOWN);
+    let model = f.model.as_ref();
+    match model.and_then(|m| m.served_context.map(|c| (m, c))) {
+        Some((m, c)) => {
+            let advice = crate::planner::advise_version(v, c, &m.name);
+            match advice.env() {
+                Some(env) => claude_env_fix(f, &env_line(env), &format!(" --ctx {c}")),
+                None => advice.line(),
+            }
+        }
+        None => format!(
+            "`cclocal plan {} --ctx <served context> --claude-version {v}` prints the settings Claude Code {v} reads",
+            model.map_or("MODEL", |m| m.name.as_str())
+        ),
+    }
 }
 
 /// How to give Claude Code `vars`: through `cclocal setup{setup_args}` when a launcher

@@ -153,6 +153,22 @@ pub fn logged_effective_window(log: &str) -> Option<u64> {
         })
 }
 
+/// `(threshold, effectiveWindow)` of the first `autocompact: … threshold=N effectiveWindow=M`
+/// line (Claude Code 2.1.121 and older print the threshold).
+pub fn logged_threshold(log: &str) -> Option<(i64, u64)> {
+    let num = |l: &str, key: &str| -> Option<u64> {
+        let i = l.find(key)? + key.len();
+        l[i..]
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    log.lines()
+        .filter(|l| l.contains("autocompact: "))
+        .find_map(|l| Some((num(l, " threshold=")? as i64, num(l, "effectiveWindow=")?)))
+}
+
 /// A stand-in `claude` in `bin` that only answers `--version` with `version`: enough for the
 /// doctor and setup to read which Claude Code is installed.
 pub fn fake_claude_version(bin: &std::path::Path, version: &str) {

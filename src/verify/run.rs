@@ -67,6 +67,16 @@ fn pinned(stub_url: &str) -> Vec<(String, String)> {
     .collect()
 }
 
+/// What verify gives Claude Code in place of the user's token or key: the stub needs none,
+/// so the secret never reaches the stub, the scratch settings file or Claude Code's
+/// process environment during verify. Claude Code still sees the variable set, so its
+/// auth mode (and the header it sends) is the launcher's.
+const STUB_CREDENTIAL: &str = "cclocal-verify-stub";
+
+fn is_credential(k: &str) -> bool {
+    matches!(k, "ANTHROPIC_AUTH_TOKEN" | "ANTHROPIC_API_KEY")
+}
+
 /// Looks `name` up on `PATH` (or takes it as a path when it has a `/`).
 fn which(name: &str, host: &HostEnv) -> Option<PathBuf> {
     if name.contains('/') {
@@ -392,6 +402,11 @@ pub fn verify(t: &Target, opts: &Options) -> Result<Report> {
     for (k, v) in pinned(&url) {
         env_obj.insert(k, Value::String(v));
     }
+    for (k, v) in env_obj.iter_mut() {
+        if is_credential(k) && v.as_str().is_some_and(|s| !s.trim().is_empty()) {
+            *v = Value::String(STUB_CREDENTIAL.into());
+        }
+    }
     settings.insert("env".into(), Value::Object(env_obj));
     let settings_path = scratch.0.join("settings.json");
     std::fs::write(
@@ -400,6 +415,11 @@ pub fn verify(t: &Target, opts: &Options) -> Result<Report> {
     )
     .map_err(|e| Error::io(&settings_path, "write", e))?;
     let mut env = t.env.clone();
+    for (k, v) in env.iter_mut() {
+        if is_credential(k) && !v.trim().is_empty() {
+            *v = STUB_CREDENTIAL.into();
+        }
+    }
     env.extend(pinned(&url));
     let child_env: EnvMap = env.iter().cloned().collect();
     let config_dir = crate::claude::settings::config_dir(&t.home, &child_env);

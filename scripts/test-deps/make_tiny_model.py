@@ -1,10 +1,12 @@
 """Writes a tiny fixture model for slow back-ends (MLX's CPU path):
   python make_tiny_model.py GEMMA_DIR OUT_DIR
 A 1-layer Llama (hidden size 64) with Gemma's tokenizer (from GEMMA_DIR, the converted folder)
-whose weights are set by hand so that its output never depends on the prompt: every token
-embeds to the same vector and the layer's projections are zero, so the final hidden state is
-that vector at every position. The LM head has only two rows along it: "Hi" (p≈0.6) and <eos>
-(p≈0.4). A Claude Code round trip then takes seconds. Run by scripts/install-test-deps.sh."""
+whose weights are set by hand so that its answer never depends on the prompt: "Hi", then
+<eos>. The layer's projections are zero, so the final hidden state is the embedding of the
+last token; every token embeds to one vector except "Hi", which embeds to another,
+orthogonal one. The LM head maps the first to "Hi" and the second to <eos>, each with a
+logit of 24 against 0 for the rest of the vocabulary, so greedy and sampled decoding agree.
+A Claude Code round trip then takes seconds. Run by scripts/install-test-deps.sh."""
 import json
 import os
 import shutil
@@ -32,16 +34,18 @@ def main(gemma, out):
     with torch.no_grad():
         for p in model.parameters():
             p.zero_()
-        v = torch.ones(HIDDEN)  # after the final RMSNorm (weight 1): the same vector
+        # RMS 1 each, so the final RMSNorm (weight 1) leaves them as they are.
+        v = torch.ones(HIDDEN)
+        w = torch.tensor([(-1.0) ** i for i in range(HIDDEN)])
         model.model.embed_tokens.weight[:] = v
+        model.model.embed_tokens.weight[hi] = w
         model.model.norm.weight[:] = 1.0
         for layer in model.model.layers:
             layer.input_layernorm.weight[:] = 1.0
             layer.post_attention_layernorm.weight[:] = 1.0
-        # logit = row · v = 64 * scale; the rest of the vocabulary has logit 0.
-        base = 24.0
-        model.lm_head.weight[hi] = v * (base + torch.log(torch.tensor(0.6)).item()) / HIDDEN
-        model.lm_head.weight[eos] = v * (base + torch.log(torch.tensor(0.4)).item()) / HIDDEN
+        logit = 24.0
+        model.lm_head.weight[hi] = v * logit / HIDDEN
+        model.lm_head.weight[eos] = w * logit / HIDDEN
     model = model.to(torch.float16)
     tmp = out + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)

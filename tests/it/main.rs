@@ -27,6 +27,7 @@ mod memory_fixtures;
 mod newcomer_journey;
 mod plan_cli;
 mod planner_journeys;
+mod python_servers_journey;
 mod runtime_cli;
 mod runtime_measure;
 mod runtime_unsupported;

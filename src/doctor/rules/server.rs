@@ -141,7 +141,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             finding("messages_api_missing", Severity::Error, format!("{} has no Anthropic Messages API (/v1/messages)", kind_label(f)))
                 .detail(format!("Claude Code speaks only Anthropic's Messages API; {} at {} does not serve POST /v1/messages", kind_label(f), sv.url))
                 .fix(match sv.kind {
-                    Some(ServerKind::MlxLm) => "on a Mac, serve the model with LM Studio (MLX engine), oMLX (`omlx launch claude`) or vllm-mlx, which serve /v1/messages".to_string(),
+                    Some(ServerKind::MlxLm) => super::backends::mlx_lm_fix(f),
                     Some(ServerKind::LlamaServer) => "upgrade llama.cpp: https://github.com/ggml-org/llama.cpp/releases (llama-server serves /v1/messages since late 2025)".to_string(),
                     _ => format!("upgrade {} to a version that serves /v1/messages", kind_label(f)),
                 }),

@@ -230,7 +230,7 @@ fn vllm_without_tool_calling_is_an_error_and_its_fix_serves_claude_code() {
         &t,
         &path,
         &[],
-        &["plan", "--host", &url, "--model", name, "--json"],
+        &["plan", name, "--host", &url, "--json"],
     );
     let plan = json_of("plan", &o);
     assert_eq!(
@@ -385,7 +385,7 @@ fn vllm_mlx_context_from_its_process_and_setup_serves_claude_code() {
         &t,
         &path,
         &[],
-        &["plan", "--host", &url, "--model", name, "--json"],
+        &["plan", name, "--host", &url, "--json"],
     );
     let plan = json_of("plan", &o);
     let line = plan["server_command"]

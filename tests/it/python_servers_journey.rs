@@ -226,12 +226,7 @@ fn vllm_without_tool_calling_is_an_error_and_its_fix_serves_claude_code() {
 
     // 2. plan prints the line, setup writes the same one (with the server still running,
     // both read its `root`); the model's own limit caps the 64K default.
-    let o = cclocal(
-        &t,
-        &path,
-        &[],
-        &["plan", name, "--host", &url, "--json"],
-    );
+    let o = cclocal(&t, &path, &[], &["plan", name, "--host", &url, "--json"]);
     let plan = json_of("plan", &o);
     assert_eq!(
         plan["server_command"].as_str(),
@@ -381,12 +376,7 @@ fn vllm_mlx_context_from_its_process_and_setup_serves_claude_code() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 
     // 2. plan and setup: one line.
-    let o = cclocal(
-        &t,
-        &path,
-        &[],
-        &["plan", name, "--host", &url, "--json"],
-    );
+    let o = cclocal(&t, &path, &[], &["plan", name, "--host", &url, "--json"]);
     let plan = json_of("plan", &o);
     let line = plan["server_command"]
         .as_str()

@@ -180,7 +180,7 @@ pub fn mlx_lm_fix(f: &Facts) -> String {
         .and_then(|b| b.models.first())
         .map(|m| m.id.clone());
     let Some(folder) = folder else {
-        return "serve the model with vllm-mlx (pip install vllm-mlx), which serves /v1/messages: vllm-mlx serve MODEL_FOLDER --served-model-name NAME".to_string();
+        return "serve the model with vllm-mlx (pip install vllm-mlx), which serves /v1/messages: vllm-mlx serve MODEL_FOLDER --served-model-name NAME   (on a Mac, LM Studio's MLX engine and oMLX serve /v1/messages too)".to_string();
     };
     let claude_model = f.claude.as_ref().and_then(|c| c.model.clone());
     let name = claude_model.clone().unwrap_or_else(|| folder_name(&folder));

@@ -13,11 +13,11 @@
 //!   vllm-mlx for the same model folder that Claude Code gets an answer from.
 //!
 //! Each real server is started once, by the test that needs it, in its own process group,
-//! and stopped at the end (support::real_py_server). vLLM takes 1.5–2.5 min to start here
+//! and stopped at the end (support::real_py_server); the three tests take turns. vLLM takes 1.5–2.5 min to start here
 //! (with --enforce-eager) and ~8 GB; vllm-mlx 20–40 s and ~1.3 GB; mlx_lm.server seconds.
 use crate::support;
 use crate::support::real_llama_server::free_port;
-use crate::support::real_py_server::{shell_argv, RealServer};
+use crate::support::real_py_server::{exclusive, shell_argv, RealServer};
 use crate::support::setup_home::*;
 
 use serde_json::Value;
@@ -124,6 +124,7 @@ fn vllm_without_tool_calling_is_an_error_and_its_fix_serves_claude_code() {
     ) else {
         return;
     };
+    let _one_at_a_time = exclusive();
     let t = TestHome::new();
     let bin = claude_bin_dir(&t, &claude);
     let path = user_path(vllm.parent().unwrap(), &bin);
@@ -305,6 +306,7 @@ fn vllm_mlx_context_from_its_process_and_setup_serves_claude_code() {
     ) else {
         return;
     };
+    let _one_at_a_time = exclusive();
     let t = TestHome::new();
     let bin = claude_bin_dir(&t, &claude);
     let path = user_path(vllm_mlx.parent().unwrap(), &bin);
@@ -452,6 +454,7 @@ fn mlx_lm_server_has_no_messages_api_and_its_fix_serves_claude_code() {
     ) else {
         return;
     };
+    let _one_at_a_time = exclusive();
     let t = TestHome::new();
     let bin = claude_bin_dir(&t, &claude);
     // The user has both installed.

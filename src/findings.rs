@@ -75,6 +75,7 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("lmstudio_models_ambiguous", Severity::Error),
     ("lmstudio_model_unmatched", Severity::Warning),
     ("server_answer_unreadable", Severity::Warning),
+    ("vllm_tools_off", Severity::Error),
     // A server log (the serverlogs branch).
     ("kv_cache_type_ignored", Severity::Warning),
     // The model and its context.

@@ -188,7 +188,11 @@ fn backend_at(args: &PlanArgs) -> Option<(crate::server::ServerKind, crate::serv
         std::time::Instant::now() + std::time::Duration::from_secs(3),
     );
     let kind = crate::server::detect::detect(&client, None).kind?;
-    matches!(kind, ServerKind::LmStudio | ServerKind::Vllm).then_some((kind, url))
+    matches!(
+        kind,
+        ServerKind::LmStudio | ServerKind::Vllm | ServerKind::VllmMlx
+    )
+    .then_some((kind, url))
 }
 
 /// LM Studio's model `key` as a GGUF file to plan from: the file the running server names,
@@ -664,8 +668,10 @@ pub fn to_text(plan: &Plan) -> String {
 pub fn run(args: &PlanArgs, _verbose: bool) -> Result<i32> {
     crate::runtime::set_verbose(_verbose);
     let backend = backend_at(args);
-    if let Some((crate::server::ServerKind::Vllm, url)) = &backend {
-        return vllm(args, url);
+    if let Some((k @ (crate::server::ServerKind::Vllm | crate::server::ServerKind::VllmMlx), url)) =
+        &backend
+    {
+        return vllm(args, *k, url);
     }
     let plan = compute(args, backend)?;
     if args.json {
@@ -682,42 +688,52 @@ pub fn run(args: &PlanArgs, _verbose: bool) -> Result<i32> {
     Ok(0)
 }
 
-/// `plan` for a vLLM server: vLLM sizes its KV cache from `--gpu-memory-utilization`, so
-/// cclocal makes no memory plan for it; the `vllm serve` line setup writes (`--ctx`, else
-/// the recommended context) and Claude Code's settings for that context.
-fn vllm(args: &PlanArgs, url: &crate::server::ServerUrl) -> Result<i32> {
+/// `plan` for a vLLM or vllm-mlx server: they size their KV cache themselves, so cclocal
+/// makes no memory plan for them; the serve line setup writes (`--ctx`, else the context
+/// the model and server allow) and Claude Code's settings for that context.
+fn vllm(
+    args: &PlanArgs,
+    kind: crate::server::ServerKind,
+    url: &crate::server::ServerUrl,
+) -> Result<i32> {
+    let served = crate::server::served_model(
+        &url.to_url(),
+        Some(kind),
+        args.model.as_deref(),
+        std::time::Duration::from_secs(3),
+    )
+    .ok();
     let model = match &args.model {
         Some(m) => m.clone(),
-        None => crate::server::served_model(
-            &url.to_url(),
-            Some(crate::server::ServerKind::Vllm),
-            None,
-            std::time::Duration::from_secs(3),
-        )
-        .ok()
-        .map(|s| s.name)
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| {
-            Error::usage("no model given").with_hint("pass MODEL, the model vLLM serves")
-        })?,
+        None => served
+            .as_ref()
+            .map(|s| s.name.clone())
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                Error::usage("no model given")
+                    .with_hint(format!("pass MODEL, the model {} serves", kind.label()))
+            })?,
     };
     if args.ctx.len() > 1 {
-        return Err(
-            Error::usage("vLLM is served at one context: give one --ctx")
-                .with_hint("e.g. --ctx 65536"),
-        );
+        return Err(Error::usage(format!(
+            "{} is served at one context: give one --ctx",
+            kind.label()
+        ))
+        .with_hint("e.g. --ctx 65536"));
     }
-    let context = args
-        .ctx
-        .first()
-        .copied()
-        .unwrap_or(planner::RECOMMENDED_CONTEXT);
-    let line = crate::setup::vllm::line(&crate::setup::vllm::VllmServe {
-        model: model.clone(),
-        served_name: model.clone(),
-        context,
-        port: url.port,
-    });
+    let serve = crate::setup::vllm::serve_line(
+        kind,
+        served
+            .as_ref()
+            .and_then(|s| s.model_path.as_deref())
+            .unwrap_or(&model),
+        &model,
+        args.ctx.first().copied(),
+        served.as_ref().and_then(|s| s.context),
+        url,
+    );
+    let context = serve.context;
+    let line = serve.line.clone();
     let (version, version_source) = match args
         .claude_version
         .as_deref()
@@ -731,8 +747,7 @@ fn vllm(args: &PlanArgs, url: &crate::server::ServerUrl) -> Result<i32> {
         },
     };
     let advice = planner::advise_version(version, context, &model);
-    let note =
-        "vLLM sizes its own KV cache (--gpu-memory-utilization): cclocal does not plan its memory";
+    let notes = serve.notes.clone();
     if args.json {
         let claude = match &advice {
             ClaudeAdvice::Settings { env, rec, .. } => json!({
@@ -747,22 +762,28 @@ fn vllm(args: &PlanArgs, url: &crate::server::ServerUrl) -> Result<i32> {
         };
         let v = json!({
             "model": {"name": args.model},
-            "server_kind": "vllm",
+            "server_kind": kind.name(),
             "server_command": line,
             "context": context,
-            "notes": [note],
+            "notes": notes,
             "claude": claude,
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(0);
     }
     crate::tprintln!(
-        "{} on vLLM at {}: context {context} tokens",
+        "{} on {} at {}: context {context} tokens",
         model,
+        kind.label(),
         url.to_url()
     );
-    crate::tprintln!("note: {note}");
-    crate::tprintln!("\nServer command:\n  vLLM:         {line}");
+    for n in &notes {
+        crate::tprintln!("note: {n}");
+    }
+    crate::tprintln!(
+        "\nServer command:\n  {:<13} {line}",
+        format!("{}:", kind.label())
+    );
     match &advice {
         ClaudeAdvice::Settings { rec, .. } => {
             crate::tprintln!(

@@ -367,13 +367,15 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         None
         | Some(crate::server::ServerKind::Ollama)
         | Some(crate::server::ServerKind::LlamaServer) => {}
-        Some(k @ (crate::server::ServerKind::LmStudio | crate::server::ServerKind::Vllm)) => {
-            return run_backend(args, k, verbose)
-        }
+        Some(
+            k @ (crate::server::ServerKind::LmStudio
+            | crate::server::ServerKind::Vllm
+            | crate::server::ServerKind::VllmMlx),
+        ) => return run_backend(args, k, verbose),
         Some(k) => {
             return Err(
                 Error::usage(format!("setup does not configure {} yet", k.label()))
-                    .with_hint("use --server ollama, llama-server, lmstudio or vllm"),
+                    .with_hint("use --server ollama, llama-server, lmstudio, vllm or vllm-mlx"),
             )
         }
     }
@@ -1163,12 +1165,29 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         .as_ref()
         .filter(|p| p.model.name == model)
         .map(|p| p.model.context);
-    let context = match (args.ctx.or(remembered), kind) {
-        (Some(c), _) => c,
-        (None, ServerKind::Vllm) => {
-            crate::teprintln!("note: vLLM's memory is its own (--gpu-memory-utilization), so cclocal does not plan it: --max-model-len {} (pass --ctx to change it)", crate::planner::RECOMMENDED_CONTEXT);
-            crate::planner::RECOMMENDED_CONTEXT
+    // vLLM loads the model from its `root` (a folder or repo id), vllm-mlx from its command
+    // line's model, not from the served name.
+    let served_path = served.as_ref().and_then(|s| s.model_path.clone());
+    let serve = matches!(kind, ServerKind::Vllm | ServerKind::VllmMlx).then(|| {
+        vllm::serve_line(
+            kind,
+            served_path.as_deref().unwrap_or(&model),
+            &model,
+            args.ctx.or(remembered),
+            served.as_ref().and_then(|s| s.context),
+            &url,
+        )
+    });
+    if let Some(s) = &serve {
+        for n in &s.notes {
+            crate::teprintln!("note: {n}");
         }
+    }
+    let context = match (args.ctx.or(remembered), kind) {
+        (_, ServerKind::Vllm | ServerKind::VllmMlx) => {
+            serve.as_ref().map(|s| s.context).unwrap_or_default()
+        }
+        (Some(c), _) => c,
         (None, _) => {
             let mlx = served
                 .as_ref()
@@ -1197,9 +1216,12 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         }
     };
     if let Some(s) = &served {
-        if kind == ServerKind::Vllm && !crate::server::same_model(&s.name, &model) {
+        if matches!(kind, ServerKind::Vllm | ServerKind::VllmMlx)
+            && !crate::server::same_model(&s.name, &model)
+        {
             crate::teprintln!(
-                "note: the running vLLM serves {:?}; restart it with the line below",
+                "note: the running {} serves {:?}; restart it with the line below",
+                kind.label(),
                 s.name
             );
         }
@@ -1246,9 +1268,9 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
     };
     // The plan is made twice: once to show, and again under the lock (on what the files
     // hold then), as for every server kind.
-    let script = paths.server_dir().join(match kind {
-        ServerKind::LmStudio => lmstudio::SCRIPT,
-        _ => vllm::SCRIPT,
+    let script = paths.server_dir().join(match &serve {
+        Some(s) => s.script_name,
+        None => lmstudio::SCRIPT,
     });
     let (bytes, start_line) = match kind {
         ServerKind::LmStudio => {
@@ -1261,13 +1283,8 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             (lmstudio::script(&s), lmstudio::load_line(&s))
         }
         _ => {
-            let s = vllm::VllmServe {
-                model: model.clone(),
-                served_name: model.clone(),
-                context,
-                port: url.port,
-            };
-            (vllm::script(&s), vllm::line(&s))
+            let s = serve.clone().expect("vLLM and vllm-mlx have a serve line");
+            (s.script, s.line)
         }
     };
     let with_server = parts.contains(&Part::Server);
@@ -1396,8 +1413,8 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
                 json,
                 "on the LM Studio machine, run: {start_line}   (or copy {q} there and run it)"
             ),
-            (_, false) => say!(json, "start vLLM with: sh {q}   ({start_line})"),
-            (_, true) => say!(json, "on the vLLM machine, run: {start_line}"),
+            (k, false) => say!(json, "start {} with: sh {q}   ({start_line})", k.label()),
+            (k, true) => say!(json, "on the {} machine, run: {start_line}", k.label()),
         }
     }
     if ch.has(Part::Launcher) {

@@ -10,7 +10,7 @@ pub use claude::{
     advise, advise_version, context_notes, obeys, ClaudeAdvice, VersionSpan, MIN_USABLE_CONTEXT,
     RECOMMENDED_CONTEXT, SYSTEM_PROMPT_TOKENS,
 };
-pub use server::{command_line, lms_load_args, lms_load_line, vllm_serve_args, vllm_serve_line};
+pub use server::{command_line, lms_load_args, lms_load_line};
 pub use server::{env_words, llama_server_args, ollama_env, ServerSettings};
 
 use crate::error::Result;

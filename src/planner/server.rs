@@ -1,5 +1,5 @@
 //! The server settings a plan turns into: Ollama's environment and llama-server's
-//! arguments. `cclocal plan` prints these and `cclocal setup` writes them, from the same
+//! arguments (vLLM's and vllm-mlx's lines: `crate::setup::vllm`, `crate::setup::vllm_mlx`). `cclocal plan` prints these and `cclocal setup` writes them, from the same
 //! functions, so the two never disagree (docs/planner.md).
 
 use serde::Serialize;
@@ -94,22 +94,6 @@ pub fn lms_load_args(key: &str, context: u64, gpu: bool) -> Vec<String> {
     v
 }
 
-/// `vllm` arguments that serve `model` with a context and the names Claude Code sends
-/// (vLLM's `vllm serve` docs, https://docs.vllm.ai/en/latest/cli/serve.html):
-/// `--max-model-len` is the context of one request; `--served-model-name` takes several
-/// names, all aliases of the model, and vLLM refuses any other name.
-pub fn vllm_serve_args(model: &str, context: Option<u64>, names: &[String]) -> Vec<String> {
-    let mut v = vec!["serve".to_string(), model.to_string()];
-    if let Some(c) = context {
-        v.extend(["--max-model-len".to_string(), c.to_string()]);
-    }
-    if !names.is_empty() {
-        v.push("--served-model-name".to_string());
-        v.extend(names.iter().cloned());
-    }
-    v
-}
-
 /// `program args…` as one shell line, each word quoted where it needs it.
 pub fn command_line(program: &str, args: &[String]) -> String {
     std::iter::once(program.to_string())
@@ -121,11 +105,6 @@ pub fn command_line(program: &str, args: &[String]) -> String {
 /// The `lms load` line (the doctor's fix and setup's script print this same line).
 pub fn lms_load_line(key: &str, context: u64, gpu: bool) -> String {
     command_line("lms", &lms_load_args(key, context, gpu))
-}
-
-/// The `vllm serve` line (the doctor's fix and setup print this same line).
-pub fn vllm_serve_line(model: &str, context: Option<u64>, names: &[String]) -> String {
-    command_line("vllm", &vllm_serve_args(model, context, names))
 }
 
 /// `K=V K=V` for people.
@@ -166,21 +145,11 @@ mod tests {
     }
 
     #[test]
-    fn lms_and_vllm_lines() {
+    fn lms_lines() {
         assert_eq!(
             lms_load_args("qwen/qwen3-coder-30b", 65_536, true).join(" "),
             "load qwen/qwen3-coder-30b --context-length 65536 --gpu max"
         );
         assert_eq!(lms_load_args("m", 32_768, false).len(), 4);
-        assert_eq!(
-            vllm_serve_args(
-                "Qwen/Qwen3-Coder-30B",
-                Some(131_072),
-                &["coder".into(), "haiku".into()]
-            )
-            .join(" "),
-            "serve Qwen/Qwen3-Coder-30B --max-model-len 131072 --served-model-name coder haiku"
-        );
-        assert_eq!(vllm_serve_args("m", None, &[]).join(" "), "serve m");
     }
 }

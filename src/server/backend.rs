@@ -61,6 +61,9 @@ pub struct BackendFacts {
     pub strict_names: bool,
     /// `lms ps --json` answered (LM Studio on this machine with `lms` on PATH).
     pub lms_cli: bool,
+    /// vLLM: whether a request with tools and `"auto"` tool choice (every Claude Code
+    /// request) can succeed, when the probe could tell.
+    pub tool_choice: Option<super::vllm::ToolChoice>,
     /// Problems reading the answers (an HTML page, an empty body, a 500), in plain words.
     pub notes: Vec<String>,
 }

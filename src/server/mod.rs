@@ -19,9 +19,11 @@ mod kind;
 pub mod llama_server;
 pub mod lmstudio;
 pub mod mlx_lm;
+pub mod model_folder;
 mod names;
 pub mod ollama;
 pub mod omlx;
+pub mod tool_parsers;
 mod url;
 pub mod vllm;
 pub mod vllm_mlx;
@@ -221,6 +223,9 @@ pub struct ServedModel {
     pub trained_context: Option<u64>,
     /// `gguf` or `mlx`, where the server says (LM Studio).
     pub format: Option<String>,
+    /// What the server loaded the model from (vLLM's `/v1/models` `root`: a folder or a
+    /// Hugging Face repo id), when it differs from the name.
+    pub model_path: Option<String>,
 }
 
 /// Asks the server at `host` what it serves. `model` picks one where several are served
@@ -255,6 +260,7 @@ pub fn served_model(
         slots: None,
         trained_context: None,
         format: None,
+        model_path: None,
     };
     match k {
         ServerKind::LlamaServer if p.loading => {
@@ -363,6 +369,7 @@ pub fn served_model(
             out.context = m.context.filter(|_| m.loaded);
             out.trained_context = m.trained_context;
             out.format = m.format.clone();
+            out.model_path = m.path.clone();
             if other == ServerKind::LmStudio && local {
                 out.gguf_path = std::env::var_os("HOME")
                     .map(std::path::PathBuf::from)

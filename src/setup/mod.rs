@@ -22,6 +22,7 @@ pub mod server_api;
 pub mod system;
 pub mod undo;
 pub mod vllm;
+pub mod vllm_mlx;
 pub mod wizard;
 
 pub use apply::{apply, Record};

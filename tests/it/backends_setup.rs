@@ -209,7 +209,7 @@ fn vllm_setup_prints_the_serve_line() {
     );
     let out = text(&o);
     assert!(o.status.success(), "{out}");
-    let line = "vllm serve Qwen/Qwen3-Coder-30B-A3B-Instruct --max-model-len 131072 --served-model-name Qwen/Qwen3-Coder-30B-A3B-Instruct";
+    let line = "vllm serve Qwen/Qwen3-Coder-30B-A3B-Instruct --served-model-name Qwen/Qwen3-Coder-30B-A3B-Instruct --max-model-len 131072 --enable-auto-tool-choice --tool-call-parser qwen3_coder --host 127.0.0.1 --port 8000";
     assert!(out.contains(line), "{out}");
     assert!(!out.contains("GiB"), "no byte claims for vLLM: {out}");
     let launcher = read(&t.home().join(".local/bin/claude-local"));

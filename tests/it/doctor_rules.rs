@@ -368,6 +368,15 @@ fn server_reachability_and_age() {
     let mut f = healthy();
     f.server.local = false;
     assert!(find(&f, "remote_server").fix.contains("--server-only"));
+    // A vLLM that does not answer: the way to start it names tool calling.
+    let mut f = healthy();
+    f.server.kind = Some(cclocal::server::ServerKind::Vllm);
+    f.server.reachable = false;
+    let fix = find(&f, "server_unreachable").fix;
+    assert!(
+        fix.contains("--enable-auto-tool-choice --tool-call-parser"),
+        "{fix}"
+    );
 }
 
 #[test]
@@ -800,7 +809,21 @@ fn server_kind_rules() {
     f.server.messages_api = Some(false);
     let got = find(&f, "messages_api_missing");
     assert!(
-        got.fix.contains("oMLX") && got.fix.contains("LM Studio"),
+        got.fix.contains("vllm-mlx serve MODEL_FOLDER") && got.fix.contains("oMLX"),
+        "{}",
+        got.fix
+    );
+    // With the model it lists (its path): vllm-mlx for that folder, on the same port.
+    f.server.url = "http://127.0.0.1:8080".into();
+    f.server.backend = Some(cclocal::server::backend::BackendFacts {
+        models: vec![cclocal::server::backend::BackendModel::new(
+            "/m/Qwen3-8B-4bit",
+        )],
+        ..Default::default()
+    });
+    let got = find(&f, "messages_api_missing");
+    assert!(
+        got.fix.contains("stop mlx_lm.server, then run vllm-mlx serve /m/Qwen3-8B-4bit --served-model-name qwen3-coder-next:latest --max-kv-size 65536 --host 127.0.0.1 --port 8080"),
         "{}",
         got.fix
     );
@@ -994,4 +1017,68 @@ fn a_missing_launcher_is_named() {
     claude(&mut f).launcher_error = Some("/h/.local/bin/claude-local: No such file".into());
     let got = find(&f, "launcher_missing");
     assert!(got.fix.starts_with("cclocal setup"), "{}", got.fix);
+}
+
+/// vLLM facts: one served model `m` (loaded from `root`, at `ctx`), local, and whether a
+/// request with tools and auto tool choice was refused.
+fn vllm(ctx: u64, tools_refused: bool) -> Facts {
+    use cclocal::server::backend::BackendModel;
+    use cclocal::server::vllm::ToolChoice;
+    let mut f = lm_studio(&[("m", Some(ctx))], "m");
+    f.server.kind = Some(cclocal::server::ServerKind::Vllm);
+    f.server.url = "http://127.0.0.1:8111".into();
+    f.server.version = Some("0.32.0".into());
+    let b = f.server.backend.as_mut().unwrap();
+    b.sources = vec!["GET /v1/models".into()];
+    b.models = vec![BackendModel {
+        loaded: true,
+        context: Some(ctx),
+        path: Some("Qwen/Qwen3-Coder-30B-A3B-Instruct".into()),
+        ..BackendModel::new("m")
+    }];
+    b.tool_choice = Some(ToolChoice {
+        auto_ok: !tools_refused,
+        message: tools_refused.then(|| "\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set".into()),
+    });
+    f
+}
+
+#[test]
+fn vllm_rules() {
+    let f = vllm(65_536, true);
+    let x = find(&f, "vllm_tools_off");
+    assert_eq!(x.severity, Severity::Error);
+    assert!(
+        x.detail.contains("--enable-auto-tool-choice"),
+        "{}",
+        x.detail
+    );
+    assert!(
+        x.fix.ends_with(
+            "vllm serve Qwen/Qwen3-Coder-30B-A3B-Instruct --served-model-name m --max-model-len 65536 --enable-auto-tool-choice --tool-call-parser qwen3_coder --host 127.0.0.1 --port 8111"
+        ),
+        "{}",
+        x.fix
+    );
+    let f = vllm(65_536, false);
+    assert!(all(&f).iter().all(|(_, x)| x.id != "vllm_tools_off"));
+    // A small context: the fix is the complete line; its memory words follow the machine.
+    let mut f = vllm(8192, false);
+    f.model.get_or_insert_with(Default::default).name = "m".into();
+    f.model.as_mut().unwrap().served_context = Some(8192);
+    let gpu = find(&f, "server_context_small");
+    assert!(
+        gpu.fix.contains("--enable-auto-tool-choice")
+            && gpu.fix.contains("--gpu-memory-utilization"),
+        "{}",
+        gpu.fix
+    );
+    f.machine.budget.as_mut().unwrap().gpu = false;
+    let cpu = find(&f, "server_context_small");
+    assert!(
+        !cpu.fix.contains("GPU") && !cpu.fix.contains("gpu"),
+        "{}",
+        cpu.fix
+    );
+    assert!(cpu.fix.contains("VLLM_CPU_KVCACHE_SPACE"), "{}", cpu.fix);
 }

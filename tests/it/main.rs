@@ -29,6 +29,7 @@ mod newcomer_journey;
 mod plan_cli;
 mod planner_journeys;
 mod root_crossing;
+mod python_servers_journey;
 mod runtime_cli;
 mod runtime_measure;
 mod runtime_unsupported;

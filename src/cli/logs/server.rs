@@ -119,6 +119,7 @@ pub fn task_json(t: &Task) -> Value {
         "decode_ms": t.decode_ms.map(round2),
         "generated_tokens": t.eval_tokens,
         "task": t.id,
+        "http_status": t.http.as_ref().map(|h| h.0).filter(|s| *s > 0),
         "truncated": t.truncated,
         "cancelled": t.cancelled,
         "overflow": t.overflow.map(|(p, c)| json!({"prompt_tokens": p, "n_ctx": c})),
@@ -333,6 +334,14 @@ pub fn human(s: &ServerSide, claude: Option<&Analysis>, limit: usize) -> String 
                     } else {
                         "ahead of"
                     }
+                );
+            }
+            None if j.clock == Clock::None && !j.pairs.is_empty() => {
+                let _ = writeln!(
+                    o,
+                    "  joined {} of {} requests by order (the server's log has no time per request)",
+                    j.pairs.len(),
+                    j.requests_considered
                 );
             }
             None => {

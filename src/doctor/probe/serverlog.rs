@@ -51,6 +51,8 @@ fn log_kind(k: ServerKind) -> Option<&'static str> {
     match k {
         ServerKind::LlamaServer => Some("llama-server"),
         ServerKind::OllamaRunner | ServerKind::OllamaLlamaServer => Some("ollama"),
+        ServerKind::Vllm => Some("vllm"),
+        ServerKind::VllmMlx => Some("vllm-mlx"),
         ServerKind::Unknown => None,
     }
 }

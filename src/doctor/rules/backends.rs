@@ -7,7 +7,7 @@
 use super::{claude_env_fix, finding, push, Section};
 use crate::doctor::facts::{Facts, ModelCheck};
 use crate::findings::{Finding, Severity};
-use crate::planner::{vllm_serve_line, RECOMMENDED_CONTEXT};
+use crate::planner::RECOMMENDED_CONTEXT;
 use crate::server::backend::BackendModel;
 use crate::server::ServerKind;
 use crate::shell::quote::sh_quote;
@@ -65,13 +65,13 @@ pub fn context_fix(f: &Facts, t: u64) -> Option<String> {
             ))
         }
         ServerKind::Vllm => {
-            let root = served
-                .and_then(|s| s.path.clone())
-                .unwrap_or_else(|| m.name.clone());
-            let names = served_names(f, &m.name);
+            let line = match served {
+                Some(s) => vllm_line(f, s, Some(t)),
+                None => vllm_line(f, &BackendModel::new(&m.name), Some(t)),
+            };
             Some(format!(
-                "restart vLLM with a larger --max-model-len: {}   (vLLM needs GPU memory for it: raise --gpu-memory-utilization or lower the context if it refuses to start)",
-                vllm_serve_line(&root, Some(t), &names)
+                "restart vLLM with a larger --max-model-len: {line}   ({})",
+                vllm_memory_words(f)
             ))
         }
         ServerKind::Omlx => Some(format!(
@@ -130,6 +130,87 @@ fn served_names(f: &Facts, served: &str) -> Vec<String> {
     names
 }
 
+/// The complete `vllm serve` line for the served model `m` (its `root`, else its name) at
+/// `ctx` tokens (else the context it is served with, else 64K), within the model's own
+/// limit when its folder is on this machine, with tool calling on, on the server's host
+/// and port: the generator `cclocal setup --server vllm` and `cclocal plan` use.
+pub fn vllm_line(f: &Facts, m: &BackendModel, ctx: Option<u64>) -> String {
+    use crate::setup::vllm::{line, listen_host, VllmServe, DEFAULT_PORT};
+    let model = m.path.clone().unwrap_or_else(|| m.id.clone());
+    let (host, port) = crate::server::ServerUrl::parse_for(&f.server.url, Some(ServerKind::Vllm))
+        .map(|u| (listen_host(&u.host), u.port))
+        .unwrap_or_else(|_| ("127.0.0.1".into(), DEFAULT_PORT));
+    let folder = f
+        .server
+        .local
+        .then(|| crate::server::model_folder::local(&model))
+        .flatten();
+    let wanted = ctx.or(m.context).unwrap_or(RECOMMENDED_CONTEXT);
+    line(&VllmServe::with_folder(
+        &model,
+        &served_names(f, &m.id),
+        wanted,
+        &host,
+        port,
+        folder,
+    ))
+}
+
+/// What to do when vLLM cannot hold the context, in the words of its build: vLLM's CPU
+/// build keeps its KV cache in `VLLM_CPU_KVCACHE_SPACE` GiB of memory, a GPU build in the
+/// `--gpu-memory-utilization` share of GPU memory (docs/servers.md "vLLM").
+pub fn vllm_memory_words(f: &Facts) -> &'static str {
+    let gpu = f.machine.budget.as_ref().map(|b| b.gpu);
+    match (f.server.local, gpu) {
+        (true, Some(false)) => "vLLM's CPU build holds its KV cache in the memory VLLM_CPU_KVCACHE_SPACE sets: raise it, or lower the context, if vLLM refuses to start",
+        (true, Some(true)) => "vLLM needs GPU memory for it: raise --gpu-memory-utilization or lower the context if it refuses to start",
+        _ => "if vLLM refuses to start for lack of KV cache memory, lower the context",
+    }
+}
+
+/// mlx_lm.server has no Anthropic Messages API: the fix is vllm-mlx serving the same model
+/// folder (mlx_lm.server's `/v1/models` lists it by path) under the name Claude Code sends,
+/// on the same host and port (docs/servers.md "mlx_lm.server").
+pub fn mlx_lm_fix(f: &Facts) -> String {
+    use crate::setup::vllm_mlx::{folder_name, line, VllmMlxServe};
+    let folder = f
+        .server
+        .backend
+        .as_ref()
+        .and_then(|b| b.models.first())
+        .map(|m| m.id.clone());
+    let Some(folder) = folder else {
+        return "serve the model with vllm-mlx (pip install vllm-mlx), which serves /v1/messages: vllm-mlx serve MODEL_FOLDER --served-model-name NAME   (on a Mac, LM Studio's MLX engine and oMLX serve /v1/messages too)".to_string();
+    };
+    let claude_model = f.claude.as_ref().and_then(|c| c.model.clone());
+    let name = claude_model.clone().unwrap_or_else(|| folder_name(&folder));
+    let (host, port) = crate::server::ServerUrl::parse_for(&f.server.url, Some(ServerKind::MlxLm))
+        .map(|u| (crate::setup::vllm::listen_host(&u.host), u.port))
+        .unwrap_or_else(|_| ("127.0.0.1".into(), 8080));
+    let limit = f
+        .server
+        .local
+        .then(|| crate::server::model_folder::local(&folder))
+        .flatten();
+    let wanted = limit
+        .as_ref()
+        .and_then(|l| l.max_context)
+        .unwrap_or(RECOMMENDED_CONTEXT);
+    let s = VllmMlxServe::with_folder(&folder, &name, wanted, &host, port, limit);
+    let env = if claude_model.is_none() {
+        format!(
+            "; and set {}",
+            claude_env_fix(f, &format!("ANTHROPIC_MODEL={}", sh_quote(&name)), "")
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "serve the same model with vllm-mlx (pip install vllm-mlx), which serves /v1/messages: stop mlx_lm.server, then run {}{env}",
+        line(&s)
+    )
+}
+
 /// The Claude Code variable that sets a tier's model.
 fn tier_var(m: &ModelCheck) -> &'static str {
     match m.role.as_str() {
@@ -147,14 +228,11 @@ pub fn name_fix(f: &Facts, m: &ModelCheck) -> Option<String> {
     let first = b.loaded().next().or(b.models.first())?;
     let var = format!("{}={}", tier_var(m), sh_quote(&first.id));
     match f.server.kind? {
-        ServerKind::Vllm => {
-            let root = first.path.clone().unwrap_or_else(|| first.id.clone());
-            Some(format!(
-                "{}   (or serve the name too: {})",
-                claude_env_fix(f, &var, ""),
-                vllm_serve_line(&root, first.context, &served_names(f, &first.id))
-            ))
-        }
+        ServerKind::Vllm => Some(format!(
+            "{}   (or serve the name too: {})",
+            claude_env_fix(f, &var, ""),
+            vllm_line(f, first, None)
+        )),
         ServerKind::VllmMlx => Some(format!(
             "{}   (or restart vllm-mlx with --served-model-name {})",
             claude_env_fix(f, &var, ""),
@@ -194,7 +272,10 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     }
     match sv.kind {
         Some(ServerKind::LmStudio) => lmstudio(f, out),
-        Some(ServerKind::Vllm) => vllm_too_old(f, out),
+        Some(ServerKind::Vllm) => {
+            vllm_too_old(f, out);
+            vllm_tools_off(f, out);
+        }
         _ => {}
     }
 }
@@ -291,4 +372,26 @@ fn vllm_too_old(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 .fix("upgrade vLLM: pip install -U vllm   (then restart `vllm serve`)"),
         );
     }
+}
+
+/// A vLLM started without tool calling refuses every request with tools, and Claude Code
+/// sends tools with every request (`vllm_tools_off`, from [`crate::server::vllm::tools_probe`]).
+fn vllm_tools_off(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    let Some(b) = &f.server.backend else { return };
+    let Some(tc) = b.tool_choice.as_ref().filter(|t| !t.auto_ok) else {
+        return;
+    };
+    let Some(m) = b.loaded().next().or(b.models.first()) else {
+        return;
+    };
+    push(
+        out,
+        Section::Server,
+        finding("vllm_tools_off", Severity::Error, "vLLM was started without tool calling: every Claude Code request fails")
+            .detail(format!(
+                "Claude Code sends tools with every request; this vLLM answers such a request with HTTP 400 ({}), so Claude Code shows \"API Error: 400\" for every prompt",
+                tc.message.as_deref().unwrap_or("\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set")
+            ))
+            .fix(format!("restart vLLM with tool calling on: {}", vllm_line(f, m, None))),
+    );
 }

@@ -40,7 +40,19 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     let Some(m) = &f.model else { return };
     let llama = f.server.kind == Some(crate::server::ServerKind::LlamaServer);
     let Some(c) = m.served_context else {
-        if f.server.reachable && super::backends::is_backend(f.server.kind) {
+        if f.server.reachable && f.server.kind == Some(crate::server::ServerKind::VllmMlx) {
+            push(
+                out,
+                s,
+                finding("context_unknown", Severity::Info, format!("the context {} is served with is not known", m.name))
+                    .detail("vllm-mlx reports no context over HTTP; it keeps the whole prompt up to the model's own limit (max_position_embeddings in the folder's config.json) or --max-kv-size, and cclocal reads both from the vllm-mlx process on this machine: none was found serving this port with a model folder it can read")
+                    .fix(if f.server.local {
+                        "start vllm-mlx with the model folder as its first argument on this machine (`cclocal setup --server vllm-mlx --model NAME` writes the line), then run the doctor again".to_string()
+                    } else {
+                        format!("run `cclocal doctor --host {}` on the vllm-mlx machine", f.server.url)
+                    }),
+            );
+        } else if f.server.reachable && super::backends::is_backend(f.server.kind) {
             push(
                 out,
                 s,

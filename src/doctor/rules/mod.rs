@@ -69,6 +69,7 @@ pub const IDS: &[&str] = &[
     "lmstudio_models_ambiguous",
     "lmstudio_model_unmatched",
     "server_answer_unreadable",
+    "vllm_tools_off",
     "prompt_truncated",
     "model_reloaded",
     "kv_cache_type_ignored",

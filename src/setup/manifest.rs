@@ -312,7 +312,7 @@ pub fn list_all(runs_dir: &Path) -> Result<Vec<Run>> {
                 salvaged: salvage(text),
             })
         };
-        match fs::read(&p) {
+        match crate::fsread::read(&p, crate::fsread::STATE) {
             Ok(bytes) => match serde_json::from_slice::<Manifest>(&bytes) {
                 Ok(m) if m.id == id => runs.push(Run::Ok(m)),
                 Ok(_) => runs.push(broken(
@@ -363,7 +363,7 @@ pub fn prune(runs_dir: &Path, keep: usize) -> Vec<String> {
 /// Reads a saved file of run `m`.
 pub fn saved_bytes(runs_dir: &Path, m: &Manifest, name: &str) -> Result<Vec<u8>> {
     let p = runs_dir.join(&m.id).join(name);
-    fs::read(&p).map_err(|e| {
+    crate::fsread::read(&p, crate::fsread::STATE).map_err(|e| {
         Error::io(&p, "read the saved copy", e)
             .with_hint("the run's backup is gone; undo cannot restore it")
     })

@@ -126,6 +126,14 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    // Commands that change files go on when their reader leaves (docs/bounded.md).
+    let changes_files = match &cli.command {
+        Command::Setup(a) => !a.dry_run,
+        Command::Alias(a) => !a.dry_run,
+        Command::Undo(a) => !a.dry_run,
+        _ => false,
+    };
+    let held = changes_files.then(output::keep_going_if_closed);
     let result = match cli.command {
         Command::Plan(args) => plan::run(&args, cli.verbose),
         Command::Bench(args) => bench::run(&args, cli.verbose),
@@ -138,12 +146,16 @@ pub fn main() -> i32 {
         Command::Status(args) => status::run(&args, cli.verbose),
         Command::Completions(args) => completions(&args),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(e) if output::is_closed_pipe(&e) => 0,
         Err(e) => {
             eprintln!("error: {e}");
             e.exit_code()
         }
+    };
+    if let Some(h) = held {
+        h.finish();
     }
+    code
 }

@@ -120,7 +120,7 @@ fn an_over_long_line_is_skipped_and_counted() {
     f.write_all(&real).unwrap();
     f.write_all(&vec![b'y'; 2 << 20]).unwrap();
     drop(f);
-    let a = cclocal::logs::analyze_files(&[log.clone()]).unwrap();
+    let a = cclocal::logs::analyze_files(std::slice::from_ref(&log)).unwrap();
     assert_eq!(a.summary.long_lines_skipped, 2);
     assert_eq!(a.summary.requests, 2 * one.summary.requests);
     assert_eq!(a.summary.lines, 2 * one.summary.lines);

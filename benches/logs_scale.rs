@@ -67,7 +67,12 @@ fn run_once(bin: &str, path: &Path) -> (f64, i64) {
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(r, pid, "wait4");
     let st = std::process::ExitStatus::from_raw(status);
-    assert!(st.success(), "cclocal logs {} failed: {st}", path.display());
+    // 1: the log has error findings (the generated one does: a missing model); not a failure.
+    assert!(
+        matches!(st.code(), Some(0 | 1)),
+        "cclocal logs {} failed: {st}",
+        path.display()
+    );
     (secs, ru.ru_maxrss)
 }
 

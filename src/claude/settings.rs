@@ -47,7 +47,13 @@ pub fn settings_paths(home: &Path, env: &EnvMap, cwd: Option<&Path>) -> Vec<Path
 
 /// Reads a JSON object; `Ok(None)` when the file does not exist.
 pub fn read_json_object(path: &Path) -> Result<Option<Map<String, Value>>, String> {
-    let text = match std::fs::read_to_string(path) {
+    // Bounded: a FIFO, a device or a huge file is refused with a message (never a hang).
+    let kind = if path.file_name().is_some_and(|n| n == ".claude.json") {
+        crate::fsread::CLAUDE_JSON
+    } else {
+        crate::fsread::SETTINGS
+    };
+    let text = match crate::fsread::read_to_string(path, kind) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", path.display())),

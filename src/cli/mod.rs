@@ -171,6 +171,14 @@ pub fn main() -> i32 {
             return e.exit_code();
         }
     }
+    // Commands that change files go on when their reader leaves (docs/bounded.md).
+    let changes_files = match &cli.command {
+        Command::Setup(a) => !a.dry_run,
+        Command::Alias(a) => !a.dry_run,
+        Command::Undo(a) => !a.dry_run,
+        _ => false,
+    };
+    let held = changes_files.then(output::keep_going_if_closed);
     let result = match cli.command {
         Command::Plan(args) => plan::run(&args, cli.verbose),
         Command::Bench(args) => bench::run(&args, cli.verbose),
@@ -184,7 +192,7 @@ pub fn main() -> i32 {
         Command::Verify(args) => verify::run(&args, cli.verbose),
         Command::Completions(args) => completions(&args),
     };
-    match result {
+    let code = match result {
         Ok(code) => code,
         Err(e) if output::is_closed_pipe(&e) => 0,
         Err(e) => {
@@ -192,5 +200,9 @@ pub fn main() -> i32 {
             eprintln!("error: {}", crate::term::clean_text(&e.to_string()));
             e.exit_code()
         }
+    };
+    if let Some(h) = held {
+        h.finish();
     }
+    code
 }

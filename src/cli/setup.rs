@@ -357,6 +357,8 @@ fn token_flag(from: &TokenFrom, token: &str) -> (String, Option<String>) {
 }
 
 pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
+    // Every question setup asks the server shares one budget, as the doctor's probes do.
+    crate::setup::server_api::share_budget(crate::setup::server_api::SETUP_NET_BUDGET);
     // Without --server, the kind the previous setup configured.
     let kind = args.server.or_else(|| {
         let p = Paths::from_env().ok()?;

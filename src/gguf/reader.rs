@@ -2,7 +2,6 @@
 
 use super::{ggml_type, Array, GgufError, GgufErrorKind, GgufHeader, TensorInfo, Value};
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
@@ -41,8 +40,8 @@ fn fixed_size(t: u32) -> Option<u64> {
 
 /// Reads the header of the GGUF file at `path`.
 pub fn read_header(path: &Path) -> crate::error::Result<GgufHeader> {
-    let file =
-        File::open(path).map_err(|e| crate::error::Error::io(path, "open the model file", e))?;
+    let file = crate::fsread::open_regular(path, "a GGUF model file")
+        .map_err(|e| crate::error::Error::io(path, "open the model file", e))?;
     let size = file
         .metadata()
         .map_err(|e| crate::error::Error::io(path, "read the model file's size", e))?

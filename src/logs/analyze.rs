@@ -5,6 +5,12 @@
 //! streamed request still waiting, count-tokens failures to the oldest waiting count-tokens
 //! call, haiku-fallback failures to the oldest waiting `source=count_tokens` message call.
 //! That matches Claude Code's own order for sequential calls and stays sane for parallel ones.
+//!
+//! Memory is bounded whatever the log: the request list keeps the most recent
+//! [`MAX_REQUESTS`] (older ones are folded into the totals and counted in
+//! `Summary::requests_dropped`), the in-flight lists are capped, names are interned and cut
+//! to [`MAX_NAME`] bytes, and the per-source, per-model and failure tables have a row cap.
+//! Every per-line step is O(1) or bounded by a constant, so the read is linear.
 
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -17,18 +23,44 @@ use super::parse::{model_in_error, Entry, Event, Line};
 const MAX_WAITING: usize = 256;
 /// Distinct attribution-header values kept.
 const MAX_ATTRIBUTION: usize = 32;
+/// Requests kept in the list (the most recent ones).
+pub const MAX_REQUESTS: usize = 32 * 1024;
+/// Streams seen starting and not yet ending, at most (a stream whose end is never logged
+/// would otherwise stay forever).
+const MAX_STREAMING: usize = 256;
+/// Longest name (path, source, model) kept, in bytes; longer ones are cut.
+pub const MAX_NAME: usize = 160;
+/// Rows of `by_source`, `by_model` and `failures` at most.
+pub const MAX_ROWS: usize = 256;
+/// Distinct interned strings at most.
+const MAX_INTERNED: usize = 4096;
+
+/// Bookkeeping of one kept request.
+#[derive(Default, Clone, Copy)]
+struct Flags {
+    /// Its first byte came with an explicit `first byte after Nms`.
+    first_byte_explicit: bool,
+    /// It is in `streaming`.
+    streaming: bool,
+}
 
 #[derive(Default)]
 pub struct Analyzer {
     strings: HashMap<Box<str>, Rc<str>>,
-    requests: Vec<Request>,
-    /// Indices of requests with no first byte and no failure yet, oldest first.
+    /// The most recent requests; `requests[0]` has the absolute index `base`.
+    requests: VecDeque<(Request, Flags)>,
+    base: usize,
+    /// Totals of the requests dropped from the front of `requests`.
+    dropped_first_byte_ms: u64,
+    dropped_stream_ms: u64,
+    /// Absolute indices of requests with no first byte and no failure yet, oldest first.
     waiting: VecDeque<usize>,
-    /// Indices of requests whose stream started and has not been seen ending.
-    streaming: Vec<usize>,
+    /// Absolute indices of requests whose stream started and has not been seen ending.
+    streaming: VecDeque<usize>,
     pending_model: Option<Rc<str>>,
+    /// The last unredacted `autocompact: tokens=` value, for the next request.
+    pending_tokens: Option<u64>,
     last_stream_started: Option<usize>,
-    first_byte_explicit: Vec<bool>,
     /// Attempt number of the next request of a source, after a retryable failure.
     retry_next: HashMap<Rc<str>, u32>,
     last_failed: Option<usize>,
@@ -47,15 +79,46 @@ impl Analyzer {
     }
 
     fn intern(&mut self, s: &str) -> Rc<str> {
+        let s = cut(s, MAX_NAME);
         if let Some(r) = self.strings.get(s) {
             return r.clone();
         }
         let r: Rc<str> = Rc::from(s);
         // Bounded: a pathological log with endless distinct names stops being interned.
-        if self.strings.len() < 4096 {
+        if self.strings.len() < MAX_INTERNED {
             self.strings.insert(Box::from(s), r.clone());
         }
         r
+    }
+
+    /// The kept request with absolute index `i` (`None` once dropped).
+    fn req(&self, i: usize) -> Option<&Request> {
+        self.requests.get(i.checked_sub(self.base)?).map(|(r, _)| r)
+    }
+
+    fn flags(&self, i: usize) -> Option<Flags> {
+        self.requests
+            .get(i.checked_sub(self.base)?)
+            .map(|(_, f)| *f)
+    }
+
+    fn req_mut(&mut self, i: usize) -> Option<&mut (Request, Flags)> {
+        let k = i.checked_sub(self.base)?;
+        self.requests.get_mut(k)
+    }
+
+    /// Over-long lines the reader skipped (counted in the summary).
+    pub fn skipped_long_lines(&mut self, n: u64) {
+        self.s.long_lines_skipped += n;
+    }
+
+    /// Streams in flight now (tests: the list stays bounded).
+    pub fn in_flight(&self) -> (usize, usize, usize) {
+        (
+            self.waiting.len(),
+            self.streaming.len(),
+            self.requests.len(),
+        )
     }
 
     /// Feeds one parsed line.
@@ -92,7 +155,9 @@ impl Analyzer {
                 }
             }
             Event::FirstByte { ms } => match self.last_stream_started.take() {
-                Some(i) if !self.first_byte_explicit[i] => self.first_byte(i, ts, Some(*ms)),
+                Some(i) if self.flags(i).is_some_and(|f| !f.first_byte_explicit) => {
+                    self.first_byte(i, ts, Some(*ms))
+                }
                 _ => {
                     if let Some(i) = self.take_waiting(|r| r.streams()) {
                         self.first_byte(i, ts, Some(*ms));
@@ -101,19 +166,27 @@ impl Analyzer {
             },
             Event::SlowFirstByte { .. } => {
                 self.s.slow_first_bytes += 1;
-                if let Some(&i) = self.waiting.iter().find(|&&i| self.requests[i].streams()) {
-                    self.requests[i].slow_first_byte = true;
+                if let Some(&i) = self
+                    .waiting
+                    .iter()
+                    .find(|&&i| self.req(i).is_some_and(|r| r.streams()))
+                {
+                    if let Some((r, _)) = self.req_mut(i) {
+                        r.slow_first_byte = true;
+                    }
                 }
             }
             Event::Stall { gap_ms } => {
                 self.s.stalls += 1;
                 self.s.stall_ms += gap_ms;
-                if let Some(&i) = self.streaming.last() {
-                    self.requests[i].stalls += 1;
+                if let Some(&i) = self.streaming.back() {
+                    if let Some((r, _)) = self.req_mut(i) {
+                        r.stalls += 1;
+                    }
                 }
             }
             Event::StreamCompleted { .. } => {
-                if let Some(i) = self.streaming.pop() {
+                if let Some(i) = self.streaming.pop_back() {
                     self.end_stream(i, ts);
                 }
             }
@@ -131,8 +204,11 @@ impl Analyzer {
             } => self.api_error(*attempt, *max, *status, message),
             Event::StreamingFallback { .. } | Event::RequestGaveUp { .. } => {
                 // A new chain of attempts starts (non-streaming), or none follows.
-                if let Some(i) = self.last_failed {
-                    let src = self.requests[i].source.clone();
+                if let Some(src) = self
+                    .last_failed
+                    .and_then(|i| self.req(i))
+                    .map(|r| r.source.clone())
+                {
                     self.retry_next.remove(&src);
                 }
             }
@@ -173,6 +249,7 @@ impl Analyzer {
                 }
                 if tokens.is_some() {
                     s.autocompact_tokens = *tokens;
+                    self.pending_tokens = *tokens;
                 }
                 if let Some(l) = level {
                     s.autocompact_level = Some(*l);
@@ -189,10 +266,11 @@ impl Analyzer {
                     if let Some(p) = self
                         .streaming
                         .iter()
-                        .rposition(|&i| self.requests[i].kind == SourceKind::Compact)
+                        .rposition(|&i| self.req(i).is_some_and(|r| r.kind == SourceKind::Compact))
                     {
-                        let i = self.streaming.remove(p);
-                        self.end_stream(i, ts);
+                        if let Some(i) = self.streaming.remove(p) {
+                            self.end_stream(i, ts);
+                        }
                     }
                 }
             }
@@ -236,15 +314,19 @@ impl Analyzer {
             let mut k = 0;
             while k < self.streaming.len() {
                 let i = self.streaming[k];
-                if self.requests[i].source == source {
+                if self.req(i).is_some_and(|r| r.source == source) {
                     self.streaming.remove(k);
                     self.end_stream(i, ts);
                 } else {
                     k += 1;
                 }
             }
-            let reqs = &self.requests;
-            self.waiting.retain(|&i| reqs[i].source != source);
+            let (reqs, base) = (&self.requests, self.base);
+            self.waiting.retain(|&i| {
+                i.checked_sub(base)
+                    .and_then(|k| reqs.get(k))
+                    .is_some_and(|(r, _)| r.source != source)
+            });
         }
         // Count-tokens calls log no dispatch line; leave a pending model to its own request.
         let model = if path.ends_with("/count_tokens") {
@@ -253,21 +335,34 @@ impl Analyzer {
             self.pending_model.take()
         };
         let attempts = self.retry_next.remove(&source).unwrap_or(1);
+        let prompt_tokens = self.pending_tokens.take();
         self.s.requests += 1;
         if kind == SourceKind::Compact {
             self.s.compactions += 1;
         }
+        let full = self.by_source.len() >= MAX_ROWS;
         match self.by_source.iter_mut().find(|(s, _, _)| *s == source) {
             Some(row) => row.2 += 1,
-            None => self.by_source.push((source.clone(), kind, 1)),
+            None if !full => self.by_source.push((source.clone(), kind, 1)),
+            None => self.s.rows_dropped += 1,
         }
         if let Some(m) = &model {
+            let full = self.by_model.len() >= MAX_ROWS;
             match self.by_model.iter_mut().find(|(s, _)| s == m) {
                 Some(row) => row.1 += 1,
-                None => self.by_model.push((m.clone(), 1)),
+                None if !full => self.by_model.push((m.clone(), 1)),
+                None => self.s.rows_dropped += 1,
             }
         }
-        self.requests.push(Request {
+        if self.requests.len() >= MAX_REQUESTS {
+            if let Some((old, _)) = self.requests.pop_front() {
+                self.dropped_first_byte_ms += old.first_byte_ms.unwrap_or(0);
+                self.dropped_stream_ms += old.stream_ms.unwrap_or(0);
+                self.s.requests_dropped += 1;
+                self.base += 1;
+            }
+        }
+        let r = Request {
             sent_ms: ts,
             path,
             source,
@@ -281,9 +376,10 @@ impl Analyzer {
             attempts,
             slow_first_byte: false,
             stalls: 0,
-        });
-        self.first_byte_explicit.push(false);
-        self.waiting.push_back(self.requests.len() - 1);
+            prompt_tokens,
+        };
+        self.requests.push_back((r, Flags::default()));
+        self.waiting.push_back(self.base + self.requests.len() - 1);
         if self.waiting.len() > MAX_WAITING {
             self.waiting.pop_front();
         }
@@ -291,12 +387,17 @@ impl Analyzer {
 
     /// Removes and returns the oldest waiting request that `pred` accepts.
     fn take_waiting(&mut self, pred: impl Fn(&Request) -> bool) -> Option<usize> {
-        let p = self.waiting.iter().position(|&i| pred(&self.requests[i]))?;
+        let p = self
+            .waiting
+            .iter()
+            .position(|&i| self.req(i).is_some_and(&pred))?;
         self.waiting.remove(p)
     }
 
     fn first_byte(&mut self, i: usize, ts: i64, ms: Option<u64>) {
-        let r = &mut self.requests[i];
+        let Some((r, f)) = self.req_mut(i) else {
+            return;
+        };
         let measured = u64::try_from(ts - r.sent_ms).unwrap_or(0);
         r.first_byte_ms = Some(ms.unwrap_or(measured));
         r.first_byte_at = Some(ts);
@@ -304,15 +405,28 @@ impl Analyzer {
             r.status = Some(200);
         }
         if ms.is_some() {
-            self.first_byte_explicit[i] = true;
+            f.first_byte_explicit = true;
         }
-        if !self.streaming.contains(&i) {
-            self.streaming.push(i);
+        let newly = !f.streaming;
+        f.streaming = true;
+        if newly {
+            self.streaming.push_back(i);
+            if self.streaming.len() > MAX_STREAMING {
+                // Its end was never logged: forget it (its stream time stays unknown).
+                if let Some(old) = self.streaming.pop_front() {
+                    if let Some((_, f)) = self.req_mut(old) {
+                        f.streaming = false;
+                    }
+                }
+            }
         }
     }
 
     fn end_stream(&mut self, i: usize, ts: i64) {
-        let r = &mut self.requests[i];
+        let Some((r, f)) = self.req_mut(i) else {
+            return;
+        };
+        f.streaming = false;
         if let (Some(at), None) = (r.first_byte_at, r.stream_ms) {
             r.stream_ms = Some(u64::try_from(ts - at).unwrap_or(0));
         }
@@ -331,8 +445,8 @@ impl Analyzer {
             .take_waiting(|r| r.streams())
             .or_else(|| self.take_waiting(|r| !r.path.ends_with("/count_tokens")));
         let model = model_in_error(message).map(|m| self.intern(m));
-        if let Some(i) = i {
-            self.requests[i].attempts = attempt.max(1);
+        if let Some((r, _)) = i.and_then(|i| self.req_mut(i)) {
+            r.attempts = attempt.max(1);
         }
         let source = self.fail(i, status, model, "/v1/messages", "unknown");
         let retryable = match status {
@@ -341,6 +455,9 @@ impl Analyzer {
         };
         if retryable && attempt < max {
             self.s.retries += 1;
+            if self.retry_next.len() >= MAX_ROWS {
+                self.retry_next.clear();
+            }
             self.retry_next.insert(source, attempt + 1);
         }
     }
@@ -365,15 +482,18 @@ impl Analyzer {
         endpoint: &str,
         source: &str,
     ) -> Rc<str> {
-        let (endpoint, source, kind, model) = match i {
+        let kept = i.filter(|&i| self.req(i).is_some());
+        let (endpoint, source, kind, model) = match kept {
             Some(i) => {
-                let r = &mut self.requests[i];
+                self.last_failed = Some(i);
+                let Some((r, _)) = self.req_mut(i) else {
+                    unreachable!("checked above")
+                };
                 r.failed = true;
                 r.status = status.or(r.status);
                 if r.model.is_none() {
                     r.model = model;
                 }
-                self.last_failed = Some(i);
                 (r.path.clone(), r.source.clone(), r.kind, r.model.clone())
             }
             None => {
@@ -392,7 +512,14 @@ impl Analyzer {
             model,
             status,
         };
-        *self.s.failures.entry(key).or_insert(0) += 1;
+        let full = self.s.failures.len() >= MAX_ROWS;
+        match self.s.failures.get_mut(&key) {
+            Some(n) => *n += 1,
+            None if !full => {
+                self.s.failures.insert(key, 1);
+            }
+            None => self.s.rows_dropped += 1,
+        }
         source
     }
 
@@ -402,13 +529,28 @@ impl Analyzer {
         if let (Some(a), Some(b)) = (s.first_ts_ms, s.last_ts_ms) {
             s.wall_ms = u64::try_from(b - a).unwrap_or(0);
         }
-        s.first_byte_ms_total = self.requests.iter().filter_map(|r| r.first_byte_ms).sum();
-        s.stream_ms_total = self.requests.iter().filter_map(|r| r.stream_ms).sum();
+        let requests: Vec<Request> = self.requests.into_iter().map(|(r, _)| r).collect();
+        s.first_byte_ms_total = self.dropped_first_byte_ms
+            + requests.iter().filter_map(|r| r.first_byte_ms).sum::<u64>();
+        s.stream_ms_total =
+            self.dropped_stream_ms + requests.iter().filter_map(|r| r.stream_ms).sum::<u64>();
         s.by_source = self.by_source;
         s.by_model = self.by_model;
         Analysis {
-            requests: self.requests,
+            requests,
             summary: s,
         }
     }
+}
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }

@@ -14,6 +14,7 @@ pub mod read;
 pub mod rules;
 pub mod server;
 pub mod serverlog;
+pub mod synth;
 pub mod time;
 
 pub use analyze::Analyzer;

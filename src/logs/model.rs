@@ -77,6 +77,8 @@ pub struct Request {
     pub slow_first_byte: bool,
     /// `Streaming stall detected` warnings while it streamed.
     pub stalls: u32,
+    /// The prompt size of the `autocompact: tokens=` line before it (≤ 2.1.126), if any.
+    pub prompt_tokens: Option<u64>,
 }
 
 impl Request {
@@ -162,6 +164,14 @@ pub struct Summary {
     /// Entries at ERROR and WARN level.
     pub error_lines: u64,
     pub warn_lines: u64,
+    /// Lines longer than the reader's cap (`crate::logs::read::MAX_LINE`): skipped, counted.
+    pub long_lines_skipped: u64,
+    /// The oldest requests left out of `Analysis::requests` (kept: the most recent
+    /// `crate::logs::analyze::MAX_REQUESTS`); the totals include them.
+    pub requests_dropped: u64,
+    /// Counts left out of `by_source`, `by_model` and `failures` once they hold
+    /// `crate::logs::analyze::MAX_ROWS` rows.
+    pub rows_dropped: u64,
 }
 
 impl Summary {

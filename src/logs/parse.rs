@@ -10,7 +10,12 @@ use super::time::{parse_iso_ms, TS_LEN};
 
 /// Parses one line (without its newline; a trailing `\r` is ignored). Never panics.
 pub fn parse_line(line: &str) -> Line<'_> {
-    let line = line.trim_end_matches(['\n', '\r']);
+    // Trailing newlines and carriage returns (ASCII: the cut is a char boundary).
+    let end = line
+        .bytes()
+        .rposition(|c| c != b'\n' && c != b'\r')
+        .map_or(0, |p| p + 1);
+    let line = &line[..end];
     if line.trim().is_empty() {
         return Line::Blank;
     }

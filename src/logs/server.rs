@@ -139,7 +139,7 @@ pub fn finding(live: &LiveContext) -> Option<Finding> {
                 if loaded.is_empty() {
                     "none".into()
                 } else {
-                    loaded.join(", ")
+                    crate::units::list_some(loaded)
                 }
             ))
             .fix("run the model once, or pass --server-ctx N"),

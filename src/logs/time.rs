@@ -31,8 +31,26 @@ pub fn parse_iso_ms(s: &[u8]) -> Option<i64> {
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
         return None;
     }
-    let days = days_from_civil(year, month, day);
+    let days = cached_days(year, month, day);
     Some(((days * 24 + hour) * 60 + min) * 60_000 + sec * 1000 + milli)
+}
+
+/// [`days_from_civil`] with the last answer kept: a log's lines mostly share their date.
+fn cached_days(y: i64, m: i64, d: i64) -> i64 {
+    use std::cell::Cell;
+    thread_local! {
+        static LAST: Cell<(i64, i64)> = const { Cell::new((i64::MIN, 0)) };
+    }
+    let key = (y * 100 + m) * 100 + d;
+    LAST.with(|c| {
+        let (k, days) = c.get();
+        if k == key {
+            return days;
+        }
+        let days = days_from_civil(y, m, d);
+        c.set((key, days));
+        days
+    })
 }
 
 /// A run of ASCII digits as a number: `None` when empty, longer than 12 digits or not all

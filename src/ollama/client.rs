@@ -12,8 +12,11 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
-/// Largest response body accepted (an `/api/show` with `verbose` can be large).
-const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Largest response accepted, head and body (a server listing a million models must not
+/// cost the doctor hundreds of MB; no answer cclocal reads comes near this).
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+/// Longest response head accepted.
+const MAX_HEAD: usize = 64 * 1024;
 
 pub use crate::server::ServerUrl as BaseUrl;
 
@@ -158,6 +161,7 @@ impl Client {
         let mut raw = Vec::new();
         let mut buf = [0u8; 16 * 1024];
         let mut first_byte = None;
+        let mut framing = Framing::default();
         loop {
             s.set_read_timeout(Some(self.remaining(&url)?))
                 .map_err(|e| net_err(e.to_string(), &url))?;
@@ -167,13 +171,13 @@ impl Client {
                     first_byte.get_or_insert_with(|| sent.elapsed());
                     raw.extend_from_slice(&buf[..n]);
                     if raw.len() > MAX_BODY {
-                        return Err(net_err("the response is too large", &url));
+                        return Err(too_large(&url));
                     }
-                    if method == "HEAD" && raw.windows(4).any(|w| w == b"\r\n\r\n") {
-                        break;
-                    }
-                    if response_complete(&raw) {
-                        break;
+                    match framing.advance(&raw, method == "HEAD") {
+                        Ok(true) => break,
+                        Ok(false) => {}
+                        // A bad frame: stop reading; the parse below says what was wrong.
+                        Err(_) => break,
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -216,21 +220,128 @@ impl Client {
     }
 }
 
-/// Whether `raw` already holds a complete response (so a server that keeps the
-/// connection open despite `Connection: close` does not cost the whole budget).
-fn response_complete(raw: &[u8]) -> bool {
-    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return false;
+fn too_large(url: &str) -> Error {
+    net_err(
+        format!(
+            "the server's answer is larger than {} MiB, more than cclocal reads of any answer",
+            MAX_BODY >> 20
+        ),
+        url,
+    )
+}
+
+/// Where the end of a response is, found as bytes arrive (each byte looked at a bounded
+/// number of times, so a large answer in small reads stays linear), so a server that keeps
+/// the connection open despite `Connection: close` does not cost the whole budget.
+#[derive(Debug, Default)]
+struct Framing {
+    /// Bytes already searched for the end of the head.
+    scanned: usize,
+    /// Offset of the body, once the head is complete.
+    body: Option<usize>,
+    length: Option<usize>,
+    chunked: bool,
+    /// The next chunk header's offset in the body (chunked).
+    chunk_at: usize,
+}
+
+impl Framing {
+    /// Whether `raw` holds a whole response; `Err` for a malformed one.
+    fn advance(&mut self, raw: &[u8], head_only: bool) -> std::result::Result<bool, String> {
+        let body = match self.body {
+            Some(b) => b,
+            None => {
+                let from = self.scanned.saturating_sub(3);
+                let Some(p) = find(&raw[from..], b"\r\n\r\n") else {
+                    self.scanned = raw.len();
+                    if raw.len() > MAX_HEAD {
+                        return Err("the answer's head is too long".into());
+                    }
+                    return Ok(false);
+                };
+                let end = from + p;
+                if head_only {
+                    return Ok(true);
+                }
+                let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+                self.chunked =
+                    header(&head, "transfer-encoding").is_some_and(|v| v.contains("chunked"));
+                self.length = header(&head, "content-length").and_then(|v| v.parse::<usize>().ok());
+                self.body = Some(end + 4);
+                end + 4
+            }
+        };
+        let b = &raw[body..];
+        if self.chunked {
+            loop {
+                match next_chunk(&b[self.chunk_at..])? {
+                    None => return Ok(false),
+                    Some((_, _, 0)) => return Ok(true),
+                    Some((_, _, used)) => self.chunk_at += used,
+                }
+            }
+        }
+        match self.length {
+            Some(len) if len > MAX_BODY => {
+                Err(format!("the answer's Content-Length {len} is too large"))
+            }
+            Some(len) => Ok(b.len() >= len),
+            None => Ok(false),
+        }
+    }
+}
+
+/// Position of `needle` in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// One chunk at the start of `b`: `Ok(None)` when it is not all there yet, else its data's
+/// offset and size and the bytes it takes in all, with `0` for the size-0 last chunk
+/// (trailers are not read). Sizes are checked: a size past [`MAX_BODY`] is an error, never
+/// an overflow.
+fn next_chunk(b: &[u8]) -> std::result::Result<Option<(usize, usize, usize)>, String> {
+    let Some(nl) = find(b, b"\r\n") else {
+        if b.len() > 1024 {
+            return Err("a chunk header is too long".into());
+        }
+        return Ok(None);
     };
-    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-    let body = &raw[end + 4..];
-    if let Some(len) = header(&head, "content-length").and_then(|v| v.parse::<usize>().ok()) {
-        return body.len() >= len;
+    let size_text = String::from_utf8_lossy(&b[..nl]);
+    let digits = size_text.split(';').next().unwrap_or("").trim();
+    let size = if digits.is_empty() || digits.len() > 16 {
+        None
+    } else {
+        u64::from_str_radix(digits, 16).ok()
     }
-    if header(&head, "transfer-encoding").is_some_and(|v| v.contains("chunked")) {
-        return dechunk(body).is_ok();
+    .ok_or_else(|| format!("bad chunk size {:?}", cut(&size_text, 40)))?;
+    if size > MAX_BODY as u64 {
+        return Err(format!(
+            "a chunk of {size} bytes is larger than cclocal reads of any answer ({} MiB)",
+            MAX_BODY >> 20
+        ));
     }
-    false
+    let size = size as usize;
+    if size == 0 {
+        return Ok(Some((nl + 2, 0, 0)));
+    }
+    // Bounded above: size <= MAX_BODY, so no sum here can overflow.
+    let end = nl + 2 + size + 2;
+    if b.len() < end {
+        return Ok(None);
+    }
+    if &b[end - 2..end] != b"\r\n" {
+        return Err("a chunk does not end with CRLF".into());
+    }
+    Ok(Some((nl + 2, size, end)))
+}
+
+fn cut(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
@@ -281,27 +392,32 @@ fn parse_response(raw: &[u8], head_only: bool) -> std::result::Result<Response, 
     })
 }
 
-/// Decodes a complete chunked body.
+/// Decodes a complete chunked body (sizes checked, the total capped at [`MAX_BODY`]).
 fn dechunk(mut b: &[u8]) -> std::result::Result<Vec<u8>, String> {
     let mut out = Vec::new();
     loop {
-        let nl = b
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("incomplete chunked body")?;
-        let size_text = String::from_utf8_lossy(&b[..nl]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| format!("bad chunk size {size_text:?}"))?;
-        b = &b[nl + 2..];
-        if size == 0 {
-            return Ok(out);
+        match next_chunk(b)? {
+            None => return Err("incomplete chunked body".into()),
+            Some((_, _, 0)) => return Ok(out),
+            Some((at, size, used)) => {
+                if out.len() + size > MAX_BODY {
+                    return Err(format!(
+                        "the chunked answer is larger than {} MiB",
+                        MAX_BODY >> 20
+                    ));
+                }
+                out.extend_from_slice(&b[at..at + size]);
+                b = &b[used..];
+            }
         }
-        if b.len() < size + 2 {
-            return Err("incomplete chunked body".into());
-        }
-        out.extend_from_slice(&b[..size]);
-        b = &b[size + 2..];
     }
+}
+
+/// Parses a whole raw response (fuzzing: never panics, whatever the bytes).
+pub fn parse_raw(raw: &[u8]) -> std::result::Result<(u16, usize), String> {
+    let mut f = Framing::default();
+    let _ = f.advance(raw, false);
+    parse_response(raw, false).map(|r| (r.status, r.body.len()))
 }
 
 #[cfg(test)]
@@ -318,13 +434,65 @@ mod tests {
         assert_eq!((r.status, r.text().as_str()), (200, "hello"));
         assert_eq!(r.content_type.as_deref(), Some("text/plain"));
         let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
-        assert!(response_complete(raw));
+        assert_eq!(Framing::default().advance(raw, false), Ok(true));
         assert_eq!(parse_response(raw, false).unwrap().text(), "hello world");
-        assert!(!response_complete(
-            b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc"
-        ));
+        assert_eq!(
+            Framing::default().advance(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc", false),
+            Ok(false)
+        );
         assert!(parse_response(b"garbage\r\n\r\n", false).is_err());
         assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nabc", false).is_err());
+    }
+
+    #[test]
+    fn hostile_chunk_sizes_are_errors_not_panics() {
+        let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        for body in [
+            &b"ffffffffffffffff\r\nabc\r\n0\r\n\r\n"[..],
+            b"fffffffffffffffe\r\n",
+            b"10000000000000000\r\nx\r\n",
+            b"-1\r\nx\r\n",
+            b"\r\n\r\n",
+            b"5\r\nhelloXX0\r\n\r\n",
+            b"400001\r\nx\r\n",
+        ] {
+            let mut raw = head.clone();
+            raw.extend_from_slice(body);
+            assert!(parse_response(&raw, false).is_err(), "{body:?}");
+            // Framing says "stop" (or "wait"): never a panic.
+            let _ = Framing::default().advance(&raw, false);
+            let _ = parse_raw(&raw);
+        }
+        let too_long = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        );
+        assert!(Framing::default()
+            .advance(too_long.as_bytes(), false)
+            .is_err());
+    }
+
+    #[test]
+    fn a_huge_answer_is_cut_off() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        let t = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut req = [0u8; 1024];
+            let _ = s.read(&mut req);
+            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n");
+            let chunk = vec![b' '; 64 * 1024];
+            // Far more than the cap, then the server would go on forever.
+            for _ in 0..(2 * MAX_BODY / chunk.len()) {
+                if s.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+        });
+        let c = Client::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(20)).unwrap();
+        let e = c.get("/v1/models").unwrap_err();
+        assert!(e.message.contains("larger than"), "{e}");
+        t.join().unwrap();
     }
 
     #[test]

@@ -96,7 +96,7 @@ pub fn parse_plist(path: &Path, bytes: &[u8]) -> Result<BrewService> {
 /// Reads the service plist under `home`; `None` when Ollama is not a Homebrew service there.
 pub fn probe(home: &Path) -> Result<Option<BrewService>> {
     let p = plist_path(home);
-    match std::fs::read(&p) {
+    match crate::fsread::read(&p, crate::fsread::TEXT) {
         Ok(b) => parse_plist(&p, &b).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(&p, "read the Homebrew service plist", e)),

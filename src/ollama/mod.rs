@@ -1,7 +1,7 @@
 //! Ollama: the local model store (manifests → GGUF blobs). The HTTP client and the
 //! server checks come with the doctor.
 
-mod client;
+pub mod client;
 pub mod homebrew;
 mod store;
 

@@ -136,7 +136,7 @@ pub fn resolve_name(models: &Path, name: &str) -> Result<StoreModel> {
         }
     }
     let manifest = dir;
-    let text = std::fs::read_to_string(&manifest)
+    let text = crate::fsread::read_to_string(&manifest, crate::fsread::SMALL)
         .map_err(|e| Error::io(&manifest, "read the Ollama manifest", e))?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         Error::parse(format!("the Ollama manifest is not valid JSON: {e}"))
@@ -219,7 +219,7 @@ fn not_installed(models: &Path, name: &str) -> Error {
             models.display()
         )
     } else {
-        format!("installed models: {}", list.join(", "))
+        format!("installed models: {}", crate::units::list_some(&list))
     };
     Error::not_found(format!(
         "model {name:?} is not installed in the Ollama store"

@@ -353,7 +353,7 @@ pub fn describe_model(model: &str, server: Option<&str>) -> Result<Described> {
                 if names.is_empty() {
                     String::new()
                 } else {
-                    format!(" (it has: {})", names.join(", "))
+                    format!(" (it has: {})", crate::units::list_some(&names))
                 }
             );
             return Err(err);

@@ -223,7 +223,7 @@ pub fn find_bench(state_dir: &Path, keys: &[String]) -> Option<SavedBench> {
         let Some(stem) = name.strip_suffix(".json") else {
             continue;
         };
-        let Ok(text) = std::fs::read_to_string(&path) else {
+        let Ok(text) = crate::fsread::read_to_string(&path, crate::fsread::SMALL) else {
             continue;
         };
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {

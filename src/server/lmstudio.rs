@@ -160,7 +160,9 @@ pub fn merge_lms(models: &mut Vec<BackendModel>, ps: Vec<BackendModel>) {
 /// `~/.cache/lm-studio` when it exists, else `~/.lmstudio` (lmstudio-js
 /// `findLMStudioHome.ts`; docs/servers.md).
 pub fn home_dir(home: &Path) -> PathBuf {
-    if let Ok(p) = std::fs::read_to_string(home.join(".lmstudio-home-pointer")) {
+    if let Ok(p) =
+        crate::fsread::read_to_string(&home.join(".lmstudio-home-pointer"), crate::fsread::SMALL)
+    {
         let p = p.trim();
         if !p.is_empty() {
             return PathBuf::from(p);

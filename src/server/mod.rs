@@ -38,6 +38,9 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
+/// Models kept of a server's lists (installed, loaded, a router's); the rest are dropped.
+pub const MAX_MODELS: usize = 10_000;
+
 /// A model the server lists (`/api/tags`, `/v1/models`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct InstalledModel {
@@ -156,6 +159,16 @@ pub fn probe(
                 p.served_context_source = Some("live");
             }
         }
+    }
+    // Bounded: a server that lists a million models costs a few MB, not hundreds (every list
+    // printed from these is cut again to a few names, `crate::units::list_some`).
+    p.installed.truncate(MAX_MODELS);
+    p.loaded.truncate(MAX_MODELS);
+    if let Some(b) = &mut p.backend {
+        b.models.truncate(MAX_MODELS);
+    }
+    if let Some(l) = &mut p.llama {
+        l.router_models.truncate(MAX_MODELS);
     }
     p.kind = d.kind;
     p.detection = d.trail;
@@ -279,11 +292,12 @@ pub fn served_model(
                         .with_subject(subject.clone())
                         .with_hint(format!(
                             "pass the model, one of: {}",
-                            l.router_models
-                                .iter()
-                                .map(|(m, _)| m.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            crate::units::list_some(
+                                &l.router_models
+                                    .iter()
+                                    .map(|(m, _)| m.as_str())
+                                    .collect::<Vec<_>>()
+                            )
                         ))
                 })?;
                 out.name = find_model(l.router_models.iter().map(|(m, _)| m.as_str()), want)
@@ -318,11 +332,12 @@ pub fn served_model(
                             .with_subject(subject)
                             .with_hint(format!(
                                 "installed: {}",
-                                p.installed
-                                    .iter()
-                                    .map(|m| m.name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
+                                crate::units::list_some(
+                                    &p.installed
+                                        .iter()
+                                        .map(|m| m.name.as_str())
+                                        .collect::<Vec<_>>()
+                                )
                             )),
                     )
                 }
@@ -348,11 +363,9 @@ pub fn served_model(
                         .with_subject(subject.clone())
                         .with_hint(format!(
                             "it has: {}",
-                            b.models
-                                .iter()
-                                .map(|m| m.id.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
+                            crate::units::list_some(
+                                &b.models.iter().map(|m| m.id.as_str()).collect::<Vec<_>>()
+                            )
                         ))
                 })?,
                 None if loaded.len() == 1 => loaded[0],

@@ -314,7 +314,7 @@ fn check_launcher_path(launcher: &Path, name: &str) -> Result<()> {
                 .unwrap_or_else(|_| "?".into())
         ))),
         Ok(m) if m.is_file() => {
-            let head = std::fs::read(launcher).unwrap_or_default();
+            let head = crate::fsread::read(launcher, crate::fsread::TEXT).unwrap_or_default();
             let head = &head[..head.len().min(4096)];
             if String::from_utf8_lossy(head).contains(LAUNCHER_MARK) {
                 Ok(())

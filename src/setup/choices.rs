@@ -188,7 +188,7 @@ pub fn check_model_on_server(model: &str, installed: &[(String, u64)], force: bo
     let have = if names.is_empty() {
         "it has no models".to_string()
     } else {
-        format!("it has: {}", names.join(", "))
+        format!("it has: {}", crate::units::list_some(&names))
     };
     Err(Error::not_found(format!("the server does not have model {model:?}; {have}"))
         .with_subject(model.to_string())

@@ -84,7 +84,7 @@ impl SetupConfig {
 /// Reads the config at `path`: `None` when there is none; an error when it cannot be
 /// parsed (setup then refuses to overwrite it).
 pub fn load(path: &Path) -> Result<Option<SetupConfig>> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::fsread::read_to_string(path, crate::fsread::CONFIG) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, "read", e)),

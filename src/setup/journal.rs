@@ -332,7 +332,7 @@ pub fn recover(paths: &Paths) -> Result<Vec<String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e)
             if e.raw_os_error() == Some(libc::ELOOP)
-                || e.kind() == std::io::ErrorKind::InvalidData =>
+                || e.kind() == std::io::ErrorKind::InvalidInput =>
         {
             // A symlink (or a FIFO, a folder) is not a journal cclocal wrote: never followed.
             let _ = fs::rename(&jp, state_dir.join("journal.json.refused"));

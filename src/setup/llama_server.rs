@@ -159,8 +159,26 @@ pub fn systemd_quote_word(word: &str) -> Result<String> {
     Ok(out)
 }
 
+/// Whether systemd runs a program at `path`: it refuses an executable name with a quote,
+/// a backslash or a control character in it, however it is quoted or escaped ("Executable
+/// name contains special characters", systemd's `string_is_safe()`; docs/llama-server.md).
+pub fn systemd_can_run(path: &str) -> bool {
+    !path
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '"' | '\'' | '\\' | '\u{7f}'))
+}
+
 /// The `ExecStart=` value for `argv` (program first, which must be absolute).
 pub fn exec_start(argv: &[String]) -> Result<String> {
+    if let Some(program) = argv.first().filter(|p| !systemd_can_run(p)) {
+        return Err(Error::usage(
+            "systemd will not run a program whose path has a quote (' or \") or a backslash in it, however the unit quotes it; nothing was written",
+        )
+        .with_subject(program.clone())
+        .with_hint(
+            "move llama-server, or link it from a path without those characters (for example `ln -s PATH ~/.local/bin/llama-server`), and pass --llama-server with that path",
+        ));
+    }
     Ok(argv
         .iter()
         .map(|w| systemd_quote_word(w))
@@ -395,6 +413,24 @@ mod tests {
         assert_eq!(systemd_quote_word("$HOME").unwrap(), "\"$$HOME\"");
         assert_eq!(systemd_quote_word("-c").unwrap(), "-c");
         assert!(systemd_quote_word("a\nb").is_err());
+    }
+
+    #[test]
+    fn a_program_path_systemd_refuses_is_refused() {
+        // systemd 252 `systemd-analyze verify`: "Executable name contains special
+        // characters" for each of these, quoted or not; arguments may hold them.
+        for bad in [
+            "/opt/it's/llama-server",
+            "/opt/a\"b/llama-server",
+            "/opt/a\\b/llama-server",
+        ] {
+            let e = exec_start(&[bad.to_string(), "-m".into()]).unwrap_err();
+            assert_eq!(e.kind, crate::error::ErrorKind::Usage, "{bad}");
+            assert!(e.message.contains("systemd will not run"), "{e}");
+            assert_eq!(e.subject.as_deref(), Some(bad));
+        }
+        let ok = exec_start(&["/opt/llama-server".into(), "/m/it's \"x\"\\.gguf".into()]).unwrap();
+        assert!(ok.starts_with("/opt/llama-server "), "{ok}");
     }
 
     #[test]

@@ -147,21 +147,7 @@ impl Manifest {
 /// following a symlink at its name (`O_NOFOLLOW`): a link planted there is an error, never
 /// a way to read another file. Anything but a regular file is refused too.
 pub fn read_own(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
-    if !f.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "not a regular file",
-        ));
-    }
-    let mut out = Vec::new();
-    f.read_to_end(&mut out)?;
-    Ok(out)
+    crate::fsread::read_own(path, crate::fsread::STATE)
 }
 
 /// Creates `dir` with mode 0700 (its missing ancestors get the usual mode).

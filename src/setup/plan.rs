@@ -112,7 +112,8 @@ pub fn read_with_links(path: &Path) -> Result<Option<(Vec<u8>, u32, u64)>> {
         .with_subject(path.display().to_string())
         .with_hint("move it out of the way, or choose another path")),
         Ok(m) => {
-            let bytes = fs::read(path).map_err(|e| Error::io(path, "read", e))?;
+            let bytes = crate::fsread::read(path, crate::fsread::EDITED)
+                .map_err(|e| Error::io(path, "read", e))?;
             Ok(Some((bytes, m.permissions().mode() & 0o7777, m.nlink())))
         }
         Err(e) if e.kind() == IoKind::NotFound => {

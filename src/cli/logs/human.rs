@@ -44,6 +44,22 @@ pub(super) fn human(
         s.lines,
         s.requests
     );
+    if s.long_lines_skipped > 0 {
+        let _ = writeln!(
+            o,
+            "note: {} over-long line(s) (over {} MiB) skipped\n",
+            s.long_lines_skipped,
+            crate::logs::read::MAX_LINE >> 20
+        );
+    }
+    if s.requests_dropped > 0 {
+        let _ = writeln!(
+            o,
+            "note: the {} oldest requests are not kept; the list shows the most recent {} (the totals include all)\n",
+            s.requests_dropped,
+            a.requests.len()
+        );
+    }
 
     // Count-tokens calls are many and say little; shown with -v.
     let rows: Vec<(usize, &Request)> = a

@@ -115,8 +115,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
         let joined = srv
             .as_ref()
             .and_then(|s| s.join.as_ref().map(|j| (&s.analysis, j)));
-        let session =
-            what_if::session_from_log(&parts, &analysis, joined, args.what_if.turn_output)?;
+        let session = what_if::session_from_log(&analysis, joined, args.what_if.turn_output)?;
         Some((
             what_if::compute(
                 &args.what_if,
@@ -353,6 +352,9 @@ pub fn to_json(a: &Analysis, findings: &[Finding], parts: &[PathBuf]) -> Value {
             "by_model": by_model,
             "failures": failures,
             "lines": s.lines,
+            "long_lines_skipped": s.long_lines_skipped,
+            "requests_dropped": s.requests_dropped,
+            "rows_dropped": s.rows_dropped,
         },
         "findings": findings,
         "files": parts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),

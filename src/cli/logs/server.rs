@@ -175,6 +175,8 @@ pub fn json(s: &ServerSide) -> Value {
         "kind": a.kind.as_str(),
         "clock": a.clock.as_str(),
         "lines": a.lines,
+        "long_lines_skipped": a.long_lines_skipped,
+        "entries_dropped": a.dropped,
         "config": a.config.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>(),
         "loads": loads,
         "tasks": a.tasks.len(),
@@ -268,6 +270,21 @@ pub fn human(s: &ServerSide, claude: Option<&Analysis>, limit: usize) -> String 
         },
         files.join(" + ")
     );
+    if a.long_lines_skipped > 0 {
+        let _ = writeln!(
+            o,
+            "  note: {} over-long line(s) (over {} MiB) skipped",
+            a.long_lines_skipped,
+            crate::logs::read::MAX_LINE >> 20
+        );
+    }
+    if a.dropped > 0 {
+        let _ = writeln!(
+            o,
+            "  note: {} of the oldest entries are not kept (the totals include their timings)",
+            a.dropped
+        );
+    }
     let skip_loads =
         a.loads
             .len()

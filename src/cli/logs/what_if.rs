@@ -61,7 +61,7 @@ fn read_rates(path: Option<&Path>, server: Option<&ServerAnalysis>) -> Result<Ra
         )
         .with_hint("save them with `cclocal bench MODEL --json > bench.json` (same model, same machine)"));
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::fsread::read_to_string(path, crate::fsread::SMALL).map_err(|e| {
         Error::not_found(format!("cannot read the bench report: {e}"))
             .with_subject(path.display().to_string())
     })?;
@@ -72,25 +72,16 @@ fn read_rates(path: Option<&Path>, server: Option<&ServerAnalysis>) -> Result<Ra
     })
 }
 
-/// The session from a debug log (its text read once more for the prompt sizes), joined to
-/// the server's log where one was read and shares requests with it: the server's figures
+/// The session from a debug log (the prompt sizes come with its requests), joined to the
+/// server's log where one was read and shares requests with it: the server's figures
 /// (whole prompt, cached tokens, prefill and decode times) win over the debug log's.
 pub fn session_from_log(
-    parts: &[PathBuf],
     analysis: &crate::logs::Analysis,
     server: Option<(&ServerAnalysis, &Join)>,
     output: u64,
 ) -> Result<Session> {
-    let mut tokens = Vec::new();
-    for p in parts {
-        let bytes = std::fs::read(p).map_err(|e| {
-            Error::not_found(format!("cannot read the log: {e}"))
-                .with_subject(p.display().to_string())
-        })?;
-        tokens.extend(predict::from_logs::prompt_tokens_per_request(
-            &String::from_utf8_lossy(&bytes),
-        ));
-    }
+    // Read with the log itself (never the whole file again: it can be gigabytes).
+    let tokens: Vec<Option<u64>> = analysis.requests.iter().map(|r| r.prompt_tokens).collect();
     Ok(match server {
         Some((a, j)) if !j.pairs.is_empty() => {
             predict::from_server::session(analysis, a, j, &tokens, output)

@@ -113,7 +113,7 @@ pub fn parse_launcher(path: &Path, text: &str) -> Launcher {
 
 /// Reads the launcher at `path`.
 pub fn read_launcher(path: &Path) -> Result<Launcher, String> {
-    std::fs::read_to_string(path)
+    crate::fsread::read_to_string(path, crate::fsread::TEXT)
         .map(|t| parse_launcher(path, &t))
         .map_err(|e| format!("{}: {e}", path.display()))
 }

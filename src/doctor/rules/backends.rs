@@ -338,7 +338,7 @@ fn lmstudio(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             out,
             s,
             finding("lmstudio_models_ambiguous", Severity::Error, format!("LM Studio has {} models loaded and Claude Code names none of them", loaded.len()))
-                .detail(format!("Claude Code sends {tiers}; loaded: {}; with several models loaded LM Studio cannot pick one and refuses the request (\"Multiple models are loaded. Please specify a model…\")", ids.join(", ")))
+                .detail(format!("Claude Code sends {tiers}; loaded: {}; with several models loaded LM Studio cannot pick one and refuses the request (\"Multiple models are loaded. Please specify a model…\")", crate::units::list_some(&ids)))
                 .fix(format!("{}   (or unload the others: lms unload --all, then {})", claude_env_fix(f, &vars, ""), lms_load_line(f, loaded[0].load_key(), loaded[0].context.unwrap_or_else(|| target_context(f))))),
         );
     } else {

@@ -199,7 +199,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         if installed.is_empty() {
                             "none".into()
                         } else {
-                            installed.join(", ")
+                            crate::units::list_some(&installed)
                         }
                     ))
                     .fix(if sv.kind == Some(ServerKind::Ollama) {

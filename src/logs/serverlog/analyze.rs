@@ -249,6 +249,13 @@ pub struct ServerAnalysis {
     pub context_shifts: u64,
     /// When Ollama last started (its `server config` line), on the log's clock.
     pub last_start_at: Option<i64>,
+    /// Lines longer than the reader's cap, skipped and counted.
+    pub long_lines_skipped: u64,
+    /// Entries dropped from the front of `tasks`, `loads`, `truncations`, `refused_text`
+    /// and `expiries` when one grew past its cap (the most recent [`MAX_KEPT`] are kept).
+    pub dropped: u64,
+    /// Totals of the dropped tasks: prefill ms, decode ms, evaluated and cached prompt tokens.
+    pub dropped_totals: (f64, f64, u64, u64),
 }
 
 impl ServerAnalysis {
@@ -265,19 +272,29 @@ impl ServerAnalysis {
     }
 
     pub fn prefill_ms(&self) -> f64 {
-        self.tasks.iter().filter_map(|t| t.prefill_ms).sum()
+        self.dropped_totals.0 + self.tasks.iter().filter_map(|t| t.prefill_ms).sum::<f64>()
     }
 
     pub fn decode_ms(&self) -> f64 {
-        self.tasks.iter().filter_map(|t| t.decode_ms).sum()
+        self.dropped_totals.1 + self.tasks.iter().filter_map(|t| t.decode_ms).sum::<f64>()
     }
 
     pub fn prompt_eval_tokens(&self) -> u64 {
-        self.tasks.iter().filter_map(|t| t.prompt_eval_tokens).sum()
+        self.dropped_totals.2
+            + self
+                .tasks
+                .iter()
+                .filter_map(|t| t.prompt_eval_tokens)
+                .sum::<u64>()
     }
 
     pub fn cached_tokens(&self) -> u64 {
-        self.tasks.iter().filter_map(|t| t.cached_tokens()).sum()
+        self.dropped_totals.3
+            + self
+                .tasks
+                .iter()
+                .filter_map(|t| t.cached_tokens())
+                .sum::<u64>()
     }
 
     /// The prefill time the cache saved, at this log's own prefill rate (ms per evaluated
@@ -293,6 +310,32 @@ impl ServerAnalysis {
 
 /// Tasks kept in the id map at most (the map only resolves lines of running tasks).
 const MAX_OPEN: usize = 1024;
+/// Tasks, truncations, refusals and expiries kept (the most recent); older ones are dropped
+/// in halves once a list holds twice this many, so memory stays bounded and the read linear.
+pub const MAX_KEPT: usize = 16 * 1024;
+/// Loads kept (the most recent), and KV allocations per load.
+const MAX_LOADS: usize = 512;
+const MAX_KV: usize = 16;
+/// Longest text (model path, setting) kept from a line, in bytes.
+const MAX_TEXT: usize = 1024;
+
+/// `s` cut to at most [`MAX_TEXT`] bytes at a character boundary.
+fn cut(s: &str) -> String {
+    let mut end = s.len().min(MAX_TEXT);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// Drops the oldest half of `v` once it holds `2 * cap`; returns how many were dropped.
+fn halve<T>(v: &mut Vec<T>, cap: usize) -> usize {
+    if v.len() < 2 * cap {
+        return 0;
+    }
+    v.drain(..cap);
+    cap
+}
 
 /// The streaming reader's state.
 #[derive(Default)]
@@ -302,6 +345,10 @@ pub struct ServerAnalyzer {
     epoch: u32,
     last_elapsed: Option<i64>,
     open: HashMap<(u32, u64), usize>,
+    /// Task id to its slot in `open` (lines that name a task but not its slot).
+    open_by_id: HashMap<u64, u32>,
+    /// Tasks dropped from the front of `tasks` (HTTP-line tasks are numbered by position).
+    tasks_base: u64,
     last_timing: Option<usize>,
     load_open: bool,
     expired_since_load: bool,
@@ -476,6 +523,57 @@ impl ServerAnalyzer {
         }
         self.a.loads.push(l);
         self.load_open = true;
+        if self.a.loads.len() >= 2 * MAX_LOADS {
+            self.a.loads.drain(..MAX_LOADS);
+            self.a.dropped += MAX_LOADS as u64;
+            for t in &mut self.a.tasks {
+                t.load = t.load.and_then(|l| l.checked_sub(MAX_LOADS));
+            }
+        }
+    }
+
+    /// Task index of the open task with id `id` (any slot).
+    fn open_index(&self, id: u64) -> Option<usize> {
+        let slot = self.open_by_id.get(&id)?;
+        self.open.get(&(*slot, id)).copied()
+    }
+
+    fn close_all(&mut self) {
+        self.open.clear();
+        self.open_by_id.clear();
+    }
+
+    /// Keeps `tasks` bounded: drops the oldest half and moves every index that points into it.
+    fn trim_tasks(&mut self) {
+        if self.a.tasks.len() < 2 * MAX_KEPT {
+            return;
+        }
+        for t in &self.a.tasks[..MAX_KEPT] {
+            let d = &mut self.a.dropped_totals;
+            d.0 += t.prefill_ms.unwrap_or(0.0);
+            d.1 += t.decode_ms.unwrap_or(0.0);
+            d.2 += t.prompt_eval_tokens.unwrap_or(0);
+            d.3 += t.cached_tokens().unwrap_or(0);
+        }
+        self.a.tasks.drain(..MAX_KEPT);
+        self.a.dropped += MAX_KEPT as u64;
+        self.tasks_base += MAX_KEPT as u64;
+        self.open.retain(|_, i| match i.checked_sub(MAX_KEPT) {
+            Some(n) => {
+                *i = n;
+                true
+            }
+            None => false,
+        });
+        let open = &self.open;
+        self.open_by_id
+            .retain(|id, slot| open.contains_key(&(*slot, *id)));
+        self.since_http = self
+            .since_http
+            .iter()
+            .filter_map(|i| i.checked_sub(MAX_KEPT))
+            .collect();
+        self.last_timing = self.last_timing.and_then(|i| i.checked_sub(MAX_KEPT));
     }
 
     /// An open load with nothing allocated yet (its lines may still come).
@@ -491,19 +589,16 @@ impl ServerAnalyzer {
     fn task_mut(&mut self, slot: Option<u32>, id: u64) -> Option<&mut Task> {
         let i = match slot {
             Some(s) => self.open.get(&(s, id)).copied(),
-            None => self
-                .open
-                .iter()
-                .find(|((_, t), _)| *t == id)
-                .map(|(_, i)| *i),
+            None => self.open_index(id),
         }?;
         self.a.tasks.get_mut(i)
     }
 
     fn new_task(&mut self, slot: u32, id: u64) -> usize {
         if self.open.len() >= MAX_OPEN {
-            self.open.clear();
+            self.close_all();
         }
+        self.trim_tasks();
         let load = self.a.loads.len().checked_sub(1);
         self.a.tasks.push(Task {
             id,
@@ -515,6 +610,7 @@ impl ServerAnalyzer {
         });
         let i = self.a.tasks.len() - 1;
         self.open.insert((slot, id), i);
+        self.open_by_id.insert(id, slot);
         if self.since_http.len() < MAX_OPEN {
             self.since_http.push(i);
         }
@@ -534,7 +630,7 @@ impl ServerAnalyzer {
                 if !self.fresh_load() {
                     self.load_open = false;
                 }
-                self.open.clear();
+                self.close_all();
             }
             SEvent::StartRunner { cmd, llama_server } => {
                 self.a.kind = if llama_server {
@@ -543,14 +639,14 @@ impl ServerAnalyzer {
                     ServerKind::OllamaRunner
                 };
                 self.load_open = false;
-                self.open.clear();
+                self.close_all();
                 self.begin_load();
                 let l = self.load_mut();
                 let arg = |names: &[&str]| {
                     let mut it = cmd.split_whitespace();
                     while let Some(w) = it.next() {
                         if names.contains(&w) {
-                            return it.next().map(str::to_string);
+                            return it.next().map(cut);
                         }
                     }
                     None
@@ -583,7 +679,7 @@ impl ServerAnalyzer {
                 if !self.fresh_load() {
                     self.begin_load();
                 }
-                self.load_mut().model = Some(path.to_string());
+                self.load_mut().model = Some(cut(path));
             }
             SEvent::LoadRequest {
                 kv_size,
@@ -617,12 +713,17 @@ impl ServerAnalyzer {
                 cells,
                 k_type,
                 v_type,
-            } => self.load_mut().kv.push(KvAlloc {
-                mib,
-                cells,
-                k_type: k_type.to_string(),
-                v_type: v_type.to_string(),
-            }),
+            } => {
+                let kv = &mut self.load_mut().kv;
+                if kv.len() < MAX_KV {
+                    kv.push(KvAlloc {
+                        mib,
+                        cells,
+                        k_type: cut(k_type),
+                        v_type: cut(v_type),
+                    });
+                }
+            }
             SEvent::Offload { layers, of } => self.load_mut().offload = Some((layers, of)),
             SEvent::Slots {
                 n_slots,
@@ -643,10 +744,11 @@ impl ServerAnalyzer {
             }
             SEvent::Shutdown => {
                 self.load_open = false;
-                self.open.clear();
+                self.close_all();
             }
             SEvent::Expired => {
                 self.a.expiries.push(now);
+                self.a.dropped += halve(&mut self.a.expiries, MAX_KEPT) as u64;
                 self.expired_since_load = true;
             }
             SEvent::Launch { slot, task } => {
@@ -686,12 +788,12 @@ impl ServerAnalyzer {
                 truncated,
             } => {
                 if let Some(i) = self
-                    .open
-                    .iter()
-                    .find(|((_, t), _)| *t == task)
-                    .map(|(k, i)| (*k, *i))
+                    .open_by_id
+                    .get(&task)
+                    .and_then(|s| Some(((*s, task), *self.open.get(&(*s, task))?)))
                 {
                     self.open.remove(&i.0);
+                    self.open_by_id.remove(&task);
                     let t = &mut self.a.tasks[i.1];
                     t.n_tokens_end = Some(n_tokens);
                     t.truncated = truncated;
@@ -716,12 +818,7 @@ impl ServerAnalyzer {
                 prompt,
                 n_ctx,
             } => {
-                let idx = task.and_then(|id| {
-                    self.open
-                        .iter()
-                        .find(|((_, t), _)| *t == id)
-                        .map(|(_, i)| *i)
-                });
+                let idx = task.and_then(|id| self.open_index(id));
                 let i = match idx {
                     Some(i) => i,
                     None => self.new_task(0, task.unwrap_or(u64::MAX)),
@@ -730,7 +827,10 @@ impl ServerAnalyzer {
                 t.overflow = Some((prompt, n_ctx));
                 t.prompt_tokens = Some(prompt);
             }
-            SEvent::OverflowText => self.a.refused_text.push((now, self.epoch)),
+            SEvent::OverflowText => {
+                self.a.refused_text.push((now, self.epoch));
+                self.a.dropped += halve(&mut self.a.refused_text, MAX_KEPT) as u64;
+            }
             SEvent::Cancel { task } => {
                 if let Some(t) = self.task_mut(None, task) {
                     t.cancelled = true;
@@ -741,14 +841,17 @@ impl ServerAnalyzer {
                 prompt,
                 keep,
                 new,
-            } => self.a.truncations.push(Truncation {
-                at: now,
-                epoch: self.epoch,
-                limit,
-                prompt,
-                keep,
-                new,
-            }),
+            } => {
+                self.a.truncations.push(Truncation {
+                    at: now,
+                    epoch: self.epoch,
+                    limit,
+                    prompt,
+                    keep,
+                    new,
+                });
+                self.a.dropped += halve(&mut self.a.truncations, MAX_KEPT) as u64;
+            }
             SEvent::Http {
                 status,
                 ms,
@@ -783,7 +886,8 @@ impl ServerAnalyzer {
                         }
                         return;
                     }
-                    let id = self.a.tasks.len() as u64;
+                    self.trim_tasks();
+                    let id = self.tasks_base + self.a.tasks.len() as u64;
                     let load = self.a.loads.len().checked_sub(1);
                     self.a.tasks.push(Task {
                         id,
@@ -804,12 +908,7 @@ impl ServerAnalyzer {
     fn timing_task(&mut self, task: Option<u64>) -> Option<usize> {
         match task {
             Some(id) => {
-                let i = match self
-                    .open
-                    .iter()
-                    .find(|((_, t), _)| *t == id)
-                    .map(|(_, i)| *i)
-                {
+                let i = match self.open_index(id) {
                     Some(i) => i,
                     None => self.new_task(0, id),
                 };
@@ -898,7 +997,9 @@ const BUF: usize = 256 * 1024;
 
 /// Feeds every line of `reader` (lossy UTF-8; the debug log's line reader).
 pub fn feed<R: Read>(an: &mut ServerAnalyzer, reader: R) -> std::io::Result<()> {
-    crate::logs::read::for_each_line(reader, |line| an.line(line))
+    let skipped = crate::logs::read::for_each_line(reader, |line| an.line(line))?;
+    an.a.long_lines_skipped += skipped;
+    Ok(())
 }
 
 /// Reads log text already in memory.

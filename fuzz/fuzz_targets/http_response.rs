@@ -1,0 +1,12 @@
+//! Fuzzes the HTTP client's response reader (`cclocal::ollama::client::parse_raw`): any bytes
+//! a server sends, framing (Content-Length, chunked) and parsing, without a panic and within
+//! the body cap.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok((_, len)) = cclocal::ollama::client::parse_raw(data) {
+        assert!(len <= cclocal::ollama::client::MAX_BODY);
+    }
+});

@@ -270,7 +270,10 @@ fn mlx_lm_server_on_8080_is_not_llama_server() {
     let r = doctor(&srv.base_url, &[], &[]);
     assert_eq!(r.doc["facts"]["server"]["kind"], "mlx-lm");
     let f = finding(&r.doc, "messages_api_missing");
-    assert!(f["fix"].as_str().unwrap().contains("oMLX"));
+    // The fix is a server with the Messages API for the same model (docs/servers.md).
+    let fix = f["fix"].as_str().unwrap();
+    assert!(fix.contains("vllm-mlx serve"), "{fix}");
+    assert!(fix.contains("mlx-community/Qwen3-4B-4bit"), "{fix}");
 }
 
 #[test]

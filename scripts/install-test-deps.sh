@@ -50,7 +50,7 @@ fi
 # Real Claude Code builds, from npm. Up to 2.1.112 the package is plain JavaScript
 # (`cli.js`, about 70 MB installed); from 2.1.113 it is a native binary that a postinstall
 # copies into place. The builds install side by side, in parallel.
-CLAUDE_NATIVE=(2.1.197 2.1.332)
+CLAUDE_NATIVE=(2.1.121 2.1.197 2.1.332)
 # First and last build of each family the JavaScript builds span: ≤ 2.1.74 (no
 # CLAUDE_CODE_AUTO_COMPACT_WINDOW), 2.1.75 – 2.1.88 (the variable, no floor), 2.1.89 –
 # 2.1.121 (the variable, floor 100000); 2.1.42 is the blog's build; 2.1.100 and 2.1.111

@@ -122,10 +122,13 @@ fn completions(args: &CompletionsArgs) -> error::Result<i32> {
 /// file there. `setup` is split: its user process does the user's files, and the root
 /// process only installs the system drop-in; `Some(code)` is that root process's end.
 fn home_owner_gate(command: &Command) -> error::Result<Option<i32>> {
+    // Every command that reads a user's files or runs a program they name (the launcher's
+    // `exec` line: doctor, status and verify run that Claude Code) works as the HOME's
+    // owner; only `runtime`, `completions` and root's own `undo --system` do not touch HOME.
     let works_on_home = match command {
-        Command::Setup(_) | Command::Alias(_) | Command::Bench(_) => true,
         Command::Undo(a) => !a.system,
-        _ => false,
+        Command::Runtime(_) | Command::Completions(_) => false,
+        _ => true,
     };
     if !works_on_home || crate::privilege::euid() != 0 {
         return Ok(None);

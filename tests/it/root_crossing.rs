@@ -60,11 +60,16 @@ impl RealUser {
 
     /// `cclocal <args>` as root with HOME = this user's HOME.
     fn cclocal(&self, args: &[&str]) -> Output {
+        self.cclocal_on(args, "/usr/local/bin:/usr/bin:/bin")
+    }
+
+    /// [`RealUser::cclocal`] with another `PATH`.
+    fn cclocal_on(&self, args: &[&str], path: &str) -> Output {
         Command::new(env!("CARGO_BIN_EXE_cclocal"))
             .args(args)
             .env_clear()
             .env("HOME", &self.home)
-            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("PATH", path)
             .env("SHELL", "/bin/bash")
             .env("CCLOCAL_LOCK_WAIT_SECS", "5")
             .current_dir("/")
@@ -387,6 +392,68 @@ fn root_refuses_a_home_whose_folders_belong_to_two_users() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("one user's files only"), "{}", text(&o));
     assert!(text(&o).contains("sudo -u USER"), "{}", text(&o));
+}
+
+#[test]
+fn root_never_runs_a_program_the_users_launcher_names() {
+    // The launcher's `exec` line names a program the user owns (and can rewrite). doctor,
+    // status and verify run the Claude Code it names: as root on the user's HOME they must
+    // run it as the user, never as root.
+    let Some(u) = RealUser::new("x") else { return };
+    let bin = u.home.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    u.give(&bin);
+    let claude = bin.join("claude");
+    let record = u.home.join("ran-as");
+    std::fs::write(
+        &claude,
+        format!(
+            "#!/bin/sh\nid -u >> '{}'\necho '2.1.332 (Claude Code)'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
+    u.give(&claude);
+    let user_path = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
+    let o = u.cclocal_on(
+        &[
+            "setup",
+            "--yes",
+            "--only",
+            "launcher",
+            "--model",
+            "m",
+            "--ctx",
+            "32768",
+            "--host",
+            "http://127.0.0.1:9",
+            "--no-verify",
+        ],
+        &user_path,
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let launcher = std::fs::read_to_string(u.home.join(".local/bin/claude-local")).unwrap();
+    assert!(
+        launcher.contains(&claude.display().to_string()),
+        "{launcher}"
+    );
+    let _ = std::fs::remove_file(&record);
+    // Root's own PATH has no `claude`: the only one to run is the launcher's.
+    for args in [&["doctor"][..], &["status"], &["verify", "--timeout", "20"]] {
+        let o = u.cclocal(args);
+        let ran = std::fs::read_to_string(&record).unwrap_or_default();
+        assert!(
+            !ran.lines().any(|l| l.trim() == "0"),
+            "{args:?} ran the user's program as root: {ran}\n{}",
+            text(&o)
+        );
+    }
+    let ran = std::fs::read_to_string(&record).unwrap_or_default();
+    assert!(
+        ran.lines().any(|l| l.trim() == u.uid.to_string()),
+        "the launcher's program ran as the user: {ran:?}"
+    );
 }
 
 #[test]

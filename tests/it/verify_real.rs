@@ -10,19 +10,13 @@ use std::path::PathBuf;
 
 const MODEL: &str = "qwen3-coder:30b";
 
-/// The builds to run: 2.1.332 and 2.1.197 (and 2.1.121 where installed).
+/// The builds to run: 2.1.332, 2.1.197 and 2.1.121, one in each of the newest families of
+/// the version table (scripts/install-test-deps.sh installs them).
 fn builds() -> Vec<(&'static str, PathBuf)> {
-    let mut out = Vec::new();
-    for v in ["2.1.332", "2.1.197"] {
-        if let Some(p) = support::claude_bin(v) {
-            out.push((v, p));
-        }
-    }
-    let old = support::deps_dir().join("claude-2.1.121/node_modules/.bin/claude");
-    if old.exists() {
-        out.push(("2.1.121", old));
-    }
-    out
+    ["2.1.332", "2.1.197", "2.1.121"]
+        .into_iter()
+        .filter_map(|v| support::claude_bin(v).map(|p| (v, p)))
+        .collect()
 }
 
 /// A scratch HOME with `bin/claude` → the real build, and `cclocal setup` applied for
@@ -87,7 +81,7 @@ fn items(j: &Value) -> Vec<(String, String, String, String)> {
 #[test]
 fn verify_after_setup_matches_the_plan_on_real_builds() {
     for (v, real) in builds() {
-        for ctx in [32_768u64, 65_536, 262_144] {
+        for ctx in [28_672u64, 32_768, 65_536, 131_072, 262_144] {
             let (t, bin) = set_up(&real, ctx, &["--no-verify"]);
             let started = std::time::Instant::now();
             let o = verify(&t, &bin, &["--json"]);

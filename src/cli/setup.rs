@@ -210,6 +210,26 @@ macro_rules! say_raw {
     };
 }
 
+/// setup's `--json` report, for every server kind (docs/safety.md, "Machine-readable
+/// output").
+fn json_report(
+    dry_run: bool,
+    runs: &std::path::Path,
+    built: &crate::setup::Built,
+    run: Option<&crate::setup::manifest::Manifest>,
+    applied: bool,
+) -> serde_json::Value {
+    serde_json::json!({
+        "command": "setup",
+        "dry_run": dry_run,
+        "applied": applied,
+        "run_id": run.map(|m| m.id.clone()),
+        "run_dir": run.map(|m| runs.join(&m.id).display().to_string()),
+        "changes": built.plan.to_json(run.map(|m| (runs, m))),
+        "notes": built.plan.notes,
+    })
+}
+
 /// The launcher's name: `--launcher-name`, else the previous setup's, else `claude-local`.
 fn launcher_name(args: &SetupArgs, prev: Option<&SetupConfig>) -> String {
     args.launcher_name
@@ -621,16 +641,9 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     let json = |built: &crate::setup::Built,
                 run: Option<&crate::setup::manifest::Manifest>,
                 applied: bool| {
-        serde_json::json!({
-            "command": "setup",
-            "dry_run": args.dry_run,
-            "applied": applied,
-            "run_id": run.map(|m| m.id.clone()),
-            "run_dir": run.map(|m| runs.join(&m.id).display().to_string()),
-            "changes": built.plan.to_json(run.map(|m| (runs.as_path(), m))),
-            "notes": built.plan.notes,
-            "turn_time": turn_time,
-        })
+        let mut v = json_report(args.dry_run, &runs, built, run, applied);
+        v["turn_time"] = serde_json::json!(turn_time);
+        v
     };
     if args.dry_run {
         if args.json {
@@ -1331,19 +1344,10 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
     say!(json, "the server's command: {start_line}");
     say_raw!(json, "{}", built.plan.summary());
     let runs = paths.runs_dir();
-    let report = |built: &crate::setup::Built,
-                  run: Option<&crate::setup::manifest::Manifest>,
-                  applied: bool| {
-        serde_json::json!({
-            "command": "setup",
-            "dry_run": args.dry_run,
-            "applied": applied,
-            "run_id": run.map(|m| m.id.clone()),
-            "run_dir": run.map(|m| runs.join(&m.id).display().to_string()),
-            "changes": built.plan.to_json(run.map(|m| (runs.as_path(), m))),
-            "notes": built.plan.notes,
-        })
-    };
+    let report =
+        |built: &crate::setup::Built,
+         run: Option<&crate::setup::manifest::Manifest>,
+         applied: bool| json_report(args.dry_run, &runs, built, run, applied);
     let print_report = |v: serde_json::Value| {
         if json {
             println!("{}", serde_json::to_string_pretty(&v).expect("json"));

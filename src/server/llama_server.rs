@@ -316,23 +316,8 @@ impl LlamaCommand {
 /// `None` elsewhere or when none is found). Only processes whose program name is
 /// `llama-server` are read.
 pub fn local_command(port: u16) -> Option<LlamaCommand> {
-    let dir = std::fs::read_dir("/proc").ok()?;
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        let args: Vec<String> = raw
-            .split(|b| *b == 0)
-            .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
+    for proc in super::process::all() {
+        let args = proc.argv;
         let is_llama = args.first().is_some_and(|a0| {
             std::path::Path::new(a0)
                 .file_name()
@@ -341,11 +326,11 @@ pub fn local_command(port: u16) -> Option<LlamaCommand> {
         if !is_llama {
             continue;
         }
-        let env: BTreeMap<String, String> = std::fs::read(entry.path().join("environ"))
+        let env: BTreeMap<String, String> = std::fs::read(proc.dir.join("environ"))
             .map(|raw| {
-                raw.split(|b| *b == 0)
+                super::process::split_nul(&raw)
+                    .into_iter()
                     .filter_map(|kv| {
-                        let kv = String::from_utf8_lossy(kv);
                         let (k, v) = kv.split_once('=')?;
                         k.starts_with("LLAMA_ARG_")
                             .then(|| (k.to_string(), v.to_string()))
@@ -355,7 +340,7 @@ pub fn local_command(port: u16) -> Option<LlamaCommand> {
             .unwrap_or_default();
         let mut c = parse_command(&args[1..], &env);
         if c.port == port {
-            c.pid = pid;
+            c.pid = proc.pid;
             c.args = redact_args(&args);
             c.env = env
                 .iter()

@@ -23,6 +23,7 @@ pub mod model_folder;
 mod names;
 pub mod ollama;
 pub mod omlx;
+pub mod process;
 pub mod tool_parsers;
 mod url;
 pub mod vllm;

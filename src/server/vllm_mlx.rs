@@ -108,36 +108,19 @@ pub const DEFAULT_PORT: u16 = 8000;
 /// The vllm-mlx process on this machine serving `port`, from `/proc` (Linux; `None`
 /// elsewhere or when none is found).
 pub fn local_command(port: u16) -> Option<VllmMlxCommand> {
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
-            continue;
-        };
-        if raw.len() > 1 << 16 {
-            continue;
-        }
-        let argv: Vec<String> = raw
-            .split(|b| *b == 0)
-            .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect();
+    for proc in super::process::all() {
+        let argv = proc.argv;
         let Some(mut c) = parse_command(&argv) else {
             continue;
         };
         if c.port != port {
             continue;
         }
-        c.pid = pid;
+        c.pid = proc.pid;
         if let Some(m) = c.model.clone() {
             let p = std::path::Path::new(&m);
             if p.is_relative() {
-                if let Ok(cwd) = std::fs::read_link(entry.path().join("cwd")) {
+                if let Ok(cwd) = std::fs::read_link(proc.dir.join("cwd")) {
                     if cwd.join(p).is_dir() {
                         c.model = Some(cwd.join(p).display().to_string());
                     }

@@ -151,13 +151,13 @@ fn conflict(c: &FileChange) -> Error {
     .with_hint("run the command again to plan against the new content; files already replaced in this run were put back")
 }
 
-/// Swaps two paths atomically (`renameat2(RENAME_EXCHANGE)`, Linux 3.15+); an error where
-/// the filesystem or system cannot (the caller then renames).
+/// `renameat2(from, to, flags)` (Linux 3.15+); an error where the filesystem or system
+/// cannot (`EINVAL`, `ENOSYS`: the callers then fall back).
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+fn renameat2(from: &Path, to: &Path, flags: libc::c_uint) -> std::io::Result<()> {
     use std::os::unix::ffi::OsStrExt;
-    let ca = std::ffi::CString::new(a.as_os_str().as_bytes())?;
-    let cb = std::ffi::CString::new(b.as_os_str().as_bytes())?;
+    let ca = std::ffi::CString::new(from.as_os_str().as_bytes())?;
+    let cb = std::ffi::CString::new(to.as_os_str().as_bytes())?;
     // SAFETY: two NUL-terminated paths that live across the call.
     let r = unsafe {
         libc::renameat2(
@@ -165,7 +165,7 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
             ca.as_ptr(),
             libc::AT_FDCWD,
             cb.as_ptr(),
-            libc::RENAME_EXCHANGE as _,
+            flags,
         )
     };
     if r == 0 {
@@ -173,6 +173,13 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     } else {
         Err(std::io::Error::last_os_error())
     }
+}
+
+/// Swaps two paths atomically (`RENAME_EXCHANGE`); an error where the filesystem or system
+/// cannot (the caller then renames).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    renameat2(a, b, libc::RENAME_EXCHANGE as _)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
@@ -808,27 +815,12 @@ fn write_through(
 /// replaced (`AlreadyExists`).
 fn rename_noreplace(tmp: &Path, target: &Path) -> std::io::Result<()> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let ca = std::ffi::CString::new(tmp.as_os_str().as_bytes())?;
-        let cb = std::ffi::CString::new(target.as_os_str().as_bytes())?;
-        // SAFETY: two NUL-terminated paths that live across the call.
-        let r = unsafe {
-            libc::renameat2(
-                libc::AT_FDCWD,
-                ca.as_ptr(),
-                libc::AT_FDCWD,
-                cb.as_ptr(),
-                libc::RENAME_NOREPLACE as _,
-            )
-        };
-        if r == 0 {
-            return Ok(());
+    match renameat2(tmp, target, libc::RENAME_NOREPLACE as _) {
+        Ok(()) => return Ok(()),
+        Err(e) if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) => {
+            return Err(e)
         }
-        let e = std::io::Error::last_os_error();
-        if !matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOSYS)) {
-            return Err(e);
-        }
+        Err(_) => {}
     }
     fs::hard_link(tmp, target)?;
     let _ = fs::remove_file(tmp);

@@ -369,7 +369,7 @@ use std::io::Read as _;
 /// Reads at most 16 MiB of a debug log.
 fn read_log(p: &Path) -> String {
     let mut buf = Vec::new();
-    if let Ok(f) = std::fs::File::open(p) {
+    if let Ok(f) = crate::fsread::open_regular(p, "Claude Code's debug log") {
         let _ = f.take(16 << 20).read_to_end(&mut buf);
     }
     String::from_utf8_lossy(&buf).into_owned()

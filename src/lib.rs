@@ -14,6 +14,7 @@ pub mod logs;
 pub mod memory;
 pub mod model;
 pub mod ollama;
+pub mod paths;
 pub mod planner;
 pub mod predict;
 pub mod privilege;

@@ -13,7 +13,7 @@
 //! again, recorded in root's own folder (`<root>/var/lib/cclocal`), never in the user's.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::setup::Paths;
+use crate::paths::Paths;
 use std::ffi::CString;
 use std::io::{Read, Write};
 use std::os::unix::fs::MetadataExt;

@@ -1,4 +1,4 @@
-//! Fuzzes the HTTP client's response reader (`cclocal::ollama::client::parse_raw`): any bytes
+//! Fuzzes the HTTP client's response reader (`cclocal::server::http::parse_raw`): any bytes
 //! a server sends, framing (Content-Length, chunked) and parsing, without a panic and within
 //! the body cap.
 #![no_main]
@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok((_, len)) = cclocal::ollama::client::parse_raw(data) {
-        assert!(len <= cclocal::ollama::client::MAX_BODY);
+    if let Ok((_, len)) = cclocal::server::http::parse_raw(data) {
+        assert!(len <= cclocal::server::http::MAX_BODY);
     }
 });

@@ -139,7 +139,7 @@ pub fn save(report: &BenchReport, gguf: &std::path::Path, model_arg: &str) -> St
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    let saved = crate::setup::Paths::from_env().and_then(|p| {
+    let saved = crate::paths::Paths::from_env().and_then(|p| {
         crate::predict::quote::save_bench(&p.state_dir, gguf, model_arg, report, now_ms)
     });
     match saved {

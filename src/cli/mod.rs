@@ -133,7 +133,7 @@ fn home_owner_gate(command: &Command) -> error::Result<Option<i32>> {
     if !works_on_home || crate::privilege::euid() != 0 {
         return Ok(None);
     }
-    let Ok(paths) = crate::setup::Paths::from_env() else {
+    let Ok(paths) = crate::paths::Paths::from_env() else {
         // No HOME: the command says so itself; there is no user's file to protect.
         return Ok(None);
     };

@@ -96,7 +96,7 @@ fn server_url(args: &PlanArgs) -> Result<Option<String>> {
         return crate::setup::choices::normalize_server(h).map(|(url, _)| Some(url));
     }
     let configured = || {
-        let paths = crate::setup::Paths::from_env().ok()?;
+        let paths = crate::paths::Paths::from_env().ok()?;
         let cfg = crate::setup::config::load(&paths.config_toml()).ok()??;
         Some(cfg.server.url)
     };
@@ -183,7 +183,7 @@ fn backend_at(args: &PlanArgs) -> Option<(crate::server::ServerKind, crate::serv
     let url = crate::server::ServerUrl::parse_for(host, None)
         .ok()?
         .reachable();
-    let client = crate::ollama::Client::with_deadline(
+    let client = crate::server::http::Client::with_deadline(
         url.clone(),
         std::time::Instant::now() + std::time::Duration::from_secs(3),
     );
@@ -212,7 +212,7 @@ fn lmstudio_gguf(url: &crate::server::ServerUrl, key: &str) -> Option<String> {
     {
         return None;
     }
-    let home = crate::setup::Paths::from_env().ok()?.home;
+    let home = crate::paths::Paths::from_env().ok()?.home;
     served
         .and_then(|s| s.gguf_path)
         .or_else(|| {

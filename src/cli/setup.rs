@@ -913,7 +913,7 @@ fn system_part(
     host: &Host,
     delegated: bool,
 ) -> SystemPart {
-    let dropin = crate::setup::paths::systemd_dropin(&host.system_root);
+    let dropin = crate::paths::systemd_dropin(&host.system_root);
     if !built.plan.changes.iter().any(|c| c.path == dropin) {
         return SystemPart::Here;
     }
@@ -1002,7 +1002,7 @@ pub fn serve_root_part(args: &SetupArgs, request: &[u8]) -> Result<i32> {
         llama_server: None,
     };
     ch.validate()?;
-    let dropin = crate::setup::paths::systemd_dropin(&root);
+    let dropin = crate::paths::systemd_dropin(&root);
     if !system::ollama_service_exists(&root) {
         say!(
             req.json,

@@ -113,11 +113,13 @@ pub fn check(args: &VerifyArgs) -> Result<Report> {
     // A run Claude Code made no request in observed nothing: there is nothing to keep.
     let observed = report.observed.runs.iter().any(|r| !r.calls.is_empty());
     if let Some(home) = host.home.as_ref().filter(|_| observed) {
-        let dir = crate::setup::paths::state_dir_with(
+        let dir = crate::paths::state_dir_with(
             home,
             host.vars.get("XDG_STATE_HOME").map(std::ffi::OsStr::new),
         );
-        if let Err(e) = verify::state::save(&dir, &verify::state::Last::of(&report)) {
+        if let Err(e) =
+            crate::doctor::verify_state::save(&dir, &crate::doctor::verify_state::Last::of(&report))
+        {
             eprintln!("note: the result was not saved in {}: {e}", dir.display());
         }
     }

@@ -11,6 +11,7 @@ pub mod knowledge;
 pub mod probe;
 pub mod render;
 pub mod rules;
+pub mod verify_state;
 
 pub use facts::Facts;
 pub use probe::{gather, HostEnv, Options};

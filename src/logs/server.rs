@@ -107,7 +107,7 @@ fn fetch_ollama(base_url: &str, model: Option<&str>, budget: Duration) -> LiveCo
         url: base_url.to_string(),
         reason,
     };
-    let client = match crate::ollama::Client::new(base_url, budget) {
+    let client = match crate::server::http::Client::new(base_url, budget) {
         Ok(c) => c,
         Err(e) => return unreachable(e.message),
     };

@@ -1,9 +1,7 @@
-//! Ollama: the local model store (manifests → GGUF blobs). The HTTP client and the
-//! server checks come with the doctor.
+//! Ollama: the local model store (manifests → GGUF blobs) and Homebrew's service. The HTTP
+//! client is `crate::server::http`, the server's API `crate::server::ollama`.
 
-pub mod client;
 pub mod homebrew;
 mod store;
 
-pub use client::{BaseUrl, Client, Response};
 pub use store::{models_dir, parse_name, resolve_name, ModelName, StoreModel};

@@ -82,7 +82,7 @@ impl BackendFacts {
 
 /// What a route answered when it was not the JSON expected: `HTML`, `an empty body`,
 /// `HTTP 500`, … (for the notes).
-pub fn unexpected(path: &str, r: Option<&crate::ollama::Response>) -> Option<String> {
+pub fn unexpected(path: &str, r: Option<&crate::server::http::Response>) -> Option<String> {
     let r = r?;
     if r.is_success() && r.json().is_ok() {
         return None;
@@ -137,7 +137,7 @@ pub fn from_openai_models(v: &serde_json::Value) -> Option<Vec<BackendModel>> {
 /// names, so a name not listed is missing).
 pub fn probe_openai(
     http: &mut super::detect::Http,
-    client: &crate::ollama::Client,
+    client: &crate::server::http::Client,
     kind: super::ServerKind,
     names: &[String],
     strict: bool,

@@ -5,7 +5,7 @@
 //! client's deadline (the doctor's time budget).
 
 use super::{ServerKind, KINDS};
-use crate::ollama::{Client, Response};
+use crate::server::http::{Client, Response};
 use serde_json::Value;
 use std::collections::BTreeMap;
 

@@ -38,7 +38,7 @@ pub fn fingerprint(http: &mut Http) -> Verdict {
 }
 
 use super::{find_model, InstalledModel, Presence, ServerKind, ServerProbe};
-use crate::ollama::Client;
+use crate::server::http::Client;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -38,7 +38,7 @@ pub fn fingerprint(http: &mut Http) -> Verdict {
 
 use super::backend::{unexpected, BackendFacts, BackendModel};
 use super::{InstalledModel, Presence, ServerKind, ServerProbe};
-use crate::ollama::Client;
+use crate::server::http::Client;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -13,8 +13,10 @@
 //! Adding a kind: a module with its `fingerprint` (and later its `probe`), one row in
 //! [`KINDS`], one variant of [`ServerKind`].
 
+pub mod api;
 pub mod backend;
 pub mod detect;
+pub mod http;
 mod kind;
 pub mod llama_server;
 pub mod lmstudio;
@@ -34,7 +36,7 @@ pub use kind::{Fingerprint, KindInfo, ServerKind, KINDS};
 pub use names::{find_model, same_model};
 pub use url::{is_https_refusal, is_local_host, ServerUrl};
 
-use crate::ollama::Client;
+use crate::server::http::Client;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;

@@ -1,10 +1,10 @@
 //! Ollama (https://github.com/ollama/ollama, `docs/api.md`): identified by `GET /` answering
 //! exactly `Ollama is running`, confirmed by `GET /api/version`. Its live facts come from
-//! `/api/version`, `/api/tags`, `/api/ps` and `/api/show`, through `crate::ollama::Client`.
+//! `/api/version`, `/api/tags`, `/api/ps` and `/api/show`, through `crate::server::http::Client`.
 
 use super::detect::{saw, Http, Verdict};
 use super::{same_model, InstalledModel, LoadedModel, Presence, ServerKind, ServerProbe};
-use crate::ollama::{Client, Response};
+use crate::server::http::{Client, Response};
 use serde_json::{json, Value};
 
 /// A model name that cannot exist, to see whether `/v1/messages` is routed.

@@ -19,7 +19,7 @@ pub fn fingerprint(http: &mut Http) -> Verdict {
 /// name is "unknown", not "missing" (docs/servers.md "oMLX").
 pub fn probe(
     http: &mut Http,
-    client: &crate::ollama::Client,
+    client: &crate::server::http::Client,
     names: &[String],
 ) -> super::ServerProbe {
     super::backend::probe_openai(http, client, super::ServerKind::Omlx, names, false)

@@ -130,7 +130,7 @@ fn server_message(body: &str) -> String {
 }
 
 use super::{ServerKind, ServerProbe};
-use crate::ollama::Client;
+use crate::server::http::Client;
 
 #[cfg(test)]
 mod tests {

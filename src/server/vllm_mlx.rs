@@ -24,7 +24,7 @@ pub fn fingerprint(http: &mut Http) -> Verdict {
 /// keeps the whole prompt up to it), or `--max-kv-size` below it.
 pub fn probe(
     http: &mut Http,
-    client: &crate::ollama::Client,
+    client: &crate::server::http::Client,
     names: &[String],
 ) -> super::ServerProbe {
     let mut p = super::backend::probe_openai(http, client, super::ServerKind::VllmMlx, names, true);

@@ -8,8 +8,8 @@
 
 use super::journal::Journal;
 use super::manifest::Manifest;
-use super::paths::{systemd_dropin, Paths};
 use crate::error::{Error, Result};
+use crate::paths::{systemd_dropin, Paths};
 use std::path::{Component, Path, PathBuf};
 
 /// The drop-in's path below a system root.

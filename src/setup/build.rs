@@ -6,9 +6,9 @@ use super::claude_json;
 use super::config::{ClaudeConfig, LlamaServerConfig, ModelConfig, ServerConfig, SetupConfig};
 use super::generate::{self, LAUNCH_AGENT_LABEL};
 use super::llama_server::{self, LlamaServer};
-use super::paths::{systemd_dropin, Paths};
 use super::plan::{FileChange, Level, ModeRule, Plan};
 use crate::error::{Error, Result};
+use crate::paths::{systemd_dropin, Paths};
 use crate::shell::quote::sh_quote;
 use std::path::{Path, PathBuf};
 

@@ -1,10 +1,10 @@
 //! The content of every file setup writes, as pure functions of the choices.
 
 use super::choices::{Choices, TargetOs};
-use super::render::{heredoc_delimiter, render};
 use crate::claude::recommend;
 use crate::error::{Error, Result};
 use crate::shell::quote::{is_env_name, sh_quote};
+use crate::shell::templates::{heredoc_delimiter, render};
 use serde_json::{Map, Value};
 use std::path::Path;
 

@@ -11,8 +11,8 @@
 //!   named point so that tests can kill it exactly there.
 
 use super::manifest::{self, Run};
-use super::paths::Paths;
 use crate::error::{Error, ErrorKind, Result};
+use crate::paths::Paths;
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};

@@ -196,13 +196,13 @@ pub fn argv(ch: &Choices, ls: &LlamaServer) -> Result<Vec<String>> {
 /// The systemd user unit that runs llama-server.
 pub fn systemd_user_unit(ch: &Choices, ls: &LlamaServer) -> Result<Vec<u8>> {
     let exec = exec_start(&argv(ch, ls)?)?;
-    let text = super::render::render(
+    let text = crate::shell::templates::render(
         "llama-server.service",
         minijinja::context! {
             model => ch.model,
             description => format!(
                 "llama-server for Claude Code ({}, cclocal)",
-                super::render::comment_safe(&ch.model).replace('%', "%%")
+                crate::shell::templates::comment_safe(&ch.model).replace('%', "%%")
             ),
             context => ch.context,
             exec_start => exec,

@@ -15,18 +15,17 @@ pub mod journal;
 pub mod llama_server;
 pub mod lmstudio;
 pub mod manifest;
-pub mod paths;
 pub mod plan;
-pub mod render;
-pub mod server_api;
 pub mod system;
 pub mod undo;
 pub mod vllm;
 pub mod vllm_mlx;
 pub mod wizard;
 
+pub use crate::paths::Paths;
+/// Setup's Ollama API calls now live with the other server calls (`crate::server::api`).
+pub use crate::server::api as server_api;
 pub use apply::{apply, Record};
 pub use build::{build_plan, Built, Host, PostAction};
 pub use choices::{Choices, Part, TargetOs};
-pub use paths::Paths;
 pub use plan::{ChangeKind, FileChange, Level, ModeRule, Plan};

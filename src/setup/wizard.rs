@@ -48,7 +48,7 @@ pub fn ask(d: &mut Draft, budget: &Budget) -> Result<()> {
         }
     }
     let installed =
-        super::server_api::list_models(&d.server, Duration::from_secs(3)).unwrap_or_default();
+        crate::server::api::list_models(&d.server, Duration::from_secs(3)).unwrap_or_default();
     if installed.is_empty() {
         crate::teprintln!("(no model list from {}/api/tags; type the name)", d.server);
         let m: String = Input::with_theme(&theme)

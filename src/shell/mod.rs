@@ -4,11 +4,12 @@
 
 pub mod quote;
 pub mod scan;
+pub mod templates;
 
 use crate::error::{Error, Result};
-use crate::setup::paths::Paths;
-use crate::setup::render::render;
+use crate::paths::Paths;
 use std::path::{Path, PathBuf};
+use templates::render;
 
 pub const BLOCK_START: &str = "# >>> cclocal >>>";
 pub const BLOCK_END: &str = "# <<< cclocal <<<";

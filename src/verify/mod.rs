@@ -17,7 +17,6 @@
 pub mod observe;
 pub mod plan;
 pub mod run;
-pub mod state;
 pub mod stub;
 
 pub use observe::{Observed, RunObs};

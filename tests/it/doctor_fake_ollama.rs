@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use cclocal::ollama::Client;
+use cclocal::server::http::Client;
 use serde_json::json;
 use std::time::Duration;
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};

@@ -61,7 +61,7 @@ fn ollama_serves_the_loaded_model() {
 
 #[test]
 fn one_probe_gives_kind_context_and_cache_settings() {
-    use cclocal::ollama::Client;
+    use cclocal::server::http::Client;
     let srv = fake::start(Config::new(Layout::FourSlots));
     let port = srv.port.to_string();
     let proc_ = fake::fake_process(

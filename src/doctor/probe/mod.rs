@@ -29,7 +29,7 @@ pub use url::{is_local_host, server_url};
 use crate::claude::{EnvMap, Version};
 use crate::doctor::facts::{ClaudeFacts, Facts, ModelCheck, Presence, RunFacts, ServerFacts};
 use crate::doctor::knowledge::default_haiku;
-use crate::ollama::Client;
+use crate::server::http::Client;
 use crate::server::ServerKind;
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -405,13 +405,13 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
     facts.setup = setup;
     facts.turn_time = turn_time(&facts, state_dir(host).as_deref());
     facts.verify = state_dir(host).and_then(|d| {
-        let last = crate::verify::state::load(&d)?;
+        let last = crate::doctor::verify_state::load(&d)?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or(0);
         Some(crate::doctor::facts::VerifyFacts {
-            path: crate::verify::state::path(&d).display().to_string(),
+            path: crate::doctor::verify_state::path(&d).display().to_string(),
             age_s: now.saturating_sub(last.at),
             age: last.age(now),
             version: last.version,

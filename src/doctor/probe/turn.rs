@@ -9,11 +9,11 @@ use crate::predict::quote::{self, Quote};
 use std::path::PathBuf;
 
 /// cclocal's state directory in the doctor's environment (where `cclocal bench` saves; the
-/// rule `setup::paths` applies).
+/// rule `paths` applies).
 pub fn state_dir(host: &HostEnv) -> Option<PathBuf> {
     let home = host.home.as_deref()?;
     let xdg = host.vars.get("XDG_STATE_HOME").map(std::ffi::OsStr::new);
-    Some(crate::setup::paths::state_dir_with(home, xdg))
+    Some(crate::paths::state_dir_with(home, xdg))
 }
 
 /// The context a turn is quoted at: the served context, else Claude Code's window where it

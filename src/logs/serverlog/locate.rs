@@ -17,7 +17,7 @@ pub fn llama_server_log(home: &Path) -> PathBuf {
 }
 
 fn llama_server_log_with(home: &Path, xdg_state: Option<std::ffi::OsString>) -> PathBuf {
-    crate::setup::paths::state_dir_with(home, xdg_state.as_deref()).join("llama-server.log")
+    crate::paths::state_dir_with(home, xdg_state.as_deref()).join("llama-server.log")
 }
 
 /// Homebrew prefixes to look in: `$HOMEBREW_PREFIX` first, then the standard ones.

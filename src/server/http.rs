@@ -18,7 +18,7 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 /// Longest response head accepted.
 const MAX_HEAD: usize = 64 * 1024;
 
-pub use crate::server::ServerUrl as BaseUrl;
+pub use super::ServerUrl as BaseUrl;
 
 /// One HTTP response.
 #[derive(Debug, Clone)]

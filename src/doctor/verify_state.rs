@@ -1,7 +1,7 @@
 //! The last verify result, kept in cclocal's state directory (`verify-last.json`) so that
 //! `doctor` can show it and its age.
 
-use super::plan::{Mark, Report};
+use crate::verify::plan::{Mark, Report};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,8 @@
-//! The few Ollama API calls setup makes, through the doctor's client (`crate::ollama::Client`,
+//! The few Ollama API calls setup makes, through the doctor's client (`crate::server::http::Client`,
 //! plain http, one deadline per call).
 
 use crate::error::{Error, Result};
-use crate::ollama::Client;
+use crate::server::http::Client;
 use serde_json::{json, Map, Value};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

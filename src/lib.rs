@@ -8,6 +8,7 @@ pub mod cli;
 pub mod doctor;
 pub mod error;
 pub mod findings;
+pub mod fs;
 pub mod fsread;
 pub mod gguf;
 pub mod logs;

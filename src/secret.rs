@@ -44,10 +44,34 @@ pub fn redact_args(args: &[String]) -> Vec<String> {
     out
 }
 
+/// The token the launcher sends when none is given (Ollama ignores it; not a secret).
+pub const DEFAULT_AUTH_TOKEN: &str = "ollama";
+
+/// The tokens setup writes when none is given: every server kind's name (the `name` column
+/// of `crate::server::KINDS`, which a test there keeps equal to this list). The list is
+/// here, not read from `server`, because `server` itself masks secrets (the floors,
+/// docs/architecture.md).
+pub const PLACEHOLDER_TOKENS: &[&str] = &[
+    "ollama",
+    "llama-server",
+    "lmstudio",
+    "vllm",
+    "vllm-mlx",
+    "omlx",
+    "mlx-lm",
+    "unknown",
+];
+
+/// A token setup writes when none is given: a server kind's name (`ollama`,
+/// `llama-server`, `lmstudio`, `vllm`, …), not a secret.
+pub fn is_placeholder_token(token: &str) -> bool {
+    token == DEFAULT_AUTH_TOKEN || PLACEHOLDER_TOKENS.contains(&token)
+}
+
 /// A placeholder token (one setup writes by itself: a server kind's name, which local
 /// servers ignore) is not a secret; masking "ollama" would hide the server's name.
 fn worth_masking(v: &str) -> bool {
-    !v.is_empty() && !crate::setup::build::is_placeholder_token(v)
+    !v.is_empty() && !is_placeholder_token(v)
 }
 
 /// The values of secret variables assigned in `text`: `NAME=VALUE` lines of a shell script

@@ -6,6 +6,28 @@ pub const KIB: u64 = 1 << 10;
 pub const MIB: u64 = 1 << 20;
 pub const GIB: u64 = 1 << 30;
 
+/// The largest context `--ctx` and every other context flag accept (16M tokens; no model trains longer).
+pub const MAX_CTX: u64 = 16 * 1024 * 1024;
+
+/// A context length in tokens: `32768`, or with a binary `K`/`M` suffix (`32K` = 32768,
+/// `1M` = 1048576), between 1 and 16M.
+pub fn context_tokens(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.strip_suffix(['k', 'K']) {
+        Some(n) => (n, 1024),
+        None => match t.strip_suffix(['m', 'M']) {
+            Some(n) => (n, 1024 * 1024),
+            None => (t, 1),
+        },
+    };
+    match num.trim().parse::<u64>() {
+        Ok(n) if n > 0 && n.saturating_mul(mult) <= MAX_CTX => Ok(n * mult),
+        _ => Err(format!(
+            "{s:?} is not a context length; write tokens like 32768 or 32K (1 to 16M)"
+        )),
+    }
+}
+
 /// Parses a size such as `64GiB`, `64G`, `64GB`, `512MiB`, `1.5TiB` or a plain byte count.
 ///
 /// Every unit is binary: `64GB`, `64G` and `64GiB` all mean 64 × 2³⁰ bytes, because memory

@@ -32,27 +32,7 @@ pub const MODEL: &str = "MODEL";
 /// A server kind (`--server`).
 pub const KIND: &str = "KIND";
 
-/// The largest context `--ctx` accepts (16M tokens; no model trains longer).
-pub const MAX_CTX: u64 = 16 * 1024 * 1024;
-
-/// A context length in tokens: `32768`, or with a binary `K`/`M` suffix (`32K` = 32768,
-/// `1M` = 1048576), between 1 and 16M.
-pub fn ctx(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.strip_suffix(['k', 'K']) {
-        Some(n) => (n, 1024),
-        None => match t.strip_suffix(['m', 'M']) {
-            Some(n) => (n, 1024 * 1024),
-            None => (t, 1),
-        },
-    };
-    match num.trim().parse::<u64>() {
-        Ok(n) if n > 0 && n.saturating_mul(mult) <= MAX_CTX => Ok(n * mult),
-        _ => Err(format!(
-            "{s:?} is not a context length; write tokens like 32768 or 32K (1 to 16M)"
-        )),
-    }
-}
+pub use crate::units::{context_tokens as ctx, MAX_CTX};
 
 /// A KV cache type, lower-cased: f16, q8_0, q4_0, … (llama.cpp's cache types; which of
 /// them a server accepts is checked where the server is known).

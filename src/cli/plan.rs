@@ -4,9 +4,10 @@
 use super::args;
 use crate::claude::{installed_version, Version, LATEST_KNOWN};
 use crate::error::{Error, Result};
-use crate::memory::{detect_budget, parse_cache_type, plan_row, Budget, CacheParams, PlanRow};
+use crate::memory::{parse_cache_type, plan_row, Budget, CacheParams, PlanRow};
 use crate::model::{ModelDesc, ModelSource};
 use crate::planner::{self, ClaudeAdvice, Outcome, Planned, Problem};
+use crate::runtime::detect_budget;
 use crate::units::{human, mib, tokens};
 use serde_json::json;
 

@@ -4,7 +4,7 @@
 use super::args;
 use crate::claude::{installed_version, Version, LATEST_KNOWN};
 use crate::error::{Error, Result};
-use crate::memory::detect_budget;
+use crate::runtime::detect_budget;
 use crate::setup::build::{build_plan, Host};
 use crate::setup::choices::{
     check_model_on_server, normalize_server, normalize_server_port, Choices, Part, TargetOs,

@@ -117,9 +117,7 @@ pub fn check(args: &VerifyArgs) -> Result<Report> {
             home,
             host.vars.get("XDG_STATE_HOME").map(std::ffi::OsStr::new),
         );
-        if let Err(e) =
-            crate::doctor::verify_state::save(&dir, &crate::doctor::verify_state::Last::of(&report))
-        {
+        if let Err(e) = crate::doctor::verify_state::save(&dir, &verify::last(&report)) {
             eprintln!("note: the result was not saved in {}: {e}", dir.display());
         }
     }

@@ -84,7 +84,7 @@ pub struct MachineFacts {
     pub arch: String,
     pub cpus: usize,
     pub ram_bytes: u64,
-    /// The memory budget a model must fit in (`crate::memory::detect_budget`).
+    /// The memory budget a model must fit in (`crate::runtime::detect_budget`).
     pub budget: Option<Budget>,
     /// Backend devices from the embedded llama.cpp runtime, when built in.
     pub devices: Option<Vec<String>>,

@@ -1,7 +1,6 @@
 //! The last verify result, kept in cclocal's state directory (`verify-last.json`) so that
-//! `doctor` can show it and its age.
+//! `doctor` can show it and its age. `cclocal verify` writes it (`crate::verify::last`).
 
-use crate::verify::plan::{Mark, Report};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -23,7 +22,8 @@ pub fn path(state_dir: &Path) -> PathBuf {
     state_dir.join("verify-last.json")
 }
 
-fn now() -> u64 {
+/// Seconds since the Unix epoch.
+pub fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -31,31 +31,6 @@ fn now() -> u64 {
 }
 
 impl Last {
-    pub fn of(r: &Report) -> Last {
-        Last {
-            at: now(),
-            version: r.version.to_string(),
-            claude: r.claude.clone(),
-            ok: r.ok,
-            mismatches: r
-                .items
-                .iter()
-                .filter(|i| i.mark == Mark::Mismatch)
-                .map(|i| format!("{}: {} (planned {})", i.label, i.observed, i.planned))
-                .collect(),
-            table: r
-                .table
-                .iter()
-                .map(|t| {
-                    format!(
-                        "{}: the table row {} predicted {}, Claude Code did {}",
-                        t.item, t.versions, t.predicted, t.observed
-                    )
-                })
-                .collect(),
-        }
-    }
-
     /// How long ago, in words (`3 min ago`, `2 h ago`, `5 days ago`).
     pub fn age(&self, now_s: u64) -> String {
         let d = now_s.saturating_sub(self.at);

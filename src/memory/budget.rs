@@ -54,24 +54,6 @@ pub fn mac_gpu_budget(ram: u64) -> Budget {
     }
 }
 
-/// The budget of this machine, or the override.
-pub fn detect_budget(memory: Option<u64>, mac_ram: Option<u64>) -> Budget {
-    if let Some(bytes) = memory {
-        return Budget {
-            bytes,
-            source: BudgetSource::Override,
-            estimated: false,
-            gpu: false,
-            note: "set with --memory".into(),
-        };
-    }
-    if let Some(ram) = mac_ram {
-        return mac_gpu_budget(ram);
-    }
-    // The runtime's Metal (recommendedMaxWorkingSetSize) or CUDA device memory, when linked.
-    crate::runtime::device_budget().unwrap_or_else(host_budget)
-}
-
 /// The budget without the runtime's devices: the documented Metal fraction of RAM on
 /// Apple Silicon (an estimate), physical RAM elsewhere.
 pub fn host_budget() -> Budget {
@@ -106,11 +88,5 @@ mod tests {
         assert_eq!(mac_gpu_budget(36 * GIB).bytes, 27 * GIB);
         assert_eq!(mac_gpu_budget(16 * GIB).bytes, 16 * GIB / 3 * 2);
         assert!(mac_gpu_budget(16 * GIB).estimated);
-    }
-
-    #[test]
-    fn override_wins() {
-        let b = detect_budget(Some(123), Some(1 << 40));
-        assert_eq!((b.bytes, b.source), (123, BudgetSource::Override));
     }
 }

@@ -7,9 +7,7 @@ mod compute;
 mod fit;
 mod kv;
 
-pub use budget::{
-    detect_budget, host_budget, mac_gpu_budget, total_ram, Budget, BudgetSource, MARGIN_BYTES,
-};
+pub use budget::{host_budget, mac_gpu_budget, total_ram, Budget, BudgetSource, MARGIN_BYTES};
 pub use compute::{compute_bytes, output_bytes};
 pub use fit::{fit_context, plan_row, PlanRow};
 pub use kv::{kv_plan, parse_cache_type, CacheInstance, CacheParams, KvReport, CACHE_TYPES};

@@ -339,11 +339,11 @@ pub fn describe_model(model: &str, server: Option<&str>) -> Result<Described> {
         return Err(local_err);
     };
     let budget = Duration::from_secs(5);
-    let shown = match crate::setup::server_api::show(base, model, budget) {
+    let shown = match crate::server::api::show(base, model, budget) {
         Ok(s) => s,
         // The server answered and does not have it either: say both.
         Err(e) if e.kind == crate::error::ErrorKind::NotFound => {
-            let names: Vec<String> = crate::setup::server_api::list_models(base, budget)
+            let names: Vec<String> = crate::server::api::list_models(base, budget)
                 .map(|m| m.into_iter().map(|(n, _)| n).collect())
                 .unwrap_or_default();
             let mut err = local_err;
@@ -360,7 +360,7 @@ pub fn describe_model(model: &str, server: Option<&str>) -> Result<Described> {
         }
         Err(_) => return Err(local_err),
     };
-    let size = crate::setup::server_api::list_models(base, budget)
+    let size = crate::server::api::list_models(base, budget)
         .ok()
         .and_then(|m| {
             m.into_iter()

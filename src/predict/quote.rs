@@ -185,10 +185,10 @@ pub fn save_bench(
         crate::logs::time::format_iso_ms(now_ms).into(),
     );
     let text = serde_json::to_string_pretty(&v).map_err(|e| Error::parse(e.to_string()))?;
-    crate::setup::manifest::private_dir(state_dir)?;
+    crate::fs::private_dir(state_dir)?;
     let dir = state_dir.join(BENCH_DIR);
-    crate::setup::manifest::private_dir(&dir)?;
-    crate::setup::apply::write_atomic(&path, text.as_bytes(), 0o600)?;
+    crate::fs::private_dir(&dir)?;
+    crate::fs::write_atomic(&path, text.as_bytes(), 0o600)?;
     Ok(path)
 }
 

@@ -166,6 +166,25 @@ pub fn measure_all(model_path: &Path, params: &[CacheParams]) -> Result<Vec<Meas
     }
 }
 
+/// The budget of this machine, or the override: `--memory`, then `--mac-ram`, then the
+/// runtime's devices, then the host (`crate::memory::host_budget`).
+pub fn detect_budget(memory: Option<u64>, mac_ram: Option<u64>) -> Budget {
+    if let Some(bytes) = memory {
+        return Budget {
+            bytes,
+            source: BudgetSource::Override,
+            estimated: false,
+            gpu: false,
+            note: "set with --memory".into(),
+        };
+    }
+    if let Some(ram) = mac_ram {
+        return crate::memory::mac_gpu_budget(ram);
+    }
+    // The runtime's Metal (recommendedMaxWorkingSetSize) or CUDA device memory, when linked.
+    device_budget().unwrap_or_else(crate::memory::host_budget)
+}
+
 /// The GPU budget from the runtime's devices: Metal's `recommendedMaxWorkingSetSize`, or the
 /// largest CUDA device's memory. `None` without a GPU device or without the runtime.
 pub fn device_budget() -> Option<Budget> {
@@ -256,6 +275,12 @@ pub fn missing_cpu_features(built: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn override_wins() {
+        let b = detect_budget(Some(123), Some(1 << 40));
+        assert_eq!((b.bytes, b.source), (123, BudgetSource::Override));
+    }
 
     fn dev(name: &str, backend: &str, total: u64) -> Device {
         Device {

@@ -179,6 +179,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_kind_name_is_a_placeholder_token() {
+        let names: Vec<&str> = KINDS.iter().map(|k| k.kind.name()).collect();
+        assert_eq!(names, crate::secret::PLACEHOLDER_TOKENS);
+    }
+
+    #[test]
     fn table_is_complete_and_names_round_trip() {
         for i in KINDS {
             assert_eq!(ServerKind::parse(i.name).unwrap(), i.kind);

@@ -256,14 +256,7 @@ fn server_files(
     Ok(())
 }
 
-/// The token the launcher sends when none is given (Ollama ignores it; not a secret).
-pub const DEFAULT_AUTH_TOKEN: &str = "ollama";
-
-/// A token setup writes when none is given: a server kind's name (`ollama`,
-/// `llama-server`, `lmstudio`, `vllm`, …), not a secret.
-pub fn is_placeholder_token(token: &str) -> bool {
-    token == DEFAULT_AUTH_TOKEN || crate::server::KINDS.iter().any(|k| k.kind.name() == token)
-}
+pub use crate::secret::{is_placeholder_token, DEFAULT_AUTH_TOKEN};
 
 /// The header line every launcher cclocal writes carries.
 pub const LAUNCHER_MARK: &str = "Written by `cclocal setup`";

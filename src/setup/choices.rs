@@ -180,7 +180,7 @@ pub fn check_model_on_server(model: &str, installed: &[(String, u64)], force: bo
     if force
         || installed
             .iter()
-            .any(|(n, _)| crate::doctor::probe::same_model(n, model))
+            .any(|(n, _)| crate::server::same_model(n, model))
     {
         return Ok(());
     }

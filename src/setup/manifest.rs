@@ -6,9 +6,10 @@
 
 use super::plan::{ChangeKind, FileChange, Level};
 use crate::error::{Error, Result};
+pub use crate::fs::private_dir;
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -148,21 +149,6 @@ impl Manifest {
 /// a way to read another file. Anything but a regular file is refused too.
 pub fn read_own(path: &Path) -> std::io::Result<Vec<u8>> {
     crate::fsread::read_own(path, crate::fsread::STATE)
-}
-
-/// Creates `dir` with mode 0700 (its missing ancestors get the usual mode).
-pub fn private_dir(dir: &Path) -> Result<()> {
-    let err =
-        |e| Error::io(dir, "create cclocal's state directory", e).with_hint("nothing was changed");
-    if let Some(parent) = dir.parent() {
-        let mut created = Vec::new();
-        super::apply::create_dirs(parent, &mut created)?;
-    }
-    match fs::DirBuilder::new().mode(0o700).create(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(err(e)),
-        Err(_) => Ok(()),
-        Ok(()) => Ok(()),
-    }
 }
 
 fn save_private(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -148,10 +148,10 @@ fn ask_context(d: &mut Draft, budget: &Budget, theme: &SimpleTheme) -> Result<()
             let n: String = Input::with_theme(theme)
                 .with_prompt("Context length in tokens (32768 or 32K)")
                 .default(d.context.unwrap_or(32_768).to_string())
-                .validate_with(|s: &String| crate::cli::args::ctx(s).map(|_| ()))
+                .validate_with(|s: &String| crate::units::context_tokens(s).map(|_| ()))
                 .interact_text()
                 .map_err(io)?;
-            d.context = Some(crate::cli::args::ctx(&n).map_err(Error::usage)?);
+            d.context = Some(crate::units::context_tokens(&n).map_err(Error::usage)?);
             return Ok(());
         }
     };

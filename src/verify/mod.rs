@@ -22,3 +22,31 @@ pub mod stub;
 pub use observe::{Observed, RunObs};
 pub use plan::{compare, Expected, Item, Mark, Report, TableNote};
 pub use run::{resolve, verify, Options, Target};
+
+use crate::doctor::verify_state::Last;
+
+/// What `doctor` keeps of a verify run (`crate::doctor::verify_state`).
+pub fn last(r: &Report) -> Last {
+    Last {
+        at: crate::doctor::verify_state::now(),
+        version: r.version.to_string(),
+        claude: r.claude.clone(),
+        ok: r.ok,
+        mismatches: r
+            .items
+            .iter()
+            .filter(|i| i.mark == Mark::Mismatch)
+            .map(|i| format!("{}: {} (planned {})", i.label, i.observed, i.planned))
+            .collect(),
+        table: r
+            .table
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}: the table row {} predicted {}, Claude Code did {}",
+                    t.item, t.versions, t.predicted, t.observed
+                )
+            })
+            .collect(),
+    }
+}

@@ -26,6 +26,7 @@ mod logs_fixtures;
 mod logs_parse_prop;
 mod logs_scenarios;
 mod memory_fixtures;
+mod module_floors;
 mod newcomer_journey;
 mod plan_cli;
 mod planner_journeys;

@@ -223,7 +223,7 @@ fn server_only(args: &LogsArgs) -> Result<i32> {
 /// `out` (which replaces a symlink at `out` rather than writing through it).
 fn write_html(out: &std::path::Path, t: &crate::logs::serverlog::html::Timeline) -> Result<()> {
     let html = crate::logs::serverlog::html::render(t);
-    crate::setup::apply::write_atomic(out, html.as_bytes(), 0o644)?;
+    crate::fs::write_atomic(out, html.as_bytes(), 0o644)?;
     crate::teprintln!("wrote {}", out.display());
     Ok(())
 }

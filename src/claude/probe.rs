@@ -30,9 +30,7 @@ pub fn find_claude_in(path_var: Option<&OsStr>, home: Option<&Path>) -> Option<P
 
 /// The first existing Claude Code executable for this process's environment.
 pub fn find_claude() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from);
+    let home = crate::paths::home_dir();
     find_claude_in(std::env::var_os("PATH").as_deref(), home.as_deref())
 }
 

@@ -21,18 +21,18 @@ pub struct ClaudeFiles {
 
 /// The directory holding Claude Code's user settings: `$CLAUDE_CONFIG_DIR` or `~/.claude`.
 pub fn config_dir(home: &Path, env: &EnvMap) -> PathBuf {
-    match env.get("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => PathBuf::from(d),
-        None => home.join(".claude"),
-    }
+    crate::paths::claude_settings_dir(home, claude_config_dir_value(env), None)
+}
+
+fn claude_config_dir_value(env: &EnvMap) -> Option<&std::ffi::OsStr> {
+    env.get("CLAUDE_CONFIG_DIR").map(std::ffi::OsStr::new)
 }
 
 /// `~/.claude.json`, or `$CLAUDE_CONFIG_DIR/.claude.json`.
+/// The rule is `crate::paths::claude_json`'s, which setup writes by: a relative value is
+/// used as given, that is from the current directory.
 pub fn global_config_path(home: &Path, env: &EnvMap) -> PathBuf {
-    match env.get("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => PathBuf::from(d).join(".claude.json"),
-        None => home.join(".claude.json"),
-    }
+    crate::paths::claude_json(home, claude_config_dir_value(env), None)
 }
 
 /// Settings files, lowest precedence first.

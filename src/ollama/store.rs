@@ -88,9 +88,7 @@ pub fn models_dir() -> Option<PathBuf> {
 }
 
 fn home_dir() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
+    crate::paths::home_dir()
 }
 
 /// A model found in the store.

@@ -244,7 +244,7 @@ pub fn lms_program(home: Option<&Path>) -> Option<PathBuf> {
 
 /// `lms ps --json` (`lms` from [`lms_program`]), within `deadline`.
 pub fn lms_ps(deadline: Instant) -> Option<Value> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let home = crate::paths::home_dir();
     let lms = lms_program(home.as_deref())?;
     let out = crate::process::run_until(&lms, &["ps", "--json"], deadline).ok()?;
     if !out.success {

@@ -387,8 +387,7 @@ pub fn served_model(
             out.format = m.format.clone();
             out.model_path = m.path.clone();
             if other == ServerKind::LmStudio && local {
-                out.gguf_path = std::env::var_os("HOME")
-                    .map(std::path::PathBuf::from)
+                out.gguf_path = crate::paths::home_dir()
                     .and_then(|h| lmstudio::local_gguf(m, &lmstudio::models_dir(&h)));
             }
         }

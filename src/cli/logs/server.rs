@@ -33,7 +33,7 @@ pub fn load(named: &[PathBuf], claude: Option<&Analysis>) -> Result<Option<Serve
     let Some(c) = claude else {
         return Ok(None);
     };
-    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let home = crate::paths::home_dir();
     let found = home
         .as_deref()
         .map(serverlog::default_server_logs)

@@ -83,10 +83,7 @@ impl HostEnv {
         let vars: EnvMap = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
-        let home = vars
-            .get("HOME")
-            .filter(|h| !h.is_empty())
-            .map(PathBuf::from);
+        let home = crate::paths::home_from(vars.get("HOME").map(std::ffi::OsStr::new));
         HostEnv {
             vars,
             home,

@@ -7,13 +7,8 @@ use std::path::PathBuf;
 
 /// `$XDG_CONFIG_HOME/cclocal/config.toml`, else `~/.config/cclocal/config.toml`.
 pub fn setup_config_path(host: &HostEnv) -> Option<PathBuf> {
-    match host.vars.get("XDG_CONFIG_HOME").map(PathBuf::from) {
-        Some(p) if p.is_absolute() => Some(p.join("cclocal/config.toml")),
-        _ => host
-            .home
-            .as_ref()
-            .map(|h| h.join(".config/cclocal/config.toml")),
-    }
+    let xdg = host.vars.get("XDG_CONFIG_HOME").map(std::ffi::OsStr::new);
+    Some(crate::paths::config_dir_with(host.home.as_deref()?, xdg).join("config.toml"))
 }
 
 /// Reads cclocal's configuration; `None` when setup never ran.

@@ -12,6 +12,7 @@ use support::fake_backend::FakeServer;
 use support::fake_http::{Answer, FakeHttp, Routes};
 use support::fake_lmstudio::{self as lms, Api, Model};
 use support::fake_vllm;
+use support::report::{finding, ids};
 
 const KEY: &str = "qwen/qwen3-coder-30b";
 
@@ -85,24 +86,6 @@ fn doctor_in(url: &str, env: &[(&str, &str)], args: &[&str], prepare: impl FnOnc
 
 fn doctor(url: &str, env: &[(&str, &str)]) -> Run {
     doctor_in(url, env, &[], |_| {})
-}
-
-fn ids(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} in {:#}", doc["findings"]))
 }
 
 fn has(doc: &Value, id: &str) -> bool {

@@ -6,6 +6,7 @@ use crate::support;
 
 use serde_json::Value;
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use support::report::{finding, ids};
 use support::setup_home::TestHome;
 
 fn setup(t: &TestHome, url: &str) {
@@ -57,24 +58,6 @@ fn doctor(t: &TestHome, args: &[&str]) -> (Value, String) {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     let text = String::from_utf8_lossy(&run(&[]).stdout).into_owned();
     (doc, text)
-}
-
-fn ids(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} in {:?}", ids(doc)))
 }
 
 #[test]

@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::process::Output;
 use support::fake_http::{Answer, FakeHttp, Routes};
 use support::fake_llama_server::{self as fake, Config, Layout};
+use support::report::{finding, ids};
 
 struct Run {
     doc: Value,
@@ -53,24 +54,6 @@ fn doctor(url: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
         text,
         code: out.status.code(),
     }
-}
-
-fn ids(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} in {:?}", ids(doc)))
 }
 
 fn has(doc: &Value, id: &str) -> bool {

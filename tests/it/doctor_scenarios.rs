@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use support::report::{finding, ids, json};
 
 fn doctor(home: &Path, env: &[(&str, &str)], args: &[&str]) -> (Output, Duration) {
     let bin = home.join("bin");
@@ -26,29 +27,6 @@ fn doctor(home: &Path, env: &[(&str, &str)], args: &[&str]) -> (Output, Duration
     let t = Instant::now();
     let out = c.output().unwrap();
     (out, t.elapsed())
-}
-
-fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
-}
-
-fn ids(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} in {:?}", ids(doc)))
 }
 
 /// The blog's setup: Ollama 0.15.2 serving qwen3-coder-next at 16384 tokens, Claude Code

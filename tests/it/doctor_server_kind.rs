@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Output;
 use support::fake_http::{Answer, FakeHttp, Routes};
 use support::fake_ollama::{FakeModel, FakeOllama, Scenario};
+use support::report::{finding, ids};
 
 fn doctor(home: &Path, args: &[&str]) -> Output {
     let mut c = support::cclocal();
@@ -36,24 +37,6 @@ fn run(url: &str, extra: &[&str]) -> (Value, String) {
     v.push("-v");
     let text = String::from_utf8_lossy(&doctor(home.path(), &v).stdout).into_owned();
     (doc, text)
-}
-
-fn ids(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} in {:?}", ids(doc)))
 }
 
 #[test]

@@ -16,6 +16,7 @@ pub mod fake_vllm;
 pub mod gguf_fixtures;
 pub mod real_llama_server;
 pub mod real_py_server;
+pub mod report;
 pub mod setup_home;
 pub mod systemd;
 

@@ -1,0 +1,31 @@
+//! Reading a command's `--json` report in tests: the stdout as JSON, the finding ids, one
+//! finding by id (each test file had its own copy).
+
+use serde_json::Value;
+use std::process::Output;
+
+/// The command's stdout as JSON; a panic shows the stdout when it is not.
+pub fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The ids of a report's findings, in order.
+pub fn ids(doc: &Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The finding with `id`; a panic lists the ids there are.
+pub fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {:?}", ids(doc)))
+}

@@ -6,6 +6,7 @@
 pub mod claude;
 pub mod cli;
 pub mod doctor;
+pub mod duration;
 pub mod error;
 pub mod findings;
 pub mod fs;

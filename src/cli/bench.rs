@@ -152,13 +152,7 @@ pub fn save(report: &BenchReport, gguf: &std::path::Path, model_arg: &str) -> St
 }
 
 fn secs(s: f64) -> String {
-    if !s.is_finite() {
-        "∞".into()
-    } else if s >= 120.0 {
-        format!("{:.1} min", s / 60.0)
-    } else {
-        format!("{s:.1} s")
-    }
+    crate::duration::human_secs(s)
 }
 
 fn pm(mean: f64, sd: f64) -> String {

@@ -35,9 +35,7 @@ impl Last {
     pub fn age(&self, now_s: u64) -> String {
         let d = now_s.saturating_sub(self.at);
         match d {
-            0..=59 => format!("{d} s ago"),
-            60..=3599 => format!("{} min ago", d / 60),
-            3600..=172_799 => format!("{} h ago", d / 3600),
+            0..=172_799 => format!("{} ago", crate::duration::human_secs(d as f64)),
             _ => format!("{} days ago", d / 86_400),
         }
     }

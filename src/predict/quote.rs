@@ -69,15 +69,10 @@ pub fn quote(ctx: u64, rates: &Rates, source: &str) -> Quote {
 
 /// A duration for the sentence: `~4.2 s`, `~45 s`, `~3.5 min`.
 pub fn approx(ms: f64) -> String {
-    let s = ms / 1000.0;
-    if !s.is_finite() {
-        "too long to predict".into()
-    } else if s < 10.0 {
-        format!("~{s:.1} s")
-    } else if s < 120.0 {
-        format!("~{s:.0} s")
+    if ms.is_finite() {
+        format!("~{}", crate::duration::human(ms))
     } else {
-        format!("~{:.1} min", s / 60.0)
+        "too long to predict".into()
     }
 }
 

@@ -209,30 +209,11 @@ pub fn check_keep_alive(s: &str) -> Result<()> {
         )
     };
     let body = s.strip_prefix('-').unwrap_or(s);
-    if body.is_empty() {
-        return Err(bad());
-    }
-    if body.bytes().all(|b| b.is_ascii_digit()) {
+    let seconds = !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit());
+    if seconds || crate::duration::parse_go(s).is_some() {
         return Ok(());
     }
-    let mut rest = body;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let num = &rest[..num_len];
-        if num.is_empty() || num.matches('.').count() > 1 || num == "." {
-            return Err(bad());
-        }
-        rest = &rest[num_len..];
-        let unit = ["ns", "us", "µs", "ms", "s", "m", "h"]
-            .iter()
-            .filter(|u| rest.starts_with(*u))
-            .max_by_key(|u| u.len())
-            .ok_or_else(bad)?;
-        rest = &rest[unit.len()..];
-    }
-    Ok(())
+    Err(bad())
 }
 
 /// Normalises a server given as `host`, `host:port` or a URL (the one parser,

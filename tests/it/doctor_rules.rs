@@ -406,6 +406,25 @@ fn models_missing() {
     );
 }
 
+/// OLLAMA_KEEP_ALIVE=100 read "1.6666666666666667 min": the one duration formatter.
+#[test]
+fn keep_alive_in_words() {
+    for (v, words) in [("100", "100 s"), ("5m", "5 min"), ("500", "8.3 min")] {
+        let mut f = healthy();
+        f.server_config
+            .as_mut()
+            .unwrap()
+            .env
+            .insert("OLLAMA_KEEP_ALIVE".into(), v.into());
+        let x = find(&f, "keep_alive_short");
+        assert!(
+            x.title.ends_with(&format!("after {words} idle")),
+            "{v}: {}",
+            x.title
+        );
+    }
+}
+
 #[test]
 fn keep_alive_exposure_and_app_override() {
     let mut f = healthy();

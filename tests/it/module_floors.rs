@@ -18,6 +18,7 @@ const FLOORS: &[(&str, &[&str])] = &[
         &[
             "error",
             "units",
+            "duration",
             "term",
             "fsread",
             "fs",

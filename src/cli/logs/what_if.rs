@@ -127,16 +127,7 @@ pub fn to_json(w: &WhatIf, session: &Session) -> Value {
 }
 
 fn dur(ms: f64) -> String {
-    let s = ms / 1000.0;
-    if !s.is_finite() {
-        "∞".into()
-    } else if s >= 3600.0 {
-        format!("{:.1} h", s / 3600.0)
-    } else if s >= 120.0 {
-        format!("{:.1} min", s / 60.0)
-    } else {
-        format!("{s:.1} s")
-    }
+    crate::duration::human(ms)
 }
 
 pub fn human(w: &WhatIf, session: &Session) -> String {

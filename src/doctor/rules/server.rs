@@ -39,46 +39,9 @@ pub fn keep_alive_secs(v: &str) -> Option<i64> {
     let secs = if let Ok(n) = t.parse::<i64>() {
         n
     } else {
-        parse_go_duration(t).unwrap_or(300)
+        crate::duration::parse_go(t).map_or(300, |ms| (ms / 1000.0) as i64)
     };
     (secs >= 0).then_some(secs)
-}
-
-fn parse_go_duration(s: &str) -> Option<i64> {
-    let (neg, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s),
-    };
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let n: f64 = rest[..end].parse().ok()?;
-        rest = &rest[end..];
-        let uend = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let mult = match &rest[..uend] {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 0.001,
-            "us" | "µs" => 1e-6,
-            "ns" => 1e-9,
-            _ => return None,
-        };
-        total += n * mult;
-        rest = &rest[uend..];
-    }
-    Some(if neg {
-        -(total as i64) - 1
-    } else {
-        total as i64
-    })
 }
 
 pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
@@ -370,7 +333,7 @@ fn config_rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("keep_alive_short", Severity::Warning, format!("Ollama unloads the model after {} idle", if sec == 0 { "every request".to_string() } else { format!("{} min", sec as f64 / 60.0) }))
+                finding("keep_alive_short", Severity::Warning, format!("Ollama unloads the model after {} idle", if sec == 0 { "every request".to_string() } else { crate::duration::human_secs(sec as f64) }))
                     .detail(format!("{}; after a pause the next turn reloads the model and re-reads the whole prompt", match ka { Some(v) => format!("OLLAMA_KEEP_ALIVE={v}"), None => "OLLAMA_KEEP_ALIVE is unset (default 5m)".into() }))
                     .fix(set_server_var(f, "OLLAMA_KEEP_ALIVE=1h")),
             );

@@ -696,35 +696,8 @@ fn gin(rest: &str) -> SLine<'_> {
     SLine { stamp, event }
 }
 
-/// Go's `time.Duration` text: `1m2.5s`, `1.234s`, `12.3ms`, `45µs`, `7ns`.
-pub fn go_duration_ms(s: &str) -> Option<f64> {
-    let mut total = 0.0;
-    let mut rest = s;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let end = rest
-            .bytes()
-            .position(|c| !(c.is_ascii_digit() || c == b'.'))?;
-        let v: f64 = rest[..end].parse().ok()?;
-        rest = &rest[end..];
-        let (unit, scale) = [
-            ("ms", 1.0),
-            ("µs", 0.001),
-            ("us", 0.001),
-            ("ns", 0.000_001),
-            ("h", 3_600_000.0),
-            ("m", 60_000.0),
-            ("s", 1000.0),
-        ]
-        .into_iter()
-        .find(|(u, _)| rest.starts_with(u))?;
-        total += v * scale;
-        rest = &rest[unit.len()..];
-    }
-    total.is_finite().then_some(total)
-}
+/// Go's `time.Duration` text (`1m2.5s`, `12.3ms`) in milliseconds: the one parser.
+pub use crate::duration::parse_go as go_duration_ms;
 
 #[cfg(test)]
 mod tests {

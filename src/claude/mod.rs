@@ -4,6 +4,7 @@
 pub mod env;
 mod probe;
 pub mod settings;
+pub mod vars;
 mod version;
 mod window;
 

@@ -3,5 +3,6 @@
 
 pub mod homebrew;
 mod store;
+pub mod vars;
 
 pub use store::{models_dir, parse_name, resolve_name, ModelName, StoreModel};

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 /// Names no Claude Code version reads, though guides recommend them
 /// (`docs/claude-code.md`, "Environment variables": absent from 2.1.88, 2.1.121, 2.1.197, 2.1.332).
-const NEVER_READ: &[&str] = &["ANTHROPIC_MODEL_CONTEXT_LENGTH"];
+const NEVER_READ: &[&str] = crate::claude::vars::NOT_READ;
 
 fn truthy(v: Option<&String>) -> bool {
     v.is_some_and(|v| {

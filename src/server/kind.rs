@@ -121,11 +121,18 @@ pub const KINDS: &[KindInfo] = &[
 ];
 
 impl ServerKind {
-    pub fn info(self) -> &'static KindInfo {
-        KINDS
-            .iter()
-            .find(|i| i.kind == self)
-            .expect("every kind has a row in KINDS")
+    /// The kind's row of [`KINDS`] (a `const fn`: constants such as a module's
+    /// `DEFAULT_PORT` read the table at compile time, and a kind without a row does not
+    /// compile).
+    pub const fn info(self) -> &'static KindInfo {
+        let mut i = 0;
+        while i < KINDS.len() {
+            if KINDS[i].kind as u8 == self as u8 {
+                return &KINDS[i];
+            }
+            i += 1;
+        }
+        panic!("every kind has a row in KINDS")
     }
     /// `ollama`, `llama-server`, … (the `--server` and JSON name).
     pub fn name(self) -> &'static str {
@@ -135,7 +142,7 @@ impl ServerKind {
         self.info().label
     }
     /// The port a URL without one gets (Ollama's for `unknown`).
-    pub fn default_port(self) -> u16 {
+    pub const fn default_port(self) -> u16 {
         self.info().default_port
     }
     /// Parses a `--server` value.

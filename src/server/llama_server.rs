@@ -293,7 +293,7 @@ pub fn parse_command(args: &[String], env: &BTreeMap<String, String>) -> LlamaCo
         }
         i += 1;
     }
-    c.port = port.unwrap_or(8080);
+    c.port = port.unwrap_or(super::ServerKind::LlamaServer.default_port());
     c
 }
 

@@ -103,7 +103,7 @@ pub fn parse_command(argv: &[String]) -> Option<VllmMlxCommand> {
 }
 
 /// vllm-mlx's default port (`vllm_mlx/cli.py`).
-pub const DEFAULT_PORT: u16 = 8000;
+pub const DEFAULT_PORT: u16 = super::ServerKind::VllmMlx.default_port();
 
 /// The vllm-mlx process on this machine serving `port`, from `/proc` (Linux; `None`
 /// elsewhere or when none is found).

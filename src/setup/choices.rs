@@ -221,7 +221,7 @@ pub fn check_keep_alive(s: &str) -> Result<()> {
 /// whether it is on another machine. Claude Code needs the server root: a trailing `/v1`
 /// is refused.
 pub fn normalize_server(input: &str) -> Result<(String, bool)> {
-    normalize_server_port(input, 11434)
+    normalize_server_port(input, crate::server::ServerKind::Ollama.default_port())
 }
 
 /// [`normalize_server`] with another default port (llama-server's is 8080).

@@ -1,5 +1,5 @@
 //! llama.cpp's `llama-server` as the server setup configures: its command line (one
-//! generator, [`llama_server_args`]), the systemd user unit (Linux) or LaunchAgent (macOS)
+//! generator, [`serve_args`]), the systemd user unit (Linux) or LaunchAgent (macOS)
 //! that runs it, and finding the binary. Flag meanings and defaults: docs/llama-server.md.
 
 use super::choices::Choices;
@@ -11,7 +11,7 @@ pub const UNIT_NAME: &str = "cclocal-llama-server.service";
 /// The LaunchAgent label (`~/Library/LaunchAgents/<label>.plist`).
 pub const LAUNCH_AGENT_LABEL: &str = "com.cclocal.llama-server";
 /// llama-server's default port (`--port`, llama.cpp `common/arg.cpp`).
-pub const DEFAULT_PORT: u16 = 8080;
+pub const DEFAULT_PORT: u16 = crate::server::ServerKind::LlamaServer.default_port();
 
 /// KV cache types llama-server accepts for `-ctk`/`-ctv` (llama.cpp `common/arg.cpp`,
 /// `kv_cache_types`).
@@ -98,7 +98,7 @@ pub fn bind_address(server_url: &str, remote: bool) -> Result<(String, u16)> {
 /// words `cclocal plan` prints: context, one slot, KV cache type, flash attention), then
 /// Jinja templates (tool use), the address and the log file. The unit, the LaunchAgent and
 /// every printed hint use it.
-pub fn llama_server_args(ch: &Choices, ls: &LlamaServer) -> Result<Vec<String>> {
+pub fn serve_args(ch: &Choices, ls: &LlamaServer) -> Result<Vec<String>> {
     let (host, port) = bind_address(&ch.server_url, ch.remote)?;
     let settings = crate::planner::ServerSettings {
         flash_attn: ch.flash_attention,
@@ -186,10 +186,10 @@ pub fn exec_start(argv: &[String]) -> Result<String> {
         .join(" "))
 }
 
-/// The full argv: the binary, then [`llama_server_args`].
+/// The full argv: the binary, then [`serve_args`].
 pub fn argv(ch: &Choices, ls: &LlamaServer) -> Result<Vec<String>> {
     let mut v = vec![ls.binary.display().to_string()];
-    v.extend(llama_server_args(ch, ls)?);
+    v.extend(serve_args(ch, ls)?);
     Ok(v)
 }
 

@@ -21,7 +21,7 @@ use crate::server::tool_parsers::vllm_tool_parser;
 
 pub const SCRIPT: &str = "vllm-serve.sh";
 /// vLLM's default port (`vllm/entrypoints/openai/cli_args.py`).
-pub const DEFAULT_PORT: u16 = 8000;
+pub const DEFAULT_PORT: u16 = crate::server::ServerKind::Vllm.default_port();
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VllmServe {

@@ -13,7 +13,7 @@
 use crate::server::model_folder::{self, ModelFolder};
 
 pub const SCRIPT: &str = "vllm-mlx-serve.sh";
-pub const DEFAULT_PORT: u16 = 8000;
+pub const DEFAULT_PORT: u16 = crate::server::ServerKind::VllmMlx.default_port();
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VllmMlxServe {

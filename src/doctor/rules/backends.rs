@@ -186,7 +186,7 @@ pub fn mlx_lm_fix(f: &Facts) -> String {
     let name = claude_model.clone().unwrap_or_else(|| folder_name(&folder));
     let (host, port) = crate::server::ServerUrl::parse_for(&f.server.url, Some(ServerKind::MlxLm))
         .map(|u| (crate::setup::vllm::listen_host(&u.host), u.port))
-        .unwrap_or_else(|_| ("127.0.0.1".into(), 8080));
+        .unwrap_or_else(|_| ("127.0.0.1".into(), ServerKind::LlamaServer.default_port()));
     let limit = f
         .server
         .local

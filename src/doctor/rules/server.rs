@@ -239,8 +239,8 @@ fn start_fix(f: &Facts) -> String {
     }
     match kind {
         ServerKind::Ollama | ServerKind::Unknown => "start Ollama: open the Ollama app or run `ollama serve`".to_string(),
-        ServerKind::LlamaServer => format!("start llama-server: llama-server -m MODEL.gguf --port {} (or `cclocal setup --server llama-server`)", crate::server::ServerUrl::parse_for(&sv.url, None).map(|u| u.port).unwrap_or(8080)),
-        ServerKind::LmStudio => "start LM Studio's server: lms server start --port 1234 (or open LM Studio → Developer → Start server)".to_string(),
+        ServerKind::LlamaServer => format!("start llama-server: llama-server -m MODEL.gguf --port {} (or `cclocal setup --server llama-server`)", crate::server::ServerUrl::parse_for(&sv.url, None).map(|u| u.port).unwrap_or(ServerKind::LlamaServer.default_port())),
+        ServerKind::LmStudio => format!("start LM Studio's server: lms server start --port {} (or open LM Studio → Developer → Start server)", ServerKind::LmStudio.default_port()),
         ServerKind::Vllm if configured == Some(ServerKind::Vllm) => format!("start vLLM with the line setup wrote: sh ~/.config/cclocal/server/{}", crate::setup::vllm::SCRIPT),
         ServerKind::Vllm => "start vLLM with tool calling on: vllm serve MODEL --served-model-name NAME --max-model-len N --enable-auto-tool-choice --tool-call-parser PARSER --host 127.0.0.1 --port PORT (`cclocal setup --server vllm --model NAME` writes the complete line)".to_string(),
         ServerKind::VllmMlx if configured == Some(ServerKind::VllmMlx) => format!("start vllm-mlx with the line setup wrote: sh ~/.config/cclocal/server/{}", crate::setup::vllm_mlx::SCRIPT),
@@ -351,7 +351,7 @@ fn config_rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             s,
             finding("server_exposed", Severity::Warning, "Ollama listens on every network interface")
                 .detail(format!("{}; Ollama's API has no authentication, so anyone on the network can use the models", if bind_all { format!("OLLAMA_HOST={}", host.unwrap_or_default()) } else { "the Ollama app's \"Expose Ollama to the network\" is on".into() }))
-                .fix(if bind_all { set_server_var(f, "OLLAMA_HOST=127.0.0.1:11434") } else { "turn off \"Expose Ollama to the network\" in the Ollama app, unless other machines need it".into() }),
+                .fix(if bind_all { set_server_var(f, &format!("OLLAMA_HOST=127.0.0.1:{}", ServerKind::Ollama.default_port())) } else { "turn off \"Expose Ollama to the network\" in the Ollama app, unless other machines need it".into() }),
         );
     }
     if let Some(app) = cfg.app_context_length.filter(|c| *c > 0) {

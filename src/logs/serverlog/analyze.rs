@@ -642,28 +642,25 @@ impl ServerAnalyzer {
                 self.close_all();
                 self.begin_load();
                 let l = self.load_mut();
-                let arg = |names: &[&str]| {
-                    let mut it = cmd.split_whitespace();
-                    while let Some(w) = it.next() {
-                        if names.contains(&w) {
-                            return it.next().map(cut);
-                        }
-                    }
-                    None
-                };
-                if let Some(c) = arg(&["-c", "--ctx-size"]).and_then(|v| v.parse().ok()) {
-                    l.ctx_requested = Some(c);
+                // The one llama-server command-line reader; Ollama's Go runner (before
+                // 0.30) shares its flags but names the cache type `--kv-cache-type`.
+                let words: Vec<String> = cmd.split_whitespace().map(str::to_string).collect();
+                let c = crate::server::llama_server::parse_command(&words, &Default::default());
+                let go_kv = words
+                    .iter()
+                    .position(|w| w == "--kv-cache-type")
+                    .and_then(|i| words.get(i + 1));
+                if let Some(n) = c.ctx_size {
+                    l.ctx_requested = Some(n);
                 }
-                if let Some(t) = arg(&["--cache-type-k", "-ctk", "--kv-cache-type"]) {
-                    l.kv_requested = Some(t);
+                if let Some(t) = c.cache_type_k.as_deref().or(go_kv.map(String::as_str)) {
+                    l.kv_requested = Some(cut(t));
                 }
-                if let Some(f) = arg(&["--flash-attn", "-fa"]) {
-                    l.flash_requested = Some(f);
-                } else if cmd.split_whitespace().any(|w| w == "--flash-attn") {
-                    l.flash_requested = Some("on".into());
+                if let Some(f) = &c.flash_attn {
+                    l.flash_requested = Some(cut(f));
                 }
-                if let Some(m) = arg(&["--model", "-m"]) {
-                    l.model = Some(m);
+                if let Some(m) = &c.model {
+                    l.model = Some(cut(m));
                 }
             }
             SEvent::LoadModel { path } => {
@@ -1111,5 +1108,35 @@ INFO:     127.0.0.1:53534 - \"POST /v1/messages?beta=true HTTP/1.1\" 200 OK
         assert_eq!(a.kind, ServerKind::Vllm);
         let st: Vec<u16> = a.tasks.iter().map(|t| t.http.as_ref().unwrap().0).collect();
         assert_eq!(st, vec![400, 200]);
+    }
+}
+
+#[cfg(test)]
+mod runner_command_tests {
+    use super::*;
+
+    /// Ollama's runner command line goes through the one llama-server reader
+    /// (`server::llama_server::parse_command`): `--ctx-size=N` and a bare `-fa` before
+    /// another flag read as llama-server reads them (a word-after reader took `--jinja`
+    /// for the flash-attention value and missed `=`).
+    #[test]
+    fn runner_command_line_is_read_like_llama_server_reads_it() {
+        let log = "time=2026-11-20T10:01:00.000+01:00 level=INFO source=llama_server.go:540 msg=\"starting llama-server\" cmd=\"/usr/lib/ollama/llama-server --model /m/blob --port 40123 --ctx-size=8192 -ctk q8_0 -fa --jinja\"\n";
+        let a = analyze_bytes(log.as_bytes());
+        let l = &a.loads[0];
+        assert_eq!(l.ctx_requested, Some(8192));
+        assert_eq!(l.kv_requested.as_deref(), Some("q8_0"));
+        assert_eq!(l.flash_requested.as_deref(), Some("on"));
+        assert_eq!(l.model.as_deref(), Some("/m/blob"));
+        let go = "time=2026-11-20T10:01:00.000+01:00 level=INFO source=server.go:1 msg=\"starting runner\" cmd=\"/usr/bin/ollama runner --model /m/b --ctx-size 4096 --kv-cache-type q4_0 --flash-attn\"\n";
+        let l = analyze_bytes(go.as_bytes()).loads[0].clone();
+        assert_eq!(
+            (
+                l.ctx_requested,
+                l.kv_requested.as_deref(),
+                l.flash_requested.as_deref()
+            ),
+            (Some(4096), Some("q4_0"), Some("on"))
+        );
     }
 }

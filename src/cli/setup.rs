@@ -383,7 +383,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     let kind = args.server.or_else(|| {
         let p = Paths::from_env().ok()?;
         let c = config::load(&p.config_toml()).ok()??;
-        crate::server::ServerKind::parse(&c.server.kind).ok()
+        Some(c.server.kind)
     });
     match kind {
         None
@@ -410,7 +410,11 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     let budget = detect_budget(args.memory, args.mac_ram);
     use crate::server::ServerKind;
     let llama = kind == Some(ServerKind::LlamaServer);
-    let kind = if llama { "llama-server" } else { "ollama" };
+    let kind = if llama {
+        ServerKind::LlamaServer
+    } else {
+        ServerKind::Ollama
+    };
     // The previous run's server settings count only for the same kind of server.
     let prev_same = prev.as_ref().filter(|p| p.server.kind == kind);
     let mut d = draft(args, prev_same)?;
@@ -1147,7 +1151,7 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
     use crate::setup::plan::{FileChange, ModeRule};
     use crate::setup::{lmstudio, vllm};
     let paths = Paths::from_env()?;
-    let prev = config::load(&paths.config_toml())?.filter(|p| p.server.kind == kind.name());
+    let prev = config::load(&paths.config_toml())?.filter(|p| p.server.kind == kind);
     let given = args
         .host
         .clone()
@@ -1314,7 +1318,7 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             )?);
         }
         let mut cfg = built.config.clone();
-        cfg.server.kind = kind.name().into();
+        cfg.server.kind = kind;
         cfg.wrote = parts.iter().map(|p| p.name().to_string()).collect();
         let cfg_path = paths.config_toml();
         built.plan.changes.retain(|c| c.path != cfg_path);

@@ -122,8 +122,8 @@ fn coverage(f: &Facts, cfg: &SetupConfig) -> Coverage {
         c.not_compared
             .push("the server: not contacted (--offline, or an https URL)".into());
     }
-    match cfg.server.kind.as_str() {
-        "ollama" => {
+    match cfg.server.kind {
+        crate::server::ServerKind::Ollama => {
             if f.server_config
                 .as_ref()
                 .is_some_and(|s| s.env_source.is_some())
@@ -137,7 +137,7 @@ fn coverage(f: &Facts, cfg: &SetupConfig) -> Coverage {
                 );
             }
         }
-        "llama-server" => {
+        crate::server::ServerKind::LlamaServer => {
             if f.server.llama_command.is_some() {
                 c.compared.push("the server's KV cache type".into());
             } else {
@@ -231,7 +231,7 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
         server_only: false,
         host: Some(args.host.clone().unwrap_or_else(|| cfg.server.url.clone())),
         model: Some(cfg.model.name.clone()),
-        server: crate::server::ServerKind::parse(&cfg.server.kind).ok(),
+        server: Some(cfg.server.kind),
         budget: Duration::from_secs_f64(args.timeout),
         service_probes: std::env::var_os("CCLOCAL_DOCTOR_NO_SERVICE_PROBES").is_none(),
         measure: false,
@@ -276,13 +276,13 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
 /// keep-alive); LM Studio, vLLM and the MLX servers get only their context (the model line).
 fn server_settings(c: &SetupConfig) -> Vec<String> {
     let on_off = |b: bool| if b { "on" } else { "off" };
-    match c.server.kind.as_str() {
-        "ollama" => vec![
+    match c.server.kind {
+        crate::server::ServerKind::Ollama => vec![
             format!("KV cache {}", c.server.kv_cache_type),
             format!("flash attention {}", on_off(c.server.flash_attention)),
             format!("keep-alive {}", c.server.keep_alive),
         ],
-        "llama-server" => vec![
+        crate::server::ServerKind::LlamaServer => vec![
             format!("KV cache {}", c.server.kv_cache_type),
             format!("flash attention {}", on_off(c.server.flash_attention)),
         ],

@@ -1,9 +1,10 @@
 //! The kinds of LLM server cclocal knows, with their default ports (docs/servers.md).
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// Which server answers at a URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// Which server answers at a URL. Serialized as its name (`llama-server`); read through
+/// [`ServerKind::parse`], so config.toml and JSON accept what `--server` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum ServerKind {
     #[serde(rename = "ollama")]
     Ollama,
@@ -171,6 +172,18 @@ impl ServerKind {
 impl std::fmt::Display for ServerKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for ServerKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        ServerKind::parse(&s).map_err(|e| {
+            serde::de::Error::custom(match e.hint {
+                Some(h) => format!("{}; {h}", e.message),
+                None => e.message,
+            })
+        })
     }
 }
 

@@ -116,7 +116,7 @@ pub fn build_plan(paths: &Paths, ch: &Choices, host: &Host) -> Result<Built> {
     let config = SetupConfig {
         version: 1,
         server: ServerConfig {
-            kind: ch.server_kind().into(),
+            kind: ch.server_kind(),
             url: ch.server_url.clone(),
             flash_attention: ch.flash_attention,
             kv_cache_type: ch.kv_cache_type.clone(),

@@ -89,11 +89,11 @@ impl Choices {
     }
 
     /// The server kind as config.toml records it.
-    pub fn server_kind(&self) -> &'static str {
+    pub fn server_kind(&self) -> crate::server::ServerKind {
         if self.llama_server.is_some() {
-            "llama-server"
+            crate::server::ServerKind::LlamaServer
         } else {
-            "ollama"
+            crate::server::ServerKind::Ollama
         }
     }
 

@@ -40,8 +40,8 @@ pub struct LlamaServerConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
-    /// `ollama` or `llama-server`.
-    pub kind: String,
+    /// Which server setup configured (`ollama`, `llama-server`, `lmstudio`, …).
+    pub kind: crate::server::ServerKind,
     /// The server root Claude Code talks to, e.g. `http://127.0.0.1:11434`.
     pub url: String,
     pub flash_attention: bool,
@@ -107,7 +107,7 @@ mod tests {
         SetupConfig {
             version: 1,
             server: ServerConfig {
-                kind: "ollama".into(),
+                kind: crate::server::ServerKind::Ollama,
                 url: "http://127.0.0.1:11434".into(),
                 flash_attention: true,
                 kv_cache_type: "q8_0".into(),
@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn llama_server_round_trip() {
         let mut c = sample();
-        c.server.kind = "llama-server".into();
+        c.server.kind = crate::server::ServerKind::LlamaServer;
         c.llama_server = Some(LlamaServerConfig {
             binary: "/usr/local/bin/llama-server".into(),
             model_path: "/m/My Models/a.gguf".into(),
@@ -151,6 +151,25 @@ mod tests {
         assert_eq!(SetupConfig::from_toml(&text).unwrap(), c);
         // An Ollama config has no such section.
         assert!(!sample().to_toml().contains("llama_server"));
+    }
+
+    /// The kind is read through `ServerKind::parse`: the names `--server` takes, and an
+    /// unknown one refused with the list (it was a string compared as a string).
+    #[test]
+    fn the_kind_is_a_server_kind() {
+        let text = sample().to_toml();
+        assert!(text.contains("kind = \"ollama\""), "{text}");
+        let alias = text.replace("kind = \"ollama\"", "kind = \"llama.cpp\"");
+        assert_eq!(
+            SetupConfig::from_toml(&alias).unwrap().server.kind,
+            crate::server::ServerKind::LlamaServer
+        );
+        let bad = text.replace("kind = \"ollama\"", "kind = \"olama\"");
+        let e = SetupConfig::from_toml(&bad).unwrap_err();
+        assert!(
+            e.contains("unknown server kind \"olama\"") && e.contains("llama-server"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -727,7 +727,7 @@ fn setup_drift_against_what_is_live() {
     let config = |ctx: u64, kv: &str, claude: &str| SetupConfig {
         version: 1,
         server: ServerConfig {
-            kind: "ollama".into(),
+            kind: cclocal::server::ServerKind::Ollama,
             url: "http://127.0.0.1:11434".into(),
             flash_attention: true,
             kv_cache_type: kv.into(),

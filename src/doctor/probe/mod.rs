@@ -312,7 +312,7 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
     server.backend = sp.backend.clone();
     server.llama_command = sp.llama_command.clone();
     // The Ollama service's configuration says nothing about another kind of server.
-    let configured_kind = setup_cfg.and_then(|c| ServerKind::parse(&c.server.kind).ok());
+    let configured_kind = setup_cfg.map(|c| c.server.kind);
     if !matches!(
         server.kind.or(configured_kind),
         None | Some(ServerKind::Ollama)

@@ -90,7 +90,7 @@ pub fn context_fix(f: &Facts, t: u64) -> Option<String> {
 /// with the configured context again (the start script setup wrote does it); `None` for
 /// other kinds.
 pub fn drift_fix(f: &Facts, cfg: &crate::setup::config::SetupConfig) -> Option<String> {
-    if f.server.kind != Some(ServerKind::LmStudio) || cfg.server.kind != "lmstudio" {
+    if f.server.kind != Some(ServerKind::LmStudio) || cfg.server.kind != ServerKind::LmStudio {
         return None;
     }
     Some(format!(

@@ -229,7 +229,7 @@ fn start_fix(f: &Facts) -> String {
         .setup
         .as_ref()
         .and_then(|s| s.config.as_ref())
-        .and_then(|c| ServerKind::parse(&c.server.kind).ok());
+        .map(|c| c.server.kind);
     let kind = sv.kind.or(configured).unwrap_or(ServerKind::Ollama);
     if !sv.local {
         return match kind {

@@ -30,7 +30,7 @@ pub(crate) fn checked_logs(f: &Facts) -> Vec<&ServerLogFacts> {
         f.setup
             .as_ref()
             .and_then(|s| s.config.as_ref())
-            .map(|c| c.server.kind.clone())
+            .map(|c| c.server.kind.name().to_string())
     });
     f.server_log
         .iter()

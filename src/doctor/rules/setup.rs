@@ -146,7 +146,8 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     }
     if let Some(cmd) = f.server.llama_command.as_ref() {
         let kv = cmd.cache_type_k.clone().unwrap_or_else(|| "f16".into());
-        if cfg.server.kind == "llama-server" && !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type)
+        if cfg.server.kind == crate::server::ServerKind::LlamaServer
+            && !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type)
         {
             drift.push(format!(
                 "setup configured -ctk {}, llama-server runs with {kv}",

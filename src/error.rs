@@ -37,6 +37,8 @@ pub struct Error {
     pub subject: Option<String>,
     /// What to do next.
     pub hint: Option<String>,
+    /// The operating system's kind of failure, for an I/O error (`BrokenPipe`, …).
+    pub io_kind: Option<std::io::ErrorKind>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -48,6 +50,7 @@ impl Error {
             message: message.into(),
             subject: None,
             hint: None,
+            io_kind: None,
         }
     }
     pub fn usage(message: impl Into<String>) -> Self {
@@ -80,6 +83,7 @@ impl Error {
             message: format!("could not {action}: {err}"),
             subject: Some(path.display().to_string()),
             hint,
+            io_kind: Some(err.kind()),
         }
     }
     pub fn with_subject(mut self, subject: impl Into<String>) -> Self {

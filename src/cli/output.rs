@@ -8,11 +8,22 @@
 
 use std::io::Write;
 
-/// The text of the panic `print!`/`println!` (and `eprint!`) raise when the reader of
-/// stdout (or stderr, as in `cclocal doctor 2>&1 | head -1`) has gone.
+/// Whether the panic `print!`/`println!` (and `eprint!`) raise is for a reader of stdout
+/// (or stderr, as in `cclocal doctor 2>&1 | head -1`) that has gone. The panic carries
+/// only text: `failed printing to stdout: <io::Error>`, and the error's `(os error N)`;
+/// the code is read back into an `io::Error` and judged by its kind, `BrokenPipe`, not by
+/// the words of its message.
 fn is_closed_stdout_panic(msg: &str) -> bool {
-    (msg.starts_with("failed printing to stdout") || msg.starts_with("failed printing to stderr"))
-        && msg.contains("Broken pipe")
+    let printing = msg.starts_with("failed printing to stdout")
+        || msg.starts_with("failed printing to stderr");
+    let code = msg
+        .rsplit_once("(os error ")
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .and_then(|n| n.parse::<i32>().ok());
+    printing
+        && code.is_some_and(|c| {
+            std::io::Error::from_raw_os_error(c).kind() == std::io::ErrorKind::BrokenPipe
+        })
 }
 
 /// Installs the panic hook that ends the process with 0 when stdout's reader has gone; any
@@ -39,10 +50,13 @@ pub fn write_stdout(bytes: &[u8]) -> crate::error::Result<()> {
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        Err(e) => Err(crate::error::Error::new(
-            crate::error::ErrorKind::Io,
-            format!("could not write the output: {e}"),
-        )),
+        Err(e) => Err(crate::error::Error {
+            io_kind: Some(e.kind()),
+            ..crate::error::Error::new(
+                crate::error::ErrorKind::Io,
+                format!("could not write the output: {e}"),
+            )
+        }),
     }
 }
 
@@ -150,7 +164,7 @@ impl KeepGoing {
 /// An error that only says stdout's reader has gone (a command that wrote through
 /// `std::io` and passed the failure up).
 pub fn is_closed_pipe(e: &crate::error::Error) -> bool {
-    e.kind == crate::error::ErrorKind::Io && e.message.contains("Broken pipe")
+    e.io_kind == Some(std::io::ErrorKind::BrokenPipe)
 }
 
 #[cfg(test)]
@@ -166,6 +180,23 @@ mod tests {
             "failed printing to stderr: Broken pipe (os error 32)"
         ));
         assert!(!is_closed_stdout_panic("index out of bounds"));
+        // By the error's kind: another wording of EPIPE still counts, the words alone do not.
+        assert!(is_closed_stdout_panic(
+            "failed printing to stdout: Relais cassé (os error 32)"
+        ));
+        assert!(!is_closed_stdout_panic(
+            "failed printing to stdout: Broken pipe"
+        ));
+        let pipe = crate::error::Error::io(
+            std::path::Path::new("-"),
+            "write",
+            std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+        );
+        assert!(is_closed_pipe(&pipe));
+        assert!(!is_closed_pipe(&crate::error::Error::new(
+            crate::error::ErrorKind::Io,
+            "Broken pipe"
+        )));
         assert!(!is_closed_stdout_panic(
             "failed printing to stdout: No space left on device (os error 28)"
         ));

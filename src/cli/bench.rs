@@ -30,8 +30,8 @@ pub struct BenchArgs {
     #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), value_delimiter = ',', default_value = "on", action = clap::ArgAction::Append, alias = "flash-attention")]
     pub flash_attn: Vec<bool>,
     /// KV cache types (repeatable, or comma-separated), e.g. f16,q8_0.
-    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_type, value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type")]
-    pub kv: Vec<String>,
+    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_type, value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type")]
+    pub kv_type: Vec<String>,
     /// Tokens generated after each prompt.
     #[arg(long, default_value_t = 32)]
     pub decode: u32,
@@ -48,15 +48,18 @@ pub struct BenchArgs {
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
     pub turn_context: Option<u64>,
     /// Tokens a turn adds (tool results, your message); default: a quarter of the turn
-    /// context, at most 2000.
+    /// context, at most 2000 (`predict::default_turn_new`).
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
     pub turn_new: Option<u64>,
     /// Tokens the model writes per turn.
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, default_value_t = 300)]
     pub turn_output: u64,
-    /// Round trips in a session.
-    #[arg(long, default_value_t = 20)]
-    pub rounds: u32,
+    /// Round trips (Claude Code turns) in a session.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub turns: u32,
+    /// The old name of --turns (a note says so when it is used).
+    #[arg(long, value_name = "N", hide = true, conflicts_with = "turns", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: Option<u32>,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -71,7 +74,7 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
     // args::ctx caps at 16M tokens, well inside u32.
     let ctx = u32::try_from(args.ctx).unwrap_or(u32::MAX);
     let kv_types = args
-        .kv
+        .kv_type
         .iter()
         .map(|k| parse_cache_type(k))
         .collect::<Result<Vec<_>>>()?;
@@ -101,9 +104,19 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
         warmup: !args.no_warmup,
         turn: TurnModel {
             context_tokens: turn_context,
-            new_tokens: args.turn_new.unwrap_or((turn_context / 4).min(2000)),
+            new_tokens: args
+                .turn_new
+                .unwrap_or_else(|| crate::predict::default_turn_new(turn_context)),
             output_tokens: args.turn_output,
-            rounds: args.rounds,
+            rounds: match args.rounds {
+                Some(n) => {
+                    eprintln!(
+                        "note: --rounds is now --turns (the same number: round trips in a session)"
+                    );
+                    n
+                }
+                None => args.turns,
+            },
         },
     })
 }

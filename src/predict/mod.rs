@@ -427,6 +427,13 @@ pub fn what_if(s: &Session, rates: &Rates, compact_at: Option<u64>) -> WhatIf {
     }
 }
 
+/// Tokens a Claude Code turn adds (tool results, the user's message) when nobody says: a
+/// quarter of the context the turn starts at, at most 2000. `cclocal bench` and
+/// `cclocal logs --what-if --turns` share it.
+pub fn default_turn_new(turn_context: u64) -> u64 {
+    (turn_context / 4).min(2000)
+}
+
 /// A synthetic session: `turns` requests starting at `context` tokens, each adding `new`
 /// tokens and writing `output` (which the next prompt carries), every one re-reading its whole
 /// prompt (a missed cache, as when the prompt cache is busted); the what-if's `cache_reused`

@@ -294,3 +294,34 @@ fn ctx_32k_means_32768_in_every_command() {
     let (_, sub) = m.subcommand().unwrap();
     assert_eq!(sub.get_one::<u64>("ctx"), Some(&32768));
 }
+
+/// Round trips are `--turns` in every command (bench said `--rounds`, what-if `--turns`);
+/// the old spelling still parses, hidden, and `--turn-new` has one default rule
+/// (`predict::default_turn_new`), so no command gives it a fixed default of its own.
+#[test]
+fn round_trips_are_turns() {
+    for (path, cmd) in all_commands() {
+        let has = |id: &str| cmd.get_arguments().find(|a| a.get_id() == id).cloned();
+        if let Some(r) = has("rounds") {
+            assert!(
+                r.is_hide_set(),
+                "{path}: --rounds should be a hidden old name"
+            );
+            assert!(has("turns").is_some(), "{path}: --rounds without --turns");
+        }
+        if let Some(n) = has("turn_new") {
+            assert!(
+                n.get_default_values().is_empty(),
+                "{path}: --turn-new has a default of its own"
+            );
+        }
+    }
+    let old = Cli::try_parse_from(["cclocal", "bench", "m.gguf", "--rounds", "3"]);
+    assert!(old.is_ok(), "{:?}", old.err());
+    let both = Cli::try_parse_from([
+        "cclocal", "bench", "m.gguf", "--rounds", "3", "--turns", "4",
+    ]);
+    assert!(both.is_err());
+    assert_eq!(cclocal::predict::default_turn_new(15_000), 2000);
+    assert_eq!(cclocal::predict::default_turn_new(4096), 1024);
+}

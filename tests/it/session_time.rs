@@ -71,7 +71,7 @@ fn seed_session_human_report() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("57.0 min measured"), "{text}");
+    assert!(text.contains("57 min measured"), "{text}");
     assert!(text.contains("cache_reused"), "{text}");
     // Compacting at 24K costs more summaries than it saves at these rates: said, not hidden.
     assert!(text.contains("compacts_in_time: would cost time"), "{text}");

@@ -36,15 +36,10 @@ pub struct WhatIfArgs {
         requires = "turns"
     )]
     pub turn_context: u64,
-    /// Synthetic: tokens each round trip adds (tool results, your message).
-    #[arg(
-        long,
-        value_name = args::TOKENS,
-        value_parser = args::ctx,
-        default_value_t = 1_000,
-        requires = "turns"
-    )]
-    pub turn_new: u64,
+    /// Synthetic: tokens each round trip adds (tool results, your message); default: a
+    /// quarter of --turn-context, at most 2000 (the same rule as `cclocal bench`).
+    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, requires = "turns")]
+    pub turn_new: Option<u64>,
     /// Tokens the model writes per round trip (synthetic, or when the log does not say).
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, default_value_t = 300)]
     pub turn_output: u64,
@@ -112,8 +107,12 @@ pub fn compute(
 }
 
 pub fn synthetic(args: &WhatIfArgs) -> Option<Session> {
-    args.turns
-        .map(|n| predict::synthetic(n, args.turn_context, args.turn_new, args.turn_output))
+    args.turns.map(|n| {
+        let new = args
+            .turn_new
+            .unwrap_or_else(|| predict::default_turn_new(args.turn_context));
+        predict::synthetic(n, args.turn_context, new, args.turn_output)
+    })
 }
 
 pub fn to_json(w: &WhatIf, session: &Session) -> Value {

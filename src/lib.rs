@@ -29,5 +29,6 @@ pub mod shell;
 pub mod term;
 pub mod units;
 pub mod verify;
+pub mod version;
 
 pub use error::{Error, ErrorKind, Result};

@@ -6,45 +6,11 @@
 //! `source` names the builds run (`[RUN]`) and the code read. Bounds are inclusive.
 
 use serde::Serialize;
-use std::fmt;
-use std::str::FromStr;
 
-/// A Claude Code version, `major.minor.patch`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Version(pub u32, pub u32, pub u32);
+pub use crate::version::Version;
 
 /// Newest version whose behaviour is in the table.
 pub const LATEST_KNOWN: Version = Version(2, 1, 332);
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}.{}", self.0, self.1, self.2)
-    }
-}
-
-impl Serialize for Version {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl FromStr for Version {
-    type Err = crate::error::Error;
-    /// Parses `2.1.332` or `claude --version` output (`2.1.332 (Claude Code)`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let word = s.split_whitespace().next().unwrap_or("");
-        let word = word.trim_start_matches('v');
-        let core = word.split(['-', '+']).next().unwrap_or("");
-        let mut it = core.split('.').map(|p| p.parse::<u32>());
-        match (it.next(), it.next(), it.next(), it.next()) {
-            (Some(Ok(a)), Some(Ok(b)), Some(Ok(c)), None) => Ok(Version(a, b, c)),
-            _ => Err(
-                crate::error::Error::usage(format!("invalid Claude Code version {s:?}"))
-                    .with_hint("write a version like 2.1.332"),
-            ),
-        }
-    }
-}
 
 /// The `autocompact:` debug line a version prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -60,18 +60,9 @@ pub enum OllamaVar {
     Unlisted,
 }
 
-/// Parses `0.15.2`, `v0.33.0-rc2` into a comparable triple.
-pub fn ollama_version(v: &str) -> Option<(u32, u32, u32)> {
-    let core = v.trim().trim_start_matches('v').split(['-', '+']).next()?;
-    let p: Vec<u32> = core
-        .split('.')
-        .map(|x| x.parse().ok())
-        .collect::<Option<Vec<_>>>()?;
-    match p.as_slice() {
-        [a, b, c] => Some((*a, *b, *c)),
-        [a, b] => Some((*a, *b, 0)),
-        _ => None,
-    }
+/// Parses `0.15.2`, `v0.33.0-rc2` (the one version type's loose reading).
+pub fn ollama_version(v: &str) -> Option<crate::version::Version> {
+    crate::version::Version::loose(v)
 }
 
 /// What Ollama `server` (a version string, when known) does with `name`.
@@ -112,19 +103,21 @@ pub fn ollama_var(name: &str, server: Option<&str>) -> OllamaVar {
     OllamaVar::Unlisted
 }
 
-/// Ollama gained `/v1/messages` in 0.14.0 (commit 2b2cda7a2, `docs/ollama.md`, "HTTP API").
-pub const MESSAGES_API_SINCE: (u32, u32, u32) = (0, 14, 0);
+/// Ollama gained `/v1/messages` in 0.14.0 (the gates table, `server::gates`).
+pub const MESSAGES_API_SINCE: crate::version::Version =
+    crate::server::gates::OLLAMA_MESSAGES_API.since;
 /// Quantized KV without flash attention: ≤ 0.24 silently falls back to f16; from 0.30
-/// llama-server refuses to load (`docs/ollama.md`, "Environment variables").
-pub const LLAMA_SERVER_SINCE: (u32, u32, u32) = (0, 30, 0);
+/// llama-server refuses to load (the gates table, `server::gates`).
+pub const LLAMA_SERVER_SINCE: crate::version::Version =
+    crate::server::gates::OLLAMA_LLAMA_SERVER_RUNNER.since;
 
 /// The default context of an Ollama version when nothing sets one (`docs/ollama.md`):
 /// 2048 before 0.6.7, 4096 before 0.15.5, then a VRAM tier (`None`: not knowable from the API).
 pub fn ollama_default_context(version: &str) -> Option<u64> {
     let v = ollama_version(version)?;
-    if v < (0, 6, 7) {
+    if v < crate::server::gates::OLLAMA_CONTEXT_4096.since {
         Some(2048)
-    } else if v < (0, 15, 5) {
+    } else if v < crate::server::gates::OLLAMA_CONTEXT_VRAM_TIERS.since {
         Some(4096)
     } else {
         None

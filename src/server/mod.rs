@@ -16,6 +16,7 @@
 pub mod api;
 pub mod backend;
 pub mod detect;
+pub mod gates;
 pub mod http;
 mod kind;
 pub mod llama_server;

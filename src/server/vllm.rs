@@ -20,25 +20,12 @@ pub fn fingerprint(http: &mut Http) -> Verdict {
 }
 
 /// The first vLLM release whose `vllm serve` answers Anthropic's `POST /v1/messages`
-/// (vLLM PR #27882, merged late 2025; third parties name 0.11.1 — not confirmed from a
-/// release note, so a server that answers the route is never called too old:
-/// docs/servers.md "vLLM").
-pub const MESSAGES_SINCE: (u64, u64, u64) = (0, 11, 1);
+/// (the gates table, `super::gates::VLLM_MESSAGES_API`).
+pub const MESSAGES_SINCE: crate::version::Version = super::gates::VLLM_MESSAGES_API.since;
 
-/// `0.11.1`, `0.10.2rc1`, `0.11.1.dev12+g…` → (major, minor, patch).
-pub fn parse_version(v: &str) -> Option<(u64, u64, u64)> {
-    let v = v.trim().trim_start_matches('v');
-    let mut it = v.split(['.', '+', '-']);
-    let num = |s: Option<&str>| -> Option<u64> {
-        let s = s?;
-        let d: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
-        d.parse().ok()
-    };
-    Some((
-        num(it.next())?,
-        num(it.next())?,
-        num(it.next()).unwrap_or(0),
-    ))
+/// `0.11.1`, `0.10.2rc1`, `0.11.1.dev12+g…` (the one version type's loose reading).
+pub fn parse_version(v: &str) -> Option<crate::version::Version> {
+    crate::version::Version::loose(v)
 }
 
 /// Probes vLLM: `/version`, `/v1/models` (served names, `max_model_len`, `root`),
@@ -150,10 +137,11 @@ mod tests {
     #[test]
     fn versions() {
         use super::parse_version as v;
-        assert_eq!(v("0.11.1"), Some((0, 11, 1)));
-        assert_eq!(v("0.10.2rc1"), Some((0, 10, 2)));
-        assert_eq!(v("0.11.1.dev12+gabc"), Some((0, 11, 1)));
-        assert_eq!(v("v1.0"), Some((1, 0, 0)));
+        use crate::version::Version;
+        assert_eq!(v("0.11.1"), Some(Version(0, 11, 1)));
+        assert_eq!(v("0.10.2rc1"), Some(Version(0, 10, 2)));
+        assert_eq!(v("0.11.1.dev12+gabc"), Some(Version(0, 11, 1)));
+        assert_eq!(v("v1.0"), Some(Version(1, 0, 0)));
         assert!(v("0.10.2").unwrap() < super::MESSAGES_SINCE);
         assert_eq!(v("dev"), None);
     }

@@ -19,6 +19,7 @@ const FLOORS: &[(&str, &[&str])] = &[
             "error",
             "units",
             "duration",
+            "version",
             "term",
             "fsread",
             "fs",

@@ -360,7 +360,7 @@ fn vllm_too_old(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         .and_then(parse_version)
         .is_some_and(|v| v < MESSAGES_SINCE);
     if sv.messages_api == Some(false) || (old && sv.messages_api != Some(true)) {
-        let (a, b_, c) = MESSAGES_SINCE;
+        let crate::version::Version(a, b_, c) = MESSAGES_SINCE;
         push(
             out,
             Section::Server,

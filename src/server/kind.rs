@@ -40,7 +40,23 @@ pub struct KindInfo {
     pub source: &'static str,
     /// The fingerprint (`None` for `unknown`, what remains when none matches).
     pub detect: Option<Fingerprint>,
+    /// The live probe (`None`: the generic OpenAI-style probe).
+    pub probe: Option<Probe>,
 }
+
+/// What a kind's probe gets: the detection's answers (reused, not asked again), the client
+/// and its deadline, the model names Claude Code will call and the one to describe, and
+/// whether the server said it is still loading.
+pub struct ProbeCall<'a, 'h> {
+    pub http: &'a mut super::detect::Http<'h>,
+    pub client: &'a super::http::Client,
+    pub names: &'a [String],
+    pub main: Option<&'a str>,
+    pub loading: bool,
+}
+
+/// A kind's probe: its live facts ([`super::ServerProbe`]).
+pub type Probe = fn(ProbeCall<'_, '_>) -> super::ServerProbe;
 
 /// A kind's fingerprint: reads the server's answers, says whether they are its own.
 pub type Fingerprint = fn(&mut super::detect::Http) -> super::detect::Verdict;
@@ -55,6 +71,7 @@ pub const KINDS: &[KindInfo] = &[
         messages_api: true,
         source: "https://github.com/ollama/ollama/blob/main/envconfig/config.go",
         detect: Some(super::ollama::fingerprint),
+        probe: Some(|c| super::ollama::probe(c.client, c.names, c.main)),
     },
     KindInfo {
         kind: ServerKind::LlamaServer,
@@ -64,6 +81,7 @@ pub const KINDS: &[KindInfo] = &[
         messages_api: true,
         source: "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
         detect: Some(super::llama_server::fingerprint),
+        probe: Some(|c| super::llama_server::probe(c.http, c.client, c.names, c.loading)),
     },
     KindInfo {
         kind: ServerKind::LmStudio,
@@ -73,6 +91,7 @@ pub const KINDS: &[KindInfo] = &[
         messages_api: true,
         source: "https://lmstudio.ai/docs/developer/core/server",
         detect: Some(super::lmstudio::fingerprint),
+        probe: Some(|c| super::lmstudio::probe(c.http, c.client, c.names)),
     },
     KindInfo {
         kind: ServerKind::Vllm,
@@ -82,6 +101,7 @@ pub const KINDS: &[KindInfo] = &[
         messages_api: true,
         source: "https://docs.vllm.ai/en/latest/cli/serve.html",
         detect: Some(super::vllm::fingerprint),
+        probe: Some(|c| super::vllm::probe(c.http, c.client, c.names)),
     },
     KindInfo {
         kind: ServerKind::VllmMlx,
@@ -91,6 +111,7 @@ pub const KINDS: &[KindInfo] = &[
         messages_api: true,
         source: "https://github.com/waybarrios/vllm-mlx",
         detect: Some(super::vllm_mlx::fingerprint),
+        probe: Some(|c| super::vllm_mlx::probe(c.http, c.client, c.names)),
     },
     KindInfo {
         kind: ServerKind::Omlx,
@@ -100,6 +121,7 @@ pub const KINDS: &[KindInfo] = &[
         messages_api: true,
         source: "https://github.com/jundot/omlx",
         detect: Some(super::omlx::fingerprint),
+        probe: Some(|c| super::omlx::probe(c.http, c.client, c.names)),
     },
     KindInfo {
         kind: ServerKind::MlxLm,
@@ -109,6 +131,9 @@ pub const KINDS: &[KindInfo] = &[
         messages_api: false,
         source: "https://github.com/ml-explore/mlx-lm/blob/main/mlx_lm/server.py",
         detect: Some(super::mlx_lm::fingerprint),
+        probe: Some(|c| {
+            super::backend::probe_openai(c.http, c.client, ServerKind::MlxLm, c.names, false)
+        }),
     },
     KindInfo {
         kind: ServerKind::Unknown,
@@ -118,6 +143,7 @@ pub const KINDS: &[KindInfo] = &[
         messages_api: true,
         source: "",
         detect: None,
+        probe: None,
     },
 ];
 

@@ -33,7 +33,7 @@ pub mod vllm;
 pub mod vllm_mlx;
 
 pub use detect::{detect, Detection};
-pub use kind::{Fingerprint, KindInfo, ServerKind, KINDS};
+pub use kind::{Fingerprint, KindInfo, Probe, ProbeCall, ServerKind, KINDS};
 pub use names::{find_model, same_model};
 pub use url::{is_https_refusal, is_local_host, ServerUrl};
 
@@ -129,16 +129,17 @@ pub fn probe(
             error: d.error.clone(),
             ..Default::default()
         },
-        Some(ServerKind::Ollama) => ollama::probe(client, names, main),
-        Some(ServerKind::LlamaServer) => llama_server::probe(&mut http, client, names, d.loading),
-        Some(ServerKind::LmStudio) => lmstudio::probe(&mut http, client, names),
-        Some(ServerKind::Vllm) => vllm::probe(&mut http, client, names),
-        Some(ServerKind::VllmMlx) => vllm_mlx::probe(&mut http, client, names),
-        Some(ServerKind::Omlx) => omlx::probe(&mut http, client, names),
-        Some(ServerKind::MlxLm) => {
-            backend::probe_openai(&mut http, client, ServerKind::MlxLm, names, false)
-        }
-        Some(k) => generic(&mut http, client, k),
+        // The kind's own probe, from its row of KINDS.
+        Some(k) => match k.info().probe {
+            Some(probe) => probe(kind::ProbeCall {
+                http: &mut http,
+                client,
+                names,
+                main,
+                loading: d.loading,
+            }),
+            None => generic(&mut http, client, k),
+        },
     };
     if p.served_context.is_none() {
         if let Some(c) = main.and_then(|m| {

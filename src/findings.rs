@@ -115,14 +115,46 @@ pub fn severity_of(id: &str) -> Option<Severity> {
 }
 
 impl Finding {
-    /// A finding. `severity` is `Ok` for a check that passed, else the table's severity
-    /// for `id` (checked in debug builds, so a rule cannot drift from the table).
+    /// A finding whose severity is the table's ([`SEVERITIES`]): the one way to say how bad
+    /// a problem is. An id the table does not list is a bug (a debug assertion; `Info` in a
+    /// release build).
+    pub fn of(id: &'static str, title: impl Into<String>) -> Self {
+        debug_assert!(
+            severity_of(id).is_some(),
+            "finding {id} is not in findings::SEVERITIES (graded ids use Finding::graded)"
+        );
+        Self::with(id, severity_of(id).unwrap_or(Severity::Info), title)
+    }
+
+    /// A check that ran and passed.
+    pub fn ok(id: &'static str, title: impl Into<String>) -> Self {
+        Self::with(id, Severity::Ok, title)
+    }
+
+    /// A finding of one of the [`GRADED`] ids, whose severity depends on how far off the
+    /// value is.
+    pub fn graded(id: &'static str, severity: Severity, title: impl Into<String>) -> Self {
+        debug_assert!(GRADED.contains(&id), "finding {id} is not graded");
+        Self::with(id, severity, title)
+    }
+
+    /// A finding. `severity` is `Ok` for a check that passed; otherwise the table's
+    /// severity for `id` wins ([`Finding::of`]), so a rule cannot drift from the table
+    /// (and a debug build says where it tried).
     pub fn new(id: &'static str, severity: Severity, title: impl Into<String>) -> Self {
         debug_assert!(
             severity == Severity::Ok || severity_of(id).map_or(true, |s| s == severity),
             "finding {id} is {severity:?} here but {:?} in findings::SEVERITIES",
             severity_of(id)
         );
+        let severity = match severity {
+            Severity::Ok => Severity::Ok,
+            s => severity_of(id).unwrap_or(s),
+        };
+        Self::with(id, severity, title)
+    }
+
+    fn with(id: &'static str, severity: Severity, title: impl Into<String>) -> Self {
         Finding {
             id,
             severity,
@@ -195,6 +227,16 @@ mod tests {
             );
         }
         assert_eq!(severity_of("cache_buster"), Some(Severity::Warning));
+    }
+
+    #[test]
+    fn the_table_gives_the_severity() {
+        assert_eq!(Finding::of("cache_buster", "t").severity, Severity::Warning);
+        assert_eq!(Finding::ok("cache_buster", "t").severity, Severity::Ok);
+        assert_eq!(
+            Finding::graded("server_unreachable", Severity::Error, "t").severity,
+            Severity::Error
+        );
     }
 
     #[test]

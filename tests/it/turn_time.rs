@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::path::Path;
 use support::fake_llama_server::{self as fake_llama, Config, Layout};
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use support::report::ids;
 use support::setup_home::TestHome;
 
 fn fixture(rel: &str) -> std::path::PathBuf {
@@ -76,15 +77,6 @@ fn doctor(t: &TestHome, url: &str, model: &str) -> Doc {
         text,
         code: out.status.code(),
     }
-}
-
-fn ids(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn quote_of(v: &Value) -> quote::Quote {

@@ -7,6 +7,7 @@ use crate::support;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use support::fake_llama_server::{self as fake_llama, Config, Layout};
+use support::report::ids as finding_ids;
 
 fn server_logs(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -46,15 +47,6 @@ fn doctor_json(home: &Path, url: &str) -> Value {
             String::from_utf8_lossy(&out.stderr)
         )
     })
-}
-
-fn finding_ids(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //!    its prompt holds, and the join says so per request.
 use crate::support;
 use crate::support::real_llama_server::RealLlamaServer;
+use crate::support::report::{json_of, problem as finding};
 use crate::support::setup_home::*;
 
 use serde_json::Value;
@@ -31,18 +32,6 @@ fn cclocal(t: &TestHome, bin: &Path, env: &[(&str, &str)], args: &[&str]) -> Out
         c.env(k, v);
     }
     c.output().unwrap()
-}
-
-fn json_of(what: &str, o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{what}: stdout is not JSON ({e}): {}", text(o)))
-}
-
-fn finding<'a>(report: &'a Value, id: &str) -> Option<&'a Value> {
-    report["findings"]
-        .as_array()?
-        .iter()
-        .find(|f| f["id"] == id && f["severity"] != "ok")
 }
 
 #[test]

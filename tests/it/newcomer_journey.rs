@@ -4,6 +4,7 @@
 //! Claude Code environment, the same window; the doctor clean after setup; undo clean after
 //! Claude Code has rewritten `~/.claude.json`.
 use crate::support;
+use crate::support::report::json_of;
 use crate::support::setup_home::*;
 
 use serde_json::Value;
@@ -24,11 +25,6 @@ fn cclocal(t: &TestHome, bin: &Path, args: &[&str]) -> Output {
         .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
         .output()
         .unwrap()
-}
-
-fn json_of(what: &str, o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{what}: stdout is not JSON ({e}): {}", text(o)))
 }
 
 fn ids(report: &Value) -> Vec<(String, String)> {

@@ -20,6 +20,7 @@
 use crate::support;
 use crate::support::real_llama_server::free_port;
 use crate::support::real_py_server::{exclusive, shell_argv, RealServer};
+use crate::support::report::{json_of, problem as finding};
 use crate::support::setup_home::*;
 
 use serde_json::Value;
@@ -38,18 +39,6 @@ fn cclocal(t: &TestHome, path: &str, env: &[(&str, &str)], args: &[&str]) -> Out
         c.env(k, v);
     }
     c.output().unwrap()
-}
-
-fn json_of(what: &str, o: &Output) -> Value {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{what}: stdout is not JSON ({e}): {}", text(o)))
-}
-
-fn finding<'a>(report: &'a Value, id: &str) -> Option<&'a Value> {
-    report["findings"]
-        .as_array()?
-        .iter()
-        .find(|f| f["id"] == id && f["severity"] != "ok")
 }
 
 fn errors(report: &Value) -> Vec<String> {

@@ -29,3 +29,21 @@ pub fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
         .find(|f| f["id"] == id)
         .unwrap_or_else(|| panic!("no {id} in {:?}", ids(doc)))
 }
+
+/// The command's stdout as JSON; a panic names `what` and shows its output.
+pub fn json_of(what: &str, o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{what}: stdout is not JSON ({e}): {}",
+            super::setup_home::text(o)
+        )
+    })
+}
+
+/// The finding with `id` that reports a problem (not an `ok` check), if any.
+pub fn problem<'a>(report: &'a Value, id: &str) -> Option<&'a Value> {
+    report["findings"]
+        .as_array()?
+        .iter()
+        .find(|f| f["id"] == id && f["severity"] != "ok")
+}

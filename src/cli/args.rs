@@ -35,9 +35,9 @@ pub const KIND: &str = "KIND";
 /// The largest context `--ctx` accepts (16M tokens; no model trains longer).
 pub const MAX_CTX: u64 = 16 * 1024 * 1024;
 
-/// A context length in tokens: `32768`, or with a binary `K`/`M` suffix (`32K` = 32768,
-/// `1M` = 1048576), between 1 and 16M.
-pub fn ctx(s: &str) -> Result<u64, String> {
+/// A number of tokens with an optional binary `K`/`M` suffix, between 1 and 16M; `None`
+/// when `s` is not one.
+fn token_count(s: &str) -> Option<u64> {
     let t = s.trim();
     let (num, mult) = match t.strip_suffix(['k', 'K']) {
         Some(n) => (n, 1024),
@@ -47,9 +47,57 @@ pub fn ctx(s: &str) -> Result<u64, String> {
         },
     };
     match num.trim().parse::<u64>() {
-        Ok(n) if n > 0 && n.saturating_mul(mult) <= MAX_CTX => Ok(n * mult),
+        Ok(n) if n > 0 && n.saturating_mul(mult) <= MAX_CTX => Some(n * mult),
+        _ => None,
+    }
+}
+
+/// A context length in tokens: `32768`, or with a binary `K`/`M` suffix (`32K` = 32768,
+/// `1M` = 1048576), between 1 and 16M.
+pub fn ctx(s: &str) -> Result<u64, String> {
+    token_count(s).ok_or_else(|| {
+        format!("{s:?} is not a context length; write tokens like 32768 or 32K (1 to 16M)")
+    })
+}
+
+/// A number of tokens that is not a context length (`--turn-output`, `--turn-new`: what a
+/// round trip writes or adds): the same digits and suffixes as [`ctx`], 1 to 16M.
+pub fn tokens(s: &str) -> Result<u64, String> {
+    token_count(s).ok_or_else(|| {
+        format!("{s:?} is not a number of tokens; write a whole number like 300 or 2K (1 to 16M)")
+    })
+}
+
+/// Round trips of a Claude Code session (`bench --rounds`, `logs --turns`): 1 to 10000 (a
+/// long day's session is a few hundred).
+pub const MAX_ROUNDS: u32 = 10_000;
+
+/// A count of round trips (see [`MAX_ROUNDS`]).
+pub fn rounds(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (1..=i64::from(MAX_ROUNDS)).contains(&n) => Ok(n as u32),
         _ => Err(format!(
-            "{s:?} is not a context length; write tokens like 32768 or 32K (1 to 16M)"
+            "{s:?} is not a number of round trips; write a whole number from 1 to {MAX_ROUNDS}"
+        )),
+    }
+}
+
+/// Rows to show (`logs --limit`): 0 (all) to a million.
+pub fn rows(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (0..=1_000_000).contains(&n) => Ok(n as usize),
+        _ => Err(format!(
+            "{s:?} is not a number of rows; write a whole number from 0 (all) to 1000000"
+        )),
+    }
+}
+
+/// Seconds to wait (`--timeout`): more than 0, at most an hour.
+pub fn seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a time to wait; write seconds like 2.8 or 30 (more than 0, at most 3600)"
         )),
     }
 }
@@ -79,6 +127,14 @@ pub fn on_off() -> impl TypedValueParser<Value = bool> {
 /// resolve it to a URL themselves.
 pub fn host(s: &str) -> Result<String, String> {
     let t = s.trim();
+    // A bare IPv6 address (`::1`) is a host, not `:PORT`: bracketed, as in a URL.
+    let bracketed;
+    let t = if t.parse::<std::net::Ipv6Addr>().is_ok() {
+        bracketed = format!("[{t}]");
+        bracketed.as_str()
+    } else {
+        t
+    };
     let local;
     let t = match t.strip_prefix(':') {
         Some(port) => {
@@ -95,19 +151,44 @@ pub fn host(s: &str) -> Result<String, String> {
     Ok(t.to_string())
 }
 
-/// A memory size in bytes: `24GiB`, `24G`, `24GB`, `512MiB`. Every unit is binary, as
-/// memory is sold: a "64GB" Mac has 64 GiB (one meaning everywhere: `crate::units::parse_size`,
-/// docs/planner.md "Sizes").
-pub fn size(s: &str) -> Result<u64, String> {
-    crate::units::parse_size(s).map_err(|e| match e.hint {
+/// The smallest and largest memory `--memory` takes: 256 MiB (less holds no model worth
+/// planning) to 64 TiB.
+pub const MEMORY_RANGE: (u64, u64) = (256 << 20, 64 << 40);
+const MEMORY_WORDS: &str = "256 MiB to 64 TiB";
+/// The smallest and largest Mac memory `--mac-ram` takes: 4 GiB to 2 TiB (Apple sells 8 GB
+/// to 512 GB).
+pub const MAC_RAM_RANGE: (u64, u64) = (4 << 30, 2 << 40);
+const MAC_RAM_WORDS: &str = "4 GB to 2 TB";
+
+fn sized(s: &str, (min, max): (u64, u64), range: &str, what: &str) -> Result<u64, String> {
+    let v = crate::units::parse_size(s).map_err(|e| match e.hint {
         Some(h) => format!("{}; {h}", e.message),
         None => e.message,
-    })
+    })?;
+    if (min..=max).contains(&v) {
+        return Ok(v);
+    }
+    let amount = if v < 1024 {
+        format!("{v} bytes")
+    } else {
+        crate::units::human(v)
+    };
+    Err(format!(
+        "{s:?} is {amount}, not {what}; write a size like 64GB ({range})"
+    ))
 }
 
-/// A Mac's RAM as Apple writes it (`64GB` = 64 GiB): the same parser as `size`.
+/// A memory size in bytes: `24GiB`, `24G`, `24GB`, `512MiB`. Every unit is binary, as
+/// memory is sold: a "64GB" Mac has 64 GiB (one meaning everywhere: `crate::units::parse_size`,
+/// docs/planner.md "Sizes"). A plain number is bytes, so `24` is refused as too small.
+pub fn size(s: &str) -> Result<u64, String> {
+    sized(s, MEMORY_RANGE, MEMORY_WORDS, "a machine's memory")
+}
+
+/// A Mac's RAM as Apple writes it (`64GB` = 64 GiB): the same units as `size`, within
+/// [`MAC_RAM_RANGE`].
 pub fn mac_ram(s: &str) -> Result<u64, String> {
-    size(s)
+    sized(s, MAC_RAM_RANGE, MAC_RAM_WORDS, "a Mac's memory")
 }
 
 /// A Claude Code version such as `2.1.332`, checked; the commands parse it again.
@@ -177,6 +258,26 @@ mod tests {
         ] {
             assert!(host(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn numbers_have_ranges() {
+        assert_eq!(tokens("300"), Ok(300));
+        assert!(tokens("0").unwrap_err().contains("number of tokens"));
+        assert_eq!(rounds("20"), Ok(20));
+        for bad in ["0", "-5", "100000000", "x"] {
+            assert!(rounds(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(seconds("2.8"), Ok(2.8));
+        for bad in ["0", "-1", "inf", "NaN", "99999"] {
+            assert!(seconds(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(rows("0"), Ok(0));
+        assert!(rows("-3").is_err());
+        let e = mac_ram("8").unwrap_err();
+        assert!(e.contains("8 bytes") && e.contains("4 GB"), "{e}");
+        assert!(size("24").is_err());
+        assert_eq!(host("::1").as_deref(), Ok("[::1]"));
     }
 
     #[test]

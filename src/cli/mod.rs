@@ -106,6 +106,27 @@ pub fn command() -> clap::Command {
             )
         });
     }
+    negative_numbers_are_values(cmd)
+}
+
+/// Every option that takes a value takes `-5` as its value too, so its own parser says what
+/// range it wants ("not a number of round trips; 1 to 10000"), rather than clap's tip to
+/// write `-- -5`.
+fn negative_numbers_are_values(cmd: clap::Command) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|sc| sc.get_name().to_string())
+        .collect();
+    let mut cmd = cmd.mut_args(|a| {
+        if a.get_long().is_some() && a.get_action().takes_values() {
+            a.allow_negative_numbers(true)
+        } else {
+            a
+        }
+    });
+    for name in names {
+        cmd = cmd.mut_subcommand(name, negative_numbers_are_values);
+    }
     cmd
 }
 

@@ -34,7 +34,7 @@ pub struct StatusArgs {
     #[arg(long)]
     pub offline: bool,
     /// Total time budget in seconds for all probes.
-    #[arg(long, value_name = "SECONDS", default_value_t = 2.8)]
+    #[arg(long, value_name = "SECONDS", value_parser = args::seconds, default_value_t = 2.8)]
     pub timeout: f64,
 }
 

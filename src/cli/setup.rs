@@ -511,7 +511,35 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         }
         Some(c) => {
             let described = if budget_known {
-                describe_model(&model_ref, show_from).ok()
+                match describe_model(&model_ref, show_from) {
+                    Ok(m) => Some(m),
+                    // The KV cache type is chosen from the model: a model that cannot be
+                    // read here does not silently change it (docs/planner.md).
+                    Err(e) if d.kv_cache_type.is_none() && !args.force => {
+                        return Err(Error::new(
+                            e.kind,
+                            format!(
+                                "cannot read the model to choose its KV cache type: {}",
+                                e.message
+                            ),
+                        )
+                        .with_subject(model_ref.clone())
+                        .with_hint(
+                            "make the model readable here (a .gguf path or the Ollama store), \
+                             or choose the cache yourself with --kv-type TYPE (f16 is always safe)",
+                        ));
+                    }
+                    Err(e) => {
+                        crate::teprintln!(
+                            "warning: cannot read the model ({}); the KV cache type is {}",
+                            e.message,
+                            d.kv_cache_type
+                                .as_deref()
+                                .unwrap_or(crate::planner::UNKNOWN_BUDGET_KV_TYPE)
+                        );
+                        None
+                    }
+                }
             } else {
                 None
             };
@@ -1102,6 +1130,15 @@ fn llama_server_choices(
                 .with_subject(model_path.display().to_string())
                 .with_hint("pass --model PATH.gguf, the GGUF file llama-server serves"));
         }
+        // llama-server is handed this file: it must be a model, not any readable file.
+        crate::gguf::read_header(&model_path).map_err(|e| {
+            Error::new(
+                e.kind,
+                format!("--model is not a GGUF model file: {}", e.message),
+            )
+            .with_subject(model_path.display().to_string())
+            .with_hint("pass --model PATH.gguf, the GGUF file llama-server serves")
+        })?;
         std::path::absolute(&model_path).map_err(|e| Error::io(&model_path, "resolve", e))?
     } else if model_path.is_absolute() {
         model_path
@@ -1112,7 +1149,11 @@ fn llama_server_choices(
         );
     };
     let binary = match (&args.llama_server, here) {
-        (Some(p), true) => llama_server::find_binary(Some(p), None)?,
+        (Some(p), true) => {
+            let b = llama_server::find_binary(Some(p), None)?;
+            llama_server::check_binary(&b)?;
+            b
+        }
         (Some(p), false) if p.is_absolute() => p.clone(),
         (Some(p), false) => {
             return Err(
@@ -1122,7 +1163,11 @@ fn llama_server_choices(
         }
         (None, here) => match prev_ls.map(|l| PathBuf::from(&l.binary)) {
             Some(b) if !here || llama_server::find_binary(Some(&b), None).is_ok() => b,
-            _ if here => llama_server::find_binary(None, std::env::var_os("PATH").as_deref())?,
+            _ if here => {
+                let b = llama_server::find_binary(None, std::env::var_os("PATH").as_deref())?;
+                llama_server::check_binary(&b)?;
+                b
+            }
             _ => {
                 return Err(
                     Error::usage("the llama-server binary on the server host is unknown")

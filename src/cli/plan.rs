@@ -667,6 +667,10 @@ pub fn to_text(plan: &Plan) -> String {
 
 pub fn run(args: &PlanArgs, _verbose: bool) -> Result<i32> {
     crate::runtime::set_verbose(_verbose);
+    if let Some(h) = &args.host {
+        // A server that never answers is named as timed out (not "not in the Ollama store").
+        crate::server::check_answers(h, None, crate::server::ANSWER_TIMEOUT)?;
+    }
     let backend = backend_at(args);
     if let Some((k @ (crate::server::ServerKind::Vllm | crate::server::ServerKind::VllmMlx), url)) =
         &backend

@@ -425,6 +425,11 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     } else {
         normalize_server(&d.server)?
     };
+    if !llama {
+        // A server that takes the connection and never answers is named as timed out, not
+        // read as "no such model" after every probe waited out its own timeout.
+        crate::server::check_answers(&server_url, None, crate::server::ANSWER_TIMEOUT)?;
+    }
     let target = args.target.unwrap_or_else(TargetOs::this);
     let ls = if llama {
         if args.warm {
@@ -1200,6 +1205,7 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         .unwrap_or_else(|| format!("http://127.0.0.1:{}", kind.default_port()));
     let url = ServerUrl::parse_for(&given, Some(kind))?;
     let (server_url, remote) = normalize_server(&url.to_url())?;
+    crate::server::check_answers(&server_url, Some(kind), crate::server::ANSWER_TIMEOUT)?;
     let model = args
         .model
         .clone()

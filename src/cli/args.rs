@@ -11,7 +11,8 @@
 //!
 //! `tests/it/cli_vocabulary.rs` walks every subcommand and fails when one long flag has two
 //! parsers or two placeholders. Old spellings stay as hidden aliases (`--kv-cache-type`,
-//! `--kv`, `--flash-attention`).
+//! `--kv`, `--flash-attention`); using one prints a warning that names the current flag
+//! ([`OLD_SPELLINGS`]).
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
@@ -31,6 +32,31 @@ pub const VERSION: &str = "VERSION";
 pub const MODEL: &str = "MODEL";
 /// A server kind (`--server`).
 pub const KIND: &str = "KIND";
+
+/// Old spellings still accepted (hidden aliases), with the flag that replaced them.
+pub const OLD_SPELLINGS: &[(&str, &str)] = &[
+    ("--kv-cache-type", "--kv-type"),
+    ("--kv", "--kv-type"),
+    ("--flash-attention", "--flash-attn"),
+];
+
+/// One warning per old spelling used in `argv` (before a `--`), naming the current flag.
+pub fn old_spelling_warnings<S: AsRef<std::ffi::OsStr>>(argv: &[S]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in argv.iter().map(|a| a.as_ref().to_string_lossy()) {
+        if a == "--" {
+            break;
+        }
+        let flag = a.split('=').next().unwrap_or("");
+        if let Some((old, new)) = OLD_SPELLINGS.iter().find(|(old, _)| *old == flag) {
+            let w = format!("{old} is an old spelling of {new}; use {new} (the old one will go)");
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+    out
+}
 
 /// The largest context `--ctx` accepts (16M tokens; no model trains longer).
 pub const MAX_CTX: u64 = 16 * 1024 * 1024;
@@ -258,6 +284,23 @@ mod tests {
         ] {
             assert!(host(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn old_spellings_warn_once_each() {
+        let w = old_spelling_warnings(&[
+            "setup",
+            "--kv-cache-type",
+            "q8_0",
+            "--kv=f16",
+            "--kv-cache-type",
+            "f16",
+            "--",
+            "--flash-attention",
+        ]);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("--kv-type") && w[0].contains("--kv-cache-type"));
+        assert!(old_spelling_warnings(&["setup", "--kv-type", "q8_0"]).is_empty());
     }
 
     #[test]

@@ -176,11 +176,17 @@ fn home_owner_gate(command: &Command) -> error::Result<Option<i32>> {
 /// Parses arguments, runs the command, prints errors; returns the exit code.
 pub fn main() -> i32 {
     output::quiet_on_closed_stdout();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match command()
-        .try_get_matches()
+        .try_get_matches_from(&argv)
         .and_then(|m| Cli::from_arg_matches(&m))
     {
-        Ok(c) => c,
+        Ok(c) => {
+            for w in args::old_spelling_warnings(&argv[1.min(argv.len())..]) {
+                eprintln!("warning: {w}");
+            }
+            c
+        }
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();

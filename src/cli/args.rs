@@ -138,6 +138,68 @@ pub fn kv_type(s: &str) -> Result<String, String> {
     Ok(s.trim().to_ascii_lowercase())
 }
 
+/// A value parser with a fixed list of names for `--help` and shell completion (so bash
+/// offers `q8_0` after `--kv-type`, not file names); parsing and its errors are `parse`'s.
+#[derive(Clone)]
+pub struct Named<T: 'static> {
+    names: &'static [&'static str],
+    parse: fn(&str) -> Result<T, String>,
+}
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Named<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        self.parse.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.names.iter().map(|n| PossibleValue::new(*n))))
+    }
+}
+
+/// `--kv-type`: [`kv_type`], completing llama.cpp's cache types.
+pub fn kv_types() -> Named<String> {
+    Named {
+        names: crate::memory::CACHE_TYPES,
+        parse: kv_type,
+    }
+}
+
+/// The server kinds `--server` completes (aliases such as `lms` parse too).
+const SERVER_KIND_NAMES: &[&str] = &[
+    "ollama",
+    "llama-server",
+    "lmstudio",
+    "vllm",
+    "vllm-mlx",
+    "omlx",
+    "mlx-lm",
+    "unknown",
+];
+
+/// `--server`: [`server_kind`], completing the kinds.
+pub fn server_kinds() -> Named<crate::server::ServerKind> {
+    Named {
+        names: SERVER_KIND_NAMES,
+        parse: server_kind,
+    }
+}
+
+/// `setup --server`: [`server_kind`], completing the kinds setup configures (the others
+/// parse, and setup says it does not configure them).
+pub fn setup_server_kinds() -> Named<crate::server::ServerKind> {
+    Named {
+        names: &["ollama", "llama-server", "lmstudio", "vllm", "vllm-mlx"],
+        parse: server_kind,
+    }
+}
+
 /// `on` or `off` (also `true`/`false`, `yes`/`no`, `1`/`0`), as a bool.
 pub fn on_off() -> impl TypedValueParser<Value = bool> {
     PossibleValuesParser::new([
@@ -284,6 +346,15 @@ mod tests {
         ] {
             assert!(host(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn server_kind_names_are_the_kinds() {
+        let mut want: Vec<&str> = crate::server::KINDS.iter().map(|k| k.name).collect();
+        let mut have = SERVER_KIND_NAMES.to_vec();
+        want.sort_unstable();
+        have.sort_unstable();
+        assert_eq!(have, want);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), value_delimiter = ',', default_value = "on", action = clap::ArgAction::Append, alias = "flash-attention")]
     pub flash_attn: Vec<bool>,
     /// KV cache types (repeatable, or comma-separated), e.g. f16,q8_0.
-    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_type, value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type")]
+    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_types(), value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type")]
     pub kv: Vec<String>,
     /// Tokens generated after each prompt.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=65_536))]

@@ -26,7 +26,7 @@ pub struct DoctorArgs {
     pub host: Option<String>,
     /// The server's kind, which skips detecting it from its answers: ollama, llama-server,
     /// lmstudio, vllm, vllm-mlx, omlx, mlx-lm, unknown.
-    #[arg(long, value_name = args::KIND, value_parser = args::server_kind)]
+    #[arg(long, value_name = args::KIND, value_parser = args::server_kinds())]
     pub server: Option<crate::server::ServerKind>,
     /// The model Claude Code will use (default: ANTHROPIC_MODEL or the settings' model).
     #[arg(long, value_name = args::MODEL)]

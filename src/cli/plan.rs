@@ -23,7 +23,7 @@ pub struct PlanArgs {
     pub ctx: Vec<u64>,
     /// KV cache type (repeatable, or comma-separated): f16, q8_0, q4_0, bf16, f32, q4_1,
     /// q5_0, q5_1, iq4_nl.
-    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_type, value_delimiter = ',', alias = "kv-cache-type", alias = "kv")]
+    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_types(), value_delimiter = ',', alias = "kv-cache-type", alias = "kv")]
     pub kv_type: Vec<String>,
     /// Parallel sequences (llama-server -np / OLLAMA_NUM_PARALLEL).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]

@@ -23,8 +23,9 @@ use std::time::Duration;
 pub struct SetupArgs {
     /// The server to configure: ollama (default: the previous setup's, else ollama),
     /// llama-server (--model is the GGUF file it serves), lmstudio (--model is the LM
-    /// Studio model key) or vllm (--model is what vLLM serves, and the name Claude Code sends).
-    #[arg(long, value_name = args::KIND, value_parser = args::server_kind)]
+    /// Studio model key), vllm or vllm-mlx (--model is what the server serves, and the name
+    /// Claude Code sends).
+    #[arg(long, value_name = args::KIND, value_parser = args::setup_server_kinds())]
     pub server: Option<crate::server::ServerKind>,
     /// The llama-server binary (default: `llama-server` on PATH).
     #[arg(long, value_name = "PATH")]
@@ -44,7 +45,7 @@ pub struct SetupArgs {
     pub ctx: Option<u64>,
     /// KV cache type: f16, q8_0 or q4_0 (default: the planner's choice, see `cclocal plan`);
     /// llama-server also takes f32, bf16, q4_1, iq4_nl, q5_0, q5_1.
-    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_type, alias = "kv-cache-type", alias = "kv")]
+    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_types(), alias = "kv-cache-type", alias = "kv")]
     pub kv_cache_type: Option<String>,
     /// Flash attention on or off (default on; a quantized KV cache needs it).
     #[arg(long = "flash-attn", value_name = args::ON_OFF, value_parser = args::on_off(), alias = "flash-attention")]

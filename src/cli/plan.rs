@@ -555,12 +555,18 @@ pub fn to_text(plan: &Plan) -> String {
     for f in &plan.planned.fitted {
         match &f.row {
             Some(r) => {
+                // The short form only where it says something else (32768 (32K), not
+                // 55808 (55808)).
+                let short = tokens(r.n_ctx);
+                let short = if short == r.n_ctx.to_string() {
+                    String::new()
+                } else {
+                    format!(" ({short})")
+                };
                 let _ = writeln!(
                     s,
-                    "Largest context that fits with {}: {} ({})",
-                    f.kv_type,
-                    r.n_ctx,
-                    tokens(r.n_ctx)
+                    "Largest context that fits with {}: {}{short}",
+                    f.kv_type, r.n_ctx
                 );
             }
             None => {

@@ -385,7 +385,11 @@ fn human(
         let drift = cov.marks.iter().any(|m| *m != "✓");
         for (i, c) in cov.compared.iter().enumerate() {
             let mark = cov.marks.get(i).copied().unwrap_or("✓");
-            let note = if mark == "✓" { "" } else { ": differs (below)" };
+            let note = if mark == "✓" {
+                ""
+            } else {
+                ": differs (below)"
+            };
             o += &format!("  [{mark}] {c}{note}\n");
         }
         for c in &cov.not_compared {

@@ -27,6 +27,7 @@ mod logs_parse_prop;
 mod logs_scenarios;
 mod memory_fixtures;
 mod newcomer_journey;
+mod nonsense_input;
 mod plan_cli;
 mod planner_journeys;
 mod python_servers_journey;

@@ -519,9 +519,15 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             let described = if budget_known {
                 match describe_model(&model_ref, show_from) {
                     Ok(m) => Some(m),
-                    // The KV cache type is chosen from the model: a model that cannot be
-                    // read here does not silently change it (docs/planner.md).
-                    Err(e) if d.kv_cache_type.is_none() && !args.force => {
+                    // The KV cache type is chosen from the model: a model file here that
+                    // cannot be read does not silently change it (docs/planner.md); a
+                    // model that is not on this machine gets the unknown-budget type, said
+                    // below.
+                    Err(e)
+                        if d.kv_cache_type.is_none()
+                            && !args.force
+                            && std::path::Path::new(&model_ref).is_file() =>
+                    {
                         return Err(Error::new(
                             e.kind,
                             format!(
@@ -537,7 +543,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
                     }
                     Err(e) => {
                         crate::teprintln!(
-                            "warning: cannot read the model ({}); the KV cache type is {}",
+                            "warning: cannot read the model here ({}), so the KV cache type is {} (choose it with --kv-type)",
                             e.message,
                             d.kv_cache_type
                                 .as_deref()

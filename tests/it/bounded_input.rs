@@ -362,6 +362,8 @@ fn a_llama_server_path_systemd_refuses_is_refused_before_writing() {
             bin.to_str().unwrap(),
             "--ctx",
             "32768",
+            "--kv-type",
+            "q8_0",
             "--host",
             "http://127.0.0.1:18080",
             "--claude-version",

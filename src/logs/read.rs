@@ -200,7 +200,7 @@ pub fn check_debug_log(paths: &[PathBuf], analysis: &Analysis) -> Result<()> {
         return Ok(());
     };
     let seen = describe_content(p);
-    let server = crate::logs::serverlog::analyze_files(&[p.clone()])
+    let server = crate::logs::serverlog::analyze_files(std::slice::from_ref(p))
         .is_ok_and(|a| crate::logs::serverlog::looks_like_server_log(&a));
     let hint = if server {
         "this looks like a server's log: pass it with `--server-log FILE`".to_string()

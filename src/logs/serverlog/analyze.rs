@@ -1055,7 +1055,8 @@ pub fn check_server_log(paths: &[PathBuf], a: &ServerAnalysis) -> Result<()> {
         return Ok(());
     };
     let seen = crate::logs::read::describe_content(p);
-    let debug = crate::logs::analyze_files(&[p.clone()]).is_ok_and(|d| d.summary.entries > 0);
+    let debug =
+        crate::logs::analyze_files(std::slice::from_ref(p)).is_ok_and(|d| d.summary.entries > 0);
     let hint = if debug {
         "this is a Claude Code debug log: pass it as PATH (`cclocal logs PATH --server-log …`)"
     } else {

@@ -18,7 +18,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, default_value = "4096")]
     pub ctx: u64,
     /// Prompt lengths in tokens (default: 512, 1024, … up to the context).
-    #[arg(long, value_name = "TOKENS,…", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=16_777_216))]
+    #[arg(long, value_name = "TOKENS,…", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(2..=16_777_216))]
     pub prompts: Vec<u32>,
     /// Logical batch sizes (n_batch, llama-bench's -b), e.g. 512,2048.
     #[arg(long, value_delimiter = ',', default_value = "2048", value_parser = clap::value_parser!(u32).range(1..=65_536))]

@@ -230,7 +230,8 @@ fn every_number_has_a_range() {
             &["--turns", "1 to 10000"],
         ),
         (&["logs", "--what-if", "--turns", "-5"], &["--turns"]),
-        (&["bench", "m.gguf", "--prompts", "0"], &["--prompts"]),
+        (&["bench", "m.gguf", "--prompts", "0"], &["--prompts", "2.."]),
+        (&["bench", "m.gguf", "--prompts", "1"], &["--prompts", "2.."]),
         (&["bench", "m.gguf", "--prompts", "512,-1"], &["--prompts"]),
         (
             &["bench", "m.gguf", "--turn-output", "0"],

@@ -526,7 +526,11 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
                     Err(e)
                         if d.kv_cache_type.is_none()
                             && !args.force
-                            && std::path::Path::new(&model_ref).is_file() =>
+                            && (std::path::Path::new(&model_ref).is_file()
+                                || matches!(
+                                    e.kind,
+                                    crate::error::ErrorKind::Io | crate::error::ErrorKind::Parse
+                                )) =>
                     {
                         return Err(Error::new(
                             e.kind,

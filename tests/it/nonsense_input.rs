@@ -230,8 +230,14 @@ fn every_number_has_a_range() {
             &["--turns", "1 to 10000"],
         ),
         (&["logs", "--what-if", "--turns", "-5"], &["--turns"]),
-        (&["bench", "m.gguf", "--prompts", "0"], &["--prompts", "2.."]),
-        (&["bench", "m.gguf", "--prompts", "1"], &["--prompts", "2.."]),
+        (
+            &["bench", "m.gguf", "--prompts", "0"],
+            &["--prompts", "2.."],
+        ),
+        (
+            &["bench", "m.gguf", "--prompts", "1"],
+            &["--prompts", "2.."],
+        ),
         (&["bench", "m.gguf", "--prompts", "512,-1"], &["--prompts"]),
         (
             &["bench", "m.gguf", "--turn-output", "0"],
@@ -671,4 +677,48 @@ fn status_marks_each_compared_item_by_its_own_comparison() {
     assert!(!ctx.contains("[✓]") && !ctx.contains("[·]"), "{out}");
     assert!(ctx.contains("differs"), "{out}");
     assert!(!out.contains("[·]"), "{out}");
+}
+
+/// An Ollama model whose blob in the store is not a model: setup with `--ctx` stops and asks
+/// for `--kv-type` (it used to fall back to q8_0 without a word).
+#[test]
+fn a_damaged_ollama_blob_is_an_error_not_another_kv_policy() {
+    let t = TestHome::new();
+    let store = t.home().join(".ollama/models");
+    let blob_hex = "ab".repeat(32);
+    std::fs::create_dir_all(store.join("blobs")).unwrap();
+    std::fs::write(
+        store.join(format!("blobs/sha256-{blob_hex}")),
+        "root:x:0:0:root:/root:/bin/bash\n",
+    )
+    .unwrap();
+    let mdir = store.join("manifests/registry.ollama.ai/library/qwen3");
+    std::fs::create_dir_all(&mdir).unwrap();
+    std::fs::write(
+        mdir.join("8b"),
+        format!(
+            r#"{{"schemaVersion":2,"layers":[{{"mediaType":"application/vnd.ollama.image.model","digest":"sha256:{blob_hex}","size":1}}]}}"#
+        ),
+    )
+    .unwrap();
+    let before = contents(&t.home());
+    let o = t.run(&[
+        "setup",
+        "--yes",
+        "--model",
+        "qwen3:8b",
+        "--ctx",
+        "32K",
+        "--memory",
+        "16GiB",
+        "--host",
+        "http://127.0.0.1:9",
+        "--claude-version",
+        "2.1.332",
+    ]);
+    let all = text(&o);
+    assert!(!o.status.success(), "{all}");
+    assert!(all.contains("cannot read the model"), "{all}");
+    assert!(all.contains("--kv-type"), "{all}");
+    assert_eq!(contents(&t.home()), before, "something was written");
 }

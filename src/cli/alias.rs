@@ -32,8 +32,17 @@ pub struct AliasArgs {
 pub fn run(args: &AliasArgs, _verbose: bool) -> Result<i32> {
     let paths = Paths::from_env()?;
     let shell = args.shell.or_else(Shell::from_env).ok_or_else(|| {
-        Error::usage("cannot tell the shell from $SHELL")
-            .with_hint("name it: cclocal alias bash|zsh|fish")
+        let seen = match std::env::var_os("SHELL") {
+            Some(s) if !s.is_empty() => format!("$SHELL is {}", s.to_string_lossy()),
+            _ => "$SHELL is not set".to_string(),
+        };
+        Error::usage(format!(
+            "cclocal writes aliases for bash, zsh and fish only, and {seen}"
+        ))
+        .with_hint(
+            "name one of them: cclocal alias bash|zsh|fish (another shell can run the \
+             launcher by its full path)",
+        )
     })?;
     let prev = config::load(&paths.config_toml())?;
     let launcher_name = prev

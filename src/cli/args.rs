@@ -11,7 +11,8 @@
 //!
 //! `tests/it/cli_vocabulary.rs` walks every subcommand and fails when one long flag has two
 //! parsers or two placeholders. Old spellings stay as hidden aliases (`--kv-cache-type`,
-//! `--kv`, `--flash-attention`).
+//! `--kv`, `--flash-attention`); using one prints a warning that names the current flag
+//! ([`OLD_SPELLINGS`]).
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
@@ -34,6 +35,73 @@ pub const KIND: &str = "KIND";
 
 pub use crate::units::{context_tokens as ctx, MAX_CTX};
 
+/// Old spellings still accepted (hidden aliases), with the flag that replaced them.
+pub const OLD_SPELLINGS: &[(&str, &str)] = &[
+    ("--kv-cache-type", "--kv-type"),
+    ("--kv", "--kv-type"),
+    ("--flash-attention", "--flash-attn"),
+];
+
+/// One warning per old spelling used in `argv` (before a `--`), naming the current flag.
+pub fn old_spelling_warnings<S: AsRef<std::ffi::OsStr>>(argv: &[S]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in argv.iter().map(|a| a.as_ref().to_string_lossy()) {
+        if a == "--" {
+            break;
+        }
+        let flag = a.split('=').next().unwrap_or("");
+        if let Some((old, new)) = OLD_SPELLINGS.iter().find(|(old, _)| *old == flag) {
+            let w = format!("{old} is an old spelling of {new}; use {new} (the old one will go)");
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+    out
+}
+
+/// A number of tokens that is not a context length (`--turn-output`, `--turn-new`: what a
+/// round trip writes or adds): the same digits and suffixes as [`ctx`], 1 to 16M.
+pub fn tokens(s: &str) -> Result<u64, String> {
+    crate::units::context_tokens(s).map_err(|_| {
+        format!("{s:?} is not a number of tokens; write a whole number like 300 or 2K (1 to 16M)")
+    })
+}
+
+/// Round trips of a Claude Code session (`bench --rounds`, `logs --turns`): 1 to 10000 (a
+/// long day's session is a few hundred).
+pub const MAX_ROUNDS: u32 = 10_000;
+
+/// A count of round trips (see [`MAX_ROUNDS`]).
+pub fn rounds(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (1..=i64::from(MAX_ROUNDS)).contains(&n) => Ok(n as u32),
+        _ => Err(format!(
+            "{s:?} is not a number of round trips; write a whole number from 1 to {MAX_ROUNDS}"
+        )),
+    }
+}
+
+/// Rows to show (`logs --limit`): 0 (all) to a million.
+pub fn rows(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<i64>() {
+        Ok(n) if (0..=1_000_000).contains(&n) => Ok(n as usize),
+        _ => Err(format!(
+            "{s:?} is not a number of rows; write a whole number from 0 (all) to 1000000"
+        )),
+    }
+}
+
+/// Seconds to wait (`--timeout`): more than 0, at most an hour.
+pub fn seconds(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a time to wait; write seconds like 2.8 or 30 (more than 0, at most 3600)"
+        )),
+    }
+}
+
 /// A KV cache type, lower-cased: f16, q8_0, q4_0, … (llama.cpp's cache types; which of
 /// them a server accepts is checked where the server is known).
 pub fn kv_type(s: &str) -> Result<String, String> {
@@ -42,6 +110,68 @@ pub fn kv_type(s: &str) -> Result<String, String> {
         None => e.message,
     })?;
     Ok(s.trim().to_ascii_lowercase())
+}
+
+/// A value parser with a fixed list of names for `--help` and shell completion (so bash
+/// offers `q8_0` after `--kv-type`, not file names); parsing and its errors are `parse`'s.
+#[derive(Clone)]
+pub struct Named<T: 'static> {
+    names: &'static [&'static str],
+    parse: fn(&str) -> Result<T, String>,
+}
+
+impl<T: Clone + Send + Sync + 'static> TypedValueParser for Named<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        self.parse.parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(self.names.iter().map(|n| PossibleValue::new(*n))))
+    }
+}
+
+/// `--kv-type`: [`kv_type`], completing llama.cpp's cache types.
+pub fn kv_types() -> Named<String> {
+    Named {
+        names: crate::memory::CACHE_TYPES,
+        parse: kv_type,
+    }
+}
+
+/// The server kinds `--server` completes (aliases such as `lms` parse too).
+const SERVER_KIND_NAMES: &[&str] = &[
+    "ollama",
+    "llama-server",
+    "lmstudio",
+    "vllm",
+    "vllm-mlx",
+    "omlx",
+    "mlx-lm",
+    "unknown",
+];
+
+/// `--server`: [`server_kind`], completing the kinds.
+pub fn server_kinds() -> Named<crate::server::ServerKind> {
+    Named {
+        names: SERVER_KIND_NAMES,
+        parse: server_kind,
+    }
+}
+
+/// `setup --server`: [`server_kind`], completing the kinds setup configures (the others
+/// parse, and setup says it does not configure them).
+pub fn setup_server_kinds() -> Named<crate::server::ServerKind> {
+    Named {
+        names: &["ollama", "llama-server", "lmstudio", "vllm", "vllm-mlx"],
+        parse: server_kind,
+    }
 }
 
 /// `on` or `off` (also `true`/`false`, `yes`/`no`, `1`/`0`), as a bool.
@@ -59,6 +189,14 @@ pub fn on_off() -> impl TypedValueParser<Value = bool> {
 /// resolve it to a URL themselves.
 pub fn host(s: &str) -> Result<String, String> {
     let t = s.trim();
+    // A bare IPv6 address (`::1`) is a host, not `:PORT`: bracketed, as in a URL.
+    let bracketed;
+    let t = if t.parse::<std::net::Ipv6Addr>().is_ok() {
+        bracketed = format!("[{t}]");
+        bracketed.as_str()
+    } else {
+        t
+    };
     let local;
     let t = match t.strip_prefix(':') {
         Some(port) => {
@@ -75,19 +213,44 @@ pub fn host(s: &str) -> Result<String, String> {
     Ok(t.to_string())
 }
 
-/// A memory size in bytes: `24GiB`, `24G`, `24GB`, `512MiB`. Every unit is binary, as
-/// memory is sold: a "64GB" Mac has 64 GiB (one meaning everywhere: `crate::units::parse_size`,
-/// docs/planner.md "Sizes").
-pub fn size(s: &str) -> Result<u64, String> {
-    crate::units::parse_size(s).map_err(|e| match e.hint {
+/// The smallest and largest memory `--memory` takes: 256 MiB (less holds no model worth
+/// planning) to 64 TiB.
+pub const MEMORY_RANGE: (u64, u64) = (256 << 20, 64 << 40);
+const MEMORY_WORDS: &str = "256 MiB to 64 TiB";
+/// The smallest and largest Mac memory `--mac-ram` takes: 4 GiB to 2 TiB (Apple sells 8 GB
+/// to 512 GB).
+pub const MAC_RAM_RANGE: (u64, u64) = (4 << 30, 2 << 40);
+const MAC_RAM_WORDS: &str = "4 GB to 2 TB";
+
+fn sized(s: &str, (min, max): (u64, u64), range: &str, what: &str) -> Result<u64, String> {
+    let v = crate::units::parse_size(s).map_err(|e| match e.hint {
         Some(h) => format!("{}; {h}", e.message),
         None => e.message,
-    })
+    })?;
+    if (min..=max).contains(&v) {
+        return Ok(v);
+    }
+    let amount = if v < 1024 {
+        format!("{v} bytes")
+    } else {
+        crate::units::human(v)
+    };
+    Err(format!(
+        "{s:?} is {amount}, not {what}; write a size like 64GB ({range})"
+    ))
 }
 
-/// A Mac's RAM as Apple writes it (`64GB` = 64 GiB): the same parser as `size`.
+/// A memory size in bytes: `24GiB`, `24G`, `24GB`, `512MiB`. Every unit is binary, as
+/// memory is sold: a "64GB" Mac has 64 GiB (one meaning everywhere: `crate::units::parse_size`,
+/// docs/planner.md "Sizes"). A plain number is bytes, so `24` is refused as too small.
+pub fn size(s: &str) -> Result<u64, String> {
+    sized(s, MEMORY_RANGE, MEMORY_WORDS, "a machine's memory")
+}
+
+/// A Mac's RAM as Apple writes it (`64GB` = 64 GiB): the same units as `size`, within
+/// [`MAC_RAM_RANGE`].
 pub fn mac_ram(s: &str) -> Result<u64, String> {
-    size(s)
+    sized(s, MAC_RAM_RANGE, MAC_RAM_WORDS, "a Mac's memory")
 }
 
 /// A Claude Code version such as `2.1.332`, checked; the commands parse it again.
@@ -157,6 +320,52 @@ mod tests {
         ] {
             assert!(host(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    #[test]
+    fn server_kind_names_are_the_kinds() {
+        let mut want: Vec<&str> = crate::server::KINDS.iter().map(|k| k.name).collect();
+        let mut have = SERVER_KIND_NAMES.to_vec();
+        want.sort_unstable();
+        have.sort_unstable();
+        assert_eq!(have, want);
+    }
+
+    #[test]
+    fn old_spellings_warn_once_each() {
+        let w = old_spelling_warnings(&[
+            "setup",
+            "--kv-cache-type",
+            "q8_0",
+            "--kv=f16",
+            "--kv-cache-type",
+            "f16",
+            "--",
+            "--flash-attention",
+        ]);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("--kv-type") && w[0].contains("--kv-cache-type"));
+        assert!(old_spelling_warnings(&["setup", "--kv-type", "q8_0"]).is_empty());
+    }
+
+    #[test]
+    fn numbers_have_ranges() {
+        assert_eq!(tokens("300"), Ok(300));
+        assert!(tokens("0").unwrap_err().contains("number of tokens"));
+        assert_eq!(rounds("20"), Ok(20));
+        for bad in ["0", "-5", "100000000", "x"] {
+            assert!(rounds(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(seconds("2.8"), Ok(2.8));
+        for bad in ["0", "-1", "inf", "NaN", "99999"] {
+            assert!(seconds(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(rows("0"), Ok(0));
+        assert!(rows("-3").is_err());
+        let e = mac_ram("8").unwrap_err();
+        assert!(e.contains("8 bytes") && e.contains("4 GB"), "{e}");
+        assert!(size("24").is_err());
+        assert_eq!(host("::1").as_deref(), Ok("[::1]"));
     }
 
     #[test]

@@ -18,28 +18,28 @@ pub struct BenchArgs {
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, default_value = "4096")]
     pub ctx: u64,
     /// Prompt lengths in tokens (default: 512, 1024, … up to the context).
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long, value_name = "TOKENS,…", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(2..=16_777_216))]
     pub prompts: Vec<u32>,
     /// Logical batch sizes (n_batch, llama-bench's -b), e.g. 512,2048.
-    #[arg(long, value_delimiter = ',', default_value = "2048")]
+    #[arg(long, value_delimiter = ',', default_value = "2048", value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub batch: Vec<u32>,
     /// Physical batch (n_ubatch, llama-bench's -ub), capped at each batch size.
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536))]
     pub ubatch: u32,
     /// Flash attention: on, off, or on,off to compare both.
     #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), value_delimiter = ',', default_value = "on", action = clap::ArgAction::Append, alias = "flash-attention")]
     pub flash_attn: Vec<bool>,
     /// KV cache types (repeatable, or comma-separated), e.g. f16,q8_0.
-    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_type, value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type")]
+    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_types(), value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type")]
     pub kv_type: Vec<String>,
     /// Tokens generated after each prompt.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub decode: u32,
     /// CPU threads (default: the physical cores, as llama-bench).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub threads: Option<u32>,
     /// Timed repetitions of each measurement (mean ± standard deviation is reported).
-    #[arg(short = 'r', long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(short = 'r', long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub repetitions: u32,
     /// Skip the untimed warm-up run before each setting.
     #[arg(long)]
@@ -49,16 +49,16 @@ pub struct BenchArgs {
     pub turn_context: Option<u64>,
     /// Tokens a turn adds (tool results, your message); default: a quarter of the turn
     /// context, at most 2000 (`predict::default_turn_new`).
-    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
+    #[arg(long, value_name = args::TOKENS, value_parser = args::tokens)]
     pub turn_new: Option<u64>,
     /// Tokens the model writes per turn.
-    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, default_value_t = 300)]
+    #[arg(long, value_name = args::TOKENS, value_parser = args::tokens, default_value_t = 300)]
     pub turn_output: u64,
     /// Round trips (Claude Code turns) in a session.
-    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = args::rounds)]
     pub turns: u32,
     /// The old name of --turns (a note says so when it is used).
-    #[arg(long, value_name = "N", hide = true, conflicts_with = "turns", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", hide = true, conflicts_with = "turns", value_parser = args::rounds)]
     pub rounds: Option<u32>,
     /// Machine-readable output.
     #[arg(long)]

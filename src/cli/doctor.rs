@@ -26,7 +26,7 @@ pub struct DoctorArgs {
     pub host: Option<String>,
     /// The server's kind, which skips detecting it from its answers: ollama, llama-server,
     /// lmstudio, vllm, vllm-mlx, omlx, mlx-lm, unknown.
-    #[arg(long, value_name = args::KIND, value_parser = args::server_kind)]
+    #[arg(long, value_name = args::KIND, value_parser = args::server_kinds())]
     pub server: Option<crate::server::ServerKind>,
     /// The model Claude Code will use (default: ANTHROPIC_MODEL or the settings' model).
     #[arg(long, value_name = args::MODEL)]
@@ -36,7 +36,7 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub server_only: bool,
     /// Total time budget in seconds for all probes.
-    #[arg(long, value_name = "SECONDS", default_value_t = 2.8)]
+    #[arg(long, value_name = "SECONDS", value_parser = args::seconds, default_value_t = 2.8)]
     pub timeout: f64,
     /// Let the embedded llama.cpp allocate the model's context (without weights) for the
     /// authoritative "does it fit" figure, after the probes (about a second more).

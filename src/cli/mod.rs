@@ -27,7 +27,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 #[command(
     name = "cclocal",
     version,
-    about = "Make Claude Code run well against a local LLM (Ollama, llama-server, LM Studio).",
+    about = "Make Claude Code run well against a local LLM server (Ollama, llama-server, LM Studio, vLLM, vllm-mlx, oMLX, mlx_lm.server).",
     after_help = EXIT_CODES
 )]
 pub struct Cli {
@@ -45,7 +45,8 @@ pub enum Command {
     /// Memory of weights, KV cache and recurrent state per context length, the largest
     /// context that fits, and the Claude Code settings that follow.
     Plan(plan::PlanArgs),
-    /// Configure the server (Ollama or llama-server), a Claude Code launcher and onboarding
+    /// Configure the server (Ollama, llama-server, LM Studio, vLLM or vllm-mlx), a Claude
+    /// Code launcher and onboarding
     /// in one step (planned, shown with --dry-run, applied atomically, undoable).
     Setup(setup::SetupArgs),
     /// Print the shell alias that runs the launcher, or --write it into the rc file.
@@ -106,6 +107,40 @@ pub fn command() -> clap::Command {
             )
         });
     }
+    negative_numbers_are_values(cmd)
+}
+
+/// Every option that takes a value takes `-5` as its value too, so its own parser says what
+/// range it wants ("not a number of round trips; 1 to 10000"), rather than clap's tip to
+/// write `-- -5`; and one whose value is not a path completes to no file names.
+fn negative_numbers_are_values(cmd: clap::Command) -> clap::Command {
+    let names: Vec<String> = cmd
+        .get_subcommands()
+        .map(|sc| sc.get_name().to_string())
+        .collect();
+    let mut cmd = cmd.mut_args(|a| {
+        if a.get_long().is_none() || !a.get_action().takes_values() {
+            return a;
+        }
+        // A value that is not a path (a number, a size, a switch) completes to nothing
+        // rather than to file names; one with names completes to them.
+        let ty = a.get_value_parser().type_id();
+        let pathlike = ty == std::any::TypeId::of::<std::path::PathBuf>()
+            || ty == std::any::TypeId::of::<String>()
+            || ty == std::any::TypeId::of::<std::ffi::OsString>();
+        let a = if !pathlike
+            && a.get_value_hint() == clap::ValueHint::Unknown
+            && a.get_value_parser().possible_values().is_none()
+        {
+            a.value_hint(clap::ValueHint::Other)
+        } else {
+            a
+        };
+        a.allow_negative_numbers(true)
+    });
+    for name in names {
+        cmd = cmd.mut_subcommand(name, negative_numbers_are_values);
+    }
     cmd
 }
 
@@ -155,11 +190,17 @@ fn home_owner_gate(command: &Command) -> error::Result<Option<i32>> {
 /// Parses arguments, runs the command, prints errors; returns the exit code.
 pub fn main() -> i32 {
     output::quiet_on_closed_stdout();
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let cli = match command()
-        .try_get_matches()
+        .try_get_matches_from(&argv)
         .and_then(|m| Cli::from_arg_matches(&m))
     {
-        Ok(c) => c,
+        Ok(c) => {
+            for w in args::old_spelling_warnings(&argv[1.min(argv.len())..]) {
+                eprintln!("warning: {w}");
+            }
+            c
+        }
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();

@@ -24,7 +24,7 @@ pub struct PlanArgs {
     pub ctx: Vec<u64>,
     /// KV cache type (repeatable, or comma-separated): f16, q8_0, q4_0, bf16, f32, q4_1,
     /// q5_0, q5_1, iq4_nl.
-    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_type, value_delimiter = ',', alias = "kv-cache-type", alias = "kv")]
+    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_types(), value_delimiter = ',', alias = "kv-cache-type", alias = "kv")]
     pub kv_type: Vec<String>,
     /// Parallel sequences (llama-server -np / OLLAMA_NUM_PARALLEL).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
@@ -556,12 +556,18 @@ pub fn to_text(plan: &Plan) -> String {
     for f in &plan.planned.fitted {
         match &f.row {
             Some(r) => {
+                // The short form only where it says something else (32768 (32K), not
+                // 55808 (55808)).
+                let short = tokens(r.n_ctx);
+                let short = if short == r.n_ctx.to_string() {
+                    String::new()
+                } else {
+                    format!(" ({short})")
+                };
                 let _ = writeln!(
                     s,
-                    "Largest context that fits with {}: {} ({})",
-                    f.kv_type,
-                    r.n_ctx,
-                    tokens(r.n_ctx)
+                    "Largest context that fits with {}: {}{short}",
+                    f.kv_type, r.n_ctx
                 );
             }
             None => {
@@ -668,6 +674,10 @@ pub fn to_text(plan: &Plan) -> String {
 
 pub fn run(args: &PlanArgs, _verbose: bool) -> Result<i32> {
     crate::runtime::set_verbose(_verbose);
+    if let Some(h) = &args.host {
+        // A server that never answers is named as timed out (not "not in the Ollama store").
+        crate::server::check_answers(h, None, crate::server::ANSWER_TIMEOUT)?;
+    }
     let backend = backend_at(args);
     if let Some((k @ (crate::server::ServerKind::Vllm | crate::server::ServerKind::VllmMlx), url)) =
         &backend

@@ -23,8 +23,9 @@ use std::time::Duration;
 pub struct SetupArgs {
     /// The server to configure: ollama (default: the previous setup's, else ollama),
     /// llama-server (--model is the GGUF file it serves), lmstudio (--model is the LM
-    /// Studio model key) or vllm (--model is what vLLM serves, and the name Claude Code sends).
-    #[arg(long, value_name = args::KIND, value_parser = args::server_kind)]
+    /// Studio model key), vllm or vllm-mlx (--model is what the server serves, and the name
+    /// Claude Code sends).
+    #[arg(long, value_name = args::KIND, value_parser = args::setup_server_kinds())]
     pub server: Option<crate::server::ServerKind>,
     /// The llama-server binary (default: `llama-server` on PATH).
     #[arg(long, value_name = "PATH")]
@@ -44,7 +45,7 @@ pub struct SetupArgs {
     pub ctx: Option<u64>,
     /// KV cache type: f16, q8_0 or q4_0 (default: the planner's choice, see `cclocal plan`);
     /// llama-server also takes f32, bf16, q4_1, iq4_nl, q5_0, q5_1.
-    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_type, alias = "kv-cache-type", alias = "kv")]
+    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_types(), alias = "kv-cache-type", alias = "kv")]
     pub kv_cache_type: Option<String>,
     /// Flash attention on or off (default on; a quantized KV cache needs it).
     #[arg(long = "flash-attn", value_name = args::ON_OFF, value_parser = args::on_off(), alias = "flash-attention")]
@@ -429,6 +430,11 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     } else {
         normalize_server(&d.server)?
     };
+    if !llama {
+        // A server that takes the connection and never answers is named as timed out, not
+        // read as "no such model" after every probe waited out its own timeout.
+        crate::server::check_answers(&server_url, None, crate::server::ANSWER_TIMEOUT)?;
+    }
     let target = args.target.unwrap_or_else(TargetOs::this);
     let ls = if llama {
         if args.warm {
@@ -515,7 +521,45 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         }
         Some(c) => {
             let described = if budget_known {
-                describe_model(&model_ref, show_from).ok()
+                match describe_model(&model_ref, show_from) {
+                    Ok(m) => Some(m),
+                    // The KV cache type is chosen from the model: a model file here that
+                    // cannot be read does not silently change it (docs/planner.md); a
+                    // model that is not on this machine gets the unknown-budget type, said
+                    // below.
+                    Err(e)
+                        if d.kv_cache_type.is_none()
+                            && !args.force
+                            && (std::path::Path::new(&model_ref).is_file()
+                                || matches!(
+                                    e.kind,
+                                    crate::error::ErrorKind::Io | crate::error::ErrorKind::Parse
+                                )) =>
+                    {
+                        return Err(Error::new(
+                            e.kind,
+                            format!(
+                                "cannot read the model to choose its KV cache type: {}",
+                                e.message
+                            ),
+                        )
+                        .with_subject(model_ref.clone())
+                        .with_hint(
+                            "make the model readable here (a .gguf path or the Ollama store), \
+                             or choose the cache yourself with --kv-type TYPE (f16 is always safe)",
+                        ));
+                    }
+                    Err(e) => {
+                        crate::teprintln!(
+                            "warning: cannot read the model here ({}), so the KV cache type is {} (choose it with --kv-type)",
+                            e.message,
+                            d.kv_cache_type
+                                .as_deref()
+                                .unwrap_or(crate::planner::UNKNOWN_BUDGET_KV_TYPE)
+                        );
+                        None
+                    }
+                }
             } else {
                 None
             };
@@ -1106,6 +1150,15 @@ fn llama_server_choices(
                 .with_subject(model_path.display().to_string())
                 .with_hint("pass --model PATH.gguf, the GGUF file llama-server serves"));
         }
+        // llama-server is handed this file: it must be a model, not any readable file.
+        crate::gguf::read_header(&model_path).map_err(|e| {
+            Error::new(
+                e.kind,
+                format!("--model is not a GGUF model file: {}", e.message),
+            )
+            .with_subject(model_path.display().to_string())
+            .with_hint("pass --model PATH.gguf, the GGUF file llama-server serves")
+        })?;
         std::path::absolute(&model_path).map_err(|e| Error::io(&model_path, "resolve", e))?
     } else if model_path.is_absolute() {
         model_path
@@ -1116,7 +1169,11 @@ fn llama_server_choices(
         );
     };
     let binary = match (&args.llama_server, here) {
-        (Some(p), true) => llama_server::find_binary(Some(p), None)?,
+        (Some(p), true) => {
+            let b = llama_server::find_binary(Some(p), None)?;
+            llama_server::check_binary(&b)?;
+            b
+        }
         (Some(p), false) if p.is_absolute() => p.clone(),
         (Some(p), false) => {
             return Err(
@@ -1126,7 +1183,11 @@ fn llama_server_choices(
         }
         (None, here) => match prev_ls.map(|l| PathBuf::from(&l.binary)) {
             Some(b) if !here || llama_server::find_binary(Some(&b), None).is_ok() => b,
-            _ if here => llama_server::find_binary(None, std::env::var_os("PATH").as_deref())?,
+            _ if here => {
+                let b = llama_server::find_binary(None, std::env::var_os("PATH").as_deref())?;
+                llama_server::check_binary(&b)?;
+                b
+            }
             _ => {
                 return Err(
                     Error::usage("the llama-server binary on the server host is unknown")
@@ -1159,6 +1220,7 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         .unwrap_or_else(|| format!("http://127.0.0.1:{}", kind.default_port()));
     let url = ServerUrl::parse_for(&given, Some(kind))?;
     let (server_url, remote) = normalize_server(&url.to_url())?;
+    crate::server::check_answers(&server_url, Some(kind), crate::server::ANSWER_TIMEOUT)?;
     let model = args
         .model
         .clone()

@@ -34,7 +34,7 @@ pub struct StatusArgs {
     #[arg(long)]
     pub offline: bool,
     /// Total time budget in seconds for all probes.
-    #[arg(long, value_name = "SECONDS", default_value_t = 2.8)]
+    #[arg(long, value_name = "SECONDS", value_parser = args::seconds, default_value_t = 2.8)]
     pub timeout: f64,
 }
 
@@ -95,15 +95,22 @@ fn interrupted(paths: &Paths) -> Option<Interrupted> {
 struct Coverage {
     compared: Vec<String>,
     not_compared: Vec<String>,
+    /// Per compared item: ✓ when it matches, else the glyph of its worst difference
+    /// (`setup_drift`'s own comparison, `crate::doctor::rules::setup::drift`).
+    #[serde(skip)]
+    marks: Vec<&'static str>,
 }
 
 /// Which of setup_drift's comparisons the facts allowed (the rule itself decides whether
 /// they match).
 fn coverage(f: &Facts, cfg: &SetupConfig) -> Coverage {
+    use crate::doctor::rules::setup::DriftTopic;
     let mut c = Coverage::default();
+    let mut topics: Vec<&[DriftTopic]> = Vec::new();
     if f.server.checked && f.server.reachable {
         c.compared
             .push(format!("the server answers at {}", f.server.url));
+        topics.push(&[]);
         let live_ctx = f.model.as_ref().is_some_and(|m| {
             m.served_context.is_some() && m.served_context_source == Some(ContextSource::Live)
         });
@@ -112,6 +119,7 @@ fn coverage(f: &Facts, cfg: &SetupConfig) -> Coverage {
                 "the served context ({} tokens configured)",
                 cfg.model.context
             ));
+            topics.push(&[DriftTopic::Context]);
         } else {
             c.not_compared.push(format!(
                 "the served context: {} is not loaded on the server now",
@@ -130,6 +138,7 @@ fn coverage(f: &Facts, cfg: &SetupConfig) -> Coverage {
             {
                 c.compared
                     .push("the server's KV cache type and keep-alive".into());
+                topics.push(&[DriftTopic::KvCache, DriftTopic::KeepAlive]);
             } else {
                 c.not_compared.push(
                     "the server's KV cache type and keep-alive: its environment is not readable here"
@@ -140,6 +149,7 @@ fn coverage(f: &Facts, cfg: &SetupConfig) -> Coverage {
         crate::server::ServerKind::LlamaServer => {
             if f.server.llama_command.is_some() {
                 c.compared.push("the server's KV cache type".into());
+                topics.push(&[DriftTopic::KvCache]);
             } else {
                 c.not_compared.push(
                     "the server's KV cache type: llama-server's command line is not readable here"
@@ -155,10 +165,23 @@ fn coverage(f: &Facts, cfg: &SetupConfig) -> Coverage {
             "the Claude Code version (settings computed for {})",
             cfg.claude.version
         ));
+        topics.push(&[DriftTopic::ClaudeVersion]);
     } else {
         c.not_compared
             .push("the Claude Code version: no claude found on PATH".into());
     }
+    let drift = crate::doctor::rules::setup::drift(f, cfg);
+    c.marks = topics
+        .iter()
+        .map(|t| {
+            drift
+                .iter()
+                .filter(|d| t.contains(&d.topic))
+                .map(|d| d.severity)
+                .max()
+                .map_or("✓", |s| s.glyph())
+        })
+        .collect();
     c
 }
 
@@ -357,9 +380,17 @@ fn human(
     }
     if let Some(cov) = cov {
         o += "Live:\n";
-        let drift = findings.iter().any(|f| f.severity >= Severity::Warning);
-        for c in &cov.compared {
-            o += &format!("  [{}] {c}\n", if drift { "·" } else { "✓" });
+        // Each item marked by its own comparison: ✓ matches, ! or ✗ differs (the finding
+        // below says how), i differs in a way that changes nothing.
+        let drift = cov.marks.iter().any(|m| *m != "✓");
+        for (i, c) in cov.compared.iter().enumerate() {
+            let mark = cov.marks.get(i).copied().unwrap_or("✓");
+            let note = if mark == "✓" {
+                ""
+            } else {
+                ": differs (below)"
+            };
+            o += &format!("  [{mark}] {c}{note}\n");
         }
         for c in &cov.not_compared {
             o += &format!("  [-] not compared: {c}\n");

@@ -1,6 +1,7 @@
 //! `cclocal verify`: run the installed Claude Code the way the launcher runs it, against
 //! a loopback stub, and compare what it did with the plan (`crate::verify`).
 
+use super::args;
 use crate::doctor::HostEnv;
 use crate::error::Result;
 use crate::verify::{self, Mark, Report};
@@ -18,7 +19,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "PATH")]
     pub claude: Option<PathBuf>,
     /// Time limit in seconds for the whole check (three short Claude Code runs).
-    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    #[arg(long, value_name = "SECONDS", value_parser = args::seconds, default_value_t = 60.0)]
     pub timeout: f64,
 }
 

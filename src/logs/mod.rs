@@ -21,5 +21,5 @@ pub use analyze::Analyzer;
 pub use locate::{debug_dir, latest, list_sessions, parts, DebugEnv, SessionFile};
 pub use model::{Analysis, FailureKey, Request, SourceKind, Summary};
 pub use parse::{parse_line, CompactLevel, Entry, Event, Level, Line};
-pub use read::{analyze_bytes, analyze_files};
+pub use read::{analyze_bytes, analyze_files, check_debug_log};
 pub use rules::{findings, RuleOptions};

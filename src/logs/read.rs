@@ -160,6 +160,63 @@ pub fn analyze_files(paths: &[PathBuf]) -> Result<Analysis> {
     Ok(an.finish())
 }
 
+/// What the start of the file at `p` looks like, in words, for an error that says what was
+/// seen instead of a log: empty, a GGUF model, binary data, or its first line (quoted,
+/// cut at 80 characters).
+pub fn describe_content(p: &Path) -> String {
+    let mut head = Vec::with_capacity(4096);
+    if let Ok(f) = crate::fsread::open_regular(p, "a file") {
+        let _ = f.take(4096).read_to_end(&mut head);
+    }
+    if head.is_empty() {
+        return "an empty file".to_string();
+    }
+    if head.starts_with(b"GGUF") {
+        return "a GGUF model file".to_string();
+    }
+    let binary = head.contains(&0)
+        || std::str::from_utf8(&head).is_err_and(|e| e.valid_up_to() + 4 < head.len());
+    if binary {
+        return "binary data, not text".to_string();
+    }
+    let text = String::from_utf8_lossy(&head);
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let mut cut: String = first.chars().take(80).collect();
+    if cut.len() < first.len() {
+        cut.push('…');
+    }
+    format!("text whose first line is {cut:?}")
+}
+
+/// `Ok` when `analysis` (of `paths`) read at least one Claude Code debug line (a timestamp
+/// and a level: `2026-01-01T12:00:00.000Z [DEBUG] …`); else an error that says what the
+/// file holds instead. A short log of a session just started is a debug log; an empty
+/// file, `/etc/passwd`, random bytes or a model file are not.
+pub fn check_debug_log(paths: &[PathBuf], analysis: &Analysis) -> Result<()> {
+    if analysis.summary.entries > 0 {
+        return Ok(());
+    }
+    let Some(p) = paths.last() else {
+        return Ok(());
+    };
+    let seen = describe_content(p);
+    let server = crate::logs::serverlog::analyze_files(std::slice::from_ref(p))
+        .is_ok_and(|a| crate::logs::serverlog::looks_like_server_log(&a));
+    let hint = if server {
+        "this looks like a server's log: pass it with `--server-log FILE`".to_string()
+    } else {
+        "pass a log Claude Code wrote (`claude --debug-file PATH`, or \
+         ~/.claude/debug/<session>.txt); `cclocal logs` lists recent sessions"
+            .to_string()
+    };
+    Err(Error::parse(format!(
+        "not a Claude Code debug log: expected lines like \
+         `2026-01-01T12:00:00.000Z [DEBUG] …`, found {seen}"
+    ))
+    .with_subject(p.display().to_string())
+    .with_hint(hint))
+}
+
 /// Opens a log file, with errors that say what to do.
 pub fn open_log(p: &Path) -> Result<File> {
     open_named(

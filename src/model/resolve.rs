@@ -80,7 +80,18 @@ pub fn load_model(arg: &str) -> Result<(ModelDesc, ModelSource)> {
                 )
                 .with_hint("set OLLAMA_MODELS, or pass a .gguf path")
             })?;
-            let found = resolve_name(&dir, &name)?;
+            let found = resolve_name(&dir, &name).map_err(|e| {
+                // `plan models` where `models` is a folder here: say so, not "ollama pull".
+                if e.kind == crate::error::ErrorKind::NotFound && Path::new(&name).is_dir() {
+                    Error::usage(format!(
+                        "{name:?} is a directory, and no Ollama model has that name"
+                    ))
+                    .with_subject(name.clone())
+                    .with_hint("pass the .gguf file inside it (a path like ./models/model.gguf), or an Ollama model name")
+                } else {
+                    e
+                }
+            })?;
             let files = read_model_files(&found.blob)?;
             let desc = describe(
                 &files.header,

@@ -20,6 +20,9 @@ const MAX_HEAD: usize = 64 * 1024;
 
 pub use super::ServerUrl as BaseUrl;
 
+/// The message of an error for a server that took the request and did not answer in time.
+pub const TIMED_OUT_ANSWER: &str = "timed out waiting for the server's answer";
+
 /// One HTTP response.
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -199,7 +202,7 @@ impl Client {
                         std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
                     ) =>
                 {
-                    return Err(net_err("timed out waiting for the server's answer", &url));
+                    return Err(net_err(TIMED_OUT_ANSWER, &url));
                 }
                 Err(e) => return Err(net_err(format!("reading the answer failed: {e}"), &url)),
             }

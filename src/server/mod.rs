@@ -37,7 +37,7 @@ pub use kind::{Fingerprint, KindInfo, Probe, ProbeCall, ServerKind, KINDS};
 pub use names::{find_model, same_model};
 pub use url::{is_https_refusal, is_local_host, ServerUrl};
 
-use crate::server::http::Client;
+use crate::server::http::{Client, TIMED_OUT_ANSWER};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -244,6 +244,37 @@ pub struct ServedModel {
     /// What the server loaded the model from (vLLM's `/v1/models` `root`: a folder or a
     /// Hugging Face repo id), when it differs from the name.
     pub model_path: Option<String>,
+}
+
+/// How long [`check_answers`] waits for a server's first answer.
+pub const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// `Ok` unless the server at `host` accepts a connection and then answers nothing within
+/// `budget` (a hung or overloaded server, or a port some other program holds open): then
+/// an error that says it timed out, before a caller would read the silence as "no such
+/// model". A refused connection is `Ok`: callers say what that means for them.
+pub fn check_answers(
+    host: &str,
+    kind: Option<ServerKind>,
+    budget: std::time::Duration,
+) -> crate::error::Result<()> {
+    let url = ServerUrl::parse_for(host, kind)?.reachable();
+    let client = Client::with_deadline(url.clone(), std::time::Instant::now() + budget);
+    match client.get("/") {
+        Err(e) if e.message.starts_with(TIMED_OUT_ANSWER) => Err(crate::error::Error::new(
+            crate::error::ErrorKind::Network,
+            format!(
+                "the server timed out: it accepted the connection but sent no answer within {} s",
+                budget.as_secs_f64()
+            ),
+        )
+        .with_subject(url.to_url())
+        .with_hint(
+            "check that this is the server's address and that it is not stuck (still loading \
+             a model, swapping, or another program holding the port), then run this again",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Asks the server at `host` what it serves. `model` picks one where several are served

@@ -50,7 +50,7 @@ pub fn decide(p: &Planned, desc: &ModelDesc, budget: &Budget) -> Result<(u64, St
         ))
         .with_hint(match largest {
             Some(l) => format!(
-                "the largest that fits is --ctx {} with --kv-cache-type {}; or pass --force to write it anyway",
+                "the largest that fits is --ctx {} with --kv-type {}; or pass --force to write it anyway",
                 l.per_sequence(),
                 l.row.kv_type
             ),

@@ -285,6 +285,54 @@ pub fn find_binary(explicit: Option<&Path>, path: Option<&std::ffi::OsStr>) -> R
     ))
 }
 
+/// How long `llama-server --version` may take (it prints and exits at once; a program that
+/// waits is not llama-server).
+pub const VERSION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether `--version` output is llama.cpp's: a `version: …` line and a `built with …`
+/// line (docs/llama-server.md "Checking the binary").
+pub fn is_llama_cpp_version(output: &str) -> bool {
+    let has = |prefix: &str| output.lines().any(|l| l.trim_start().starts_with(prefix));
+    has("version:") && has("built with")
+}
+
+/// Runs `binary --version` and checks that llama.cpp answered: a unit that runs `/bin/true`
+/// or another program would "start" and serve nothing.
+pub fn check_binary(binary: &Path) -> Result<()> {
+    let hint = "pass the path of llama.cpp's llama-server binary (`llama-server --version` \
+                prints `version: …` and `built with …`)";
+    let out = crate::process::run_for(binary, &["--version"], VERSION_TIMEOUT).map_err(|e| {
+        let why = match e {
+            crate::process::RunError::TimedOut => format!(
+                "`--version` did not finish within {} s",
+                VERSION_TIMEOUT.as_secs()
+            ),
+            other => format!("`--version` could not run: {other}"),
+        };
+        Error::usage(format!("this is not llama-server: {why}"))
+            .with_subject(binary.display().to_string())
+            .with_hint(hint)
+    })?;
+    let text = format!("{}\n{}", out.stdout, out.stderr);
+    if is_llama_cpp_version(&text) {
+        return Ok(());
+    }
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .map(|l| {
+            let cut: String = l.chars().take(80).collect();
+            format!("it printed {cut:?}")
+        })
+        .unwrap_or_else(|| "it printed nothing".to_string());
+    Err(Error::usage(format!(
+        "this is not llama-server: `--version` did not print llama.cpp's version ({first})"
+    ))
+    .with_subject(binary.display().to_string())
+    .with_hint(hint))
+}
+
 /// What to run after the unit is written, as shell commands (printed when the user's
 /// systemd does not answer).
 pub fn systemd_start_commands() -> Vec<Vec<String>> {

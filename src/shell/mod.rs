@@ -154,13 +154,14 @@ pub fn find_block(rc: &str, path: &Path) -> Result<Option<String>> {
 }
 
 /// `rc` without the cclocal block (and without the blank line [`upsert_block`] put before
-/// an appended block), every other line as it was. Unchanged when there is no block.
+/// an appended block, also when lines were added after the block since), every other line
+/// as it was. Unchanged when there is no block.
 pub fn remove_block(rc: &str, path: &Path) -> Result<String> {
     let lines: Vec<&str> = rc.split_inclusive('\n').collect();
     let Some((mut s, e)) = block_range(&lines, path)? else {
         return Ok(rc.to_string());
     };
-    if e + 1 == lines.len() && s > 0 && lines[s - 1] == "\n" {
+    if s > 0 && lines[s - 1] == "\n" {
         s -= 1;
     }
     let mut out: String = lines[..s].concat();
@@ -338,11 +339,12 @@ mod tests {
             let once = upsert_block(rc, &block("one\n"), p).unwrap();
             assert_eq!(remove_block(&once, p).unwrap(), rc, "{rc:?}");
         }
-        // A user line after the block stays.
+        // A user line after the block stays, and the blank line the append put before
+        // the block goes (issue 21: `alias --remove` left it).
         let once = upsert_block("a\n", &block("one\n"), p).unwrap();
         assert_eq!(
             remove_block(&format!("{once}echo mine\n"), p).unwrap(),
-            "a\n\necho mine\n"
+            "a\necho mine\n"
         );
     }
 

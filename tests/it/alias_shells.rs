@@ -203,15 +203,16 @@ fn alias_remove_takes_out_the_block_keeps_user_lines_and_is_undoable() {
         std::fs::read_to_string(backup).unwrap(),
         format!("{written}export B=2\n")
     );
+    // The blank line `--write` put before the block goes with it (issue 21).
     assert_eq!(
         std::fs::read_to_string(&rc).unwrap(),
-        "export A=1\n\nexport B=2\n"
+        "export A=1\nexport B=2\n"
     );
     // Nothing left to remove.
     let o = t.run(&["alias", "bash", "--remove"]);
     assert!(text(&o).contains("has no cclocal block"), "{}", text(&o));
     // A later user line, then undo: the block comes back, both user lines stay.
-    std::fs::write(&rc, "export A=1\n\nexport B=2\nexport C=3\n").unwrap();
+    std::fs::write(&rc, "export A=1\nexport B=2\nexport C=3\n").unwrap();
     let o = t.run(&["undo", "--json"]);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

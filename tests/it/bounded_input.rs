@@ -341,10 +341,15 @@ fn a_llama_server_path_systemd_refuses_is_refused_before_writing() {
         let t = TestHome::new();
         let bin = t.dir.path().join(dir).join("llama-server");
         std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
-        std::fs::write(&bin, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::write(
+            &bin,
+            "#!/bin/sh\necho 'version: 1 (fake)'; echo 'built with sh for tests'\n",
+        )
+        .unwrap();
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
         let model = t.dir.path().join("m.gguf");
-        std::fs::write(&model, b"GGUF").unwrap();
+        // A GGUF header (version 3, no tensors, no keys): setup checks that it is one.
+        std::fs::write(&model, b"GGUF\x03\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
         let before = contents(&t.home());
         let o = t.run(&[
             "setup",
@@ -357,6 +362,8 @@ fn a_llama_server_path_systemd_refuses_is_refused_before_writing() {
             bin.to_str().unwrap(),
             "--ctx",
             "32768",
+            "--kv-type",
+            "q8_0",
             "--host",
             "http://127.0.0.1:18080",
             "--claude-version",

@@ -29,6 +29,7 @@ mod logs_scenarios;
 mod memory_fixtures;
 mod module_floors;
 mod newcomer_journey;
+mod nonsense_input;
 mod plan_cli;
 mod planner_journeys;
 mod python_servers_journey;

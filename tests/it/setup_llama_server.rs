@@ -17,10 +17,15 @@ fn files(t: &TestHome) -> (PathBuf, PathBuf) {
     let dir = t.dir.path().join("My Models 100%");
     std::fs::create_dir_all(&dir).unwrap();
     let model = dir.join("gemma-3-270m-q4_k_m.gguf");
-    std::fs::write(&model, b"GGUF").unwrap();
+    // A GGUF header (version 3, no tensors, no keys): setup checks that it is one.
+    std::fs::write(&model, b"GGUF\x03\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
     let bin = t.dir.path().join("llama.cpp/bin/llama-server");
     std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
-    std::fs::write(&bin, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::write(
+        &bin,
+        "#!/bin/sh\necho 'version: 1 (fake)'; echo 'built with sh for tests'\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
     (model, bin)
 }

@@ -45,7 +45,7 @@ pub struct LogsArgs {
     #[arg(long)]
     pub strict: bool,
     /// Rows in the request table and chart (the most recent ones); 0 shows all.
-    #[arg(long, value_name = "N", default_value_t = 40)]
+    #[arg(long, value_name = "N", value_parser = args::rows, default_value_t = 40)]
     pub limit: usize,
     /// The server's own log (llama-server `--log-file`, Ollama's server.log or journal
     /// output), repeatable (rotated parts oldest first). Alone: the server's side; with a
@@ -84,6 +84,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     let path = std::fs::canonicalize(&path).unwrap_or(path);
     let parts = logs::parts(&path);
     let analysis = logs::analyze_files(&parts)?;
+    logs::check_debug_log(&parts, &analysis)?;
     let mut server_ctx = args.server_ctx;
     let mut extra = Vec::new();
     if let (None, Some(host)) = (server_ctx, &args.host) {

@@ -28,6 +28,7 @@ pub struct ServerSide {
 pub fn load(named: &[PathBuf], claude: Option<&Analysis>) -> Result<Option<ServerSide>> {
     if !named.is_empty() {
         let analysis = serverlog::analyze_files(named)?;
+        serverlog::check_server_log(named, &analysis)?;
         return Ok(Some(build(named.to_vec(), analysis, claude, false)));
     }
     let Some(c) = claude else {

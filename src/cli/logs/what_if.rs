@@ -17,7 +17,8 @@ pub struct WhatIfArgs {
     /// Predict the session's time and what cclocal's recommended settings would save.
     #[arg(long)]
     pub what_if: bool,
-    /// Rates from a saved `cclocal bench MODEL --json` (needed for --what-if).
+    /// Rates from a saved `cclocal bench MODEL --json`, for --what-if when no server log
+    /// with timing lines (--server-log) gives them.
     #[arg(long, value_name = "BENCH.json", requires = "what_if")]
     pub bench: Option<PathBuf>,
     /// Compact the conversation at this many tokens in the recommended run (default: the
@@ -25,7 +26,7 @@ pub struct WhatIfArgs {
     #[arg(long, value_name = args::TOKENS, requires = "what_if", value_parser = args::ctx)]
     pub compact_at: Option<u64>,
     /// A synthetic session of N round trips instead of a log.
-    #[arg(long, value_name = "N", requires = "what_if", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", requires = "what_if", value_parser = args::rounds)]
     pub turns: Option<u32>,
     /// Synthetic: tokens in the conversation before the first round trip.
     #[arg(
@@ -38,10 +39,10 @@ pub struct WhatIfArgs {
     pub turn_context: u64,
     /// Synthetic: tokens each round trip adds (tool results, your message); default: a
     /// quarter of --turn-context, at most 2000 (the same rule as `cclocal bench`).
-    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, requires = "turns")]
+    #[arg(long, value_name = args::TOKENS, value_parser = args::tokens, requires = "turns")]
     pub turn_new: Option<u64>,
     /// Tokens the model writes per round trip (synthetic, or when the log does not say).
-    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, default_value_t = 300)]
+    #[arg(long, value_name = args::TOKENS, value_parser = args::tokens, default_value_t = 300)]
     pub turn_output: u64,
 }
 
@@ -51,10 +52,7 @@ fn read_rates(path: Option<&Path>, server: Option<&ServerAnalysis>) -> Result<Ra
         if let Some(r) = server.and_then(predict::from_server::rates) {
             return Ok(r);
         }
-        return Err(Error::usage(
-            "--what-if needs measured rates: pass --bench BENCH.json, or a server log with timing lines (--server-log FILE)",
-        )
-        .with_hint("save them with `cclocal bench MODEL --json > bench.json` (same model, same machine)"));
+        return Err(no_rates(server));
     };
     let text = crate::fsread::read_to_string(path, crate::fsread::SMALL).map_err(|e| {
         Error::not_found(format!("cannot read the bench report: {e}"))
@@ -65,6 +63,43 @@ fn read_rates(path: Option<&Path>, server: Option<&ServerAnalysis>) -> Result<Ra
             .with_subject(path.display().to_string())
             .with_hint("pass the output of `cclocal bench MODEL --json`")
     })
+}
+
+/// Why there are no rates to price with, naming what was given: no server log at all, a
+/// server log without timing lines (vLLM's and vllm-mlx's logs have none), or too few
+/// timed requests to fit.
+fn no_rates(server: Option<&ServerAnalysis>) -> Error {
+    let bench_hint = "or save rates with `cclocal bench MODEL --json > bench.json` (same model, \
+                      same machine) and pass --bench bench.json";
+    match server {
+        None => Error::usage(
+            "--what-if needs measured rates: pass a server log with timing lines \
+             (--server-log FILE) or --bench BENCH.json",
+        )
+        .with_hint(format!(
+            "llama-server's and Ollama's logs time every request; {bench_hint}"
+        )),
+        Some(s) => {
+            let timed = s.timed().count();
+            let why = if timed == 0 {
+                format!(
+                    "the server log ({}, {} lines) has no timing lines, so it gives no \
+                     prefill or decode rate",
+                    s.kind.as_str(),
+                    s.lines
+                )
+            } else {
+                format!(
+                    "the server log has {timed} timed request(s), too few or too alike \
+                     (prefill needs prompts of different sizes, decode needs written \
+                     tokens) to fit a prefill and a decode rate"
+                )
+            };
+            Error::parse(format!("--what-if cannot price this session: {why}")).with_hint(format!(
+                "llama-server's and Ollama's logs time every request; {bench_hint}"
+            ))
+        }
+    }
 }
 
 /// The session from a debug log (the prompt sizes come with its requests), joined to the

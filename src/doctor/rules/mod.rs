@@ -7,7 +7,7 @@ mod context;
 mod llama;
 mod server;
 mod serverlog;
-mod setup;
+pub mod setup;
 
 pub use crate::claude::env_line;
 use crate::claude::{compute_window, EnvMap, Version, WindowCalc, LATEST_KNOWN};

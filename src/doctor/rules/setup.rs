@@ -7,6 +7,7 @@ use crate::claude::{gate_for, Version};
 use crate::doctor::facts::{ContextSource, Facts};
 use crate::doctor::probe::same_model;
 use crate::findings::{Finding, Severity};
+use crate::setup::config::SetupConfig;
 
 /// The last `cclocal verify`: what the user's own Claude Code did against the plan, and
 /// how long ago (`docs/verify.md`).
@@ -95,8 +96,57 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         );
         return;
     };
-    let mut drift: Vec<String> = Vec::new();
-    let mut worst = Severity::Info;
+    let drift = drift(f, cfg);
+    let worst = drift
+        .iter()
+        .map(|d| d.severity)
+        .max()
+        .unwrap_or(Severity::Info);
+    let drift: Vec<&str> = drift.iter().map(|d| d.text.as_str()).collect();
+    if drift.is_empty() {
+        return;
+    }
+    push(
+        out,
+        s,
+        finding("setup_drift", worst, "what `cclocal setup` configured is not what is live")
+            .detail(format!("{} ({})", drift.join("; "), setup.path))
+            .fix(super::backends::drift_fix(f, cfg).unwrap_or_else(|| "run `cclocal setup` again (it re-applies config.toml; change one value with a flag, e.g. --ctx)".into())),
+    );
+}
+
+/// What one difference between config.toml and the live setup is about (`cclocal status`
+/// marks its compared items by these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriftTopic {
+    Context,
+    KvCache,
+    KeepAlive,
+    ClaudeVersion,
+}
+
+/// One difference between what setup configured and what is live.
+#[derive(Debug, Clone)]
+pub struct Drift {
+    pub topic: DriftTopic,
+    pub text: String,
+    pub severity: Severity,
+}
+
+impl Drift {
+    fn new(topic: DriftTopic, text: String, severity: Severity) -> Self {
+        Drift {
+            topic,
+            text,
+            severity,
+        }
+    }
+}
+
+/// Every difference between `cfg` (config.toml) and the live facts: the `setup_drift`
+/// finding's detail, and `cclocal status`'s marks.
+pub fn drift(f: &Facts, cfg: &SetupConfig) -> Vec<Drift> {
+    let mut drift: Vec<Drift> = Vec::new();
     // One model loaded in llama-server: that is the one setup configured, whatever its name.
     let single_llama = f.server.kind == Some(crate::server::ServerKind::LlamaServer)
         && f.server.llama.as_ref().is_some_and(|l| !l.router);
@@ -107,11 +157,14 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     {
         if let (Some(c), Some(ContextSource::Live)) = (m.served_context, m.served_context_source) {
             if c != cfg.model.context {
-                drift.push(format!(
-                    "setup configured a {}-token context for {}, the server serves {c}",
-                    cfg.model.context, m.name
+                drift.push(Drift::new(
+                    DriftTopic::Context,
+                    format!(
+                        "setup configured a {}-token context for {}, the server serves {c}",
+                        cfg.model.context, m.name
+                    ),
+                    Severity::Warning,
                 ));
-                worst = Severity::Warning;
             }
         }
     }
@@ -129,19 +182,25 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         let kv = live("OLLAMA_KV_CACHE_TYPE");
         let kv = if kv.is_empty() { "f16".to_string() } else { kv };
         if !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type) {
-            drift.push(format!(
-                "setup configured OLLAMA_KV_CACHE_TYPE={}, the server has {kv}",
-                cfg.server.kv_cache_type
+            drift.push(Drift::new(
+                DriftTopic::KvCache,
+                format!(
+                    "setup configured OLLAMA_KV_CACHE_TYPE={}, the server has {kv}",
+                    cfg.server.kv_cache_type
+                ),
+                Severity::Warning,
             ));
-            worst = Severity::Warning;
         }
         let ka = live("OLLAMA_KEEP_ALIVE");
         if !ka.is_empty() && !ka.eq_ignore_ascii_case(&cfg.server.keep_alive) {
-            drift.push(format!(
-                "setup configured OLLAMA_KEEP_ALIVE={}, the server has {ka}",
-                cfg.server.keep_alive
+            drift.push(Drift::new(
+                DriftTopic::KeepAlive,
+                format!(
+                    "setup configured OLLAMA_KEEP_ALIVE={}, the server has {ka}",
+                    cfg.server.keep_alive
+                ),
+                Severity::Warning,
             ));
-            worst = Severity::Warning;
         }
     }
     if let Some(cmd) = f.server.llama_command.as_ref() {
@@ -149,38 +208,37 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         if cfg.server.kind == crate::server::ServerKind::LlamaServer
             && !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type)
         {
-            drift.push(format!(
-                "setup configured -ctk {}, llama-server runs with {kv}",
-                cfg.server.kv_cache_type
+            drift.push(Drift::new(
+                DriftTopic::KvCache,
+                format!(
+                    "setup configured -ctk {}, llama-server runs with {kv}",
+                    cfg.server.kv_cache_type
+                ),
+                Severity::Warning,
             ));
-            worst = Severity::Warning;
         }
     }
     let installed = f.claude.as_ref().and_then(|c| c.version);
     if let (Some(now), Ok(then)) = (installed, cfg.claude.version.parse::<Version>()) {
         if now != then {
             let changed = gate_for(now) != gate_for(then);
-            drift.push(format!(
-                "the Claude Code settings were computed for {then}, {now} is installed{}",
+            drift.push(Drift::new(
+                DriftTopic::ClaudeVersion,
+                format!(
+                    "the Claude Code settings were computed for {then}, {now} is installed{}",
+                    if changed {
+                        " and computes its window differently"
+                    } else {
+                        ""
+                    }
+                ),
                 if changed {
-                    " and computes its window differently"
+                    Severity::Warning
                 } else {
-                    ""
-                }
+                    Severity::Info
+                },
             ));
-            if changed {
-                worst = Severity::Warning;
-            }
         }
     }
-    if drift.is_empty() {
-        return;
-    }
-    push(
-        out,
-        s,
-        finding("setup_drift", worst, "what `cclocal setup` configured is not what is live")
-            .detail(format!("{} ({})", drift.join("; "), setup.path))
-            .fix(super::backends::drift_fix(f, cfg).unwrap_or_else(|| "run `cclocal setup` again (it re-applies config.toml; change one value with a flag, e.g. --ctx)".into())),
-    );
+    drift
 }

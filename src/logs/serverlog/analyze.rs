@@ -1006,6 +1006,69 @@ pub fn analyze_bytes(bytes: &[u8]) -> ServerAnalysis {
     an.finish()
 }
 
+/// Whether the reader recognised anything of a server's log in `a`: the server's kind, a
+/// model load, a request, Ollama's settings or a truncation. A server log cut from the
+/// middle of a run still has requests; `/etc/passwd` or a debug log has none of these.
+pub fn looks_like_server_log(a: &ServerAnalysis) -> bool {
+    a.kind != ServerKind::Unknown
+        || !a.loads.is_empty()
+        || !a.tasks.is_empty()
+        || !a.config.is_empty()
+        || !a.truncations.is_empty()
+        || !a.refused_text.is_empty()
+        || !a.expiries.is_empty()
+        || a.dropped > 0
+}
+
+/// Whether the first 64 KiB of `p` name a server the reader knows (a log whose lines it
+/// does not read yet, such as another vLLM version's, is still a server's log).
+fn names_a_server(p: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::new();
+    if let Ok(f) = crate::fsread::open_regular(p, "a server log") {
+        let _ = f.take(64 * 1024).read_to_end(&mut head);
+    }
+    let text = String::from_utf8_lossy(&head).to_ascii_lowercase();
+    [
+        "vllm",
+        "llama_model_loader",
+        "llama-server",
+        "ollama",
+        "uvicorn",
+        "\"post /v1/",
+        "mlx_lm",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+}
+
+/// `Ok` when `a` (read from `paths`) is a server's log; else an error that names the
+/// servers whose logs are read and what the file holds instead.
+pub fn check_server_log(paths: &[PathBuf], a: &ServerAnalysis) -> Result<()> {
+    if looks_like_server_log(a) || paths.iter().any(|p| names_a_server(p)) {
+        return Ok(());
+    }
+    let Some(p) = paths.last() else {
+        return Ok(());
+    };
+    let seen = crate::logs::read::describe_content(p);
+    let debug =
+        crate::logs::analyze_files(std::slice::from_ref(p)).is_ok_and(|d| d.summary.entries > 0);
+    let hint = if debug {
+        "this is a Claude Code debug log: pass it as PATH (`cclocal logs PATH --server-log …`)"
+    } else {
+        "pass llama-server's log file (`--log-file`), Ollama's server.log (or \
+         `journalctl -u ollama --no-pager > ollama.log`), or the output of `vllm serve` or \
+         vllm-mlx"
+    };
+    Err(Error::parse(format!(
+        "not a server log: expected the log of llama-server, Ollama, vLLM or vllm-mlx \
+         (a model load or request lines), found {seen}"
+    ))
+    .with_subject(p.display().to_string())
+    .with_hint(hint))
+}
+
 /// Reads the given files in order, as one log (rotated parts oldest first).
 pub fn analyze_files(paths: &[PathBuf]) -> Result<ServerAnalysis> {
     let mut an = ServerAnalyzer::new();

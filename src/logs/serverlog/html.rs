@@ -67,6 +67,10 @@ pub struct Timeline {
     pub server_ctx: Option<u64>,
     pub compact_threshold: Option<u64>,
     pub findings: Vec<Finding>,
+    /// Prefill, decode and idle of the whole session where the text report has them (a
+    /// joined session: `join::summary`, the same figures as `cclocal logs` prints); else
+    /// the bars' sums, idle being the span less prefill and decode (the text's rule too).
+    pub totals: Option<(f64, f64, f64)>,
 }
 
 fn idle_fill(bars: &mut [Bar], end: i64) {
@@ -170,6 +174,7 @@ pub fn timeline(
     let end = s.last_ts_ms.unwrap_or(start);
     idle_fill(&mut bars, end);
     let mut server_ctx = None;
+    let mut totals = None;
     if let Some((a, j)) = server {
         let offset = |e: u32| {
             j.offsets
@@ -184,6 +189,8 @@ pub fn timeline(
         };
         marks.extend(server_marks(a, map));
         server_ctx = a.loads.last().and_then(|l| l.context());
+        let sm = super::join::summary(c, a, j);
+        totals = Some((sm.prefill_ms, sm.decode_ms, sm.idle_ms));
     }
     let compact_threshold = s
         .threshold
@@ -198,6 +205,7 @@ pub fn timeline(
         server_ctx,
         compact_threshold,
         findings: findings.to_vec(),
+        totals,
     }
 }
 
@@ -247,6 +255,7 @@ pub fn server_timeline(a: &ServerAnalysis, findings: &[Finding]) -> Timeline {
         server_ctx: a.loads.last().and_then(|l| l.context()),
         compact_threshold: None,
         findings: findings.to_vec(),
+        totals: None,
     }
 }
 
@@ -296,7 +305,7 @@ pub fn render(t: &Timeline) -> String {
 <title>cclocal — {title}</title><style>\
 body{{font:13px/1.4 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px;color:#222;background:#fff}}\
 h1{{font-size:18px;margin:0 0 4px}} h2{{font-size:15px;margin:22px 0 6px}}\
-.prefill{{fill:#e8871e}} .decode{{fill:#2f6fb3}} .idle{{fill:#d9d9d9}}\
+.prefill{{fill:#e8871e}} .decode{{fill:#2f6fb3}} .idle{{fill:#d9d9d9}} tr.ok{{color:#3a7a3a}} tr.error td:first-child{{color:#b00020}}\
 .prompt{{fill:#7a5cb0}} .axis{{stroke:#999;stroke-width:1}} .limit{{stroke-width:1.5;stroke-dasharray:5 3}}\
 .ctx{{stroke:#c0392b}} .thr{{stroke:#16a085}} text{{font-size:11px;fill:#333}}\
 .mark-truncation,.mark-overflow{{stroke:#c0392b}} .mark-reload{{stroke:#8e44ad}} .mark-compaction{{stroke:#16a085}}\
@@ -314,8 +323,13 @@ table{{border-collapse:collapse}} td,th{{padding:2px 8px;text-align:right;border
         human_ms(span as u64),
         t.bars.len()
     );
-    let (p, d, i) = t.bars.iter().fold((0.0, 0.0, 0.0), |a, b| {
-        (a.0 + b.prefill_ms, a.1 + b.decode_ms, a.2 + b.idle_ms)
+    let (p, d, i) = t.totals.unwrap_or_else(|| {
+        let (p, d) = t
+            .bars
+            .iter()
+            .fold((0.0, 0.0), |a, b| (a.0 + b.prefill_ms, a.1 + b.decode_ms));
+        let wall = t.end_ms.saturating_sub(t.start_ms).max(0) as f64;
+        (p, d, (wall - p - d).max(0.0))
     });
     let _ = writeln!(
         o,
@@ -446,11 +460,18 @@ table{{border-collapse:collapse}} td,th{{padding:2px 8px;text-align:right;border
     }
     // 3. Findings.
     if !t.findings.is_empty() {
-        let _ = writeln!(o, "<h2>Findings</h2><table><tr><th class=\"l\">id</th><th class=\"l\">what</th><th class=\"l\">fix</th></tr>");
+        // The same glyph as the text report (✓ a check that passed, i, !, ✗), so a passed
+        // check does not read as a problem.
+        let _ = writeln!(o, "<h2>Findings</h2><table><tr><th class=\"l\"></th><th class=\"l\">id</th><th class=\"l\">what</th><th class=\"l\">fix</th></tr>");
         for f in &t.findings {
+            let sev = serde_json::to_value(f.severity)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
             let _ = writeln!(
                 o,
-                "<tr><td class=\"l\">{}</td><td class=\"l\">{}<br><small>{}</small></td><td class=\"l\">{}</td></tr>",
+                "<tr class=\"finding {sev}\" data-severity=\"{sev}\"><td class=\"l\" title=\"{sev}\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}<br><small>{}</small></td><td class=\"l\">{}</td></tr>",
+                f.severity.glyph(),
                 esc(f.id),
                 esc(&f.title),
                 esc(&f.detail),

@@ -13,8 +13,8 @@ pub mod parse;
 pub mod rules;
 
 pub use analyze::{
-    analyze_bytes, analyze_files, Clock, KvAlloc, Load, ReloadReason, ServerAnalysis,
-    ServerAnalyzer, ServerKind, Task, Truncation,
+    analyze_bytes, analyze_files, check_server_log, looks_like_server_log, Clock, KvAlloc, Load,
+    ReloadReason, ServerAnalysis, ServerAnalyzer, ServerKind, Task, Truncation,
 };
 pub use join::{join, Join, JoinSummary};
 pub use locate::{default_server_logs, journal, llama_server_log};

@@ -773,10 +773,7 @@ pub fn human_line(e: &FollowEvent) -> String {
                 l.push_str(&format!(", {r:.0} tokens/s"));
             }
             if let Some(ms) = eta_ms {
-                l.push_str(&format!(
-                    ", about {} left",
-                    super::time::human_ms(*ms)
-                ));
+                l.push_str(&format!(", about {} left", super::time::human_ms(*ms)));
             }
             l
         }
@@ -924,7 +921,10 @@ mod tests {
             .collect();
         assert_eq!(pre.len(), 1, "{ev:?}");
         let FollowEvent::Prefill {
-            done, total, eta_ms, ..
+            done,
+            total,
+            eta_ms,
+            ..
         } = pre[0]
         else {
             unreachable!()

@@ -15,6 +15,7 @@ use crate::findings::Finding;
 use crate::logs::time::format_iso_ms;
 use crate::logs::{self, Analysis, DebugEnv, Request};
 
+mod follow;
 mod human;
 mod server;
 mod what_if;
@@ -56,11 +57,28 @@ pub struct LogsArgs {
     /// Also write the session's timeline as one self-contained HTML file.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Follow the session as it runs (like `tail -f`): the newest Claude Code debug log (or
+    /// PATH), the server log (--server-log) and llama-server's /slots (--host), one line
+    /// per request and per problem as it happens; Ctrl-C prints the session's summary.
+    #[arg(long, short = 'f', conflicts_with_all = ["html", "latest"])]
+    pub follow: bool,
     #[command(flatten)]
     pub what_if: what_if::WhatIfArgs,
 }
 
+/// The findings `logs` shows for a debug log's analysis (also `--follow`'s summary).
+pub fn findings_of(a: &Analysis, server_ctx: Option<u64>) -> Vec<Finding> {
+    logs::findings(a, &logs::RuleOptions { server_ctx })
+}
+
 pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
+    if args.follow {
+        if args.what_if.what_if {
+            return Err(Error::usage("--follow cannot be combined with --what-if")
+                .with_hint("run `cclocal logs --latest --what-if` after the session"));
+        }
+        return follow::run(args, verbose);
+    }
     let env = DebugEnv::from_process();
     if let (None, false, Some(session)) =
         (&args.path, args.latest, what_if::synthetic(&args.what_if))
@@ -105,8 +123,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
             .and_then(|s| s.analysis.loads.last())
             .and_then(|l| l.context());
     }
-    let opts = logs::RuleOptions { server_ctx };
-    let mut findings = logs::findings(&analysis, &opts);
+    let mut findings = findings_of(&analysis, server_ctx);
     findings.extend(extra);
     if let Some(s) = &srv {
         findings.extend(s.findings.iter().cloned());

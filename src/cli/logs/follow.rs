@@ -1,0 +1,259 @@
+//! `cclocal logs --follow`: the running session, live (docs/follow.md).
+//!
+//! Every [`POLL`] the debug log and the server log are read for what they gained
+//! (`logs::follow`), llama-server's `/slots` is asked where a prefill stands (with
+//! `--host`), and the newest session's log is looked up again (without a PATH). Events
+//! are printed as they come: on a terminal as lines above one redrawn status line, on a
+//! pipe as plain lines, with `--json` as one JSON object per line. Ctrl-C (or SIGTERM)
+//! ends it with the summary `cclocal logs` prints for the same files.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::LogsArgs;
+use crate::error::Result;
+use crate::logs::follow::{human_line, FollowEvent, Follower};
+use crate::logs::time::format_iso_ms;
+use crate::logs::{self, DebugEnv};
+
+/// How often the logs are read.
+pub const POLL: Duration = Duration::from_millis(200);
+/// How often the newest session is looked up again, and `/slots` asked.
+const LOOKUP: Duration = Duration::from_secs(1);
+const SLOTS: Duration = Duration::from_millis(500);
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+fn install_handlers() {
+    // SAFETY: the handler only stores to an atomic (async-signal-safe).
+    unsafe {
+        libc::signal(
+            libc::SIGINT,
+            on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGTERM,
+            on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+        );
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// How events are shown.
+struct Out {
+    json: bool,
+    tty: bool,
+    status: String,
+    requests: u64,
+}
+
+impl Out {
+    fn write(&mut self, text: &str) -> Result<()> {
+        let mut o = std::io::stdout().lock();
+        o.write_all(text.as_bytes())
+            .and_then(|_| o.flush())
+            .map_err(|e| crate::error::Error::io(std::path::Path::new("stdout"), "write", e))
+    }
+
+    fn event(&mut self, e: &FollowEvent) -> Result<()> {
+        if matches!(e, FollowEvent::Request { .. }) {
+            self.requests += 1;
+        }
+        if self.json {
+            let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+            v["seen_at"] = json!(format_iso_ms(now_ms()));
+            let line = format!("{}\n", serde_json::to_string(&v).unwrap_or_default());
+            return self.write(&line);
+        }
+        let raw = human_line(e);
+        let line = crate::term::clean_text(&raw);
+        if !self.tty {
+            return self.write(&format!("{line}\n"));
+        }
+        // A terminal: progress only redraws the status line; everything else goes above it.
+        match e {
+            FollowEvent::Prefill { .. } => self.status = line.trim_start().to_string(),
+            FollowEvent::FirstByte { .. } | FollowEvent::Failed { .. } => {
+                self.status = format!("{} requests; waiting", self.requests)
+            }
+            FollowEvent::Request { .. } => {
+                self.status = format!(
+                    "{} requests; request sent, waiting for the server",
+                    self.requests
+                )
+            }
+            _ => {}
+        }
+        let above = if matches!(e, FollowEvent::Prefill { .. }) {
+            String::new()
+        } else {
+            format!("{line}\n")
+        };
+        let status = self.status.clone();
+        self.write(&format!("\r\x1b[2K{above}{status}"))
+    }
+
+    fn clear_status(&mut self) -> Result<()> {
+        if self.tty && !self.json {
+            self.write("\r\x1b[2K")?;
+        }
+        Ok(())
+    }
+}
+
+/// The debug log to follow: the PATH given, else the newest session's.
+fn target(args: &LogsArgs, env: &DebugEnv) -> Option<PathBuf> {
+    match &args.path {
+        Some(p) => Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+        None => logs::latest(env).ok(),
+    }
+}
+
+pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
+    install_handlers();
+    let env = DebugEnv::from_process();
+    let mut out = Out {
+        json: args.json,
+        tty: std::io::stdout().is_terminal(),
+        status: String::new(),
+        requests: 0,
+    };
+    let mut fo = Follower::new();
+    fo.server_ctx = args.server_ctx;
+    let mut ev = Vec::new();
+    if let Some(p) = args.server_log.last() {
+        fo.set_server_log(p, &mut ev);
+    }
+    let slots_url = match &args.host {
+        Some(h) => Some(
+            crate::server::ServerUrl::parse_for(h, None)?
+                .reachable()
+                .to_url(),
+        ),
+        None => None,
+    };
+    let mut slots_ok = slots_url.is_some();
+    let mut waiting_said = false;
+    let mut first = true;
+    let mut last_lookup = Instant::now() - LOOKUP;
+    let mut last_slots = Instant::now() - SLOTS;
+    loop {
+        let stopping = STOP.load(Ordering::SeqCst);
+        if last_lookup.elapsed() >= LOOKUP || fo.claude.is_none() {
+            last_lookup = Instant::now();
+            if let Some(p) = target(args, &env) {
+                if fo.claude_path() != Some(p.as_path()) {
+                    // Rotated parts of it come first, read whole (as `logs` reads them).
+                    fo.set_claude(&p, &mut ev);
+                    if let Some(c) = fo.claude.as_mut() {
+                        for part in logs::parts(&p).iter().filter(|x| **x != p) {
+                            if let Ok(f) = logs::read::open_log(part) {
+                                let _ = logs::read::feed(&mut c.an, f);
+                            }
+                        }
+                    }
+                    first = true;
+                }
+            } else if !waiting_said {
+                waiting_said = true;
+                let dir = logs::debug_dir(&env)
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default();
+                crate::teprintln!(
+                    "waiting for a Claude Code debug log in {dir} (start Claude Code with the \
+                     launcher `cclocal setup` wrote, or with --debug-file)"
+                );
+            }
+        }
+        fo.poll(&mut ev)?;
+        if let (Some(url), true) = (&slots_url, slots_ok && last_slots.elapsed() >= SLOTS) {
+            last_slots = Instant::now();
+            match crate::ollama::client::Client::new(url, Duration::from_millis(800))
+                .and_then(|c| c.get("/slots"))
+            {
+                Ok(r) if r.status == 404 || r.status == 501 => slots_ok = false,
+                Ok(r) if r.is_success() => {
+                    if let Ok(v) = r.json() {
+                        fo.slots(&v, &mut ev);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if first {
+            // What the log held before: counted, not replayed.
+            first = false;
+            let before = ev
+                .iter()
+                .filter(|e| matches!(e, FollowEvent::Request { .. }))
+                .count() as u64;
+            ev.retain(|e| {
+                matches!(
+                    e,
+                    FollowEvent::Session { .. } | FollowEvent::ServerLog { .. }
+                )
+            });
+            for e in ev.drain(..) {
+                out.event(&e)?;
+            }
+            out.requests = before;
+            if before > 0 && !out.json {
+                out.write(&format!("({before} requests before now)\n"))?;
+            }
+        }
+        for e in ev.drain(..) {
+            out.event(&e)?;
+        }
+        if stopping {
+            break;
+        }
+        std::thread::sleep(POLL);
+    }
+    out.clear_status()?;
+    summary(args, &mut fo, verbose)
+}
+
+/// The session so far, as `cclocal logs` reports the same files.
+fn summary(args: &LogsArgs, fo: &mut Follower, verbose: bool) -> Result<i32> {
+    let path = fo.claude_path().map(|p| p.to_path_buf());
+    let Some(analysis) = fo.finish() else {
+        if !args.json {
+            crate::tprintln!("No Claude Code debug log was followed.");
+        }
+        return Ok(0);
+    };
+    let parts = path.as_deref().map(logs::parts).unwrap_or_default();
+    let server_ctx = fo.server_ctx;
+    let findings = super::findings_of(&analysis, server_ctx);
+    if args.json {
+        let full = super::to_json(&analysis, &findings, &parts);
+        let v = json!({
+            "event": "summary",
+            "seen_at": format_iso_ms(now_ms()),
+            "summary": full["summary"],
+            "findings": full["findings"],
+            "files": full["files"],
+        });
+        println!("{}", serde_json::to_string(&v).unwrap_or_default());
+    } else {
+        crate::tprint!(
+            "\n{}",
+            super::human::human(&analysis, &findings, &parts, args.limit, verbose)
+        );
+    }
+    Ok(crate::findings::exit_code(&findings, args.strict))
+}

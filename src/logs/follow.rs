@@ -231,6 +231,8 @@ pub enum FollowEvent {
         decode_tokens: Option<u64>,
         decode_tokens_per_s: Option<f64>,
         status: Option<u16>,
+        /// The server's context per request, for the prompt to be measured against.
+        server_context: Option<u64>,
     },
     /// Something went wrong on the server's side.
     Problem {
@@ -652,6 +654,7 @@ fn server_changes(s: &mut ServerSide, out: &mut Vec<FollowEvent>, server_ctx: &m
             decode_tokens: t.eval_tokens,
             decode_tokens_per_s: decode_tps,
             status: t.http.as_ref().map(|h| h.0),
+            server_context: *server_ctx,
         });
         if t.truncated {
             out.push(FollowEvent::Problem {
@@ -786,6 +789,7 @@ pub fn human_line(e: &FollowEvent) -> String {
             decode_tokens,
             decode_tokens_per_s,
             status,
+            server_context,
         } => {
             let mut l = format!("   served task {task}");
             if let Some(st) = status {
@@ -793,6 +797,13 @@ pub fn human_line(e: &FollowEvent) -> String {
             }
             if let Some(p) = prompt_tokens {
                 l.push_str(&format!(": prompt {}", k(*p)));
+                if let Some(c) = server_context.filter(|c| *c > 0) {
+                    l.push_str(&format!(
+                        " ({:.0}% of the context {})",
+                        *p as f64 * 100.0 / c as f64,
+                        k(c)
+                    ));
+                }
                 if let Some(c) = cached_tokens {
                     l.push_str(&format!(", {} from the cache", k(*c)));
                 }

@@ -21,6 +21,7 @@ mod doctor_server_kind;
 mod gguf_hostile;
 mod llama_server_journey;
 mod logs_claude_e2e;
+mod logs_follow_e2e;
 mod logs_cli;
 mod logs_fixtures;
 mod logs_parse_prop;

@@ -22,8 +22,9 @@ use crate::logs::{self, DebugEnv};
 
 /// How often the logs are read.
 pub const POLL: Duration = Duration::from_millis(200);
-/// How often the newest session is looked up again, and `/slots` asked.
-const LOOKUP: Duration = Duration::from_secs(1);
+/// How often the newest session is looked up again (a readlink and a stat), and `/slots`
+/// asked.
+const LOOKUP: Duration = POLL;
 const SLOTS: Duration = Duration::from_millis(500);
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -59,6 +60,9 @@ struct Out {
     tty: bool,
     status: String,
     requests: u64,
+    /// How much later than planned the current poll began (the machine was busy), shown
+    /// with `--json` so a reader can tell cclocal's delay from the machine's.
+    late_ms: u64,
 }
 
 impl Out {
@@ -76,6 +80,7 @@ impl Out {
         if self.json {
             let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
             v["seen_at"] = json!(format_iso_ms(now_ms()));
+            v["late_ms"] = json!(self.late_ms);
             let line = format!("{}\n", serde_json::to_string(&v).unwrap_or_default());
             return self.write(&line);
         }
@@ -118,7 +123,7 @@ impl Out {
 /// The debug log to follow: the PATH given, else the newest session's.
 fn target(args: &LogsArgs, env: &DebugEnv) -> Option<PathBuf> {
     match &args.path {
-        Some(p) => Some(std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())),
+        Some(p) => Some(p.clone()),
         None => logs::latest(env).ok(),
     }
 }
@@ -131,6 +136,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
         tty: std::io::stdout().is_terminal(),
         status: String::new(),
         requests: 0,
+        late_ms: 0,
     };
     let mut fo = Follower::new();
     fo.server_ctx = args.server_ctx;
@@ -151,9 +157,15 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     let mut first = true;
     let mut last_lookup = Instant::now() - LOOKUP;
     let mut last_slots = Instant::now() - SLOTS;
+    let mut due = Instant::now();
     loop {
         let stopping = STOP.load(Ordering::SeqCst);
-        if last_lookup.elapsed() >= LOOKUP || fo.claude.is_none() {
+        let start = Instant::now();
+        out.late_ms = u64::try_from(start.saturating_duration_since(due).as_millis()).unwrap_or(0);
+        due = start + POLL;
+        // A PATH given is followed as it is; without one, the newest session's log.
+        let fixed = args.path.is_some() && fo.claude.is_some();
+        if !fixed && last_lookup.elapsed() >= LOOKUP {
             last_lookup = Instant::now();
             if let Some(p) = target(args, &env) {
                 if fo.claude_path() != Some(p.as_path()) {
@@ -166,7 +178,6 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
                             }
                         }
                     }
-                    first = true;
                 }
             } else if !waiting_said {
                 waiting_said = true;
@@ -195,7 +206,8 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
             }
         }
         if first {
-            // What the log held before: counted, not replayed.
+            // What the logs held when the follow began: counted, not replayed (a session
+            // that begins later is shown from its start).
             first = false;
             let before = ev
                 .iter()
@@ -221,7 +233,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
         if stopping {
             break;
         }
-        std::thread::sleep(POLL);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
     }
     out.clear_status()?;
     summary(args, &mut fo, verbose)

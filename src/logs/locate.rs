@@ -11,7 +11,8 @@ use std::time::SystemTime;
 use crate::error::{Error, Result};
 
 /// How to turn debug logging on, for messages.
-pub const ENABLE_HINT: &str = "run Claude Code through the launcher `cclocal setup` writes (it records \
+pub const ENABLE_HINT: &str =
+    "run Claude Code through the launcher `cclocal setup` writes (it records \
 one), or start it with `claude --debug-file PATH` (or `claude --debug`, which writes \
 ~/.claude/debug/<session>.txt), then run `cclocal logs PATH` or `cclocal logs --latest`";
 

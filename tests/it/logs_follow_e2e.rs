@@ -180,7 +180,10 @@ fn follow_shows_a_real_session_as_it_happens() {
     ];
     let l = sh_quote(launcher.to_str().unwrap());
     let first = support::run_to_end_within(
-        in_pty(&format!("cd ~ && {l} -p 'Reply with one word'"), &claude_env),
+        in_pty(
+            &format!("cd ~ && {l} -p 'Reply with one word'"),
+            &claude_env,
+        ),
         600,
     );
     assert!(
@@ -200,9 +203,18 @@ fn follow_shows_a_real_session_as_it_happens() {
     // Ctrl-C: a signal to the JSON follower, the real key in the terminal.
     // SAFETY: kill(2) on a child this test started.
     unsafe { libc::kill(json_follow.id() as i32, libc::SIGINT) };
-    tty_follow.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+    tty_follow
+        .stdin
+        .as_mut()
+        .unwrap()
+        .write_all(b"\x03")
+        .unwrap();
     wait_within(&mut json_follow, Duration::from_secs(30), "follow --json");
-    wait_within(&mut tty_follow, Duration::from_secs(30), "follow in a terminal");
+    wait_within(
+        &mut tty_follow,
+        Duration::from_secs(30),
+        "follow in a terminal",
+    );
 
     let events: Vec<Value> = std::fs::read_to_string(&json_out)
         .unwrap()

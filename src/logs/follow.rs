@@ -81,10 +81,7 @@ impl Tail {
                 }
             }
             let mut buf = vec![0u8; CHUNK];
-            loop {
-                let Some(file) = self.file.as_mut() else {
-                    break;
-                };
+            while let Some(file) = self.file.as_mut() {
                 let n = match file.read(&mut buf) {
                     Ok(n) => n,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -965,4 +965,22 @@ mod tests {
         );
         assert!(ev.iter().all(|e| !human_line(e).is_empty()));
     }
+
+    #[test]
+    fn ollama_truncation_shows() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("server.log");
+        let mut f = std::fs::File::create(&p).unwrap();
+        let mut fo = Follower::new();
+        let mut ev = Vec::new();
+        fo.set_server_log(&p, &mut ev);
+        fo.poll(&mut ev).unwrap();
+        ev.clear();
+        f.write_all(b"time=2026-11-25T19:00:00.000Z level=WARN source=runner.go:120 msg=\"truncating input prompt\" limit=8192 prompt=9000 keep=4 new=8192\n").unwrap();
+        fo.poll(&mut ev).unwrap();
+        assert!(
+            matches!(&ev[..], [FollowEvent::Problem { kind: "truncated", detail, .. }] if detail.contains("9000")),
+            "{ev:?}"
+        );
+    }
 }

@@ -252,6 +252,7 @@ fn follow_shows_a_real_session_as_it_happens() {
     // Every request, within 1 s of its line (plus how late the machine let the poll run).
     let requests = logs["requests"].as_array().unwrap();
     assert!(requests.len() >= 2, "{}", logs["requests"]);
+    let mut lags = Vec::new();
     for r in requests {
         let e = of("request")
             .into_iter()
@@ -259,12 +260,14 @@ fn follow_shows_a_real_session_as_it_happens() {
             .unwrap_or_else(|| panic!("request {r} not followed:\n{}", all()));
         let lag = ms(&e["seen_at"]) - ms(&e["at"]);
         let late = e["late_ms"].as_i64().unwrap();
+        lags.push((lag, late));
         assert!(
             lag <= 1000 + late,
             "request shown {lag} ms after it was sent (poll late {late} ms): {e}"
         );
     }
 
+    eprintln!("follow: request shown after (ms, poll late ms): {lags:?}");
     // The first request's prefill moved while it ran: several figures, rising, before its
     // first byte came back.
     let first_byte = of("first_byte")
@@ -276,6 +279,7 @@ fn follow_shows_a_real_session_as_it_happens() {
         .filter(|e| ms(&e["seen_at"]) <= first_byte)
         .map(|e| e["done"].as_u64().unwrap())
         .collect();
+    eprintln!("follow: prefill progress before the first byte: {progress:?}");
     let distinct: std::collections::BTreeSet<u64> = progress.iter().copied().collect();
     assert!(
         distinct.len() >= 2 && progress.windows(2).any(|w| w[1] > w[0]),
@@ -291,6 +295,7 @@ fn follow_shows_a_real_session_as_it_happens() {
         .find(|e| e["status"] == 400)
         .unwrap_or_else(|| panic!("no failed request with 400 ({second}):\n{}", all()));
     let lag = ms(&f["seen_at"]) - ms(&f["at"]);
+    eprintln!("follow: the refusal shown after {lag} ms");
     assert!(lag <= 1000 + f["late_ms"].as_i64().unwrap(), "{f}");
     assert!(
         of("problem")

@@ -277,6 +277,11 @@ impl ClaudeSide {
 /// The server's log, followed.
 pub struct ServerSide {
     pub tail: Tail,
+    pub st: ServerState,
+}
+
+/// The server log's analysis, and what of it was reported.
+pub struct ServerState {
     pub an: ServerAnalyzer,
     /// Tasks checked so far (index into `tasks`) and the ones not yet reported done.
     checked: usize,
@@ -284,8 +289,9 @@ pub struct ServerSide {
     loads: usize,
     truncations: usize,
     refused: usize,
-    /// Rates fitted from the tasks done so far (refitted as tasks end).
+    /// Rates fitted from the tasks done so far (refitted as timed tasks end).
     rates: Option<Rates>,
+    /// Timed tasks seen end since the last fit.
     timed: usize,
     /// The last prefill reported (task, tokens so far).
     last_prefill: Option<(u64, u64)>,
@@ -295,15 +301,17 @@ impl ServerSide {
     pub fn new(path: &Path) -> Self {
         ServerSide {
             tail: Tail::new(path),
-            an: ServerAnalyzer::new(),
-            checked: 0,
-            open: VecDeque::new(),
-            loads: 0,
-            truncations: 0,
-            refused: 0,
-            rates: None,
-            timed: 0,
-            last_prefill: None,
+            st: ServerState {
+                an: ServerAnalyzer::new(),
+                checked: 0,
+                open: VecDeque::new(),
+                loads: 0,
+                truncations: 0,
+                refused: 0,
+                rates: None,
+                timed: 0,
+                last_prefill: None,
+            },
         }
     }
 }
@@ -317,6 +325,9 @@ pub struct Follower {
     pub server_ctx: Option<u64>,
     /// Last prefill figures reported from `/slots` (task, done).
     slots_last: Option<(u64, u64, std::time::Instant)>,
+    /// Read without reporting (what the logs held before the follow began): events are
+    /// dropped as they come, so a long history costs no memory.
+    pub quiet: bool,
 }
 
 impl Follower {
@@ -347,25 +358,23 @@ impl Follower {
 
     /// Reads what the logs gained since the last call; events go to `out`.
     pub fn poll(&mut self, out: &mut Vec<FollowEvent>) -> crate::error::Result<()> {
-        if let Some(s) = self.server.as_mut() {
-            let ServerSide { tail, .. } = s;
+        let keep = out.len();
+        let quiet = self.quiet;
+        if let Some(ServerSide { tail, st }) = self.server.as_mut() {
             let path = tail.path().to_path_buf();
-            let mut lines: Vec<String> = Vec::new();
-            // Server lines are checked one by one, as they come.
-            let mut err = None;
-            let mut f = |l: &str| lines.push(l.to_string());
-            if let Err(e) = tail.poll(&mut f) {
-                err = Some(e);
-            }
-            for l in lines.drain(..) {
-                s.an.line(&l);
-                server_changes(s, out, &mut self.server_ctx);
-            }
-            let skipped = s.tail.take_skipped();
-            s.an.skipped_long_lines(skipped);
-            if let Some(e) = err {
-                return Err(crate::error::Error::io(&path, "read the server log", e));
-            }
+            let ctx = &mut self.server_ctx;
+            // Each line is checked as it comes.
+            let mut f = |l: &str| {
+                st.an.line(l);
+                server_changes(st, out, ctx);
+                if quiet {
+                    out.truncate(keep);
+                }
+            };
+            let r = tail.poll(&mut f);
+            let skipped = tail.take_skipped();
+            st.an.skipped_long_lines(skipped);
+            r.map_err(|e| crate::error::Error::io(&path, "read the server log", e))?;
         }
         let ctx = self.server_ctx;
         if let Some(c) = self.claude.as_mut() {
@@ -374,6 +383,9 @@ impl Follower {
             let mut f = |l: &str| {
                 an.line(&parse_line(l));
                 claude_changes(an, watch, ctx, out);
+                if quiet {
+                    out.truncate(keep);
+                }
             };
             let r = tail.poll(&mut f);
             let skipped = tail.take_skipped();
@@ -394,7 +406,7 @@ impl Follower {
 
     /// The server's analysis so far.
     pub fn server_analysis(&self) -> Option<&ServerAnalysis> {
-        self.server.as_ref().map(|s| s.an.current())
+        self.server.as_ref().map(|s| s.st.an.current())
     }
 
     /// llama-server's `/slots` answer: the context per slot, and a prefill under way.
@@ -517,7 +529,7 @@ fn claude_changes(
     }
 }
 
-fn server_changes(s: &mut ServerSide, out: &mut Vec<FollowEvent>, server_ctx: &mut Option<u64>) {
+fn server_changes(s: &mut ServerState, out: &mut Vec<FollowEvent>, server_ctx: &mut Option<u64>) {
     let a = s.an.current();
     if let Some(c) = a.loads.last().and_then(|l| l.context()) {
         *server_ctx = Some(c);
@@ -579,9 +591,10 @@ fn server_changes(s: &mut ServerSide, out: &mut Vec<FollowEvent>, server_ctx: &m
         s.checked += 1;
     }
     let python = matches!(a.kind, ServerKind::Vllm | ServerKind::VllmMlx);
-    let timed = a.timed().count();
-    if timed != s.timed && timed > 0 {
-        s.timed = timed;
+    // Refit after the first timed task, then after every 8 more (a fit reads every kept
+    // task: refitting on every line would make a long log quadratic).
+    if s.timed > 0 && (s.rates.is_none() || s.timed >= 8) {
+        s.timed = 0;
         s.rates = crate::predict::from_server::rates(a);
     }
     let tasks = &a.tasks;
@@ -637,6 +650,9 @@ fn server_changes(s: &mut ServerSide, out: &mut Vec<FollowEvent>, server_ctx: &m
                 ),
             });
             continue;
+        }
+        if t.prefill_ms.is_some() {
+            s.timed += 1;
         }
         let decode_tps = match (t.eval_tokens, t.decode_ms) {
             (Some(n), Some(ms)) if ms > 0.0 => Some(n as f64 / ms * 1000.0),

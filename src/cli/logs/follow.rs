@@ -190,7 +190,11 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
                 );
             }
         }
+        // What the logs held when the follow began is read quietly: counted, not replayed
+        // (a session that begins later is shown from its start).
+        fo.quiet = first;
         fo.poll(&mut ev)?;
+        fo.quiet = false;
         if let (Some(url), true) = (&slots_url, slots_ok && last_slots.elapsed() >= SLOTS) {
             last_slots = Instant::now();
             match crate::ollama::client::Client::new(url, Duration::from_millis(800))
@@ -206,19 +210,8 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
             }
         }
         if first {
-            // What the logs held when the follow began: counted, not replayed (a session
-            // that begins later is shown from its start).
             first = false;
-            let before = ev
-                .iter()
-                .filter(|e| matches!(e, FollowEvent::Request { .. }))
-                .count() as u64;
-            ev.retain(|e| {
-                matches!(
-                    e,
-                    FollowEvent::Session { .. } | FollowEvent::ServerLog { .. }
-                )
-            });
+            let before = fo.claude.as_ref().map_or(0, |c| c.an.summary().requests);
             for e in ev.drain(..) {
                 out.event(&e)?;
             }

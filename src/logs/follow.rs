@@ -982,6 +982,46 @@ mod tests {
         assert!(ev.iter().all(|e| !human_line(e).is_empty()));
     }
 
+    /// A long history read quietly leaves no events behind, and the lists of what is not
+    /// yet reported stay capped whatever the log holds.
+    #[test]
+    fn long_logs_stay_bounded() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("big.txt");
+        let mut f = std::fs::File::create(&p).unwrap();
+        let mut text = String::new();
+        for i in 0..20_000 {
+            // Streamed requests that never get an answer.
+            text.push_str(&format!(
+                "2026-11-25T19:{:02}:{:02}.000Z [DEBUG] [API REQUEST] /v1/messages source=agent:x{}\n",
+                i / 60 % 60,
+                i % 60,
+                i % 7
+            ));
+        }
+        f.write_all(text.as_bytes()).unwrap();
+        let mut fo = Follower::new();
+        let mut ev = Vec::new();
+        fo.set_claude(&p, &mut ev);
+        fo.quiet = true;
+        fo.poll(&mut ev).unwrap();
+        assert_eq!(
+            ev.len(),
+            1,
+            "only the session line: {:?}",
+            &ev[..2.min(ev.len())]
+        );
+        let c = fo.claude.as_ref().unwrap();
+        assert!(c.watch.pending.len() <= MAX_PENDING);
+        assert_eq!(c.an.summary().requests, 20_000);
+        fo.quiet = false;
+        f.write_all(b"2026-11-25T20:00:00.000Z [DEBUG] [API REQUEST] /v1/messages source=sdk\n")
+            .unwrap();
+        ev.clear();
+        fo.poll(&mut ev).unwrap();
+        assert_eq!(ev.len(), 1, "{ev:?}");
+    }
+
     #[test]
     fn ollama_truncation_shows() {
         let d = tempfile::tempdir().unwrap();

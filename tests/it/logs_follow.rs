@@ -116,6 +116,22 @@ fn follow_switches_to_the_newer_session_and_ends_with_logs_summary() {
     assert_eq!(summary["summary"], logs["summary"]);
     assert_eq!(summary["findings"], logs["findings"]);
     assert_eq!(st.code(), o.status.code(), "the same exit code as logs");
+
+    // `logs` lists the launcher's folder too, and `--latest` is the newer session.
+    let o = t.command(&["logs", "--json"]).output().unwrap();
+    let list: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let latest: Vec<&Value> = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["latest"] == true)
+        .collect();
+    assert_eq!(latest.len(), 1, "{list}");
+    assert!(
+        latest[0]["path"].as_str().unwrap().ends_with("new.txt"),
+        "{list}"
+    );
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 2, "{list}");
 }
 
 #[test]

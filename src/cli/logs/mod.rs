@@ -250,7 +250,21 @@ fn list(env: &DebugEnv, json: bool) -> Result<i32> {
         return Err(Error::not_found("no debug log directory: HOME is not set")
             .with_hint("pass the log's path: `cclocal logs PATH`"));
     };
-    let sessions = logs::list_sessions(&dir)?;
+    // The launcher's folder too (docs/follow.md): newest first across both.
+    let mut sessions = logs::list_sessions(&dir)?;
+    let launcher_dir = logs::locate::launcher_debug_dir(env).filter(|d| *d != dir);
+    if let Some(d) = &launcher_dir {
+        sessions.extend(logs::list_sessions(d)?);
+        let newest = logs::latest(env).ok();
+        for s in &mut sessions {
+            s.latest = newest.is_some() && std::fs::canonicalize(&s.path).ok() == newest;
+        }
+        sessions.sort_by(|a, b| {
+            b.modified
+                .cmp(&a.modified)
+                .then_with(|| a.path.cmp(&b.path))
+        });
+    }
     let modified = |s: &logs::SessionFile| {
         s.modified
             .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
@@ -264,7 +278,9 @@ fn list(env: &DebugEnv, json: bool) -> Result<i32> {
                        "modified": modified(s), "latest": s.latest})
             })
             .collect();
-        let v = json!({"debug_dir": dir.display().to_string(), "sessions": rows});
+        let v = json!({"debug_dir": dir.display().to_string(),
+                       "launcher_debug_dir": launcher_dir.as_ref().map(|d| d.display().to_string()),
+                       "sessions": rows});
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(0);
     }
@@ -273,19 +289,30 @@ fn list(env: &DebugEnv, json: bool) -> Result<i32> {
         crate::tprintln!("To record one, {}.", logs::locate::ENABLE_HINT);
         return Ok(0);
     }
-    crate::tprintln!(
-        "Claude Code debug logs in {} (newest first):",
-        dir.display()
-    );
+    match &launcher_dir {
+        Some(d) if d.is_dir() => crate::tprintln!(
+            "Claude Code debug logs in {} and {} (newest first):",
+            dir.display(),
+            d.display()
+        ),
+        _ => crate::tprintln!(
+            "Claude Code debug logs in {} (newest first):",
+            dir.display()
+        ),
+    }
     for s in sessions.iter().take(20) {
         let when = modified(s)
             .map(|m| m[..16].replace('T', " "))
             .unwrap_or_default();
-        let name = s
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        // Names alone where every log is in one folder; the path where there are two.
+        let name = if launcher_dir.as_ref().is_some_and(|d| d.is_dir()) {
+            s.path.display().to_string()
+        } else {
+            s.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
         let mark = if s.latest { "  (latest)" } else { "" };
         crate::tprintln!(
             "  {when}  {:>10}  {name}{mark}",

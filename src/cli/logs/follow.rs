@@ -63,6 +63,9 @@ struct Out {
     /// How much later than planned the current poll began (the machine was busy), shown
     /// with `--json` so a reader can tell cclocal's delay from the machine's.
     late_ms: u64,
+    /// The last prefill figures shown (task, tokens, whole prompt known): `/slots` and the
+    /// server log say the same thing, and once is enough.
+    last_prefill: Option<(Option<u64>, u64, bool)>,
 }
 
 impl Out {
@@ -74,6 +77,18 @@ impl Out {
     }
 
     fn event(&mut self, e: &FollowEvent) -> Result<()> {
+        if let FollowEvent::Prefill {
+            task, done, total, ..
+        } = e
+        {
+            let key = (*task, *done, total.is_some());
+            match self.last_prefill {
+                Some((t, d, known)) if t == *task && d == *done && (known || total.is_none()) => {
+                    return Ok(())
+                }
+                _ => self.last_prefill = Some(key),
+            }
+        }
         if matches!(e, FollowEvent::Request { .. }) {
             self.requests += 1;
         }
@@ -137,6 +152,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
         status: String::new(),
         requests: 0,
         late_ms: 0,
+        last_prefill: None,
     };
     let mut fo = Follower::new();
     fo.server_ctx = args.server_ctx;

@@ -168,6 +168,15 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
         ),
         None => None,
     };
+    // The server's context for one request, asked once as `logs --host` asks it (any
+    // kind); llama-server's /slots keeps it current.
+    if let (None, Some(url)) = (fo.server_ctx, &slots_url) {
+        if let logs::server::LiveContext::Loaded { context, .. } =
+            logs::server::fetch(url, None, Duration::from_secs(3))
+        {
+            fo.server_ctx = Some(context);
+        }
+    }
     let mut slots_ok = slots_url.is_some();
     let mut waiting_said = false;
     let mut first = true;

@@ -175,6 +175,16 @@ impl Paths {
     pub fn runs_dir(&self) -> PathBuf {
         self.state_dir.join("runs")
     }
+    /// Where the launcher has Claude Code write its debug logs (`logs --latest` looks here
+    /// too): [`claude_debug_dir_in`] of the state directory.
+    pub fn claude_debug_dir(&self) -> PathBuf {
+        claude_debug_dir_in(&self.state_dir)
+    }
+}
+
+/// The launcher's debug-log folder in cclocal's state directory `state`.
+pub fn claude_debug_dir_in(state: &Path) -> PathBuf {
+    state.join("claude-debug")
 }
 
 /// The systemd drop-in for `ollama.service` under `root` (`/` on a real system).

@@ -44,7 +44,7 @@ struct Flags {
     streaming: bool,
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Analyzer {
     strings: HashMap<Box<str>, Rc<str>>,
     /// The most recent requests; `requests[0]` has the absolute index `base`.
@@ -119,6 +119,27 @@ impl Analyzer {
             self.streaming.len(),
             self.requests.len(),
         )
+    }
+
+    /// Requests seen so far, dropped ones included: the next request's absolute index.
+    pub fn request_count(&self) -> usize {
+        self.base + self.requests.len()
+    }
+
+    /// The request with absolute index `i`, while it is kept.
+    pub fn request_at(&self, i: usize) -> Option<&Request> {
+        self.req(i)
+    }
+
+    /// The totals so far (`finish` completes them).
+    pub fn summary(&self) -> &Summary {
+        &self.s
+    }
+
+    /// The analysis of everything fed so far, as `finish` would give it, without ending the
+    /// read (`logs --follow` on Ctrl-C): the same figures `logs` prints for the same lines.
+    pub fn snapshot(&self) -> Analysis {
+        self.clone().finish()
     }
 
     /// Feeds one parsed line.

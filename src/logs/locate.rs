@@ -11,8 +11,10 @@ use std::time::SystemTime;
 use crate::error::{Error, Result};
 
 /// How to turn debug logging on, for messages.
-pub const ENABLE_HINT: &str = "start Claude Code with `claude --debug-file PATH` (or `claude --debug`, \
-which writes ~/.claude/debug/<session>.txt), then run `cclocal logs PATH` or `cclocal logs --latest`";
+pub const ENABLE_HINT: &str =
+    "run Claude Code through the launcher `cclocal setup` writes (it records \
+one), or start it with `claude --debug-file PATH` (or `claude --debug`, which writes \
+~/.claude/debug/<session>.txt), then run `cclocal logs PATH` or `cclocal logs --latest`";
 
 /// The environment this module reads, passed in so tests need not touch the process env.
 #[derive(Debug, Clone, Default)]
@@ -20,6 +22,9 @@ pub struct DebugEnv {
     pub home: Option<OsString>,
     pub claude_config_dir: Option<OsString>,
     pub debug_logs_dir: Option<OsString>,
+    /// `$XDG_STATE_HOME`: the launcher `cclocal setup` writes keeps its debug logs in
+    /// cclocal's state directory (`<state>/claude-debug`).
+    pub xdg_state_home: Option<OsString>,
 }
 
 impl DebugEnv {
@@ -29,6 +34,7 @@ impl DebugEnv {
             home: nonempty("HOME"),
             claude_config_dir: nonempty("CLAUDE_CONFIG_DIR"),
             debug_logs_dir: nonempty("CLAUDE_CODE_DEBUG_LOGS_DIR"),
+            xdg_state_home: nonempty("XDG_STATE_HOME"),
         }
     }
 }
@@ -46,14 +52,33 @@ pub fn debug_dir(env: &DebugEnv) -> Option<PathBuf> {
         .map(|h| PathBuf::from(h).join(".claude").join("debug"))
 }
 
-/// The log `latest` points at.
+/// The folder the launcher `cclocal setup` writes has Claude Code write its debug logs in.
+pub fn launcher_debug_dir(env: &DebugEnv) -> Option<PathBuf> {
+    let home = PathBuf::from(env.home.as_ref()?);
+    let state = crate::paths::state_dir_with(&home, env.xdg_state_home.as_deref());
+    Some(crate::paths::claude_debug_dir_in(&state))
+}
+
+/// The log `latest` points at: in Claude Code's debug directory or the launcher's folder,
+/// whichever was written last.
 pub fn latest(env: &DebugEnv) -> Result<PathBuf> {
     let dir = debug_dir(env).ok_or_else(|| {
         Error::not_found("no debug log directory: HOME is not set")
             .with_hint("pass the log's path: `cclocal logs PATH`")
     })?;
     let link = dir.join("latest");
-    match std::fs::canonicalize(&link) {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let launcher = launcher_debug_dir(env)
+        .and_then(|d| std::fs::canonicalize(d.join("latest")).ok())
+        .filter(|p| p.is_file());
+    let claude = std::fs::canonicalize(&link);
+    if let Some(l) = launcher {
+        match &claude {
+            Ok(c) if modified(c) > modified(&l) => {}
+            _ => return Ok(l),
+        }
+    }
+    match claude {
         Ok(p) => Ok(p),
         Err(e) => Err(
             Error::io(&link, "follow the `latest` debug log link", e).with_hint(format!(

@@ -72,7 +72,12 @@ pub fn build_plan(paths: &Paths, ch: &Choices, host: &Host) -> Result<Built> {
         }
         plan.push(FileChange::write(
             &launcher_path,
-            generate::launcher(ch, &settings_path, claude.as_deref())?,
+            generate::launcher(
+                ch,
+                &settings_path,
+                claude.as_deref(),
+                Some(&paths.claude_debug_dir()),
+            )?,
             ModeRule::Exact(if secret { 0o700 } else { 0o755 }),
             "launcher",
         )?);

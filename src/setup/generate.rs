@@ -65,15 +65,34 @@ fn path_str(p: &Path) -> Result<&str> {
         .ok_or_else(|| Error::usage("the path is not UTF-8").with_subject(p.display().to_string()))
 }
 
+/// Debug-log files the launcher keeps in its folder (a session rotated at 10 MiB counts
+/// twice): at most this many times 10 MiB on disk.
+pub const DEBUG_KEEP: u32 = 10;
+
+/// The first Claude Code with `--debug-file` among the builds run: its `--help` lists it
+/// from 2.1.42 (the oldest in the test suite) to 2.1.332 (docs/verify.md), and 2.1.88's
+/// source has it.
+pub const DEBUG_FILE_SINCE: crate::claude::Version = crate::claude::Version(2, 1, 42);
+
 /// The POSIX sh launcher; it runs `claude` (the absolute path setup resolved, else the
-/// `claude` on PATH).
-pub fn launcher(ch: &Choices, settings_path: &Path, claude: Option<&Path>) -> Result<Vec<u8>> {
+/// `claude` on PATH). With `debug_dir`, each run writes its debug log there (for versions
+/// with `--debug-file`).
+pub fn launcher(
+    ch: &Choices,
+    settings_path: &Path,
+    claude: Option<&Path>,
+    debug_dir: Option<&Path>,
+) -> Result<Vec<u8>> {
     let claude = match claude {
         Some(p) => path_str(p)?.to_string(),
         None => "claude".to_string(),
     };
     let env = claude_env(ch);
     debug_assert!(env.iter().all(|(k, _)| is_env_name(k)));
+    let debug_dir = match debug_dir {
+        Some(d) if ch.claude_version >= DEBUG_FILE_SINCE => Some(path_str(d)?.to_string()),
+        _ => None,
+    };
     let text = render(
         "launcher.sh",
         minijinja::context! {
@@ -85,6 +104,8 @@ pub fn launcher(ch: &Choices, settings_path: &Path, claude: Option<&Path>) -> Re
             env => env,
             settings_path => path_str(settings_path)?,
             claude => claude,
+            debug_dir => debug_dir,
+            debug_keep => DEBUG_KEEP,
         },
     )?;
     Ok(text.into_bytes())

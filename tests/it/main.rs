@@ -24,6 +24,8 @@ mod llama_server_journey;
 mod logs_claude_e2e;
 mod logs_cli;
 mod logs_fixtures;
+mod logs_follow;
+mod logs_follow_e2e;
 mod logs_parse_prop;
 mod logs_scenarios;
 mod memory_fixtures;

@@ -76,8 +76,22 @@ fn hostile_model_name_reaches_claude_exactly_and_nothing_runs() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
+    // The launcher has Claude Code write its debug log in a private folder of cclocal's
+    // state directory (docs/follow.md), named by the launcher, in front of the user's words.
+    let debug_dir = t.home().join(".local/state/cclocal/claude-debug");
+    assert_eq!(argv.get(4), Some(&"--debug-file"), "{argv:?}");
+    let debug_file = std::path::Path::new(argv[5]);
+    assert_eq!(debug_file.parent(), Some(debug_dir.as_path()), "{argv:?}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&debug_dir), 0o700);
+    assert_eq!(mode(debug_file), 0o600);
     assert_eq!(
-        argv,
+        std::fs::canonicalize(debug_dir.join("latest")).unwrap(),
+        debug_file
+    );
+    assert_eq!(
+        [&argv[..4], &argv[6..]].concat(),
         vec![
             "--settings",
             settings.to_str().unwrap(),
@@ -123,6 +137,45 @@ fn hostile_model_name_reaches_claude_exactly_and_nothing_runs() {
             );
         }
     }
+    // The launcher keeps the newest 10 debug logs; a command line with its own --debug-file
+    // gets no second one.
+    for args in [&["-p", "x"][..]; 12] {
+        let o = Command::new(&launcher)
+            .args(args)
+            .current_dir(&work)
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("HOME", t.home())
+            .env("DUMP", &dump)
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+    }
+    let logs = |d: &Path| {
+        std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".txt"))
+            .count()
+    };
+    assert_eq!(logs(&debug_dir), 10);
+    let own = t.dir.path().join("own.txt");
+    let o = Command::new(&launcher)
+        .args(["--debug-file", own.to_str().unwrap(), "-p", "x"])
+        .current_dir(&work)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("HOME", t.home())
+        .env("DUMP", &dump)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&dump).unwrap()).unwrap();
+    let n = v["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| *a == "--debug-file")
+        .count();
+    assert_eq!(n, 1, "{}", v["argv"]);
 }
 
 fn super_check_syntax(p: &Path) {

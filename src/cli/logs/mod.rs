@@ -15,6 +15,7 @@ use crate::findings::Finding;
 use crate::logs::time::format_iso_ms;
 use crate::logs::{self, Analysis, DebugEnv, Request};
 
+mod follow;
 mod human;
 mod server;
 mod what_if;
@@ -56,11 +57,28 @@ pub struct LogsArgs {
     /// Also write the session's timeline as one self-contained HTML file.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Follow the session as it runs (like `tail -f`): the newest Claude Code debug log (or
+    /// PATH), the server log (--server-log) and llama-server's /slots (--host), one line
+    /// per request and per problem as it happens; Ctrl-C prints the session's summary.
+    #[arg(long, short = 'f', conflicts_with_all = ["html", "latest"])]
+    pub follow: bool,
     #[command(flatten)]
     pub what_if: what_if::WhatIfArgs,
 }
 
+/// The findings `logs` shows for a debug log's analysis (also `--follow`'s summary).
+pub fn findings_of(a: &Analysis, server_ctx: Option<u64>) -> Vec<Finding> {
+    logs::findings(a, &logs::RuleOptions { server_ctx })
+}
+
 pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
+    if args.follow {
+        if args.what_if.what_if {
+            return Err(Error::usage("--follow cannot be combined with --what-if")
+                .with_hint("run `cclocal logs --latest --what-if` after the session"));
+        }
+        return follow::run(args, verbose);
+    }
     let env = DebugEnv::from_process();
     if let (None, false, Some(session)) =
         (&args.path, args.latest, what_if::synthetic(&args.what_if))
@@ -106,8 +124,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
             .and_then(|s| s.analysis.loads.last())
             .and_then(|l| l.context());
     }
-    let opts = logs::RuleOptions { server_ctx };
-    let mut findings = logs::findings(&analysis, &opts);
+    let mut findings = findings_of(&analysis, server_ctx);
     findings.extend(extra);
     if let Some(s) = &srv {
         findings.extend(s.findings.iter().cloned());
@@ -234,7 +251,21 @@ fn list(env: &DebugEnv, json: bool) -> Result<i32> {
         return Err(Error::not_found("no debug log directory: HOME is not set")
             .with_hint("pass the log's path: `cclocal logs PATH`"));
     };
-    let sessions = logs::list_sessions(&dir)?;
+    // The launcher's folder too (docs/follow.md): newest first across both.
+    let mut sessions = logs::list_sessions(&dir)?;
+    let launcher_dir = logs::locate::launcher_debug_dir(env).filter(|d| *d != dir);
+    if let Some(d) = &launcher_dir {
+        sessions.extend(logs::list_sessions(d)?);
+        let newest = logs::latest(env).ok();
+        for s in &mut sessions {
+            s.latest = newest.is_some() && std::fs::canonicalize(&s.path).ok() == newest;
+        }
+        sessions.sort_by(|a, b| {
+            b.modified
+                .cmp(&a.modified)
+                .then_with(|| a.path.cmp(&b.path))
+        });
+    }
     let modified = |s: &logs::SessionFile| {
         s.modified
             .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
@@ -248,7 +279,9 @@ fn list(env: &DebugEnv, json: bool) -> Result<i32> {
                        "modified": modified(s), "latest": s.latest})
             })
             .collect();
-        let v = json!({"debug_dir": dir.display().to_string(), "sessions": rows});
+        let v = json!({"debug_dir": dir.display().to_string(),
+                       "launcher_debug_dir": launcher_dir.as_ref().map(|d| d.display().to_string()),
+                       "sessions": rows});
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         return Ok(0);
     }
@@ -257,19 +290,30 @@ fn list(env: &DebugEnv, json: bool) -> Result<i32> {
         crate::tprintln!("To record one, {}.", logs::locate::ENABLE_HINT);
         return Ok(0);
     }
-    crate::tprintln!(
-        "Claude Code debug logs in {} (newest first):",
-        dir.display()
-    );
+    match &launcher_dir {
+        Some(d) if d.is_dir() => crate::tprintln!(
+            "Claude Code debug logs in {} and {} (newest first):",
+            dir.display(),
+            d.display()
+        ),
+        _ => crate::tprintln!(
+            "Claude Code debug logs in {} (newest first):",
+            dir.display()
+        ),
+    }
     for s in sessions.iter().take(20) {
         let when = modified(s)
             .map(|m| m[..16].replace('T', " "))
             .unwrap_or_default();
-        let name = s
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        // Names alone where every log is in one folder; the path where there are two.
+        let name = if launcher_dir.as_ref().is_some_and(|d| d.is_dir()) {
+            s.path.display().to_string()
+        } else {
+            s.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
         let mark = if s.latest { "  (latest)" } else { "" };
         crate::tprintln!(
             "  {when}  {:>10}  {name}{mark}",

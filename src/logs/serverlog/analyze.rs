@@ -206,6 +206,27 @@ pub struct Task {
     pub http: Option<(u16, String)>,
     /// Index of the load that served it.
     pub load: Option<usize>,
+    /// The last `prompt processing` line of its prefill (llama-server), while and after
+    /// it ran.
+    pub prefill_progress: Option<PrefillProgress>,
+}
+
+/// Where a prefill stood at a `prompt processing` line.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct PrefillProgress {
+    /// Prompt tokens in the slot so far.
+    pub n_tokens: u64,
+    /// Their share of the whole prompt, 0 to 1.
+    pub progress: f64,
+    /// The server's own rate for this prefill so far.
+    pub tokens_per_s: Option<f64>,
+}
+
+impl PrefillProgress {
+    /// The whole prompt, from the share (`None` before the first batch is done).
+    pub fn total(&self) -> Option<u64> {
+        (self.progress > 0.0).then(|| (self.n_tokens as f64 / self.progress).round() as u64)
+    }
 }
 
 impl Task {
@@ -760,6 +781,20 @@ impl ServerAnalyzer {
                     t.prompt_tokens = Some(n_tokens);
                 }
             }
+            SEvent::PromptProgress {
+                task,
+                n_tokens,
+                progress,
+                tokens_per_s,
+            } => {
+                if let Some(t) = self.task_mut(None, task) {
+                    t.prefill_progress = Some(PrefillProgress {
+                        n_tokens,
+                        progress,
+                        tokens_per_s,
+                    });
+                }
+            }
             SEvent::TimingHeader { task } => {
                 self.timing_task(Some(task));
             }
@@ -938,6 +973,16 @@ impl ServerAnalyzer {
         };
         self.a.loads[n - 1].reason = reason;
         self.expired_since_load = false;
+    }
+
+    /// The analysis so far, while lines are still coming (`logs --follow`).
+    pub fn current(&self) -> &ServerAnalysis {
+        &self.a
+    }
+
+    /// Over-long lines a reader skipped (counted in the analysis).
+    pub fn skipped_long_lines(&mut self, n: u64) {
+        self.a.long_lines_skipped += n;
     }
 
     pub fn finish(mut self) -> ServerAnalysis {

@@ -119,6 +119,15 @@ pub enum SEvent<'a> {
     TimingHeader {
         task: u64,
     },
+    /// `prompt processing, n_tokens = N, progress = F, t = S s / R tokens per second`: a
+    /// prefill under way (one line per batch; `n_tokens` counts the prompt tokens in the
+    /// slot so far, `progress` their share of the whole prompt).
+    PromptProgress {
+        task: u64,
+        n_tokens: u64,
+        progress: f64,
+        tokens_per_s: Option<f64>,
+    },
     /// `stop processing: n_tokens = N, truncated = T`.
     Release {
         task: u64,
@@ -402,10 +411,8 @@ fn overflow(msg: &str) -> SEvent<'_> {
 
 /// `<func>: id  S | task T | <msg>`.
 fn slot(rest: &str) -> SEvent<'_> {
-    // Progress lines (one every few seconds of generation) are most of a session's log.
-    if rest.starts_with("print_timing")
-        && (find(rest, "| n_gen").is_some() || find(rest, "| prompt processing").is_some())
-    {
+    // Generation progress lines (one every few seconds) are most of a session's log.
+    if rest.starts_with("print_timing") && find(rest, "| n_gen").is_some() {
         return SEvent::Other;
     }
     let Some(id) = find(rest, ": id ") else {
@@ -430,8 +437,11 @@ fn slot(rest: &str) -> SEvent<'_> {
         None => "",
     };
     let t = ltrim(msg);
-    if t.starts_with("n_gen") || t.starts_with("prompt processing") {
+    if t.starts_with("n_gen") {
         return SEvent::Other;
+    }
+    if t.starts_with("prompt processing") {
+        return prompt_progress(task, t);
     }
     if t.starts_with("prompt eval time =") {
         return timing(Some(task), t, true);
@@ -478,6 +488,24 @@ fn slot(rest: &str) -> SEvent<'_> {
         };
     }
     SEvent::Other
+}
+
+/// `prompt processing, n_tokens = N, progress = F, t = S s / R tokens per second`.
+fn prompt_progress(task: u64, t: &str) -> SEvent<'_> {
+    let n_tokens = num_after(t, "n_tokens = ");
+    let progress = find(t, "progress = ").and_then(|i| float(&t[i + 11..]));
+    let tokens_per_s = find(t, " s / ").and_then(|i| float(&t[i + 5..]));
+    match (n_tokens, progress) {
+        (Some(n_tokens), Some(progress)) if (0.0..=1.0).contains(&progress) => {
+            SEvent::PromptProgress {
+                task,
+                n_tokens,
+                progress,
+                tokens_per_s,
+            }
+        }
+        _ => SEvent::Other,
+    }
 }
 
 /// `prompt eval time = X ms / N tokens (…)` / `eval time = …`.

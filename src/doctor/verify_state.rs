@@ -45,13 +45,11 @@ impl Last {
     }
 }
 
-/// Saves the result (atomically: a temporary file, then a rename).
-pub fn save(state_dir: &Path, last: &Last) -> std::io::Result<()> {
-    std::fs::create_dir_all(state_dir)?;
-    let p = path(state_dir);
-    let tmp = state_dir.join(format!(".verify-last.json.{}", std::process::id()));
-    std::fs::write(&tmp, serde_json::to_vec_pretty(last).expect("json"))?;
-    std::fs::rename(&tmp, &p)
+/// Saves the result in cclocal's private state folder, atomically (`crate::fs`).
+pub fn save(state_dir: &Path, last: &Last) -> crate::error::Result<()> {
+    crate::fs::private_dir(state_dir)?;
+    let json = serde_json::to_vec_pretty(last).expect("json");
+    crate::fs::write_atomic(&path(state_dir), &json, 0o600)
 }
 
 /// The last result; `None` when there is none or it cannot be read.

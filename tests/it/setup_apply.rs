@@ -372,3 +372,23 @@ fn a_claude_code_write_between_plan_and_apply_is_kept_and_the_key_added_to_it() 
         b"{\n  \"numStartups\": 2,\n  \"x\": 1\n}\n"
     );
 }
+
+/// A relative CLAUDE_CONFIG_DIR is taken from the current directory, as Claude Code takes
+/// it (setup wrote ~/.claude.json while the doctor and Claude Code read the relative
+/// folder): setup writes the `.claude.json` Claude Code started here reads.
+#[test]
+fn a_relative_claude_config_dir_is_taken_from_the_current_directory() {
+    let t = TestHome::new();
+    let work = t.dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let args = t.setup_args(&["--yes", "--only", "onboarding"]);
+    let o = t
+        .command(&args.iter().map(String::as_str).collect::<Vec<_>>())
+        .env("CLAUDE_CONFIG_DIR", "cfg")
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(work.join("cfg/.claude.json").is_file(), "{}", text(&o));
+    assert!(!t.home().join(".claude.json").exists());
+}

@@ -7,7 +7,6 @@
 
 pub mod analyze;
 pub mod event;
-pub mod follow;
 pub mod locate;
 pub mod model;
 pub mod parse;

@@ -6,6 +6,7 @@
 //! [`synthetic`]) and [`Rates`] (from a saved `cclocal bench --json`, or a server's timing
 //! lines). The formulas and the measurements behind them: docs/session-time.md.
 
+pub mod follow;
 pub mod from_logs;
 pub mod from_server;
 pub mod quote;

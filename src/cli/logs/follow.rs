@@ -1,7 +1,7 @@
 //! `cclocal logs --follow`: the running session, live (docs/follow.md).
 //!
 //! Every [`POLL`] the debug log and the server log are read for what they gained
-//! (`logs::follow`), llama-server's `/slots` is asked where a prefill stands (with
+//! (`predict::follow`), llama-server's `/slots` is asked where a prefill stands (with
 //! `--host`), and the newest session's log is looked up again (without a PATH). Events
 //! are printed as they come: on a terminal as lines above one redrawn status line, on a
 //! pipe as plain lines, with `--json` as one JSON object per line. Ctrl-C (or SIGTERM)
@@ -16,9 +16,9 @@ use serde_json::{json, Value};
 
 use super::LogsArgs;
 use crate::error::Result;
-use crate::logs::follow::{human_line, FollowEvent, Follower};
 use crate::logs::time::format_iso_ms;
 use crate::logs::{self, DebugEnv};
+use crate::predict::follow::{human_line, FollowEvent, Follower};
 
 /// How often the logs are read.
 pub const POLL: Duration = Duration::from_millis(200);

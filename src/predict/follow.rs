@@ -17,12 +17,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::analyze::Analyzer;
-use super::model::{Analysis, SourceKind};
-use super::parse::{parse_line, CompactLevel};
-use super::read::{for_each_line, MAX_LINE};
-use super::serverlog::analyze::{ServerAnalysis, ServerAnalyzer, ServerKind};
-use super::time::format_iso_ms;
+use crate::logs::analyze::Analyzer;
+use crate::logs::model::{Analysis, SourceKind};
+use crate::logs::parse::{parse_line, CompactLevel};
+use crate::logs::read::{for_each_line, MAX_LINE};
+use crate::logs::serverlog::analyze::{ServerAnalysis, ServerAnalyzer, ServerKind};
+use crate::logs::time::format_iso_ms;
 use crate::predict::rates::Rates;
 
 /// Bytes read at a time.
@@ -550,7 +550,7 @@ fn server_changes(s: &mut ServerState, out: &mut Vec<FollowEvent>, server_ctx: &
     }
     if a.loads.len() > s.loads {
         for l in &a.loads[s.loads..] {
-            if s.loads > 0 || l.reason != super::serverlog::analyze::ReloadReason::First {
+            if s.loads > 0 || l.reason != crate::logs::serverlog::analyze::ReloadReason::First {
                 out.push(FollowEvent::Problem {
                     kind: "reload",
                     task: None,
@@ -743,7 +743,7 @@ pub fn human_line(e: &FollowEvent) -> String {
         } => format!(
             "{}  ← first byte ({source}) after {}",
             hm(at),
-            super::time::human_ms(*wait_ms)
+            crate::logs::time::human_ms(*wait_ms)
         ),
         FollowEvent::Failed {
             at,
@@ -789,7 +789,10 @@ pub fn human_line(e: &FollowEvent) -> String {
                 l.push_str(&format!(", {r:.0} tokens/s"));
             }
             if let Some(ms) = eta_ms {
-                l.push_str(&format!(", about {} left", super::time::human_ms(*ms)));
+                l.push_str(&format!(
+                    ", about {} left",
+                    crate::logs::time::human_ms(*ms)
+                ));
             }
             l
         }
@@ -825,7 +828,7 @@ pub fn human_line(e: &FollowEvent) -> String {
                 l.push_str(&format!(
                     "; prefill {} in {}",
                     k(*e),
-                    super::time::human_ms(ms.round() as u64)
+                    crate::logs::time::human_ms(ms.round() as u64)
                 ));
             }
             if let (Some(n), Some(r)) = (decode_tokens, decode_tokens_per_s) {
@@ -903,7 +906,7 @@ mod tests {
         assert!(!logs.is_empty(), "fixtures in {dir}/claude-debug-logs");
         for log in logs {
             let bytes = std::fs::read(&log).unwrap();
-            let want = super::super::read::analyze_bytes(&bytes);
+            let want = crate::logs::read::analyze_bytes(&bytes);
             for piece in [7usize, 1000, 1 << 20] {
                 let d = tempfile::tempdir().unwrap();
                 let p = d.path().join("live.txt");

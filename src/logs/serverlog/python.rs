@@ -483,4 +483,17 @@ INFO:     127.0.0.1:3 - \"POST /v1/messages?beta=true HTTP/1.1\" 200 OK
         // Refused before its request line: nothing but the status.
         assert_eq!(a.tasks[2].prompt_tokens, None);
     }
+
+    #[test]
+    fn what_if_rates_from_the_real_logs() {
+        // vllm-mlx times whole requests: 8060 ms for 3913 tokens prefilled, 2830 ms for 149
+        // (both wrote 2): 1.389 ms a token and 2.6 s per request.
+        let r = crate::predict::from_server::rates(&analyze_bytes(VLLM_MLX.as_bytes()))
+            .expect("rates from vllm-mlx's log");
+        assert!(r.source.contains("request times"), "{}", r.source);
+        assert!((r.prefill.a_ms - 1.389).abs() < 0.01, "{:?}", r.prefill);
+        assert!((r.prefill.c_ms - 2620.0).abs() < 10.0, "{:?}", r.prefill);
+        // vLLM's log times no request.
+        assert!(crate::predict::from_server::rates(&analyze_bytes(VLLM.as_bytes())).is_none());
+    }
 }

@@ -643,6 +643,7 @@ fn mlx_lm_server_has_no_messages_api_and_its_fix_serves_claude_code() {
         "/health",
         Duration::from_secs(120),
     );
+    eprintln!("mlx_lm.server RSS: {} MB", server.rss_bytes() >> 20);
     let o = cclocal(
         &t,
         &path,

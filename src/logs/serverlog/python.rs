@@ -86,6 +86,7 @@ pub fn finish(a: &mut ServerAnalysis, st: &mut PyState) {
     a.stats_interval_s = Some(interval);
     for (id, tps) in std::mem::take(&mut st.sized) {
         if let Some(t) = task_mut(a, id) {
+            // `as` saturates: a hostile figure gives u64::MAX, never a panic.
             t.prompt_tokens = Some((tps * interval).round() as u64);
         }
     }
@@ -199,7 +200,12 @@ fn vllm_stamp(text: &str) -> Option<i64> {
     let mut hms = time.split(':').map(|x| x.parse::<i64>().ok());
     let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
     let (mo, d) = (mo.parse::<i64>().ok()?, d.parse::<i64>().ok()?);
-    Some((((mo * 31 + d) * 24 + h) * 60 + m) * 60 + s)
+    let ok = (1..=12).contains(&mo)
+        && (1..=31).contains(&d)
+        && (0..24).contains(&h)
+        && (0..60).contains(&m)
+        && (0..=60).contains(&s);
+    ok.then_some((((mo * 31 + d) * 24 + h) * 60 + m) * 60 + s)
 }
 
 fn vllm_line(a: &mut ServerAnalysis, st: &mut PyState, text: &str) -> bool {
@@ -338,8 +344,8 @@ fn mlx_line(a: &mut ServerAnalysis, st: &mut PyState, text: &str) -> bool {
             .take(2)
             .collect();
         if let (Some(t), [x, y]) = (a.tasks.last_mut(), &nums[..]) {
-            t.prompt_tokens = Some(x + y);
-            t.prompt_eval_tokens = Some(if hit { *y } else { x + y });
+            t.prompt_tokens = Some(x.saturating_add(*y));
+            t.prompt_eval_tokens = Some(if hit { *y } else { x.saturating_add(*y) });
         }
         return true;
     }
@@ -495,5 +501,38 @@ INFO:     127.0.0.1:3 - \"POST /v1/messages?beta=true HTTP/1.1\" 200 OK
         assert!((r.prefill.c_ms - 2620.0).abs() < 10.0, "{:?}", r.prefill);
         // vLLM's log times no request.
         assert!(crate::predict::from_server::rates(&analyze_bytes(VLLM.as_bytes())).is_none());
+    }
+
+    /// Hostile lines: no panic, nothing absurd taken as a time.
+    #[test]
+    fn hostile_lines() {
+        let big = "9".repeat(40);
+        let log = format!(
+            "(APIServer pid=1) INFO 99-99 99:99:99 [a.py:1] Using max model len {big}
+(APIServer pid=1) INFO 12-07 08:00:10 [loggers.py:335] Engine 000: Avg prompt throughput: 1e308 tokens/s, Avg generation throughput: -5 tokens/s, Running: x reqs
+INFO:     127.0.0.1:1 - \"POST /v1/messages HTTP/1.1\" 99999999 OK
+INFO:     127.0.0.1:1 - \"POST /v1/messages HTTP/1.1\" 200 OK
+(APIServer pid=1) ERROR 12-07 08:00:10 [a.py:1] This model's maximum context length is {big} tokens.
+(APIServer pid=1) INFO 12-07 08:00:20 [loggers.py:335] Engine 000: Avg prompt throughput: {big}.0 tokens/s
+"
+        );
+        let a = analyze_bytes(log.as_bytes());
+        assert_eq!(a.kind, ServerKind::Vllm);
+        assert_eq!(
+            vllm_stamp("(APIServer pid=1) INFO 99-99 99:99:99 [a.py:1] x"),
+            None
+        );
+        let mlx = format!(
+            "INFO:vllm_mlx.server:[REQUEST] POST /v1/messages (anthropic)
+INFO:vllm_mlx.engine.simple:System KV cache HIT: reusing {m} cached tokens, prefilling {m} new tokens
+INFO:vllm_mlx.engine.simple:System KV cache MISS
+INFO:vllm_mlx.server:Anthropic messages: tokens in s
+INFO:vllm_mlx.server:Max request tokens: {big}
+",
+            m = u64::MAX
+        );
+        let a = analyze_bytes(mlx.as_bytes());
+        assert_eq!(a.tasks[0].prompt_tokens, Some(u64::MAX));
+        assert_eq!(a.max_request_tokens, None);
     }
 }

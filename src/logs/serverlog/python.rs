@@ -455,6 +455,11 @@ INFO:     127.0.0.1:3 - \"POST /v1/messages?beta=true HTTP/1.1\" 200 OK
             "{}",
             t.detail
         );
+        let c = f
+            .iter()
+            .find(|f| f.id == "prompt_cache_not_reused")
+            .expect("0% hit rate");
+        assert_eq!(c.severity, crate::findings::Severity::Info);
     }
 
     #[test]

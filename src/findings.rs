@@ -76,6 +76,7 @@ pub const SEVERITIES: &[(&str, Severity)] = &[
     ("lmstudio_model_unmatched", Severity::Warning),
     ("server_answer_unreadable", Severity::Warning),
     ("vllm_tools_off", Severity::Error),
+    ("vllm_mlx_max_tokens_refused", Severity::Error),
     // A server log (the serverlogs branch).
     ("kv_cache_type_ignored", Severity::Warning),
     // The model and its context.

@@ -35,6 +35,25 @@ pub fn session(
         }
         let side = !matches!(r.kind, SourceKind::Main | SourceKind::Compact);
         let task = join.task_of(i).map(|t| &server.tasks[t]);
+        // vLLM's log sizes the prompt but does not time it: Claude Code's wait for the
+        // first byte is the measured prefill, as for a debug log alone.
+        if let Some(prompt) = task
+            .filter(|t| t.prefill_ms.is_none() && t.total_ms.is_none())
+            .and_then(|t| t.prompt_tokens)
+        {
+            let first = r.first_byte_ms.map(|m| m as f64);
+            busy_ms += first.unwrap_or(0.0);
+            round_trips.push(RoundTrip {
+                prompt_tokens: prompt,
+                output_tokens: task.and_then(|t| t.eval_tokens).unwrap_or(default_output),
+                compaction: r.kind == SourceKind::Compact,
+                side,
+                measured_prefill_ms: first,
+                measured_ms: first,
+                ..RoundTrip::default()
+            });
+            continue;
+        }
         match task.and_then(|t| trip_of(t, side, r.kind == SourceKind::Compact)) {
             Some((mut trip, ms)) => {
                 let t = task.expect("trip_of had a task");
@@ -72,9 +91,27 @@ pub fn session(
     }
 }
 
-/// A round trip from a timed server task, and the server's busy time for it (ms).
+/// A round trip from a timed server task, and the server's busy time for it (ms). A task
+/// timed only as a whole (vllm-mlx) is one measured request, its prefill not told apart.
 fn trip_of(t: &Task, side: bool, compaction: bool) -> Option<(RoundTrip, f64)> {
     let prompt = t.prompt_tokens?;
+    if t.prefill_ms.is_none() {
+        let total = t.total_ms?;
+        return Some((
+            RoundTrip {
+                prompt_tokens: prompt,
+                cached_tokens: t.cached_tokens(),
+                output_tokens: t.eval_tokens.unwrap_or(0),
+                compaction,
+                reload: false,
+                side,
+                measured_prefill_ms: None,
+                measured_decode_ms: None,
+                measured_ms: Some(total),
+            },
+            total,
+        ));
+    }
     let prefill = t.prefill_ms?;
     let decode = t.decode_ms.unwrap_or(0.0);
     Some((
@@ -122,10 +159,106 @@ pub fn session_of_server(server: &ServerAnalysis) -> Session {
     }
 }
 
+/// Rates from requests timed only as a whole (vllm-mlx's `N tokens in S s`): each took
+/// `p·E + d·N` ms for `E` prompt tokens prefilled and `N` written; `p` and `d` are fitted
+/// (non-negative least squares, weighted by 1/ms²). Where the log cannot tell `d` (Claude
+/// Code's short answers), a written token is taken to cost what a prefilled one does (a
+/// floor: decoding is never cheaper per token), and the source says so.
+fn rates_from_whole_requests(server: &ServerAnalysis) -> Option<Rates> {
+    let rows: Vec<(f64, f64, f64, u64, u64)> = server
+        .tasks
+        .iter()
+        .filter_map(|t| {
+            let total = t.total_ms.filter(|m| *m > 0.0)?;
+            let prompt = t.prompt_tokens?;
+            let cached = t.cached_tokens().unwrap_or(0);
+            let e = prompt.saturating_sub(cached) as f64;
+            let n = t.eval_tokens.unwrap_or(0) as f64;
+            (e > 0.0).then_some((e, n, total, cached, prompt))
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    // `d` can be told from the per-request cost only where the tokens written vary (Claude
+    // Code's answers of a few tokens do not): then a weighted fit of p and d; else d = p.
+    let ns = rows.iter().map(|r| r.1);
+    let (lo, hi) = (
+        ns.clone().fold(f64::INFINITY, f64::min),
+        ns.fold(0.0, f64::max),
+    );
+    let fitted = (hi >= 16.0 && hi >= 2.0 * lo.max(1.0))
+        .then(|| {
+            let (mut see, mut snn, mut sen, mut set, mut snt) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for (e, n, t, _, _) in &rows {
+                let w = 1.0 / (t * t);
+                see += w * e * e;
+                snn += w * n * n;
+                sen += w * e * n;
+                set += w * e * t;
+                snt += w * n * t;
+            }
+            let det = see * snn - sen * sen;
+            (det > 0.0).then(|| ((set * snn - snt * sen) / det, (see * snt - sen * set) / det))
+        })
+        .flatten()
+        .filter(|(p, d)| *p > 0.0 && *d > 0.0 && d.is_finite());
+    let (d, d_fitted) = match fitted {
+        Some((_, d)) => (d, true),
+        None => {
+            // The prefill fit of the whole times (overhead included) gives the floor.
+            let whole: Vec<Segment> = rows
+                .iter()
+                .map(|(_, _, t, cached, prompt)| Segment {
+                    from: *cached,
+                    to: *prompt,
+                    ms: *t,
+                })
+                .collect();
+            (fit_with_overhead(&whole)?.a_ms, false)
+        }
+    };
+    if !(d.is_finite() && d > 0.0) {
+        return None;
+    }
+    let pre: Vec<Segment> = rows
+        .iter()
+        .filter_map(|(_, n, t, cached, prompt)| {
+            let ms = t - d * n;
+            (ms > 0.0).then_some(Segment {
+                from: *cached,
+                to: *prompt,
+                ms,
+            })
+        })
+        .collect();
+    Some(Rates {
+        prefill: fit_with_overhead(&pre)?,
+        decode: super::rates::Cost {
+            a_ms: d,
+            b_ms: 0.0,
+            c_ms: 0.0,
+        },
+        load_ms: 0.0,
+        prefill_q8: None,
+        decode_q8: None,
+        source: if d_fitted {
+            "the server log's request times (prefill and decode fitted)".into()
+        } else {
+            "the server log's request times (decode taken at the prefill cost: the log's answers are too short to time it)".into()
+        },
+    })
+}
+
 /// Rates from the server's timing lines: prefill segments from the cached depth to the whole
 /// prompt, decode segments from the prompt to the tokens written, the load time from the
-/// loads that logged when they were ready. `None` without a timed task.
+/// loads that logged when they were ready; for a log that times only whole requests
+/// (vllm-mlx), [`rates_from_whole_requests`]. `None` without a timed task (vLLM's log: its
+/// throughput lines are averages over its stats interval, not request times).
 pub fn rates(server: &ServerAnalysis) -> Option<Rates> {
+    if server.timed().next().is_none() {
+        return rates_from_whole_requests(server);
+    }
     let mut pre = Vec::new();
     let mut dec = Vec::new();
     for t in server.timed() {

@@ -64,6 +64,10 @@ pub struct BackendFacts {
     /// vLLM: whether a request with tools and `"auto"` tool choice (every Claude Code
     /// request) can succeed, when the probe could tell.
     pub tool_choice: Option<super::vllm::ToolChoice>,
+    /// vllm-mlx: the largest `max_tokens` a request may ask for (`--max-request-tokens`, from
+    /// its process's command line, else its default); a request asking more gets HTTP 400.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_request_tokens: Option<u64>,
     /// Problems reading the answers (an HTML page, an empty body, a 500), in plain words.
     pub notes: Vec<String>,
 }

@@ -57,6 +57,8 @@ pub struct VllmMlxCommand {
     pub model: Option<String>,
     pub served_name: Option<String>,
     pub max_kv_size: Option<u64>,
+    /// `--max-request-tokens`, when given.
+    pub max_request_tokens: Option<u64>,
     pub port: u16,
 }
 
@@ -94,6 +96,9 @@ pub fn parse_command(argv: &[String]) -> Option<VllmMlxCommand> {
             "--max-kv-size" => {
                 c.max_kv_size = value().and_then(|v| v.parse().ok()).filter(|n| *n > 0)
             }
+            "--max-request-tokens" => {
+                c.max_request_tokens = value().and_then(|v| v.parse().ok()).filter(|n| *n > 0)
+            }
             "--port" => c.port = value().and_then(|v| v.parse().ok()).unwrap_or(DEFAULT_PORT),
             _ => {}
         }
@@ -104,6 +109,10 @@ pub fn parse_command(argv: &[String]) -> Option<VllmMlxCommand> {
 
 /// vllm-mlx's default port (`vllm_mlx/cli.py`).
 pub const DEFAULT_PORT: u16 = super::ServerKind::VllmMlx.default_port();
+
+/// vllm-mlx 0.6.0's default `--max-request-tokens` (`vllm_mlx/cli.py`): the largest
+/// `max_tokens` a request may ask for; its startup log prints it as `Max request tokens: N`.
+pub const DEFAULT_MAX_REQUEST_TOKENS: u64 = 32_768;
 
 /// The vllm-mlx process on this machine serving `port`, from `/proc` (Linux; `None`
 /// elsewhere or when none is found).
@@ -152,6 +161,7 @@ pub fn apply_command(b: &mut super::backend::BackendFacts, cmd: &VllmMlxCommand)
             m.context = m.context.or(served);
         }
     }
+    b.max_request_tokens = Some(cmd.max_request_tokens.unwrap_or(DEFAULT_MAX_REQUEST_TOKENS));
     b.sources.push(format!(
         "the vllm-mlx process's command line (PID {})",
         cmd.pid
@@ -174,6 +184,8 @@ mod tests {
         assert_eq!((c.port, c.max_kv_size), (8123, None));
         let c = parse_command(&words("vllm-mlx serve m --max-kv-size=16384")).unwrap();
         assert_eq!((c.port, c.max_kv_size), (8000, Some(16384)));
+        let c = parse_command(&words("vllm-mlx serve m --max-request-tokens 4096")).unwrap();
+        assert_eq!(c.max_request_tokens, Some(4096));
         assert!(parse_command(&words("vllm-mlx bench m")).is_none());
         assert!(parse_command(&words("python -m http.server 8000")).is_none());
     }
@@ -199,9 +211,11 @@ mod tests {
             model: Some(dir.clone()),
             served_name: Some("tiny".into()),
             max_kv_size: None,
+            max_request_tokens: None,
             port: 8000,
         };
         apply_command(&mut b, &cmd);
+        assert_eq!(b.max_request_tokens, Some(DEFAULT_MAX_REQUEST_TOKENS));
         assert_eq!(b.models[0].context, Some(32768));
         assert_eq!(b.models[0].trained_context, Some(32768));
         assert_eq!(b.models[0].path.as_deref(), Some(dir.as_str()));

@@ -121,6 +121,22 @@ pub fn folder_name(model: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The line names no `--max-request-tokens`: vllm-mlx's default must take the
+    /// `max_tokens` Claude Code sends with the settings setup writes, at every context and
+    /// for every version (else every request gets HTTP 400).
+    #[test]
+    fn the_default_max_request_tokens_takes_what_setup_lets_claude_code_ask() {
+        use crate::claude::Version;
+        let limit = crate::server::vllm_mlx::DEFAULT_MAX_REQUEST_TOKENS;
+        for v in [Version(2, 1, 42), Version(2, 1, 100), Version(2, 1, 332)] {
+            for c in [2048, 8192, 32_768, 65_536, 131_072, 262_144, 1_048_576] {
+                let env = crate::claude::recommend(v, c, "tiny-hi").env;
+                let asks = crate::verify::plan::max_tokens_for(v, &env);
+                assert!(asks <= limit, "{v:?} at {c}: max_tokens {asks} > {limit}");
+            }
+        }
+    }
+
     #[test]
     fn serve_lines() {
         let f = ModelFolder {

@@ -1,6 +1,13 @@
 //! `cclocal doctor` against the FAKE LM Studio, vLLM, vllm-mlx, oMLX and mlx_lm.server
 //! (issue 12): detection, served context, the findings of each kind with the server's own
 //! fix, a server answering HTML / an empty body / a 500, and the time budget.
+//!
+//! LM Studio and oMLX cannot run here: their fakes (checked against the shapes the servers
+//! document, fake_shapes.rs) stand in for them. vLLM, vllm-mlx and mlx_lm.server run here,
+//! and python_servers_journey.rs proves the doctor against them; their fakes below are
+//! only for cases the real servers here cannot produce (an old vLLM, a model family that is
+//! not installed, several tiers, a server whose process is not on this machine, a model
+//! listed by its hub repo id, slow or broken answers), each test saying which.
 
 use crate::support;
 
@@ -318,6 +325,8 @@ fn an_mlx_model_in_lm_studio_is_named_and_not_planned_as_gguf() {
     );
 }
 
+/// Edge case the real vLLM here cannot produce: a Qwen3-Coder model (parser
+/// `qwen3_coder`, not installed here) served at 8192 with three Claude Code tiers.
 #[test]
 fn vllm_context_and_every_tier_against_the_served_names() {
     let srv = fake_vllm::start(&fake_vllm::Config::new("0.11.2", &["coder"], 8192));
@@ -391,6 +400,7 @@ fn vllm_context_and_every_tier_against_the_served_names() {
     );
 }
 
+/// Edge case: a vLLM older than `/v1/messages` (the real one here is 0.32.0).
 #[test]
 fn vllm_without_messages_is_too_old() {
     let srv =
@@ -410,8 +420,10 @@ fn vllm_without_messages_is_too_old() {
     assert!(!has(&r.doc, "server_too_old"), "{:?}", ids(&r.doc));
 }
 
+/// Edge case: an mlx_lm.server that lists its model by hub repo id (no model hub here;
+/// the real one, listing a folder, is in python_servers_journey.rs).
 #[test]
-fn mlx_lm_server_has_no_messages_api() {
+fn mlx_lm_server_listing_a_repo_id_has_no_messages_api() {
     let srv = support::fake_mlx::mlx_lm("mlx-community/Qwen3-Coder-30B-4bit");
     let r = doctor(
         &srv.base_url,
@@ -429,8 +441,10 @@ fn mlx_lm_server_has_no_messages_api() {
     within_budget(&r);
 }
 
+/// Edge case: a vllm-mlx whose process is not on this machine (a remote one: no context
+/// from its command line); the real, local one is in python_servers_journey.rs.
 #[test]
-fn vllm_mlx_refuses_other_names() {
+fn remote_vllm_mlx_refuses_other_names_and_reports_no_context() {
     let srv = support::fake_mlx::vllm_mlx("qwen3-coder");
     let r = doctor(&srv.base_url, &[("ANTHROPIC_MODEL", "Qwen/Qwen3-Coder")]);
     assert_eq!(r.doc["facts"]["server"]["kind"], "vllm-mlx");

@@ -10,7 +10,6 @@ use crate::support::setup_home::*;
 use cclocal::claude::{recommend, Version};
 use std::process::Command;
 use support::fake_lmstudio::{self as lms, Api, Model};
-use support::fake_vllm;
 
 const KEY: &str = "qwen/qwen3-coder-30b";
 
@@ -311,22 +310,8 @@ fn real_claude_code_through_the_launcher_against_fake_lm_studio() {
     assert_eq!(req.header("authorization"), Some("Bearer lmstudio"));
 }
 
-#[test]
-fn real_claude_code_through_the_launcher_against_fake_vllm() {
-    if support::claude_bin("2.1.332").is_none() {
-        return;
-    }
-    const CTX: u64 = 131_072;
-    let model = "Qwen/Qwen3-Coder-30B-A3B-Instruct";
-    let srv = fake_vllm::start(&fake_vllm::Config::new("0.11.2", &[model], CTX));
-    let (output, _) = real_claude_through_launcher("vllm", &srv.base_url, model, CTX);
-    assert!(output.contains("Hello from the fake vLLM."), "{output}");
-    let models = srv.message_models();
-    assert!(
-        !models.is_empty() && models.iter().all(|m| m == model),
-        "every tier uses the served name: {models:?}"
-    );
-}
+// Real Claude Code through setup's launcher against vLLM: the REAL vLLM's journey
+// (python_servers_journey.rs) is the proof; the fake vLLM's run was retired.
 
 /// After `setup --server lmstudio`, LM Studio serving another context is drift whose fix
 /// is the `lms load` line with the configured context.

@@ -1101,3 +1101,38 @@ fn vllm_rules() {
     );
     assert!(cpu.fix.contains("VLLM_CPU_KVCACHE_SPACE"), "{}", cpu.fix);
 }
+
+/// vllm-mlx refuses a `max_tokens` above its `--max-request-tokens` before reading the
+/// request: with Claude Code asking for more, every request fails.
+#[test]
+fn vllm_mlx_max_request_tokens_below_claude_codes_max_tokens() {
+    let mut f = vllm(32_768, false);
+    f.server.kind = Some(cclocal::server::ServerKind::VllmMlx);
+    let b = f.server.backend.as_mut().unwrap();
+    b.tool_choice = None;
+    b.max_request_tokens = Some(4096);
+    // The healthy Claude Code asks for 8192 (CLAUDE_CODE_MAX_OUTPUT_TOKENS).
+    let x = find(&f, "vllm_mlx_max_tokens_refused");
+    assert_eq!(x.severity, Severity::Error);
+    assert!(
+        x.title.contains("4096") && x.title.contains("8192"),
+        "{}",
+        x.title
+    );
+    assert!(
+        x.fix.contains("CLAUDE_CODE_MAX_OUTPUT_TOKENS=4096"),
+        "{}",
+        x.fix
+    );
+    assert!(x.fix.contains("--max-request-tokens 8192"), "{}", x.fix);
+    // vllm-mlx's default (32768) takes what Claude Code asks for.
+    f.server.backend.as_mut().unwrap().max_request_tokens = Some(32_768);
+    assert!(all(&f)
+        .iter()
+        .all(|(_, x)| x.id != "vllm_mlx_max_tokens_refused"));
+    // Without a setting, Claude Code 2.1.332 asks for 32000: still within the default.
+    claude(&mut f).env.remove("CLAUDE_CODE_MAX_OUTPUT_TOKENS");
+    assert!(all(&f)
+        .iter()
+        .all(|(_, x)| x.id != "vllm_mlx_max_tokens_refused"));
+}

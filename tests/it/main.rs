@@ -19,6 +19,7 @@ mod doctor_rules;
 mod doctor_scenarios;
 mod doctor_server_kind;
 mod env_names;
+mod fake_shapes;
 mod gguf_hostile;
 mod llama_server_journey;
 mod logs_claude_e2e;

@@ -311,12 +311,82 @@ fn vllm_without_tool_calling_is_an_error_and_its_fix_serves_claude_code() {
         window <= MODEL_LIMIT,
         "window {window} > served {MODEL_LIMIT}"
     );
-    // vLLM's own log: each Claude Code request is one access line, joined in order.
+    // vLLM's own log: each Claude Code request is one access line, joined in order, its
+    // whole prompt from the throughput line that counted it (written at the end of vLLM's
+    // 10-second stats interval: wait for it).
+    wait_for_line(&fixed.output, |l| {
+        l.contains("Avg prompt throughput:") && !l.contains("Avg prompt throughput: 0.0 ")
+    });
     let joined = joined_requests(&t, &path, &fixed.output);
     assert!(
         joined.iter().any(|r| r["server"]["http_status"] == 200),
         "{joined:?}"
     );
+    assert!(
+        joined.iter().any(|r| r["server"]["prompt_tokens"]
+            .as_u64()
+            .is_some_and(|p| p > 1000)),
+        "no prompt sized from vLLM's throughput lines: {joined:?}\nserver: {}",
+        fixed.output_tail()
+    );
+    let server = server_side(&t, &path, &fixed.output);
+    assert!(
+        server["throughput"]["lines"]
+            .as_array()
+            .is_some_and(|l| !l.is_empty()),
+        "{server}"
+    );
+    assert_eq!(server["loads"][0]["n_ctx"], MODEL_LIMIT, "{server}");
+    eprintln!(
+        "vLLM through the launcher: prefix cache hit rate {}, findings {}",
+        server["throughput"]["prefix_cache_hit_pct"], server["findings"]
+    );
+    // --what-if: vLLM's log times no request, so the rates must come from a bench.
+    let debug = debug_log(&t).display().to_string();
+    let log = fixed.output.display().to_string();
+    let o = cclocal(
+        &t,
+        &path,
+        &[],
+        &["logs", &debug, "--server-log", &log, "--what-if"],
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("vLLM's log times no request"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// Waits (at most 60 s) until a line of the server's output passes `ok`.
+fn wait_for_line(output: &Path, ok: impl Fn(&str) -> bool) {
+    let t0 = std::time::Instant::now();
+    while t0.elapsed() < Duration::from_secs(60) {
+        if std::fs::read_to_string(output)
+            .unwrap_or_default()
+            .lines()
+            .any(&ok)
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// `cclocal logs DEBUG --server-log SERVER --json`'s `server` object.
+fn server_side(t: &TestHome, path: &str, server_log: &Path) -> Value {
+    let debug = debug_log(t).display().to_string();
+    let server = server_log.display().to_string();
+    let o = cclocal(
+        t,
+        path,
+        &[],
+        &["logs", &debug, "--server-log", &server, "--json"],
+    );
+    let mut v = json_of("logs --server-log", &o)["server"].clone();
+    let logs = json_of("logs --server-log", &o);
+    v["findings"] = logs["findings"].clone();
+    v
 }
 
 #[test]
@@ -478,6 +548,35 @@ fn vllm_mlx_context_from_its_process_and_setup_serves_claude_code() {
         "{last}"
     );
     assert_eq!(last["http_status"], 200, "{last}");
+    assert!(
+        last["request_ms"].as_f64().is_some_and(|m| m > 0.0),
+        "{last}"
+    );
+    // vllm-mlx's Max request tokens, from its process, above what Claude Code asks.
+    assert_eq!(
+        after["facts"]["server"]["backend"]["max_request_tokens"], 32_768,
+        "{}",
+        after["facts"]["server"]
+    );
+    let server = server_side(&t, &path, &fixed.output);
+    assert_eq!(server["max_request_tokens"], 32_768, "{server}");
+    // --what-if with the rates from vllm-mlx's own request times.
+    let debug = debug_log(&t).display().to_string();
+    let log = fixed.output.display().to_string();
+    let o = cclocal(
+        &t,
+        &path,
+        &[],
+        &["logs", &debug, "--server-log", &log, "--what-if", "--json"],
+    );
+    let w = json_of("logs --what-if", &o);
+    assert!(
+        w["what_if"]["rates"]["source"]
+            .as_str()
+            .is_some_and(|s| s.contains("request times")),
+        "{}",
+        w["what_if"]
+    );
 }
 
 #[test]
@@ -533,6 +632,7 @@ fn mlx_lm_server_has_no_messages_api_and_its_fix_serves_claude_code() {
         "/health",
         Duration::from_secs(120),
     );
+    eprintln!("mlx_lm.server RSS: {} MB", server.rss_bytes() >> 20);
     let o = cclocal(
         &t,
         &path,

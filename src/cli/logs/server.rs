@@ -121,6 +121,7 @@ pub fn task_json(t: &Task) -> Value {
         "generated_tokens": t.eval_tokens,
         "task": t.id,
         "http_status": t.http.as_ref().map(|h| h.0).filter(|s| *s > 0),
+        "request_ms": t.total_ms.map(round2),
         "truncated": t.truncated,
         "cancelled": t.cancelled,
         "overflow": t.overflow.map(|(p, c)| json!({"prompt_tokens": p, "n_ctx": c})),
@@ -189,6 +190,12 @@ pub fn json(s: &ServerSide) -> Value {
         "cached_tokens": a.cached_tokens(),
         "cache_saved_ms": round2(a.cache_saved_ms()),
     });
+    if !a.throughput.is_empty() {
+        v["throughput"] = throughput_json(a);
+    }
+    if let Some(n) = a.max_request_tokens {
+        v["max_request_tokens"] = json!(n);
+    }
     if let Some(j) = &s.join {
         let o = j.main_offset();
         v["join"] = json!({
@@ -218,6 +225,36 @@ pub fn json(s: &ServerSide) -> Value {
             .collect();
     }
     v
+}
+
+/// vLLM's throughput lines: each line, and the peaks and the last prefix-cache hit rate.
+fn throughput_json(a: &ServerAnalysis) -> Value {
+    let lines: Vec<Value> = a
+        .throughput
+        .iter()
+        .map(|t| {
+            json!({
+                "prompt_tokens_per_s": t.prompt_tps,
+                "generation_tokens_per_s": t.generation_tps,
+                "running": t.running,
+                "waiting": t.waiting,
+                "kv_cache_usage_pct": t.kv_usage_pct,
+                "prefix_cache_hit_pct": t.prefix_hit_pct,
+            })
+        })
+        .collect();
+    let max = |f: fn(&serverlog::python::Throughput) -> f64| {
+        a.throughput.iter().map(f).fold(0.0, f64::max)
+    };
+    json!({
+        "interval_s": a.stats_interval_s,
+        "prompt_tokens": (a.throughput.iter().map(|t| t.prompt_tps).sum::<f64>()
+            * a.stats_interval_s.unwrap_or(serverlog::python::VLLM_STATS_INTERVAL_S)).round(),
+        "peak_prompt_tokens_per_s": max(|t| t.prompt_tps),
+        "peak_generation_tokens_per_s": max(|t| t.generation_tps),
+        "prefix_cache_hit_pct": a.throughput.iter().rev().find_map(|t| t.prefix_hit_pct),
+        "lines": lines,
+    })
 }
 
 pub fn summary_json(s: &JoinSummary) -> Value {
@@ -328,6 +365,31 @@ pub fn human(s: &ServerSide, claude: Option<&Analysis>, limit: usize) -> String 
             },
             l.reason.as_str()
         );
+    }
+    if !a.throughput.is_empty() {
+        let interval = a
+            .stats_interval_s
+            .unwrap_or(serverlog::python::VLLM_STATS_INTERVAL_S);
+        let tokens = a.throughput.iter().map(|t| t.prompt_tps).sum::<f64>() * interval;
+        let peak = |f: fn(&serverlog::python::Throughput) -> f64| {
+            a.throughput.iter().map(f).fold(0.0, f64::max)
+        };
+        let _ = writeln!(
+            o,
+            "  throughput ({} lines, every {interval:.0} s): {tokens:.0} prompt tokens; busiest interval {:.1} prompt, {:.1} generated tokens/s{}",
+            a.throughput.len(),
+            peak(|t| t.prompt_tps),
+            peak(|t| t.generation_tps),
+            a.throughput
+                .iter()
+                .rev()
+                .find_map(|t| t.prefix_hit_pct)
+                .map(|p| format!("; prefix cache hit rate {p:.1}%"))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(n) = a.max_request_tokens {
+        let _ = writeln!(o, "  largest max_tokens accepted: {n}");
     }
     if let Some(j) = &s.join {
         match j.main_offset() {
@@ -475,7 +537,10 @@ fn row(n: usize, when: &str, t: &Task) -> String {
         opt_tokens(t.prompt_tokens),
         opt_tokens(t.prompt_eval_tokens),
         opt_tokens(t.cached_tokens()),
-        opt_ms(t.prefill_ms),
+        match (t.prefill_ms, t.total_ms) {
+            (None, Some(all)) => format!("{} all", ms(all)),
+            (p, _) => opt_ms(p),
+        },
         opt_ms(t.decode_ms)
     )
 }

@@ -52,6 +52,12 @@ fn read_rates(path: Option<&Path>, server: Option<&ServerAnalysis>) -> Result<Ra
         if let Some(r) = server.and_then(predict::from_server::rates) {
             return Ok(r);
         }
+        if server.is_some_and(|s| s.kind == crate::logs::serverlog::ServerKind::Vllm) {
+            return Err(Error::usage(
+                "--what-if needs measured rates, and vLLM's log times no request (its throughput lines are averages over its stats interval): pass --bench BENCH.json",
+            )
+            .with_hint("the prompt sizes still come from vLLM's log; measure the rates with `cclocal bench` against the same model and machine"));
+        }
         return Err(no_rates(server));
     };
     let text = crate::fsread::read_to_string(path, crate::fsread::SMALL).map_err(|e| {

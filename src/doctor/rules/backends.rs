@@ -276,6 +276,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             vllm_too_old(f, out);
             vllm_tools_off(f, out);
         }
+        Some(ServerKind::VllmMlx) => vllm_mlx_max_tokens(f, out),
         _ => {}
     }
 }
@@ -393,5 +394,37 @@ fn vllm_tools_off(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 tc.message.as_deref().unwrap_or("\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set")
             ))
             .fix(format!("restart vLLM with tool calling on: {}", vllm_line(f, m, None))),
+    );
+}
+
+/// vllm-mlx refuses a request whose `max_tokens` is above its `--max-request-tokens` (HTTP
+/// 400 "max_tokens exceeds server limit"), and Claude Code asks for the same `max_tokens`
+/// in every request: all of them fail (`vllm_mlx_max_tokens_refused`).
+fn vllm_mlx_max_tokens(f: &Facts, out: &mut Vec<(Section, Finding)>) {
+    let Some(limit) = f.server.backend.as_ref().and_then(|b| b.max_request_tokens) else {
+        return;
+    };
+    let Some(v) = super::claude_version(f) else {
+        return;
+    };
+    let asks = crate::verify::plan::max_tokens_for(v, &super::window_env(f));
+    if asks <= limit {
+        return;
+    }
+    push(
+        out,
+        Section::Server,
+        finding(
+            "vllm_mlx_max_tokens_refused",
+            Severity::Error,
+            format!("vllm-mlx accepts max_tokens up to {limit}, and Claude Code asks for {asks}: every request fails"),
+        )
+        .detail(format!(
+            "vllm-mlx answers HTTP 400 \"max_tokens exceeds server limit ({limit})\" before reading the request (its log shows only the 400 access line); Claude Code {v} sends max_tokens {asks} with every request"
+        ))
+        .fix(format!(
+            "{}   (or restart vllm-mlx with --max-request-tokens {asks})",
+            super::claude_env_fix(f, &format!("CLAUDE_CODE_MAX_OUTPUT_TOKENS={limit}"), "")
+        )),
     );
 }

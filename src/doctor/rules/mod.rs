@@ -70,6 +70,7 @@ pub const IDS: &[&str] = &[
     "lmstudio_model_unmatched",
     "server_answer_unreadable",
     "vllm_tools_off",
+    "vllm_mlx_max_tokens_refused",
     "prompt_truncated",
     "model_reloaded",
     "kv_cache_type_ignored",

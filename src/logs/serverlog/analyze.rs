@@ -128,6 +128,11 @@ pub struct Load {
 }
 
 impl Load {
+    /// A load with nothing known yet but when it began.
+    pub(super) fn new_at(at: Option<i64>, epoch: u32) -> Self {
+        Self::new(at, epoch)
+    }
+
     fn new(at: Option<i64>, epoch: u32) -> Self {
         Load {
             at,
@@ -204,6 +209,9 @@ pub struct Task {
     pub shifted: u64,
     /// From an HTTP line (Ollama `[GIN]`): status and the route.
     pub http: Option<(u16, String)>,
+    /// The whole request, prefill and decode together, where only that is logged
+    /// (vllm-mlx's `N tokens in S s`).
+    pub total_ms: Option<f64>,
     /// Index of the load that served it.
     pub load: Option<usize>,
     /// The last `prompt processing` line of its prefill (llama-server), while and after
@@ -277,6 +285,12 @@ pub struct ServerAnalysis {
     pub dropped: u64,
     /// Totals of the dropped tasks: prefill ms, decode ms, evaluated and cached prompt tokens.
     pub dropped_totals: (f64, f64, u64, u64),
+    /// vLLM's periodic throughput lines, in order.
+    pub throughput: Vec<super::python::Throughput>,
+    /// vLLM: the seconds each throughput line covers (read from the log, else vLLM's default).
+    pub stats_interval_s: Option<f64>,
+    /// vllm-mlx: `Max request tokens: N`, the largest `max_tokens` a request may ask for.
+    pub max_request_tokens: Option<u64>,
 }
 
 impl ServerAnalysis {
@@ -378,6 +392,8 @@ pub struct ServerAnalyzer {
     since_http: Vec<usize>,
     /// The zone offset (minutes) of the last slog time: turns `[GIN]` local times into UTC.
     tz_off_min: Option<i64>,
+    /// vLLM's and vllm-mlx's lines.
+    py: super::python::PyState,
 }
 
 impl ServerAnalyzer {
@@ -385,94 +401,10 @@ impl ServerAnalyzer {
         Self::default()
     }
 
-    /// vLLM's and vllm-mlx's own lines (docs/servers.md "Their logs"): one task per
-    /// Anthropic request, without times (neither log has a time per request), so they are
-    /// joined to Claude Code's requests by order. `true` when the line was used.
-    fn python_server_line(&mut self, text: &str) -> bool {
-        if self.a.kind == ServerKind::Unknown {
-            if text.contains("INFO:vllm_mlx.") {
-                self.a.kind = ServerKind::VllmMlx;
-            } else if text.starts_with("(APIServer pid=") {
-                self.a.kind = ServerKind::Vllm;
-            }
-        }
-        // `INFO:     127.0.0.1:PORT - "POST /v1/messages?beta=true HTTP/1.1" 200 OK`
-        let access = text
-            .split_once("\"POST ")
-            .and_then(|(_, r)| r.split_once(' '))
-            .filter(|(path, _)| path.starts_with("/v1/messages") && !path.contains("count_tokens"))
-            .and_then(|(path, r)| {
-                let status = r
-                    .split_once("\" ")?
-                    .1
-                    .split_whitespace()
-                    .next()?
-                    .parse::<u16>()
-                    .ok()?;
-                Some((path.split('?').next().unwrap_or(path).to_string(), status))
-            });
-        let new_task = |a: &mut ServerAnalysis, path: String, status: u16| {
-            let id = a.tasks.len() as u64;
-            a.tasks.push(Task {
-                id,
-                http: Some((status, path)),
-                ..Task::default()
-            });
-        };
-        match self.a.kind {
-            ServerKind::Vllm => match access {
-                Some((path, status)) => {
-                    new_task(&mut self.a, path, status);
-                    true
-                }
-                None => false,
-            },
-            ServerKind::VllmMlx => {
-                if let Some(r) = text.split_once("[REQUEST] POST ").map(|x| x.1) {
-                    let path = r.split_whitespace().next().unwrap_or("");
-                    if path.starts_with("/v1/messages") && !path.contains("count_tokens") {
-                        new_task(&mut self.a, path.to_string(), 0);
-                    }
-                    return true;
-                }
-                let Some(t) = self.a.tasks.last_mut() else {
-                    return text.contains("vllm_mlx");
-                };
-                if let Some((_, status)) = access {
-                    if let Some(h) = t.http.as_mut() {
-                        h.0 = status;
-                    }
-                } else if let Some(r) = text.split_once("System KV cache MISS").map(|x| x.1) {
-                    // `… will prefill A system + B suffix tokens`
-                    let nums: Vec<u64> = r
-                        .split_once("will prefill ")
-                        .map(|x| x.1)
-                        .unwrap_or("")
-                        .split_whitespace()
-                        .filter_map(|w| w.parse().ok())
-                        .take(2)
-                        .collect();
-                    if nums.len() == 2 {
-                        t.prompt_tokens = Some(nums[0] + nums[1]);
-                        t.prompt_eval_tokens = Some(nums[0] + nums[1]);
-                    }
-                } else if let Some(r) = text.split_once("Anthropic messages (").map(|x| x.1) {
-                    // `stream): N tokens in S s (R tok/s)`
-                    t.eval_tokens = r
-                        .split_once("): ")
-                        .and_then(|x| x.1.split_whitespace().next())
-                        .and_then(|n| n.parse().ok());
-                }
-                true
-            }
-            _ => false,
-        }
-    }
-
     /// Feeds one raw line.
     pub fn line(&mut self, text: &str) {
         self.a.lines += 1;
-        if self.python_server_line(text) {
+        if super::python::line(&mut self.a, &mut self.py, text) {
             return;
         }
         let l = parse_line(text);
@@ -990,6 +922,7 @@ impl ServerAnalyzer {
         if self.load_open {
             self.finish_load_reason();
         }
+        super::python::finish(&mut self.a, &mut self.py);
         self.a
     }
 }
@@ -1173,49 +1106,6 @@ mod tests {
         assert_eq!(a.tasks.len(), 1);
         assert_eq!(a.tasks[0].prompt_eval_tokens, Some(20));
         assert_eq!(analyze_tail(&p, 1 << 20).unwrap().lines, 100);
-    }
-}
-
-#[cfg(test)]
-mod python_server_tests {
-    use super::*;
-
-    /// Lines as vllm-mlx 0.6.0 wrote them for one Claude Code 2.1.332 request.
-    const VLLM_MLX: &str = "INFO:vllm_mlx.server:Max request tokens: 32768
-INFO:     Uvicorn running on http://127.0.0.1:18932 (Press CTRL+C to quit)
-INFO:vllm_mlx.server:[REQUEST] POST /v1/messages (anthropic) stream=True model='tiny-hi' max_tokens=32000 msgs=2 total_chars=10186 system_chars=3 tools=12
-INFO:     127.0.0.1:35636 - \"POST /v1/messages?beta=true HTTP/1.1\" 200 OK
-INFO:vllm_mlx.engine.simple:System KV cache MISS (stream_chat): will prefill 3490 system + 148 suffix tokens (hash=2e6be189749cfba2)
-INFO:vllm_mlx.server:Anthropic messages (stream): 2 tokens in 6.95s (0.3 tok/s)
-";
-
-    #[test]
-    fn vllm_mlx_requests() {
-        let a = analyze_bytes(VLLM_MLX.as_bytes());
-        assert_eq!(a.kind, ServerKind::VllmMlx);
-        assert_eq!(a.tasks.len(), 1);
-        let t = &a.tasks[0];
-        assert_eq!(t.http, Some((200, "/v1/messages".to_string())));
-        assert_eq!(
-            (t.prompt_tokens, t.prompt_eval_tokens, t.eval_tokens),
-            (Some(3638), Some(3638), Some(2))
-        );
-        assert!(t.at.is_none());
-    }
-
-    #[test]
-    fn vllm_access_lines() {
-        let log = "(APIServer pid=29616) INFO 12-07 04:58:54 [api_utils.py:347]        █     █     █▄   ▄█
-(APIServer pid=29616) INFO 12-07 04:59:18 [model.py:2152] Using max model len 32768
-INFO:     127.0.0.1:53528 - \"GET /health HTTP/1.1\" 200 OK
-INFO:     127.0.0.1:53530 - \"POST /v1/messages/count_tokens?beta=true HTTP/1.1\" 200 OK
-INFO:     127.0.0.1:53532 - \"POST /v1/messages?beta=true HTTP/1.1\" 400 Bad Request
-INFO:     127.0.0.1:53534 - \"POST /v1/messages?beta=true HTTP/1.1\" 200 OK
-";
-        let a = analyze_bytes(log.as_bytes());
-        assert_eq!(a.kind, ServerKind::Vllm);
-        let st: Vec<u16> = a.tasks.iter().map(|t| t.http.as_ref().unwrap().0).collect();
-        assert_eq!(st, vec![400, 200]);
     }
 }
 

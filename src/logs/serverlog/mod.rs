@@ -10,6 +10,7 @@ pub mod html;
 pub mod join;
 pub mod locate;
 pub mod parse;
+pub mod python;
 pub mod rules;
 
 pub use analyze::{

@@ -123,8 +123,9 @@ fn messages(s: &mut TcpStream, fake: &Fake, body: &Value, model: &str) {
     let output = (text.len() as u64).div_ceil(4).max(1);
     let id = "msg_fake0000000000000000";
     if !body["stream"].as_bool().unwrap_or(false) {
+        // No `stop_sequence`: the real vLLM 0.32.0 and vllm-mlx 0.6.0 leave it out.
         let reply = json!({"id":id,"type":"message","role":"assistant","model":model,
-            "content":[{"type":"text","text":text}],"stop_reason":"end_turn","stop_sequence":null,
+            "content":[{"type":"text","text":text}],"stop_reason":"end_turn",
             "usage":{"input_tokens":input,"output_tokens":output}});
         return respond(s, &Answer::json(200, &reply.to_string()), false);
     }

@@ -13,14 +13,12 @@ fn models(ids: &[&str], owner: &str) -> String {
     json!({"object": "list", "data": ids.iter().map(|i| json!({"id": i, "object": "model", "created": 1, "owned_by": owner})).collect::<Vec<_>>()}).to_string()
 }
 
-/// `mlx_lm.server --model ID`.
+/// `mlx_lm.server --model ID`: its list items have no `owned_by` (as the real 0.32.2's).
 pub fn mlx_lm(model: &str) -> FakeServer {
+    let list = json!({"object": "list", "data": [{"id": model, "object": "model", "created": 1}]});
     let routes = Routes::new(Answer::new(404, "application/json", "Not Found"))
         .route("GET /health", Answer::json(200, r#"{"status": "ok"}"#))
-        .route(
-            "GET /v1/models",
-            Answer::json(200, &models(&[model], "system")),
-        );
+        .route("GET /v1/models", Answer::json(200, &list.to_string()));
     FakeServer::start(Fake {
         routes,
         messages: Messages::Absent,

@@ -9,7 +9,9 @@ mod version;
 mod window;
 
 pub use probe::{candidate_paths, claude_version, find_claude, find_claude_in, installed_version};
-pub use version::{gate_for, Blocking, Gate, LogFormat, Version, GATES, LATEST_KNOWN};
+pub use version::{
+    gate_for, max_tokens_for, Blocking, Gate, LogFormat, Version, GATES, LATEST_KNOWN,
+};
 pub use window::{
     compute_window, env_line, output_reserve_for, pct_for_threshold, pct_threshold, recommend,
     EnvMap, Recommendation, WindowCalc, WindowSource,

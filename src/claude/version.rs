@@ -189,6 +189,21 @@ pub fn gate_for(v: Version) -> &'static Gate {
         .expect("the table covers every version")
 }
 
+/// The `max_tokens` a version sends with this environment: `CLAUDE_CODE_MAX_OUTPUT_TOKENS`
+/// (up to the version's limit), else its default (`docs/claude-code.md`, "Output tokens").
+pub fn max_tokens_for(version: Version, env: &crate::claude::EnvMap) -> u64 {
+    let gate = gate_for(version);
+    env.get("CLAUDE_CODE_MAX_OUTPUT_TOKENS")
+        .and_then(|v| {
+            let t = v.trim();
+            let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+            t[..end].parse::<u64>().ok()
+        })
+        .filter(|&v| v > 0)
+        .map(|v| v.min(gate.max_output_limit))
+        .unwrap_or(gate.max_output_default)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

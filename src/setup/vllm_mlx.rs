@@ -131,7 +131,7 @@ mod tests {
         for v in [Version(2, 1, 42), Version(2, 1, 100), Version(2, 1, 332)] {
             for c in [2048, 8192, 32_768, 65_536, 131_072, 262_144, 1_048_576] {
                 let env = crate::claude::recommend(v, c, "tiny-hi").env;
-                let asks = crate::verify::plan::max_tokens_for(v, &env);
+                let asks = crate::claude::max_tokens_for(v, &env);
                 assert!(asks <= limit, "{v:?} at {c}: max_tokens {asks} > {limit}");
             }
         }

@@ -43,21 +43,6 @@ pub struct Expected {
     pub observed_threshold: Option<i64>,
 }
 
-/// The `max_tokens` a version sends with this environment: `CLAUDE_CODE_MAX_OUTPUT_TOKENS`
-/// (up to the version's limit), else its default (`docs/claude-code.md`, "Output tokens").
-pub fn max_tokens_for(version: Version, env: &EnvMap) -> u64 {
-    let gate = gate_for(version);
-    env.get("CLAUDE_CODE_MAX_OUTPUT_TOKENS")
-        .and_then(|v| {
-            let t = v.trim();
-            let end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-            t[..end].parse::<u64>().ok()
-        })
-        .filter(|&v| v > 0)
-        .map(|v| v.min(gate.max_output_limit))
-        .unwrap_or(gate.max_output_default)
-}
-
 /// The margin around the planned threshold: 4000 tokens or 5 % of it, whichever is more
 /// (the local estimate of a new prompt is a few hundred tokens).
 pub fn margin(threshold: i64) -> u64 {
@@ -668,7 +653,7 @@ pub fn compare(e: &Expected, o: &Observed) -> (Vec<Item>, Vec<TableNote>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::claude::compute_window;
+    use crate::claude::{compute_window, max_tokens_for};
     use crate::verify::observe::{read_run, Observed};
 
     fn expected(v: Version, env: &EnvMap) -> Expected {

@@ -2,8 +2,9 @@
 //! `claude` on PATH), running it three times against the stub, and reading back.
 
 use super::observe::{read_run, Observed};
-use super::plan::{compare, margin, max_tokens_for, Expected, Mark, Report};
+use super::plan::{compare, margin, Expected, Mark, Report};
 use super::stub::{Behaviour, Stub};
+use crate::claude::max_tokens_for;
 use crate::claude::settings::{global_config_path, read_json_object};
 use crate::claude::{compute_window, gate_for, EnvMap, Version};
 use crate::doctor::probe::{

@@ -194,8 +194,14 @@ fn what_if_names_why_it_cannot_price() {
     let o = run_in(d.path(), &["logs", "--server-log", s(&vllm), "--what-if"]);
     let all = text(&o);
     assert_ne!(o.status.code(), Some(0), "{all}");
-    assert!(all.contains("has no timing lines"), "{all}");
-    assert!(all.contains("vllm"), "names the server log's kind: {all}");
+    assert!(
+        all.contains("times no request") || all.contains("has no timing lines"),
+        "{all}"
+    );
+    assert!(
+        all.to_lowercase().contains("vllm"),
+        "names the server log's kind: {all}"
+    );
     // --help: a server log is enough; --bench is not "needed".
     let o = run_in(d.path(), &["logs", "--help"]);
     let help = text(&o);

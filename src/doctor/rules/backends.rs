@@ -407,7 +407,7 @@ fn vllm_mlx_max_tokens(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     let Some(v) = super::claude_version(f) else {
         return;
     };
-    let asks = crate::verify::plan::max_tokens_for(v, &super::window_env(f));
+    let asks = crate::claude::max_tokens_for(v, &super::window_env(f));
     if asks <= limit {
         return;
     }

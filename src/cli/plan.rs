@@ -115,9 +115,9 @@ fn server_url(args: &PlanArgs) -> Result<Option<String>> {
 /// The model to plan and its description: MODEL (a file, the Ollama store, or the server's
 /// `/api/show`), else, or when the server serves it under that name, the GGUF the server at
 /// `--host` serves from this machine (llama-server's `/props` `model_path`).
-fn describe(args: &PlanArgs, server: Option<&str>) -> Result<(String, planner::Described)> {
+fn describe(args: &PlanArgs, server: Option<&str>) -> Result<(String, crate::model::Described)> {
     if let Some(m) = &args.model {
-        let err = match planner::describe_model(m, server) {
+        let err = match crate::model::describe_model(m, server) {
             Ok(d) => return Ok((m.clone(), d)),
             Err(e) => e,
         };
@@ -137,7 +137,7 @@ fn describe(args: &PlanArgs, server: Option<&str>) -> Result<(String, planner::D
 }
 
 /// The model a running server serves, read from its GGUF on this machine.
-fn from_served(host: &str, model: Option<&str>) -> Result<(String, planner::Described)> {
+fn from_served(host: &str, model: Option<&str>) -> Result<(String, crate::model::Described)> {
     let s = crate::server::served_model(host, None, model, std::time::Duration::from_secs(5))?;
     let Some(path) = s.gguf_path.clone() else {
         return Err(Error::not_found(format!(
@@ -162,7 +162,7 @@ fn from_served(host: &str, model: Option<&str>) -> Result<(String, planner::Desc
     };
     Ok((
         name,
-        planner::Described {
+        crate::model::Described {
             desc,
             from: format!(
                 "{} (served by {} at {})",
@@ -256,12 +256,15 @@ pub fn compute(
                     .with_hint("pass the model's .gguf path, or run the plan on the machine LM Studio runs on")
                 })?
             };
-            if kv_type.is_empty() {
-                kv_type.push("f16".into());
+            if let (true, Some(t)) = (
+                kv_type.is_empty(),
+                crate::planner::kinds::planned_kv_type(crate::server::ServerKind::LmStudio),
+            ) {
+                kv_type.push(t.name().into());
             }
             (
                 m.clone(),
-                planner::describe_model(&model_arg, server.as_deref())?,
+                crate::model::describe_model(&model_arg, server.as_deref())?,
             )
         }
         _ => describe(args, server.as_deref())?,
@@ -442,10 +445,10 @@ pub fn to_json(plan: &Plan) -> serde_json::Value {
         "fitted": plan.planned.fitted.iter().map(|f| json!({"kv_type": f.kv_type, "n_ctx": f.row.as_ref().map(|r| r.n_ctx)})).collect::<Vec<_>>(),
         "recommended": choice.map(|c| json!({"n_ctx": c.row.n_ctx, "kv_type": c.row.kv_type})),
         "does_not_fit": does_not_fit,
-        "server": choice.map(|c| {
+        "server": choice.filter(|_| plan.planned.problem.is_none()).map(|c| {
             let s = server_settings(c);
             json!({
-                "ollama_env": planner::ollama_env(&s).into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                "ollama_env": ollama_takes(c).then(|| planner::ollama_env(&s).into_iter().collect::<std::collections::BTreeMap<_, _>>()),
                 "llama_server_args": planner::llama_server_args(&s),
             })
         }),
@@ -457,6 +460,14 @@ pub fn to_json(plan: &Plan) -> serde_json::Value {
     });
     super::plan_measure::add_json(&mut v, &plan.measured);
     v
+}
+
+/// Whether Ollama takes the choice's cache type (setup refuses the others for Ollama).
+fn ollama_takes(c: &planner::Choice) -> bool {
+    c.row
+        .kv_type
+        .parse::<planner::KvType>()
+        .is_ok_and(planner::KvType::ollama_takes)
 }
 
 /// The settings setup would write for a choice (with setup's default keep-alive).
@@ -576,27 +587,38 @@ pub fn to_text(plan: &Plan) -> String {
         let _ = writeln!(s, "\nwarning: {w}");
     }
     match &plan.planned.outcome {
-        Outcome::Serve(c) => {
-            let settings = server_settings(c);
-            let label = if plan.planned.problem.is_some() {
-                "Server settings (it fits, but see below)"
-            } else {
-                "Recommended"
-            };
+        // No settings for what cannot work: setup refuses them (see "No setting can work").
+        Outcome::Serve(c) if plan.planned.problem.is_some() => {
             let _ = writeln!(
                 s,
-                "\n{label}: n_ctx {}, KV cache {}",
+                "\nIt fits: n_ctx {}, KV cache {}, but no setting can work (below), so none is printed",
+                c.row.n_ctx, c.row.kv_type
+            );
+        }
+        Outcome::Serve(c) => {
+            let settings = server_settings(c);
+            let _ = writeln!(
+                s,
+                "\nRecommended: n_ctx {}, KV cache {}",
                 c.row.n_ctx, c.row.kv_type
             );
             if let Some(line) = &plan.server_command {
                 // The server --host names: its own line only.
                 let _ = writeln!(s, "  LM Studio:    {line}");
             } else {
-                let _ = writeln!(
-                    s,
-                    "  Ollama:       {}",
-                    planner::env_words(&planner::ollama_env(&settings))
-                );
+                if ollama_takes(c) {
+                    let _ = writeln!(
+                        s,
+                        "  Ollama:       {}",
+                        planner::env_words(&planner::ollama_env(&settings))
+                    );
+                } else {
+                    let _ = writeln!(
+                        s,
+                        "  Ollama:       none: Ollama takes only KV cache types {}",
+                        planner::KvType::OLLAMA.map(|t| t.name()).join(", ")
+                    );
+                }
                 let _ = writeln!(
                     s,
                     "  llama-server: {}",

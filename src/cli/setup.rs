@@ -125,6 +125,8 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
     };
     let same_model =
         args.model.is_none() || args.model.as_deref() == prev.map(|p| p.model.name.as_str());
+    // Only what the user chose is kept; what the planner chose is planned again.
+    let chose = prev.map(|p| p.chose(same_model)).unwrap_or_default();
     let mut parts: Vec<Part> = if !args.only.is_empty() {
         args.only.clone()
     } else {
@@ -142,6 +144,7 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
         context: args.ctx.or_else(|| {
             prev.filter(|p| {
                 same_model
+                    && chose.context
                     && args
                         .kv_cache_type
                         .as_ref()
@@ -149,13 +152,15 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
             })
             .map(|p| p.model.context)
         }),
-        kv_cache_type: args
-            .kv_cache_type
-            .clone()
-            .or_else(|| prev.map(|p| p.server.kv_cache_type.clone())),
+        kv_cache_type: args.kv_cache_type.clone().or_else(|| {
+            prev.filter(|_| chose.kv_cache_type)
+                .map(|p| p.server.kv_cache_type.clone())
+        }),
         flash_attention: args
             .flash_attention
-            .or(prev.map(|p| p.server.flash_attention))
+            .or(prev
+                .filter(|_| chose.flash_attention)
+                .map(|p| p.server.flash_attention))
             .unwrap_or(true),
         keep_alive: args
             .keep_alive
@@ -164,6 +169,30 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
             .unwrap_or_else(|| crate::planner::DEFAULT_KEEP_ALIVE.into()),
         parts,
     })
+}
+
+/// What the user chose in this run (flags, the wizard's changed answers) or chose before
+/// (config.toml's `[chosen]`, for values this run keeps): config.toml records it, and a later
+/// setup re-plans the rest.
+fn chosen(args: &SetupArgs, prev: Option<&SetupConfig>, d: &Draft, asked: &Draft) -> config::Chosen {
+    let same_model =
+        args.model.is_none() || args.model.as_deref() == prev.map(|p| p.model.name.as_str());
+    let before = prev.map(|p| p.chose(same_model)).unwrap_or_default();
+    config::Chosen {
+        context: args.ctx.is_some()
+            || asked.context != d.context
+            || (before.context && d.context.is_some()),
+        kv_cache_type: args.kv_cache_type.is_some()
+            || asked.kv_cache_type != d.kv_cache_type
+            || (before.kv_cache_type && d.kv_cache_type.is_some()),
+        flash_attention: args.flash_attention.is_some()
+            || asked.flash_attention != d.flash_attention
+            || before.flash_attention,
+        memory_bytes: args
+            .memory
+            .or(args.mac_ram.map(|r| crate::memory::mac_gpu_budget(r).bytes))
+            .or(before.memory_bytes),
+    }
 }
 
 /// The command line that reproduces `ch` without prompts.
@@ -407,19 +436,25 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         && !args.dry_run
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal();
-    let budget = detect_budget(args.memory, args.mac_ram);
     use crate::server::ServerKind;
     let llama = kind == Some(ServerKind::LlamaServer);
     let kind = if llama { "llama-server" } else { "ollama" };
     // The previous run's server settings count only for the same kind of server.
     let prev_same = prev.as_ref().filter(|p| p.server.kind == kind);
+    // The budget the user chose, now or in an earlier run; else this machine's.
+    let remembered_budget = prev_same
+        .and_then(|p| p.chosen.as_ref())
+        .and_then(|c| c.memory_bytes);
+    let budget = detect_budget(args.memory.or(remembered_budget), args.mac_ram);
     let mut d = draft(args, prev_same)?;
     if llama && args.host.is_none() && prev_same.is_none() {
         d.server = format!("http://127.0.0.1:{}", llama_server::DEFAULT_PORT);
     }
+    let drafted = d.clone();
     if interactive && !llama {
         wizard::ask(&mut d, &budget)?;
     }
+    let chosen = chosen(args, prev_same, &d, &drafted);
     let (server_url, remote) = if llama {
         normalize_server_port(&d.server, llama_server::DEFAULT_PORT)?
     } else {
@@ -477,7 +512,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         }),
         None => d.context,
     };
-    let budget_known = !remote || args.memory.is_some() || args.mac_ram.is_some();
+    let budget_known = !remote || chosen.memory_bytes.is_some();
     let mut trained = None;
     let (context, kv_cache_type) = match known_context {
         None => {
@@ -528,14 +563,17 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
                     for w in &p.warnings {
                         crate::teprintln!("warning: {w}");
                     }
+                    // The planner's context: the one rounding rule plan prints with.
                     match decide(&p, &m.desc, &budget) {
-                        Ok((_, kv)) => (c, kv),
+                        Ok(ckv) => ckv,
                         Err(e) if args.force => {
                             crate::teprintln!("warning (--force): {}", e.message);
                             (
-                                c,
+                                crate::planner::served_context(c),
                                 d.kv_cache_type.clone().unwrap_or_else(|| {
-                                    crate::planner::UNKNOWN_BUDGET_KV_TYPE.into()
+                                    crate::planner::unknown_budget_kv_type(d.flash_attention)
+                                        .name()
+                                        .into()
                                 }),
                             )
                         }
@@ -543,10 +581,12 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
                     }
                 }
                 None => (
-                    c,
-                    d.kv_cache_type
-                        .clone()
-                        .unwrap_or_else(|| crate::planner::UNKNOWN_BUDGET_KV_TYPE.into()),
+                    crate::planner::served_context(c),
+                    d.kv_cache_type.clone().unwrap_or_else(|| {
+                        crate::planner::unknown_budget_kv_type(d.flash_attention)
+                            .name()
+                            .into()
+                    }),
                 ),
             }
         }
@@ -579,6 +619,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         target,
         parts: d.parts.clone(),
         llama_server: ls,
+        chosen,
     };
     ch.validate()?;
     let this_os = TargetOs::this();
@@ -1000,6 +1041,7 @@ pub fn serve_root_part(args: &SetupArgs, request: &[u8]) -> Result<i32> {
         target: TargetOs::Linux,
         parts: vec![Part::Server],
         llama_server: None,
+        chosen: Default::default(),
     };
     ch.validate()?;
     let dropin = crate::setup::paths::systemd_dropin(&root);
@@ -1220,11 +1262,13 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
                 .with_hint("pass --ctx TOKENS (`lms load KEY --estimate-only --context-length N` shows LM Studio's own estimate)"));
             };
             let m = describe_model(&gguf.display().to_string(), None)?;
-            let p = planned(&m.desc, Some("f16"), true, &budget, None)?;
-            let (c, _) = decide(&p, &m.desc, &budget)?;
+            let kv = crate::planner::kinds::planned_kv_type(kind).map(|t| t.name());
+            let p = planned(&m.desc, kv, true, &budget, None)?;
+            let (c, kv) = decide(&p, &m.desc, &budget)?;
             crate::teprintln!(
-                "planned context: {c} tokens for {} (f16 KV cache, LM Studio's default; {})",
+                "planned context: {c} tokens for {} ({kv} KV cache, {}'s default; {})",
                 model,
+                kind.label(),
                 gguf.display()
             );
             c
@@ -1258,7 +1302,10 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         remote,
         model: model.clone(),
         context,
-        kv_cache_type: "f16".into(),
+        kv_cache_type: crate::planner::kinds::planned_kv_type(kind)
+            .unwrap_or(crate::planner::KvType::DEFAULT)
+            .name()
+            .into(),
         flash_attention: true,
         keep_alive: crate::planner::DEFAULT_KEEP_ALIVE.into(),
         launcher_name: launcher_name(args, prev.as_ref()),
@@ -1271,6 +1318,11 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             .filter(|p| *p != Part::Server)
             .collect(),
         llama_server: None,
+        chosen: crate::setup::config::Chosen {
+            context: args.ctx.is_some(),
+            memory_bytes: args.memory,
+            ..Default::default()
+        },
     };
     ch.validate()?;
     let host = Host {

@@ -6,7 +6,7 @@ use crate::memory::{plan_row, Budget, CacheParams, PlanRow};
 use crate::model::ModelDesc;
 use crate::planner::{self, Outcome, Planned, Request};
 
-pub use crate::planner::{describe_model, Described};
+pub use crate::model::{describe_model, Described};
 
 fn request(kv: Option<&str>, flash_attention: bool, ctx: Option<u64>) -> Request {
     let mut params = CacheParams::new(0);

@@ -266,16 +266,18 @@ fn fixes_that_cannot_work_are_not_given() {
         "{}",
         x.fix
     );
-    // When a usable context fits, the fix is the most that fits.
-    f.model
-        .as_mut()
-        .unwrap()
-        .memory
-        .as_mut()
-        .unwrap()
-        .largest_fit = Some(40_192);
+    // When a usable context fits, the fix is the planner's choice, context and cache type
+    // in one command (issue 19: the doctor's fix is the plan's line; issue 21: not split).
+    let mem = f.model.as_mut().unwrap().memory.as_mut().unwrap();
+    mem.largest_fit = Some(40_192);
+    mem.planned_context = Some(40_192);
     let x = find(&f, "server_context_small");
-    assert!(x.fix.contains("OLLAMA_CONTEXT_LENGTH=39936"), "{}", x.fix);
+    assert!(
+        x.fix.contains("Environment=\"OLLAMA_CONTEXT_LENGTH=40192\" \"OLLAMA_KV_CACHE_TYPE=q4_0\""),
+        "{}",
+        x.fix
+    );
+    assert_eq!(x.fix.matches("systemctl restart").count(), 1, "{}", x.fix);
 }
 
 #[test]
@@ -727,6 +729,7 @@ fn setup_drift_against_what_is_live() {
         target: "linux".into(),
         wrote: vec!["launcher".into(), "server".into()],
         llama_server: None,
+        chosen: None,
     };
     let with = |c: SetupConfig| {
         let mut f = healthy();

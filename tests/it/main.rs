@@ -28,6 +28,7 @@ mod logs_scenarios;
 mod memory_fixtures;
 mod newcomer_journey;
 mod plan_cli;
+mod planner_agreement;
 mod planner_journeys;
 mod python_servers_journey;
 mod root_crossing;

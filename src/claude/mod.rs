@@ -3,6 +3,7 @@
 
 pub mod env;
 mod probe;
+pub mod resolve;
 pub mod settings;
 mod version;
 mod window;

@@ -2,7 +2,7 @@
 //! onboarding flag in one step, through the plan → apply engine (`crate::setup`).
 
 use super::args;
-use crate::claude::{installed_version, Version, LATEST_KNOWN};
+use crate::claude::LATEST_KNOWN;
 use crate::error::{Error, Result};
 use crate::memory::detect_budget;
 use crate::setup::build::{build_plan, Host};
@@ -29,9 +29,10 @@ pub struct SetupArgs {
     /// The llama-server binary (default: `llama-server` on PATH).
     #[arg(long, value_name = "PATH")]
     pub llama_server: Option<PathBuf>,
-    /// The server Claude Code talks to: a URL or HOST[:PORT]. Default: the previous
-    /// setup's, else $OLLAMA_HOST, else http://127.0.0.1:11434 (llama-server:
-    /// http://127.0.0.1:8080, where setup makes it listen).
+    /// The server Claude Code talks to: a URL or HOST[:PORT]. Default: the order of every
+    /// command (`cclocal --help`): ANTHROPIC_BASE_URL, then the previous setup's, then
+    /// $OLLAMA_HOST, then http://127.0.0.1:11434 (llama-server: http://127.0.0.1:8080, where
+    /// setup makes it listen).
     #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// The model Claude Code uses for every tier (main, subagents, background); with
@@ -55,7 +56,8 @@ pub struct SetupArgs {
     /// File name of the launcher in ~/.local/bin (default claude-local).
     #[arg(long, value_name = "NAME")]
     pub launcher_name: Option<String>,
-    /// Plan the Claude Code settings for this version (default: the installed one).
+    /// Plan the Claude Code settings for this version (default: the installed one, else
+    /// config.toml's, else the newest known).
     #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
     pub claude_version: Option<String>,
     /// Render the server files for this OS (default: this machine's).
@@ -109,19 +111,21 @@ pub struct SetupArgs {
 
 /// Fills the draft from flags, then the previous configuration, then defaults.
 fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
-    let server = match (&args.host, prev) {
-        (Some(h), _) => h.clone(),
-        (None, Some(p)) => p.server.url.clone(),
-        (None, None) => std::env::var("OLLAMA_HOST")
-            .ok()
-            .filter(|h| !h.trim().is_empty())
-            .unwrap_or_else(|| "http://127.0.0.1:11434".into()),
-    };
-    let server = match normalize_server(&server) {
-        Ok((url, _)) => url,
-        Err(e) if args.host.is_some() => return Err(e),
-        // A bad $OLLAMA_HOST (e.g. 0.0.0.0 meant for the server) falls back to the default.
-        Err(_) => "http://127.0.0.1:11434".into(),
+    // The one order every command uses (`crate::server::resolve`); the previous setup's
+    // server is config.toml's.
+    let (url, shown, source) = crate::server::resolve::from_process(
+        args.host.as_deref(),
+        args.server,
+        Some(prev.map(|p| p.server.url.as_str())),
+    );
+    let server = match url {
+        Ok(u) => normalize_server(&u.to_url())?.0,
+        Err(e) => {
+            let mut err =
+                Error::new(e.kind, format!("{}: {}", source.name(), e.message)).with_subject(shown);
+            err.hint = e.hint;
+            return Err(err);
+        }
     };
     let same_model =
         args.model.is_none() || args.model.as_deref() == prev.map(|p| p.model.name.as_str());
@@ -174,7 +178,12 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
 /// What the user chose in this run (flags, the wizard's changed answers) or chose before
 /// (config.toml's `[chosen]`, for values this run keeps): config.toml records it, and a later
 /// setup re-plans the rest.
-fn chosen(args: &SetupArgs, prev: Option<&SetupConfig>, d: &Draft, asked: &Draft) -> config::Chosen {
+fn chosen(
+    args: &SetupArgs,
+    prev: Option<&SetupConfig>,
+    d: &Draft,
+    asked: &Draft,
+) -> config::Chosen {
     let same_model =
         args.model.is_none() || args.model.as_deref() == prev.map(|p| p.model.name.as_str());
     let before = prev.map(|p| p.chose(same_model)).unwrap_or_default();
@@ -591,10 +600,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             }
         }
     };
-    let claude_version = match &args.claude_version {
-        Some(v) => v.parse::<Version>()?,
-        None => installed_version().unwrap_or(LATEST_KNOWN),
-    };
+    let (claude_version, _) = crate::claude::resolve::from_process(args.claude_version.as_deref())?;
     let (token, token_from) = auth_token(
         args,
         if llama {
@@ -1190,12 +1196,17 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
     use crate::setup::{lmstudio, vllm};
     let paths = Paths::from_env()?;
     let prev = config::load(&paths.config_toml())?.filter(|p| p.server.kind == kind.name());
-    let given = args
-        .host
-        .clone()
-        .or_else(|| prev.as_ref().map(|p| p.server.url.clone()))
-        .unwrap_or_else(|| format!("http://127.0.0.1:{}", kind.default_port()));
-    let url = ServerUrl::parse_for(&given, Some(kind))?;
+    let (url, shown, source) = crate::server::resolve::from_process(
+        args.host.as_deref(),
+        Some(kind),
+        Some(prev.as_ref().map(|p| p.server.url.as_str())),
+    );
+    let url: ServerUrl = url.map_err(|e| {
+        let mut err =
+            Error::new(e.kind, format!("{}: {}", source.name(), e.message)).with_subject(shown);
+        err.hint = e.hint;
+        err
+    })?;
     let (server_url, remote) = normalize_server(&url.to_url())?;
     let model = args
         .model
@@ -1208,7 +1219,11 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             })
         })?;
     crate::setup::choices::check_model(&model)?;
-    let budget = detect_budget(args.memory, args.mac_ram);
+    let remembered_budget = prev
+        .as_ref()
+        .and_then(|p| p.chosen.as_ref())
+        .and_then(|c| c.memory_bytes);
+    let budget = detect_budget(args.memory.or(remembered_budget), args.mac_ram);
     // What the running server says about the model (format, served names), when it answers.
     let served = crate::server::served_model(
         &server_url,
@@ -1217,10 +1232,11 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         Duration::from_secs(3),
     )
     .ok();
-    // A remembered context belongs to the remembered model.
+    // A remembered context belongs to the remembered model, and only one the user chose
+    // is kept (the planner's is planned again).
     let remembered = prev
         .as_ref()
-        .filter(|p| p.model.name == model)
+        .filter(|p| p.model.name == model && p.chose(true).context)
         .map(|p| p.model.context);
     // vLLM loads the model from its `root` (a folder or repo id), vllm-mlx from its command
     // line's model, not from the served name.
@@ -1285,10 +1301,7 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             );
         }
     }
-    let claude_version = match &args.claude_version {
-        Some(v) => v.parse::<Version>()?,
-        None => installed_version().unwrap_or(LATEST_KNOWN),
-    };
+    let (claude_version, _) = crate::claude::resolve::from_process(args.claude_version.as_deref())?;
     let mut parts: Vec<Part> = if !args.only.is_empty() {
         args.only.clone()
     } else {
@@ -1318,10 +1331,19 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             .filter(|p| *p != Part::Server)
             .collect(),
         llama_server: None,
-        chosen: crate::setup::config::Chosen {
-            context: args.ctx.is_some(),
-            memory_bytes: args.memory,
-            ..Default::default()
+        chosen: {
+            let before = prev
+                .as_ref()
+                .map(|p| p.chose(p.model.name == model))
+                .unwrap_or_default();
+            crate::setup::config::Chosen {
+                context: args.ctx.is_some() || (before.context && remembered.is_some()),
+                memory_bytes: args
+                    .memory
+                    .or(args.mac_ram.map(|r| crate::memory::mac_gpu_budget(r).bytes))
+                    .or(before.memory_bytes),
+                ..Default::default()
+            }
         },
     };
     ch.validate()?;

@@ -12,9 +12,9 @@ pub use claude::{
     advise, advise_version, context_notes, obeys, ClaudeAdvice, VersionSpan, MIN_USABLE_CONTEXT,
     RECOMMENDED_CONTEXT, SYSTEM_PROMPT_TOKENS,
 };
-pub use server::{command_line, lms_load_args, lms_load_line};
 pub use kinds::{defaults, KindDefaults, KIND_DEFAULTS};
 pub use kv::KvType;
+pub use server::{command_line, lms_load_args, lms_load_line};
 pub use server::{env_words, llama_server_args, ollama_env, ServerSettings};
 
 use crate::error::Result;
@@ -328,6 +328,74 @@ fn problem(
     }
 }
 
+/// The rows to show (`plan`'s table and the wizard's): for each cache type planned, the
+/// named contexts, else the ladder plus the largest context that fits with that type.
+pub fn rows(
+    model: &ModelDesc,
+    budget: &Budget,
+    params: &CacheParams,
+    planned: &Planned,
+    named: &[u64],
+) -> Result<Vec<PlanRow>> {
+    let mut rows = Vec::new();
+    for f in &planned.fitted {
+        let p = params.with_cache_type(parse_cache_type(&f.kv_type)?);
+        let mut ctxs = if named.is_empty() {
+            ladder(model.context_length)
+        } else {
+            named.to_vec()
+        };
+        if let (true, Some(r)) = (named.is_empty(), &f.row) {
+            ctxs.push(r.n_ctx);
+        }
+        ctxs.sort_unstable();
+        ctxs.dedup();
+        for c in ctxs {
+            rows.push(plan_row(model, &CacheParams { n_ctx: c, ..p }, budget)?);
+        }
+    }
+    Ok(rows)
+}
+
+/// The context per sequence and cache type to serve, or a usage error that says why none
+/// works and what would (the planner's problem, or the requested context that does not
+/// fit): what `setup` writes, and `plan` recommends.
+pub fn decide(p: &Planned, desc: &ModelDesc, budget: &Budget) -> Result<(u64, String)> {
+    use crate::error::Error;
+    if let Some(pr) = &p.problem {
+        return Err(
+            Error::usage(format!("no setting can work: {}", pr.what)).with_hint(format!(
+                "{} (`cclocal plan {}` shows what fits)",
+                pr.would, desc.name
+            )),
+        );
+    }
+    match &p.outcome {
+        Outcome::Serve(c) => Ok((c.per_sequence(), c.row.kv_type.clone())),
+        Outcome::DoesNotFit { requested, largest } => Err(Error::usage(format!(
+            "a {requested}-token context for {} does not fit in {}",
+            desc.name,
+            human(budget.bytes)
+        ))
+        .with_hint(match largest {
+            Some(l) => format!(
+                "the largest that fits is --ctx {} with --kv-type {}; or pass --force to write it anyway",
+                l.per_sequence(),
+                l.row.kv_type
+            ),
+            None => "use a smaller model or quantization".into(),
+        })),
+        Outcome::NothingFits => Err(Error::usage(format!(
+            "{} does not fit in {} even with a 256-token context",
+            desc.name,
+            human(budget.bytes)
+        ))
+        .with_hint(
+            "use a smaller model or quantization, or pass --memory SIZE if the budget is wrong",
+        )),
+    }
+}
+
 /// What a server should serve instead of what it serves (the doctor's fixes): the context
 /// and, when the planner knows the memory, the cache type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -411,16 +479,31 @@ mod tests {
     #[test]
     fn fix_is_the_plan() {
         use crate::server::ServerKind;
-        let t = fix(Some((104_192, "q8_0")), true, Some(262_144), ServerKind::Ollama).unwrap();
+        let t = fix(
+            Some((104_192, "q8_0")),
+            true,
+            Some(262_144),
+            ServerKind::Ollama,
+        )
+        .unwrap();
         assert_eq!((t.context, t.kv_type.as_deref()), (104_192, Some("q8_0")));
         // Above 64K too: the doctor no longer caps the plan.
-        let t = fix(Some((200_192, "f16")), true, Some(262_144), ServerKind::Ollama).unwrap();
+        let t = fix(
+            Some((200_192, "f16")),
+            true,
+            Some(262_144),
+            ServerKind::Ollama,
+        )
+        .unwrap();
         assert_eq!(t.context, 200_192);
         // Unknown memory: the kind's fallback, within the trained context.
         let t = fix(None, false, Some(40_960), ServerKind::Ollama).unwrap();
         assert_eq!((t.context, t.kv_type), (40_960, None));
         // Nothing usable.
-        assert_eq!(fix(Some((20_480, "q4_0")), true, None, ServerKind::Ollama), None);
+        assert_eq!(
+            fix(Some((20_480, "q4_0")), true, None, ServerKind::Ollama),
+            None
+        );
         assert_eq!(fix(None, true, None, ServerKind::Ollama), None);
         assert_eq!(fix(None, false, Some(8192), ServerKind::Ollama), None);
     }

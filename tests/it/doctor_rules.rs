@@ -273,7 +273,8 @@ fn fixes_that_cannot_work_are_not_given() {
     mem.planned_context = Some(40_192);
     let x = find(&f, "server_context_small");
     assert!(
-        x.fix.contains("Environment=\"OLLAMA_CONTEXT_LENGTH=40192\" \"OLLAMA_KV_CACHE_TYPE=q4_0\""),
+        x.fix
+            .contains("Environment=\"OLLAMA_CONTEXT_LENGTH=40192\" \"OLLAMA_KV_CACHE_TYPE=q4_0\""),
         "{}",
         x.fix
     );

@@ -215,11 +215,7 @@ fn blog_case_plan_setup_doctor_status_agree() {
 #[test]
 fn a_new_model_is_planned_again_and_user_choices_stay() {
     let small = FakeModel::llama("small:8b");
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(small)
-            .model(coder_30b(BLOG)),
-    );
+    let fake = FakeOllama::start(Scenario::new("0.30.0").model(small).model(coder_30b(BLOG)));
     let t = TestHome::new();
     support::fake_claude_version(&t.dir.path().join("bin"), "2.1.332");
     // The small model fits 128K in f16: the planner picks f16.
@@ -434,4 +430,111 @@ fn plan_prints_no_line_setup_refuses() {
     assert!(out.contains("No setting can work"), "{out}");
     assert!(!out.contains("OLLAMA_CONTEXT_LENGTH="), "{out}");
     assert!(!out.contains("--ctx-size"), "{out}");
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn run_with(t: &TestHome, args: &[&str], env: &[(&str, &str)]) -> (Value, std::process::Output) {
+    let bin = t.dir.path().join("bin");
+    let mut c = t.command(args);
+    c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("NO_COLOR", "1")
+        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
+        .current_dir(t.home());
+    for v in [
+        "ANTHROPIC_BASE_URL",
+        "ANTHROPIC_MODEL",
+        "ANTHROPIC_AUTH_TOKEN",
+    ] {
+        c.env_remove(v);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (v, o)
+}
+
+fn config_line(t: &TestHome, key: &str) -> String {
+    let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).unwrap();
+    cfg.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+        .unwrap_or_else(|| panic!("{key} in {cfg}"))
+        .trim_matches('"')
+        .to_string()
+}
+
+/// Issue 19.2: one resolution step. With config.toml naming server A, `OLLAMA_HOST` naming
+/// server B and Claude Code 2.1.197 installed, doctor, plan, setup and status all choose A
+/// and 2.1.197; with `--host B` every one chooses B.
+#[test]
+fn every_command_resolves_the_same_server_and_version() {
+    let a = FakeOllama::start(
+        Scenario::new("0.30.0")
+            .model(coder_30b(BLOG))
+            .loaded(Loaded::new(BLOG, 104_192)),
+    );
+    let b = FakeOllama::start(
+        Scenario::new("0.30.0")
+            .model(coder_30b(BLOG))
+            .loaded(Loaded::new(BLOG, 104_192)),
+    );
+    let t = TestHome::new();
+    support::fake_claude_version(&t.dir.path().join("bin"), "2.1.197");
+    setup(&t, &a.base_url, BLOG, Some(BLOG_MEMORY), "2.1.197");
+    let env = [("OLLAMA_HOST", b.base_url.as_str())];
+    for (host, want) in [(None, &a.base_url), (Some(&b.base_url), &b.base_url)] {
+        let with = |cmd: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+            if let Some(h) = host {
+                v.extend(["--host".to_string(), h.to_string()]);
+            }
+            v
+        };
+        let case = format!("--host {host:?}");
+        let d = with(&["doctor", "--json"]);
+        let (doc, _) = run_with(&t, &args(&d), &env);
+        assert_eq!(
+            doc["facts"]["server"]["url"],
+            want.as_str(),
+            "doctor {case}"
+        );
+        assert_eq!(
+            doc["facts"]["claude"]["version"], "2.1.197",
+            "doctor {case}"
+        );
+        let p = with(&["plan", BLOG, "--memory", BLOG_MEMORY, "--json"]);
+        let (pj, o) = run_with(&t, &args(&p), &env);
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(pj["server_url"], want.as_str(), "plan {case}");
+        assert_eq!(pj["claude"]["version"], "2.1.197", "plan {case}");
+        let s = with(&["status", "--json"]);
+        let (sj, _) = run_with(&t, &args(&s), &env);
+        let compared = sj["compared"].to_string();
+        assert!(
+            compared.contains(&format!("the server answers at {want}")),
+            "status {case}: {compared}"
+        );
+        let u = with(&[
+            "setup",
+            "--yes",
+            "--no-verify",
+            "--only",
+            "launcher",
+            "--model",
+            BLOG,
+        ]);
+        let (_, o) = run_with(&t, &args(&u), &env);
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(config_line(&t, "url"), *want, "setup {case}");
+        let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).unwrap();
+        let claude = &cfg[cfg.find("[claude]").unwrap()..];
+        assert!(
+            claude.contains("version = \"2.1.197\""),
+            "setup {case}: {cfg}"
+        );
+    }
 }

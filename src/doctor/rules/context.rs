@@ -4,9 +4,9 @@
 use super::server::{set_server_var, set_server_vars};
 use super::{claude_env_fix, claude_version, env_line, finding, push, window, Section};
 use crate::doctor::facts::{ContextSource, Facts, ModelFacts};
-use crate::planner::{FixTarget, KvType};
 use crate::findings::{Finding, Severity};
 use crate::planner::{advise, VersionSpan};
+use crate::planner::{FixTarget, KvType};
 use crate::units::human;
 
 /// Below this no Claude Code setting can work (the planner's floor, docs/planner.md).
@@ -200,7 +200,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             .map(|v| v.trim().to_ascii_lowercase())
             .unwrap_or_default();
         if cfg.env_source.is_some()
-            && (kv.is_empty() || kv == "f16")
+            && crate::planner::kv::name_or_default(Some(&kv)) == KvType::DEFAULT.name()
             && !super::planner_chose_f16(mem)
         {
             if let Some(q8) = mem.kv_bytes_q8_0.filter(|q| *q < mem.kv_bytes) {
@@ -224,10 +224,13 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         human(q8)
                     ))
                     .fix(if ollama_needs_flash_attn(f) {
-                        set_server_vars(f, &[
-                            ("OLLAMA_FLASH_ATTENTION".into(), "1".into()),
-                            ("OLLAMA_KV_CACHE_TYPE".into(), "q8_0".into()),
-                        ])
+                        set_server_vars(
+                            f,
+                            &[
+                                ("OLLAMA_FLASH_ATTENTION".into(), "1".into()),
+                                ("OLLAMA_KV_CACHE_TYPE".into(), "q8_0".into()),
+                            ],
+                        )
                     } else {
                         set_server_var(f, "OLLAMA_KV_CACHE_TYPE=q8_0")
                     }),
@@ -241,12 +244,15 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
 /// (the same context and cache type `plan` prints), else the kind's fallback context.
 pub fn target(f: &Facts, m: &ModelFacts) -> Option<FixTarget> {
     let kind = f.server.kind.unwrap_or(crate::server::ServerKind::Ollama);
-    let planned = m.memory.as_ref().and_then(|mem| {
-        mem.planned_context
-            .zip(mem.planned_kv_type.as_deref())
-    });
+    let planned = m
+        .memory
+        .as_ref()
+        .and_then(|mem| mem.planned_context.zip(mem.planned_kv_type.as_deref()));
     // LM Studio's context is planned from its GGUF with its own f16 cache.
-    let planned = planned.or_else(|| m.planned_context.map(|c| (c, "f16")));
+    let lmstudio = crate::planner::kinds::planned_kv_type(crate::server::ServerKind::LmStudio)
+        .unwrap_or(KvType::DEFAULT)
+        .name();
+    let planned = planned.or_else(|| m.planned_context.map(|c| (c, lmstudio)));
     let known = m.memory.is_some() || m.planned_context.is_some();
     crate::planner::fix(planned, known, m.trained_context, kind)
 }
@@ -271,7 +277,11 @@ fn current_kv(f: &Facts, m: &ModelFacts) -> String {
         .server_config
         .as_ref()
         .filter(|c| c.env_source.is_some())
-        .map(|c| crate::planner::kv::name_or_default(c.env.get("OLLAMA_KV_CACHE_TYPE").map(String::as_str)));
+        .map(|c| {
+            crate::planner::kv::name_or_default(
+                c.env.get("OLLAMA_KV_CACHE_TYPE").map(String::as_str),
+            )
+        });
     m.kv_type
         .clone()
         .or(env)
@@ -293,7 +303,7 @@ fn ollama_needs_flash_attn(f: &Facts) -> bool {
         .version
         .as_deref()
         .and_then(crate::doctor::knowledge::ollama_version)
-        .is_none_or(|v| v < crate::doctor::knowledge::LLAMA_SERVER_SINCE);
+        .map_or(true, |v| v < crate::doctor::knowledge::LLAMA_SERVER_SINCE);
     set_off || old
 }
 

@@ -30,9 +30,7 @@ pub fn set_server_var(f: &Facts, kv: &str) -> String {
 pub fn set_server_vars(f: &Facts, vars: &[(String, String)]) -> String {
     let words = crate::planner::env_words(vars);
     if !f.server.local {
-        return format!(
-            "on the server host: set {words} for the Ollama service and restart it"
-        );
+        return format!("on the server host: set {words} for the Ollama service and restart it");
     }
     let launchctl = vars
         .iter()
@@ -369,7 +367,7 @@ fn config_rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         .get("OLLAMA_FLASH_ATTENTION")
         .is_some_and(|v| ollama_bool_false(v));
     if let (Some(k), true) = (&kv, fa_off) {
-        if k != "f16" && k != "f32" && k != "bf16" {
+        if crate::planner::kv::is_quantized(k) {
             let new = version
                 .and_then(ollama_version)
                 .map_or(true, |v| v >= LLAMA_SERVER_SINCE);

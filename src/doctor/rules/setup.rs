@@ -127,7 +127,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 .unwrap_or_default()
         };
         let kv = live("OLLAMA_KV_CACHE_TYPE");
-        let kv = if kv.is_empty() { "f16".to_string() } else { kv };
+        let kv = crate::planner::kv::name_or_default(Some(&kv));
         if !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type) {
             drift.push(format!(
                 "setup configured OLLAMA_KV_CACHE_TYPE={}, the server has {kv}",
@@ -145,7 +145,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         }
     }
     if let Some(cmd) = f.server.llama_command.as_ref() {
-        let kv = cmd.cache_type_k.clone().unwrap_or_else(|| "f16".into());
+        let kv = crate::planner::kv::name_or_default(cmd.cache_type_k.as_deref());
         if cfg.server.kind == "llama-server" && !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type)
         {
             drift.push(format!(

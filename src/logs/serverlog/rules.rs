@@ -243,8 +243,7 @@ fn short_model(p: &str) -> &str {
 }
 
 fn is_quantised(t: &str) -> bool {
-    let t = t.trim().to_ascii_lowercase();
-    !t.is_empty() && t != "f16" && t != "f32" && t != "bf16"
+    crate::planner::kv::is_quantized(t)
 }
 
 fn kv_cache_type_ignored(a: &ServerAnalysis, w: Window) -> Option<Finding> {
@@ -258,7 +257,9 @@ fn kv_cache_type_ignored(a: &ServerAnalysis, w: Window) -> Option<Finding> {
                 && l.kv_type().is_some_and(|t| !is_quantised(t))
         })?;
     let want = l.kv_requested.as_deref().unwrap_or("");
-    let got = l.kv_type().unwrap_or("f16");
+    let got = l
+        .kv_type()
+        .unwrap_or(crate::planner::KvType::DEFAULT.name());
     let fa_off = l.flash_on() == Some(false)
         || l.flash_requested
             .as_deref()

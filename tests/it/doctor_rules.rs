@@ -216,6 +216,30 @@ fn context_mismatch_is_version_aware() {
     assert_eq!(exit_code(&all(&f), false), 1);
 }
 
+/// Issue 21: the title and the detail name the same window (the title said 104192, the
+/// detail "treats … as a 200000-token model").
+#[test]
+fn context_mismatch_title_and_detail_agree() {
+    let mut f = healthy();
+    for k in [
+        "CLAUDE_CODE_MAX_CONTEXT_TOKENS",
+        "CLAUDE_CODE_AUTO_COMPACT_WINDOW",
+    ] {
+        claude(&mut f).env.insert(k.into(), "104192".into());
+    }
+    let x = find(&f, "context_mismatch");
+    assert!(
+        x.title.contains("assumes a 104192-token window"),
+        "{}",
+        x.title
+    );
+    assert!(
+        x.detail.contains("uses a 104192-token window"),
+        "{}",
+        x.detail
+    );
+}
+
 #[test]
 fn context_small_unknown_and_memory() {
     let mut f = healthy();
@@ -882,7 +906,11 @@ fn llama_server_rules() {
     ));
     let got = find(&f, "llama_slots_split");
     assert_eq!(got.severity, Severity::Warning);
-    assert!(got.fix.contains("-np 1 -c 65536"), "{}", got.fix);
+    assert!(
+        got.fix.contains("--parallel 1 --ctx-size 65536"),
+        "{}",
+        got.fix
+    );
     let mut f = healthy();
     llama(&mut f, 1, 65_536);
     f.server.llama_command = Some(parse_command(&args(&["--no-jinja"]), &Default::default()));

@@ -68,7 +68,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 if llama {
                     finding("context_unknown", Severity::Info, format!("the context {} is served with is not known", m.name))
                         .detail("llama-server did not report its per-slot context: /props and /slots did not answer (started with --api-key, or --no-slots?)")
-                        .fix("check `curl URL/props` on the server host, or start llama-server with an explicit -c N -np 1")
+                        .fix("check `curl URL/props` on the server host, or start llama-server with an explicit --ctx-size N --parallel 1")
                 } else {
                     finding("context_unknown", Severity::Info, format!("the context {} is served with is not known yet", m.name))
                         .detail("the model is not loaded and nothing sets its context; Ollama then picks 4k, 32k or 256k from the GPU's total memory")

@@ -32,21 +32,21 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 s,
                 finding("llama_slots_split", Severity::Warning, format!("llama-server's {slots} slots divide its context: each Claude Code session gets {c} tokens"))
                     .detail(format!("started with -np {slots}, so -c {} is split into {slots} slots of {c}; one Claude Code session uses one slot", c * slots))
-                    .fix(format!("start llama-server with -np 1 -c {}   (LLAMA_ARG_N_PARALLEL=1), or `cclocal setup --server llama-server`", c * slots)),
+                    .fix(format!("start llama-server with --parallel 1 --ctx-size {}   (LLAMA_ARG_N_PARALLEL=1), or `cclocal setup --server llama-server`", c * slots)),
             ),
             Some(true) => push(
                 out,
                 s,
                 finding("llama_slots_split", Severity::Info, format!("llama-server's {slots} slots share one {c}-token cache"))
                     .detail("with automatic slots (no -np) the slots share one unified KV cache: a session sees the whole context, but parallel requests (subagents, other clients) compete for it")
-                    .fix(format!("start llama-server with -np 1 -c {c} to give one session the whole cache")),
+                    .fix(format!("start llama-server with --parallel 1 --ctx-size {c} to give one session the whole cache")),
             ),
             None => push(
                 out,
                 s,
                 finding("llama_slots_split", Severity::Info, format!("llama-server has {slots} slots of {c} tokens"))
                     .detail(format!("if it was started with -np {slots}, the context given with -c is divided among the slots (each {c}); without -np the slots share one cache. Its command line is not readable from here"))
-                    .fix("start llama-server with -np 1 so one Claude Code session gets the whole context"),
+                    .fix("start llama-server with --parallel 1 so one Claude Code session gets the whole context"),
             ),
         }
     }

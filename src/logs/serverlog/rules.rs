@@ -46,7 +46,7 @@ fn fix_context(a: &ServerAnalysis) -> &'static str {
             "serve a larger context: OLLAMA_CONTEXT_LENGTH=<tokens> for the Ollama server \
              (or `cclocal setup`), and keep Claude Code's window within it"
         }
-        _ => "start llama-server with a larger -c (per slot: -c N -np 1), or run `cclocal setup --server llama-server`",
+        _ => "start llama-server with a larger --ctx-size (per slot: --ctx-size N --parallel 1), or run `cclocal setup --server llama-server`",
     }
 }
 
@@ -273,7 +273,7 @@ fn kv_cache_type_ignored(a: &ServerAnalysis, w: Window) -> Option<Finding> {
         ServerKind::OllamaRunner | ServerKind::OllamaLlamaServer => {
             "set OLLAMA_FLASH_ATTENTION=1 with OLLAMA_KV_CACHE_TYPE, then restart Ollama"
         }
-        _ => "start llama-server with -fa on together with -ctk/-ctv",
+        _ => "start llama-server with --flash-attn on together with --cache-type-k/--cache-type-v",
     };
     Some(
         Finding::new(

@@ -118,6 +118,7 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
         args.server,
         Some(prev.map(|p| p.server.url.as_str())),
     );
+    note_source(source, &shown);
     let server = match url {
         Ok(u) => normalize_server(&u.to_url())?.0,
         Err(e) => {
@@ -173,6 +174,19 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
             .unwrap_or_else(|| crate::planner::DEFAULT_KEEP_ALIVE.into()),
         parts,
     })
+}
+
+/// Says where the server's address came from when the environment chose it (the one
+/// order, `crate::server::resolve`), so a shell's `ANTHROPIC_BASE_URL` or `OLLAMA_HOST` is
+/// never a silent choice; `--host` overrides it.
+fn note_source(source: crate::server::resolve::Source, shown: &str) {
+    use crate::server::resolve::Source;
+    if matches!(source, Source::AnthropicBaseUrl | Source::OllamaHost) {
+        crate::teprintln!(
+            "note: the server is {shown}, from ${} (pass --host to choose another)",
+            source.name()
+        );
+    }
 }
 
 /// What the user chose in this run (flags, the wizard's changed answers) or chose before
@@ -1201,6 +1215,7 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         Some(kind),
         Some(prev.as_ref().map(|p| p.server.url.as_str())),
     );
+    note_source(source, &shown);
     let url: ServerUrl = url.map_err(|e| {
         let mut err =
             Error::new(e.kind, format!("{}: {}", source.name(), e.message)).with_subject(shown);

@@ -12,6 +12,7 @@ pub mod findings;
 pub mod fs;
 pub mod fsread;
 pub mod gguf;
+pub mod kv;
 pub mod logs;
 pub mod memory;
 pub mod model;

@@ -3,6 +3,7 @@
 
 pub mod env;
 mod probe;
+pub mod resolve;
 pub mod settings;
 pub mod vars;
 mod version;

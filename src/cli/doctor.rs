@@ -20,8 +20,9 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub offline: bool,
     /// The server (host, host:port, http://host:port; without a port, the default port of
-    /// --server, else 11434). Default: Claude Code's ANTHROPIC_BASE_URL, then OLLAMA_HOST,
-    /// then 127.0.0.1 at that port.
+    /// --server, else 11434). Default: the one order of every command (`cclocal --help`):
+    /// Claude Code's ANTHROPIC_BASE_URL, then config.toml's server, then OLLAMA_HOST, then
+    /// 127.0.0.1 at that port.
     #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// The server's kind, which skips detecting it from its answers: ollama, llama-server,

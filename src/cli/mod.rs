@@ -79,7 +79,14 @@ Exit codes (every command):
   0  done; findings, if any, are at most warnings
   1  an error finding (with --strict: a warning too), or the command failed
   2  a usage error (a flag or value cclocal does not take)
-A closed output pipe (cclocal logs --json x | head) ends quietly with 0.";
+A closed output pipe (cclocal logs --json x | head) ends quietly with 0.
+
+Which server and which Claude Code (doctor, plan, setup, status alike):
+  server:      --host, else Claude Code's ANTHROPIC_BASE_URL, else the server
+               `cclocal setup` configured (config.toml), else OLLAMA_HOST (Ollama only),
+               else 127.0.0.1 at the default port of --server (Ollama's: 11434)
+  Claude Code: --claude-version, else the installed `claude`, else the version
+               config.toml was set up for, else the newest cclocal knows";
 
 #[derive(clap::Args, Debug)]
 pub struct CompletionsArgs {

@@ -2,9 +2,9 @@
 //! that fits, and the Claude Code settings that follow.
 
 use super::args;
-use crate::claude::{installed_version, Version, LATEST_KNOWN};
+use crate::claude::Version;
 use crate::error::{Error, Result};
-use crate::memory::{parse_cache_type, plan_row, Budget, CacheParams, PlanRow};
+use crate::memory::{parse_cache_type, Budget, CacheParams, PlanRow};
 use crate::model::{ModelDesc, ModelSource};
 use crate::planner::{self, ClaudeAdvice, Outcome, Planned, Problem};
 use crate::runtime::detect_budget;
@@ -42,12 +42,13 @@ pub struct PlanArgs {
     /// macOS's default working set.
     #[arg(long, value_name = args::SIZE, value_parser = args::mac_ram)]
     pub mac_ram: Option<u64>,
-    /// Claude Code version to compute settings for (default: the installed one, else the
-    /// newest known).
+    /// Claude Code version to compute settings for (default: the installed one, else
+    /// config.toml's, else the newest known; the order of every command, `cclocal --help`).
     #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
     pub claude_version: Option<String>,
     /// The Ollama server to describe a model from when it is not in the local store (a URL
-    /// or HOST[:PORT]; default $OLLAMA_HOST, else http://127.0.0.1:11434). An LM Studio or
+    /// or HOST[:PORT]; default: ANTHROPIC_BASE_URL, then config.toml's server, then
+    /// $OLLAMA_HOST, then http://127.0.0.1:11434, the order of every command). An LM Studio or
     /// vLLM server here gets its own start line (`lms load …`, `vllm serve …`).
     #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
@@ -79,6 +80,10 @@ pub struct Plan {
     /// `--host` names an LM Studio server: the `lms load … --context-length N` line setup's
     /// script runs for the planned context (the planner's one generator).
     pub server_command: Option<String>,
+    /// The server asked about a model that is not local, and where its address came from
+    /// (`crate::server::resolve`).
+    pub server_url: Option<String>,
+    pub server_url_source: &'static str,
 }
 
 impl Plan {
@@ -90,35 +95,26 @@ impl Plan {
     }
 }
 
-/// The server `plan` asks about a model that is not local: `--host`, else `$OLLAMA_HOST`,
-/// else the one `cclocal setup` configured, else Ollama's default address.
-fn server_url(args: &PlanArgs) -> Result<Option<String>> {
-    if let Some(h) = &args.host {
-        return crate::setup::choices::normalize_server(h).map(|(url, _)| Some(url));
-    }
-    let configured = || {
-        let paths = crate::paths::Paths::from_env().ok()?;
-        let cfg = crate::setup::config::load(&paths.config_toml()).ok()??;
-        Some(cfg.server.url)
-    };
-    let raw = std::env::var("OLLAMA_HOST")
-        .ok()
-        .filter(|h| !h.trim().is_empty())
-        .or_else(configured)
-        .unwrap_or_else(|| "http://127.0.0.1:11434".into());
-    Ok(Some(
-        crate::setup::choices::normalize_server(&raw)
-            .map(|(url, _)| url)
-            .unwrap_or_else(|_| "http://127.0.0.1:11434".into()),
-    ))
+/// The server `plan` asks about a model that is not local: the one order every command uses
+/// (`crate::server::resolve`: `--host`, `ANTHROPIC_BASE_URL`, config.toml, `OLLAMA_HOST`,
+/// Ollama's default address).
+fn server_url(args: &PlanArgs) -> Result<(Option<String>, &'static str)> {
+    let (url, shown, source) = crate::setup::resolve::server(args.host.as_deref(), None, None);
+    let url = url.map_err(|e| {
+        let mut err =
+            Error::new(e.kind, format!("{}: {}", source.name(), e.message)).with_subject(shown);
+        err.hint = e.hint;
+        err
+    })?;
+    crate::setup::choices::normalize_server(&url.to_url()).map(|(u, _)| (Some(u), source.name()))
 }
 
 /// The model to plan and its description: MODEL (a file, the Ollama store, or the server's
 /// `/api/show`), else, or when the server serves it under that name, the GGUF the server at
 /// `--host` serves from this machine (llama-server's `/props` `model_path`).
-fn describe(args: &PlanArgs, server: Option<&str>) -> Result<(String, planner::Described)> {
+fn describe(args: &PlanArgs, server: Option<&str>) -> Result<(String, crate::model::Described)> {
     if let Some(m) = &args.model {
-        let err = match planner::describe_model(m, server) {
+        let err = match crate::model::describe_model(m, server) {
             Ok(d) => return Ok((m.clone(), d)),
             Err(e) => e,
         };
@@ -138,7 +134,7 @@ fn describe(args: &PlanArgs, server: Option<&str>) -> Result<(String, planner::D
 }
 
 /// The model a running server serves, read from its GGUF on this machine.
-fn from_served(host: &str, model: Option<&str>) -> Result<(String, planner::Described)> {
+fn from_served(host: &str, model: Option<&str>) -> Result<(String, crate::model::Described)> {
     let s = crate::server::served_model(host, None, model, std::time::Duration::from_secs(5))?;
     let Some(path) = s.gguf_path.clone() else {
         return Err(Error::not_found(format!(
@@ -163,7 +159,7 @@ fn from_served(host: &str, model: Option<&str>) -> Result<(String, planner::Desc
     };
     Ok((
         name,
-        planner::Described {
+        crate::model::Described {
             desc,
             from: format!(
                 "{} (served by {} at {})",
@@ -230,15 +226,14 @@ pub fn compute(
     backend: Option<(crate::server::ServerKind, crate::server::ServerUrl)>,
 ) -> Result<Plan> {
     // Usage errors first, before any file is read.
-    let requested_version = args
-        .claude_version
+    args.claude_version
         .as_deref()
         .map(str::parse::<Version>)
         .transpose()?;
     for t in &args.kv_type {
         parse_cache_type(t)?;
     }
-    let server = server_url(args)?;
+    let (server, server_url_source) = server_url(args)?;
     // LM Studio: plan from the key's GGUF, with LM Studio's default f16 KV cache (as setup).
     let lmstudio = backend
         .as_ref()
@@ -257,12 +252,15 @@ pub fn compute(
                     .with_hint("pass the model's .gguf path, or run the plan on the machine LM Studio runs on")
                 })?
             };
-            if kv_type.is_empty() {
-                kv_type.push("f16".into());
+            if let (true, Some(t)) = (
+                kv_type.is_empty(),
+                crate::planner::kinds::planned_kv_type(crate::server::ServerKind::LmStudio),
+            ) {
+                kv_type.push(t.name().into());
             }
             (
                 m.clone(),
-                planner::describe_model(&model_arg, server.as_deref())?,
+                crate::model::describe_model(&model_arg, server.as_deref())?,
             )
         }
         _ => describe(args, server.as_deref())?,
@@ -304,28 +302,16 @@ pub fn compute(
             }
         }
     };
-    let kv_types: Vec<String> = planned.fitted.iter().map(|f| f.kv_type.clone()).collect();
-    let mut rows = Vec::new();
-    let mut row_params = Vec::new();
-    for name in &kv_types {
-        let p = params.with_cache_type(parse_cache_type(name)?);
-        let mut ctxs = if named.is_empty() {
-            planner::ladder(model.context_length)
-        } else {
-            named.clone()
-        };
-        if named.is_empty() {
-            if let Some(c) = planned.fitted_ctx(name) {
-                ctxs.push(c);
-            }
-        }
-        ctxs.sort_unstable();
-        ctxs.dedup();
-        for c in ctxs {
-            rows.push(plan_row(&model, &CacheParams { n_ctx: c, ..p }, &budget)?);
-            row_params.push(CacheParams { n_ctx: c, ..p });
-        }
-    }
+    let rows = planner::rows(&model, &budget, &params, &planned, &named)?;
+    let row_params = rows
+        .iter()
+        .map(|r| {
+            Ok(CacheParams {
+                n_ctx: r.n_ctx,
+                ..params.with_cache_type(parse_cache_type(&r.kv_type)?)
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     let measured = match (&described.source, args.measure) {
         (Some(source), true) => super::plan_measure::measure_rows(source, &row_params)?,
         (None, true) => {
@@ -337,13 +323,9 @@ pub fn compute(
         }
         _ => Vec::new(),
     };
-    let (claude_version, claude_version_source) = match requested_version {
-        Some(v) => (v, "argument"),
-        None => match installed_version() {
-            Some(v) => (v, "installed"),
-            None => (LATEST_KNOWN, "latest known"),
-        },
-    };
+    let (claude_version, source) =
+        crate::setup::resolve::claude_version(args.claude_version.as_deref())?;
+    let claude_version_source = source.name();
     // Each sequence (server slot) gets n_ctx / n_seq tokens.
     let claude = planned
         .choice()
@@ -355,6 +337,8 @@ pub fn compute(
     });
     Ok(Plan {
         server_command,
+        server_url: server.clone(),
+        server_url_source,
         model,
         source: described.source,
         described_from: described.from,
@@ -443,14 +427,16 @@ pub fn to_json(plan: &Plan) -> serde_json::Value {
         "fitted": plan.planned.fitted.iter().map(|f| json!({"kv_type": f.kv_type, "n_ctx": f.row.as_ref().map(|r| r.n_ctx)})).collect::<Vec<_>>(),
         "recommended": choice.map(|c| json!({"n_ctx": c.row.n_ctx, "kv_type": c.row.kv_type})),
         "does_not_fit": does_not_fit,
-        "server": choice.map(|c| {
+        "server": choice.filter(|_| plan.planned.problem.is_none()).map(|c| {
             let s = server_settings(c);
             json!({
-                "ollama_env": planner::ollama_env(&s).into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+                "ollama_env": ollama_takes(c).then(|| planner::ollama_env(&s).into_iter().collect::<std::collections::BTreeMap<_, _>>()),
                 "llama_server_args": planner::llama_server_args(&s),
             })
         }),
         "server_command": plan.server_command,
+        "server_url": plan.server_url,
+        "server_url_source": plan.server_url_source,
         "warnings": plan.planned.warnings,
         "problem": problem_json(&plan.planned.problem),
         "claude": claude,
@@ -458,6 +444,14 @@ pub fn to_json(plan: &Plan) -> serde_json::Value {
     });
     super::plan_measure::add_json(&mut v, &plan.measured);
     v
+}
+
+/// Whether Ollama takes the choice's cache type (setup refuses the others for Ollama).
+fn ollama_takes(c: &planner::Choice) -> bool {
+    c.row
+        .kv_type
+        .parse::<planner::KvType>()
+        .is_ok_and(planner::KvType::ollama_takes)
 }
 
 /// The settings setup would write for a choice (with setup's default keep-alive).
@@ -583,27 +577,38 @@ pub fn to_text(plan: &Plan) -> String {
         let _ = writeln!(s, "\nwarning: {w}");
     }
     match &plan.planned.outcome {
-        Outcome::Serve(c) => {
-            let settings = server_settings(c);
-            let label = if plan.planned.problem.is_some() {
-                "Server settings (it fits, but see below)"
-            } else {
-                "Recommended"
-            };
+        // No settings for what cannot work: setup refuses them (see "No setting can work").
+        Outcome::Serve(c) if plan.planned.problem.is_some() => {
             let _ = writeln!(
                 s,
-                "\n{label}: n_ctx {}, KV cache {}",
+                "\nIt fits: n_ctx {}, KV cache {}, but no setting can work (below), so none is printed",
+                c.row.n_ctx, c.row.kv_type
+            );
+        }
+        Outcome::Serve(c) => {
+            let settings = server_settings(c);
+            let _ = writeln!(
+                s,
+                "\nRecommended: n_ctx {}, KV cache {}",
                 c.row.n_ctx, c.row.kv_type
             );
             if let Some(line) = &plan.server_command {
                 // The server --host names: its own line only.
                 let _ = writeln!(s, "  LM Studio:    {line}");
             } else {
-                let _ = writeln!(
-                    s,
-                    "  Ollama:       {}",
-                    planner::env_words(&planner::ollama_env(&settings))
-                );
+                if ollama_takes(c) {
+                    let _ = writeln!(
+                        s,
+                        "  Ollama:       {}",
+                        planner::env_words(&planner::ollama_env(&settings))
+                    );
+                } else {
+                    let _ = writeln!(
+                        s,
+                        "  Ollama:       none: Ollama takes only KV cache types {}",
+                        planner::KvType::OLLAMA.map(|t| t.name()).join(", ")
+                    );
+                }
                 let _ = writeln!(
                     s,
                     "  llama-server: {}",
@@ -745,18 +750,8 @@ fn vllm(
     );
     let context = serve.context;
     let line = serve.line.clone();
-    let (version, version_source) = match args
-        .claude_version
-        .as_deref()
-        .map(str::parse::<Version>)
-        .transpose()?
-    {
-        Some(v) => (v, "argument"),
-        None => match installed_version() {
-            Some(v) => (v, "installed"),
-            None => (LATEST_KNOWN, "latest known"),
-        },
-    };
+    let (version, source) = crate::setup::resolve::claude_version(args.claude_version.as_deref())?;
+    let version_source = source.name();
     let advice = planner::advise_version(version, context, &model);
     let notes = serve.notes.clone();
     if args.json {

@@ -2,7 +2,7 @@
 //! onboarding flag in one step, through the plan → apply engine (`crate::setup`).
 
 use super::args;
-use crate::claude::{installed_version, Version, LATEST_KNOWN};
+use crate::claude::LATEST_KNOWN;
 use crate::error::{Error, Result};
 use crate::runtime::detect_budget;
 use crate::setup::build::{build_plan, Host};
@@ -30,9 +30,10 @@ pub struct SetupArgs {
     /// The llama-server binary (default: `llama-server` on PATH).
     #[arg(long, value_name = "PATH")]
     pub llama_server: Option<PathBuf>,
-    /// The server Claude Code talks to: a URL or HOST[:PORT]. Default: the previous
-    /// setup's, else $OLLAMA_HOST, else http://127.0.0.1:11434 (llama-server:
-    /// http://127.0.0.1:8080, where setup makes it listen).
+    /// The server Claude Code talks to: a URL or HOST[:PORT]. Default: the order of every
+    /// command (`cclocal --help`): ANTHROPIC_BASE_URL, then the previous setup's, then
+    /// $OLLAMA_HOST, then http://127.0.0.1:11434 (llama-server: http://127.0.0.1:8080, where
+    /// setup makes it listen).
     #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// The model Claude Code uses for every tier (main, subagents, background); with
@@ -56,7 +57,8 @@ pub struct SetupArgs {
     /// File name of the launcher in ~/.local/bin (default claude-local).
     #[arg(long, value_name = "NAME")]
     pub launcher_name: Option<String>,
-    /// Plan the Claude Code settings for this version (default: the installed one).
+    /// Plan the Claude Code settings for this version (default: the installed one, else
+    /// config.toml's, else the newest known).
     #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
     pub claude_version: Option<String>,
     /// Render the server files for this OS (default: this machine's).
@@ -110,22 +112,27 @@ pub struct SetupArgs {
 
 /// Fills the draft from flags, then the previous configuration, then defaults.
 fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
-    let server = match (&args.host, prev) {
-        (Some(h), _) => h.clone(),
-        (None, Some(p)) => p.server.url.clone(),
-        (None, None) => std::env::var("OLLAMA_HOST")
-            .ok()
-            .filter(|h| !h.trim().is_empty())
-            .unwrap_or_else(|| "http://127.0.0.1:11434".into()),
-    };
-    let server = match normalize_server(&server) {
-        Ok((url, _)) => url,
-        Err(e) if args.host.is_some() => return Err(e),
-        // A bad $OLLAMA_HOST (e.g. 0.0.0.0 meant for the server) falls back to the default.
-        Err(_) => "http://127.0.0.1:11434".into(),
+    // The one order every command uses (`crate::server::resolve`); the previous setup's
+    // server is config.toml's.
+    let (url, shown, source) = crate::setup::resolve::server(
+        args.host.as_deref(),
+        args.server,
+        Some(prev.map(|p| p.server.url.as_str())),
+    );
+    note_source(source, &shown);
+    let server = match url {
+        Ok(u) => normalize_server(&u.to_url())?.0,
+        Err(e) => {
+            let mut err =
+                Error::new(e.kind, format!("{}: {}", source.name(), e.message)).with_subject(shown);
+            err.hint = e.hint;
+            return Err(err);
+        }
     };
     let same_model =
         args.model.is_none() || args.model.as_deref() == prev.map(|p| p.model.name.as_str());
+    // Only what the user chose is kept; what the planner chose is planned again.
+    let chose = prev.map(|p| p.chose(same_model)).unwrap_or_default();
     let mut parts: Vec<Part> = if !args.only.is_empty() {
         args.only.clone()
     } else {
@@ -143,6 +150,7 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
         context: args.ctx.or_else(|| {
             prev.filter(|p| {
                 same_model
+                    && chose.context
                     && args
                         .kv_cache_type
                         .as_ref()
@@ -150,13 +158,15 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
             })
             .map(|p| p.model.context)
         }),
-        kv_cache_type: args
-            .kv_cache_type
-            .clone()
-            .or_else(|| prev.map(|p| p.server.kv_cache_type.clone())),
+        kv_cache_type: args.kv_cache_type.clone().or_else(|| {
+            prev.filter(|_| chose.kv_cache_type)
+                .map(|p| p.server.kv_cache_type.clone())
+        }),
         flash_attention: args
             .flash_attention
-            .or(prev.map(|p| p.server.flash_attention))
+            .or(prev
+                .filter(|_| chose.flash_attention)
+                .map(|p| p.server.flash_attention))
             .unwrap_or(true),
         keep_alive: args
             .keep_alive
@@ -165,6 +175,48 @@ fn draft(args: &SetupArgs, prev: Option<&SetupConfig>) -> Result<Draft> {
             .unwrap_or_else(|| crate::planner::DEFAULT_KEEP_ALIVE.into()),
         parts,
     })
+}
+
+/// Says where the server's address came from when the environment chose it (the one
+/// order, `crate::server::resolve`), so a shell's `ANTHROPIC_BASE_URL` or `OLLAMA_HOST` is
+/// never a silent choice; `--host` overrides it.
+fn note_source(source: crate::server::resolve::Source, shown: &str) {
+    use crate::server::resolve::Source;
+    if matches!(source, Source::AnthropicBaseUrl | Source::OllamaHost) {
+        crate::teprintln!(
+            "note: the server is {shown}, from ${} (pass --host to choose another)",
+            source.name()
+        );
+    }
+}
+
+/// What the user chose in this run (flags, the wizard's changed answers) or chose before
+/// (config.toml's `[chosen]`, for values this run keeps): config.toml records it, and a later
+/// setup re-plans the rest.
+fn chosen(
+    args: &SetupArgs,
+    prev: Option<&SetupConfig>,
+    d: &Draft,
+    asked: &Draft,
+) -> config::Chosen {
+    let same_model =
+        args.model.is_none() || args.model.as_deref() == prev.map(|p| p.model.name.as_str());
+    let before = prev.map(|p| p.chose(same_model)).unwrap_or_default();
+    config::Chosen {
+        context: args.ctx.is_some()
+            || asked.context != d.context
+            || (before.context && d.context.is_some()),
+        kv_cache_type: args.kv_cache_type.is_some()
+            || asked.kv_cache_type != d.kv_cache_type
+            || (before.kv_cache_type && d.kv_cache_type.is_some()),
+        flash_attention: args.flash_attention.is_some()
+            || asked.flash_attention != d.flash_attention
+            || before.flash_attention,
+        memory_bytes: args
+            .memory
+            .or(args.mac_ram.map(|r| crate::memory::mac_gpu_budget(r).bytes))
+            .or(before.memory_bytes),
+    }
 }
 
 /// The command line that reproduces `ch` without prompts.
@@ -408,7 +460,6 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         && !args.dry_run
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal();
-    let budget = detect_budget(args.memory, args.mac_ram);
     use crate::server::ServerKind;
     let llama = kind == Some(ServerKind::LlamaServer);
     let kind = if llama {
@@ -418,13 +469,20 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     };
     // The previous run's server settings count only for the same kind of server.
     let prev_same = prev.as_ref().filter(|p| p.server.kind == kind);
+    // The budget the user chose, now or in an earlier run; else this machine's.
+    let remembered_budget = prev_same
+        .and_then(|p| p.chosen.as_ref())
+        .and_then(|c| c.memory_bytes);
+    let budget = detect_budget(args.memory.or(remembered_budget), args.mac_ram);
     let mut d = draft(args, prev_same)?;
     if llama && args.host.is_none() && prev_same.is_none() {
         d.server = format!("http://127.0.0.1:{}", llama_server::DEFAULT_PORT);
     }
+    let drafted = d.clone();
     if interactive && !llama {
         wizard::ask(&mut d, &budget)?;
     }
+    let chosen = chosen(args, prev_same, &d, &drafted);
     let (server_url, remote) = if llama {
         normalize_server_port(&d.server, llama_server::DEFAULT_PORT)?
     } else {
@@ -487,7 +545,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         }),
         None => d.context,
     };
-    let budget_known = !remote || args.memory.is_some() || args.mac_ram.is_some();
+    let budget_known = !remote || chosen.memory_bytes.is_some();
     let mut trained = None;
     let (context, kv_cache_type) = match known_context {
         None => {
@@ -553,9 +611,11 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
                         crate::teprintln!(
                             "warning: cannot read the model here ({}), so the KV cache type is {} (choose it with --kv-type)",
                             e.message,
-                            d.kv_cache_type
-                                .as_deref()
-                                .unwrap_or(crate::planner::UNKNOWN_BUDGET_KV_TYPE)
+                            d.kv_cache_type.clone().unwrap_or_else(|| {
+                                crate::planner::unknown_budget_kv_type(d.flash_attention)
+                                    .name()
+                                    .into()
+                            })
                         );
                         None
                     }
@@ -576,14 +636,17 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
                     for w in &p.warnings {
                         crate::teprintln!("warning: {w}");
                     }
+                    // The planner's context: the one rounding rule plan prints with.
                     match decide(&p, &m.desc, &budget) {
-                        Ok((_, kv)) => (c, kv),
+                        Ok(ckv) => ckv,
                         Err(e) if args.force => {
                             crate::teprintln!("warning (--force): {}", e.message);
                             (
-                                c,
+                                crate::planner::served_context(c),
                                 d.kv_cache_type.clone().unwrap_or_else(|| {
-                                    crate::planner::UNKNOWN_BUDGET_KV_TYPE.into()
+                                    crate::planner::unknown_budget_kv_type(d.flash_attention)
+                                        .name()
+                                        .into()
                                 }),
                             )
                         }
@@ -591,18 +654,18 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
                     }
                 }
                 None => (
-                    c,
-                    d.kv_cache_type
-                        .clone()
-                        .unwrap_or_else(|| crate::planner::UNKNOWN_BUDGET_KV_TYPE.into()),
+                    crate::planner::served_context(c),
+                    d.kv_cache_type.clone().unwrap_or_else(|| {
+                        crate::planner::unknown_budget_kv_type(d.flash_attention)
+                            .name()
+                            .into()
+                    }),
                 ),
             }
         }
     };
-    let claude_version = match &args.claude_version {
-        Some(v) => v.parse::<Version>()?,
-        None => installed_version().unwrap_or(LATEST_KNOWN),
-    };
+    let (claude_version, _) =
+        crate::setup::resolve::claude_version(args.claude_version.as_deref())?;
     let (token, token_from) = auth_token(
         args,
         if llama {
@@ -627,6 +690,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         target,
         parts: d.parts.clone(),
         llama_server: ls,
+        chosen,
     };
     ch.validate()?;
     let this_os = TargetOs::this();
@@ -1048,6 +1112,7 @@ pub fn serve_root_part(args: &SetupArgs, request: &[u8]) -> Result<i32> {
         target: TargetOs::Linux,
         parts: vec![Part::Server],
         llama_server: None,
+        chosen: Default::default(),
     };
     ch.validate()?;
     let dropin = crate::paths::systemd_dropin(&root);
@@ -1213,12 +1278,18 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
     use crate::setup::{lmstudio, vllm};
     let paths = Paths::from_env()?;
     let prev = config::load(&paths.config_toml())?.filter(|p| p.server.kind == kind);
-    let given = args
-        .host
-        .clone()
-        .or_else(|| prev.as_ref().map(|p| p.server.url.clone()))
-        .unwrap_or_else(|| format!("http://127.0.0.1:{}", kind.default_port()));
-    let url = ServerUrl::parse_for(&given, Some(kind))?;
+    let (url, shown, source) = crate::setup::resolve::server(
+        args.host.as_deref(),
+        Some(kind),
+        Some(prev.as_ref().map(|p| p.server.url.as_str())),
+    );
+    note_source(source, &shown);
+    let url: ServerUrl = url.map_err(|e| {
+        let mut err =
+            Error::new(e.kind, format!("{}: {}", source.name(), e.message)).with_subject(shown);
+        err.hint = e.hint;
+        err
+    })?;
     let (server_url, remote) = normalize_server(&url.to_url())?;
     crate::server::check_answers(&server_url, Some(kind), crate::server::ANSWER_TIMEOUT)?;
     let model = args
@@ -1232,7 +1303,11 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             })
         })?;
     crate::setup::choices::check_model(&model)?;
-    let budget = detect_budget(args.memory, args.mac_ram);
+    let remembered_budget = prev
+        .as_ref()
+        .and_then(|p| p.chosen.as_ref())
+        .and_then(|c| c.memory_bytes);
+    let budget = detect_budget(args.memory.or(remembered_budget), args.mac_ram);
     // What the running server says about the model (format, served names), when it answers.
     let served = crate::server::served_model(
         &server_url,
@@ -1241,10 +1316,11 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         Duration::from_secs(3),
     )
     .ok();
-    // A remembered context belongs to the remembered model.
+    // A remembered context belongs to the remembered model, and only one the user chose
+    // is kept (the planner's is planned again).
     let remembered = prev
         .as_ref()
-        .filter(|p| p.model.name == model)
+        .filter(|p| p.model.name == model && p.chose(true).context)
         .map(|p| p.model.context);
     // vLLM loads the model from its `root` (a folder or repo id), vllm-mlx from its command
     // line's model, not from the served name.
@@ -1286,11 +1362,13 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
                 .with_hint("pass --ctx TOKENS (`lms load KEY --estimate-only --context-length N` shows LM Studio's own estimate)"));
             };
             let m = describe_model(&gguf.display().to_string(), None)?;
-            let p = planned(&m.desc, Some("f16"), true, &budget, None)?;
-            let (c, _) = decide(&p, &m.desc, &budget)?;
+            let kv = crate::planner::kinds::planned_kv_type(kind).map(|t| t.name());
+            let p = planned(&m.desc, kv, true, &budget, None)?;
+            let (c, kv) = decide(&p, &m.desc, &budget)?;
             crate::teprintln!(
-                "planned context: {c} tokens for {} (f16 KV cache, LM Studio's default; {})",
+                "planned context: {c} tokens for {} ({kv} KV cache, {}'s default; {})",
                 model,
+                kind.label(),
                 gguf.display()
             );
             c
@@ -1307,10 +1385,8 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             );
         }
     }
-    let claude_version = match &args.claude_version {
-        Some(v) => v.parse::<Version>()?,
-        None => installed_version().unwrap_or(LATEST_KNOWN),
-    };
+    let (claude_version, _) =
+        crate::setup::resolve::claude_version(args.claude_version.as_deref())?;
     let mut parts: Vec<Part> = if !args.only.is_empty() {
         args.only.clone()
     } else {
@@ -1324,7 +1400,10 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         remote,
         model: model.clone(),
         context,
-        kv_cache_type: "f16".into(),
+        kv_cache_type: crate::planner::kinds::planned_kv_type(kind)
+            .unwrap_or(crate::planner::KvType::DEFAULT)
+            .name()
+            .into(),
         flash_attention: true,
         keep_alive: crate::planner::DEFAULT_KEEP_ALIVE.into(),
         launcher_name: launcher_name(args, prev.as_ref()),
@@ -1337,6 +1416,20 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
             .filter(|p| *p != Part::Server)
             .collect(),
         llama_server: None,
+        chosen: {
+            let before = prev
+                .as_ref()
+                .map(|p| p.chose(p.model.name == model))
+                .unwrap_or_default();
+            crate::setup::config::Chosen {
+                context: args.ctx.is_some() || (before.context && remembered.is_some()),
+                memory_bytes: args
+                    .memory
+                    .or(args.mac_ram.map(|r| crate::memory::mac_gpu_budget(r).bytes))
+                    .or(before.memory_bytes),
+                ..Default::default()
+            }
+        },
     };
     ch.validate()?;
     let host = Host {

@@ -20,7 +20,8 @@ use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct StatusArgs {
-    /// Check this server instead of the one setup configured.
+    /// Check this server instead (default: the order of every command, `cclocal --help`:
+    /// Claude Code's ANTHROPIC_BASE_URL, which the launcher sets, then config.toml's).
     #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// Print JSON: {"configured", "config_path", "last_run", "compared", "not_compared",
@@ -252,7 +253,9 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
     let opts = Options {
         offline: args.offline,
         server_only: false,
-        host: Some(args.host.clone().unwrap_or_else(|| cfg.server.url.clone())),
+        // The one order every command uses (`crate::server::resolve`): with no --host, the
+        // server Claude Code is pointed at, else the configured one.
+        host: args.host.clone(),
         model: Some(cfg.model.name.clone()),
         server: Some(cfg.server.kind),
         budget: Duration::from_secs_f64(args.timeout),

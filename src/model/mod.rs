@@ -3,10 +3,12 @@
 
 mod arch;
 mod describe;
+mod remote;
 mod resolve;
 
 pub use arch::{arch_rule, ArchRule, KvFromStart, RecurrentRule, SwaRule, ARCH_RULES};
 pub use describe::{describe, KvSource};
+pub use remote::{describe_model, Described};
 pub use resolve::{load_model, resolve_model_arg, ModelArg, ModelSource};
 
 use serde::Serialize;

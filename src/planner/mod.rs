@@ -4,26 +4,43 @@
 //! are in docs/planner.md.
 
 pub mod claude;
+pub mod kinds;
+pub use crate::kv;
 pub mod server;
 
 pub use claude::{
     advise, advise_version, context_notes, obeys, ClaudeAdvice, VersionSpan, MIN_USABLE_CONTEXT,
     RECOMMENDED_CONTEXT, SYSTEM_PROMPT_TOKENS,
 };
+pub use kinds::{defaults, KindDefaults, KIND_DEFAULTS};
+pub use kv::KvType;
 pub use server::{command_line, lms_load_args, lms_load_line};
 pub use server::{env_words, llama_server_args, ollama_env, ServerSettings};
 
 use crate::error::Result;
 use crate::memory::{fit_context, parse_cache_type, plan_row, Budget, CacheParams, PlanRow};
-use crate::model::{describe, load_model, ModelDesc, ModelSource};
+use crate::model::ModelDesc;
 use crate::units::human;
-use std::time::Duration;
 
 /// The KV cache types the policy chooses from, most precise first (the three Ollama takes).
-pub const POLICY_KV_TYPES: &[&str] = &["f16", "q8_0", "q4_0"];
+pub const POLICY_KV_TYPES: [KvType; 3] = KvType::OLLAMA;
 /// The cache type when the budget is unknown (a remote server without `--memory`): half of
-/// f16's memory at a quality loss too small to measure in practice.
-pub const UNKNOWN_BUDGET_KV_TYPE: &str = "q8_0";
+/// f16's memory at a quality loss too small to measure in practice; f16 without flash
+/// attention (a quantized V cache needs it).
+pub fn unknown_budget_kv_type(flash_attn: bool) -> KvType {
+    if flash_attn {
+        KvType::Q8_0
+    } else {
+        KvType::F16
+    }
+}
+
+/// The context a server really serves when asked for `requested` tokens per sequence:
+/// llama.cpp pads every context up to a multiple of 256 (`llama-context.cpp`), and Ollama
+/// runs llama.cpp. `plan` prints, `setup` writes and `doctor` compares this one figure.
+pub fn served_context(requested: u64) -> u64 {
+    requested.max(1).div_ceil(256) * 256
+}
 /// How long Ollama keeps the model loaded when setup is not told (`OLLAMA_KEEP_ALIVE`).
 pub const DEFAULT_KEEP_ALIVE: &str = "30m";
 /// A context that is enough for Claude Code: beyond it, more precision beats more context.
@@ -67,9 +84,15 @@ impl Request {
             ctx: None,
         }
     }
+    /// The cache types to try: the named ones, else the policy's; without flash attention
+    /// only the unquantized one (a quantized V cache needs flash attention).
     fn types(&self) -> Vec<String> {
         if self.kv_types.is_empty() {
-            POLICY_KV_TYPES.iter().map(|s| s.to_string()).collect()
+            POLICY_KV_TYPES
+                .iter()
+                .filter(|t| self.params.flash_attn || !t.is_quantized())
+                .map(|t| t.name().to_string())
+                .collect()
         } else {
             self.kv_types
                 .iter()
@@ -163,9 +186,9 @@ fn choice(row: PlanRow, p: &CacheParams) -> Choice {
 /// The context a cache type must reach to be chosen (docs/planner.md): 16- and 32-bit
 /// caches 128K, `q8_0` 64K, coarser types any.
 fn goal(kv_type: &str) -> u64 {
-    match kv_type {
-        "f32" | "f16" | "bf16" => ENOUGH_CONTEXT,
-        "q8_0" => RECOMMENDED_CONTEXT,
+    match kv_type.parse::<KvType>() {
+        Ok(t) if !t.is_quantized() => ENOUGH_CONTEXT,
+        Ok(KvType::Q8_0) => RECOMMENDED_CONTEXT,
         _ => 0,
     }
 }
@@ -305,75 +328,111 @@ fn problem(
     }
 }
 
-/// Where a model's description came from.
-#[derive(Debug, Clone)]
-pub struct Described {
-    pub desc: ModelDesc,
-    /// `the local model file` or `<server>/api/show`.
-    pub from: String,
-    /// The local files, when the model was read from them.
-    pub source: Option<ModelSource>,
+/// The rows to show (`plan`'s table and the wizard's): for each cache type planned, the
+/// named contexts, else the ladder plus the largest context that fits with that type.
+pub fn rows(
+    model: &ModelDesc,
+    budget: &Budget,
+    params: &CacheParams,
+    planned: &Planned,
+    named: &[u64],
+) -> Result<Vec<PlanRow>> {
+    let mut rows = Vec::new();
+    for f in &planned.fitted {
+        let p = params.with_cache_type(parse_cache_type(&f.kv_type)?);
+        let mut ctxs = if named.is_empty() {
+            ladder(model.context_length)
+        } else {
+            named.to_vec()
+        };
+        if let (true, Some(r)) = (named.is_empty(), &f.row) {
+            ctxs.push(r.n_ctx);
+        }
+        ctxs.sort_unstable();
+        ctxs.dedup();
+        for c in ctxs {
+            rows.push(plan_row(model, &CacheParams { n_ctx: c, ..p }, budget)?);
+        }
+    }
+    Ok(rows)
 }
 
-/// Describes `model` from its local file (GGUF path or the Ollama store), or else from the
-/// server's `/api/show` (weights from `/api/tags`).
-pub fn describe_model(model: &str, server: Option<&str>) -> Result<Described> {
-    let local_err = match load_model(model) {
-        Ok((desc, source)) => {
-            return Ok(Described {
-                desc,
-                from: "the local model file".into(),
-                source: Some(source),
-            })
-        }
-        Err(e) => e,
+/// The context per sequence and cache type to serve, or a usage error that says why none
+/// works and what would (the planner's problem, or the requested context that does not
+/// fit): what `setup` writes, and `plan` recommends.
+pub fn decide(p: &Planned, desc: &ModelDesc, budget: &Budget) -> Result<(u64, String)> {
+    use crate::error::Error;
+    if let Some(pr) = &p.problem {
+        return Err(
+            Error::usage(format!("no setting can work: {}", pr.what)).with_hint(format!(
+                "{} (`cclocal plan {}` shows what fits)",
+                pr.would, desc.name
+            )),
+        );
+    }
+    match &p.outcome {
+        Outcome::Serve(c) => Ok((c.per_sequence(), c.row.kv_type.clone())),
+        Outcome::DoesNotFit { requested, largest } => Err(Error::usage(format!(
+            "a {requested}-token context for {} does not fit in {}",
+            desc.name,
+            human(budget.bytes)
+        ))
+        .with_hint(match largest {
+            Some(l) => format!(
+                "the largest that fits is --ctx {} with --kv-type {}; or pass --force to write it anyway",
+                l.per_sequence(),
+                l.row.kv_type
+            ),
+            None => "use a smaller model or quantization".into(),
+        })),
+        Outcome::NothingFits => Err(Error::usage(format!(
+            "{} does not fit in {} even with a 256-token context",
+            desc.name,
+            human(budget.bytes)
+        ))
+        .with_hint(
+            "use a smaller model or quantization, or pass --memory SIZE if the budget is wrong",
+        )),
+    }
+}
+
+/// What a server should serve instead of what it serves (the doctor's fixes): the context
+/// and, when the planner knows the memory, the cache type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FixTarget {
+    /// Tokens per sequence.
+    pub context: u64,
+    /// The cache type to serve it with (`None`: the memory is unknown; keep the server's).
+    pub kv_type: Option<String>,
+}
+
+/// The doctor's fix target (docs/planner.md, "The doctor's fixes"): the planner's choice for
+/// this model on this machine (`planned`: the context per sequence and the cache type of
+/// [`plan`], the same decision `plan` prints and `setup` writes); when the memory is
+/// unknown, the kind's fallback context capped at the trained context. `None` when no
+/// setting can work (the plan or the trained context is below [`MIN_USABLE_CONTEXT`]).
+pub fn fix(
+    planned: Option<(u64, &str)>,
+    memory_known: bool,
+    trained: Option<u64>,
+    kind: crate::server::ServerKind,
+) -> Option<FixTarget> {
+    let trained = trained.unwrap_or(u64::MAX);
+    if trained < MIN_USABLE_CONTEXT {
+        return None;
+    }
+    let target = match (planned, memory_known) {
+        (Some((c, kv)), _) => FixTarget {
+            context: c,
+            kv_type: Some(kv.to_string()),
+        },
+        (None, true) => return None,
+        (None, false) => FixTarget {
+            context: defaults(kind).fallback_context.min(trained),
+            kv_type: None,
+        },
     };
-    // Only a model name missing from the local store is asked of the server: a bad path or
-    // a malformed name is the answer.
-    let by_name = matches!(
-        crate::model::resolve_model_arg(model),
-        crate::model::ModelArg::Ollama(_)
-    );
-    let (true, crate::error::ErrorKind::NotFound, Some(base)) = (by_name, local_err.kind, server)
-    else {
-        return Err(local_err);
-    };
-    let budget = Duration::from_secs(5);
-    let shown = match crate::server::api::show(base, model, budget) {
-        Ok(s) => s,
-        // The server answered and does not have it either: say both.
-        Err(e) if e.kind == crate::error::ErrorKind::NotFound => {
-            let names: Vec<String> = crate::server::api::list_models(base, budget)
-                .map(|m| m.into_iter().map(|(n, _)| n).collect())
-                .unwrap_or_default();
-            let mut err = local_err;
-            err.message = format!(
-                "{}; the server at {base} does not have it either{}",
-                err.message,
-                if names.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (it has: {})", crate::units::list_some(&names))
-                }
-            );
-            return Err(err);
-        }
-        Err(_) => return Err(local_err),
-    };
-    let size = crate::server::api::list_models(base, budget)
-        .ok()
-        .and_then(|m| {
-            m.into_iter()
-                .find(|(n, _)| crate::server::same_model(n, model))
-                .map(|(_, s)| s)
-        })
-        .unwrap_or(0);
-    let desc = describe(&shown.model_info, model, size, 0)?;
-    Ok(Described {
-        desc,
-        from: format!("{base}/api/show"),
-        source: None,
-    })
+    (target.context >= MIN_USABLE_CONTEXT).then_some(target)
 }
 
 #[cfg(test)]
@@ -415,6 +474,54 @@ mod tests {
 
     fn picked(f: &[Fitted], trained: u64) -> Option<(String, u64)> {
         pick(f, trained).map(|r| (r.kv_type, r.n_ctx))
+    }
+
+    #[test]
+    fn fix_is_the_plan() {
+        use crate::server::ServerKind;
+        let t = fix(
+            Some((104_192, "q8_0")),
+            true,
+            Some(262_144),
+            ServerKind::Ollama,
+        )
+        .unwrap();
+        assert_eq!((t.context, t.kv_type.as_deref()), (104_192, Some("q8_0")));
+        // Above 64K too: the doctor no longer caps the plan.
+        let t = fix(
+            Some((200_192, "f16")),
+            true,
+            Some(262_144),
+            ServerKind::Ollama,
+        )
+        .unwrap();
+        assert_eq!(t.context, 200_192);
+        // Unknown memory: the kind's fallback, within the trained context.
+        let t = fix(None, false, Some(40_960), ServerKind::Ollama).unwrap();
+        assert_eq!((t.context, t.kv_type), (40_960, None));
+        // Nothing usable.
+        assert_eq!(
+            fix(Some((20_480, "q4_0")), true, None, ServerKind::Ollama),
+            None
+        );
+        assert_eq!(fix(None, true, None, ServerKind::Ollama), None);
+        assert_eq!(fix(None, false, Some(8192), ServerKind::Ollama), None);
+    }
+
+    #[test]
+    fn served_context_pads_like_llama_cpp() {
+        assert_eq!(served_context(30_000), 30_208);
+        assert_eq!(served_context(32_768), 32_768);
+        assert_eq!(served_context(1), 256);
+    }
+
+    #[test]
+    fn without_flash_attention_only_f16() {
+        let mut r = Request::new();
+        r.params.flash_attn = false;
+        assert_eq!(r.types(), vec!["f16".to_string()]);
+        r.params.flash_attn = true;
+        assert_eq!(r.types(), vec!["f16", "q8_0", "q4_0"]);
     }
 
     #[test]

@@ -181,7 +181,7 @@ pub fn probe(http: &mut Http, client: &Client, names: &[String], loading: bool) 
         p.llama_command = local_command(client.base.port);
     }
     if let Some(c) = &p.llama_command {
-        p.kv_type = Some(c.cache_type_k.clone().unwrap_or_else(|| "f16".into()));
+        p.kv_type = Some(crate::kv::name_or_default(c.cache_type_k.as_deref()));
         p.flash_attn = Some(c.flash_attn.clone().unwrap_or_else(|| "auto".into()));
     }
     p.llama = Some(f);

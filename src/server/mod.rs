@@ -27,6 +27,7 @@ mod names;
 pub mod ollama;
 pub mod omlx;
 pub mod process;
+pub mod resolve;
 pub mod tool_parsers;
 mod url;
 pub mod vllm;

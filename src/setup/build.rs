@@ -144,6 +144,7 @@ pub fn build_plan(paths: &Paths, ch: &Choices, host: &Host) -> Result<Built> {
             model_path: s(&ls.model_path),
             log_file: s(&ls.log_file),
         }),
+        chosen: Some(ch.chosen.clone()),
     };
     plan.push(FileChange::write(
         paths.config_toml(),

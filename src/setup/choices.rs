@@ -81,6 +81,8 @@ pub struct Choices {
     pub parts: Vec<Part>,
     /// `Some` when the server is llama.cpp's llama-server (setup runs it); `None` for Ollama.
     pub llama_server: Option<super::llama_server::LlamaServer>,
+    /// What the user chose (the rest is the planner's), recorded in config.toml.
+    pub chosen: super::config::Chosen,
 }
 
 impl Choices {
@@ -141,7 +143,7 @@ impl Choices {
             ))
             .with_hint(format!("use one of: {}", OLLAMA_KV_TYPES.join(", "))));
         }
-        if !matches!(self.kv_cache_type.as_str(), "f16" | "f32" | "bf16") && !self.flash_attention {
+        if crate::planner::kv::is_quantized(&self.kv_cache_type) && !self.flash_attention {
             return Err(Error::usage("a quantized KV cache needs flash attention")
                 .with_hint("use --flash-attn on, or --kv-type f16"));
         }

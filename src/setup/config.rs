@@ -26,6 +26,28 @@ pub struct SetupConfig {
     /// How setup runs llama-server (when `server.kind` is `llama-server`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub llama_server: Option<LlamaServerConfig>,
+    /// Which values the user chose, apart from those the planner chose (`None`: a file
+    /// written before this was recorded; see [`SetupConfig::chose`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen: Option<Chosen>,
+}
+
+/// The values the user chose (`--ctx`, `--kv-type`, `--flash-attn`, `--memory`/`--mac-ram`,
+/// or the wizard's answers); the planner chose the rest, and a later setup plans those again
+/// (for a new model, a new budget).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Chosen {
+    #[serde(default)]
+    pub context: bool,
+    #[serde(default)]
+    pub kv_cache_type: bool,
+    #[serde(default)]
+    pub flash_attention: bool,
+    /// The memory budget in bytes the user planned for (`--memory`, `--mac-ram`); doctor and
+    /// status plan with it too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
 }
 
 /// The llama-server setup runs: the binary, the model file and the log `cclocal logs` reads.
@@ -79,6 +101,23 @@ impl SetupConfig {
     pub fn from_toml(text: &str) -> std::result::Result<SetupConfig, String> {
         toml::from_str(text).map_err(|e| e.to_string())
     }
+
+    /// What the user chose for `model`. A file from before `chosen` was recorded is read as
+    /// before for the same model (its values count as chosen); for another model its context,
+    /// cache type and flash attention were the planner's, for the old model, and are planned
+    /// again.
+    pub fn chose(&self, same_model: bool) -> Chosen {
+        match (&self.chosen, same_model) {
+            (Some(c), _) => c.clone(),
+            (None, true) => Chosen {
+                context: true,
+                kv_cache_type: true,
+                flash_attention: true,
+                memory_bytes: None,
+            },
+            (None, false) => Chosen::default(),
+        }
+    }
 }
 
 /// Reads the config at `path`: `None` when there is none; an error when it cannot be
@@ -126,7 +165,28 @@ mod tests {
             target: "linux".into(),
             wrote: vec!["launcher".into(), "server".into()],
             llama_server: None,
+            chosen: None,
         }
+    }
+
+    #[test]
+    fn chosen_round_trips_and_old_files_read_as_before() {
+        let mut c = sample();
+        let old = c.to_toml();
+        assert!(!old.contains("chosen"), "{old}");
+        let read = SetupConfig::from_toml(&old).unwrap();
+        assert!(read.chose(true).kv_cache_type && read.chose(true).context);
+        assert_eq!(read.chose(false), Chosen::default());
+        c.chosen = Some(Chosen {
+            kv_cache_type: true,
+            memory_bytes: Some(24 << 30),
+            ..Chosen::default()
+        });
+        let text = c.to_toml();
+        assert!(text.contains("[chosen]"), "{text}");
+        let back = SetupConfig::from_toml(&text).unwrap();
+        assert_eq!(back, c);
+        assert!(!back.chose(false).context && back.chose(false).kv_cache_type);
     }
 
     #[test]

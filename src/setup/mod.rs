@@ -16,6 +16,7 @@ pub mod llama_server;
 pub mod lmstudio;
 pub mod manifest;
 pub mod plan;
+pub mod resolve;
 pub mod system;
 pub mod undo;
 pub mod vllm;

@@ -229,11 +229,11 @@ pub fn serve_line(
     served_context: Option<u64>,
     url: &crate::server::ServerUrl,
 ) -> ServeLine {
-    use crate::planner::RECOMMENDED_CONTEXT;
+    let fallback = crate::planner::defaults(kind).fallback_context;
     let host = listen_host(&url.host);
     if kind == crate::server::ServerKind::VllmMlx {
         use super::vllm_mlx as m;
-        let want = wanted.or(served_context).unwrap_or(RECOMMENDED_CONTEXT);
+        let want = wanted.or(served_context).unwrap_or(fallback);
         let s = m::VllmMlxServe::new(model, name, want, &host, url.port);
         let mut notes = vec![format!(
             "vllm-mlx keeps the whole prompt up to the model's own limit{}: context {} tokens",
@@ -254,7 +254,7 @@ pub fn serve_line(
             notes,
         };
     }
-    let want = wanted.unwrap_or(RECOMMENDED_CONTEXT);
+    let want = wanted.unwrap_or(fallback);
     let s = VllmServe::new(model, &[name.to_string()], want, &host, url.port);
     let mut notes = vec![format!(
         "vLLM sizes its own KV cache, so cclocal does not plan its memory: --max-model-len {}",

@@ -137,7 +137,7 @@ fn ask_context(d: &mut Draft, budget: &Budget, theme: &SimpleTheme) -> Result<()
         let kv = d
             .kv_cache_type
             .as_deref()
-            .unwrap_or(crate::planner::UNKNOWN_BUDGET_KV_TYPE);
+            .unwrap_or(crate::planner::unknown_budget_kv_type(d.flash_attention).name());
         table(&m.desc, kv, d.flash_attention, budget)
     });
     let (rows, pick) = match rows {

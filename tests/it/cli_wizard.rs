@@ -112,6 +112,15 @@ fn wizard_answers_write_what_the_flags_write() {
     assert!(screen.contains("wrote "), "{screen}");
     let ctx = chosen_context(&screen);
     assert!(screen.contains("llama3.2:3b on "), "{screen}");
+    // The wizard's answers are the user's choices (config.toml `[chosen]`), as the flags
+    // that name them.
+    let cfg = std::fs::read_to_string(wiz.home().join(".config/cclocal/config.toml")).unwrap();
+    let kv = cfg
+        .lines()
+        .find_map(|l| l.strip_prefix("kv_cache_type = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_string();
 
     let flags = TestHome::new();
     let root = flags.root().display().to_string();
@@ -124,6 +133,8 @@ fn wizard_answers_write_what_the_flags_write() {
         "llama3.2:3b",
         "--ctx",
         &ctx,
+        "--kv-type",
+        &kv,
         "--keep-alive",
         "30m",
         "--claude-version",

@@ -137,7 +137,13 @@ fn slots_dividing_the_context_are_named_with_a_llama_server_fix() {
     assert_eq!(r.doc["facts"]["model"]["served_context"], 4096);
     let f = finding(&r.doc, "llama_slots_split");
     assert_eq!(f["severity"], "warning");
-    assert!(f["fix"].as_str().unwrap().contains("-np 1 -c 16384"), "{f}");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("--parallel 1 --ctx-size 16384"),
+        "{f}"
+    );
 }
 
 #[test]

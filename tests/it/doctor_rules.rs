@@ -216,6 +216,30 @@ fn context_mismatch_is_version_aware() {
     assert_eq!(exit_code(&all(&f), false), 1);
 }
 
+/// Issue 21: the title and the detail name the same window (the title said 104192, the
+/// detail "treats … as a 200000-token model").
+#[test]
+fn context_mismatch_title_and_detail_agree() {
+    let mut f = healthy();
+    for k in [
+        "CLAUDE_CODE_MAX_CONTEXT_TOKENS",
+        "CLAUDE_CODE_AUTO_COMPACT_WINDOW",
+    ] {
+        claude(&mut f).env.insert(k.into(), "104192".into());
+    }
+    let x = find(&f, "context_mismatch");
+    assert!(
+        x.title.contains("assumes a 104192-token window"),
+        "{}",
+        x.title
+    );
+    assert!(
+        x.detail.contains("uses a 104192-token window"),
+        "{}",
+        x.detail
+    );
+}
+
 #[test]
 fn context_small_unknown_and_memory() {
     let mut f = healthy();
@@ -266,16 +290,19 @@ fn fixes_that_cannot_work_are_not_given() {
         "{}",
         x.fix
     );
-    // When a usable context fits, the fix is the most that fits.
-    f.model
-        .as_mut()
-        .unwrap()
-        .memory
-        .as_mut()
-        .unwrap()
-        .largest_fit = Some(40_192);
+    // When a usable context fits, the fix is the planner's choice, context and cache type
+    // in one command (issue 19: the doctor's fix is the plan's line; issue 21: not split).
+    let mem = f.model.as_mut().unwrap().memory.as_mut().unwrap();
+    mem.largest_fit = Some(40_192);
+    mem.planned_context = Some(40_192);
     let x = find(&f, "server_context_small");
-    assert!(x.fix.contains("OLLAMA_CONTEXT_LENGTH=39936"), "{}", x.fix);
+    assert!(
+        x.fix
+            .contains("Environment=\"OLLAMA_CONTEXT_LENGTH=40192\" \"OLLAMA_KV_CACHE_TYPE=q4_0\""),
+        "{}",
+        x.fix
+    );
+    assert_eq!(x.fix.matches("systemctl restart").count(), 1, "{}", x.fix);
 }
 
 #[test]
@@ -746,6 +773,7 @@ fn setup_drift_against_what_is_live() {
         target: "linux".into(),
         wrote: vec!["launcher".into(), "server".into()],
         llama_server: None,
+        chosen: None,
     };
     let with = |c: SetupConfig| {
         let mut f = healthy();
@@ -897,7 +925,11 @@ fn llama_server_rules() {
     ));
     let got = find(&f, "llama_slots_split");
     assert_eq!(got.severity, Severity::Warning);
-    assert!(got.fix.contains("-np 1 -c 65536"), "{}", got.fix);
+    assert!(
+        got.fix.contains("--parallel 1 --ctx-size 65536"),
+        "{}",
+        got.fix
+    );
     let mut f = healthy();
     llama(&mut f, 1, 65_536);
     f.server.llama_command = Some(parse_command(&args(&["--no-jinja"]), &Default::default()));

@@ -34,6 +34,7 @@ mod module_floors;
 mod newcomer_journey;
 mod nonsense_input;
 mod plan_cli;
+mod planner_agreement;
 mod planner_journeys;
 mod python_servers_journey;
 mod root_crossing;

@@ -28,6 +28,7 @@ const FLOORS: &[(&str, &[&str])] = &[
             "shell",
             "privilege",
             "findings",
+            "kv",
         ],
     ),
     ("sources", &["gguf", "ollama", "server", "secret", "claude"]),

@@ -275,6 +275,7 @@ fn choices() -> Choices {
         target: TargetOs::Linux,
         parts: vec![Part::Launcher, Part::Onboarding],
         llama_server: None,
+        chosen: Default::default(),
     }
 }
 

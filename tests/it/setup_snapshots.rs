@@ -28,6 +28,7 @@ pub fn choices() -> Choices {
         target: TargetOs::Linux,
         parts: Part::ALL.to_vec(),
         llama_server: None,
+        chosen: Default::default(),
     }
 }
 

@@ -54,7 +54,8 @@ pub fn backend_model_facts(
         machine.budget.as_ref(),
         crate::model::load_model(&gguf.display().to_string()),
     ) {
-        f.planned_context = crate::setup::context::planned(&desc, Some("f16"), true, budget, None)
+        let kv = crate::planner::kinds::planned_kv_type(ServerKind::LmStudio).map(|t| t.name());
+        f.planned_context = crate::setup::context::planned(&desc, kv, true, budget, None)
             .ok()
             .and_then(|p| crate::setup::context::decide(&p, &desc, budget).ok())
             .map(|(c, _)| c);

@@ -295,6 +295,22 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
         }
     }
     facts.options.timed_out = pending.iter().map(|p| p.to_string()).collect();
+    // Whether the server checked is the one setup configured.
+    let is_configured = |c: &crate::setup::config::SetupConfig| {
+        crate::server::ServerUrl::parse_for(&c.server.url, None)
+            .is_ok_and(|u| u.reachable().to_url() == url)
+    };
+    // The memory budget the user planned setup for (`--memory`, `--mac-ram`) is the one
+    // the doctor plans with, as plan and setup did.
+    if let Some(bytes) = setup_cfg
+        .filter(|c| is_configured(c))
+        .and_then(|c| c.chosen.as_ref())
+        .and_then(|c| c.memory_bytes)
+    {
+        let mut b = crate::runtime::detect_budget(Some(bytes), None);
+        b.note = "the budget `cclocal setup` planned for (config.toml)".into();
+        facts.machine.budget = Some(b);
+    }
     if facts.options.timed_out.iter().any(|p| p == "server") && sp.error.is_none() {
         sp.error = Some("timed out (the probe's time budget is spent)".into());
     }
@@ -387,10 +403,16 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
         if server.reachable && sp.installed.iter().any(|i| same_model(&i.name, m))
             || sp.model_info.is_some()
         {
+            // What setup configured stands for this server's settings when it is the one
+            // setup configured.
+            let configured = setup_cfg
+                .filter(|c| c.server.kind == crate::server::ServerKind::Ollama && is_configured(c))
+                .map(|c| &c.server);
             facts.model = Some(model_facts(
                 m,
                 &sp,
                 facts.server_config.as_ref(),
+                configured,
                 &facts.machine,
                 local,
                 opts.measure,

@@ -32,10 +32,14 @@ pub fn configured_context(cfg: Option<&ServerConfigFacts>) -> Option<u64> {
         .filter(|c| *c > 0)
 }
 
+/// `configured`: the server settings `cclocal setup` wrote for this server (config.toml),
+/// which stand for the service's environment when that cannot be read (no `/proc`, systemd or
+/// launchctl answer): the cache type and flash attention setup told it.
 pub fn model_facts(
     name: &str,
     server: &ServerProbe,
     cfg: Option<&ServerConfigFacts>,
+    configured: Option<&crate::setup::config::ServerConfig>,
     machine: &MachineFacts,
     local: bool,
     measure: bool,
@@ -93,7 +97,17 @@ pub fn model_facts(
     f.served_context = ctx;
     f.served_context_source = src;
     if let (Some(d), Some(c), true, Some(budget)) = (&desc, ctx, local, machine.budget.as_ref()) {
-        let env = cfg.map(|c| c.env.clone()).unwrap_or_default();
+        let mut env = cfg
+            .filter(|c| c.env_source.is_some())
+            .map(|c| c.env.clone())
+            .unwrap_or_default();
+        if let (true, Some(c)) = (env.is_empty(), configured) {
+            env.insert("OLLAMA_KV_CACHE_TYPE".into(), c.kv_cache_type.clone());
+            env.insert(
+                "OLLAMA_FLASH_ATTENTION".into(),
+                if c.flash_attention { "1" } else { "0" }.into(),
+            );
+        }
         let kv_name = env
             .get("OLLAMA_KV_CACHE_TYPE")
             .map(|s| s.trim().to_ascii_lowercase())
@@ -101,7 +115,9 @@ pub fn model_facts(
         let kv_type = kv_name
             .as_deref()
             .and_then(|n| parse_cache_type(n).ok())
-            .unwrap_or_else(|| parse_cache_type("f16").expect("f16"));
+            .unwrap_or_else(|| {
+                parse_cache_type(crate::planner::KvType::DEFAULT.name()).expect("a cache type")
+            });
         let n_seq: u32 = env
             .get("OLLAMA_NUM_PARALLEL")
             .and_then(|v| v.trim().parse().ok())
@@ -165,7 +181,7 @@ pub fn llama_model_facts(
         trained_context: l.trained_context,
         served_context: l.slot_context,
         served_context_source: l.slot_context.map(|_| ContextSource::Live),
-        kv_type: cmd.map(|c| c.cache_type_k.clone().unwrap_or_else(|| "f16".into())),
+        kv_type: cmd.map(|c| crate::planner::kv::name_or_default(c.cache_type_k.as_deref())),
         flash_attn: cmd.map(|c| c.flash_attn.clone().unwrap_or_else(|| "auto".into())),
         ..Default::default()
     };
@@ -193,7 +209,7 @@ pub fn llama_model_facts(
     let slots = l.total_slots.unwrap_or(1).max(1);
     let unified = cmd.map(LlamaCommand::unified).unwrap_or(slots == 1);
     let total = if unified { slot } else { slot * slots };
-    let kv = f.kv_type.clone().unwrap_or_else(|| "f16".into());
+    let kv = crate::planner::kv::name_or_default(f.kv_type.as_deref());
     let Ok(kv_type) = parse_cache_type(&kv) else {
         return f;
     };

@@ -1,6 +1,6 @@
-//! Which server the doctor checks: `--host`, else Claude Code's `ANTHROPIC_BASE_URL`,
-//! else the server `cclocal setup` configured (`config.toml`), else `OLLAMA_HOST`, else the default port of the `--server` kind (Ollama's when none)
-//! on loopback. Every address is read by the one parser, `crate::server::ServerUrl`.
+//! Which server the doctor checks: the one order every command uses
+//! (`crate::server::resolve`), with Claude Code's `ANTHROPIC_BASE_URL` read from its
+//! settings files and launcher as well as the shell.
 
 use super::Options;
 use crate::claude::EnvMap;
@@ -17,30 +17,14 @@ pub fn server_url(
     shell: &EnvMap,
     configured: Option<&str>,
 ) -> (Result<ServerUrl>, String, String) {
-    let parse = |v: &str| ServerUrl::parse_for(v, opts.server).map(|u| u.reachable());
-    let (raw, source) = if let Some(h) = &opts.host {
-        (h.clone(), "--host")
-    } else if let Some(b) = claude_env
-        .get("ANTHROPIC_BASE_URL")
-        .filter(|b| !b.trim().is_empty())
-    {
-        let parsed = parse(b).map(|u| u.without_v1());
-        let shown = parsed
-            .as_ref()
-            .map(|u| u.to_url())
-            .unwrap_or_else(|_| b.clone());
-        return (parsed, shown, "ANTHROPIC_BASE_URL".into());
-    } else if let Some(c) = configured.filter(|c| !c.trim().is_empty()) {
-        (c.to_string(), "config.toml")
-    } else if let Some(h) = shell.get("OLLAMA_HOST").filter(|h| !h.trim().is_empty()) {
-        (h.clone(), "OLLAMA_HOST")
-    } else {
-        let kind = opts.server.unwrap_or(crate::server::ServerKind::Ollama);
-        (format!("127.0.0.1:{}", kind.default_port()), "default")
-    };
-    let parsed = parse(&raw);
-    let shown = parsed.as_ref().map(|u| u.to_url()).unwrap_or(raw);
-    (parsed, shown, source.into())
+    let (u, shown, source) = crate::server::resolve::server(&crate::server::resolve::Inputs {
+        host: opts.host.as_deref(),
+        kind: opts.server,
+        anthropic_base_url: claude_env.get("ANTHROPIC_BASE_URL").map(String::as_str),
+        configured,
+        ollama_host: shell.get("OLLAMA_HOST").map(String::as_str),
+    });
+    (u, shown, source.name().to_string())
 }
 
 #[cfg(test)]

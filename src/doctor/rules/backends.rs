@@ -7,7 +7,6 @@
 use super::{claude_env_fix, finding, push, Section};
 use crate::doctor::facts::{Facts, ModelCheck};
 use crate::findings::{Finding, Severity};
-use crate::planner::RECOMMENDED_CONTEXT;
 use crate::server::backend::BackendModel;
 use crate::server::ServerKind;
 use crate::shell::quote::sh_quote;
@@ -33,12 +32,15 @@ pub fn lms_load_line(f: &Facts, key: &str, context: u64) -> String {
     crate::planner::lms_load_line(key, context, gpu)
 }
 
-/// The context to serve when nothing better is known: 64K, or the trained maximum.
+/// The context to load a model with: the planner's target (`planner::fix`, the same as
+/// `server_context_small`'s), else the kind's fallback.
 fn target_context(f: &Facts) -> u64 {
-    let m = f.model.as_ref();
-    m.and_then(|m| m.planned_context).unwrap_or_else(|| {
-        RECOMMENDED_CONTEXT.min(m.and_then(|m| m.trained_context).unwrap_or(u64::MAX))
-    })
+    let kind = f.server.kind.unwrap_or(ServerKind::Unknown);
+    f.model
+        .as_ref()
+        .and_then(|m| super::context::target(f, m))
+        .map(|t| t.context)
+        .unwrap_or(crate::planner::defaults(kind).fallback_context)
 }
 
 /// The server's own fix for a context that is too small (`t` tokens wanted), for
@@ -50,7 +52,6 @@ pub fn context_fix(f: &Facts, t: u64) -> Option<String> {
     match f.server.kind? {
         ServerKind::LmStudio => {
             let key = served.map(BackendModel::load_key).unwrap_or(&m.name);
-            let t = m.planned_context.unwrap_or(t);
             let mlx = if m.format.as_deref() == Some("mlx") {
                 format!("   ({} is an MLX model: cclocal's GGUF memory math does not apply; `lms load {} --context-length {t} --estimate-only` shows LM Studio's own estimate)", m.name, sh_quote(key))
             } else if m.planned_context.is_some() {
@@ -145,7 +146,9 @@ pub fn vllm_line(f: &Facts, m: &BackendModel, ctx: Option<u64>) -> String {
         .local
         .then(|| crate::server::model_folder::local(&model))
         .flatten();
-    let wanted = ctx.or(m.context).unwrap_or(RECOMMENDED_CONTEXT);
+    let wanted = ctx
+        .or(m.context)
+        .unwrap_or(crate::planner::defaults(ServerKind::Vllm).fallback_context);
     line(&VllmServe::with_folder(
         &model,
         &served_names(f, &m.id),
@@ -195,7 +198,7 @@ pub fn mlx_lm_fix(f: &Facts) -> String {
     let wanted = limit
         .as_ref()
         .and_then(|l| l.max_context)
-        .unwrap_or(RECOMMENDED_CONTEXT);
+        .unwrap_or(crate::planner::defaults(ServerKind::VllmMlx).fallback_context);
     let s = VllmMlxServe::with_folder(&folder, &name, wanted, &host, port, limit);
     let env = if claude_model.is_none() {
         format!(

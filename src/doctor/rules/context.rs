@@ -1,11 +1,12 @@
 //! Rules about the model's context and memory: Claude Code's window against the served
 //! context, the context's size, and whether the model fits.
 
-use super::server::set_server_var;
+use super::server::{set_server_var, set_server_vars};
 use super::{claude_env_fix, claude_version, env_line, finding, push, window, Section};
-use crate::doctor::facts::{ContextSource, Facts};
+use crate::doctor::facts::{ContextSource, Facts, ModelFacts};
 use crate::findings::{Finding, Severity};
 use crate::planner::{advise, VersionSpan};
+use crate::planner::{FixTarget, KvType};
 use crate::units::human;
 
 /// Below this no Claude Code setting can work (the planner's floor, docs/planner.md).
@@ -67,7 +68,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 if llama {
                     finding("context_unknown", Severity::Info, format!("the context {} is served with is not known", m.name))
                         .detail("llama-server did not report its per-slot context: /props and /slots did not answer (started with --api-key, or --no-slots?)")
-                        .fix("check `curl URL/props` on the server host, or start llama-server with an explicit -c N -np 1")
+                        .fix("check `curl URL/props` on the server host, or start llama-server with an explicit --ctx-size N --parallel 1")
                 } else {
                     finding("context_unknown", Severity::Info, format!("the context {} is served with is not known yet", m.name))
                         .detail("the model is not loaded and nothing sets its context; Ollama then picks 4k, 32k or 256k from the GPU's total memory")
@@ -78,43 +79,15 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         return;
     };
     let trained = m.trained_context.unwrap_or(u64::MAX);
-    // What to serve instead: 64K (or the trained context), but never more than fits, with
-    // the server's cache type or else the planner's (docs/planner.md).
-    let usable = |n: Option<u64>| {
-        n.map(|l| CONTEXT_RECOMMENDED.min(trained).min(l / 1024 * 1024))
-            .filter(|t| *t >= CONTEXT_UNUSABLE)
-    };
-    let fix_to = match &m.memory {
-        None => Some((CONTEXT_RECOMMENDED.min(trained), None)),
-        Some(mem) => usable(mem.largest_fit)
-            .map(|t| (t, None))
-            .or_else(|| usable(mem.planned_context).map(|t| (t, mem.planned_kv_type.clone()))),
-    };
-    let target = fix_to.as_ref().map_or(0, |(t, _)| *t);
+    // What to serve instead: the planner's choice for this model on this machine, the one
+    // `plan` prints and `setup` writes (`planner::fix`).
+    let fix_to = target(f, m);
+    let target = fix_to.as_ref().map_or(0, |t| t.context);
     if c < CONTEXT_RECOMMENDED && c < trained && c < target.max(CONTEXT_UNUSABLE) {
         let sev = if c < CONTEXT_UNUSABLE {
             Severity::Error
         } else {
             Severity::Warning
-        };
-        let fix = match &fix_to {
-            Some((t, None)) if *t >= CONTEXT_UNUSABLE => format!(
-                "{}   (or a derived model: FROM {} + PARAMETER num_ctx {t})",
-                set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={t}")),
-                m.name
-            ),
-            Some((t, Some(kv))) => format!(
-                "{}; {}   (the largest context that fits needs a {kv} KV cache)",
-                set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={t}")),
-                set_server_var(f, &format!("OLLAMA_KV_CACHE_TYPE={kv}")),
-            ),
-            _ if trained < CONTEXT_UNUSABLE => format!("no server setting can work: {} was trained for {trained} tokens and Claude Code needs at least {CONTEXT_UNUSABLE}; use a model trained for a longer context", m.name),
-            _ => format!(
-                "no server setting can work: {} fits at most {} tokens in this machine's memory (any KV cache type) and Claude Code needs at least {CONTEXT_UNUSABLE}; use a smaller model or quantization, or more memory (`cclocal plan {}` shows what fits)",
-                m.name,
-                m.memory.as_ref().and_then(|x| x.planned_context.or(x.largest_fit)).unwrap_or(0),
-                m.name
-            ),
         };
         push(
             out,
@@ -126,15 +99,9 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                     super::backends::overflow_words(f),
                     m.trained_context.map(|t| format!(" (the model was trained for {t})")).unwrap_or_default()
                 ))
-                .fix(match (&fix_to, llama) {
-                    (Some((t, _)), _) if super::backends::is_backend(f.server.kind) => {
-                        super::backends::context_fix(f, (*t).max(CONTEXT_UNUSABLE)).unwrap_or(fix)
-                    }
-                    (Some((t, kv)), true) if *t >= CONTEXT_UNUSABLE => {
-                        let kv = kv.as_ref().map(|k| format!(" -ctk {k} -ctv {k}")).unwrap_or_default();
-                        format!("start llama-server with -c {t} -np 1{kv}   (LLAMA_ARG_CTX_SIZE={t}), or `cclocal setup --server llama-server --ctx {t}`")
-                    }
-                    _ => fix,
+                .fix(match &fix_to {
+                    Some(t) => serve_fix(f, m, t, ""),
+                    None => no_setting(m),
                 }),
         );
     }
@@ -169,9 +136,14 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 s,
                 finding("context_mismatch", Severity::Error, format!("Claude Code {v} assumes a {}-token window; the server serves {c}", calc.window))
                     .detail(format!(
-                        "Claude Code{assumed} treats {} as a {}-token model (effectiveWindow={}, compaction at {} tokens{}), but the server holds only {c} tokens ({}); {}",
+                        "Claude Code{assumed} uses a {}-token window for {}{} (effectiveWindow={}, compaction at {} tokens{}), but the server holds only {c} tokens ({}); {}",
+                        calc.window,
                         m.name,
-                        calc.model_window,
+                        if calc.model_window != calc.window {
+                            format!(", which it treats as a {}-token model", calc.model_window)
+                        } else {
+                            String::new()
+                        },
                         calc.effective_window,
                         calc.autocompact_threshold,
                         if calc.proactive { "" } else { ", and this version does not compact proactively" },
@@ -196,20 +168,9 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 s,
                 finding("memory_does_not_fit", Severity::Error, format!("{} at {} tokens needs {} of {}", m.name, mem.n_ctx, human(mem.total_bytes), human(mem.budget_bytes)))
                     .detail(format!("weights, a {} {} KV cache and compute buffers exceed the memory budget (1 GiB kept free); {} will offload layers to the CPU or fail to load", human(mem.kv_bytes), mem.kv_type, match f.server.kind { Some(k) if k != crate::server::ServerKind::Ollama && k != crate::server::ServerKind::Unknown => k.label(), _ => "Ollama" }))
-                    .fix(match (mem.planned_context.filter(|c| *c >= CONTEXT_UNUSABLE), &mem.planned_kv_type) {
-                        (Some(pc), _) if super::backends::is_backend(f.server.kind) => super::backends::context_fix(f, CONTEXT_RECOMMENDED.min(trained).max(CONTEXT_UNUSABLE).min(pc)).unwrap_or_default(),
-                        (Some(pc), Some(kv)) if llama => format!(
-                            "serve what fits: start llama-server with -c {} -ctk {kv} -ctv {kv}   (`cclocal plan {}` shows the rows)",
-                            CONTEXT_RECOMMENDED.min(trained).max(CONTEXT_UNUSABLE).min(pc),
-                            m.name
-                        ),
-                        (Some(pc), Some(kv)) => format!(
-                            "serve what fits: {}; {}   (`cclocal plan {}` shows the rows)",
-                            set_server_var(f, &format!("OLLAMA_CONTEXT_LENGTH={}", CONTEXT_RECOMMENDED.min(trained).max(CONTEXT_UNUSABLE).min(pc))),
-                            set_server_var(f, &format!("OLLAMA_KV_CACHE_TYPE={kv}")),
-                            m.name
-                        ),
-                        _ => format!("no server setting fits a usable context: use a smaller model or quantization, or more memory (`cclocal plan {}` shows what fits)", m.name),
+                    .fix(match &fix_to {
+                        Some(t) => serve_fix(f, m, t, "serve what fits: "),
+                        None => format!("no server setting fits a usable context: use a smaller model or quantization, or more memory (`cclocal plan {}` shows what fits)", m.name),
                     }),
             );
         }
@@ -239,7 +200,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             .map(|v| v.trim().to_ascii_lowercase())
             .unwrap_or_default();
         if cfg.env_source.is_some()
-            && (kv.is_empty() || kv == "f16")
+            && crate::planner::kv::name_or_default(Some(&kv)) == KvType::DEFAULT.name()
             && !super::planner_chose_f16(mem)
         {
             if let Some(q8) = mem.kv_bytes_q8_0.filter(|q| *q < mem.kv_bytes) {
@@ -262,9 +223,127 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         human(mem.kv_bytes),
                         human(q8)
                     ))
-                    .fix(set_server_var(f, "OLLAMA_KV_CACHE_TYPE=q8_0")),
+                    .fix(if ollama_needs_flash_attn(f) {
+                        set_server_vars(
+                            f,
+                            &[
+                                ("OLLAMA_FLASH_ATTENTION".into(), "1".into()),
+                                ("OLLAMA_KV_CACHE_TYPE".into(), "q8_0".into()),
+                            ],
+                        )
+                    } else {
+                        set_server_var(f, "OLLAMA_KV_CACHE_TYPE=q8_0")
+                    }),
                 );
             }
         }
     }
+}
+
+/// The planner's target for the model (`planner::fix`): its choice when the memory is known
+/// (the same context and cache type `plan` prints), else the kind's fallback context.
+pub fn target(f: &Facts, m: &ModelFacts) -> Option<FixTarget> {
+    let kind = f.server.kind.unwrap_or(crate::server::ServerKind::Ollama);
+    let planned = m
+        .memory
+        .as_ref()
+        .and_then(|mem| mem.planned_context.zip(mem.planned_kv_type.as_deref()));
+    // LM Studio's context is planned from its GGUF with its own f16 cache.
+    let lmstudio = crate::planner::kinds::planned_kv_type(crate::server::ServerKind::LmStudio)
+        .unwrap_or(KvType::DEFAULT)
+        .name();
+    let planned = planned.or_else(|| m.planned_context.map(|c| (c, lmstudio)));
+    let known = m.memory.is_some() || m.planned_context.is_some();
+    crate::planner::fix(planned, known, m.trained_context, kind)
+}
+
+/// "No server setting can work", with the reason (the trained context, or the memory).
+fn no_setting(m: &ModelFacts) -> String {
+    match m.trained_context {
+        Some(t) if t < CONTEXT_UNUSABLE => format!("no server setting can work: {} was trained for {t} tokens and Claude Code needs at least {CONTEXT_UNUSABLE}; use a model trained for a longer context", m.name),
+        _ => format!(
+            "no server setting can work: {} fits at most {} tokens in this machine's memory (any KV cache type) and Claude Code needs at least {CONTEXT_UNUSABLE}; use a smaller model or quantization, or more memory (`cclocal plan {}` shows what fits)",
+            m.name,
+            m.memory.as_ref().and_then(|x| x.planned_context.or(x.largest_fit)).unwrap_or(0),
+            m.name
+        ),
+    }
+}
+
+/// The cache type the server uses now (its `OLLAMA_KV_CACHE_TYPE`, llama-server's `-ctk`,
+/// else what the memory was computed with).
+fn current_kv(f: &Facts, m: &ModelFacts) -> String {
+    let env = f
+        .server_config
+        .as_ref()
+        .filter(|c| c.env_source.is_some())
+        .map(|c| {
+            crate::planner::kv::name_or_default(
+                c.env.get("OLLAMA_KV_CACHE_TYPE").map(String::as_str),
+            )
+        });
+    m.kv_type
+        .clone()
+        .or(env)
+        .or_else(|| m.memory.as_ref().map(|x| x.kv_type.clone()))
+        .unwrap_or_else(|| KvType::DEFAULT.name().to_string())
+}
+
+/// Whether Ollama must be told `OLLAMA_FLASH_ATTENTION=1` for a quantized cache: before
+/// 0.30 (or an unknown version) a quantized cache without it falls back to f16, and any
+/// version with it set off refuses or falls back (docs/ollama.md, "Environment variables").
+fn ollama_needs_flash_attn(f: &Facts) -> bool {
+    let set_off = f
+        .server_config
+        .as_ref()
+        .and_then(|c| c.env.get("OLLAMA_FLASH_ATTENTION"))
+        .is_some_and(|v| crate::doctor::probe::ollama_bool_false(v));
+    let old = f
+        .server
+        .version
+        .as_deref()
+        .and_then(crate::doctor::knowledge::ollama_version)
+        .map_or(true, |v| v < crate::doctor::knowledge::LLAMA_SERVER_SINCE);
+    set_off || old
+}
+
+/// One fix that makes the server serve `t`, built by the generators setup writes with
+/// (`planner::ollama_env`, `planner::llama_server_args`, the kinds' own lines): the context,
+/// the cache type and, where a quantized cache needs it, flash attention, in one command.
+pub fn serve_fix(f: &Facts, m: &ModelFacts, t: &FixTarget, lead: &str) -> String {
+    if super::backends::is_backend(f.server.kind) {
+        return super::backends::context_fix(f, t.context).unwrap_or_default();
+    }
+    let now = current_kv(f, m);
+    let kv = t.kv_type.clone().unwrap_or_else(|| now.clone());
+    let quantized = crate::planner::kv::is_quantized(&kv);
+    if f.server.kind == Some(crate::server::ServerKind::LlamaServer) {
+        let mut s = crate::planner::ServerSettings::new(t.context, &kv);
+        s.flash_attn = quantized || m.flash_attn.as_deref() != Some("off");
+        return format!(
+            "{lead}start llama-server with {}   (`cclocal setup --server llama-server --ctx {} --kv-type {kv}` writes it)",
+            crate::planner::llama_server_args(&s).join(" "),
+            t.context
+        );
+    }
+    let s = crate::planner::ServerSettings::new(t.context, &kv);
+    let fa = quantized && ollama_needs_flash_attn(f);
+    let vars: Vec<(String, String)> = crate::planner::ollama_env(&s)
+        .into_iter()
+        .filter(|(k, _)| match k.as_str() {
+            "OLLAMA_CONTEXT_LENGTH" => true,
+            "OLLAMA_KV_CACHE_TYPE" => t.kv_type.is_some(),
+            "OLLAMA_FLASH_ATTENTION" => fa,
+            _ => false,
+        })
+        .collect();
+    let derived = if kv == now {
+        format!(
+            "   (or a derived model: FROM {} + PARAMETER num_ctx {})",
+            m.name, t.context
+        )
+    } else {
+        format!("   (the planner's choice for this machine: a {kv} KV cache; `cclocal plan {}` shows the rows)", m.name)
+    };
+    format!("{lead}{}{derived}", set_server_vars(f, &vars))
 }

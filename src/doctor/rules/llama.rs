@@ -32,21 +32,21 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 s,
                 finding("llama_slots_split", Severity::Warning, format!("llama-server's {slots} slots divide its context: each Claude Code session gets {c} tokens"))
                     .detail(format!("started with -np {slots}, so -c {} is split into {slots} slots of {c}; one Claude Code session uses one slot", c * slots))
-                    .fix(format!("start llama-server with -np 1 -c {}   (LLAMA_ARG_N_PARALLEL=1), or `cclocal setup --server llama-server`", c * slots)),
+                    .fix(format!("start llama-server with --parallel 1 --ctx-size {}   (LLAMA_ARG_N_PARALLEL=1), or `cclocal setup --server llama-server`", c * slots)),
             ),
             Some(true) => push(
                 out,
                 s,
                 finding("llama_slots_split", Severity::Info, format!("llama-server's {slots} slots share one {c}-token cache"))
                     .detail("with automatic slots (no -np) the slots share one unified KV cache: a session sees the whole context, but parallel requests (subagents, other clients) compete for it")
-                    .fix(format!("start llama-server with -np 1 -c {c} to give one session the whole cache")),
+                    .fix(format!("start llama-server with --parallel 1 --ctx-size {c} to give one session the whole cache")),
             ),
             None => push(
                 out,
                 s,
                 finding("llama_slots_split", Severity::Info, format!("llama-server has {slots} slots of {c} tokens"))
                     .detail(format!("if it was started with -np {slots}, the context given with -c is divided among the slots (each {c}); without -np the slots share one cache. Its command line is not readable from here"))
-                    .fix("start llama-server with -np 1 so one Claude Code session gets the whole context"),
+                    .fix("start llama-server with --parallel 1 so one Claude Code session gets the whole context"),
             ),
         }
     }
@@ -95,10 +95,10 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     }
     // KV cache type and flash attention.
     if let (Some(m), Some(c)) = (&f.model, cmd) {
-        let kv = m.kv_type.clone().unwrap_or_else(|| "f16".into());
+        let kv = crate::planner::kv::name_or_default(m.kv_type.as_deref());
         let fa_off = m.flash_attn.as_deref() == Some("off");
         if let Some(mem) = &m.memory {
-            if kv == "f16" && !super::planner_chose_f16(mem) {
+            if kv == crate::planner::KvType::DEFAULT.name() && !super::planner_chose_f16(mem) {
                 if let Some(q8) = mem.kv_bytes_q8_0.filter(|q| *q < mem.kv_bytes) {
                     let sev = if mem.fits {
                         Severity::Info
@@ -110,7 +110,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         Section::Model,
                         finding("kv_cache_f16", sev, "the KV cache is f16; q8_0 would halve it")
                             .detail(format!("at {} tokens the KV cache takes {} in f16 and {} in q8_0; the memory saved buys context", mem.n_ctx, human(mem.kv_bytes), human(q8)))
-                            .fix(format!("start llama-server with -ctk q8_0 -ctv q8_0{}   (LLAMA_ARG_CACHE_TYPE_K=q8_0 LLAMA_ARG_CACHE_TYPE_V=q8_0), or `cclocal setup --server llama-server --kv-type q8_0`", if fa_off { " -fa on" } else { "" })),
+                            .fix(format!("start llama-server with --cache-type-k q8_0 --cache-type-v q8_0{}   (LLAMA_ARG_CACHE_TYPE_K=q8_0 LLAMA_ARG_CACHE_TYPE_V=q8_0), or `cclocal setup --server llama-server --kv-type q8_0`", if fa_off { " --flash-attn on" } else { "" })),
                     );
                 }
             }
@@ -118,14 +118,14 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         let v_quant = c
             .cache_type_v
             .as_deref()
-            .is_some_and(|t| t != "f16" && t != "f32" && t != "bf16");
+            .is_some_and(crate::planner::kv::is_quantized);
         if fa_off && v_quant {
             push(
                 out,
                 Section::Model,
                 finding("kv_quant_without_flash_attention", Severity::Error, "a quantised V cache needs flash attention, which is off")
                     .detail(format!("llama-server was started with -fa off and -ctv {}; llama.cpp refuses a quantised V cache without flash attention", c.cache_type_v.clone().unwrap_or_default()))
-                    .fix("start llama-server with -fa on (or -fa auto)"),
+                    .fix("start llama-server with --flash-attn on (or --flash-attn auto)"),
             );
         }
     }

@@ -102,11 +102,8 @@ pub fn findings(f: &Facts) -> Vec<Finding> {
 /// else the newest known (and the caller says so).
 pub fn claude_version(f: &Facts) -> Option<Version> {
     let c = f.claude.as_ref()?;
-    Some(
-        c.version
-            .or_else(|| planned_version(f))
-            .unwrap_or(LATEST_KNOWN),
-    )
+    // The one order (`crate::claude::resolve`); the doctor has no --claude-version.
+    Some(crate::claude::resolve::version(None, || c.version, planned_version(f)).0)
 }
 
 /// The Claude Code version `cclocal setup` computed the settings for (config.toml).
@@ -209,7 +206,7 @@ pub fn claude_env_fix(f: &Facts, vars: &str, setup_args: &str) -> String {
 /// `cclocal plan` and `cclocal setup`).
 pub(crate) fn planner_chose_f16(mem: &crate::doctor::facts::MemoryFacts) -> bool {
     mem.fits
-        && mem.planned_kv_type.as_deref() == Some("f16")
+        && mem.planned_kv_type.as_deref() == Some(crate::planner::KvType::DEFAULT.name())
         && mem.planned_context.is_some_and(|c| c >= mem.n_ctx)
 }
 

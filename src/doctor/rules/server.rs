@@ -21,14 +21,35 @@ fn sh_quote(name: &str) -> String {
 /// How to set an Ollama server variable on this kind of host.
 pub fn set_server_var(f: &Facts, kv: &str) -> String {
     let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+    set_server_vars(f, &[(k.to_string(), v.to_string())])
+}
+
+/// Sets every variable of `vars` for the Ollama server in one step and restarts it once:
+/// a fix split into one command per variable would restart the server between them, with
+/// the first alone loading a context that may not fit.
+pub fn set_server_vars(f: &Facts, vars: &[(String, String)]) -> String {
+    let words = crate::planner::env_words(vars);
     if !f.server.local {
-        return format!("on the server host: set {k}={v} for the Ollama service and restart it");
+        return format!("on the server host: set {words} for the Ollama service and restart it");
     }
+    let launchctl = vars
+        .iter()
+        .map(|(k, v)| format!("launchctl setenv {k} {v}"))
+        .collect::<Vec<_>>()
+        .join("; ");
     match (f.machine.os.as_str(), f.server_config.as_ref().and_then(|c| c.env_source.as_deref())) {
-        (_, Some(s)) if s.starts_with("brew services plist") => format!("launchctl setenv {k} {v}, then brew services restart ollama   (a {k} in the service plist's EnvironmentVariables wins: change it there)"),
-        ("macos", _) => format!("launchctl setenv {k} {v}, then restart the Ollama app"),
-        (_, Some("systemd")) => format!("sudo systemctl edit ollama  →  [Service] Environment=\"{k}={v}\"; then sudo systemctl restart ollama"),
-        _ => format!("start the server with {k}={v} ollama serve"),
+        (_, Some(s)) if s.starts_with("brew services plist") => format!(
+            "{launchctl}, then brew services restart ollama   (a variable in the service plist's EnvironmentVariables wins: change it there)"
+        ),
+        ("macos", _) => format!("{launchctl}, then restart the Ollama app"),
+        (_, Some("systemd")) => format!(
+            "sudo systemctl edit ollama  →  [Service] Environment={}; then sudo systemctl restart ollama",
+            vars.iter()
+                .map(|(k, v)| format!("\"{k}={v}\""))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        _ => format!("start the server with {words} ollama serve"),
     }
 }
 
@@ -309,7 +330,7 @@ fn config_rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         .get("OLLAMA_FLASH_ATTENTION")
         .is_some_and(|v| ollama_bool_false(v));
     if let (Some(k), true) = (&kv, fa_off) {
-        if k != "f16" && k != "f32" && k != "bf16" {
+        if crate::planner::kv::is_quantized(k) {
             let new = version
                 .and_then(ollama_version)
                 .map_or(true, |v| v >= LLAMA_SERVER_SINCE);

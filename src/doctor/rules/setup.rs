@@ -180,7 +180,7 @@ pub fn drift(f: &Facts, cfg: &SetupConfig) -> Vec<Drift> {
                 .unwrap_or_default()
         };
         let kv = live("OLLAMA_KV_CACHE_TYPE");
-        let kv = if kv.is_empty() { "f16".to_string() } else { kv };
+        let kv = crate::planner::kv::name_or_default(Some(&kv));
         if !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type) {
             drift.push(Drift::new(
                 DriftTopic::KvCache,
@@ -204,14 +204,14 @@ pub fn drift(f: &Facts, cfg: &SetupConfig) -> Vec<Drift> {
         }
     }
     if let Some(cmd) = f.server.llama_command.as_ref() {
-        let kv = cmd.cache_type_k.clone().unwrap_or_else(|| "f16".into());
+        let kv = crate::planner::kv::name_or_default(cmd.cache_type_k.as_deref());
         if cfg.server.kind == crate::server::ServerKind::LlamaServer
             && !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type)
         {
             drift.push(Drift::new(
                 DriftTopic::KvCache,
                 format!(
-                    "setup configured -ctk {}, llama-server runs with {kv}",
+                    "setup configured --cache-type-k {}, llama-server runs with {kv}",
                     cfg.server.kv_cache_type
                 ),
                 Severity::Warning,

@@ -50,7 +50,7 @@ fn fix_context(a: &ServerAnalysis) -> &'static str {
             "keep Claude Code's window within vLLM's --max-model-len (`cclocal setup --server \
              vllm` sets both), or serve a larger --max-model-len within the model's own limit"
         }
-        _ => "start llama-server with a larger -c (per slot: -c N -np 1), or run `cclocal setup --server llama-server`",
+        _ => "start llama-server with a larger --ctx-size (per slot: --ctx-size N --parallel 1), or run `cclocal setup --server llama-server`",
     }
 }
 
@@ -247,8 +247,7 @@ fn short_model(p: &str) -> &str {
 }
 
 fn is_quantised(t: &str) -> bool {
-    let t = t.trim().to_ascii_lowercase();
-    !t.is_empty() && t != "f16" && t != "f32" && t != "bf16"
+    crate::planner::kv::is_quantized(t)
 }
 
 fn kv_cache_type_ignored(a: &ServerAnalysis, w: Window) -> Option<Finding> {
@@ -262,7 +261,9 @@ fn kv_cache_type_ignored(a: &ServerAnalysis, w: Window) -> Option<Finding> {
                 && l.kv_type().is_some_and(|t| !is_quantised(t))
         })?;
     let want = l.kv_requested.as_deref().unwrap_or("");
-    let got = l.kv_type().unwrap_or("f16");
+    let got = l
+        .kv_type()
+        .unwrap_or(crate::planner::KvType::DEFAULT.name());
     let fa_off = l.flash_on() == Some(false)
         || l.flash_requested
             .as_deref()
@@ -276,7 +277,7 @@ fn kv_cache_type_ignored(a: &ServerAnalysis, w: Window) -> Option<Finding> {
         ServerKind::OllamaRunner | ServerKind::OllamaLlamaServer => {
             "set OLLAMA_FLASH_ATTENTION=1 with OLLAMA_KV_CACHE_TYPE, then restart Ollama"
         }
-        _ => "start llama-server with -fa on together with -ctk/-ctv",
+        _ => "start llama-server with --flash-attn on together with --cache-type-k/--cache-type-v",
     };
     Some(
         Finding::new(

@@ -1,0 +1,540 @@
+//! Issue 19: the planner decides everything, so `plan`, `setup`, `doctor` and `status` give
+//! the same context and KV cache type for the same model, budget, server and Claude Code
+//! version, and the doctor's fix is the plan's line. Issue 21: an Ollama fix is one command
+//! (context, cache type and flash attention together), one rounding rule, and `plan`
+//! prints no line `setup` refuses.
+
+use crate::support;
+
+use serde_json::Value;
+use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use support::setup_home::{text, TestHome};
+
+/// A 30B-A3B MoE coder as Ollama's `/api/show` describes it (qwen3moe: 48 blocks, 4 KV
+/// heads × 128, 256K trained), 18.6 GB of Q4_K_M weights: the blog's model.
+fn coder_30b(name: &str) -> FakeModel {
+    let mut m = FakeModel::new(
+        name,
+        serde_json::json!({
+            "general.architecture": "qwen3moe",
+            "general.parameter_count": 30_532_122_624u64,
+            "qwen3moe.block_count": 48,
+            "qwen3moe.context_length": 262_144,
+            "qwen3moe.embedding_length": 2048,
+            "qwen3moe.feed_forward_length": 6144,
+            "qwen3moe.attention.head_count": 32,
+            "qwen3moe.attention.head_count_kv": 4,
+            "qwen3moe.attention.key_length": 128,
+            "qwen3moe.attention.value_length": 128,
+            "qwen3moe.expert_count": 128,
+            "qwen3moe.expert_used_count": 8,
+            "qwen3moe.vocab_size": 151_936
+        }),
+        18_270_000_000,
+    );
+    m.parameter_size = "30.5B".into();
+    m
+}
+
+const BLOG: &str = "qwen3-coder:30b";
+const BLOG_MEMORY: &str = "23.5GiB";
+
+fn run(t: &TestHome, args: &[&str]) -> std::process::Output {
+    let bin = t.dir.path().join("bin");
+    let mut c = t.command(args);
+    c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("NO_COLOR", "1")
+        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
+        .current_dir(t.home());
+    for v in [
+        "ANTHROPIC_BASE_URL",
+        "ANTHROPIC_MODEL",
+        "ANTHROPIC_AUTH_TOKEN",
+        "ANTHROPIC_API_KEY",
+    ] {
+        c.env_remove(v);
+    }
+    c.output().unwrap()
+}
+
+fn json(t: &TestHome, args: &[&str]) -> (Value, i32) {
+    let o = run(t, args);
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    (v, o.status.code().unwrap_or(-1))
+}
+
+fn plan(t: &TestHome, url: &str, model: &str, memory: &str, claude: &str) -> (u64, String) {
+    let (j, code) = json(
+        t,
+        &[
+            "plan",
+            model,
+            "--host",
+            url,
+            "--memory",
+            memory,
+            "--claude-version",
+            claude,
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{j}");
+    let r = &j["recommended"];
+    (
+        r["n_ctx"].as_u64().unwrap_or_else(|| panic!("{j:#}")),
+        r["kv_type"].as_str().unwrap().to_string(),
+    )
+}
+
+fn setup(t: &TestHome, url: &str, model: &str, memory: Option<&str>, claude: &str) {
+    let mut args = vec![
+        "setup",
+        "--yes",
+        "--no-verify",
+        "--only",
+        "launcher",
+        "--model",
+        model,
+        "--claude-version",
+        claude,
+        "--host",
+        url,
+    ];
+    if let Some(m) = memory {
+        args.extend(["--memory", m]);
+    }
+    let o = run(t, &args);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
+fn configured(t: &TestHome) -> (u64, String) {
+    let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).unwrap();
+    let get = |key: &str| {
+        cfg.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+            .unwrap_or_else(|| panic!("{key} in {cfg}"))
+            .trim_matches('"')
+            .to_string()
+    };
+    (get("context").parse().unwrap(), get("kv_cache_type"))
+}
+
+fn ids(doc: &Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap_or_else(|| panic!("no {id} in {:?}", ids(doc)))
+}
+
+fn errors(doc: &Value) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| format!("{}: {}", f["id"], f["title"]))
+        .collect()
+}
+
+/// The doctor's memory facts: what it thinks the server serves, and the planner's choice.
+fn doctor_plan(doc: &Value) -> (u64, String) {
+    let mem = &doc["facts"]["model"]["memory"];
+    (
+        mem["planned_context"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{:#}", doc["facts"]["model"])),
+        mem["planned_kv_type"].as_str().unwrap().to_string(),
+    )
+}
+
+/// The blog's case (issue 19): a 30B model on Ollama with 23.5 GiB. plan and setup pick
+/// 104192 tokens with q8_0; with the server serving exactly that, doctor is clean and status
+/// agrees; with the server at 16384, doctor's fix is the plan's line, cache type included,
+/// in one command.
+#[test]
+fn blog_case_plan_setup_doctor_status_agree() {
+    let fake = FakeOllama::start(Scenario::new("0.20.0").model(coder_30b(BLOG)));
+    let t = TestHome::new();
+    support::fake_claude_version(&t.dir.path().join("bin"), "2.1.332");
+    let planned = plan(&t, &fake.base_url, BLOG, BLOG_MEMORY, "2.1.332");
+    assert_eq!(planned, (104_192, "q8_0".to_string()));
+    setup(&t, &fake.base_url, BLOG, Some(BLOG_MEMORY), "2.1.332");
+    assert_eq!(configured(&t), planned, "setup writes what plan printed");
+
+    // The server serves exactly the plan.
+    fake.update(|s| s.loaded = vec![Loaded::new(BLOG, 104_192)]);
+    let (doc, code) = json(&t, &["doctor", "--json"]);
+    assert_eq!(doctor_plan(&doc), planned, "doctor plans what plan planned");
+    assert!(errors(&doc).is_empty(), "{:?}", errors(&doc));
+    assert_eq!(code, 0, "{:?}", ids(&doc));
+    let mem = &doc["facts"]["model"]["memory"];
+    assert_eq!(mem["kv_type"], "q8_0", "the cache setup configured: {mem}");
+    assert_eq!(mem["fits"], true, "{mem}");
+    let (st, code) = json(&t, &["status", "--json"]);
+    assert_eq!(code, 0, "{st:#}");
+    assert!(
+        !ids(&st).iter().any(|i| i == "setup_drift"),
+        "{:?}",
+        ids(&st)
+    );
+
+    // The server at 16384: the fix is the plan's line, in one command.
+    fake.update(|s| s.loaded = vec![Loaded::new(BLOG, 16_384)]);
+    let (doc, code) = json(&t, &["doctor", "--json"]);
+    assert_eq!(code, 1);
+    let small = finding(&doc, "server_context_small");
+    let fix = small["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(
+            "OLLAMA_CONTEXT_LENGTH=104192 OLLAMA_FLASH_ATTENTION=1 OLLAMA_KV_CACHE_TYPE=q8_0 ollama serve"
+        ),
+        "{fix}"
+    );
+    assert_eq!(fix.matches("ollama serve").count(), 1, "one command: {fix}");
+    let (st, _) = json(&t, &["status", "--json"]);
+    let drift = finding(&st, "setup_drift");
+    assert!(
+        drift["detail"].as_str().unwrap().contains("104192"),
+        "{drift}"
+    );
+}
+
+/// Issue 19.3: a setup for a new model plans again what the planner chose for the old one
+/// (the automatic f16 was taken as the user's choice), and keeps what the user chose.
+#[test]
+fn a_new_model_is_planned_again_and_user_choices_stay() {
+    let small = FakeModel::llama("small:8b");
+    let fake = FakeOllama::start(Scenario::new("0.30.0").model(small).model(coder_30b(BLOG)));
+    let t = TestHome::new();
+    support::fake_claude_version(&t.dir.path().join("bin"), "2.1.332");
+    // The small model fits 128K in f16: the planner picks f16.
+    setup(&t, &fake.base_url, "small:8b", Some(BLOG_MEMORY), "2.1.332");
+    let (_, kv) = configured(&t);
+    assert_eq!(kv, "f16");
+    // A setup for the 30B model, budget remembered: the plan's q8_0, not the old f16.
+    let o = run(
+        &t,
+        &[
+            "setup",
+            "--yes",
+            "--no-verify",
+            "--model",
+            BLOG,
+            "--claude-version",
+            "2.1.332",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let planned = plan(&t, &fake.base_url, BLOG, BLOG_MEMORY, "2.1.332");
+    assert_eq!(configured(&t), planned, "{}", text(&o));
+    assert_eq!(planned.1, "q8_0");
+    // The user's own choice stays for the next model.
+    setup(&t, &fake.base_url, BLOG, None, "2.1.332");
+    let o = run(
+        &t,
+        &[
+            "setup",
+            "--yes",
+            "--no-verify",
+            "--kv-type",
+            "q4_0",
+            "--model",
+            "small:8b",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(configured(&t).1, "q4_0");
+    let o = run(&t, &["setup", "--yes", "--no-verify", "--model", BLOG]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(configured(&t).1, "q4_0", "the user chose q4_0");
+}
+
+/// The agreement matrix: models × budgets × Claude Code versions on Ollama. plan, setup,
+/// doctor and status give the same context and cache type; a server serving the plan is
+/// clean.
+#[test]
+fn plan_setup_doctor_status_agree_over_a_matrix() {
+    let fake = FakeOllama::start(
+        Scenario::new("0.30.0")
+            .model(FakeModel::llama("small:8b"))
+            .model(coder_30b(BLOG)),
+    );
+    for (model, memory) in [
+        ("small:8b", "12GiB"),
+        ("small:8b", "24GiB"),
+        (BLOG, "21GiB"),
+        (BLOG, BLOG_MEMORY),
+        (BLOG, "48GiB"),
+    ] {
+        for claude in ["2.1.121", "2.1.332"] {
+            let case = format!("{model} on {memory} for Claude Code {claude}");
+            let t = TestHome::new();
+            support::fake_claude_version(&t.dir.path().join("bin"), claude);
+            let planned = plan(&t, &fake.base_url, model, memory, claude);
+            setup(&t, &fake.base_url, model, Some(memory), claude);
+            assert_eq!(configured(&t), planned, "setup: {case}");
+            fake.update(|s| s.loaded = vec![Loaded::new(model, planned.0)]);
+            let (doc, _) = json(&t, &["doctor", "--json"]);
+            assert_eq!(doctor_plan(&doc), planned, "doctor: {case}");
+            assert_eq!(
+                doc["facts"]["model"]["memory"]["kv_type"], planned.1,
+                "{case}"
+            );
+            assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
+            let (st, code) = json(&t, &["status", "--json"]);
+            assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+        }
+    }
+}
+
+/// Issue 21: `--flash-attn off` without `--kv-type` plans f16 (a quantized V cache needs
+/// flash attention), in plan and in setup.
+#[test]
+fn flash_attention_off_plans_f16() {
+    let fake = FakeOllama::start(Scenario::new("0.30.0").model(coder_30b(BLOG)));
+    let t = TestHome::new();
+    let (j, code) = json(
+        &t,
+        &[
+            "plan",
+            BLOG,
+            "--host",
+            &fake.base_url,
+            "--memory",
+            BLOG_MEMORY,
+            "--flash-attn",
+            "off",
+            "--json",
+        ],
+    );
+    assert_eq!(code, 0, "{j}");
+    assert_eq!(j["recommended"]["kv_type"], "f16", "{j}");
+    let ctx = j["recommended"]["n_ctx"].as_u64().unwrap();
+    let o = run(
+        &t,
+        &[
+            "setup",
+            "--yes",
+            "--no-verify",
+            "--only",
+            "launcher",
+            "--model",
+            BLOG,
+            "--host",
+            &fake.base_url,
+            "--memory",
+            BLOG_MEMORY,
+            "--flash-attn",
+            "off",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(configured(&t), (ctx, "f16".to_string()));
+}
+
+/// Issue 21: one rounding rule. `--ctx 30000` is what llama.cpp serves, 30208, in plan's
+/// line and in what setup writes.
+#[test]
+fn plan_and_setup_round_a_context_alike() {
+    let fake = FakeOllama::start(Scenario::new("0.30.0").model(coder_30b(BLOG)));
+    let t = TestHome::new();
+    let (j, _) = json(
+        &t,
+        &[
+            "plan",
+            BLOG,
+            "--host",
+            &fake.base_url,
+            "--memory",
+            BLOG_MEMORY,
+            "--ctx",
+            "30000",
+            "--json",
+        ],
+    );
+    assert_eq!(j["recommended"]["n_ctx"], 30_208, "{j}");
+    assert_eq!(
+        j["server"]["ollama_env"]["OLLAMA_CONTEXT_LENGTH"], "30208",
+        "{j}"
+    );
+    let o = run(
+        &t,
+        &[
+            "setup",
+            "--yes",
+            "--no-verify",
+            "--only",
+            "launcher",
+            "--model",
+            BLOG,
+            "--host",
+            &fake.base_url,
+            "--memory",
+            BLOG_MEMORY,
+            "--ctx",
+            "30000",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert_eq!(configured(&t).0, 30_208);
+}
+
+/// Issue 21: plan prints no Ollama line with a cache type Ollama does not take (setup
+/// refuses it), and no settings above "No setting can work".
+#[test]
+fn plan_prints_no_line_setup_refuses() {
+    let fake = FakeOllama::start(Scenario::new("0.30.0").model(coder_30b(BLOG)));
+    let t = TestHome::new();
+    let o = run(
+        &t,
+        &[
+            "plan",
+            BLOG,
+            "--host",
+            &fake.base_url,
+            "--memory",
+            BLOG_MEMORY,
+            "--kv-type",
+            "iq4_nl",
+        ],
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    assert!(!out.contains("OLLAMA_KV_CACHE_TYPE=iq4_nl"), "{out}");
+    assert!(out.contains("--cache-type-k iq4_nl"), "{out}");
+    let o = run(
+        &t,
+        &[
+            "plan",
+            BLOG,
+            "--host",
+            &fake.base_url,
+            "--memory",
+            BLOG_MEMORY,
+            "--ctx",
+            "16384",
+        ],
+    );
+    let out = text(&o);
+    assert!(out.contains("No setting can work"), "{out}");
+    assert!(!out.contains("OLLAMA_CONTEXT_LENGTH="), "{out}");
+    assert!(!out.contains("--ctx-size"), "{out}");
+}
+
+fn args(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn run_with(t: &TestHome, args: &[&str], env: &[(&str, &str)]) -> (Value, std::process::Output) {
+    let bin = t.dir.path().join("bin");
+    let mut c = t.command(args);
+    c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("NO_COLOR", "1")
+        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
+        .current_dir(t.home());
+    for v in [
+        "ANTHROPIC_BASE_URL",
+        "ANTHROPIC_MODEL",
+        "ANTHROPIC_AUTH_TOKEN",
+    ] {
+        c.env_remove(v);
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.output().unwrap();
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+    (v, o)
+}
+
+fn config_line(t: &TestHome, key: &str) -> String {
+    let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).unwrap();
+    cfg.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key} = ")))
+        .unwrap_or_else(|| panic!("{key} in {cfg}"))
+        .trim_matches('"')
+        .to_string()
+}
+
+/// Issue 19.2: one resolution step. With config.toml naming server A, `OLLAMA_HOST` naming
+/// server B and Claude Code 2.1.197 installed, doctor, plan, setup and status all choose A
+/// and 2.1.197; with `--host B` every one chooses B.
+#[test]
+fn every_command_resolves_the_same_server_and_version() {
+    let a = FakeOllama::start(
+        Scenario::new("0.30.0")
+            .model(coder_30b(BLOG))
+            .loaded(Loaded::new(BLOG, 104_192)),
+    );
+    let b = FakeOllama::start(
+        Scenario::new("0.30.0")
+            .model(coder_30b(BLOG))
+            .loaded(Loaded::new(BLOG, 104_192)),
+    );
+    let t = TestHome::new();
+    support::fake_claude_version(&t.dir.path().join("bin"), "2.1.197");
+    setup(&t, &a.base_url, BLOG, Some(BLOG_MEMORY), "2.1.197");
+    let env = [("OLLAMA_HOST", b.base_url.as_str())];
+    for (host, want) in [(None, &a.base_url), (Some(&b.base_url), &b.base_url)] {
+        let with = |cmd: &[&str]| -> Vec<String> {
+            let mut v: Vec<String> = cmd.iter().map(|s| s.to_string()).collect();
+            if let Some(h) = host {
+                v.extend(["--host".to_string(), h.to_string()]);
+            }
+            v
+        };
+        let case = format!("--host {host:?}");
+        let d = with(&["doctor", "--json"]);
+        let (doc, _) = run_with(&t, &args(&d), &env);
+        assert_eq!(
+            doc["facts"]["server"]["url"],
+            want.as_str(),
+            "doctor {case}"
+        );
+        assert_eq!(
+            doc["facts"]["claude"]["version"], "2.1.197",
+            "doctor {case}"
+        );
+        let p = with(&["plan", BLOG, "--memory", BLOG_MEMORY, "--json"]);
+        let (pj, o) = run_with(&t, &args(&p), &env);
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(pj["server_url"], want.as_str(), "plan {case}");
+        assert_eq!(pj["claude"]["version"], "2.1.197", "plan {case}");
+        let s = with(&["status", "--json"]);
+        let (sj, _) = run_with(&t, &args(&s), &env);
+        let compared = sj["compared"].to_string();
+        assert!(
+            compared.contains(&format!("the server answers at {want}")),
+            "status {case}: {compared}"
+        );
+        let u = with(&[
+            "setup",
+            "--yes",
+            "--no-verify",
+            "--only",
+            "launcher",
+            "--model",
+            BLOG,
+        ]);
+        let (_, o) = run_with(&t, &args(&u), &env);
+        assert!(o.status.success(), "{}", text(&o));
+        assert_eq!(config_line(&t, "url"), *want, "setup {case}");
+        let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).unwrap();
+        let claude = &cfg[cfg.find("[claude]").unwrap()..];
+        assert!(
+            claude.contains("version = \"2.1.197\""),
+            "setup {case}: {cfg}"
+        );
+    }
+}

@@ -12,8 +12,20 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// A .gguf file or an Ollama model name.
-    pub model: String,
+    /// A .gguf file or an Ollama model name (not with --host: that measures the server's
+    /// model, named with --model).
+    #[arg(required_unless_present = "host", conflicts_with = "host")]
+    pub model: Option<String>,
+    /// Measure the live server at this address through its own API instead of the embedded
+    /// llama.cpp (any server kind cclocal detects; docs/bench.md).
+    #[arg(long, value_name = args::URL, value_parser = args::host)]
+    pub host: Option<String>,
+    /// With --host: the served model to measure (default: the one it serves or has loaded).
+    #[arg(long = "model", id = "served_model", requires = "host")]
+    pub served_model: Option<String>,
+    /// With --host: load the model even when that may unload another one the server holds.
+    #[arg(long, requires = "host")]
+    pub force: bool,
     /// Context size of every run (4096 or 4K); prompt lengths go up to it.
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, default_value = "4096")]
     pub ctx: u64,
@@ -21,28 +33,34 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',')]
     pub prompts: Vec<u32>,
     /// Logical batch sizes (n_batch, llama-bench's -b), e.g. 512,2048.
-    #[arg(long, value_delimiter = ',', default_value = "2048")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "2048",
+        conflicts_with = "host"
+    )]
     pub batch: Vec<u32>,
     /// Physical batch (n_ubatch, llama-bench's -ub), capped at each batch size.
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "host")]
     pub ubatch: u32,
     /// Flash attention: on, off, or on,off to compare both.
-    #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), value_delimiter = ',', default_value = "on", action = clap::ArgAction::Append, alias = "flash-attention")]
+    #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), value_delimiter = ',', default_value = "on", action = clap::ArgAction::Append, alias = "flash-attention", conflicts_with = "host")]
     pub flash_attn: Vec<bool>,
     /// KV cache types (repeatable, or comma-separated), e.g. f16,q8_0.
-    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_type, value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type")]
+    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_type, value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type", conflicts_with = "host")]
     pub kv: Vec<String>,
     /// Tokens generated after each prompt.
     #[arg(long, default_value_t = 32)]
     pub decode: u32,
     /// CPU threads (default: the physical cores, as llama-bench).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "host")]
     pub threads: Option<u32>,
-    /// Timed repetitions of each measurement (mean ± standard deviation is reported).
-    #[arg(short = 'r', long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
-    pub repetitions: u32,
+    /// Timed repetitions of each measurement (mean ± standard deviation is reported;
+    /// default 5, with --host 2).
+    #[arg(short = 'r', long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repetitions: Option<u32>,
     /// Skip the untimed warm-up run before each setting.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "host")]
     pub no_warmup: bool,
     /// Context at the start of a Claude Code turn, for the turn cost (default: longest prompt).
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
@@ -83,7 +101,7 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
     let longest = prompts.iter().copied().max().unwrap_or(0) as u64;
     let turn_context = args.turn_context.unwrap_or(longest);
     Ok(BenchConfig {
-        model: model_path(&args.model)?,
+        model: model_path(args.model.as_deref().unwrap_or_default())?,
         ctx,
         prompts,
         batches: args.batch.clone(),
@@ -97,7 +115,7 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
         kv_types,
         decode_tokens: args.decode,
         threads: args.threads,
-        repetitions: args.repetitions,
+        repetitions: args.repetitions.unwrap_or(5),
         warmup: !args.no_warmup,
         turn: TurnModel {
             context_tokens: turn_context,
@@ -109,11 +127,18 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
 }
 
 pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
+    if args.host.is_some() {
+        return super::bench_host::run(args, verbose);
+    }
     crate::runtime::require("cclocal bench")?;
     crate::runtime::set_verbose(verbose);
     let cfg = config(args)?;
     let report = crate::runtime::bench::run(&cfg, !args.json && !verbose)?;
-    let saved = save(&report, &cfg.model, &args.model);
+    let saved = save(
+        &report,
+        &cfg.model,
+        args.model.as_deref().unwrap_or_default(),
+    );
     if args.json {
         let text =
             serde_json::to_string_pretty(&report).map_err(|e| Error::parse(e.to_string()))?;

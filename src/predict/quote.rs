@@ -137,14 +137,26 @@ pub struct SavedBench {
     /// `2026-12-01T05:49:53.000Z`, when the file says.
     pub saved_at: Option<String>,
     pub rates: Rates,
+    /// The server `cclocal bench --host` measured (`None`: the embedded llama.cpp).
+    pub host: Option<String>,
 }
 
 impl SavedBench {
-    /// `cclocal bench on 2026-12-01`.
+    /// `cclocal bench on 2026-12-01`, or `cclocal bench --host on 2026-12-01 (your server)`.
     pub fn source(&self) -> String {
+        let what = if self.host.is_some() {
+            "cclocal bench --host"
+        } else {
+            "cclocal bench"
+        };
+        let mine = if self.host.is_some() {
+            " (your server)"
+        } else {
+            ""
+        };
         match self.saved_at.as_deref().and_then(|s| s.get(..10)) {
-            Some(d) => format!("cclocal bench on {d}"),
-            None => format!("cclocal bench ({})", self.path.display()),
+            Some(d) => format!("{what} on {d}{mine}"),
+            None => format!("{what} ({}){mine}", self.path.display()),
         }
     }
 }
@@ -174,12 +186,32 @@ pub fn save_bench(
     now_ms: i64,
 ) -> Result<PathBuf> {
     let path = bench_path(state_dir, gguf)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    save_named(state_dir, &name, model_arg, Some(gguf), report, now_ms)
+}
+
+/// [`save_bench`] under the file name `file` (`bench --host` saves `host-<model>.json`);
+/// `gguf_path` only where there is one.
+pub fn save_named(
+    state_dir: &Path,
+    file: &str,
+    model_arg: &str,
+    gguf: Option<&Path>,
+    report: &impl Serialize,
+    now_ms: i64,
+) -> Result<PathBuf> {
+    let path = state_dir.join(BENCH_DIR).join(file);
     let mut v = serde_json::to_value(report).map_err(|e| Error::parse(e.to_string()))?;
     let obj = v
         .as_object_mut()
         .ok_or_else(|| Error::parse("a bench report must be a JSON object"))?;
     obj.insert("model_arg".into(), model_arg.into());
-    obj.insert("gguf_path".into(), gguf.display().to_string().into());
+    if let Some(g) = gguf {
+        obj.insert("gguf_path".into(), g.display().to_string().into());
+    }
     obj.insert(
         "saved_at".into(),
         crate::logs::time::format_iso_ms(now_ms).into(),
@@ -212,11 +244,12 @@ fn matches(file_stem: &str, model_arg: Option<&str>, keys: &[String]) -> bool {
     })
 }
 
-/// The newest saved bench report for one of `keys` whose rates can be fitted; `None` when
+/// The saved bench report for one of `keys` whose rates can be fitted: the newest of the
+/// user's server (`bench --host`), else the newest of the embedded llama.cpp; `None` when
 /// there is none (or the folder cannot be read).
 pub fn find_bench(state_dir: &Path, keys: &[String]) -> Option<SavedBench> {
     let rd = std::fs::read_dir(state_dir.join(BENCH_DIR)).ok()?;
-    let mut found: Vec<(String, SavedBench)> = Vec::new();
+    let mut found: Vec<((bool, String), SavedBench)> = Vec::new();
     for e in rd.flatten() {
         let path = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
@@ -238,6 +271,7 @@ pub fn find_bench(state_dir: &Path, keys: &[String]) -> Option<SavedBench> {
             path: path.clone(),
             model_arg,
             saved_at,
+            host: v["host"].as_str().map(String::from),
             rates: match from_bench_json(&text, &path.display().to_string()) {
                 Ok(r) => r,
                 Err(_) => continue,
@@ -253,7 +287,7 @@ pub fn find_bench(state_dir: &Path, keys: &[String]) -> Option<SavedBench> {
                 .map(|d| crate::logs::time::format_iso_ms(d.as_millis() as i64))
                 .unwrap_or_default()
         });
-        found.push((order, saved));
+        found.push(((saved.host.is_some(), order), saved));
     }
     found
         .into_iter()
@@ -352,6 +386,7 @@ mod tests {
             model_arg: Some("m".into()),
             saved_at: Some("2026-12-01T05:49:53.000Z".into()),
             rates: rates(1000.0, 50.0),
+            host: None,
         };
         let q = choose(8192, Some((&server, 12)), Some(&bench), None).unwrap();
         assert_eq!(q.source, "your server's log, 12 timed requests");

@@ -14,6 +14,7 @@
 //! [`KINDS`], one variant of [`ServerKind`].
 
 pub mod backend;
+pub mod bench;
 pub mod detect;
 mod kind;
 pub mod llama_server;

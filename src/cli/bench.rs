@@ -81,8 +81,35 @@ pub struct BenchArgs {
 }
 
 fn model_path(arg: &str) -> Result<PathBuf> {
-    let (_, source) = load_model(arg)?;
+    let (_, source) = load_model(arg).map_err(|e| not_here_hint(arg, e))?;
     Ok(source.gguf_path()?.to_path_buf())
+}
+
+/// A model that is neither a file nor in this machine's Ollama store: `ollama pull` is a fix
+/// only where Ollama keeps models here; an LM Studio key or an MLX / Hugging Face id is
+/// measured through the server that serves it (`bench --host`), which is said either way.
+pub fn not_here_hint(arg: &str, e: Error) -> Error {
+    let path = std::path::Path::new(arg);
+    if path.exists() || e.kind != crate::error::ErrorKind::NotFound {
+        return e;
+    }
+    let ollama_here = crate::ollama::models_dir().is_some_and(|d| d.is_dir());
+    let host = format!(
+        "for a model a server serves (an LM Studio key, an MLX or vLLM model id), measure it there: cclocal bench --host URL --model {}",
+        crate::shell::quote::sh_quote(arg)
+    );
+    let hint = if ollama_here && crate::ollama::parse_name(arg).is_some() {
+        format!(
+            "pass a .gguf path, or `ollama pull {}` for an Ollama model; {host}",
+            crate::shell::quote::sh_quote(arg)
+        )
+    } else {
+        format!("pass a .gguf path; {host}")
+    };
+    Error::not_found(format!(
+        "{arg:?} is not a .gguf file here, nor a model in this machine's Ollama store"
+    ))
+    .with_hint(hint)
 }
 
 pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
@@ -129,6 +156,10 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
 pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
     if args.host.is_some() {
         return super::bench_host::run(args, verbose);
+    }
+    // A model that is not here is told so (and how to bench it) in every build.
+    if let Some(m) = &args.model {
+        model_path(m)?;
     }
     crate::runtime::require("cclocal bench")?;
     crate::runtime::set_verbose(verbose);

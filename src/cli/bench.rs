@@ -21,7 +21,7 @@ pub struct BenchArgs {
     #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// With --host: the served model to measure (default: the one it serves or has loaded).
-    #[arg(long = "model", id = "served_model", requires = "host")]
+    #[arg(long = "model", id = "served_model", value_name = "MODEL", requires = "host")]
     pub served_model: Option<String>,
     /// With --host: load the model even when that may unload another one the server holds.
     #[arg(long, requires = "host")]
@@ -156,6 +156,11 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
 pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
     if args.host.is_some() {
         return super::bench_host::run(args, verbose);
+    }
+    if args.served_model.is_some() {
+        return Err(Error::usage(
+            "--model names the model a server serves, for --host URL; without --host pass the model as MODEL",
+        ));
     }
     // A model that is not here is told so (and how to bench it) in every build.
     if let Some(m) = &args.model {

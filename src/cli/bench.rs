@@ -21,7 +21,12 @@ pub struct BenchArgs {
     #[arg(long, value_name = args::URL, value_parser = args::host)]
     pub host: Option<String>,
     /// With --host: the served model to measure (default: the one it serves or has loaded).
-    #[arg(long = "model", id = "served_model", value_name = "MODEL", requires = "host")]
+    #[arg(
+        long = "model",
+        id = "served_model",
+        value_name = "MODEL",
+        requires = "host"
+    )]
     pub served_model: Option<String>,
     /// With --host: load the model even when that may unload another one the server holds.
     #[arg(long, requires = "host")]

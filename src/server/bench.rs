@@ -391,9 +391,13 @@ impl Target {
         }
     }
 
-    /// Whether another client is using the server now: the reason, `None` when idle, and
-    /// `Err(())` where the server cannot say.
-    pub fn busy(&self) -> std::result::Result<Option<String>, ()> {
+    /// Whether another client is using the server now: `Busy(reason)`, `Idle`, or `Unknown`
+    /// where the server cannot say.
+    pub fn busy(&self) -> Busy {
+        Busy::from(self.busy_inner())
+    }
+
+    fn busy_inner(&self) -> std::result::Result<Option<String>, ()> {
         match self.kind {
             ServerKind::LlamaServer => {
                 if let Some(v) = self.get("/slots").and_then(|r| r.json().ok()) {
@@ -541,6 +545,27 @@ impl Target {
     }
 }
 
+/// What the server says about other users.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Busy {
+    Busy(String),
+    Idle,
+    Unknown,
+}
+
+impl From<std::result::Result<Option<String>, ()>> for Busy {
+    fn from(r: std::result::Result<Option<String>, ()>) -> Busy {
+        match r {
+            Ok(Some(why)) => Busy::Busy(why),
+            Ok(None) => Busy::Idle,
+            Err(()) => Busy::Unknown,
+        }
+    }
+}
+
+/// Measurements per target depth.
+pub type Measurements = Vec<(u32, Measured)>;
+
 /// The sum of Prometheus gauges `names` (`Some(reason)` when above zero); `None` when none
 /// of them is there.
 pub fn busy_from_metrics(text: &str, names: &[&str]) -> Option<Option<String>> {
@@ -582,7 +607,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -610,10 +635,10 @@ const WORDS: &[&str] = &[
 /// `words` random words after a unique prefix: no two prompts share more than the first
 /// token, so a prompt cache holds nothing of it.
 pub fn random_text(rng: &mut Rng, words: usize) -> String {
-    let mut s = format!("Run {:016x}:", rng.next());
+    let mut s = format!("Run {:016x}:", rng.next_u64());
     for _ in 0..words {
         s.push(' ');
-        s.push_str(WORDS[(rng.next() % WORDS.len() as u64) as usize]);
+        s.push_str(WORDS[(rng.next_u64() % WORDS.len() as u64) as usize]);
     }
     s
 }
@@ -811,11 +836,10 @@ fn wait_idle(t: &Target) -> Result<()> {
     let until = Instant::now() + Duration::from_secs(60);
     loop {
         match t.busy() {
-            Ok(Some(why)) if Instant::now() < until => {
-                let _ = why;
+            Busy::Busy(_) if Instant::now() < until => {
                 std::thread::sleep(Duration::from_millis(500));
             }
-            Ok(Some(why)) => {
+            Busy::Busy(why) => {
                 return Err(Error::new(
                     ErrorKind::Network,
                     format!("the server is busy ({why}): measuring now would time other users' requests too"),
@@ -847,7 +871,7 @@ fn increment_text(rng: &mut Rng, per_word: f64) -> String {
     let mut s = String::new();
     for _ in 0..((INCREMENT_TOKENS as f64 / per_word) as usize).max(1) {
         s.push(' ');
-        s.push_str(WORDS[(rng.next() % WORDS.len() as u64) as usize]);
+        s.push_str(WORDS[(rng.next_u64() % WORDS.len() as u64) as usize]);
     }
     s
 }
@@ -858,11 +882,11 @@ pub fn measure(
     cfg: &HostConfig,
     depths: &[u32],
     progress: bool,
-) -> Result<(Vec<(u32, Measured)>, Vec<String>)> {
+) -> Result<(Measurements, Vec<String>)> {
     let mut notes = t.notes.clone();
     let mut rng = Rng::seeded();
     match t.busy() {
-        Ok(Some(why)) => {
+        Busy::Busy(why) => {
             return Err(Error::new(
                 ErrorKind::Network,
                 format!("the server is busy ({why}): not measuring while others use it"),
@@ -870,8 +894,8 @@ pub fn measure(
             .with_subject(t.url.to_url())
             .with_hint("run it again when the server is idle"))
         }
-        Ok(None) => {}
-        Err(()) => notes.push(format!(
+        Busy::Idle => {}
+        Busy::Unknown => notes.push(format!(
             "{} does not say whether others are using it: figures taken while it serves someone else are slower",
             t.kind.label()
         )),

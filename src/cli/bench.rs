@@ -94,11 +94,16 @@ fn model_path(arg: &str) -> Result<PathBuf> {
 /// only where Ollama keeps models here; an LM Studio key or an MLX / Hugging Face id is
 /// measured through the server that serves it (`bench --host`), which is said either way.
 pub fn not_here_hint(arg: &str, e: Error) -> Error {
+    let ollama_here = crate::ollama::models_dir().is_some_and(|d| d.is_dir());
+    not_here_hint_with(arg, e, ollama_here)
+}
+
+/// [`not_here_hint`] with whether this machine has an Ollama store (pure).
+pub fn not_here_hint_with(arg: &str, e: Error, ollama_here: bool) -> Error {
     let path = std::path::Path::new(arg);
     if path.exists() || e.kind != crate::error::ErrorKind::NotFound {
         return e;
     }
-    let ollama_here = crate::ollama::models_dir().is_some_and(|d| d.is_dir());
     let host = format!(
         "for a model a server serves (an LM Studio key, an MLX or vLLM model id), measure it there: cclocal bench --host URL --model {}",
         crate::shell::quote::sh_quote(arg)
@@ -166,10 +171,6 @@ pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
         return Err(Error::usage(
             "--model names the model a server serves, for --host URL; without --host pass the model as MODEL",
         ));
-    }
-    // A model that is not here is told so (and how to bench it) in every build.
-    if let Some(m) = &args.model {
-        model_path(m)?;
     }
     crate::runtime::require("cclocal bench")?;
     crate::runtime::set_verbose(verbose);
@@ -340,4 +341,36 @@ pub fn render(r: &BenchReport) -> String {
         o += &format!("warning: {w}\n");
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 21: an LM Studio key and an MLX id were told to `ollama pull`.
+    #[test]
+    fn a_served_model_id_is_pointed_at_bench_host() {
+        for id in [
+            "qwen/qwen3-coder-30b",
+            "mlx-community/Qwen3-Coder-30B-A3B-Instruct-4bit",
+        ] {
+            let e = not_here_hint_with(
+                id,
+                Error::not_found("not in the store").with_hint("run `ollama pull x`"),
+                false,
+            );
+            let h = e.hint.unwrap();
+            assert!(!h.contains("ollama pull"), "{h}");
+            assert!(
+                h.contains(&format!("cclocal bench --host URL --model {id}")),
+                "{h}"
+            );
+        }
+        // Where Ollama keeps models here, an Ollama-style name also gets `ollama pull`.
+        let e = not_here_hint_with("qwen3-coder:30b", Error::not_found("x"), true);
+        assert!(e.hint.unwrap().contains("ollama pull qwen3-coder:30b"));
+        // Other errors (a damaged file) are left alone.
+        let e = not_here_hint_with("m", Error::parse("damaged"), false);
+        assert_eq!(e.message, "damaged");
+    }
 }

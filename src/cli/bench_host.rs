@@ -50,7 +50,15 @@ pub fn depths(
 
 /// A file name for the saved report of `model` on a server (`host-<model>.json`).
 pub fn file_stem(model: &str) -> String {
-    let clean: String = model
+    // A model named by its absolute path (llama-server without an alias): its file name.
+    let base = if model.starts_with('/') {
+        std::path::Path::new(model)
+            .file_name()
+            .map_or(model.to_string(), |n| n.to_string_lossy().into_owned())
+    } else {
+        model.to_string()
+    };
+    let clean: String = base
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
@@ -256,6 +264,8 @@ mod tests {
             file_stem("qwen/qwen3-coder-30b"),
             "host-qwen_qwen3-coder-30b"
         );
-        assert_eq!(file_stem("/m/../x y"), "host-_m_.._x_y");
+        assert_eq!(file_stem("/m/../x y"), "host-x_y");
+        assert_eq!(file_stem("/models/gemma.gguf"), "host-gemma.gguf");
+        assert_eq!(file_stem("../x"), "host-.._x");
     }
 }

@@ -12,8 +12,25 @@ use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// A .gguf file or an Ollama model name.
-    pub model: String,
+    /// A .gguf file or an Ollama model name (not with --host: that measures the server's
+    /// model, named with --model).
+    #[arg(required_unless_present = "host", conflicts_with = "host")]
+    pub model: Option<String>,
+    /// Measure the live server at this address through its own API instead of the embedded
+    /// llama.cpp (any server kind cclocal detects; docs/bench.md).
+    #[arg(long, value_name = args::URL, value_parser = args::host)]
+    pub host: Option<String>,
+    /// With --host: the served model to measure (default: the one it serves or has loaded).
+    #[arg(
+        long = "model",
+        id = "served_model",
+        value_name = "MODEL",
+        requires = "host"
+    )]
+    pub served_model: Option<String>,
+    /// With --host: load the model even when that may unload another one the server holds.
+    #[arg(long, requires = "host")]
+    pub force: bool,
     /// Context size of every run (4096 or 4K); prompt lengths go up to it.
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, default_value = "4096")]
     pub ctx: u64,
@@ -21,28 +38,29 @@ pub struct BenchArgs {
     #[arg(long, value_name = "TOKENS,…", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(2..=16_777_216))]
     pub prompts: Vec<u32>,
     /// Logical batch sizes (n_batch, llama-bench's -b), e.g. 512,2048.
-    #[arg(long, value_delimiter = ',', default_value = "2048", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    #[arg(long, value_delimiter = ',', default_value = "2048", value_parser = clap::value_parser!(u32).range(1..=65_536), conflicts_with = "host")]
     pub batch: Vec<u32>,
     /// Physical batch (n_ubatch, llama-bench's -ub), capped at each batch size.
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536), conflicts_with = "host")]
     pub ubatch: u32,
     /// Flash attention: on, off, or on,off to compare both.
-    #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), value_delimiter = ',', default_value = "on", action = clap::ArgAction::Append, alias = "flash-attention")]
+    #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), value_delimiter = ',', default_value = "on", action = clap::ArgAction::Append, alias = "flash-attention", conflicts_with = "host")]
     pub flash_attn: Vec<bool>,
     /// KV cache types (repeatable, or comma-separated), e.g. f16,q8_0.
-    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_types(), value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type")]
+    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_types(), value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type", conflicts_with = "host")]
     pub kv_type: Vec<String>,
     /// Tokens generated after each prompt.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub decode: u32,
     /// CPU threads (default: the physical cores, as llama-bench).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=4096), conflicts_with = "host")]
     pub threads: Option<u32>,
-    /// Timed repetitions of each measurement (mean ± standard deviation is reported).
-    #[arg(short = 'r', long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
-    pub repetitions: u32,
+    /// Timed repetitions of each measurement (mean ± standard deviation is reported;
+    /// default 5, with --host 2).
+    #[arg(short = 'r', long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repetitions: Option<u32>,
     /// Skip the untimed warm-up run before each setting.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "host")]
     pub no_warmup: bool,
     /// Context at the start of a Claude Code turn, for the turn cost (default: longest prompt).
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
@@ -66,8 +84,40 @@ pub struct BenchArgs {
 }
 
 fn model_path(arg: &str) -> Result<PathBuf> {
-    let (_, source) = load_model(arg)?;
+    let (_, source) = load_model(arg).map_err(|e| not_here_hint(arg, e))?;
     Ok(source.gguf_path()?.to_path_buf())
+}
+
+/// A model that is neither a file nor in this machine's Ollama store: `ollama pull` is a fix
+/// only where Ollama keeps models here; an LM Studio key or an MLX / Hugging Face id is
+/// measured through the server that serves it (`bench --host`), which is said either way.
+pub fn not_here_hint(arg: &str, e: Error) -> Error {
+    let ollama_here = crate::ollama::models_dir().is_some_and(|d| d.is_dir());
+    not_here_hint_with(arg, e, ollama_here)
+}
+
+/// [`not_here_hint`] with whether this machine has an Ollama store (pure).
+pub fn not_here_hint_with(arg: &str, e: Error, ollama_here: bool) -> Error {
+    let path = std::path::Path::new(arg);
+    if path.exists() || e.kind != crate::error::ErrorKind::NotFound {
+        return e;
+    }
+    let host = format!(
+        "for a model a server serves (an LM Studio key, an MLX or vLLM model id), measure it there: cclocal bench --host URL --model {}",
+        crate::shell::quote::sh_quote(arg)
+    );
+    let hint = if ollama_here && crate::ollama::parse_name(arg).is_some() {
+        format!(
+            "pass a .gguf path, or `ollama pull {}` for an Ollama model; {host}",
+            crate::shell::quote::sh_quote(arg)
+        )
+    } else {
+        format!("pass a .gguf path; {host}")
+    };
+    Error::not_found(format!(
+        "{arg:?} is not a .gguf file here, nor a model in this machine's Ollama store"
+    ))
+    .with_hint(hint)
 }
 
 pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
@@ -86,7 +136,7 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
     let longest = prompts.iter().copied().max().unwrap_or(0) as u64;
     let turn_context = args.turn_context.unwrap_or(longest);
     Ok(BenchConfig {
-        model: model_path(&args.model)?,
+        model: model_path(args.model.as_deref().unwrap_or_default())?,
         ctx,
         prompts,
         batches: args.batch.clone(),
@@ -100,7 +150,7 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
         kv_types,
         decode_tokens: args.decode,
         threads: args.threads,
-        repetitions: args.repetitions,
+        repetitions: args.repetitions.unwrap_or(5),
         warmup: !args.no_warmup,
         turn: TurnModel {
             context_tokens: turn_context,
@@ -122,11 +172,23 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
 }
 
 pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
+    if args.host.is_some() {
+        return super::bench_host::run(args, verbose);
+    }
+    if args.served_model.is_some() {
+        return Err(Error::usage(
+            "--model names the model a server serves, for --host URL; without --host pass the model as MODEL",
+        ));
+    }
     crate::runtime::require("cclocal bench")?;
     crate::runtime::set_verbose(verbose);
     let cfg = config(args)?;
     let report = crate::runtime::bench::run(&cfg, !args.json && !verbose)?;
-    let saved = save(&report, &cfg.model, &args.model);
+    let saved = save(
+        &report,
+        &cfg.model,
+        args.model.as_deref().unwrap_or_default(),
+    );
     if args.json {
         let text =
             serde_json::to_string_pretty(&report).map_err(|e| Error::parse(e.to_string()))?;
@@ -281,4 +343,36 @@ pub fn render(r: &BenchReport) -> String {
         o += &format!("warning: {w}\n");
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 21: an LM Studio key and an MLX id were told to `ollama pull`.
+    #[test]
+    fn a_served_model_id_is_pointed_at_bench_host() {
+        for id in [
+            "qwen/qwen3-coder-30b",
+            "mlx-community/Qwen3-Coder-30B-A3B-Instruct-4bit",
+        ] {
+            let e = not_here_hint_with(
+                id,
+                Error::not_found("not in the store").with_hint("run `ollama pull x`"),
+                false,
+            );
+            let h = e.hint.unwrap();
+            assert!(!h.contains("ollama pull"), "{h}");
+            assert!(
+                h.contains(&format!("cclocal bench --host URL --model {id}")),
+                "{h}"
+            );
+        }
+        // Where Ollama keeps models here, an Ollama-style name also gets `ollama pull`.
+        let e = not_here_hint_with("qwen3-coder:30b", Error::not_found("x"), true);
+        assert!(e.hint.unwrap().contains("ollama pull qwen3-coder:30b"));
+        // Other errors (a damaged file) are left alone.
+        let e = not_here_hint_with("m", Error::parse("damaged"), false);
+        assert_eq!(e.message, "damaged");
+    }
 }

@@ -9,6 +9,7 @@
 mod alias;
 pub mod args;
 mod bench;
+mod bench_host;
 mod doctor;
 mod logs;
 pub mod output;

@@ -121,7 +121,7 @@ fn describe(args: &PlanArgs, server: Option<&str>) -> Result<(String, crate::mod
         return match args.host.as_deref() {
             Some(host) => match from_served(host, Some(m)) {
                 Ok(found) => Ok(found),
-                Err(_) => Err(err),
+                Err(served_err) => Err(not_plannable(host, m, err, served_err)),
             },
             None => Err(err),
         };
@@ -131,6 +131,37 @@ fn describe(args: &PlanArgs, server: Option<&str>) -> Result<(String, crate::mod
             .with_hint("pass MODEL (a .gguf file or an Ollama name), or --host URL to plan what that server serves")
     })?;
     from_served(host, None)
+}
+
+/// The error for MODEL that is neither a file here nor known to Ollama, with `--host` naming
+/// a server: the Ollama error (`ollama pull …`) only where that server is Ollama; for any
+/// other kind, what `plan` needs (the GGUF) and how to measure the model there instead
+/// (`bench --host`), since `ollama pull` cannot work for it.
+fn not_plannable(host: &str, model: &str, ollama_err: Error, served_err: Error) -> Error {
+    use crate::server::ServerKind;
+    let kind = crate::server::ServerUrl::parse_for(host, None)
+        .ok()
+        .map(|u| u.reachable())
+        .and_then(|u| {
+            let client = crate::server::http::Client::with_deadline(
+                u,
+                std::time::Instant::now() + std::time::Duration::from_secs(3),
+            );
+            crate::server::detect::detect(&client, None).kind
+        });
+    match kind {
+        None | Some(ServerKind::Ollama) => ollama_err,
+        Some(k) => Error::not_found(format!(
+            "cannot plan {model}: it is not a .gguf file here, and {} does not serve it from a GGUF file on this machine ({})",
+            k.label(),
+            served_err.message
+        ))
+        .with_subject(host.to_string())
+        .with_hint(format!(
+            "pass the model's .gguf path to plan its memory; to measure how fast that server runs it: cclocal bench --host {host} --model {}",
+            crate::shell::quote::sh_quote(model)
+        )),
+    }
 }
 
 /// The model a running server serves, read from its GGUF on this machine.

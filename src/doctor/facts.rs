@@ -57,6 +57,12 @@ pub struct ServerLogFacts {
     /// requests (`predict::quote::server_rates`).
     #[serde(skip)]
     pub rates: Option<(crate::predict::Rates, usize)>,
+    /// Why the log's timed requests cannot price a turn yet (too few, all at one depth).
+    #[serde(skip)]
+    pub rates_missing: Option<String>,
+    /// The model the server loaded last, as its log names it.
+    #[serde(skip)]
+    pub model: Option<String>,
 }
 
 /// cclocal's own configuration file.

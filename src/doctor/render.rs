@@ -310,8 +310,13 @@ fn setup_never_ran(f: &Facts) -> bool {
 pub fn turn_line(f: &Facts) -> Option<String> {
     match &f.turn_time {
         Some(q) => Some(crate::predict::quote::sentence(q)),
-        None => super::probe::bench_arg(f)
-            .map(|m| format!("turn time: {}", crate::predict::quote::hint(&m))),
+        None => super::probe::bench_arg(f).map(|m| {
+            let hint = crate::predict::quote::hint_for(&m, f.server.kind, Some(&f.server.url));
+            match super::probe::log_rates_missing(f) {
+                Some(why) => format!("turn time: {why}; {hint}"),
+                None => format!("turn time: {hint}"),
+            }
+        }),
     }
 }
 

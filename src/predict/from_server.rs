@@ -10,7 +10,7 @@
 //! requests, so the model's check is its prefill and decode against the server's own
 //! figures (docs/session-time.md).
 
-use super::rates::{fit, fit_with_overhead, Rates, Segment};
+use super::rates::{fit, fit_with_overhead, spread, Rates, Segment};
 use super::{RoundTrip, Session};
 use crate::logs::serverlog::{Join, ServerAnalysis, Task};
 use crate::logs::{Analysis, SourceKind};
@@ -232,8 +232,11 @@ fn rates_from_whole_requests(server: &ServerAnalysis) -> Option<Rates> {
             })
         })
         .collect();
+    let prefill = fit_with_overhead(&pre)?;
+    let spread = super::rates::spread(&prefill, &pre);
     Some(Rates {
-        prefill: fit_with_overhead(&pre)?,
+        prefill,
+        spread,
         decode: super::rates::Cost {
             a_ms: d,
             b_ms: 0.0,
@@ -289,8 +292,10 @@ pub fn rates(server: &ServerAnalysis) -> Option<Rates> {
         .filter_map(|l| Some((l.ready_at? - l.at?) as f64))
         .filter(|ms| *ms >= 0.0)
         .collect();
+    let prefill = fit_with_overhead(&pre)?;
     Some(Rates {
-        prefill: fit_with_overhead(&pre)?,
+        spread: spread(&prefill, &pre),
+        prefill,
         decode: fit(&dec)?,
         load_ms: if loads.is_empty() {
             0.0

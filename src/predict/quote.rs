@@ -29,6 +29,9 @@ pub struct Quote {
     /// Where the rates come from, in words ("your server's log, 12 timed requests",
     /// "cclocal bench on 2026-12-01").
     pub source: String,
+    /// How far the rates are off their own measurements (relative RMS), where known.
+    #[serde(default)]
+    pub spread: Option<f64>,
 }
 
 /// A turn that starts with `start` tokens in the conversation, adds `new` and writes
@@ -64,6 +67,7 @@ pub fn quote(ctx: u64, rates: &Rates, source: &str) -> Quote {
         warm_ms,
         cold_ms,
         source: source.to_string(),
+        spread: rates.spread,
     }
 }
 
@@ -79,8 +83,13 @@ pub fn approx(ms: f64) -> String {
 /// The one sentence: `a turn at 60K tokens: ~X s with the cache reused, ~Y s without (rates
 /// from …)`.
 pub fn sentence(q: &Quote) -> String {
+    let within = match q.spread {
+        // At least ±1%: a fit that matches its few points exactly is no better than that.
+        Some(s) if s.is_finite() => format!("±{:.0}%, ", (s * 100.0).max(1.0)),
+        _ => String::new(),
+    };
     format!(
-        "a turn at {} tokens: {} with the cache reused, {} without (rates from {})",
+        "a turn at {} tokens: {} with the cache reused, {} without ({within}rates from {})",
         crate::units::tokens(q.ctx),
         approx(q.warm_ms),
         approx(q.cold_ms),
@@ -88,15 +97,49 @@ pub fn sentence(q: &Quote) -> String {
     )
 }
 
-/// The hint where no rates are known.
+/// The hint where no rates are known, for a model served by `kind` at `host`: the embedded
+/// bench where it can read the model (a GGUF file, an Ollama name), else `bench --host`,
+/// which measures any kind through its API.
+pub fn hint_for(
+    model: &str,
+    kind: Option<crate::server::ServerKind>,
+    host: Option<&str>,
+) -> String {
+    use crate::server::ServerKind;
+    let gguf = model.ends_with(".gguf") || std::path::Path::new(model).is_file();
+    let embedded = match kind {
+        None | Some(ServerKind::Ollama) => true,
+        Some(ServerKind::LlamaServer) => gguf,
+        Some(_) => false,
+    };
+    if embedded {
+        return hint(model);
+    }
+    let h = host.unwrap_or("URL");
+    format!(
+        "`cclocal bench --host {h} --model {}` shows how long a turn takes at this context",
+        crate::shell::quote::sh_quote(model)
+    )
+}
+
+/// The hint where no rates are known (the embedded bench).
 pub fn hint(model: &str) -> String {
     format!("`cclocal bench {model}` shows how long a turn takes at this context")
 }
 
+/// Timed requests a server log needs before its rates price a turn.
+pub const MIN_TIMED: usize = 4;
+
 /// Rates from a server log's timing lines, for the model it loaded last (an older model's
 /// requests in the same log say nothing about this one), and how many timed requests they
-/// come from. `None` without a timed request or a fit.
+/// come from. `None` without [`MIN_TIMED`] timed requests whose prompts span depth
+/// ([`super::rates::spans_depth`]), or without a fit ([`server_rates_why`] says which).
 pub fn server_rates(a: &ServerAnalysis) -> Option<(Rates, usize)> {
+    server_rates_why(a).ok()
+}
+
+/// [`server_rates`], or why the log cannot price a turn yet.
+pub fn server_rates_why(a: &ServerAnalysis) -> std::result::Result<(Rates, usize), String> {
     let last_model = a.loads.iter().rev().find_map(|l| l.model.clone());
     let mut mine = a.clone();
     if let Some(m) = &last_model {
@@ -108,11 +151,35 @@ pub fn server_rates(a: &ServerAnalysis) -> Option<(Rates, usize)> {
         });
     }
     let n = mine.timed().count();
-    if n == 0 {
-        return None;
+    let spans = {
+        let segs: Vec<super::Segment> = mine
+            .timed()
+            .filter_map(|t| {
+                let to = t.prompt_tokens?;
+                let from = t.cached_tokens().unwrap_or(0);
+                Some(super::Segment {
+                    from: from.min(to),
+                    to,
+                    ms: t.prefill_ms?,
+                })
+            })
+            .collect();
+        super::rates::spans_depth(&segs)
+    };
+    if n < MIN_TIMED || !spans {
+        return Err(format!(
+            "not enough data in the server's log yet: {n} timed request{}{}",
+            if n == 1 { "" } else { "s" },
+            if n >= MIN_TIMED {
+                ", all at about the same depth".to_string()
+            } else {
+                format!(", {MIN_TIMED} spread over depth are needed")
+            }
+        ));
     }
-    let rates = from_server::rates(&mine)?;
-    Some((rates, n))
+    let rates = from_server::rates(&mine)
+        .ok_or_else(|| "the server's log has no timed request to fit".to_string())?;
+    Ok((rates, n))
 }
 
 /// The source words for a server log's rates.
@@ -132,14 +199,26 @@ pub struct SavedBench {
     /// `2026-12-01T05:49:53.000Z`, when the file says.
     pub saved_at: Option<String>,
     pub rates: Rates,
+    /// The server `cclocal bench --host` measured (`None`: the embedded llama.cpp).
+    pub host: Option<String>,
 }
 
 impl SavedBench {
-    /// `cclocal bench on 2026-12-01`.
+    /// `cclocal bench on 2026-12-01`, or `cclocal bench --host on 2026-12-01 (your server)`.
     pub fn source(&self) -> String {
+        let what = if self.host.is_some() {
+            "cclocal bench --host"
+        } else {
+            "cclocal bench"
+        };
+        let mine = if self.host.is_some() {
+            " (your server)"
+        } else {
+            ""
+        };
         match self.saved_at.as_deref().and_then(|s| s.get(..10)) {
-            Some(d) => format!("cclocal bench on {d}"),
-            None => format!("cclocal bench ({})", self.path.display()),
+            Some(d) => format!("{what} on {d}{mine}"),
+            None => format!("{what} ({}){mine}", self.path.display()),
         }
     }
 }
@@ -169,12 +248,32 @@ pub fn save_bench(
     now_ms: i64,
 ) -> Result<PathBuf> {
     let path = bench_path(state_dir, gguf)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    save_named(state_dir, &name, model_arg, Some(gguf), report, now_ms)
+}
+
+/// [`save_bench`] under the file name `file` (`bench --host` saves `host-<model>.json`);
+/// `gguf_path` only where there is one.
+pub fn save_named(
+    state_dir: &Path,
+    file: &str,
+    model_arg: &str,
+    gguf: Option<&Path>,
+    report: &impl Serialize,
+    now_ms: i64,
+) -> Result<PathBuf> {
+    let path = state_dir.join(BENCH_DIR).join(file);
     let mut v = serde_json::to_value(report).map_err(|e| Error::parse(e.to_string()))?;
     let obj = v
         .as_object_mut()
         .ok_or_else(|| Error::parse("a bench report must be a JSON object"))?;
     obj.insert("model_arg".into(), model_arg.into());
-    obj.insert("gguf_path".into(), gguf.display().to_string().into());
+    if let Some(g) = gguf {
+        obj.insert("gguf_path".into(), g.display().to_string().into());
+    }
     obj.insert(
         "saved_at".into(),
         crate::logs::time::format_iso_ms(now_ms).into(),
@@ -207,11 +306,12 @@ fn matches(file_stem: &str, model_arg: Option<&str>, keys: &[String]) -> bool {
     })
 }
 
-/// The newest saved bench report for one of `keys` whose rates can be fitted; `None` when
+/// The saved bench report for one of `keys` whose rates can be fitted: the newest of the
+/// user's server (`bench --host`), else the newest of the embedded llama.cpp; `None` when
 /// there is none (or the folder cannot be read).
 pub fn find_bench(state_dir: &Path, keys: &[String]) -> Option<SavedBench> {
     let rd = std::fs::read_dir(state_dir.join(BENCH_DIR)).ok()?;
-    let mut found: Vec<(String, SavedBench)> = Vec::new();
+    let mut found: Vec<((bool, String), SavedBench)> = Vec::new();
     for e in rd.flatten() {
         let path = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
@@ -233,6 +333,7 @@ pub fn find_bench(state_dir: &Path, keys: &[String]) -> Option<SavedBench> {
             path: path.clone(),
             model_arg,
             saved_at,
+            host: v["host"].as_str().map(String::from),
             rates: match from_bench_json(&text, &path.display().to_string()) {
                 Ok(r) => r,
                 Err(_) => continue,
@@ -248,7 +349,7 @@ pub fn find_bench(state_dir: &Path, keys: &[String]) -> Option<SavedBench> {
                 .map(|d| crate::logs::time::format_iso_ms(d.as_millis() as i64))
                 .unwrap_or_default()
         });
-        found.push((order, saved));
+        found.push(((saved.host.is_some(), order), saved));
     }
     found
         .into_iter()
@@ -327,6 +428,7 @@ mod tests {
             warm_ms: 4_240.0,
             cold_ms: 200_000.0,
             source: "cclocal bench on 2026-12-01".into(),
+            spread: None,
         };
         assert_eq!(
             sentence(&q),
@@ -347,6 +449,7 @@ mod tests {
             model_arg: Some("m".into()),
             saved_at: Some("2026-12-01T05:49:53.000Z".into()),
             rates: rates(1000.0, 50.0),
+            host: None,
         };
         let q = choose(8192, Some((&server, 12)), Some(&bench), None).unwrap();
         assert_eq!(q.source, "your server's log, 12 timed requests");
@@ -457,5 +560,94 @@ mod tests {
         // An empty log has nothing to say.
         let empty = crate::logs::serverlog::ServerAnalyzer::new().finish();
         assert!(server_rates(&empty).is_none());
+    }
+
+    /// Issue 21: after two timed requests the log priced a turn at 32K from a decode fit that
+    /// put all its cost in the depth term. Two requests are not enough: the reason says so.
+    #[test]
+    fn two_requests_are_not_enough_to_quote() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/server-logs/llama-server-b11434-claude-session.log");
+        let text = std::fs::read_to_string(&p).unwrap();
+        let two: String = text.lines().take(86).map(|l| format!("{l}\n")).collect();
+        let a = crate::logs::serverlog::analyze::analyze_bytes(two.as_bytes());
+        assert_eq!(a.timed().count(), 2);
+        let why = server_rates_why(&a).unwrap_err();
+        assert!(
+            why.contains("not enough data") && why.contains("2 timed requests"),
+            "{why}"
+        );
+        assert!(server_rates(&a).is_none());
+        // The whole log spans depth: it quotes, with its uncertainty.
+        let all = crate::logs::serverlog::analyze::analyze_bytes(text.as_bytes());
+        let (r, _) = server_rates(&all).unwrap();
+        assert!(r.decode.rate_at(0).is_finite() && r.prefill.rate_at(0).is_finite());
+        let q = quote(32_768, &r, "log");
+        // Physically sane: no turn at 32K takes longer than re-reading and writing at the
+        // slowest rate the log measured, with room for the depth.
+        assert!(q.cold_ms < 32_768.0 * 10.0 + 300.0 * 60.0 * 3.0, "{q:?}");
+    }
+
+    #[test]
+    fn the_sentence_shows_the_uncertainty() {
+        let q = Quote {
+            ctx: 32_768,
+            warm_ms: 5_000.0,
+            cold_ms: 60_000.0,
+            source: "your server's log, 9 timed requests".into(),
+            spread: Some(0.123),
+        };
+        assert!(
+            sentence(&q).contains("(±12%, rates from your server's log"),
+            "{}",
+            sentence(&q)
+        );
+    }
+
+    #[test]
+    fn hints_name_what_can_work_for_the_kind() {
+        use crate::server::ServerKind;
+        let h = hint_for(
+            "qwen/qwen3-coder-30b",
+            Some(ServerKind::LmStudio),
+            Some("http://127.0.0.1:1234"),
+        );
+        assert!(
+            h.contains("cclocal bench --host http://127.0.0.1:1234 --model qwen/qwen3-coder-30b"),
+            "{h}"
+        );
+        let h = hint_for("mlx-community/Qwen3-4bit", Some(ServerKind::MlxLm), None);
+        assert!(h.contains("bench --host"), "{h}");
+        assert_eq!(
+            hint_for("qwen3:8b", Some(ServerKind::Ollama), None),
+            hint("qwen3:8b")
+        );
+        assert_eq!(
+            hint_for("/m/x.gguf", Some(ServerKind::LlamaServer), None),
+            hint("/m/x.gguf")
+        );
+        assert!(hint_for(
+            "served-alias",
+            Some(ServerKind::LlamaServer),
+            Some("h:8080")
+        )
+        .contains("bench --host h:8080"));
+    }
+
+    #[test]
+    fn a_host_bench_wins_over_a_newer_embedded_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let mut host: serde_json::Value = serde_json::from_str(&bench_text(300.0)).unwrap();
+        host["host"] = "http://127.0.0.1:8080".into();
+        save_named(&state, "host-m.json", "m", None, &host, 1_764_568_193_000).unwrap();
+        let embedded: serde_json::Value = serde_json::from_str(&bench_text(900.0)).unwrap();
+        save_bench(&state, Path::new("/x/m"), "m", &embedded, 1_764_654_593_000).unwrap();
+        let b = find_bench(&state, &["m".into()]).unwrap();
+        assert_eq!(
+            b.source(),
+            "cclocal bench --host on 2025-12-01 (your server)"
+        );
+        assert!(b.path.ends_with("host-m.json"));
     }
 }

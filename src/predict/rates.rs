@@ -93,11 +93,43 @@ const A: usize = 0;
 const B: usize = 1;
 const C: usize = 2;
 
-/// Every non-empty subset of `terms` is fitted by weighted least squares; among the fits with
+/// Whether the segments' depths differ enough to tell the depth term from the per-token one:
+/// their mean depths span at least a factor of two and 512 tokens. Two requests at nearly
+/// the same depth give a depth term from noise alone (issue 21: 7.9 s per token at 32K
+/// from two requests).
+pub fn spans_depth(segments: &[Segment]) -> bool {
+    let mids: Vec<f64> = segments
+        .iter()
+        .filter(|s| s.to > s.from)
+        .map(|s| (s.from + s.to) as f64 / 2.0)
+        .collect();
+    let (lo, hi) = mids.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), m| {
+        (lo.min(*m), hi.max(*m))
+    });
+    mids.len() >= 2 && hi >= 2.0 * lo && hi - lo >= 512.0
+}
+
+/// The relative root-mean-square error of `cost` on the segments (0.1: predictions are off
+/// by 10% on average); `None` with fewer than three segments, where it says nothing.
+pub fn spread(cost: &Cost, segments: &[Segment]) -> Option<f64> {
+    let errs: Vec<f64> = segments
+        .iter()
+        .filter(|s| s.to > s.from && s.ms > 0.0 && s.ms.is_finite())
+        .map(|s| cost.ms(s.from, s.to) / s.ms - 1.0)
+        .collect();
+    (errs.len() >= 3).then(|| (errs.iter().map(|e| e * e).sum::<f64>() / errs.len() as f64).sqrt())
+}
+
+/// Every non-empty subset of `terms` that keeps the per-token term `a` (a token always costs
+/// the weights' time: a fit without it claims infinite speed at depth 0) is fitted by
+/// weighted least squares; the depth term `b` only where [`spans_depth`]. Among the fits with
 /// no negative coefficient, the one with the smallest weighted error wins (fewer terms on a
 /// tie). Solving each subset exactly and keeping the feasible best is the non-negative least
 /// squares answer for three unknowns.
 fn fit_terms(segments: &[Segment], terms: &[usize]) -> Option<Cost> {
+    let deep = spans_depth(segments);
+    let terms: Vec<usize> = terms.iter().copied().filter(|t| *t != B || deep).collect();
+    let terms = terms.as_slice();
     let rows: Vec<([f64; 3], f64, f64)> = segments
         .iter()
         .filter(|s| s.to > s.from && s.ms.is_finite() && s.ms > 0.0)
@@ -119,10 +151,13 @@ fn fit_terms(segments: &[Segment], terms: &[usize]) -> Option<Cost> {
             .filter(|i| mask & (1 << i) != 0)
             .map(|i| terms[i])
             .collect();
+        if terms.contains(&A) && !cols.contains(&A) {
+            continue;
+        }
         let Some(coef) = solve(&rows, &cols) else {
             continue;
         };
-        if coef.iter().any(|c| *c < 0.0 || !c.is_finite()) {
+        if coef.iter().any(|c| *c < 0.0 || !c.is_finite()) || coef[A] <= 0.0 {
             continue;
         }
         let sse: f64 = rows
@@ -215,6 +250,10 @@ pub struct Rates {
     pub decode_q8: Option<Cost>,
     /// Where the figures come from (`bench FILE`, `server log`, `flat`).
     pub source: String,
+    /// How far the prefill fit is off its own measurements (relative RMS, [`spread`]);
+    /// `None` where too few to say.
+    #[serde(default)]
+    pub spread: Option<f64>,
 }
 
 impl Rates {
@@ -227,6 +266,7 @@ impl Rates {
             prefill_q8: None,
             decode_q8: None,
             source: source.to_string(),
+            spread: None,
         }
     }
 }
@@ -317,7 +357,7 @@ fn segments(runs: &[&BenchFileRun], gens: &[&BenchFileGen]) -> (Vec<Segment>, Ve
 pub fn from_bench_json(text: &str, source: &str) -> Result<Rates, String> {
     let f: BenchFile = serde_json::from_str(text)
         .map_err(|e| format!("not a `cclocal bench --json` report: {e}"))?;
-    let pick = |kv: &str| -> Option<(Cost, Cost)> {
+    let pick = |kv: &str| -> Option<(Cost, Cost, Option<f64>)> {
         let of_kv: Vec<&BenchFileRun> = f
             .runs
             .iter()
@@ -339,9 +379,10 @@ pub fn from_bench_json(text: &str, source: &str) -> Result<Rates, String> {
             .filter(|g| g.kv_type == kv || (kv == "f16" && g.kv_type.is_empty()))
             .collect();
         let (pre, dec) = segments(&same, &gens);
-        Some((fit_with_overhead(&pre)?, fit(&dec)?))
+        let p = fit_with_overhead(&pre)?;
+        Some((p, fit(&dec)?, spread(&p, &pre)))
     };
-    let (prefill, decode) = pick("f16").ok_or_else(|| {
+    let (prefill, decode, spread) = pick("f16").ok_or_else(|| {
         "the bench report has no f16 run with a prefill and a decode rate".to_string()
     })?;
     let q8 = pick("q8_0");
@@ -352,6 +393,7 @@ pub fn from_bench_json(text: &str, source: &str) -> Result<Rates, String> {
         prefill_q8: q8.map(|q| q.0),
         decode_q8: q8.map(|q| q.1),
         source: source.to_string(),
+        spread,
     })
 }
 
@@ -518,5 +560,51 @@ mod tests {
         assert!(from_bench_json(r#"{"runs":[]}"#, "x")
             .unwrap_err()
             .contains("no f16 run"));
+    }
+
+    /// Issue 21: two decode segments whose per-token cost grew with depth gave a fit with all
+    /// its cost in the depth term (`a = 0`): infinite speed at depth 0 (`decode inf tok/s`)
+    /// and seconds per token far beyond the depths measured.
+    #[test]
+    fn no_fit_puts_all_its_cost_in_the_depth_term() {
+        let segs = [
+            Segment {
+                from: 16_000,
+                to: 16_100,
+                ms: 100.0 * 25.0,
+            },
+            Segment {
+                from: 17_000,
+                to: 17_100,
+                ms: 100.0 * 27.0,
+            },
+        ];
+        let f = fit(&segs).unwrap();
+        assert!(f.a_ms > 0.0, "{f:?}");
+        assert!(f.rate_at(0).is_finite(), "{f:?}");
+        // Two depths this close cannot tell a depth term from noise: flat.
+        assert_eq!(f.b_ms, 0.0, "{f:?}");
+        assert!((f.rate_at(32_768) - 1000.0 / 26.0).abs() < 2.0, "{f:?}");
+        // Exactly proportional to depth: still a per-token cost at depth 0.
+        let prop = [
+            Segment {
+                from: 1_000,
+                to: 1_001,
+                ms: 10.0,
+            },
+            Segment {
+                from: 4_000,
+                to: 4_001,
+                ms: 40.0,
+            },
+            Segment {
+                from: 8_000,
+                to: 8_001,
+                ms: 80.0,
+            },
+        ];
+        let f = fit(&prop).unwrap();
+        assert!(f.a_ms > 0.0 && f.rate_at(0).is_finite(), "{f:?}");
+        assert!(spread(&f, &prop).is_some());
     }
 }

@@ -678,6 +678,7 @@ fn server_log_findings_of_the_server_checked() {
         .collect(),
         error: None,
         rates: None,
+        ..Default::default()
     };
     let mut f = healthy();
     f.server.local = true;

@@ -6,6 +6,8 @@ mod support;
 mod alias_shells;
 mod backends_doctor;
 mod backends_setup;
+mod bench_host;
+mod bench_host_real;
 mod bounded_input;
 mod claude_families;
 mod cli_commands;

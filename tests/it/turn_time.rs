@@ -85,6 +85,7 @@ fn quote_of(v: &Value) -> quote::Quote {
         warm_ms: v["warm_ms"].as_f64().unwrap(),
         cold_ms: v["cold_ms"].as_f64().unwrap(),
         source: v["source"].as_str().unwrap().to_string(),
+        spread: v["spread"].as_f64(),
     }
 }
 

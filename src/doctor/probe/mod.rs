@@ -23,7 +23,7 @@ pub use machine::{probe_machine, runtime_devices};
 pub use model::{configured_context, llama_model_facts, model_facts, ollama_bool_false};
 pub use serverlog::probe_server_logs;
 pub use setup::{probe_setup, setup_config_path};
-pub use turn::{bench_arg, state_dir, turn_time};
+pub use turn::{bench_arg, log_rates_missing, state_dir, turn_time};
 pub use url::{is_local_host, server_url};
 
 use crate::claude::{EnvMap, Version};

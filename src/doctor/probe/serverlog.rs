@@ -29,19 +29,26 @@ pub fn probe_server_logs(home: &Path) -> Vec<ServerLogFacts> {
 fn read_one(p: &Path) -> ServerLogFacts {
     let path = p.display().to_string();
     match serverlog::analyze::analyze_tail(p, TAIL_BYTES) {
-        Ok(a) => ServerLogFacts {
-            path,
-            kind: log_kind(a.kind).map(String::from),
-            findings: serverlog::findings_recent(&a),
-            error: None,
-            rates: crate::predict::quote::server_rates(&a),
-        },
+        Ok(a) => {
+            let rates = crate::predict::quote::server_rates_why(&a);
+            ServerLogFacts {
+                path,
+                kind: log_kind(a.kind).map(String::from),
+                findings: serverlog::findings_recent(&a),
+                error: None,
+                rates_missing: rates.as_ref().err().cloned(),
+                rates: rates.ok(),
+                model: a.loads.iter().rev().find_map(|l| l.model.clone()),
+            }
+        }
         Err(e) => ServerLogFacts {
             path,
             kind: None,
             findings: vec![],
             error: Some(e.message),
             rates: None,
+            rates_missing: None,
+            model: None,
         },
     }
 }

@@ -46,6 +46,33 @@ pub fn model_keys(f: &Facts) -> Vec<String> {
     keys
 }
 
+/// Whether a server log is of the model checked: a log whose last load names another model
+/// file is another server's (issue 21: doctor pointed at a second server quoted the first
+/// one's log). A log that names no model is taken as the checked server's.
+pub fn log_is_of(log: &crate::doctor::facts::ServerLogFacts, keys: &[String]) -> bool {
+    let Some(m) = &log.model else {
+        return true;
+    };
+    let base = |s: &str| {
+        std::path::Path::new(s)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| s.to_string())
+    };
+    keys.iter()
+        .any(|k| k == m || base(k) == base(m) || crate::server::same_model(k, m))
+}
+
+/// Why the checked server's log cannot price a turn yet, where it has timed requests but too
+/// few or all at one depth.
+pub fn log_rates_missing(f: &Facts) -> Option<String> {
+    let keys = model_keys(f);
+    crate::doctor::rules::checked_logs(f)
+        .into_iter()
+        .filter(|l| log_is_of(l, &keys))
+        .find_map(|l| l.rates_missing.clone())
+}
+
 /// What to pass to `cclocal bench` for the model: an Ollama model's name (bench finds its
 /// blob), else its local GGUF, else its name.
 pub fn bench_arg(f: &Facts) -> Option<String> {
@@ -65,15 +92,16 @@ pub fn bench_arg(f: &Facts) -> Option<String> {
 pub fn turn_time(f: &Facts, state_dir: Option<&std::path::Path>) -> Option<Quote> {
     let ctx = turn_context(f)?;
     let kv = f.model.as_ref().and_then(|m| m.kv_type.as_deref());
+    let keys = model_keys(f);
     let server = crate::doctor::rules::checked_logs(f)
         .into_iter()
+        .filter(|l| log_is_of(l, &keys))
         .filter_map(|l| l.rates.as_ref())
         .max_by_key(|(_, n)| *n)
         .map(|(r, n)| (r, *n));
     if server.is_some() {
         return quote::choose(ctx, server, None, kv);
     }
-    let keys = model_keys(f);
     if keys.is_empty() {
         return None;
     }
@@ -163,5 +191,53 @@ mod tests {
             .env
             .insert("CLAUDE_CODE_AUTO_COMPACT_WINDOW".into(), "120000".into());
         assert_eq!(turn_context(&f), Some(120_000));
+    }
+
+    /// Issue 21: doctor pointed at a second server quoted the first one's log.
+    #[test]
+    fn another_models_log_is_not_quoted() {
+        let mut f = facts(Some(8192));
+        f.server.llama = Some(crate::server::llama_server::LlamaFacts {
+            model_path: Some("/models/b.gguf".into()),
+            ..Default::default()
+        });
+        f.server_log = vec![ServerLogFacts {
+            path: "/l.log".into(),
+            kind: Some("llama-server".into()),
+            rates: Some((rates(100.0), 9)),
+            model: Some("/models/a.gguf".into()),
+            ..Default::default()
+        }];
+        assert!(turn_time(&f, None).is_none());
+        f.server_log[0].model = Some("/elsewhere/b.gguf".into());
+        assert!(turn_time(&f, None).is_some());
+    }
+
+    #[test]
+    fn not_enough_data_is_said_with_a_hint_that_works_for_the_kind() {
+        let mut f = facts(Some(8192));
+        f.server.kind = Some(crate::server::ServerKind::LmStudio);
+        f.server.url = "http://127.0.0.1:1234".into();
+        f.model.as_mut().unwrap().name = "qwen/qwen3-coder-30b".into();
+        let line = crate::doctor::render::turn_line(&f).unwrap();
+        assert!(
+            line.contains(
+                "cclocal bench --host http://127.0.0.1:1234 --model qwen/qwen3-coder-30b"
+            ),
+            "{line}"
+        );
+        assert!(!line.contains("`cclocal bench qwen"), "{line}");
+        f.server.kind = Some(crate::server::ServerKind::LlamaServer);
+        f.server_log = vec![ServerLogFacts {
+            path: "/l.log".into(),
+            kind: Some("llama-server".into()),
+            rates_missing: Some("not enough data in the server's log yet: 2 timed requests, 4 spread over depth are needed".into()),
+            ..Default::default()
+        }];
+        let line = crate::doctor::render::turn_line(&f).unwrap();
+        assert!(
+            line.contains("not enough data") && line.contains("bench --host"),
+            "{line}"
+        );
     }
 }

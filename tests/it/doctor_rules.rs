@@ -1060,7 +1060,7 @@ settings_path = "/h/.config/cclocal/claude-settings.json"
         "{}",
         got.detail
     );
-    assert!(got.detail.contains("-ctk q8_0"), "{}", got.detail);
+    assert!(got.detail.contains("--cache-type-k q8_0"), "{}", got.detail);
 }
 
 #[test]

@@ -170,7 +170,7 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
             crate::tprintln!("{s}")
         }
     };
-    let m = match last_run(&runs_dir)? {
+    let m = match last_run(&runs_dir, args.force)? {
         None => {
             say("nothing to undo: no recorded run (see `cclocal undo --list`)".into());
             if args.json {

@@ -365,4 +365,11 @@ fn drift_from_an_lm_studio_setup_names_lms_load() {
             .contains(&format!("lms load {KEY} --context-length 65536")),
         "{f}"
     );
+    // Issue 21: a loaded model keeps its context, so the fix unloads it first.
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.find(&format!("lms unload {KEY};"))
+            .is_some_and(|u| u < fix.find("lms load").unwrap()),
+        "{f}"
+    );
 }

@@ -18,6 +18,7 @@ mod doctor_llama_server;
 mod doctor_rules;
 mod doctor_scenarios;
 mod doctor_server_kind;
+mod fix_closure;
 mod gguf_hostile;
 mod llama_server_journey;
 mod logs_claude_e2e;

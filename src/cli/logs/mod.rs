@@ -60,6 +60,30 @@ pub struct LogsArgs {
     pub what_if: what_if::WhatIfArgs,
 }
 
+/// Where `cclocal setup` wrote a launcher, an `export …` fix reaches only a `claude` started
+/// from the shell: the launcher passes cclocal's settings file with `--settings`, whose
+/// `env` wins over the shell. Each such fix then also says where to change it for a session
+/// started by the launcher.
+fn launcher_note(findings: &mut [crate::findings::Finding], server_ctx: Option<u64>) {
+    let Ok(paths) = crate::setup::Paths::from_env() else {
+        return;
+    };
+    let settings = paths.claude_settings();
+    if !settings.is_file() {
+        return;
+    }
+    let setup = match server_ctx {
+        Some(c) => format!("cclocal setup --ctx {c}"),
+        None => "cclocal setup --ctx <served context>".into(),
+    };
+    for f in findings.iter_mut().filter(|f| f.fix.starts_with("export ")) {
+        f.fix.push_str(&format!(
+            "   (for `claude` started from this shell; a session started by cclocal's launcher reads {} instead, which wins over the shell: there run `{setup}`, which rewrites it)",
+            settings.display()
+        ));
+    }
+}
+
 pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     let env = DebugEnv::from_process();
     if let (None, false, Some(session)) =
@@ -107,6 +131,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     }
     let opts = logs::RuleOptions { server_ctx };
     let mut findings = logs::findings(&analysis, &opts);
+    launcher_note(&mut findings, server_ctx);
     findings.extend(extra);
     if let Some(s) = &srv {
         findings.extend(s.findings.iter().cloned());

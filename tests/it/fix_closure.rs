@@ -40,6 +40,7 @@ const COVERED: &[(&str, &str)] = &[
     ),
     ("kv_cache_f16", "fake Ollama (when reported)"),
     ("auth_token_missing", "fake Ollama, no token set"),
+    ("setup_drift", "llama-server set up at 32K, running at 16K"),
 ];
 
 /// Ids whose fix cannot be carried out by a program, with the reason.
@@ -318,6 +319,24 @@ impl World {
         w.restart_llama(&[]);
         w
     }
+    /// Stops llama-server and runs `argv` (a full command line, port included) instead.
+    fn run_argv(&mut self, argv: &[String]) {
+        let World::Llama {
+            server, port, log, ..
+        } = self
+        else {
+            panic!("not llama-server")
+        };
+        drop(server.take());
+        let i = argv.iter().position(|a| a == "--port").expect("--port");
+        *port = argv[i + 1].parse().unwrap();
+        *server = Some(RealLlamaServer::start_argv(
+            argv,
+            *port,
+            log,
+            Duration::from_secs(120),
+        ));
+    }
     /// Restarts llama-server with `flags` replacing (or adding to) its arguments.
     fn restart_llama(&mut self, flags: &[(String, String)]) {
         let World::Llama {
@@ -413,6 +432,13 @@ fn apply(sb: &mut Sandbox, world: &mut World, id: &str, fix: &str) {
                 );
             }
             Action::LlamaServerFlags(flags) => world.restart_llama(&flags),
+            Action::UserUnitRestart(unit) => {
+                // What systemd does: stop the service, run the unit's ExecStart= again.
+                let text =
+                    std::fs::read_to_string(sb.home().join(".config/systemd/user").join(&unit))
+                        .unwrap_or_else(|e| panic!("{id}: {unit}: {e}"));
+                world.run_argv(&support::systemd::exec_start(&text));
+            }
             Action::OllamaPull(name) => match world {
                 World::Ollama(o) => o.update(|s| s.models.push(FakeModel::llama(&name))),
                 _ => panic!("{id}: `ollama pull` for another server: {fix}"),
@@ -654,5 +680,96 @@ fn ollama_fake_fixes_close() {
                 "{version}: {id}: {closed:?}"
             );
         }
+    }
+}
+
+/// Drift: `cclocal setup --server llama-server` planned 32K, but the llama-server running
+/// still serves 16K (never restarted). setup_drift, context_mismatch and
+/// server_context_small each print the one fix that works, the restart of setup's unit;
+/// done as systemd does it (the unit's ExecStart= runs anew), all three are gone.
+#[test]
+fn llama_server_drift_closes_by_the_restart_it_names() {
+    let _one = REAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (Some(server_bin), Some(gemma)) = (support::llama_server_bin(), support::gemma_path())
+    else {
+        return;
+    };
+    let (mut sb, _) = Sandbox::new("2.1.332");
+    let no_systemd = support::systemd::fake_systemctl(sb.t.dir.path(), false);
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let o =
+        sb.t.command(&[
+            "setup",
+            "--yes",
+            "--server",
+            "llama-server",
+            "--model",
+            gemma.to_str().unwrap(),
+            "--llama-server",
+            server_bin.to_str().unwrap(),
+            "--ctx",
+            &CTX.to_string(),
+            "--host",
+            &url,
+            "--claude-version",
+            "2.1.332",
+        ])
+        .env(
+            "PATH",
+            format!(
+                "{}:{}:/usr/bin:/bin",
+                no_systemd.display(),
+                sb.bin.display()
+            ),
+        )
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let unit = std::fs::read_to_string(
+        sb.home()
+            .join(".config/systemd/user/cclocal-llama-server.service"),
+    )
+    .unwrap();
+    // The server that runs: the unit's line with an older, smaller context.
+    let mut argv = support::systemd::exec_start(&unit);
+    let i = argv
+        .iter()
+        .position(|a| a == "--ctx-size" || a == "-c")
+        .expect("a context flag");
+    argv[i + 1] = "16384".into();
+    let mut world = World::Llama {
+        server: None,
+        bin: server_bin.clone(),
+        args: Vec::new(),
+        port,
+        log: sb.t.dir.path().join("llama-server.log"),
+    };
+    world.run_argv(&argv);
+    let first = open(&sb.doctor());
+    let drift: Vec<&(String, String, String)> = first
+        .iter()
+        .filter(|(i, _, _)| {
+            ["setup_drift", "context_mismatch", "server_context_small"].contains(&i.as_str())
+        })
+        .collect();
+    assert!(
+        drift.iter().any(|(i, _, _)| i == "setup_drift"),
+        "{first:?}"
+    );
+    for (i, _, fix) in &drift {
+        assert!(
+            fix.starts_with("systemctl --user restart cclocal-llama-server.service"),
+            "{i} points another way: {fix}"
+        );
+    }
+    let closed = close_all(&mut sb, &mut world);
+    assert!(closed.contains(&drift[0].0), "{closed:?}");
+    let after = open(&sb.doctor());
+    for (i, _, _) in &drift {
+        assert!(
+            !after.iter().any(|(a, _, _)| a == i),
+            "{i} after the restart: {after:?}"
+        );
     }
 }

@@ -26,6 +26,8 @@ pub enum Action {
     OllamaVar(String, String),
     /// `ollama pull NAME`.
     OllamaPull(String),
+    /// `systemctl --user restart UNIT`: the unit's `ExecStart=` runs anew.
+    UserUnitRestart(String),
 }
 
 /// Shell words (POSIX single/double quotes and backslashes), enough for cclocal's fixes.
@@ -160,6 +162,12 @@ pub fn parse(fix: &str) -> Result<Vec<Action>, String> {
         }
         let (k, v) = assign.split_once('=').ok_or("no variable")?;
         return Ok(vec![Action::OllamaVar(k.to_string(), v.to_string())]);
+    }
+    if let Some(rest) = fix.strip_prefix("systemctl --user restart ") {
+        let words = shell_words(main_part(rest))?;
+        return Ok(vec![Action::UserUnitRestart(
+            words.first().ok_or("no unit")?.clone(),
+        )]);
     }
     if let Some(rest) = fix.strip_prefix("ollama pull ") {
         let name = shell_words(rest.split(" (").next().unwrap_or(rest))?;

@@ -450,12 +450,26 @@ fn timeouts(a: &Analysis) -> Option<Finding> {
             "the server was slow to answer",
         )
         .detail(parts.join("; "))
-        .fix(
-            "a long first-byte wait is prompt processing: shrink the context or reuse the \
-                 prompt cache (CLAUDE_CODE_ATTRIBUTION_HEADER=0); raise API_TIMEOUT_MS if \
-                 requests time out",
-        ),
+        .fix(timeouts_fix(a)),
     )
+}
+
+/// The fix for slow answers: the attribution header only where it was on (a session whose
+/// requests carried none, as under cclocal's launcher, already has it off) and the cache
+/// was not seen reused.
+fn timeouts_fix(a: &Analysis) -> String {
+    let header_on = a.summary.attribution_headers > 0;
+    if header_on || prompt_cache(a).is_some() {
+        "a long first-byte wait is prompt processing: shrink the context or reuse the \
+         prompt cache (CLAUDE_CODE_ATTRIBUTION_HEADER=0); raise API_TIMEOUT_MS if \
+         requests time out"
+            .into()
+    } else {
+        "a long first-byte wait is prompt processing: a smaller context or a faster \
+         server/model shortens it (`cclocal plan` shows both); raise API_TIMEOUT_MS if \
+         requests time out"
+            .into()
+    }
 }
 
 #[cfg(test)]
@@ -644,5 +658,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Issue 21: with the attribution header already off (no request carried it, as under
+    /// cclocal's launcher) and no sign of a cache re-read, `timeouts` does not recommend
+    /// turning it off.
+    #[test]
+    fn timeouts_do_not_recommend_a_header_already_off() {
+        let mut a = Analysis::default();
+        a.summary.slow_first_bytes = 2;
+        let f = timeouts(&a).unwrap();
+        assert!(!f.fix.contains("ATTRIBUTION_HEADER"), "{}", f.fix);
+        a.summary.attribution_headers = 3;
+        let f = timeouts(&a).unwrap();
+        assert!(
+            f.fix.contains("CLAUDE_CODE_ATTRIBUTION_HEADER=0"),
+            "{}",
+            f.fix
+        );
     }
 }

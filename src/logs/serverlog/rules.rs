@@ -408,8 +408,10 @@ time=2026-11-20T10:05:00.000Z level=ERROR source=routes.go:2100 msg=\"chat reque
             ready_at: None,
             reason,
         };
-        let mut a = ServerAnalysis::default();
-        a.loads = vec![load(1, ReloadReason::First), load(2, ReloadReason::Restart)];
+        let mut a = ServerAnalysis {
+            loads: vec![load(1, ReloadReason::First), load(2, ReloadReason::Restart)],
+            ..Default::default()
+        };
         let f = model_reloaded(&a, Window::all()).unwrap();
         assert!(!f.fix.contains("one model"), "{}", f.fix);
         assert!(f.fix.contains("restarted"), "{}", f.fix);

@@ -852,6 +852,33 @@ fn drift_context_and_small_context_point_one_way() {
     }
 }
 
+/// Issue 21: with no model set, Claude Code sends a `claude-*` name, gives it its own
+/// window and ignores CLAUDE_CODE_MAX_CONTEXT_TOKENS: the window fix names the model too.
+#[test]
+fn the_window_fix_names_the_model_when_none_is_set() {
+    let mut f = healthy();
+    let c = f.claude.as_mut().unwrap();
+    c.env.remove("ANTHROPIC_MODEL");
+    c.env.remove("CLAUDE_CODE_MAX_CONTEXT_TOKENS");
+    c.env.remove("CLAUDE_CODE_AUTO_COMPACT_WINDOW");
+    c.model = None;
+    f.model.as_mut().unwrap().served_context = Some(32_768);
+    let d = find(&f, "context_mismatch");
+    assert!(
+        d.fix.contains("ANTHROPIC_MODEL=qwen3-coder-next:latest"),
+        "{}",
+        d.fix
+    );
+    // A model that is set is not set again.
+    let mut f = healthy();
+    let c = f.claude.as_mut().unwrap();
+    c.env.remove("CLAUDE_CODE_MAX_CONTEXT_TOKENS");
+    c.env.remove("CLAUDE_CODE_AUTO_COMPACT_WINDOW");
+    f.model.as_mut().unwrap().served_context = Some(32_768);
+    let d = find(&f, "context_mismatch");
+    assert!(!d.fix.contains("ANTHROPIC_MODEL"), "{}", d.fix);
+}
+
 #[test]
 fn server_kind_rules() {
     use cclocal::server::ServerKind;

@@ -6,9 +6,12 @@
 //! error appeared. The real Claude Code then runs through the result and logs a window the
 //! server holds.
 //!
-//! Servers: the real llama-server (gemma3-270m, shared by the scenarios of one test) and the
-//! fake Ollama (`support::fake_ollama`, a fake: no real Ollama runs here). Claude Code:
-//! 2.1.121 (prints the threshold), 2.1.197 and 2.1.332.
+//! Servers: the real llama-server (gemma3-270m, shared by the scenarios of one test; the
+//! scenarios with a real server run one at a time), the fake Ollama (`support::fake_ollama`:
+//! no real Ollama runs here) and the fakes of LM Studio, vLLM, vllm-mlx, oMLX and
+//! mlx_lm.server (`support::fake_*`; the real vLLM and MLX servers are exercised by
+//! python_servers_journey, under its lock). Claude Code: 2.1.121 (prints the threshold),
+//! 2.1.197 and 2.1.332, real where the test runs it.
 //!
 //! Coverage: [`COVERED`] names the ids a scenario closes; [`NOT_MECHANICAL`] the ids whose
 //! fix a program cannot carry out, each with the reason. `every_finding_id_is_accounted_for`
@@ -298,6 +301,9 @@ enum World {
         log: PathBuf,
     },
     Ollama(FakeOllama),
+    /// A fake of another kind (LM Studio, vLLM, the MLX servers): it cannot be restarted,
+    /// so a fix that restarts it fails the test.
+    Fake(String),
 }
 
 impl World {
@@ -305,6 +311,7 @@ impl World {
         match self {
             World::Llama { port, .. } => format!("http://127.0.0.1:{port}"),
             World::Ollama(o) => o.base_url.clone(),
+            World::Fake(u) => u.clone(),
         }
     }
     fn start_llama(bin: &Path, args: &[&str], log: &Path) -> World {
@@ -771,5 +778,48 @@ fn llama_server_drift_closes_by_the_restart_it_names() {
             !after.iter().any(|(a, _, _)| a == i),
             "{i} after the restart: {after:?}"
         );
+    }
+}
+
+/// The fakes of LM Studio, vLLM, vllm-mlx, oMLX and mlx_lm.server (fakes, named so; the real
+/// vLLM and MLX servers are checked by python_servers_journey): from a naive environment
+/// (base URL only), every fix the doctor prints for Claude Code's side closes its finding.
+#[test]
+fn backend_fakes_claude_side_fixes_close() {
+    use support::fake_lmstudio as lms;
+    let cases: Vec<(&str, support::fake_backend::FakeServer)> = vec![
+        (
+            "lmstudio",
+            lms::start(
+                &[lms::Model::gguf("qwen/qwen3-coder-30b", 262_144).loaded_at(65_536)],
+                lms::Api::V1,
+            ),
+        ),
+        (
+            "vllm",
+            support::fake_vllm::start(&support::fake_vllm::Config::new(
+                "0.11.2",
+                &["coder"],
+                65_536,
+            )),
+        ),
+        ("vllm-mlx", support::fake_mlx::vllm_mlx("m")),
+        ("omlx", support::fake_mlx::omlx(&["m"], 65_536)),
+        ("mlx-lm", support::fake_mlx::mlx_lm("m")),
+    ];
+    for (kind, fake) in cases {
+        for version in ["2.1.121", "2.1.332"] {
+            let (mut sb, _) = Sandbox::new(version);
+            sb.shell
+                .insert("ANTHROPIC_BASE_URL".into(), fake.base_url.clone());
+            let url = fake.base_url.clone();
+            let mut world = World::Fake(url.clone());
+            let closed = close_all(&mut sb, &mut world);
+            eprintln!("{kind} {version} ({url}): closed {closed:?}");
+            assert!(
+                closed.contains(&"auth_token_missing".to_string()),
+                "{kind} {version}: {closed:?}"
+            );
+        }
     }
 }

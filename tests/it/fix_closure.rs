@@ -41,7 +41,6 @@ const COVERED: &[(&str, &str)] = &[
         "model_missing",
         "fake Ollama, ANTHROPIC_MODEL not on the server",
     ),
-    ("kv_cache_f16", "fake Ollama (when reported)"),
     ("auth_token_missing", "fake Ollama, no token set"),
     ("setup_drift", "llama-server set up at 32K, running at 16K"),
 ];
@@ -146,6 +145,10 @@ const NOT_MECHANICAL: &[(&str, &str)] = &[
         "info: the server does not say its context",
     ),
     (
+        "kv_cache_f16",
+        "an Ollama service variable; the fake Ollama reports no KV cache type",
+    ),
+    (
         "retries",
         "from a session log: server crashes are not fixed by a setting",
     ),
@@ -174,10 +177,6 @@ const NOT_MECHANICAL: &[(&str, &str)] = &[
     (
         "ollama_app_context_override",
         "the Ollama desktop app's slider",
-    ),
-    (
-        "setup_drift",
-        "restarting a systemd service (setup_drift_fix_names_the_restart checks its wording)",
     ),
     (
         "llama_slots_split",
@@ -656,8 +655,9 @@ fn logs_fixes_close_on_the_real_session() {
     );
 }
 
-/// The fake Ollama (a fake, named so): a model loaded at 4096 tokens, Claude Code naming a
-/// model the server does not have, no token: each fix closes its finding.
+/// The fake Ollama (a fake, named so): Claude Code naming a model the server does not have,
+/// no token, and then the model it names loaded at 4096 tokens: each fix closes its
+/// finding (the context one by restarting the fake with the variable the fix names).
 #[test]
 fn ollama_fake_fixes_close() {
     for version in ["2.1.121", "2.1.197", "2.1.332"] {
@@ -687,6 +687,20 @@ fn ollama_fake_fixes_close() {
                 "{version}: {id}: {closed:?}"
             );
         }
+        // The model Claude Code sends, loaded with Ollama's small default context.
+        sb.shell
+            .insert("ANTHROPIC_MODEL".into(), "qwen3-coder:30b".into());
+        let first = open(&sb.doctor());
+        assert!(
+            first.iter().any(|(i, _, _)| i == "server_context_small"),
+            "{version}: {first:?}"
+        );
+        let closed = close_all(&mut sb, &mut world);
+        eprintln!("{version}: closed {closed:?}");
+        assert!(
+            closed.contains(&"server_context_small".to_string()),
+            "{version}: {closed:?}"
+        );
     }
 }
 
@@ -822,4 +836,45 @@ fn backend_fakes_claude_side_fixes_close() {
             );
         }
     }
+}
+
+/// Issue 21: for a machine `cclocal setup` set up, a `logs` fix given as `export …` also
+/// says where a session started by the launcher takes its settings (its settings file wins
+/// over the shell) and the setup line that changes them.
+#[test]
+fn logs_export_fix_names_the_launcher_settings() {
+    let t = TestHome::new();
+    assert!(t.setup(&["--yes", "--only", "launcher"]).status.success());
+    let log = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/claude-debug-logs/v2.1.121-p-mode-autocompact-old-format.txt");
+    let o = t.run(&[
+        "logs",
+        log.to_str().unwrap(),
+        "--server-ctx",
+        "32768",
+        "--json",
+    ]);
+    let doc: Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
+    let fix = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "context_mismatch" && f["severity"] == "error")
+        .and_then(|f| f["fix"].as_str())
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .to_string();
+    assert!(fix.starts_with("export "), "{fix}");
+    assert!(fix.contains("claude-settings.json"), "{fix}");
+    assert!(fix.contains("cclocal setup --ctx 32768"), "{fix}");
+    // Without a setup the fix is the export alone.
+    let t = TestHome::new();
+    let o = t.run(&[
+        "logs",
+        log.to_str().unwrap(),
+        "--server-ctx",
+        "32768",
+        "--json",
+    ]);
+    assert!(!text(&o).contains("claude-settings.json"), "{}", text(&o));
 }

@@ -1434,9 +1434,15 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         }
     }
     if ch.has(Part::Launcher) {
+        // setup starts none of these servers: Claude Code works once the line above ran.
+        let once = if with_server {
+            format!("once {} serves with those settings, ", kind.label())
+        } else {
+            String::new()
+        };
         say!(
             json,
-            "start Claude Code with: {}",
+            "{once}start Claude Code with: {}",
             sh_quote(&paths.launcher(&ch.launcher_name).display().to_string())
         );
     }

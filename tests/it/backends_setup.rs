@@ -219,6 +219,15 @@ fn vllm_setup_prints_the_serve_line() {
     );
     let s = read(&t.home().join(".config/cclocal/server/vllm-serve.sh"));
     assert!(s.contains(&format!("exec {line}")), "{s}");
+    // Issue 21: setup starts no vLLM, so Claude Code is not announced as ready.
+    assert!(
+        !out.lines().any(|l| l.starts_with("start Claude Code with")),
+        "{out}"
+    );
+    assert!(
+        out.contains("once vLLM serves with those settings, start Claude Code with"),
+        "{out}"
+    );
     let bad = setup(
         &t,
         &["--server", "mlx-lm", "--model", "m", "--ctx", "65536"],

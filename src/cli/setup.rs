@@ -834,6 +834,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
             m.id
         );
     }
+    let mut server_down = false;
     if args.system_root.is_none() {
         for action in &built.post {
             let applies = match action {
@@ -848,6 +849,12 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
                     {
                         // The drop-in is there, but Ollama does not run with it yet.
                         sys = SystemPart::NotRunning;
+                    }
+                    if matches!(action, crate::setup::PostAction::SystemdUserStart { .. })
+                        && system::did_not_start(&line)
+                    {
+                        // The unit is written, but llama-server does not run from it.
+                        server_down = true;
                     }
                     say!(args.json, "{line}");
                 }
@@ -883,6 +890,9 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         (SystemPart::ToRoot, _) => {}
         (SystemPart::Missing | SystemPart::NotRunning, Some(line)) => {
             say!(args.json, "once Ollama runs with those settings, {line}")
+        }
+        (_, Some(line)) if server_down => {
+            say!(args.json, "once llama-server runs (see above), {line}")
         }
         (_, Some(line)) => say!(args.json, "{line}"),
         (_, None) => {}
@@ -1583,9 +1593,15 @@ fn run_backend(args: &SetupArgs, kind: crate::server::ServerKind, verbose: bool)
         }
     }
     if ch.has(Part::Launcher) {
+        // setup starts none of these servers: Claude Code works once the line above ran.
+        let once = if with_server {
+            format!("once {} serves with those settings, ", kind.label())
+        } else {
+            String::new()
+        };
         say!(
             json,
-            "start Claude Code with: {}",
+            "{once}start Claude Code with: {}",
             sh_quote(&paths.launcher(&ch.launcher_name).display().to_string())
         );
     }

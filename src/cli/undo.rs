@@ -170,7 +170,7 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
             crate::tprintln!("{s}")
         }
     };
-    let m = match last_run(&runs_dir)? {
+    let m = match last_run(&runs_dir, args.force)? {
         None => {
             say("nothing to undo: no recorded run (see `cclocal undo --list`)".into());
             if args.json {
@@ -239,16 +239,38 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
         return Ok(0);
     }
     let (stop, reload) = crate::setup::llama_server::undo_service_commands(&m);
+    // Without an answering user systemd nothing ran from the unit, and once the files are
+    // restored a printed `systemctl --user …` would name a unit that is gone: say what is
+    // true instead.
+    let no_systemd = |lines: &[String]| {
+        lines
+            .first()
+            .is_some_and(|l| crate::setup::system::did_not_start(l) && !l.starts_with('`'))
+    };
+    let mut systemd = true;
     if !stop.is_empty() {
-        for line in crate::setup::system::run_systemd_user(&stop, "stop llama-server") {
-            say(line);
+        let lines = crate::setup::system::run_systemd_user(&stop, "stop llama-server");
+        if no_systemd(&lines) {
+            systemd = false;
+            say(format!(
+                "note: your user systemd did not answer, so llama-server never ran from {}; a llama-server you started directly keeps running until you stop it",
+                crate::setup::llama_server::UNIT_NAME
+            ));
+        } else {
+            lines.into_iter().for_each(&say);
         }
     }
     let n = apply_undo(&runs_dir, &m, &up)?;
     say(format!("restored {n} file(s)"));
-    if !reload.is_empty() {
-        for line in crate::setup::system::run_systemd_user(&reload, "reload llama-server's unit") {
-            say(line);
+    if !reload.is_empty() && systemd {
+        let lines = crate::setup::system::run_systemd_user(&reload, "reload llama-server's unit");
+        if no_systemd(&lines) {
+            say(format!(
+                "note: your user systemd did not answer; the earlier {} is back, and a llama-server you started directly still runs with the settings undo took back: restart it with the restored unit's ExecStart= line",
+                crate::setup::llama_server::UNIT_NAME
+            ));
+        } else {
+            lines.into_iter().for_each(&say);
         }
     }
     if m.entries.iter().any(|e| {

@@ -147,7 +147,8 @@ fn facts_lines(s: Section, f: &Facts) -> Vec<String> {
         Section::Claude => {
             if let Some(c) = &f.claude {
                 v.extend(c.files.iter().map(|p| format!("read {p}")));
-                v.extend(c.file_errors.iter().map(|e| format!("could not read {e}")));
+                // A file that could not be read is a finding (claude_config_unreadable),
+                // shown once there.
                 v.extend(c.env.iter().map(|(k, val)| match c.env_sources.get(k) {
                     Some(src) => format!("{k}={val}   (from {src})"),
                     None => format!("{k}={val}"),

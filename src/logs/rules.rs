@@ -135,17 +135,39 @@ fn window_fix(a: &Analysis, ctx: u64) -> String {
 }
 
 /// The output reserve behind a logged `effectiveWindow` of a build that prints the
-/// threshold: those builds give an unknown model a 200,000-token window and subtract
-/// `min(max output, 20000)`, so 180,000 – 199,999 reveals it; anything else counts the
-/// largest reserve, 20,000.
+/// threshold: those builds subtract `min(max output, 20000)` from the window, which is
+/// 200,000 for an unknown model, 1,000,000 for a `[1m]` one, or a configured
+/// `CLAUDE_CODE_AUTO_COMPACT_WINDOW` (clamped to at least 100,000 from 2.1.89 on, the value
+/// cclocal's own settings use at small contexts). A logged window up to 20,000 below one of
+/// those reveals the reserve; anything else counts the largest reserve, 20,000.
 fn logged_reserve(win: u64) -> u64 {
-    const WINDOW: u64 = 200_000;
     const CAP: u64 = 20_000;
-    if (WINDOW - CAP..WINDOW).contains(&win) {
-        WINDOW - win
-    } else {
-        CAP
-    }
+    [100_000u64, 200_000, 1_000_000]
+        .iter()
+        .find(|w| (*w - CAP..**w).contains(&win))
+        .map_or(CAP, |w| w - win)
+}
+
+/// Whether the logged threshold `t` and window `win` are what the planner's settings for
+/// `ctx` give one of the versions that can have written the log: then the planner's own
+/// test (`crate::planner::obeys`) has judged them, and `logs` agrees with it.
+fn planned_settings_in_effect(a: &Analysis, ctx: u64, t: u64, win: u64) -> bool {
+    let span = versions_seen(a);
+    let model = a
+        .requests
+        .iter()
+        .find_map(|r| r.model.clone())
+        .map(|m| m.to_string())
+        .unwrap_or_default();
+    let Some(env) = advise(span, ctx, &model).env().cloned() else {
+        return false;
+    };
+    span.probes().into_iter().any(|v| {
+        let c = crate::claude::compute_window(v, &model, &env);
+        c.autocompact_threshold == t as i64
+            && c.effective_window == win
+            && crate::planner::obeys(v, ctx, &model, &env)
+    })
 }
 
 fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
@@ -177,7 +199,9 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
     // test decides: threshold + reply reserve + compaction buffer within the context.
     if let Some(t) = a.summary.threshold {
         let reserve = logged_reserve(win);
-        if t + reserve + crate::planner::claude::AUTOCOMPACT_BUFFER <= ctx {
+        if t + reserve + crate::planner::claude::AUTOCOMPACT_BUFFER <= ctx
+            || planned_settings_in_effect(a, ctx, t, win)
+        {
             return Some(Finding::new(
                 "context_mismatch",
                 Severity::Ok,
@@ -195,9 +219,17 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
         )
         .detail(format!(
             "Claude Code plans with a {win}-token window (effectiveWindow={win} in the log) and \
-             compacts near {} tokens, so the prompt \
+             compacts {}, so the prompt \
              outgrows the server's {ctx}-token context first and the server drops its start",
-            win.saturating_sub(13_000)
+            match a.summary.threshold {
+                Some(t) => format!(
+                    "at {t} tokens (threshold={t} in the log), too late to leave room for a reply \
+                     ({} tokens) and the {}-token compaction buffer",
+                    logged_reserve(win),
+                    crate::planner::claude::AUTOCOMPACT_BUFFER
+                ),
+                None => format!("near {} tokens", win.saturating_sub(13_000)),
+            }
         ))
         .fix(window_fix(a, ctx)),
     )
@@ -418,12 +450,26 @@ fn timeouts(a: &Analysis) -> Option<Finding> {
             "the server was slow to answer",
         )
         .detail(parts.join("; "))
-        .fix(
-            "a long first-byte wait is prompt processing: shrink the context or reuse the \
-                 prompt cache (CLAUDE_CODE_ATTRIBUTION_HEADER=0); raise API_TIMEOUT_MS if \
-                 requests time out",
-        ),
+        .fix(timeouts_fix(a)),
     )
+}
+
+/// The fix for slow answers: the attribution header only where it was on (a session whose
+/// requests carried none, as under cclocal's launcher, already has it off) and the cache
+/// was not seen reused.
+fn timeouts_fix(a: &Analysis) -> String {
+    let header_on = a.summary.attribution_headers > 0;
+    if header_on || prompt_cache(a).is_some() {
+        "a long first-byte wait is prompt processing: shrink the context or reuse the \
+         prompt cache (CLAUDE_CODE_ATTRIBUTION_HEADER=0); raise API_TIMEOUT_MS if \
+         requests time out"
+            .into()
+    } else {
+        "a long first-byte wait is prompt processing: a smaller context or a faster \
+         server/model shortens it (`cclocal plan` shows both); raise API_TIMEOUT_MS if \
+         requests time out"
+            .into()
+    }
 }
 
 #[cfg(test)]
@@ -571,5 +617,64 @@ mod tests {
         assert!(!fix.contains("CLAUDE_CODE_MAX_CONTEXT_TOKENS"), "{fix}");
         let env = parse_export(&fix).unwrap();
         assert!(obeys(Version(2, 1, 121), 65_536, "q", &env), "{fix}");
+    }
+
+    /// Issue 21: the fix `logs` prints for a threshold-format session, applied, makes each
+    /// version of that format log a threshold and window that `logs` then accepts (it
+    /// judges the logged threshold, not the window less 13000).
+    #[test]
+    fn the_logs_fix_applied_gives_a_log_that_logs_accepts() {
+        let mut a = Analysis::default();
+        a.summary.effective_window = Some(180_000);
+        a.summary.threshold = Some(167_000);
+        for ctx in [28_672u64, 32_768, 40_960, 49_152, 65_536, 131_072] {
+            let opts = RuleOptions {
+                server_ctx: Some(ctx),
+            };
+            let f = context_mismatch(&a, &opts).unwrap();
+            assert_eq!(f.severity, Severity::Error, "{ctx}");
+            let logs_env = parse_export(&f.fix).unwrap_or_else(|| panic!("{ctx}: {}", f.fix));
+            for v in versions_seen(&a).probes() {
+                // The settings `logs` printed, and those doctor, plan and setup print for
+                // that one version.
+                let one = crate::planner::advise_version(v, ctx, "m").env().cloned();
+                for env in [Some(logs_env.clone()), one].into_iter().flatten() {
+                    let c = crate::claude::compute_window(v, "m", &env);
+                    if !c.proactive {
+                        continue;
+                    }
+                    let mut after = Analysis::default();
+                    after.summary.effective_window = Some(c.effective_window);
+                    after.summary.threshold = Some(c.autocompact_threshold as u64);
+                    let g = context_mismatch(&after, &opts).unwrap();
+                    assert_eq!(
+                        g.severity,
+                        Severity::Ok,
+                        "{v} at {ctx}: {env:?} gives threshold={} effectiveWindow={}: {}",
+                        c.autocompact_threshold,
+                        c.effective_window,
+                        g.detail
+                    );
+                }
+            }
+        }
+    }
+
+    /// Issue 21: with the attribution header already off (no request carried it, as under
+    /// cclocal's launcher) and no sign of a cache re-read, `timeouts` does not recommend
+    /// turning it off.
+    #[test]
+    fn timeouts_do_not_recommend_a_header_already_off() {
+        let mut a = Analysis::default();
+        a.summary.slow_first_bytes = 2;
+        let f = timeouts(&a).unwrap();
+        assert!(!f.fix.contains("ATTRIBUTION_HEADER"), "{}", f.fix);
+        a.summary.attribution_headers = 3;
+        let f = timeouts(&a).unwrap();
+        assert!(
+            f.fix.contains("CLAUDE_CODE_ATTRIBUTION_HEADER=0"),
+            "{}",
+            f.fix
+        );
     }
 }

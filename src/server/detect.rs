@@ -222,15 +222,45 @@ pub fn detect_with(http: &mut Http, forced: Option<ServerKind>) -> Detection {
     if let Some(k) = forced {
         d.kind = Some(k);
         d.trail.push(format!(
-            "--server {}: the kind is given, fingerprints skipped",
+            "--server {}: the kind is given, detection skipped",
             k.name()
         ));
-        // A forced llama-server can still be loading.
-        if k == ServerKind::LlamaServer {
-            if let Verdict::Loading(why) = super::llama_server::fingerprint(http) {
-                d.loading = true;
+        // Naming a kind skips detection, not verification: what answers must still be an
+        // LLM server. Its own fingerprint passing settles it (a llama-server can still be
+        // loading); else, when no kind's fingerprint matches either, it is none.
+        let own = KINDS
+            .iter()
+            .find(|i| i.kind == k)
+            .and_then(|i| i.detect)
+            .map(|fp| fp(http));
+        match own {
+            Some(Verdict::Loading(why)) => {
+                d.loading = k == ServerKind::LlamaServer;
                 d.trail.push(why);
             }
+            Some(Verdict::No(why)) => {
+                d.trail.push(format!("not {}: {why}", k.label()));
+                let found = detect_with(http, None);
+                // A web page, or 404 for every route, is no server of any kind; a 401, an
+                // empty body or a 500 can be the named server behind a token or failing,
+                // which its own probe reports.
+                let none = {
+                    let answers: Vec<&Response> = http.answers().map(|(_, r)| r).collect();
+                    answers.iter().any(|r| looks_html(r))
+                        || (!answers.is_empty() && answers.iter().all(|r| r.status == 404))
+                };
+                if found.kind == Some(ServerKind::Unknown) && none {
+                    let what = found.answered.unwrap_or_default();
+                    d.trail.push(format!(
+                        "no fingerprint matched; --server {} names the kind, but what answered is {what}",
+                        k.name()
+                    ));
+                    d.kind = Some(ServerKind::Unknown);
+                    d.answered = Some(what);
+                }
+            }
+            Some(Verdict::Match(why)) => d.trail.push(why),
+            None => {}
         }
         return d;
     }

@@ -34,8 +34,9 @@ pub enum PostAction {
     /// `launchctl bootout` + `launchctl bootstrap gui/<uid> <plist>`.
     LaunchctlBootstrap { uid: u32, plist: PathBuf },
     /// `systemctl --user daemon-reload`, `enable --now` and `restart` of llama-server's
-    /// user unit (or the commands printed when the user's systemd does not answer).
-    SystemdUserStart { unit: String },
+    /// user unit (or the commands printed when the user's systemd does not answer). `direct`
+    /// is the unit's command line as a shell runs it, for a machine without user systemd.
+    SystemdUserStart { unit: String, direct: String },
 }
 
 #[derive(Debug, Clone)]
@@ -371,6 +372,11 @@ fn llama_server_files(
     match (here, ch.target) {
         (true, TargetOs::Linux) => post.push(PostAction::SystemdUserStart {
             unit: llama_server::UNIT_NAME.into(),
+            direct: llama_server::argv(ch, ls)?
+                .iter()
+                .map(|w| sh_quote(w))
+                .collect::<Vec<_>>()
+                .join(" "),
         }),
         (true, TargetOs::Macos) => post.push(PostAction::LaunchctlBootstrap {
             uid: host.uid,

@@ -118,6 +118,15 @@ pub fn is_failure(line: &str) -> bool {
     line.starts_with('`') && line.contains("` failed")
 }
 
+/// How [`run_systemd_user`] says the user's systemd did not answer.
+const NO_USER_SYSTEMD: &str = "your user systemd did not answer";
+
+/// Whether a line of [`perform`] says a service was not (re)started: a command failed, or
+/// the user's systemd did not answer and only the commands were printed.
+pub fn did_not_start(line: &str) -> bool {
+    is_failure(line) || line.starts_with(NO_USER_SYSTEMD)
+}
+
 /// Runs one post action; returns what to tell the user.
 pub fn perform(action: &PostAction) -> Vec<String> {
     let t = Duration::from_secs(60);
@@ -140,9 +149,16 @@ pub fn perform(action: &PostAction) -> Vec<String> {
                 }
             }
         }
-        PostAction::SystemdUserStart { unit } => {
+        PostAction::SystemdUserStart { unit, direct } => {
             let commands = super::llama_server::systemd_start_commands();
-            out.extend(run_systemd_user(&commands, &format!("start {unit}")));
+            let lines = run_systemd_user(&commands, &format!("start {unit}"));
+            let started = !lines.iter().any(|l| did_not_start(l));
+            out.extend(lines);
+            if !started {
+                out.push(format!(
+                    "llama-server is not running under systemd; or run it directly: {direct}"
+                ));
+            }
         }
         PostAction::LaunchctlBootstrap { uid, plist } => {
             let label = plist
@@ -192,7 +208,7 @@ pub fn run_systemd_user(commands: &[Vec<String>], purpose: &str) -> Vec<String> 
     if !user_systemd_answers() {
         let all: Vec<String> = commands.iter().map(line).collect();
         return vec![format!(
-            "your user systemd did not answer (`systemctl --user` needs a login session); to {purpose}, run:\n    {}",
+            "{NO_USER_SYSTEMD} (`systemctl --user` needs a login session); to {purpose}, run:\n    {}",
             all.join(" && ")
         )];
     }

@@ -20,13 +20,22 @@ use crate::shell::quote::sh_quote;
 use std::path::{Path, PathBuf};
 
 /// The newest run that has not been undone (a run whose manifest is damaged counts: it
-/// is reported rather than skipped).
-pub fn last_run(runs_dir: &Path) -> Result<Option<Run>> {
+/// is reported rather than skipped). With `force`, a run whose undo left files that changed
+/// after cclocal wrote them counts too: `cclocal undo --force` is what that undo suggested.
+pub fn last_run(runs_dir: &Path, force: bool) -> Result<Option<Run>> {
     Ok(list_all(runs_dir)?.into_iter().rev().find(|r| match r {
-        Run::Ok(m) => m.undone_unix.is_none(),
+        Run::Ok(m) => m.undone_unix.is_none() || (force && left_files(m)),
         Run::Broken(_) => true,
     }))
 }
+
+/// Whether an undo of `m` left files for `undo --force` (they are not marked undone).
+pub fn left_files(m: &Manifest) -> bool {
+    m.notes.iter().any(|n| n.starts_with(LEFT_NOTE)) && m.entries.iter().any(|e| !e.undone)
+}
+
+/// How a run's notes record a file its undo left as it was.
+const LEFT_NOTE: &str = "undo left ";
 
 /// What undo will do for a run.
 #[derive(Debug, Clone, Default)]
@@ -152,13 +161,18 @@ pub fn apply_undo(runs_dir: &Path, m: &Manifest, up: &UndoPlan) -> Result<usize>
         let _ = std::fs::remove_dir(d);
     }
     let mut m = m.clone();
-    if !up.skipped.is_empty() {
-        m.notes.extend(
-            up.skipped
-                .iter()
-                .map(|(p, why)| format!("undo left {}: {why}", p.display())),
-        );
+    // The files taken back are marked, so that `undo --force` later plans only those left.
+    for e in m.entries.iter_mut() {
+        if !up.skipped.iter().any(|(p, _)| *p == e.path) {
+            e.undone = true;
+        }
     }
+    m.notes.retain(|n| !n.starts_with(LEFT_NOTE));
+    m.notes.extend(
+        up.skipped
+            .iter()
+            .map(|(p, why)| format!("{LEFT_NOTE}{}: {why}", p.display())),
+    );
     mark_undone(runs_dir, &m)?;
     Ok(n)
 }

@@ -218,6 +218,15 @@ fn vllm_setup_prints_the_serve_line() {
     );
     let s = read(&t.home().join(".config/cclocal/server/vllm-serve.sh"));
     assert!(s.contains(&format!("exec {line}")), "{s}");
+    // Issue 21: setup starts no vLLM, so Claude Code is not announced as ready.
+    assert!(
+        !out.lines().any(|l| l.starts_with("start Claude Code with")),
+        "{out}"
+    );
+    assert!(
+        out.contains("once vLLM serves with those settings, start Claude Code with"),
+        "{out}"
+    );
     let bad = setup(
         &t,
         &["--server", "mlx-lm", "--model", "m", "--ctx", "65536"],
@@ -348,6 +357,13 @@ fn drift_from_an_lm_studio_setup_names_lms_load() {
             .as_str()
             .unwrap()
             .contains(&format!("lms load {KEY} --context-length 65536")),
+        "{f}"
+    );
+    // Issue 21: a loaded model keeps its context, so the fix unloads it first.
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.find(&format!("lms unload {KEY};"))
+            .is_some_and(|u| u < fix.find("lms load").unwrap()),
         "{f}"
     );
 }

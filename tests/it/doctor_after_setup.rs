@@ -193,3 +193,22 @@ settings_path = "/nonexistent/s.json"
     assert!(text.contains("Doctor found issues"), "{text}");
     assert!(!text.contains("has not set this machine up"), "{text}");
 }
+
+/// Issue 21: an unreadable settings.json is said once (its finding), not again among the
+/// facts `doctor -v` lists.
+#[test]
+fn an_unreadable_settings_file_is_said_once() {
+    let fake = FakeOllama::start(
+        Scenario::new("0.30.0")
+            .model(FakeModel::llama("qwen3-coder:30b"))
+            .loaded(Loaded::new("qwen3-coder:30b", 65_536)),
+    );
+    let t = TestHome::new();
+    support::fake_claude_version(&t.dir.path().join("bin"), "2.1.332");
+    setup(&t, &fake.base_url);
+    std::fs::create_dir_all(t.home().join(".claude")).unwrap();
+    std::fs::write(t.home().join(".claude/settings.json"), "{\"env\": {").unwrap();
+    let (_, text) = doctor(&t, &["-v"]);
+    let n = text.matches(".claude/settings.json: invalid JSON").count();
+    assert_eq!(n, 1, "{text}");
+}

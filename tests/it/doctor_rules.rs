@@ -802,11 +802,20 @@ fn setup_drift_against_what_is_live() {
         "{}",
         d.detail
     );
-    assert!(d.fix.contains("cclocal setup"));
+    // Issue 21: running setup again writes the same files; the server must restart.
+    assert!(
+        d.fix
+            .starts_with("sudo systemctl daemon-reload && sudo systemctl restart ollama")
+            && d.fix
+                .contains("OLLAMA_CONTEXT_LENGTH=131072 OLLAMA_KV_CACHE_TYPE=q4_0"),
+        "{}",
+        d.fix
+    );
     // Claude Code was upgraded across a version gate since setup ran.
     let f = with(config(65_536, "q8_0", "2.1.197"));
     let d = find(&f, "setup_drift");
     assert_eq!(d.severity, Severity::Warning);
+    assert!(d.fix.starts_with("run `cclocal setup` again"), "{}", d.fix);
     assert!(
         d.detail
             .contains("computed for 2.1.197, 2.1.332 is installed"),
@@ -824,6 +833,99 @@ fn setup_drift_against_what_is_live() {
         error: Some("expected `=`".into()),
     });
     assert!(find(&f, "setup_drift").title.contains("cannot be read"));
+}
+
+/// Issue 21: a server that runs a smaller context than setup configured (never restarted)
+/// gets one fix from all three findings it causes: restart it with what setup wrote. Not
+/// "run setup again" (which changes nothing), not "lower Claude Code's window".
+#[test]
+fn drift_context_and_small_context_point_one_way() {
+    use cclocal::doctor::facts::SetupFacts;
+    use cclocal::setup::config::{ClaudeConfig, ModelConfig, ServerConfig, SetupConfig};
+    for (kind, restart) in [
+        ("vllm", "stop vLLM and start it again with the line setup wrote: sh ~/.config/cclocal/server/vllm-serve.sh"),
+        ("llama-server", "systemctl --user restart cclocal-llama-server.service"),
+        ("ollama", "sudo systemctl daemon-reload && sudo systemctl restart ollama"),
+    ] {
+        let mut f = healthy();
+        f.server.kind = Some(match kind {
+            "vllm" => cclocal::server::ServerKind::Vllm,
+            "llama-server" => cclocal::server::ServerKind::LlamaServer,
+            _ => cclocal::server::ServerKind::Ollama,
+        });
+        f.server_config = None;
+        f.server.llama_command = None;
+        f.claude.as_mut().unwrap().launcher = Some("/h/.local/bin/claude-local".into());
+        f.model.as_mut().unwrap().served_context = Some(16_384);
+        f.setup = Some(SetupFacts {
+            path: "/h/.config/cclocal/config.toml".into(),
+            config: Some(SetupConfig {
+                version: 1,
+                server: ServerConfig {
+                    kind: cclocal::server::ServerKind::parse(kind).unwrap(),
+                    url: "http://127.0.0.1:8000".into(),
+                    flash_attention: true,
+                    kv_cache_type: "q8_0".into(),
+                    keep_alive: "1h".into(),
+                },
+                model: ModelConfig {
+                    name: "qwen3-coder-next".into(),
+                    context: 65_536,
+                },
+                claude: ClaudeConfig {
+                    version: "2.1.332".into(),
+                    launcher_name: "claude-local".into(),
+                    launcher_path: "/h/.local/bin/claude-local".into(),
+                    settings_path: "/h/.config/cclocal/claude-settings.json".into(),
+                },
+                target: "linux".into(),
+                wrote: vec!["launcher".into(), "server".into()],
+                llama_server: None,
+                chosen: None,
+            }),
+            error: None,
+        });
+        let got = all(&f);
+        let fixes: Vec<(&str, &str)> = got
+            .iter()
+            .filter(|(_, x)| {
+                ["setup_drift", "context_mismatch", "server_context_small"].contains(&x.id)
+                    && x.severity >= Severity::Warning
+            })
+            .map(|(_, x)| (x.id, x.fix.as_str()))
+            .collect();
+        assert!(fixes.len() >= 2, "{kind}: {fixes:?}");
+        for (id, fix) in &fixes {
+            assert!(fix.starts_with(restart), "{kind}: {id}: {fix}");
+        }
+    }
+}
+
+/// Issue 21: with no model set, Claude Code sends a `claude-*` name, gives it its own
+/// window and ignores CLAUDE_CODE_MAX_CONTEXT_TOKENS: the window fix names the model too.
+#[test]
+fn the_window_fix_names_the_model_when_none_is_set() {
+    let mut f = healthy();
+    let c = f.claude.as_mut().unwrap();
+    c.env.remove("ANTHROPIC_MODEL");
+    c.env.remove("CLAUDE_CODE_MAX_CONTEXT_TOKENS");
+    c.env.remove("CLAUDE_CODE_AUTO_COMPACT_WINDOW");
+    c.model = None;
+    f.model.as_mut().unwrap().served_context = Some(32_768);
+    let d = find(&f, "context_mismatch");
+    assert!(
+        d.fix.contains("ANTHROPIC_MODEL=qwen3-coder-next:latest"),
+        "{}",
+        d.fix
+    );
+    // A model that is set is not set again.
+    let mut f = healthy();
+    let c = f.claude.as_mut().unwrap();
+    c.env.remove("CLAUDE_CODE_MAX_CONTEXT_TOKENS");
+    c.env.remove("CLAUDE_CODE_AUTO_COMPACT_WINDOW");
+    f.model.as_mut().unwrap().served_context = Some(32_768);
+    let d = find(&f, "context_mismatch");
+    assert!(!d.fix.contains("ANTHROPIC_MODEL"), "{}", d.fix);
 }
 
 #[test]

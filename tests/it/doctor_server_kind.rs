@@ -65,6 +65,26 @@ fn an_html_page_is_named_not_taken_for_ollama() {
     );
 }
 
+/// Issue 21: `--server KIND` skips detection, not verification: a web page named as
+/// llama-server (the doctor's own suggestion) is still not an LLM server.
+#[test]
+fn a_named_kind_does_not_turn_a_web_page_into_a_server() {
+    let page =
+        "<!DOCTYPE html><html><head><title>Router admin</title></head><body>hi</body></html>";
+    let fake = FakeHttp::start(Routes::new(Answer::html(200, page)));
+    for kind in ["llama-server", "ollama", "vllm", "lmstudio", "mlx-lm"] {
+        let (doc, text) = run(&fake.base_url, &["--server", kind]);
+        let f = finding(&doc, "server_not_llm");
+        assert_eq!(f["severity"], "error", "{kind}: {f}");
+        assert!(
+            f["detail"].as_str().unwrap().contains("Router admin"),
+            "{kind}: {f}"
+        );
+        assert!(!text.contains("[✓] Server"), "{kind}: {text}");
+        assert!(!text.contains("serving 0 model(s)"), "{kind}: {text}");
+    }
+}
+
 #[test]
 fn a_server_answering_404_to_everything_is_not_told_to_upgrade_ollama() {
     let fake = FakeHttp::start(Routes::new(Answer::text(404, "404 page not found")));

@@ -22,6 +22,7 @@ mod doctor_scenarios;
 mod doctor_server_kind;
 mod env_names;
 mod fake_shapes;
+mod fix_closure;
 mod gguf_hostile;
 mod llama_server_journey;
 mod logs_claude_e2e;

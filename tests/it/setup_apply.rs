@@ -234,6 +234,35 @@ fn undo_leaves_an_edited_owned_file_names_it_and_takes_back_the_rest() {
     );
 }
 
+/// Issue 21 (ghost undo hint): the "(or `cclocal undo --force` now)" an undo prints for an
+/// edited owned file works: the forced undo takes that file back instead of saying "nothing
+/// to undo", and then there is nothing left.
+#[test]
+fn undo_force_after_an_undo_that_left_a_file_takes_it_back() {
+    let t = TestHome::new();
+    assert!(t.setup(&["--yes", "--only", "launcher"]).status.success());
+    let settings = t.home().join(".config/cclocal/claude-settings.json");
+    std::fs::write(&settings, "{\"env\": {}}\n").unwrap();
+    let o = t.run(&["undo"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("cclocal undo --force"), "{}", text(&o));
+    let o = t.run(&["undo", "--force"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("nothing to undo"), "{}", text(&o));
+    assert!(
+        !settings.exists(),
+        "the forced undo removed the settings file setup created"
+    );
+    assert!(
+        !t.home().join(".local/bin/claude-local").exists(),
+        "the launcher stays undone"
+    );
+    let o = t.run(&["undo", "--force"]);
+    assert!(text(&o).contains("nothing to undo"), "{}", text(&o));
+    let o = t.run(&["undo"]);
+    assert!(text(&o).contains("nothing to undo"), "{}", text(&o));
+}
+
 #[test]
 fn read_only_directory_gives_a_clear_error_and_no_half_written_file() {
     let t = TestHome::new();

@@ -276,6 +276,73 @@ fn without_a_user_systemd_the_commands_are_printed() {
     );
 }
 
+/// Issue 21: with no user systemd, setup says how to run the server directly (the unit's
+/// command line) and does not tell the user to start Claude Code as if the server ran; undo
+/// then prints no `systemctl --user disable --now …` for a unit it is about to remove.
+#[test]
+fn without_a_user_systemd_setup_offers_the_command_line_and_undo_names_no_gone_unit() {
+    let t = TestHome::new();
+    let fake = fake_systemctl(t.dir.path(), false);
+    let o = setup(&t, &fake, &[]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    let unit = std::fs::read_to_string(
+        t.home()
+            .join(".config/systemd/user/cclocal-llama-server.service"),
+    )
+    .unwrap();
+    let argv = exec_start(&unit);
+    let direct = out
+        .lines()
+        .find_map(|l| {
+            l.split_once("or run it directly: ")
+                .map(|x| x.1.to_string())
+        })
+        .unwrap_or_else(|| panic!("no direct command line: {out}"));
+    assert_eq!(
+        crate::support::fix_apply::shell_words(&direct).unwrap(),
+        argv,
+        "the direct line runs what the unit runs"
+    );
+    assert!(
+        !out.lines().any(|l| l.starts_with("start Claude Code with")),
+        "{out}"
+    );
+    assert!(out.contains("once llama-server runs"), "{out}");
+    let o = t
+        .command(&["undo"])
+        .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("disable --now"), "{}", text(&o));
+}
+
+/// Issue 21: a `systemctl --user` that fails is reported as failed, and Claude Code is not
+/// announced as ready.
+#[test]
+fn a_failing_systemctl_is_reported_and_claude_code_waits_for_the_server() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = TestHome::new();
+    let bin = t.dir.path().join("fail-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let p = bin.join("systemctl");
+    std::fs::write(
+        &p,
+        "#!/bin/sh\ncase \"$*\" in *show-environment*|*daemon-reload*) exit 0 ;; esac\necho 'Failed to enable unit: Unit file is masked.' >&2\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = setup(&t, &bin, &[]);
+    let out = text(&o);
+    assert!(out.contains("failed"), "{out}");
+    assert!(out.contains("or run it directly: "), "{out}");
+    assert!(
+        !out.lines().any(|l| l.starts_with("start Claude Code with")),
+        "{out}"
+    );
+}
+
 #[test]
 fn macos_launch_agent_runs_the_same_command_line() {
     let Some(python) = support::tool("python3") else {

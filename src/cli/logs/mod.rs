@@ -68,7 +68,33 @@ pub struct LogsArgs {
 
 /// The findings `logs` shows for a debug log's analysis (also `--follow`'s summary).
 pub fn findings_of(a: &Analysis, server_ctx: Option<u64>) -> Vec<Finding> {
-    logs::findings(a, &logs::RuleOptions { server_ctx })
+    let mut findings = logs::findings(a, &logs::RuleOptions { server_ctx });
+    launcher_note(&mut findings, server_ctx);
+    findings
+}
+
+/// Where `cclocal setup` wrote a launcher, an `export …` fix reaches only a `claude` started
+/// from the shell: the launcher passes cclocal's settings file with `--settings`, whose
+/// `env` wins over the shell. Each such fix then also says where to change it for a session
+/// started by the launcher.
+fn launcher_note(findings: &mut [crate::findings::Finding], server_ctx: Option<u64>) {
+    let Ok(paths) = crate::setup::Paths::from_env() else {
+        return;
+    };
+    let settings = paths.claude_settings();
+    if !settings.is_file() {
+        return;
+    }
+    let setup = match server_ctx {
+        Some(c) => format!("cclocal setup --ctx {c}"),
+        None => "cclocal setup --ctx <served context>".into(),
+    };
+    for f in findings.iter_mut().filter(|f| f.fix.starts_with("export ")) {
+        f.fix.push_str(&format!(
+            "   (for `claude` started from this shell; a session started by cclocal's launcher reads {} instead, which wins over the shell: there run `{setup}`, which rewrites it)",
+            settings.display()
+        ));
+    }
 }
 
 pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {

@@ -94,8 +94,11 @@ pub fn drift_fix(f: &Facts, cfg: &crate::setup::config::SetupConfig) -> Option<S
     if f.server.kind != Some(ServerKind::LmStudio) || cfg.server.kind != ServerKind::LmStudio {
         return None;
     }
+    // A loaded model keeps the context it was loaded with: unload it first (as the start
+    // script does).
     Some(format!(
-        "load the model with the configured context again: {}   (the script `cclocal setup --server lmstudio` wrote does this: sh ~/.config/cclocal/server/{})",
+        "load the model with the configured context again: lms unload {}; {}   (the script `cclocal setup --server lmstudio` wrote does this: sh ~/.config/cclocal/server/{})",
+        sh_quote(&cfg.model.name),
         lms_load_line(f, &cfg.model.name, cfg.model.context),
         crate::setup::lmstudio::SCRIPT
     ))

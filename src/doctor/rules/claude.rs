@@ -30,7 +30,14 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 .fix("npm install -g @anthropic-ai/claude-code   (or: curl -fsSL https://claude.ai/install.sh | bash)"),
         );
     }
+    // One finding per file, however many of the probes read it (the launcher's settings
+    // and Claude Code's own files can name the same settings.json).
+    let mut seen: Vec<&String> = Vec::new();
     for e in &c.file_errors {
+        if seen.contains(&e) {
+            continue;
+        }
+        seen.push(e);
         push(
             out,
             s,

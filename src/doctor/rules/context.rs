@@ -100,6 +100,9 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                     m.trained_context.map(|t| format!(" (the model was trained for {t})")).unwrap_or_default()
                 ))
                 .fix(match &fix_to {
+                    // The server runs other settings than setup wrote (which were not
+                    // small): restarting it is the one fix (as setup_drift says).
+                    _ if drift_restart(f, c).is_some() => drift_restart(f, c).unwrap_or_default(),
                     Some(t) => serve_fix(f, m, t, ""),
                     None => no_setting(m),
                 }),
@@ -154,9 +157,13 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                             format!("past that {}, so the session stops instead of compacting", super::backends::overflow_words(f))
                         },
                     ))
-                    .fix(match advice.env() {
-                        Some(env) => claude_env_fix(f, &env_line(env), &format!(" --ctx {c}")),
-                        None => advice.line(),
+                    .fix(match (drift_restart(f, c), advice.env()) {
+                        // The launcher's settings are for the context setup configured,
+                        // which the server does not serve yet: restarting it is the one fix
+                        // (as setup_drift says).
+                        (Some(restart), _) if f.claude.as_ref().is_some_and(|x| x.launcher.is_some()) => restart,
+                        (_, Some(env)) => claude_env_fix(f, &env_line(&super::with_model(f, &m.name, env)), &format!(" --ctx {c}")),
+                        (_, None) => advice.line(),
                     }),
             );
         }
@@ -346,4 +353,12 @@ pub fn serve_fix(f: &Facts, m: &ModelFacts, t: &FixTarget, lead: &str) -> String
         format!("   (the planner's choice for this machine: a {kv} KV cache; `cclocal plan {}` shows the rows)", m.name)
     };
     format!("{lead}{}{derived}", set_server_vars(f, &vars))
+}
+
+/// The restart that brings the server to the larger context `cclocal setup` configured
+/// (it serves `c`), when that is the drift; `None` otherwise.
+fn drift_restart(f: &Facts, c: u64) -> Option<String> {
+    let cfg = super::served_context_drift(f)?;
+    (cfg.model.context > c && cfg.model.context >= CONTEXT_UNUSABLE)
+        .then(|| super::restart_fix(f, cfg))
 }

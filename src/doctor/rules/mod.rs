@@ -8,6 +8,7 @@ mod llama;
 mod server;
 mod serverlog;
 pub mod setup;
+pub(crate) use setup::{restart_fix, served_context_drift};
 
 pub use crate::claude::env_line;
 use crate::claude::{compute_window, EnvMap, Version, WindowCalc, LATEST_KNOWN};
@@ -178,7 +179,7 @@ pub fn window_settings_fix(f: &Facts) -> String {
         Some((m, c)) => {
             let advice = crate::planner::advise_version(v, c, &m.name);
             match advice.env() {
-                Some(env) => claude_env_fix(f, &env_line(env), &format!(" --ctx {c}")),
+                Some(env) => claude_env_fix(f, &env_line(&with_model(f, &m.name, env)), &format!(" --ctx {c}")),
                 None => advice.line(),
             }
         }
@@ -187,6 +188,20 @@ pub fn window_settings_fix(f: &Facts) -> String {
             model.map_or("MODEL", |m| m.name.as_str())
         ),
     }
+}
+
+/// `env` for the served model `served`, plus `ANTHROPIC_MODEL=served` where Claude Code would
+/// otherwise send a `claude-*` name (none set, or a Claude name): Claude Code gives such a
+/// name its own window and ignores `CLAUDE_CODE_MAX_CONTEXT_TOKENS` (docs/claude-code.md),
+/// so the settings computed for the served model work only with that model named.
+pub fn with_model(f: &Facts, served: &str, env: &EnvMap) -> EnvMap {
+    let mut env = env.clone();
+    let sent = f.claude.as_ref().and_then(|c| c.model.as_deref());
+    let claude_name = |n: &str| n.trim().to_ascii_lowercase().starts_with("claude-");
+    if sent.map_or(true, claude_name) && !claude_name(served) {
+        env.insert("ANTHROPIC_MODEL".into(), served.to_string());
+    }
+    env
 }
 
 /// How to give Claude Code `vars`: through `cclocal setup{setup_args}` when a launcher

@@ -97,21 +97,45 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         return;
     };
     let drift = drift(f, cfg);
+    if drift.is_empty() {
+        return;
+    }
     let worst = drift
         .iter()
         .map(|d| d.severity)
         .max()
         .unwrap_or(Severity::Info);
+    // The server runs other settings than setup wrote: re-running setup writes the same
+    // files again and changes nothing; restarting the server is what makes them live.
+    // Setup configured the server only when it wrote its part (`--only launcher` did not).
+    let server_drift =
+        drift.iter().any(|d| d.topic != DriftTopic::ClaudeVersion) && wrote_server(cfg);
+    let claude_drift = drift
+        .iter()
+        .any(|d| d.topic == DriftTopic::ClaudeVersion && d.severity >= Severity::Warning);
+    let fix = if server_drift && claude_drift {
+        format!(
+            "run `cclocal setup` again (for the Claude Code installed now), then {}",
+            restart_fix(f, cfg)
+        )
+    } else if server_drift {
+        restart_fix(f, cfg)
+    } else if claude_drift {
+        "run `cclocal setup` again (it computes the Claude Code settings for the version installed now)".into()
+    } else {
+        "run `cclocal setup` again (it re-applies config.toml; change one value with a flag, e.g. --ctx)".into()
+    };
     let drift: Vec<&str> = drift.iter().map(|d| d.text.as_str()).collect();
-    if drift.is_empty() {
-        return;
-    }
     push(
         out,
         s,
-        finding("setup_drift", worst, "what `cclocal setup` configured is not what is live")
-            .detail(format!("{} ({})", drift.join("; "), setup.path))
-            .fix(super::backends::drift_fix(f, cfg).unwrap_or_else(|| "run `cclocal setup` again (it re-applies config.toml; change one value with a flag, e.g. --ctx)".into())),
+        finding(
+            "setup_drift",
+            worst,
+            "what `cclocal setup` configured is not what is live",
+        )
+        .detail(format!("{} ({})", drift.join("; "), setup.path))
+        .fix(fix),
     );
 }
 
@@ -241,4 +265,62 @@ pub fn drift(f: &Facts, cfg: &SetupConfig) -> Vec<Drift> {
         }
     }
     drift
+}
+
+/// Whether the served context differs from what setup configured, for the model setup
+/// configured (the server was not restarted with setup's settings).
+pub fn served_context_drift(f: &Facts) -> Option<&crate::setup::config::SetupConfig> {
+    let cfg = f.setup.as_ref()?.config.as_ref()?;
+    let single_llama = f.server.kind == Some(crate::server::ServerKind::LlamaServer)
+        && f.server.llama.as_ref().is_some_and(|l| !l.router);
+    let m = f
+        .model
+        .as_ref()
+        .filter(|m| single_llama || same_model(&m.name, &cfg.model.name))?;
+    match (m.served_context, m.served_context_source) {
+        (Some(c), Some(ContextSource::Live)) if c != cfg.model.context && wrote_server(cfg) => {
+            Some(cfg)
+        }
+        _ => None,
+    }
+}
+
+/// Whether that setup run wrote the server's configuration (not `--only launcher`).
+fn wrote_server(cfg: &crate::setup::config::SetupConfig) -> bool {
+    cfg.wrote.iter().any(|w| w == "server")
+}
+
+/// What restarts the server with the settings `cclocal setup` wrote, for the kind it set
+/// up: the one fix for a server that runs other settings (`setup_drift`, and the context
+/// findings that drift causes).
+pub fn restart_fix(f: &Facts, cfg: &crate::setup::config::SetupConfig) -> String {
+    use crate::setup::llama_server::UNIT_NAME;
+    let home_file = |name: &str| format!("~/.config/cclocal/server/{name}");
+    use crate::server::ServerKind;
+    match cfg.server.kind {
+        ServerKind::LlamaServer => format!(
+            "systemctl --user restart {UNIT_NAME}   (llama-server serves what setup's unit says only once restarted; without a user systemd, stop the llama-server that runs and start the ExecStart= line of ~/.config/systemd/user/{UNIT_NAME} directly)"
+        ),
+        ServerKind::LmStudio => super::backends::drift_fix(f, cfg).unwrap_or_else(|| {
+            format!(
+                "lms unload {m}; {}   (a loaded model keeps the context it was loaded with; the script setup wrote does both: sh {})",
+                crate::planner::lms_load_line(&cfg.model.name, cfg.model.context, false),
+                home_file(crate::setup::lmstudio::SCRIPT),
+                m = crate::shell::quote::sh_quote(&cfg.model.name),
+            )
+        }),
+        ServerKind::Vllm => format!(
+            "stop vLLM and start it again with the line setup wrote: sh {}   (vLLM reads --max-model-len only at start)",
+            home_file(crate::setup::vllm::SCRIPT)
+        ),
+        ServerKind::VllmMlx => format!(
+            "stop vllm-mlx and start it again with the line setup wrote: sh {}",
+            home_file(crate::setup::vllm_mlx::SCRIPT)
+        ),
+        _ if cfg.target == "macos" => "quit the Ollama app and open it again (with brew services: `brew services restart ollama`): Ollama reads the variables setup set only when it starts".into(),
+        _ => format!(
+            "sudo systemctl daemon-reload && sudo systemctl restart ollama   (Ollama reads setup's drop-in only when it restarts; an `ollama serve` started by hand: stop it and run OLLAMA_CONTEXT_LENGTH={} OLLAMA_KV_CACHE_TYPE={} OLLAMA_FLASH_ATTENTION=1 OLLAMA_KEEP_ALIVE={} ollama serve)",
+            cfg.model.context, cfg.server.kv_cache_type, cfg.server.keep_alive
+        ),
+    }
 }

@@ -218,8 +218,14 @@ fn model_reloaded(a: &ServerAnalysis, w: Window) -> Option<Finding> {
     let ctx = reloads
         .iter()
         .any(|l| l.reason == ReloadReason::DifferentContext);
+    let other = reloads.iter().any(|l| l.reason == ReloadReason::OtherModel);
     let fix = if expired {
         "keep the model loaded during sessions: OLLAMA_KEEP_ALIVE=-1 (or a longer duration)"
+    } else if !ctx && !other {
+        // Only restarts: one model for all tiers changes nothing.
+        "the server itself restarted (a crash, an out-of-memory kill or a service restart): \
+         its log just before each restart says why; a smaller context or model keeps it \
+         within memory (`cclocal plan`)"
     } else if ctx {
         "send every request with the same context: set OLLAMA_CONTEXT_LENGTH once instead of \
          per-request num_ctx, and use one model for all Claude Code tiers"
@@ -422,5 +428,39 @@ time=2026-11-20T10:05:00.000Z level=ERROR source=routes.go:2100 msg=\"chat reque
             ..Window::all()
         };
         assert!(findings(&a, later).is_empty());
+    }
+
+    /// Issue 21: a reload whose cause is a restart of the server is not fixed by "one model
+    /// for all tiers".
+    #[test]
+    fn a_restart_is_not_told_to_use_one_model() {
+        let load = |at: i64, reason| Load {
+            at: Some(at),
+            epoch: 0,
+            model: Some("/m/qwen.gguf".into()),
+            n_ctx: Some(32_768),
+            n_ctx_seq: None,
+            n_seq_max: None,
+            n_slots: None,
+            flash_attn: None,
+            flash_resolved: None,
+            kv: Vec::new(),
+            kv_requested: None,
+            flash_requested: None,
+            ctx_requested: None,
+            offload: None,
+            ready_at: None,
+            reason,
+        };
+        let mut a = ServerAnalysis {
+            loads: vec![load(1, ReloadReason::First), load(2, ReloadReason::Restart)],
+            ..Default::default()
+        };
+        let f = model_reloaded(&a, Window::all()).unwrap();
+        assert!(!f.fix.contains("one model"), "{}", f.fix);
+        assert!(f.fix.contains("restarted"), "{}", f.fix);
+        a.loads[1].reason = ReloadReason::OtherModel;
+        let f = model_reloaded(&a, Window::all()).unwrap();
+        assert!(f.fix.contains("one model"), "{}", f.fix);
     }
 }

@@ -13,6 +13,7 @@ pub mod fake_lmstudio;
 pub mod fake_mlx;
 pub mod fake_ollama;
 pub mod fake_vllm;
+pub mod fix_apply;
 pub mod gguf_fixtures;
 pub mod real_llama_server;
 pub mod real_py_server;

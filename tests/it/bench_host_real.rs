@@ -4,12 +4,10 @@
 //!
 //! Both compare two accounts of the same requests (never a time limit).
 use crate::support;
-use crate::support::real_llama_server::{free_port, RealLlamaServer};
-use crate::support::real_py_server::{exclusive, RealServer};
+use crate::support::real_llama_server::RealLlamaServer;
 use crate::support::setup_home::*;
 
 use serde_json::Value;
-use std::time::Duration;
 
 /// `(ms, tokens)` of each `<what> time = X ms / N tokens` line of a llama-server log, where
 /// `what` is `prompt eval` or `eval` (the decode line, without the `prompt` before it).
@@ -131,77 +129,5 @@ fn bench_host_agrees_with_the_real_llama_servers_own_timing_lines() {
     assert!(v["recommended"]["turn"]["cold_turn_s"].as_f64().unwrap() > 0.0);
 }
 
-#[test]
-fn bench_host_runs_against_real_vllm() {
-    let (Some(vllm), Some(model)) = (support::vllm_bin(), support::gemma_hf_dir()) else {
-        return;
-    };
-    let _one_at_a_time = exclusive();
-    let t = TestHome::new();
-    let hf = t.dir.path().join("hf");
-    std::fs::create_dir_all(hf.join("hub")).unwrap();
-    let hf = hf.display().to_string();
-    let port = free_port();
-    let server = RealServer::start(
-        "vLLM",
-        &[
-            vllm.display().to_string(),
-            "serve".into(),
-            model.display().to_string(),
-            "--served-model-name".into(),
-            "gemma3-270m".into(),
-            "--max-model-len".into(),
-            "4096".into(),
-            "--host".into(),
-            "127.0.0.1".into(),
-            "--port".into(),
-            port.to_string(),
-            "--enforce-eager".into(),
-        ],
-        &[
-            ("VLLM_CPU_KVCACHE_SPACE", "1"),
-            ("HF_HUB_OFFLINE", "1"),
-            ("HF_HOME", hf.as_str()),
-        ],
-        port,
-        &t.dir.path().join("vllm.log"),
-        "/health",
-        Duration::from_secs(480),
-    );
-    let o = support::cclocal()
-        .env("HOME", t.home())
-        .env_remove("XDG_STATE_HOME")
-        .args([
-            "bench",
-            "--host",
-            &server.base_url,
-            "--prompts",
-            "256,1024",
-            "--decode",
-            "8",
-            "-r",
-            "1",
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "bench --host: {}", text(&o));
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    eprintln!(
-        "vLLM bench --host: {}",
-        serde_json::to_string_pretty(&v["runs"]).unwrap()
-    );
-    assert_eq!(v["kind"], "vllm", "{v:#}");
-    assert_eq!(v["model"], "gemma3-270m", "{v:#}");
-    assert_eq!(v["timing"], "client", "{v:#}");
-    let runs = v["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 2, "{v:#}");
-    for r in runs {
-        let p = r["prefill_tokens_per_s"].as_f64().unwrap();
-        let d = r["decode_tokens_per_s"].as_f64().unwrap();
-        assert!(p.is_finite() && p > 0.0 && d.is_finite() && d > 0.0, "{r}");
-    }
-    // Sized with vLLM's own tokenizer: the prompts are within a few tokens of the request.
-    let first = runs[0]["prompt_tokens"].as_u64().unwrap();
-    assert!((240..=272).contains(&first), "{v:#}");
-}
+// `bench --host` against real vLLM runs inside python_servers_journey's vLLM journey, on
+// the server that journey starts (one vLLM start per test run).

@@ -356,6 +356,38 @@ fn vllm_without_tool_calling_is_an_error_and_its_fix_serves_claude_code() {
         "{}",
         text(&o)
     );
+    // 4. `bench --host` on the same server (one vLLM start per run serves both): client-side
+    // times, prompts sized with vLLM's own tokenizer.
+    let o = cclocal(
+        &t,
+        &path,
+        &[],
+        &[
+            "bench",
+            "--host",
+            &fixed.base_url,
+            "--prompts",
+            "256,1024",
+            "--decode",
+            "8",
+            "-r",
+            "1",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "bench --host: {}", text(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kind"], "vllm", "{v:#}");
+    assert_eq!(v["timing"], "client", "{v:#}");
+    let runs = v["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{v:#}");
+    for r in runs {
+        let p = r["prefill_tokens_per_s"].as_f64().unwrap();
+        let d = r["decode_tokens_per_s"].as_f64().unwrap();
+        assert!(p.is_finite() && p > 0.0 && d.is_finite() && d > 0.0, "{r}");
+    }
+    let first = runs[0]["prompt_tokens"].as_u64().unwrap();
+    assert!((240..=272).contains(&first), "{v:#}");
 }
 
 /// Waits (at most 60 s) until a line of the server's output passes `ok`.

@@ -1,10 +1,10 @@
 //! `cclocal bench --host URL [--model NAME]`: the embedded bench's report, measured on the
-//! user's own server through its API (`server::bench`).
+//! user's own server through its API (`runtime::host_bench`).
 
 use super::bench::BenchArgs;
 use crate::error::{Error, Result};
 use crate::runtime::bench::{default_prompts, recommend, TurnModel, CLAUDE_TIMEOUT_S};
-use crate::server::bench::{self as hb, HostConfig, HostReport, Timing, INCREMENT_TOKENS};
+use crate::runtime::host_bench::{self as hb, HostConfig, HostReport, Timing, INCREMENT_TOKENS};
 use std::time::Duration;
 
 /// Room a measured prompt leaves in the context: the decode, the warm increment, a margin.

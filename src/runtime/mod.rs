@@ -13,6 +13,7 @@
 
 pub mod bench;
 pub mod bench_stats;
+pub mod host_bench;
 pub mod parse;
 
 #[cfg(feature = "runtime")]

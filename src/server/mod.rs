@@ -15,7 +15,7 @@
 
 pub mod api;
 pub mod backend;
-pub mod bench;
+
 pub mod detect;
 pub mod gates;
 pub mod http;

@@ -48,6 +48,11 @@ const COVERED: &[(&str, &str)] = &[
 /// Ids whose fix cannot be carried out by a program, with the reason.
 const NOT_MECHANICAL: &[(&str, &str)] = &[
     (
+        "vllm_mlx_max_tokens_refused",
+        "its fix restarts vllm-mlx with --max-request-tokens, read from the vllm-mlx process on \
+         this machine (/proc): no fake has one (doctor_rules::vllm_mlx_max_request_tokens_below_claude_codes_max_tokens)",
+    ),
+    (
         "claude_missing",
         "the fix installs Claude Code from npm (no network in tests)",
     ),
@@ -459,6 +464,12 @@ fn apply(sb: &mut Sandbox, world: &mut World, id: &str, fix: &str) {
                                 l.context_length = n;
                             }
                         })
+                    }
+                    // The cache type and flash attention change what the server allocates,
+                    // which a fake does not model: the doctor reads them from the service's
+                    // environment, and the sandbox runs none. Taken as given.
+                    "OLLAMA_KV_CACHE_TYPE" | "OLLAMA_FLASH_ATTENTION" => {
+                        assert!(!v.is_empty(), "{id}: {k} without a value: {fix}")
                     }
                     other => panic!("{id}: the fake Ollama has no {other}"),
                 },

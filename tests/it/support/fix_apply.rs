@@ -154,14 +154,24 @@ pub fn parse(fix: &str) -> Result<Vec<Action>, String> {
         }
     }
     if let Some(rest) = fix.strip_prefix("start the server with ") {
-        // start the server with K=V ollama serve
-        let rest = main_part(rest);
-        let (assign, cmd) = rest.split_once(' ').ok_or("no command")?;
-        if cmd.trim() != "ollama serve" {
-            return Err(format!("an unknown command: {cmd}"));
+        // start the server with K=V [K=V ...] ollama serve (one command: context, cache type
+        // and flash attention together)
+        let words = shell_words(main_part(rest))?;
+        let split = words
+            .iter()
+            .position(|w| !w.contains('='))
+            .ok_or("no command")?;
+        let cmd = words[split..].join(" ");
+        if cmd != "ollama serve" || split == 0 {
+            return Err(format!("an unknown command: {}", main_part(rest)));
         }
-        let (k, v) = assign.split_once('=').ok_or("no variable")?;
-        return Ok(vec![Action::OllamaVar(k.to_string(), v.to_string())]);
+        return words[..split]
+            .iter()
+            .map(|a| {
+                let (k, v) = a.split_once('=').ok_or("no variable")?;
+                Ok(Action::OllamaVar(k.to_string(), v.to_string()))
+            })
+            .collect();
     }
     if let Some(rest) = fix.strip_prefix("systemctl --user restart ") {
         let words = shell_words(main_part(rest))?;

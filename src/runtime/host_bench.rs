@@ -19,10 +19,10 @@
 //! cold figure. The measuring code is the probe; [`summarize`] is a pure function of the
 //! samples.
 
-use super::{ServerKind, ServerUrl};
 use crate::error::{Error, ErrorKind, Result};
 use crate::runtime::bench::{BenchRun, Increment};
 use crate::server::http::Client;
+use crate::server::{ServerKind, ServerUrl};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -150,7 +150,7 @@ pub fn connect(cfg: &HostConfig) -> Result<Target> {
     let subject = url.to_url();
     let client = Client::with_deadline(url.clone(), Instant::now() + Duration::from_secs(10));
     let names: Vec<String> = cfg.model.clone().into_iter().collect();
-    let p = super::probe(&client, None, &names, cfg.model.as_deref());
+    let p = crate::server::probe(&client, None, &names, cfg.model.as_deref());
     let Some(kind) = p.kind else {
         return Err(net(
             format!("no server answers: {}", p.error.unwrap_or_default()),
@@ -177,7 +177,7 @@ pub fn connect(cfg: &HostConfig) -> Result<Target> {
     let force_hint = "pass --force to load it anyway (another user's model may be unloaded), or load it yourself first";
     let (model, api, served_context) = match kind {
         ServerKind::Ollama => {
-            let loaded: Vec<&super::LoadedModel> = p.loaded.iter().collect();
+            let loaded: Vec<&crate::server::LoadedModel> = p.loaded.iter().collect();
             let name = match &cfg.model {
                 Some(m) => m.clone(),
                 None if loaded.len() == 1 => loaded[0].name.clone(),
@@ -194,13 +194,15 @@ pub fn connect(cfg: &HostConfig) -> Result<Target> {
                     .with_hint("pass --model NAME"))
                 }
             };
-            let mine = loaded.iter().find(|l| super::same_model(&l.name, &name));
+            let mine = loaded
+                .iter()
+                .find(|l| crate::server::same_model(&l.name, &name));
             if mine.is_none() {
                 if !p.installed.is_empty()
                     && !p
                         .installed
                         .iter()
-                        .any(|m| super::same_model(&m.name, &name))
+                        .any(|m| crate::server::same_model(&m.name, &name))
                 {
                     return Err(Error::not_found(format!("Ollama has no model {name:?}"))
                         .with_subject(subject)
@@ -239,7 +241,7 @@ pub fn connect(cfg: &HostConfig) -> Result<Target> {
                 .or_else(|| l.model_path.clone())
                 .unwrap_or_else(|| "the served model".into());
             if let Some(m) = &cfg.model {
-                if !super::same_model(m, &name)
+                if !crate::server::same_model(m, &name)
                     && !l.model_path.as_deref().is_some_and(|p| {
                         std::path::Path::new(p)
                             .file_name()
@@ -262,7 +264,7 @@ pub fn connect(cfg: &HostConfig) -> Result<Target> {
         | ServerKind::Omlx
         | ServerKind::MlxLm => {
             let b = p.backend.clone().unwrap_or_default();
-            let loaded: Vec<&super::backend::BackendModel> = b.loaded().collect();
+            let loaded: Vec<&crate::server::backend::BackendModel> = b.loaded().collect();
             let pick = match &cfg.model {
                 Some(m) => b.find(m).or_else(|| {
                     // mlx_lm.server names its model by its path; any name reaches it.

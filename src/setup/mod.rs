@@ -10,6 +10,7 @@ pub mod claude_json;
 pub mod claude_lock;
 pub mod config;
 pub mod context;
+pub mod flow;
 pub mod generate;
 pub mod journal;
 pub mod llama_server;

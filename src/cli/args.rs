@@ -137,12 +137,30 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Named<T> {
     }
 }
 
+/// [`kv_type`] as the type: commands get a `KvType`, not a name to parse again.
+fn kv_type_typed(s: &str) -> Result<crate::kv::KvType, String> {
+    kv_type(s)?.parse()
+}
+
 /// `--kv-type`: [`kv_type`], completing llama.cpp's cache types.
-pub fn kv_types() -> Named<String> {
+pub fn kv_types() -> Named<crate::kv::KvType> {
     Named {
         names: crate::memory::CACHE_TYPES,
-        parse: kv_type,
+        parse: kv_type_typed,
     }
+}
+
+/// The memory budget a command plans for (`plan`, `setup`): `--memory`, or `--mac-ram`
+/// for an Apple Silicon Mac; neither: this machine's (`runtime::detect_budget`).
+#[derive(clap::Args, Debug, Default, Clone, Copy)]
+pub struct MemoryArgs {
+    /// Memory budget to plan for instead of this machine's (e.g. 24GiB for a GPU).
+    #[arg(long, value_name = SIZE, value_parser = size, conflicts_with = "mac_ram")]
+    pub memory: Option<u64>,
+    /// Plan for an Apple Silicon Mac with this much RAM (e.g. 64GB = 64 GiB); the GPU
+    /// budget is macOS's default working set.
+    #[arg(long, value_name = SIZE, value_parser = mac_ram)]
+    pub mac_ram: Option<u64>,
 }
 
 /// The server kinds `--server` completes (aliases such as `lms` parse too).

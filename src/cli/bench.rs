@@ -48,7 +48,7 @@ pub struct BenchArgs {
     pub flash_attn: Vec<bool>,
     /// KV cache types (repeatable, or comma-separated), e.g. f16,q8_0.
     #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_types(), value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type", conflicts_with = "host")]
-    pub kv_type: Vec<String>,
+    pub kv_type: Vec<crate::kv::KvType>,
     /// Tokens generated after each prompt.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub decode: u32,
@@ -126,7 +126,7 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
     let kv_types = args
         .kv_type
         .iter()
-        .map(|k| parse_cache_type(k))
+        .map(|k| parse_cache_type(k.name()))
         .collect::<Result<Vec<_>>>()?;
     let prompts = if args.prompts.is_empty() {
         default_prompts(ctx, args.decode)

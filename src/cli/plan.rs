@@ -25,7 +25,7 @@ pub struct PlanArgs {
     /// KV cache type (repeatable, or comma-separated): f16, q8_0, q4_0, bf16, f32, q4_1,
     /// q5_0, q5_1, iq4_nl.
     #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_types(), value_delimiter = ',', alias = "kv-cache-type", alias = "kv")]
-    pub kv_type: Vec<String>,
+    pub kv_type: Vec<crate::kv::KvType>,
     /// Parallel sequences (llama-server -np / OLLAMA_NUM_PARALLEL).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub parallel: u32,
@@ -35,13 +35,8 @@ pub struct PlanArgs {
     /// Flash attention.
     #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), default_value = "on", action = clap::ArgAction::Set, alias = "flash-attention")]
     pub flash_attn: bool,
-    /// Memory budget to plan for instead of this machine's (e.g. 24GiB for a GPU).
-    #[arg(long, value_name = args::SIZE, value_parser = args::size, conflicts_with = "mac_ram")]
-    pub memory: Option<u64>,
-    /// Plan for an Apple Silicon Mac with this much RAM (e.g. 64GB); the GPU budget is
-    /// macOS's default working set.
-    #[arg(long, value_name = args::SIZE, value_parser = args::mac_ram)]
-    pub mac_ram: Option<u64>,
+    #[command(flatten)]
+    pub budget: args::MemoryArgs,
     /// Claude Code version to compute settings for (default: the installed one, else
     /// config.toml's, else the newest known; the order of every command, `cclocal --help`).
     #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
@@ -261,16 +256,13 @@ pub fn compute(
         .as_deref()
         .map(str::parse::<Version>)
         .transpose()?;
-    for t in &args.kv_type {
-        parse_cache_type(t)?;
-    }
     let (server, server_url_source) = server_url(args)?;
     // LM Studio: plan from the key's GGUF, with LM Studio's default f16 KV cache (as setup).
     let lmstudio = backend
         .as_ref()
         .filter(|(k, _)| *k == crate::server::ServerKind::LmStudio)
         .map(|(_, u)| u.clone());
-    let mut kv_type = args.kv_type.clone();
+    let mut kv_type: Vec<String> = args.kv_type.iter().map(|k| k.name().into()).collect();
     let (model_name, described) = match (&lmstudio, &args.model) {
         (Some(u), Some(m)) => {
             let model_arg = if std::path::Path::new(m).is_file() {
@@ -297,7 +289,7 @@ pub fn compute(
         _ => describe(args, server.as_deref())?,
     };
     let model = described.desc;
-    let budget = detect_budget(args.memory, args.mac_ram);
+    let budget = detect_budget(args.budget.memory, args.budget.mac_ram);
     let mut params = CacheParams::new(0);
     params.n_seq = args.parallel;
     params.n_ubatch = args.ubatch;

@@ -40,7 +40,7 @@ pub struct SetupArgs {
     /// KV cache type: f16, q8_0 or q4_0 (default: the planner's choice, see `cclocal plan`);
     /// llama-server also takes f32, bf16, q4_1, iq4_nl, q5_0, q5_1.
     #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_types(), alias = "kv-cache-type", alias = "kv")]
-    pub kv_type: Option<String>,
+    pub kv_type: Option<crate::kv::KvType>,
     /// Flash attention on or off (default on; a quantized KV cache needs it).
     #[arg(long = "flash-attn", value_name = args::ON_OFF, value_parser = args::on_off(), alias = "flash-attention")]
     pub flash_attn: Option<bool>,
@@ -71,12 +71,8 @@ pub struct SetupArgs {
     /// Read the token from this file's first line (`-`: standard input).
     #[arg(long, value_name = "FILE")]
     pub auth_token_file: Option<PathBuf>,
-    /// Memory budget for the context planner (e.g. 24GiB), instead of this machine's.
-    #[arg(long, value_name = args::SIZE, value_parser = args::size, conflicts_with = "mac_ram")]
-    pub memory: Option<u64>,
-    /// Plan for an Apple Silicon Mac with this much RAM (e.g. 64GB = 64 GiB).
-    #[arg(long, value_name = args::SIZE, value_parser = args::mac_ram)]
-    pub mac_ram: Option<u64>,
+    #[command(flatten)]
+    pub budget: args::MemoryArgs,
     /// Show the changes as unified diffs and write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -112,7 +108,7 @@ impl SetupArgs {
             host: self.host.clone(),
             model: self.model.clone(),
             ctx: self.ctx,
-            kv_type: self.kv_type.clone(),
+            kv_type: self.kv_type.map(|k| k.name().to_string()),
             flash_attn: self.flash_attn,
             keep_alive: self.keep_alive.clone(),
             launcher_name: self.launcher_name.clone(),
@@ -122,8 +118,8 @@ impl SetupArgs {
             skip: self.skip.clone(),
             auth_token: self.auth_token.clone(),
             auth_token_file: self.auth_token_file.clone(),
-            memory: self.memory,
-            mac_ram: self.mac_ram,
+            memory: self.budget.memory,
+            mac_ram: self.budget.mac_ram,
             dry_run: self.dry_run,
             json: self.json,
             yes: self.yes,

@@ -127,11 +127,7 @@ pub fn plan_local(req: &Request, llama: bool) -> Result<Local> {
     };
     // The previous run's server settings count only for the same kind of server.
     let prev_same = prev.as_ref().filter(|p| p.server.kind == kind);
-    // The budget the user chose, now or in an earlier run; else this machine's.
-    let remembered_budget = prev_same
-        .and_then(|p| p.chosen.as_ref())
-        .and_then(|c| c.memory_bytes);
-    let budget = detect_budget(req.memory.or(remembered_budget), req.mac_ram);
+    let budget = budget(req, prev_same);
     let mut d = draft(req, prev_same)?;
     if llama && req.host.is_none() && prev_same.is_none() {
         d.server = format!("http://127.0.0.1:{}", llama_server::DEFAULT_PORT);
@@ -240,9 +236,31 @@ pub fn plan_local(req: &Request, llama: bool) -> Result<Local> {
         chosen,
     };
     ch.validate()?;
-    let this_os = TargetOs::this();
     let delegated = crate::privilege::root_does_system_part();
-    let host = Host {
+    let host = local_host(req, &paths, &ch, delegated);
+    let mut built = build_plan(&paths, &ch, &host)?;
+    let sys = system_part(&mut built, &ch, &host, delegated);
+    let rec = claude_rec(&ch)?;
+    Ok(Local {
+        paths,
+        llama,
+        interactive,
+        ch,
+        host,
+        delegated,
+        built,
+        sys,
+        rec,
+        trained,
+        token_from,
+    })
+}
+
+/// The machine an Ollama or llama-server setup writes on: its OS, root or not, the system
+/// root, and what the Ollama app and a Homebrew service say (for a Mac target here).
+fn local_host(req: &Request, paths: &Paths, ch: &Choices, delegated: bool) -> Host {
+    let this_os = TargetOs::this();
+    Host {
         os: this_os,
         // Root on its own HOME installs the drop-in itself; setup's user process (root on
         // a user's HOME, `crate::privilege`) has root install it after its own files.
@@ -264,23 +282,7 @@ pub fn plan_local(req: &Request, llama: bool) -> Result<Local> {
         brew_service: (ch.target == TargetOs::Macos && !ch.remote)
             .then(|| crate::ollama::homebrew::probe(&paths.home).ok().flatten())
             .flatten(),
-    };
-    let mut built = build_plan(&paths, &ch, &host)?;
-    let sys = system_part(&mut built, &ch, &host, delegated);
-    let rec = claude_rec(&ch)?;
-    Ok(Local {
-        paths,
-        llama,
-        interactive,
-        ch,
-        host,
-        delegated,
-        built,
-        sys,
-        rec,
-        trained,
-        token_from,
-    })
+    }
 }
 
 impl Local {
@@ -355,6 +357,33 @@ impl Local {
             json,
         }
     }
+}
+
+/// The budget the planner plans for: `--memory` or `--mac-ram`, else the one the user chose
+/// in an earlier run (config.toml's `[chosen]`), else this machine's.
+fn budget(req: &Request, prev: Option<&SetupConfig>) -> crate::memory::Budget {
+    let remembered_budget = prev
+        .and_then(|p| p.chosen.as_ref())
+        .and_then(|c| c.memory_bytes);
+    detect_budget(req.memory.or(remembered_budget), req.mac_ram)
+}
+
+/// The budget this run's flags chose (`--memory`, or `--mac-ram`'s GPU share).
+fn chosen_budget(req: &Request) -> Option<u64> {
+    req.memory
+        .or(req.mac_ram.map(|r| crate::memory::mac_gpu_budget(r).bytes))
+}
+
+/// The parts to write: `--only`, else the previous setup's, else all; less `--skip`.
+fn parts_to_write(req: &Request, prev: Option<&SetupConfig>) -> Vec<Part> {
+    let mut parts: Vec<Part> = if !req.only.is_empty() {
+        req.only.clone()
+    } else {
+        prev.map(|p| p.wrote.iter().filter_map(|w| Part::parse(w)).collect())
+            .unwrap_or_else(|| Part::ALL.to_vec())
+    };
+    parts.retain(|p| !req.skip.contains(p));
+    parts
 }
 
 /// The context and KV cache type for an Ollama or llama-server setup: `known_context`
@@ -544,11 +573,7 @@ pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Ba
             })
         })?;
     crate::setup::choices::check_model(&model)?;
-    let remembered_budget = prev
-        .as_ref()
-        .and_then(|p| p.chosen.as_ref())
-        .and_then(|c| c.memory_bytes);
-    let budget = detect_budget(req.memory.or(remembered_budget), req.mac_ram);
+    let budget = budget(req, prev.as_ref());
     // What the running server says about the model (format, served names), when it answers.
     let served = crate::server::served_model(
         &server_url,
@@ -600,14 +625,7 @@ pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Ba
         }
     }
     let (claude_version, _) = crate::setup::resolve::claude_version(req.claude_version.as_deref())?;
-    let mut parts: Vec<Part> = if !req.only.is_empty() {
-        req.only.clone()
-    } else {
-        prev.as_ref()
-            .map(|p| p.wrote.iter().filter_map(|w| Part::parse(w)).collect())
-            .unwrap_or_else(|| Part::ALL.to_vec())
-    };
-    parts.retain(|p| !req.skip.contains(p));
+    let parts = parts_to_write(req, prev.as_ref());
     let ch = Choices {
         server_url: server_url.clone(),
         remote,
@@ -629,20 +647,7 @@ pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Ba
             .filter(|p| *p != Part::Server)
             .collect(),
         llama_server: None,
-        chosen: {
-            let before = prev
-                .as_ref()
-                .map(|p| p.chose(p.model.name == model))
-                .unwrap_or_default();
-            crate::setup::config::Chosen {
-                context: req.ctx.is_some() || (before.context && remembered.is_some()),
-                memory_bytes: req
-                    .memory
-                    .or(req.mac_ram.map(|r| crate::memory::mac_gpu_budget(r).bytes))
-                    .or(before.memory_bytes),
-                ..Default::default()
-            }
-        },
+        chosen: backend_chosen(req, prev.as_ref(), &model, remembered),
     };
     ch.validate()?;
     let host = Host {
@@ -655,23 +660,18 @@ pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Ba
     };
     // The plan is made twice: once to show, and again under the lock (on what the files
     // hold then), as for every server kind.
-    let script = paths.server_dir().join(match &serve {
-        Some(s) => s.script_name,
-        None => lmstudio::SCRIPT,
-    });
-    let (bytes, start_line) = match kind {
-        ServerKind::LmStudio => {
+    let (script, bytes, start_line) = match serve {
+        // vLLM and vllm-mlx: the serve line.
+        Some(s) => (paths.server_dir().join(s.script_name), s.script, s.line),
+        None => {
             let s = lmstudio::LmStudioStart {
                 key: model.clone(),
                 context,
                 port: url.port,
                 gpu: budget.gpu || ch.target == TargetOs::Macos,
             };
-            (lmstudio::script(&s), lmstudio::load_line(&s))
-        }
-        _ => {
-            let s = serve.clone().expect("vLLM and vllm-mlx have a serve line");
-            (s.script, s.line)
+            let script = paths.server_dir().join(lmstudio::SCRIPT);
+            (script, lmstudio::script(&s), lmstudio::load_line(&s))
         }
     };
     let with_server = parts.contains(&Part::Server);
@@ -699,6 +699,24 @@ pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Ba
         built,
         rec,
     })
+}
+
+/// What the user chose in a backend setup: `--ctx` (or a remembered context they chose)
+/// and the budget; the rest is the planner's.
+fn backend_chosen(
+    req: &Request,
+    prev: Option<&SetupConfig>,
+    model: &str,
+    remembered: Option<u64>,
+) -> config::Chosen {
+    let before = prev
+        .map(|p| p.chose(p.model.name == model))
+        .unwrap_or_default();
+    config::Chosen {
+        context: req.ctx.is_some() || (before.context && remembered.is_some()),
+        memory_bytes: chosen_budget(req).or(before.memory_bytes),
+        ..Default::default()
+    }
 }
 
 impl Backend {
@@ -812,13 +830,7 @@ pub fn draft(req: &Request, prev: Option<&SetupConfig>) -> Result<Draft> {
         req.model.is_none() || req.model.as_deref() == prev.map(|p| p.model.name.as_str());
     // Only what the user chose is kept; what the planner chose is planned again.
     let chose = prev.map(|p| p.chose(same_model)).unwrap_or_default();
-    let mut parts: Vec<Part> = if !req.only.is_empty() {
-        req.only.clone()
-    } else {
-        prev.map(|p| p.wrote.iter().filter_map(|w| Part::parse(w)).collect())
-            .unwrap_or_else(|| Part::ALL.to_vec())
-    };
-    parts.retain(|p| !req.skip.contains(p));
+    let parts = parts_to_write(req, prev);
     Ok(Draft {
         server,
         model: req
@@ -891,10 +903,7 @@ pub fn chosen(
         flash_attention: req.flash_attn.is_some()
             || asked.flash_attention != d.flash_attention
             || before.flash_attention,
-        memory_bytes: req
-            .memory
-            .or(req.mac_ram.map(|r| crate::memory::mac_gpu_budget(r).bytes))
-            .or(before.memory_bytes),
+        memory_bytes: chosen_budget(req).or(before.memory_bytes),
     }
 }
 

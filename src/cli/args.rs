@@ -272,10 +272,9 @@ pub fn mac_ram(s: &str) -> Result<u64, String> {
 }
 
 /// A Claude Code version such as `2.1.332`, checked; the commands parse it again.
-pub fn claude_version(s: &str) -> Result<String, String> {
+pub fn claude_version(s: &str) -> Result<crate::claude::Version, String> {
     s.parse::<crate::claude::Version>()
-        .map_err(|e| format!("{}; write a version like 2.1.332", e.message))?;
-    Ok(s.trim().to_string())
+        .map_err(|e| format!("{}; write a version like 2.1.332", e.message))
 }
 
 /// A server kind (`--server`): ollama, llama-server, lmstudio, vllm, vllm-mlx, omlx, mlx-lm,

@@ -40,7 +40,7 @@ pub struct PlanArgs {
     /// Claude Code version to compute settings for (default: the installed one, else
     /// config.toml's, else the newest known; the order of every command, `cclocal --help`).
     #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
-    pub claude_version: Option<String>,
+    pub claude_version: Option<Version>,
     /// The Ollama server to describe a model from when it is not in the local store (a URL
     /// or HOST[:PORT]; default: ANTHROPIC_BASE_URL, then config.toml's server, then
     /// $OLLAMA_HOST, then http://127.0.0.1:11434, the order of every command). An LM Studio or
@@ -251,11 +251,6 @@ pub fn compute(
     args: &PlanArgs,
     backend: Option<(crate::server::ServerKind, crate::server::ServerUrl)>,
 ) -> Result<Plan> {
-    // Usage errors first, before any file is read.
-    args.claude_version
-        .as_deref()
-        .map(str::parse::<Version>)
-        .transpose()?;
     let (server, server_url_source) = server_url(args)?;
     // LM Studio: plan from the key's GGUF, with LM Studio's default f16 KV cache (as setup).
     let lmstudio = backend
@@ -346,8 +341,7 @@ pub fn compute(
         }
         _ => Vec::new(),
     };
-    let (claude_version, source) =
-        crate::setup::resolve::claude_version(args.claude_version.as_deref())?;
+    let (claude_version, source) = crate::setup::resolve::claude_version(args.claude_version)?;
     let claude_version_source = source.name();
     // Each sequence (server slot) gets n_ctx / n_seq tokens.
     let claude = planned
@@ -773,7 +767,7 @@ fn vllm(
     );
     let context = serve.context;
     let line = serve.line.clone();
-    let (version, source) = crate::setup::resolve::claude_version(args.claude_version.as_deref())?;
+    let (version, source) = crate::setup::resolve::claude_version(args.claude_version)?;
     let version_source = source.name();
     let advice = planner::advise_version(version, context, &model);
     let notes = serve.notes.clone();

@@ -53,7 +53,7 @@ pub struct SetupArgs {
     /// Plan the Claude Code settings for this version (default: the installed one, else
     /// config.toml's, else the newest known).
     #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
-    pub claude_version: Option<String>,
+    pub claude_version: Option<crate::claude::Version>,
     /// Render the server files for this OS (default: this machine's).
     #[arg(long, value_enum)]
     pub target: Option<TargetOs>,
@@ -112,7 +112,7 @@ impl SetupArgs {
             flash_attn: self.flash_attn,
             keep_alive: self.keep_alive.clone(),
             launcher_name: self.launcher_name.clone(),
-            claude_version: self.claude_version.clone(),
+            claude_version: self.claude_version,
             target: self.target,
             only: self.only.clone(),
             skip: self.skip.clone(),

@@ -32,7 +32,7 @@ pub struct Request {
     pub flash_attn: Option<bool>,
     pub keep_alive: Option<String>,
     pub launcher_name: Option<String>,
-    pub claude_version: Option<String>,
+    pub claude_version: Option<crate::claude::Version>,
     pub target: Option<TargetOs>,
     pub only: Vec<Part>,
     pub skip: Vec<Part>,
@@ -208,7 +208,7 @@ pub fn plan_local(req: &Request, llama: bool) -> Result<Local> {
         known_context,
         budget_known,
     )?;
-    let (claude_version, _) = crate::setup::resolve::claude_version(req.claude_version.as_deref())?;
+    let (claude_version, _) = crate::setup::resolve::claude_version(req.claude_version)?;
     let (token, token_from) = auth_token(
         req,
         if llama {
@@ -624,7 +624,7 @@ pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Ba
             );
         }
     }
-    let (claude_version, _) = crate::setup::resolve::claude_version(req.claude_version.as_deref())?;
+    let (claude_version, _) = crate::setup::resolve::claude_version(req.claude_version)?;
     let parts = parts_to_write(req, prev.as_ref());
     let ch = Choices {
         server_url: server_url.clone(),

@@ -41,8 +41,7 @@ pub fn server(
 
 /// [`crate::claude::resolve::version`] with `--claude-version` as given (a usage error when it does not parse), the
 /// installed Claude Code and config.toml.
-pub fn claude_version(arg: Option<&str>) -> Result<(Version, ClaudeSource)> {
-    let arg = arg.map(str::parse::<Version>).transpose()?;
+pub fn claude_version(arg: Option<Version>) -> Result<(Version, ClaudeSource)> {
     let configured = || {
         let p = crate::setup::Paths::from_env().ok()?;
         let c = crate::setup::config::load(&p.config_toml()).ok()??;

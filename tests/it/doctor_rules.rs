@@ -928,6 +928,31 @@ fn the_window_fix_names_the_model_when_none_is_set() {
     assert!(!d.fix.contains("ANTHROPIC_MODEL"), "{}", d.fix);
 }
 
+/// A walk found it: `doctor --host` on a llama-server at another port printed
+/// `cclocal setup --server llama-server …` without `--host`; applied as printed, setup wrote a
+/// unit for port 8080, not the server the doctor checked.
+#[test]
+fn a_llama_server_setup_fix_names_the_server_the_doctor_checked() {
+    use cclocal::server::ServerKind;
+    let small = |url: &str| {
+        let mut f = healthy();
+        f.server.kind = Some(ServerKind::LlamaServer);
+        f.server.url = url.into();
+        f.model.as_mut().unwrap().served_context = Some(8_192);
+        find(&f, "server_context_small").fix
+    };
+    let fix = small("http://127.0.0.1:18555");
+    assert!(
+        fix.contains("cclocal setup --server llama-server --host http://127.0.0.1:18555 "),
+        "{fix}"
+    );
+    let fix = small("http://127.0.0.1:8080");
+    assert!(
+        fix.contains("cclocal setup --server llama-server --ctx "),
+        "{fix}"
+    );
+}
+
 #[test]
 fn server_kind_rules() {
     use cclocal::server::ServerKind;

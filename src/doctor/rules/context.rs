@@ -328,8 +328,9 @@ pub fn serve_fix(f: &Facts, m: &ModelFacts, t: &FixTarget, lead: &str) -> String
         let mut s = crate::planner::ServerSettings::new(t.context, &kv);
         s.flash_attn = quantized || m.flash_attn.as_deref() != Some("off");
         return format!(
-            "{lead}start llama-server with {}   (`cclocal setup --server llama-server --ctx {} --kv-type {kv}` writes it)",
+            "{lead}start llama-server with {}   (`cclocal setup --server llama-server{} --ctx {} --kv-type {kv}` writes it)",
             crate::planner::llama_server_args(&s).join(" "),
+            super::setup_host_arg(f),
             t.context
         );
     }

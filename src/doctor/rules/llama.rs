@@ -32,7 +32,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 s,
                 finding("llama_slots_split", Severity::Warning, format!("llama-server's {slots} slots divide its context: each Claude Code session gets {c} tokens"))
                     .detail(format!("started with -np {slots}, so -c {} is split into {slots} slots of {c}; one Claude Code session uses one slot", c * slots))
-                    .fix(format!("start llama-server with --parallel 1 --ctx-size {}   (LLAMA_ARG_N_PARALLEL=1), or `cclocal setup --server llama-server`", c * slots)),
+                    .fix(format!("start llama-server with --parallel 1 --ctx-size {}   (LLAMA_ARG_N_PARALLEL=1), or `cclocal setup --server llama-server{}`", c * slots, super::setup_host_arg(f))),
             ),
             Some(true) => push(
                 out,
@@ -110,7 +110,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         Section::Model,
                         finding("kv_cache_f16", sev, "the KV cache is f16; q8_0 would halve it")
                             .detail(format!("at {} tokens the KV cache takes {} in f16 and {} in q8_0; the memory saved buys context", mem.n_ctx, human(mem.kv_bytes), human(q8)))
-                            .fix(format!("start llama-server with --cache-type-k q8_0 --cache-type-v q8_0{}   (LLAMA_ARG_CACHE_TYPE_K=q8_0 LLAMA_ARG_CACHE_TYPE_V=q8_0), or `cclocal setup --server llama-server --kv-type q8_0`", if fa_off { " --flash-attn on" } else { "" })),
+                            .fix(format!("start llama-server with --cache-type-k q8_0 --cache-type-v q8_0{}   (LLAMA_ARG_CACHE_TYPE_K=q8_0 LLAMA_ARG_CACHE_TYPE_V=q8_0), or `cclocal setup --server llama-server{} --kv-type q8_0`", if fa_off { " --flash-attn on" } else { "" }, super::setup_host_arg(f))),
                     );
                 }
             }

@@ -225,6 +225,25 @@ pub(crate) fn planner_chose_f16(mem: &crate::doctor::facts::MemoryFacts) -> bool
         && mem.planned_context.is_some_and(|c| c >= mem.n_ctx)
 }
 
+/// ` --host URL` for a printed `cclocal setup --server llama-server …` when the server the
+/// doctor checked is not where setup would put it (llama-server's default port on this
+/// machine): applied as printed, setup then writes the server the doctor looked at.
+pub(crate) fn setup_host_arg(f: &Facts) -> String {
+    use crate::server::{ServerKind, ServerUrl};
+    let default = ServerKind::LlamaServer.default_port();
+    match ServerUrl::parse_for(&f.server.url, Some(ServerKind::LlamaServer)) {
+        Ok(u)
+            if u.port == default
+                && u.prefix.is_empty()
+                && crate::server::is_local_host(&u.host) =>
+        {
+            String::new()
+        }
+        Ok(u) => format!(" --host {}", crate::shell::quote::sh_quote(&u.to_url())),
+        Err(_) => String::new(),
+    }
+}
+
 pub(crate) fn push(out: &mut Vec<(Section, Finding)>, s: Section, f: Finding) {
     out.push((s, f));
 }

@@ -7,6 +7,11 @@
 //! finding may also be `ok` (the check ran and passed). The few ids in [`GRADED`] take
 //! their severity from how far off the value is (a context a little short is a warning, one
 //! that cannot hold Claude Code's system prompt is an error).
+//!
+//! So a finding is made one of three ways, none of which names a fixed severity:
+//! [`Finding::of`] (the table's severity), [`Finding::graded`] (a [`GRADED`] id, with the
+//! severity its rule works out) and [`Finding::ok`] (the check passed). A unit test reads
+//! every such call in `src/` and fails on an id the tables do not list.
 
 use serde::Serialize;
 
@@ -127,8 +132,13 @@ impl Finding {
         Self::with(id, severity_of(id).unwrap_or(Severity::Info), title)
     }
 
-    /// A check that ran and passed.
+    /// A check that ran and passed. The id is still one of the table's (the problem this
+    /// check looks for).
     pub fn ok(id: &'static str, title: impl Into<String>) -> Self {
+        debug_assert!(
+            severity_of(id).is_some() || GRADED.contains(&id),
+            "finding {id} is in neither findings::SEVERITIES nor findings::GRADED"
+        );
         Self::with(id, Severity::Ok, title)
     }
 
@@ -136,22 +146,6 @@ impl Finding {
     /// value is.
     pub fn graded(id: &'static str, severity: Severity, title: impl Into<String>) -> Self {
         debug_assert!(GRADED.contains(&id), "finding {id} is not graded");
-        Self::with(id, severity, title)
-    }
-
-    /// A finding. `severity` is `Ok` for a check that passed; otherwise the table's
-    /// severity for `id` wins ([`Finding::of`]), so a rule cannot drift from the table
-    /// (and a debug build says where it tried).
-    pub fn new(id: &'static str, severity: Severity, title: impl Into<String>) -> Self {
-        debug_assert!(
-            severity == Severity::Ok || severity_of(id).map_or(true, |s| s == severity),
-            "finding {id} is {severity:?} here but {:?} in findings::SEVERITIES",
-            severity_of(id)
-        );
-        let severity = match severity {
-            Severity::Ok => Severity::Ok,
-            s => severity_of(id).unwrap_or(s),
-        };
         Self::with(id, severity, title)
     }
 
@@ -202,13 +196,13 @@ mod tests {
     #[test]
     fn worst_and_json() {
         let f = vec![
-            Finding::new("a", Severity::Info, "x"),
-            Finding::new("b", Severity::Warning, "y").fix("do z"),
+            Finding::of("context_unknown", "x"),
+            Finding::of("cache_buster", "y").fix("do z"),
         ];
         assert_eq!(worst(&f), Severity::Warning);
         let j = serde_json::to_value(&f[1]).unwrap();
         assert_eq!(j["severity"], "warning");
-        assert_eq!(j["id"], "b");
+        assert_eq!(j["id"], "cache_buster");
         assert_eq!(j["fix"], "do z");
     }
 
@@ -242,12 +236,89 @@ mod tests {
 
     #[test]
     fn exit_codes() {
-        let f = |s| vec![Finding::new("x", s, "t")];
+        let f = |s| vec![Finding::graded("setup_drift", s, "t")];
         assert_eq!(exit_code(&f(Severity::Error), false), 1);
         assert_eq!(exit_code(&f(Severity::Warning), false), 0);
         assert_eq!(exit_code(&f(Severity::Warning), true), 1);
         assert_eq!(exit_code(&f(Severity::Info), true), 0);
         assert_eq!(exit_code(&[], true), 0);
+    }
+
+    /// The string-literal ids of every `Finding::of(`, `Finding::graded(` and `Finding::ok(`
+    /// call in the files below `dir`, with the constructor's name and the file.
+    fn calls_in(dir: &std::path::Path, out: &mut Vec<(String, String, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                calls_in(&path, out);
+                continue;
+            }
+            // This file's own tests make findings of their own.
+            if path.extension().and_then(|e| e.to_str()) != Some("rs")
+                || path.ends_with("findings.rs")
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for ctor in ["of", "graded", "ok"] {
+                let call = format!("Finding::{ctor}(");
+                for (at, _) in text.match_indices(&call) {
+                    let rest = text[at + call.len()..].trim_start();
+                    // A literal id; anything else (a variable) cannot be checked here.
+                    let id = rest
+                        .strip_prefix('"')
+                        .and_then(|r| r.split_once('"'))
+                        .map(|(id, _)| id.to_string())
+                        .unwrap_or_else(|| {
+                            format!("<not a literal: {}>", &rest[..rest.len().min(20)])
+                        });
+                    out.push((ctor.to_string(), id, path.display().to_string()));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_id_made_in_src_is_in_the_registry() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut calls = Vec::new();
+        calls_in(&src, &mut calls);
+        assert!(
+            calls.len() > 50,
+            "the scan found only {} calls",
+            calls.len()
+        );
+        let doctor = src.join("doctor").display().to_string();
+        for (ctor, id, file) in &calls {
+            let ok = match ctor.as_str() {
+                "of" => severity_of(id).is_some(),
+                "graded" => GRADED.contains(&id.as_str()),
+                _ => severity_of(id).is_some() || GRADED.contains(&id.as_str()),
+            };
+            assert!(
+                ok,
+                "{file}: Finding::{ctor}({id:?}, ...): the id is not in findings::{}",
+                if ctor == "graded" {
+                    "GRADED"
+                } else {
+                    "SEVERITIES"
+                }
+            );
+            // What the doctor reports is also in its own list (its JSON contract).
+            if file.starts_with(&doctor) && !file.ends_with("tests.rs") {
+                assert!(
+                    crate::doctor::rules::IDS.contains(&id.as_str()),
+                    "{file}: {id} is not in doctor::rules::IDS"
+                );
+            }
+        }
+        // And no entry of the tables is left that nothing makes.
+        for id in SEVERITIES.iter().map(|x| x.0).chain(GRADED.iter().copied()) {
+            assert!(
+                calls.iter().any(|(c, i, _)| c != "ok" && i == id),
+                "{id} is in the registry but no code in src/ reports it"
+            );
+        }
     }
 
     #[test]

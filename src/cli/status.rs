@@ -223,9 +223,8 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
     let run = last_run(&paths)?;
     let stopped = interrupted(&paths);
     let Some(cfg) = cfg else {
-        let f = Finding::new(
+        let f = Finding::of(
             "not_set_up",
-            Severity::Warning,
             "cclocal setup has not configured this machine",
         )
         .detail(format!("no {}", config_path.display()))

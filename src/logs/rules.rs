@@ -174,9 +174,8 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
     let ctx = opts.server_ctx?;
     let Some(win) = a.summary.effective_window else {
         return Some(
-            Finding::new(
+            Finding::of(
                 "context_unknown",
-                Severity::Info,
                 "no autocompact line in this log",
             )
             .detail(format!(
@@ -188,9 +187,8 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
         );
     };
     if win <= ctx {
-        return Some(Finding::new(
+        return Some(Finding::ok(
             "context_mismatch",
-            Severity::Ok,
             format!("effective window {win} fits the server context {ctx}"),
         ));
     }
@@ -202,9 +200,8 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
         if t + reserve + crate::planner::claude::AUTOCOMPACT_BUFFER <= ctx
             || planned_settings_in_effect(a, ctx, t, win)
         {
-            return Some(Finding::new(
+            return Some(Finding::ok(
                 "context_mismatch",
-                Severity::Ok,
                 format!(
                     "compaction at {t} tokens (effective window {win}) fits the server context {ctx}"
                 ),
@@ -212,9 +209,8 @@ fn context_mismatch(a: &Analysis, opts: &RuleOptions) -> Option<Finding> {
         }
     }
     Some(
-        Finding::new(
+        Finding::of(
             "context_mismatch",
-            Severity::Error,
             format!("Claude Code assumes {win} tokens but the server holds {ctx}"),
         )
         .detail(format!(
@@ -264,9 +260,8 @@ fn missing_models(a: &Analysis) -> Vec<Finding> {
     let mut out = Vec::new();
     if n_main > 0 {
         out.push(
-            Finding::new(
+            Finding::of(
                 "model_missing",
-                Severity::Error,
                 format!("the server does not have {}", main.join(", ")),
             )
             .detail(format!("{n_main} main-thread request(s) got 404"))
@@ -278,9 +273,8 @@ fn missing_models(a: &Analysis) -> Vec<Finding> {
     }
     if n_bg > 0 {
         out.push(
-            Finding::new(
+            Finding::of(
                 "background_model_missing",
-                Severity::Warning,
                 format!(
                     "helper calls use {}, which the server does not have",
                     background.join(", ")
@@ -298,9 +292,8 @@ fn missing_models(a: &Analysis) -> Vec<Finding> {
     }
     if n_count > 0 {
         out.push(
-            Finding::new(
+            Finding::of(
                 "count_tokens_unavailable",
-                Severity::Info,
                 "the server has no /v1/messages/count_tokens",
             )
             .detail(format!(
@@ -342,7 +335,7 @@ fn prompt_cache(a: &Analysis) -> Option<Finding> {
         return None;
     }
     Some(
-        Finding::new(
+        Finding::graded(
             "prompt_cache_not_reused",
             Severity::Warning,
             format!(
@@ -383,7 +376,7 @@ fn cache_buster(a: &Analysis) -> Option<Finding> {
         "the attribution header is on".to_string()
     };
     Some(
-        Finding::new("cache_buster", Severity::Warning, title)
+        Finding::of("cache_buster", title)
             .detail(format!(
                 "{} request(s) carried the billing header (cc_version={shown}); it sits at the \
                  start of the prompt, and each change of it makes a local server re-read the \
@@ -400,20 +393,16 @@ fn retries(a: &Analysis) -> Option<Finding> {
         return None;
     }
     Some(
-        Finding::new(
-            "retries",
-            Severity::Warning,
-            format!("{} request(s) were retried", s.retries),
-        )
-        .detail(format!(
-            "{} API error line(s); retried errors are timeouts, overload (429/5xx) or \
+        Finding::of("retries", format!("{} request(s) were retried", s.retries))
+            .detail(format!(
+                "{} API error line(s); retried errors are timeouts, overload (429/5xx) or \
                  dropped connections",
-            s.api_errors
-        ))
-        .fix(
-            "check the server log for crashes or out-of-memory reloads; a smaller context or \
+                s.api_errors
+            ))
+            .fix(
+                "check the server log for crashes or out-of-memory reloads; a smaller context or \
                  model keeps it responsive (`cclocal plan`)",
-        ),
+            ),
     )
 }
 
@@ -444,13 +433,9 @@ fn timeouts(a: &Analysis) -> Option<Finding> {
         ));
     }
     Some(
-        Finding::new(
-            "timeouts",
-            Severity::Warning,
-            "the server was slow to answer",
-        )
-        .detail(parts.join("; "))
-        .fix(timeouts_fix(a)),
+        Finding::of("timeouts", "the server was slow to answer")
+            .detail(parts.join("; "))
+            .fix(timeouts_fix(a)),
     )
 }
 

@@ -126,9 +126,8 @@ pub fn finding(live: &LiveContext) -> Option<Finding> {
     match live {
         LiveContext::Loaded { .. } => None,
         LiveContext::NotLoaded { model, loaded } => Some(
-            Finding::new(
+            Finding::of(
                 "context_unknown",
-                Severity::Info,
                 format!(
                     "{} is not loaded on the server; its live context is unknown",
                     model.as_deref().unwrap_or("the log's model")
@@ -145,7 +144,7 @@ pub fn finding(live: &LiveContext) -> Option<Finding> {
             .fix("run the model once, or pass --server-ctx N"),
         ),
         LiveContext::Unreachable { url, reason } => Some(
-            Finding::new(
+            Finding::graded(
                 "server_unreachable",
                 Severity::Warning,
                 format!("no answer from {url}"),

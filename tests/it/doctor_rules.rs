@@ -674,7 +674,11 @@ fn server_log_findings_of_the_server_checked() {
             "prompt_cache_not_reused",
         ]
         .iter()
-        .map(|id| Finding::new(id, Severity::Warning, format!("{id} in the log")).detail("why"))
+        .map(|id| match cclocal::findings::severity_of(id) {
+            Some(_) => Finding::of(id, format!("{id} in the log")),
+            None => Finding::graded(id, Severity::Warning, format!("{id} in the log")),
+        })
+        .map(|x| x.detail("why"))
         .collect(),
         error: None,
         rates: None,

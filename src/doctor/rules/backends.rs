@@ -4,9 +4,9 @@
 //! commands (`lms load`, `vllm serve`), built by the planner's generators
 //! (`crate::planner::server`), or Claude Code's tier variables (docs/servers.md).
 
-use super::{claude_env_fix, finding, push, Section};
+use super::{claude_env_fix, push, Section};
 use crate::doctor::facts::{Facts, ModelCheck};
-use crate::findings::{Finding, Severity};
+use crate::findings::Finding;
 use crate::server::backend::BackendModel;
 use crate::server::ServerKind;
 use crate::shell::quote::sh_quote;
@@ -271,7 +271,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("server_answer_unreadable", Severity::Warning, format!("{label} answered a route with something other than its JSON"))
+            Finding::of("server_answer_unreadable", format!("{label} answered a route with something other than its JSON"))
                 .detail(format!("{n}; its models and context could not be read from it (a proxy or another program on this port, or a server error)"))
                 .fix(format!("check that {} is {label}'s own address, or name the kind: `cclocal doctor --server KIND`", sv.url)),
         );
@@ -311,7 +311,7 @@ fn lmstudio(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("lmstudio_nothing_loaded", Severity::Error, "LM Studio has no model loaded")
+            Finding::of("lmstudio_nothing_loaded", "LM Studio has no model loaded")
                 .detail(format!(
                     "{} lists {} downloaded model(s) and none loaded; Claude Code's first request then fails (\"No models loaded\") or, with just-in-time loading on, loads the model at LM Studio's default context (often 4096 tokens), far too small for Claude Code",
                     b.sources.join(", "),
@@ -344,7 +344,7 @@ fn lmstudio(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("lmstudio_models_ambiguous", Severity::Error, format!("LM Studio has {} models loaded and Claude Code names none of them", loaded.len()))
+            Finding::of("lmstudio_models_ambiguous", format!("LM Studio has {} models loaded and Claude Code names none of them", loaded.len()))
                 .detail(format!("Claude Code sends {tiers}; loaded: {}; with several models loaded LM Studio cannot pick one and refuses the request (\"Multiple models are loaded. Please specify a model…\")", crate::units::list_some(&ids)))
                 .fix(format!("{}   (or unload the others: lms unload --all, then {})", claude_env_fix(f, &vars, ""), lms_load_line(f, loaded[0].load_key(), loaded[0].context.unwrap_or_else(|| target_context(f))))),
         );
@@ -352,7 +352,7 @@ fn lmstudio(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("lmstudio_model_unmatched", Severity::Warning, format!("Claude Code names a model LM Studio does not have; {} is loaded", ids[0]))
+            Finding::of("lmstudio_model_unmatched", format!("Claude Code names a model LM Studio does not have; {} is loaded", ids[0]))
                 .detail(format!("Claude Code sends {tiers}; with one model loaded LM Studio has answered any name with it, but that is not confirmed for /v1/messages, and a second loaded model makes every such request fail"))
                 .fix(claude_env_fix(f, &vars, "")),
         );
@@ -371,7 +371,7 @@ fn vllm_too_old(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             Section::Server,
-            finding("server_too_old", Severity::Error, "this vLLM has no Anthropic Messages API (/v1/messages)")
+            Finding::of("server_too_old", "this vLLM has no Anthropic Messages API (/v1/messages)")
                 .detail(format!(
                     "vLLM {} answers POST /v1/messages as a missing route; `vllm serve` serves it since vLLM PR #27882 (about {a}.{b_}.{c})",
                     version.unwrap_or("(version unknown)")
@@ -394,7 +394,7 @@ fn vllm_tools_off(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     push(
         out,
         Section::Server,
-        finding("vllm_tools_off", Severity::Error, "vLLM was started without tool calling: every Claude Code request fails")
+        Finding::of("vllm_tools_off", "vLLM was started without tool calling: every Claude Code request fails")
             .detail(format!(
                 "Claude Code sends tools with every request; this vLLM answers such a request with HTTP 400 ({}), so Claude Code shows \"API Error: 400\" for every prompt",
                 tc.message.as_deref().unwrap_or("\"auto\" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set")
@@ -420,9 +420,8 @@ fn vllm_mlx_max_tokens(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     push(
         out,
         Section::Server,
-        finding(
+        Finding::of(
             "vllm_mlx_max_tokens_refused",
-            Severity::Error,
             format!("vllm-mlx accepts max_tokens up to {limit}, and Claude Code asks for {asks}: every request fails"),
         )
         .detail(format!(

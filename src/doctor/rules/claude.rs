@@ -1,10 +1,10 @@
 //! Rules about Claude Code's installation, environment and config files.
 
-use super::{claude_env_fix, claude_version, finding, push, window, window_settings_fix, Section};
+use super::{claude_env_fix, claude_version, push, window, window_settings_fix, Section};
 use crate::claude::{gate_for, WindowSource};
 use crate::doctor::facts::Facts;
 use crate::doctor::knowledge::claude_reads;
-use crate::findings::{Finding, Severity};
+use crate::findings::Finding;
 use serde_json::Value;
 
 /// Names no Claude Code version reads, though guides recommend them
@@ -25,7 +25,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("claude_missing", Severity::Error, "Claude Code is not installed (or not on PATH)")
+            Finding::of("claude_missing", "Claude Code is not installed (or not on PATH)")
                 .detail("looked on PATH, in ~/.local/bin/claude and ~/.claude/local/claude")
                 .fix("npm install -g @anthropic-ai/claude-code   (or: curl -fsSL https://claude.ai/install.sh | bash)"),
         );
@@ -41,7 +41,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("claude_config_unreadable", Severity::Warning, "a Claude Code config file cannot be read")
+            Finding::of("claude_config_unreadable", "a Claude Code config file cannot be read")
                 .detail(format!("{e}; Claude Code ignores what it cannot parse (and may rewrite ~/.claude.json), so the settings in it do not apply, and this diagnosis is incomplete"))
                 .fix("fix the JSON (e.g. `python3 -m json.tool FILE` shows where it breaks) or move the file away"),
         );
@@ -50,7 +50,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("launcher_missing", Severity::Warning, "the launcher `cclocal setup` wrote cannot be read")
+            Finding::of("launcher_missing", "the launcher `cclocal setup` wrote cannot be read")
                 .detail(format!("{e}; config.toml names it, so this diagnosis falls back to Claude Code's own files and your shell"))
                 .fix("cclocal setup   (writes the launcher again from config.toml)"),
         );
@@ -61,7 +61,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("auth_token_missing", Severity::Warning, "ANTHROPIC_BASE_URL is set without ANTHROPIC_AUTH_TOKEN or ANTHROPIC_API_KEY")
+            Finding::of("auth_token_missing", "ANTHROPIC_BASE_URL is set without ANTHROPIC_AUTH_TOKEN or ANTHROPIC_API_KEY")
                 .detail("without a token, interactive Claude Code (2.1.332) asks you to /login to Anthropic before it talks to the local server; a local server accepts any token")
                 .fix(claude_env_fix(f, "ANTHROPIC_AUTH_TOKEN=local", "")),
         );
@@ -72,7 +72,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("base_url_v1_suffix", Severity::Error, "ANTHROPIC_BASE_URL ends in /v1")
+                Finding::of("base_url_v1_suffix", "ANTHROPIC_BASE_URL ends in /v1")
                     .detail(format!("Claude Code appends /v1/messages itself, so {b} makes it call {t}/v1/messages, which answers 404 page not found"))
                     .fix(format!("ANTHROPIC_BASE_URL={}", t.trim_end_matches("/v1"))),
             );
@@ -95,13 +95,9 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding(
-                "api_key_conflict",
-                Severity::Warning,
-                "an API key is set for a local server",
-            )
-            .detail(d)
-            .fix("ANTHROPIC_API_KEY=\"\" ANTHROPIC_AUTH_TOKEN=ollama"),
+            Finding::of("api_key_conflict", "an API key is set for a local server")
+                .detail(d)
+                .fix("ANTHROPIC_API_KEY=\"\" ANTHROPIC_AUTH_TOKEN=ollama"),
         );
     }
     if !c.overrides.is_empty() {
@@ -118,9 +114,8 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding(
+            Finding::of(
                 "settings_env_override",
-                Severity::Warning,
                 format!(
                     "{} shell variable(s) are replaced by Claude Code's settings",
                     list.len()
@@ -137,7 +132,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("onboarding_gate", Severity::Warning, "Claude Code will show its first-run onboarding and login screens")
+            Finding::of("onboarding_gate", "Claude Code will show its first-run onboarding and login screens")
                 .detail("~/.claude.json has no \"hasCompletedOnboarding\": true; interactive sessions stop at onboarding even with ANTHROPIC_BASE_URL set (claude -p is not affected)")
                 .fix("add \"hasCompletedOnboarding\": true to ~/.claude.json"),
         );
@@ -153,9 +148,8 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding(
+                Finding::of(
                     "unknown_env_var",
-                    Severity::Warning,
                     format!("{name} is set but Claude Code {v} does not read it"),
                 )
                 .detail(if never {
@@ -200,7 +194,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("cache_buster", Severity::Warning, "the server's prompt cache is invalidated on every turn")
+                Finding::of("cache_buster", "the server's prompt cache is invalidated on every turn")
                     .detail(format!(
                         "{}; the local server then re-reads the whole prompt each turn, which costs minutes at long contexts",
                         missing.iter().map(|m| m.1).collect::<Vec<_>>().join("; ")
@@ -224,7 +218,7 @@ fn autocompact(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     let gate = gate_for(v);
     let env = &c.env;
     let ineffective = |title: String, detail: String, fix: String| {
-        finding("autocompact_ineffective", Severity::Warning, title)
+        Finding::of("autocompact_ineffective", title)
             .detail(detail)
             .fix(fix)
     };

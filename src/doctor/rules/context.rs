@@ -2,7 +2,7 @@
 //! context, the context's size, and whether the model fits.
 
 use super::server::{set_server_var, set_server_vars};
-use super::{claude_env_fix, claude_version, env_line, finding, push, window, Section};
+use super::{claude_env_fix, claude_version, env_line, push, window, Section};
 use crate::doctor::facts::{ContextSource, Facts, ModelFacts};
 use crate::findings::{Finding, Severity};
 use crate::planner::{advise, VersionSpan};
@@ -45,7 +45,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("context_unknown", Severity::Info, format!("the context {} is served with is not known", m.name))
+                Finding::of("context_unknown", format!("the context {} is served with is not known", m.name))
                     .detail("vllm-mlx reports no context over HTTP; it keeps the whole prompt up to the model's own limit (max_position_embeddings in the folder's config.json) or --max-kv-size, and cclocal reads both from the vllm-mlx process on this machine: none was found serving this port with a model folder it can read")
                     .fix(if f.server.local {
                         "start vllm-mlx with the model folder as its first argument on this machine (`cclocal setup --server vllm-mlx --model NAME` writes the line), then run the doctor again".to_string()
@@ -57,7 +57,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("context_unknown", Severity::Info, format!("{} does not report the context {} is served with", super::server::kind_label(f), m.name))
+                Finding::of("context_unknown", format!("{} does not report the context {} is served with", super::server::kind_label(f), m.name))
                     .detail("Claude Code's settings cannot be checked against it; a context below Claude Code's window makes long sessions fail")
                     .fix("compare the server's context setting with `cclocal plan --host URL`'s advice"),
             );
@@ -66,11 +66,11 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 out,
                 s,
                 if llama {
-                    finding("context_unknown", Severity::Info, format!("the context {} is served with is not known", m.name))
+                    Finding::of("context_unknown", format!("the context {} is served with is not known", m.name))
                         .detail("llama-server did not report its per-slot context: /props and /slots did not answer (started with --api-key, or --no-slots?)")
                         .fix("check `curl URL/props` on the server host, or start llama-server with an explicit --ctx-size N --parallel 1")
                 } else {
-                    finding("context_unknown", Severity::Info, format!("the context {} is served with is not known yet", m.name))
+                    Finding::of("context_unknown", format!("the context {} is served with is not known yet", m.name))
                         .detail("the model is not loaded and nothing sets its context; Ollama then picks 4k, 32k or 256k from the GPU's total memory")
                         .fix("run one Claude Code prompt (or `ollama run <model> hi`), then run the doctor again")
                 },
@@ -92,7 +92,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("server_context_small", sev, format!("{} is served with a {c}-token context", m.name))
+            Finding::graded("server_context_small", sev, format!("{} is served with a {c}-token context", m.name))
                 .detail(format!(
                     "from {}; Claude Code's system prompt and tools alone take about 12–19k tokens, and {} beyond the context; 64k or more is recommended{}",
                     source_of(f, m.served_context_source),
@@ -137,7 +137,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("context_mismatch", Severity::Error, format!("Claude Code {v} assumes a {}-token window; the server serves {c}", calc.window))
+                Finding::of("context_mismatch", format!("Claude Code {v} assumes a {}-token window; the server serves {c}", calc.window))
                     .detail(format!(
                         "Claude Code{assumed} uses a {}-token window for {}{} (effectiveWindow={}, compaction at {} tokens{}), but the server holds only {c} tokens ({}); {}",
                         calc.window,
@@ -173,7 +173,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("memory_does_not_fit", Severity::Error, format!("{} at {} tokens needs {} of {}", m.name, mem.n_ctx, human(mem.total_bytes), human(mem.budget_bytes)))
+                Finding::of("memory_does_not_fit", format!("{} at {} tokens needs {} of {}", m.name, mem.n_ctx, human(mem.total_bytes), human(mem.budget_bytes)))
                     .detail(format!("weights, a {} {} KV cache and compute buffers exceed the memory budget (1 GiB kept free); {} will offload layers to the CPU or fail to load", human(mem.kv_bytes), mem.kv_type, match f.server.kind { Some(k) if k != crate::server::ServerKind::Ollama && k != crate::server::ServerKind::Unknown => k.label(), _ => "Ollama" }))
                     .fix(match &fix_to {
                         Some(t) => serve_fix(f, m, t, "serve what fits: "),
@@ -194,7 +194,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("model_partial_offload", Severity::Warning, format!("{:.0}% of {} runs on the CPU", pct, m.name))
+                Finding::of("model_partial_offload", format!("{:.0}% of {} runs on the CPU", pct, m.name))
                     .detail(format!("/api/ps: size {} but size_vram {}; CPU layers make prompt processing many times slower", human(l.size), human(l.size_vram)))
                     .fix("lower the context or use OLLAMA_KV_CACHE_TYPE=q8_0 so the whole model fits on the GPU"),
             );
@@ -215,7 +215,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 push(
                     out,
                     s,
-                    finding(
+                    Finding::graded(
                         "kv_cache_f16",
                         if tight {
                             Severity::Warning

@@ -3,7 +3,7 @@
 //! KV cache type and flash attention. Fixes are llama-server flags, `LLAMA_ARG_*` values,
 //! or the cclocal command that writes them (docs/servers.md "llama-server facts").
 
-use super::{claude_env_fix, finding, push, Section};
+use super::{claude_env_fix, push, Section};
 use crate::doctor::facts::Facts;
 use crate::findings::{Finding, Severity};
 use crate::server::ServerKind;
@@ -30,21 +30,21 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             Some(false) => push(
                 out,
                 s,
-                finding("llama_slots_split", Severity::Warning, format!("llama-server's {slots} slots divide its context: each Claude Code session gets {c} tokens"))
+                Finding::graded("llama_slots_split", Severity::Warning, format!("llama-server's {slots} slots divide its context: each Claude Code session gets {c} tokens"))
                     .detail(format!("started with -np {slots}, so -c {} is split into {slots} slots of {c}; one Claude Code session uses one slot", c * slots))
                     .fix(format!("start llama-server with --parallel 1 --ctx-size {}   (LLAMA_ARG_N_PARALLEL=1), or `cclocal setup --server llama-server{}`", c * slots, super::setup_host_arg(f))),
             ),
             Some(true) => push(
                 out,
                 s,
-                finding("llama_slots_split", Severity::Info, format!("llama-server's {slots} slots share one {c}-token cache"))
+                Finding::graded("llama_slots_split", Severity::Info, format!("llama-server's {slots} slots share one {c}-token cache"))
                     .detail("with automatic slots (no -np) the slots share one unified KV cache: a session sees the whole context, but parallel requests (subagents, other clients) compete for it")
                     .fix(format!("start llama-server with --parallel 1 --ctx-size {c} to give one session the whole cache")),
             ),
             None => push(
                 out,
                 s,
-                finding("llama_slots_split", Severity::Info, format!("llama-server has {slots} slots of {c} tokens"))
+                Finding::graded("llama_slots_split", Severity::Info, format!("llama-server has {slots} slots of {c} tokens"))
                     .detail(format!("if it was started with -np {slots}, the context given with -c is divided among the slots (each {c}); without -np the slots share one cache. Its command line is not readable from here"))
                     .fix("start llama-server with --parallel 1 so one Claude Code session gets the whole context"),
             ),
@@ -63,7 +63,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("llama_no_jinja", Severity::Error, "llama-server runs without Jinja templates: Claude Code's tool calls fail")
+            Finding::of("llama_no_jinja", "llama-server runs without Jinja templates: Claude Code's tool calls fail")
                 .detail(format!("{how}; every Claude Code request carries tools, which llama-server then refuses with HTTP 500 \"tools param requires --jinja flag\""))
                 .fix("start llama-server with --jinja (and without --no-jinja / LLAMA_ARG_JINJA=false)"),
         );
@@ -71,7 +71,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("llama_template_no_tools", Severity::Warning, "the model's chat template has no tool support")
+            Finding::of("llama_template_no_tools", "the model's chat template has no tool support")
                 .detail("/props chat_template_caps.supports_tools is false: llama-server drops Claude Code's tool definitions without an error, so the model cannot read files or run commands")
                 .fix("start llama-server with --chat-template-file FILE (a template with tool support for this model family), or use a GGUF whose template supports tools"),
         );
@@ -87,7 +87,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("llama_build_old", Severity::Warning, format!("llama-server b{b} re-reads the whole prompt on every Claude Code request"))
+                Finding::of("llama_build_old", format!("llama-server b{b} re-reads the whole prompt on every Claude Code request"))
                     .detail(format!("builds before b{BILLING_HEADER_FIX_BUILD} do not normalise Claude Code's per-request billing header (cch=…), so the prompt cache misses on every turn"))
                     .fix(format!("{}   (or upgrade llama.cpp to b{BILLING_HEADER_FIX_BUILD} or newer)", claude_env_fix(f, "CLAUDE_CODE_ATTRIBUTION_HEADER=0", ""))),
             );
@@ -108,7 +108,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                     push(
                         out,
                         Section::Model,
-                        finding("kv_cache_f16", sev, "the KV cache is f16; q8_0 would halve it")
+                        Finding::graded("kv_cache_f16", sev, "the KV cache is f16; q8_0 would halve it")
                             .detail(format!("at {} tokens the KV cache takes {} in f16 and {} in q8_0; the memory saved buys context", mem.n_ctx, human(mem.kv_bytes), human(q8)))
                             .fix(format!("start llama-server with --cache-type-k q8_0 --cache-type-v q8_0{}   (LLAMA_ARG_CACHE_TYPE_K=q8_0 LLAMA_ARG_CACHE_TYPE_V=q8_0), or `cclocal setup --server llama-server{} --kv-type q8_0`", if fa_off { " --flash-attn on" } else { "" }, super::setup_host_arg(f))),
                     );
@@ -123,7 +123,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 Section::Model,
-                finding("kv_quant_without_flash_attention", Severity::Error, "a quantised V cache needs flash attention, which is off")
+                Finding::graded("kv_quant_without_flash_attention", Severity::Error, "a quantised V cache needs flash attention, which is off")
                     .detail(format!("llama-server was started with -fa off and -ctv {}; llama.cpp refuses a quantised V cache without flash attention", c.cache_type_v.clone().unwrap_or_default()))
                     .fix("start llama-server with --flash-attn on (or --flash-attn auto)"),
             );

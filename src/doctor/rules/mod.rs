@@ -13,7 +13,7 @@ pub(crate) use setup::{restart_fix, served_context_drift};
 pub use crate::claude::env_line;
 use crate::claude::{compute_window, EnvMap, Version, WindowCalc, LATEST_KNOWN};
 use crate::doctor::facts::Facts;
-use crate::findings::{Finding, Severity};
+use crate::findings::Finding;
 use serde::Serialize;
 pub(crate) use serverlog::checked_logs;
 
@@ -246,9 +246,4 @@ pub(crate) fn setup_host_arg(f: &Facts) -> String {
 
 pub(crate) fn push(out: &mut Vec<(Section, Finding)>, s: Section, f: Finding) {
     out.push((s, f));
-}
-
-pub(crate) fn finding(id: &'static str, sev: Severity, title: impl Into<String>) -> Finding {
-    debug_assert!(IDS.contains(&id), "unregistered finding id {id}");
-    Finding::new(id, sev, title)
 }

@@ -1,6 +1,6 @@
 //! Rules about the server: reachability, API, models, and the service's configuration.
 
-use super::{finding, push, Section};
+use super::{push, Section};
 use crate::doctor::facts::{Facts, Presence};
 use crate::doctor::knowledge::{
     ollama_var, ollama_version, OllamaVar, LLAMA_SERVER_SINCE, MESSAGES_API_SINCE,
@@ -77,9 +77,8 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding(
+            Finding::of(
                 "server_not_checked",
-                Severity::Info,
                 format!("the server at {} was not checked", sv.url),
             )
             .detail(why),
@@ -89,7 +88,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding(
+            Finding::graded(
                 "server_unreachable",
                 Severity::Error,
                 format!("no answer from {}", sv.url),
@@ -101,7 +100,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("server_loading", Severity::Warning, format!("{} at {} is still loading its model", kind_label(f), sv.url))
+            Finding::of("server_loading", format!("{} at {} is still loading its model", kind_label(f), sv.url))
                 .detail("every route answers 503 \"Loading model\" until the model is in memory; the server is up, not unreachable")
                 .fix("wait until GET /health answers {\"status\":\"ok\"}, then run `cclocal doctor` again"),
         );
@@ -113,7 +112,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("server_not_llm", Severity::Error, format!("what answers at {} is not an LLM server", sv.url))
+            Finding::of("server_not_llm", format!("what answers at {} is not an LLM server", sv.url))
                 .detail(format!("{what}; it is not Ollama, llama-server, LM Studio, vLLM, vllm-mlx, oMLX or mlx_lm.server, and POST /v1/messages is not an API there (URL from {})", sv.url_source))
                 .fix("point Claude Code at the LLM server's own address (ANTHROPIC_BASE_URL, or `cclocal setup --host URL`), or name its kind: `cclocal doctor --host URL --server KIND`"),
         );
@@ -121,7 +120,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("server_kind_unknown", Severity::Info, format!("an Anthropic-compatible server of unknown kind answers at {}", sv.url))
+            Finding::of("server_kind_unknown", format!("an Anthropic-compatible server of unknown kind answers at {}", sv.url))
                 .detail(format!("{}; POST /v1/messages answers as an API, so Claude Code can talk to it, but its context and models cannot be checked", sv.answered.clone().unwrap_or_default()))
                 .fix("if it is one cclocal knows, name it: `cclocal doctor --server KIND` (ollama, llama-server, lmstudio, vllm, vllm-mlx, omlx, mlx-lm)"),
         );
@@ -131,7 +130,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("messages_api_missing", Severity::Error, format!("{} has no Anthropic Messages API (/v1/messages)", kind_label(f)))
+            Finding::of("messages_api_missing", format!("{} has no Anthropic Messages API (/v1/messages)", kind_label(f)))
                 .detail(format!("Claude Code speaks only Anthropic's Messages API; {} at {} does not serve POST /v1/messages", kind_label(f), sv.url))
                 .fix(match sv.kind {
                     Some(ServerKind::MlxLm) => super::backends::mlx_lm_fix(f),
@@ -149,7 +148,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("server_too_old", Severity::Error, "the server has no Anthropic Messages API (/v1/messages)")
+                Finding::of("server_too_old", "the server has no Anthropic Messages API (/v1/messages)")
                     .detail(format!("Ollama {} answers 404 page not found for /v1/messages; Claude Code needs Ollama 0.14.0 or newer", sv.version.clone().unwrap_or_else(|| "(unknown version)".into())))
                     .fix("upgrade Ollama: https://ollama.com/download (Linux: curl -fsSL https://ollama.com/install.sh | sh)"),
             );
@@ -171,9 +170,8 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 push(
                     out,
                     s,
-                    finding(
+                    Finding::of(
                         "model_missing",
-                        Severity::Error,
                         format!("the server has no model {:?}", m.name),
                     )
                     .detail(format!(
@@ -205,7 +203,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                 push(
                     out,
                     s,
-                    finding("background_model_missing", Severity::Warning, format!("{} model {:?} is not on the server", m.role, m.name))
+                    Finding::of("background_model_missing", format!("{} model {:?} is not on the server", m.role, m.name))
                         .detail(format!("Claude Code sends {} calls to {:?} because {}; the server answers 404 not_found_error for each", m.role, m.name, m.why))
                         .fix(own_fix.unwrap_or_else(|| format!("ANTHROPIC_DEFAULT_HAIKU_MODEL={}", sh_quote(&f.claude.as_ref().and_then(|c| c.model.clone()).unwrap_or_else(|| pick.to_string()))))),
                 );
@@ -217,7 +215,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("model_missing", Severity::Error, "no model is set for Claude Code")
+                Finding::of("model_missing", "no model is set for Claude Code")
                     .detail("without ANTHROPIC_MODEL (or a settings \"model\"), Claude Code asks the server for its own default Claude model, which a local server does not have")
                     .fix(format!("ANTHROPIC_MODEL={}", sh_quote(pick))),
             );
@@ -226,7 +224,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("remote_server", Severity::Info, format!("the server at {} is on another machine", sv.url))
+                Finding::of("remote_server", format!("the server at {} is on another machine", sv.url))
                     .detail("judged from its API alone; memory fit, KV cache type, flash attention, keep-alive, app settings and the service environment need the server host")
                     .fix("run `cclocal doctor --server-only` on the server host"),
             );
@@ -314,7 +312,7 @@ fn config_rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("unknown_env_var", Severity::Warning, title)
+            Finding::of("unknown_env_var", title)
                 .detail(format!("set in {origin}; {detail}"))
                 .fix(format!("remove {name}")),
         );
@@ -337,7 +335,7 @@ fn config_rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("kv_quant_without_flash_attention", if new { Severity::Error } else { Severity::Warning }, format!("OLLAMA_KV_CACHE_TYPE={k} with flash attention off"))
+                Finding::graded("kv_quant_without_flash_attention", if new { Severity::Error } else { Severity::Warning }, format!("OLLAMA_KV_CACHE_TYPE={k} with flash attention off"))
                     .detail(if new {
                         "from Ollama 0.30 llama-server refuses a quantized V cache without flash attention: the model fails to load".to_string()
                     } else {
@@ -354,7 +352,7 @@ fn config_rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             push(
                 out,
                 s,
-                finding("keep_alive_short", Severity::Warning, format!("Ollama unloads the model after {} idle", if sec == 0 { "every request".to_string() } else { crate::duration::human_secs(sec as f64) }))
+                Finding::of("keep_alive_short", format!("Ollama unloads the model after {} idle", if sec == 0 { "every request".to_string() } else { crate::duration::human_secs(sec as f64) }))
                     .detail(format!("{}; after a pause the next turn reloads the model and re-reads the whole prompt", match ka { Some(v) => format!("OLLAMA_KEEP_ALIVE={v}"), None => "OLLAMA_KEEP_ALIVE is unset (default 5m)".into() }))
                     .fix(set_server_var(f, "OLLAMA_KEEP_ALIVE=1h")),
             );
@@ -370,7 +368,7 @@ fn config_rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("server_exposed", Severity::Warning, "Ollama listens on every network interface")
+            Finding::of("server_exposed", "Ollama listens on every network interface")
                 .detail(format!("{}; Ollama's API has no authentication, so anyone on the network can use the models", if bind_all { format!("OLLAMA_HOST={}", host.unwrap_or_default()) } else { "the Ollama app's \"Expose Ollama to the network\" is on".into() }))
                 .fix(if bind_all { set_server_var(f, &format!("OLLAMA_HOST=127.0.0.1:{}", ServerKind::Ollama.default_port())) } else { "turn off \"Expose Ollama to the network\" in the Ollama app, unless other machines need it".into() }),
         );
@@ -383,7 +381,7 @@ fn config_rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding("ollama_app_context_override", if conflict { Severity::Warning } else { Severity::Info }, format!("the Ollama app's context setting is {app}"))
+            Finding::graded("ollama_app_context_override", if conflict { Severity::Warning } else { Severity::Info }, format!("the Ollama app's context setting is {app}"))
                 .detail(if conflict {
                     format!("the app passes OLLAMA_CONTEXT_LENGTH={app} to the server, replacing OLLAMA_CONTEXT_LENGTH={} from {}", env_ctx.unwrap_or(0), cfg.env_source.clone().unwrap_or_default())
                 } else {

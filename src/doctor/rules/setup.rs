@@ -2,7 +2,7 @@
 //! the served context, the server's KV type and keep-alive, and the Claude Code version the
 //! settings were computed for (the right knobs differ between versions).
 
-use super::{finding, push, Section};
+use super::{push, Section};
 use crate::claude::{gate_for, Version};
 use crate::doctor::facts::{ContextSource, Facts};
 use crate::doctor::probe::same_model;
@@ -23,9 +23,8 @@ fn verify_rule(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding(
+            Finding::of(
                 "verify_mismatch",
-                Severity::Warning,
                 format!(
                     "cclocal verify last ran on Claude Code {} ({}); {now} is installed now",
                     v.version, v.age
@@ -40,9 +39,8 @@ fn verify_rule(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding(
+            Finding::ok(
                 "verify_mismatch",
-                Severity::Ok,
                 format!(
                     "cclocal verify: Claude Code {} did what cclocal planned ({})",
                     v.version, v.age
@@ -57,9 +55,8 @@ fn verify_rule(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding(
+            Finding::of(
                 "verify_mismatch",
-                Severity::Warning,
                 format!(
                     "cclocal verify: Claude Code {} did not do what cclocal planned ({})",
                     v.version, v.age
@@ -79,7 +76,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         push(
             out,
             s,
-            finding(
+            Finding::graded(
                 "setup_drift",
                 Severity::Warning,
                 "cclocal's configuration cannot be read",
@@ -129,7 +126,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
     push(
         out,
         s,
-        finding(
+        Finding::graded(
             "setup_drift",
             worst,
             "what `cclocal setup` configured is not what is live",

@@ -166,9 +166,8 @@ fn prompt_truncated(a: &ServerAnalysis, w: Window) -> Option<Finding> {
         ));
     }
     Some(
-        Finding::new(
+        Finding::of(
             "prompt_truncated",
-            Severity::Warning,
             format!("the server {}", parts.join("; ")),
         )
         .detail(lines.join("; "))
@@ -234,9 +233,8 @@ fn model_reloaded(a: &ServerAnalysis, w: Window) -> Option<Finding> {
          room for both (OLLAMA_MAX_LOADED_MODELS)"
     };
     Some(
-        Finding::new(
+        Finding::of(
             "model_reloaded",
-            Severity::Warning,
             format!(
                 "the server loaded a model {} more time(s) in this window; each cold load \
                  throws the prompt cache away",
@@ -286,9 +284,8 @@ fn kv_cache_type_ignored(a: &ServerAnalysis, w: Window) -> Option<Finding> {
         _ => "start llama-server with --flash-attn on together with --cache-type-k/--cache-type-v",
     };
     Some(
-        Finding::new(
+        Finding::of(
             "kv_cache_type_ignored",
-            Severity::Warning,
             format!("KV cache type {want} was set but the server allocated {got}"),
         )
         .detail(format!(
@@ -356,7 +353,7 @@ fn prompt_cache_not_reused(a: &ServerAnalysis, w: Window) -> Option<Finding> {
         }
     };
     Some(
-        Finding::new(
+        Finding::graded(
             "prompt_cache_not_reused",
             if misses.len() >= 2 {
                 Severity::Warning
@@ -390,7 +387,7 @@ fn vllm_prefix_cache_unused(a: &ServerAnalysis, w: Window) -> Option<Finding> {
         return None;
     }
     Some(
-        Finding::new(
+        Finding::graded(
             "prompt_cache_not_reused",
             Severity::Info,
             format!(

@@ -255,6 +255,35 @@ fn context_small_unknown_and_memory() {
     assert_eq!(find(&f, "memory_does_not_fit").severity, Severity::Error);
 }
 
+/// Issue 19: a small context's detail names where that kind of server reported it, not
+/// Ollama's /api/ps for llama-server, LM Studio or vLLM.
+#[test]
+fn context_small_names_the_kinds_own_source() {
+    use cclocal::server::ServerKind;
+    for (kind, source) in [
+        (ServerKind::Ollama, "/api/ps"),
+        (
+            ServerKind::LlamaServer,
+            "/props default_generation_settings.n_ctx",
+        ),
+        (ServerKind::LmStudio, "loaded_context_length"),
+        (ServerKind::Vllm, "max_model_len"),
+        (ServerKind::VllmMlx, "--max-kv-size"),
+    ] {
+        let mut f = healthy();
+        f.server.kind = Some(kind);
+        let m = f.model.as_mut().unwrap();
+        m.served_context = Some(16_384);
+        m.served_context_source = Some(ContextSource::Live);
+        let x = find(&f, "server_context_small");
+        assert!(x.detail.contains(source), "{kind:?}: {}", x.detail);
+        if kind != ServerKind::Ollama {
+            assert!(!x.detail.contains("/api/ps"), "{kind:?}: {}", x.detail);
+            assert!(!x.detail.contains("Ollama"), "{kind:?}: {}", x.detail);
+        }
+    }
+}
+
 /// Issue 9.7: no fix that cannot work. A 4096-token server gets no Claude Code settings
 /// (its system prompt alone is larger), and a model that fits only 16K is not told to serve
 /// 64K; the fix says what would work instead.

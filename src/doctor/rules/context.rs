@@ -7,6 +7,7 @@ use crate::doctor::facts::{ContextSource, Facts, ModelFacts};
 use crate::findings::{Finding, Severity};
 use crate::planner::{advise, VersionSpan};
 use crate::planner::{FixTarget, KvType};
+use crate::server::ServerKind;
 use crate::units::human;
 
 /// Below this no Claude Code setting can work (the planner's floor, docs/planner.md).
@@ -14,25 +15,38 @@ pub const CONTEXT_UNUSABLE: u64 = crate::planner::MIN_USABLE_CONTEXT;
 /// Ollama's Claude Code page asks for 64k or more.
 pub const CONTEXT_RECOMMENDED: u64 = crate::planner::RECOMMENDED_CONTEXT;
 
-fn source_words(s: Option<ContextSource>) -> &'static str {
-    match s {
-        Some(ContextSource::Live) => {
-            "what the server reports live: /api/ps, or llama-server's per-slot /slots"
+/// Where a live context comes from, in the terms of the kind of server that reported it
+/// (each kind's probe in `src/server/`; docs/servers.md).
+fn live_source(kind: Option<ServerKind>) -> &'static str {
+    match kind {
+        Some(ServerKind::LlamaServer) => {
+            "llama-server's per-slot context (n_ctx in /slots, else /props default_generation_settings.n_ctx)"
         }
+        Some(ServerKind::LmStudio) => {
+            "LM Studio's context for the loaded instance (loaded_context_length: /api/v1/models, /api/v0/models or lms ps)"
+        }
+        Some(ServerKind::Vllm) => "vLLM's max_model_len for the model (/v1/models)",
+        Some(ServerKind::VllmMlx) => {
+            "the vllm-mlx process: its --max-kv-size, else max_position_embeddings in the model folder's config.json"
+        }
+        Some(ServerKind::Omlx) => "the context oMLX lists for the loaded model (/v1/models)",
+        Some(ServerKind::MlxLm) => "what mlx_lm.server reports for the loaded model",
+        Some(ServerKind::Ollama) | None => {
+            "what Ollama reports live for the loaded model (context_length in /api/ps)"
+        }
+        Some(ServerKind::Unknown) => "what the server reports live for the loaded model",
+    }
+}
+
+/// Where the served context came from: a live report in the terms of the kind of server
+/// checked (Ollama's /api/ps only for Ollama), or Ollama's own settings.
+fn source_of(f: &Facts, s: Option<ContextSource>) -> &'static str {
+    match s {
+        Some(ContextSource::Live) => live_source(f.server.kind),
         Some(ContextSource::Modelfile) => "the model's num_ctx parameter",
         Some(ContextSource::ServerEnv) => "the server's context setting",
         Some(ContextSource::Default) => "this Ollama version's default",
         None => "unknown",
-    }
-}
-
-/// [`source_words`], naming LM Studio's, vLLM's or an MLX server's own report.
-fn source_of(f: &Facts, s: Option<ContextSource>) -> String {
-    match (f.server.kind, s) {
-        (Some(k), Some(ContextSource::Live)) if super::backends::is_backend(Some(k)) => {
-            format!("what {} reports live for the loaded model", k.label())
-        }
-        _ => source_words(s).to_string(),
     }
 }
 

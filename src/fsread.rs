@@ -25,44 +25,35 @@ pub struct Kind {
     pub max: u64,
 }
 
+impl Kind {
+    const fn new(what: &'static str, max: u64) -> Kind {
+        Kind { what, max }
+    }
+}
+
 const MIB: u64 = 1024 * 1024;
 
 /// Claude Code's `settings.json` / `settings.local.json`.
-pub const SETTINGS: Kind = Kind {
-    what: "a Claude Code settings file (JSON)",
-    max: 16 * MIB,
-};
+pub const SETTINGS: Kind = Kind::new("a Claude Code settings file (JSON)", 16 * MIB);
 /// `~/.claude.json`: Claude Code keeps per-project history in it, so it can be large.
-pub const CLAUDE_JSON: Kind = Kind {
-    what: "Claude Code's state file (JSON)",
-    max: 64 * MIB,
-};
+pub const CLAUDE_JSON: Kind = Kind::new("Claude Code's state file (JSON)", 64 * MIB);
 /// cclocal's `config.toml`.
-pub const CONFIG: Kind = Kind {
-    what: "cclocal's configuration (TOML)",
-    max: 4 * MIB,
-};
+pub const CONFIG: Kind = Kind::new("cclocal's configuration (TOML)", 4 * MIB);
 /// The launcher script, shell rc files, a server unit or plist: small text files setup edits.
-pub const TEXT: Kind = Kind {
-    what: "a small text file (shell script, rc file or service file)",
-    max: 16 * MIB,
-};
+pub const TEXT: Kind = Kind::new(
+    "a small text file (shell script, rc file or service file)",
+    16 * MIB,
+);
 /// Any file setup plans to edit (launcher, settings, config, rc files, `~/.claude.json`):
 /// the largest of those kinds.
-pub const EDITED: Kind = Kind {
-    what: "a file setup edits (settings, rc file, launcher or Claude Code's state file)",
-    max: 64 * MIB,
-};
+pub const EDITED: Kind = Kind::new(
+    "a file setup edits (settings, rc file, launcher or Claude Code's state file)",
+    64 * MIB,
+);
 /// cclocal's own journal, manifests and saved copies.
-pub const STATE: Kind = Kind {
-    what: "a cclocal state file",
-    max: 64 * MIB,
-};
+pub const STATE: Kind = Kind::new("a cclocal state file", 64 * MIB);
 /// One-line pointer files, model manifests, `/proc` entries.
-pub const SMALL: Kind = Kind {
-    what: "a small metadata file",
-    max: 4 * MIB,
-};
+pub const SMALL: Kind = Kind::new("a small metadata file", 4 * MIB);
 
 /// What a file type is called in messages.
 fn describe(ft: &std::fs::FileType) -> &'static str {

@@ -99,16 +99,20 @@ pub fn versions_seen(a: &Analysis) -> VersionSpan {
     }
 }
 
+/// The model the log's first request with a model names ("" for none).
+fn first_model(a: &Analysis) -> String {
+    a.requests
+        .iter()
+        .find_map(|r| r.model.as_ref())
+        .map(|m| m.to_string())
+        .unwrap_or_default()
+}
+
 /// The fix for a server that keeps `ctx` tokens: settings every version that can have
 /// written this log obeys (`crate::planner::advise`), or why none can work and what would.
 fn window_fix(a: &Analysis, ctx: u64) -> String {
     let span = versions_seen(a);
-    let model = a
-        .requests
-        .iter()
-        .find_map(|r| r.model.clone())
-        .map(|m| m.to_string())
-        .unwrap_or_default();
+    let model = first_model(a);
     let advice = advise(span, ctx, &model);
     let for_ = match &advice {
         ClaudeAdvice::Settings { span, .. } => *span,
@@ -153,12 +157,7 @@ fn logged_reserve(win: u64) -> u64 {
 /// test (`crate::planner::obeys`) has judged them, and `logs` agrees with it.
 fn planned_settings_in_effect(a: &Analysis, ctx: u64, t: u64, win: u64) -> bool {
     let span = versions_seen(a);
-    let model = a
-        .requests
-        .iter()
-        .find_map(|r| r.model.clone())
-        .map(|m| m.to_string())
-        .unwrap_or_default();
+    let model = first_model(a);
     let Some(env) = advise(span, ctx, &model).env().cloned() else {
         return false;
     };

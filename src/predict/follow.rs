@@ -929,14 +929,21 @@ mod tests {
         }
     }
 
-    #[test]
-    fn server_log_progress_truncation_and_refusal() {
+    /// A follower of an empty server log in a temporary folder (kept while the returned
+    /// folder lives), the file to write the log through, and the events so far.
+    fn following_a_server_log() -> (tempfile::TempDir, std::fs::File, Follower, Vec<FollowEvent>) {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("server.log");
-        let mut f = std::fs::File::create(&p).unwrap();
+        let f = std::fs::File::create(&p).unwrap();
         let mut fo = Follower::new();
         let mut ev = Vec::new();
         fo.set_server_log(&p, &mut ev);
+        (d, f, fo, ev)
+    }
+
+    #[test]
+    fn server_log_progress_truncation_and_refusal() {
+        let (_d, mut f, mut fo, mut ev) = following_a_server_log();
         f.write_all(b"0.13.368.804 I srv    load_model: initializing, n_slots = 1, n_ctx_slot = 32768, kv_unified = 'false'\n\
 0.17.865.635 I slot launch_slot_: id  0 | task 1 | processing task, is_child = 0\n\
 0.40.089.549 I slot print_timing: id  0 | task 1 | prompt processing, n_tokens =    512, progress = 0.04, t =  22.22 s / 23.04 tokens per second\n").unwrap();
@@ -1027,12 +1034,7 @@ mod tests {
 
     #[test]
     fn ollama_truncation_shows() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("server.log");
-        let mut f = std::fs::File::create(&p).unwrap();
-        let mut fo = Follower::new();
-        let mut ev = Vec::new();
-        fo.set_server_log(&p, &mut ev);
+        let (_d, mut f, mut fo, mut ev) = following_a_server_log();
         fo.poll(&mut ev).unwrap();
         ev.clear();
         f.write_all(b"time=2026-11-25T19:00:00.000Z level=WARN source=runner.go:120 msg=\"truncating input prompt\" limit=8192 prompt=9000 keep=4 new=8192\n").unwrap();

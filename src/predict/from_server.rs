@@ -95,25 +95,10 @@ pub fn session(
 /// timed only as a whole (vllm-mlx) is one measured request, its prefill not told apart.
 fn trip_of(t: &Task, side: bool, compaction: bool) -> Option<(RoundTrip, f64)> {
     let prompt = t.prompt_tokens?;
-    if t.prefill_ms.is_none() {
-        let total = t.total_ms?;
-        return Some((
-            RoundTrip {
-                prompt_tokens: prompt,
-                cached_tokens: t.cached_tokens(),
-                output_tokens: t.eval_tokens.unwrap_or(0),
-                compaction,
-                reload: false,
-                side,
-                measured_prefill_ms: None,
-                measured_decode_ms: None,
-                measured_ms: Some(total),
-            },
-            total,
-        ));
-    }
-    let prefill = t.prefill_ms?;
-    let decode = t.decode_ms.unwrap_or(0.0);
+    let (prefill, decode, ms) = match t.prefill_ms {
+        None => (None, None, t.total_ms?),
+        Some(p) => (Some(p), t.decode_ms, p + t.decode_ms.unwrap_or(0.0)),
+    };
     Some((
         RoundTrip {
             prompt_tokens: prompt,
@@ -122,11 +107,11 @@ fn trip_of(t: &Task, side: bool, compaction: bool) -> Option<(RoundTrip, f64)> {
             compaction,
             reload: false,
             side,
-            measured_prefill_ms: Some(prefill),
-            measured_decode_ms: t.decode_ms,
-            measured_ms: Some(prefill + decode),
+            measured_prefill_ms: prefill,
+            measured_decode_ms: decode,
+            measured_ms: Some(ms),
         },
-        prefill + decode,
+        ms,
     ))
 }
 

@@ -475,6 +475,15 @@ mod tests {
         Rates::flat(prefill, decode, "test")
     }
 
+    /// The causes of the recommended run's savings, in order.
+    fn causes(w: &WhatIf) -> Vec<&str> {
+        w.recommended
+            .savings
+            .iter()
+            .map(|s| s.cause.as_str())
+            .collect()
+    }
+
     #[test]
     fn wait_inverts_the_cost() {
         let c = Cost {
@@ -525,12 +534,7 @@ mod tests {
         r.prefill_q8 = Some(Cost::flat(200.0));
         r.decode_q8 = Some(Cost::flat(10.0));
         let w = what_if(&s, &r, None);
-        let causes: Vec<&str> = w
-            .recommended
-            .savings
-            .iter()
-            .map(|s| s.cause.as_str())
-            .collect();
+        let causes = causes(&w);
         assert_eq!(causes, ["no_reloads", "cache_reused", "quantised_kv"]);
         assert!((w.recommended.savings[0].ms - 10_000.0).abs() < 1.0);
         let sum: f64 = w.recommended.savings.iter().map(|s| s.ms).sum();
@@ -555,12 +559,7 @@ mod tests {
         };
         let s = synthetic(60, 10_000, 1000, 200);
         let w = what_if(&s, &r, Some(30_000));
-        let causes: Vec<&str> = w
-            .recommended
-            .savings
-            .iter()
-            .map(|s| s.cause.as_str())
-            .collect();
+        let causes = causes(&w);
         assert_eq!(causes, ["cache_reused", "compacts_in_time"], "{w:#?}");
         assert!(w.recommended.breakdown.compactions_added >= 2);
         assert_eq!(w.recommended.compact_at, Some(30_000));

@@ -401,6 +401,18 @@ pub fn from_bench_json(text: &str, source: &str) -> Result<Rates, String> {
 mod tests {
     use super::*;
 
+    /// Segments from `from` to `to` tokens, each timed exactly by `truth`.
+    fn timed(truth: &Cost, spans: impl IntoIterator<Item = (u64, u64)>) -> Vec<Segment> {
+        spans
+            .into_iter()
+            .map(|(from, to)| Segment {
+                from,
+                to,
+                ms: truth.ms(from, to),
+            })
+            .collect()
+    }
+
     #[test]
     fn cost_integrates_the_depth_term() {
         let c = Cost {
@@ -424,14 +436,7 @@ mod tests {
             b_ms: 0.0004,
             c_ms: 0.0,
         };
-        let segs: Vec<Segment> = [512u64, 1024, 2048, 4064]
-            .iter()
-            .map(|&l| Segment {
-                from: 0,
-                to: l,
-                ms: truth.ms(0, l),
-            })
-            .collect();
+        let segs = timed(&truth, [512, 1024, 2048, 4064].map(|l| (0, l)));
         let f = fit(&segs).unwrap();
         assert!((f.a_ms - 1.5).abs() < 1e-6, "{f:?}");
         assert!((f.b_ms - 0.0004).abs() < 1e-9, "{f:?}");
@@ -445,19 +450,8 @@ mod tests {
             c_ms: 250.0,
         };
         // Long prompts from an empty cache and 64-token increments at depth.
-        let mut segs: Vec<Segment> = [512u64, 2048, 8192]
-            .iter()
-            .map(|&l| Segment {
-                from: 0,
-                to: l,
-                ms: truth.ms(0, l),
-            })
-            .collect();
-        segs.extend([2048u64, 8192].iter().map(|&d| Segment {
-            from: d,
-            to: d + 64,
-            ms: truth.ms(d, d + 64),
-        }));
+        let mut segs = timed(&truth, [512, 2048, 8192].map(|l| (0, l)));
+        segs.extend(timed(&truth, [2048, 8192].map(|d| (d, d + 64))));
         let f = fit_with_overhead(&segs).unwrap();
         assert!((f.a_ms - 1.4).abs() < 1e-6, "{f:?}");
         assert!((f.b_ms - 0.00012).abs() < 1e-9, "{f:?}");

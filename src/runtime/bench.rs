@@ -281,6 +281,16 @@ mod tests {
         assert_eq!(default_prompts(512, 8), vec![504]);
     }
 
+    /// A 4000-token context, 1000 new tokens and 180 written, 10 round trips.
+    fn turn_4000_1000_180() -> TurnModel {
+        TurnModel {
+            context_tokens: 4000,
+            new_tokens: 1000,
+            output_tokens: 180,
+            rounds: 10,
+        }
+    }
+
     #[test]
     fn recommends_fastest_prefill_at_longest_prompt() {
         let runs = vec![
@@ -289,12 +299,7 @@ mod tests {
             run(512, 2048, false, 1000.0, 21.0),
             run(4096, 2048, false, 450.0, 17.0),
         ];
-        let t = TurnModel {
-            context_tokens: 4000,
-            new_tokens: 1000,
-            output_tokens: 180,
-            rounds: 10,
-        };
+        let t = turn_4000_1000_180();
         let r = recommend(&runs, &[], &t).unwrap();
         assert_eq!((r.batch, r.flash_attn), (512, true));
         assert_eq!(r.turn.rates_at_tokens, 4096);
@@ -325,12 +330,7 @@ mod tests {
             run(512, 2048, true, 900.0, 20.0),
             run(4096, 2048, true, 500.0, 18.0),
         ];
-        let t = TurnModel {
-            context_tokens: 4000,
-            new_tokens: 1000,
-            output_tokens: 180,
-            rounds: 10,
-        };
+        let t = turn_4000_1000_180();
         let generation = vec![GenRun {
             tokens: 32,
             batch: 2048,

@@ -45,12 +45,7 @@ pub(super) fn human(
         s.requests
     );
     if s.long_lines_skipped > 0 {
-        let _ = writeln!(
-            o,
-            "note: {} over-long line(s) (over {} MiB) skipped\n",
-            s.long_lines_skipped,
-            crate::logs::read::MAX_LINE >> 20
-        );
+        let _ = writeln!(o, "{}\n", long_lines_note(s.long_lines_skipped));
     }
     if s.requests_dropped > 0 {
         let _ = writeln!(
@@ -247,6 +242,14 @@ pub(super) fn human(
 }
 
 /// A request kind in plain words.
+/// The note for lines a log reader skipped as longer than it reads (both logs' reports).
+pub(super) fn long_lines_note(n: u64) -> String {
+    format!(
+        "note: {n} over-long line(s) (over {} MiB) skipped",
+        crate::logs::read::MAX_LINE >> 20
+    )
+}
+
 fn kind_words(k: SourceKind) -> &'static str {
     match k {
         SourceKind::Main => "your conversation",

@@ -311,9 +311,8 @@ pub fn human(s: &ServerSide, claude: Option<&Analysis>, limit: usize) -> String 
     if a.long_lines_skipped > 0 {
         let _ = writeln!(
             o,
-            "  note: {} over-long line(s) (over {} MiB) skipped",
-            a.long_lines_skipped,
-            crate::logs::read::MAX_LINE >> 20
+            "  {}",
+            super::human::long_lines_note(a.long_lines_skipped)
         );
     }
     if a.dropped > 0 {

@@ -20,19 +20,19 @@ pub const CONTEXT_RECOMMENDED: u64 = crate::planner::RECOMMENDED_CONTEXT;
 fn live_source(kind: Option<ServerKind>) -> &'static str {
     match kind {
         Some(ServerKind::LlamaServer) => {
-            "llama-server's per-slot context (n_ctx in /slots, else /props default_generation_settings.n_ctx)"
+            "llama-server's per-slot context, n_ctx in /slots, else /props default_generation_settings.n_ctx"
         }
         Some(ServerKind::LmStudio) => {
-            "LM Studio's context for the loaded instance (loaded_context_length: /api/v1/models, /api/v0/models or lms ps)"
+            "LM Studio's loaded_context_length of the loaded instance, from /api/v1/models, /api/v0/models or lms ps"
         }
-        Some(ServerKind::Vllm) => "vLLM's max_model_len for the model (/v1/models)",
+        Some(ServerKind::Vllm) => "vLLM's max_model_len for the model in /v1/models",
         Some(ServerKind::VllmMlx) => {
             "the vllm-mlx process: its --max-kv-size, else max_position_embeddings in the model folder's config.json"
         }
-        Some(ServerKind::Omlx) => "the context oMLX lists for the loaded model (/v1/models)",
+        Some(ServerKind::Omlx) => "the context oMLX lists for the loaded model in /v1/models",
         Some(ServerKind::MlxLm) => "what mlx_lm.server reports for the loaded model",
         Some(ServerKind::Ollama) | None => {
-            "what Ollama reports live for the loaded model (context_length in /api/ps)"
+            "what Ollama reports live for the loaded model, context_length in /api/ps"
         }
         Some(ServerKind::Unknown) => "what the server reports live for the loaded model",
     }

@@ -29,6 +29,7 @@ pub mod ollama;
 pub mod omlx;
 pub mod process;
 pub mod resolve;
+pub mod serve;
 pub mod tool_parsers;
 mod url;
 pub mod vllm;

@@ -2,6 +2,10 @@
 //! exactly `Ollama is running`, confirmed by `GET /api/version`. Its live facts come from
 //! `/api/version`, `/api/tags`, `/api/ps` and `/api/show`, through `crate::server::http::Client`.
 
+/// How `cclocal setup` runs this kind, and the doctor's restart fix (the serve line, the
+/// start script or service file).
+pub mod serve;
+
 use super::detect::{saw, Http, Verdict};
 use super::{same_model, InstalledModel, LoadedModel, Presence, ServerKind, ServerProbe};
 use crate::server::http::{Client, Response};

@@ -3,6 +3,10 @@
 //! Its live facts: the served model names and, where reported, their context
 //! (docs/servers.md "LM Studio, vLLM and the MLX servers").
 
+/// How `cclocal setup` runs this kind, and the doctor's restart fix (the serve line, the
+/// start script or service file).
+pub mod serve;
+
 use super::detect::{saw, Http, Verdict};
 
 pub fn fingerprint(http: &mut Http) -> Verdict {

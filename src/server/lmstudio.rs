@@ -3,8 +3,8 @@
 //! Its live facts: the models and the context each loaded instance has (`/api/v1/models`,
 //! `/api/v0/models`, `lms ps --json`), docs/servers.md "LM Studio".
 
-/// How `cclocal setup` runs this kind, and the doctor's restart fix (the serve line, the
-/// start script or service file).
+// How `cclocal setup` runs this kind (its serve line, start script or service file) and
+// the doctor's restart fix.
 pub mod serve;
 
 use super::detect::{saw, Http, Verdict};

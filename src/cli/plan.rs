@@ -240,7 +240,7 @@ fn lmstudio_gguf(url: &crate::server::ServerUrl, key: &str) -> Option<String> {
         .and_then(|s| s.gguf_path)
         .or_else(|| {
             url.is_local()
-                .then(|| crate::setup::lmstudio::local_gguf(&home, key))
+                .then(|| crate::server::lmstudio::serve::local_gguf(&home, key))
                 .flatten()
         })
         .map(|p| p.display().to_string())
@@ -754,7 +754,7 @@ fn vllm(
         ))
         .with_hint("e.g. --ctx 65536"));
     }
-    let serve = crate::setup::vllm::serve_line(
+    let serve = crate::planner::serve_line(
         kind,
         served
             .as_ref()

@@ -564,7 +564,7 @@ pub fn serve_root_part(args: &SetupArgs, request: &[u8]) -> Result<i32> {
     let mut plan = Plan::default();
     plan.push(FileChange::write(
         &dropin,
-        crate::setup::generate::systemd_dropin(&ch)?,
+        crate::server::ollama::serve::systemd_dropin(&ch.serve_settings())?,
         ModeRule::Exact(0o644),
         "systemd drop-in for ollama.service",
     )?);

@@ -238,7 +238,7 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
         }
         return Ok(0);
     }
-    let (stop, reload) = crate::setup::llama_server::undo_service_commands(&m);
+    let (stop, reload) = crate::setup::undo::llama_service_commands(&m);
     // Without an answering user systemd nothing ran from the unit, and once the files are
     // restored a printed `systemctl --user …` would name a unit that is gone: say what is
     // true instead.
@@ -254,7 +254,7 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
             systemd = false;
             say(format!(
                 "note: your user systemd did not answer, so llama-server never ran from {}; a llama-server you started directly keeps running until you stop it",
-                crate::setup::llama_server::UNIT_NAME
+                crate::server::llama_server::serve::UNIT_NAME
             ));
         } else {
             lines.into_iter().for_each(&say);
@@ -267,7 +267,7 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
         if no_systemd(&lines) {
             say(format!(
                 "note: your user systemd did not answer; the earlier {} is back, and a llama-server you started directly still runs with the settings undo took back: restart it with the restored unit's ExecStart= line",
-                crate::setup::llama_server::UNIT_NAME
+                crate::server::llama_server::serve::UNIT_NAME
             ));
         } else {
             lines.into_iter().for_each(&say);
@@ -276,12 +276,12 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
     if m.entries.iter().any(|e| {
         e.path.ends_with(format!(
             "{}.plist",
-            crate::setup::llama_server::LAUNCH_AGENT_LABEL
+            crate::server::llama_server::serve::LAUNCH_AGENT_LABEL
         ))
     }) {
         say(format!(
             "note: stop the llama-server LaunchAgent with `launchctl bootout gui/$(id -u)/{}` (a changed one: bootout, then `launchctl bootstrap gui/$(id -u) ~/Library/LaunchAgents/{0}.plist`)",
-            crate::setup::llama_server::LAUNCH_AGENT_LABEL
+            crate::server::llama_server::serve::LAUNCH_AGENT_LABEL
         ));
     }
     if m.entries.iter().any(|e| {
@@ -289,7 +289,7 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
             && e.path.starts_with(paths.home.join("Library"))
             && !e.path.ends_with(format!(
                 "{}.plist",
-                crate::setup::llama_server::LAUNCH_AGENT_LABEL
+                crate::server::llama_server::serve::LAUNCH_AGENT_LABEL
             ))
     }) {
         say("note: the LaunchAgent's variables stay set until logout; clear them now with `launchctl bootout gui/$(id -u)/com.cclocal.ollama-env` and `launchctl unsetenv` for each OLLAMA_ variable, then restart Ollama".into());

@@ -72,6 +72,10 @@ pub struct SetupFacts {
     pub config: Option<crate::setup::config::SetupConfig>,
     /// Why the file could not be read.
     pub error: Option<String>,
+    /// Where setup writes, for the checked environment (`HOME`, `XDG_CONFIG_HOME`): the
+    /// paths a printed fix names. `None`: the default layout under HOME.
+    #[serde(skip)]
+    pub paths: Option<crate::paths::Paths>,
 }
 
 /// How the doctor ran.

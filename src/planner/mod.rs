@@ -14,7 +14,7 @@ pub use claude::{
 };
 pub use kinds::{defaults, KindDefaults, KIND_DEFAULTS};
 pub use kv::KvType;
-pub use server::{command_line, lms_load_args, lms_load_line};
+pub use server::{command_line, lms_load_args, lms_load_line, serve_line, ServeLine};
 pub use server::{env_words, llama_server_args, ollama_env, ServerSettings};
 
 use crate::error::Result;

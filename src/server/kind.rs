@@ -42,6 +42,9 @@ pub struct KindInfo {
     pub detect: Option<Fingerprint>,
     /// The live probe (`None`: the generic OpenAI-style probe).
     pub probe: Option<Probe>,
+    /// How `cclocal setup` runs it: the files it writes and the restart fix, from the
+    /// kind's `serve` module (`None`: setup does not configure this kind).
+    pub serve: Option<super::serve::ServeParts>,
 }
 
 /// What a kind's probe gets: the detection's answers (reused, not asked again), the client
@@ -72,6 +75,7 @@ pub const KINDS: &[KindInfo] = &[
         source: "https://github.com/ollama/ollama/blob/main/envconfig/config.go",
         detect: Some(super::ollama::fingerprint),
         probe: Some(|c| super::ollama::probe(c.client, c.names, c.main)),
+        serve: Some(super::ollama::serve::PARTS),
     },
     KindInfo {
         kind: ServerKind::LlamaServer,
@@ -82,6 +86,7 @@ pub const KINDS: &[KindInfo] = &[
         source: "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
         detect: Some(super::llama_server::fingerprint),
         probe: Some(|c| super::llama_server::probe(c.http, c.client, c.names, c.loading)),
+        serve: Some(super::llama_server::serve::PARTS),
     },
     KindInfo {
         kind: ServerKind::LmStudio,
@@ -92,6 +97,7 @@ pub const KINDS: &[KindInfo] = &[
         source: "https://lmstudio.ai/docs/developer/core/server",
         detect: Some(super::lmstudio::fingerprint),
         probe: Some(|c| super::lmstudio::probe(c.http, c.client, c.names)),
+        serve: Some(super::lmstudio::serve::PARTS),
     },
     KindInfo {
         kind: ServerKind::Vllm,
@@ -102,6 +108,7 @@ pub const KINDS: &[KindInfo] = &[
         source: "https://docs.vllm.ai/en/latest/cli/serve.html",
         detect: Some(super::vllm::fingerprint),
         probe: Some(|c| super::vllm::probe(c.http, c.client, c.names)),
+        serve: Some(super::vllm::serve::PARTS),
     },
     KindInfo {
         kind: ServerKind::VllmMlx,
@@ -112,6 +119,7 @@ pub const KINDS: &[KindInfo] = &[
         source: "https://github.com/waybarrios/vllm-mlx",
         detect: Some(super::vllm_mlx::fingerprint),
         probe: Some(|c| super::vllm_mlx::probe(c.http, c.client, c.names)),
+        serve: Some(super::vllm_mlx::serve::PARTS),
     },
     KindInfo {
         kind: ServerKind::Omlx,
@@ -122,6 +130,7 @@ pub const KINDS: &[KindInfo] = &[
         source: "https://github.com/jundot/omlx",
         detect: Some(super::omlx::fingerprint),
         probe: Some(|c| super::omlx::probe(c.http, c.client, c.names)),
+        serve: None,
     },
     KindInfo {
         kind: ServerKind::MlxLm,
@@ -134,6 +143,7 @@ pub const KINDS: &[KindInfo] = &[
         probe: Some(|c| {
             super::backend::probe_openai(c.http, c.client, ServerKind::MlxLm, c.names, false)
         }),
+        serve: None,
     },
     KindInfo {
         kind: ServerKind::Unknown,
@@ -144,6 +154,7 @@ pub const KINDS: &[KindInfo] = &[
         source: "",
         detect: None,
         probe: None,
+        serve: None,
     },
 ];
 
@@ -228,6 +239,47 @@ mod tests {
     fn every_kind_name_is_a_placeholder_token() {
         let names: Vec<&str> = KINDS.iter().map(|k| k.kind.name()).collect();
         assert_eq!(names, crate::secret::PLACEHOLDER_TOKENS);
+    }
+
+    /// Every kind's serve parts name bare files, and its restart fix takes its paths from
+    /// `paths` (with `XDG_CONFIG_HOME` outside HOME, nothing is printed under
+    /// `~/.config`).
+    #[test]
+    fn serve_parts_take_their_paths_from_paths() {
+        let paths = crate::paths::Paths::from_vars(
+            |k| match k {
+                "HOME" => Some("/h".into()),
+                "XDG_CONFIG_HOME" => Some("/x".into()),
+                _ => None,
+            },
+            None,
+        )
+        .unwrap();
+        let settings = crate::server::serve::ServeSettings::new(65_536, "q8_0");
+        for i in KINDS {
+            let Some(parts) = i.serve else { continue };
+            assert!(!parts.files.is_empty(), "{}", i.name);
+            for f in parts.files {
+                assert!(!f.contains('/') && !f.is_empty(), "{}: {f}", i.name);
+            }
+            for p in (parts.installed)(&paths) {
+                assert!(p.is_absolute(), "{}: {}", i.name, p.display());
+            }
+            for macos in [false, true] {
+                let r = crate::server::serve::Restart {
+                    paths: &paths,
+                    model: "m",
+                    settings: &settings,
+                    macos,
+                };
+                let fix = (parts.restart)(&r);
+                assert!(
+                    !fix.contains("~/.config") && !fix.contains("/h/.config"),
+                    "{}: {fix}",
+                    i.name
+                );
+            }
+        }
     }
 
     #[test]

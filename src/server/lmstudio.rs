@@ -3,6 +3,10 @@
 //! Its live facts: the models and the context each loaded instance has (`/api/v1/models`,
 //! `/api/v0/models`, `lms ps --json`), docs/servers.md "LM Studio".
 
+// How `cclocal setup` runs this kind (its serve line, start script or service file) and
+// the doctor's restart fix.
+pub mod serve;
+
 use super::detect::{saw, Http, Verdict};
 
 pub fn fingerprint(http: &mut Http) -> Verdict {

@@ -10,8 +10,13 @@
 //!   own module (`ollama`, `llama_server`, …).
 //! * [`same_model`]: the one model-name matcher.
 //!
-//! Adding a kind: a module with its `fingerprint` (and later its `probe`), one row in
-//! [`KINDS`], one variant of [`ServerKind`].
+//! * [`serve`]: what every kind's serve generator takes ([`serve::ServeSettings`]); each
+//!   kind's serve line, start script or service file and restart fix are in
+//!   `<kind>::serve`.
+//!
+//! Adding a kind: a module with its `fingerprint` and `probe` (and, for a kind setup
+//! configures, its `serve` part), one row in [`KINDS`], one variant of [`ServerKind`]
+//! (docs/architecture.md "Adding a server kind").
 
 pub mod api;
 pub mod backend;
@@ -29,6 +34,7 @@ pub mod ollama;
 pub mod omlx;
 pub mod process;
 pub mod resolve;
+pub mod serve;
 pub mod tool_parsers;
 mod url;
 pub mod vllm;

@@ -2,6 +2,10 @@
 //! exactly `Ollama is running`, confirmed by `GET /api/version`. Its live facts come from
 //! `/api/version`, `/api/tags`, `/api/ps` and `/api/show`, through `crate::server::http::Client`.
 
+// How `cclocal setup` runs this kind (its serve line, start script or service file) and
+// the doctor's restart fix.
+pub mod serve;
+
 use super::detect::{saw, Http, Verdict};
 use super::{same_model, InstalledModel, LoadedModel, Presence, ServerKind, ServerProbe};
 use crate::server::http::{Client, Response};

@@ -21,15 +21,17 @@ pub fn planned_files(paths: &Paths) -> Vec<PathBuf> {
     if let Some(root) = &paths.system_root {
         return vec![systemd_dropin(root)];
     }
-    use super::{generate, llama_server, lmstudio, vllm};
     let mut v = vec![
         paths.claude_settings(),
         paths.config_toml(),
         paths.claude_json.clone(),
-        llama_server::unit_path(&paths.xdg_config),
-        paths.launch_agent(generate::LAUNCH_AGENT_LABEL),
-        paths.launch_agent(llama_server::LAUNCH_AGENT_LABEL),
     ];
+    // Each kind's service where setup installs it, and its files in cclocal's server
+    // folder: the kind's own list (`server::<kind>::serve::PARTS`).
+    let kinds = || crate::server::KINDS.iter().filter_map(|k| k.serve);
+    for parts in kinds() {
+        v.extend((parts.installed)(paths));
+    }
     for sh in [
         crate::shell::Shell::Bash,
         crate::shell::Shell::Zsh,
@@ -40,17 +42,8 @@ pub fn planned_files(paths: &Paths) -> Vec<PathBuf> {
     // Zsh's rc file without ZDOTDIR too: the variable may differ between runs.
     v.push(paths.home.join(".zshrc"));
     let server = paths.server_dir();
-    for name in [
-        "cclocal.conf".to_string(),
-        "ollama-linux.sh".into(),
-        "ollama-macos.sh".into(),
-        format!("{}.plist", generate::LAUNCH_AGENT_LABEL),
-        llama_server::UNIT_NAME.into(),
-        format!("{}.plist", llama_server::LAUNCH_AGENT_LABEL),
-        lmstudio::SCRIPT.into(),
-        vllm::SCRIPT.into(),
-    ] {
-        v.push(server.join(name));
+    for parts in kinds() {
+        v.extend(parts.files.iter().map(|name| server.join(name)));
     }
     v
 }
@@ -312,8 +305,9 @@ mod tests {
             p.home.join(".bashrc"),
             p.xdg_config.join("fish/config.fish"),
             p.server_dir().join("cclocal.conf"),
-            p.server_dir().join(crate::setup::vllm::SCRIPT),
-            crate::setup::llama_server::unit_path(&p.xdg_config),
+            p.server_dir().join(crate::server::vllm::serve::SCRIPT),
+            p.server_dir().join(crate::server::vllm_mlx::serve::SCRIPT),
+            crate::server::llama_server::serve::unit_path(&p.xdg_config),
         ] {
             check_file(&p, f, &file, &file).unwrap();
         }

@@ -4,11 +4,12 @@
 use super::choices::{Choices, Part, TargetOs};
 use super::claude_json;
 use super::config::{ClaudeConfig, LlamaServerConfig, ModelConfig, ServerConfig, SetupConfig};
-use super::generate::{self, LAUNCH_AGENT_LABEL};
-use super::llama_server::{self, LlamaServer};
+use super::generate;
 use super::plan::{FileChange, Level, ModeRule, Plan};
 use crate::error::{Error, Result};
 use crate::paths::{systemd_dropin, Paths};
+use crate::server::llama_server::serve::{self as llama_server, LlamaServer};
+use crate::server::ollama::serve::{self as ollama, LAUNCH_AGENT_LABEL};
 use crate::shell::quote::sh_quote;
 use std::path::{Path, PathBuf};
 
@@ -165,8 +166,9 @@ fn server_files(
     post: &mut Vec<PostAction>,
 ) -> Result<()> {
     let here = !ch.remote && ch.target == host.os;
+    let settings = ch.serve_settings();
     if let (false, TargetOs::Macos, Some(svc)) = (ch.remote, ch.target, &host.brew_service) {
-        let env = generate::ollama_env(ch);
+        let env = ollama::env(&settings);
         let vars: Vec<&str> = env.iter().map(|(k, _)| k.as_str()).collect();
         plan.notes
             .push(crate::ollama::homebrew::restart_note(svc, &vars));
@@ -176,7 +178,7 @@ fn server_files(
             let plist = paths.launch_agent(LAUNCH_AGENT_LABEL);
             plan.push(FileChange::write(
                 &plist,
-                generate::launch_agent(ch),
+                ollama::launch_agent(&settings),
                 ModeRule::Exact(0o644),
                 "LaunchAgent for Ollama's settings",
             )?);
@@ -195,17 +197,17 @@ fn server_files(
         (true, TargetOs::Linux) if host.is_root => {
             plan.push(FileChange::write(
                 systemd_dropin(&host.system_root),
-                generate::systemd_dropin(ch)?,
+                ollama::systemd_dropin(&settings)?,
                 ModeRule::Exact(0o644),
                 "systemd drop-in for ollama.service",
             )?);
             post.push(PostAction::SystemdReload);
         }
         (true, TargetOs::Linux) => {
-            let file = paths.server_dir().join("cclocal.conf");
+            let file = paths.server_dir().join(ollama::DROPIN);
             plan.push(FileChange::write(
                 &file,
-                generate::systemd_dropin(ch)?,
+                ollama::systemd_dropin(&settings)?,
                 ModeRule::Exact(0o644),
                 "systemd drop-in for ollama.service (to install with sudo)",
             )?);
@@ -215,7 +217,7 @@ fn server_files(
             ));
         }
         (false, target) => {
-            let name = format!("ollama-{}.sh", target.name());
+            let name = ollama::script_name(target.name());
             let script = paths.server_dir().join(&name);
             let q = sh_quote(&s(&script));
             let host_name = server_host(&ch.server_url);
@@ -235,15 +237,18 @@ fn server_files(
             };
             plan.push(FileChange::write(
                 &script,
-                generate::server_script(ch, target, &run_hint)?,
+                ollama::server_script(&settings, target == TargetOs::Macos, &run_hint)?,
                 ModeRule::Exact(0o755),
                 "Ollama settings script for the server host",
             )?);
             let (raw_name, raw) = match target {
-                TargetOs::Linux => ("cclocal.conf".to_string(), generate::systemd_dropin(ch)?),
+                TargetOs::Linux => (
+                    ollama::DROPIN.to_string(),
+                    ollama::systemd_dropin(&settings)?,
+                ),
                 TargetOs::Macos => (
                     format!("{LAUNCH_AGENT_LABEL}.plist"),
-                    generate::launch_agent(ch),
+                    ollama::launch_agent(&settings),
                 ),
             };
             plan.push(FileChange::write(
@@ -340,6 +345,7 @@ fn llama_server_files(
     post: &mut Vec<PostAction>,
 ) -> Result<()> {
     let here = !ch.remote && ch.target == host.os;
+    let serve = ch.llama_serve(ls)?;
     let (file, bytes, what) = match ch.target {
         TargetOs::Linux => (
             if here {
@@ -347,7 +353,7 @@ fn llama_server_files(
             } else {
                 paths.server_dir().join(llama_server::UNIT_NAME)
             },
-            llama_server::systemd_user_unit(ch, ls)?,
+            llama_server::systemd_user_unit(&serve)?,
             "systemd user unit for llama-server",
         ),
         TargetOs::Macos => (
@@ -358,7 +364,7 @@ fn llama_server_files(
                     .server_dir()
                     .join(format!("{}.plist", llama_server::LAUNCH_AGENT_LABEL))
             },
-            llama_server::launch_agent(ch, ls)?,
+            llama_server::launch_agent(&serve)?,
             "LaunchAgent for llama-server",
         ),
     };
@@ -372,7 +378,7 @@ fn llama_server_files(
     match (here, ch.target) {
         (true, TargetOs::Linux) => post.push(PostAction::SystemdUserStart {
             unit: llama_server::UNIT_NAME.into(),
-            direct: llama_server::argv(ch, ls)?
+            direct: llama_server::argv(&serve)
                 .iter()
                 .map(|w| sh_quote(w))
                 .collect::<Vec<_>>()

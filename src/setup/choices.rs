@@ -80,7 +80,7 @@ pub struct Choices {
     pub target: TargetOs,
     pub parts: Vec<Part>,
     /// `Some` when the server is llama.cpp's llama-server (setup runs it); `None` for Ollama.
-    pub llama_server: Option<super::llama_server::LlamaServer>,
+    pub llama_server: Option<crate::server::llama_server::serve::LlamaServer>,
     /// What the user chose (the rest is the planner's), recorded in config.toml.
     pub chosen: super::config::Chosen,
 }
@@ -97,6 +97,33 @@ impl Choices {
         } else {
             crate::server::ServerKind::Ollama
         }
+    }
+
+    /// The server settings setup writes, from the planner's decision: the one place setup
+    /// builds what every kind's serve generator takes (`crate::server::<kind>::serve`).
+    pub fn serve_settings(&self) -> crate::server::serve::ServeSettings {
+        crate::server::serve::ServeSettings {
+            keep_alive: Some(self.keep_alive.clone()),
+            flash_attn: self.flash_attention,
+            ..crate::server::serve::ServeSettings::new(self.context, &self.kv_cache_type)
+        }
+    }
+
+    /// What llama-server's serve line, unit and LaunchAgent say for these choices: the
+    /// settings, the alias and the address it binds.
+    pub fn llama_serve<'a>(
+        &'a self,
+        ls: &'a crate::server::llama_server::serve::LlamaServer,
+    ) -> Result<crate::server::llama_server::serve::LlamaServe<'a>> {
+        let (host, port) =
+            crate::server::llama_server::serve::bind_address(&self.server_url, self.remote)?;
+        Ok(crate::server::llama_server::serve::LlamaServe {
+            files: ls,
+            alias: &self.model,
+            settings: self.serve_settings(),
+            host,
+            port,
+        })
     }
 
     /// Checks every value; the first problem is returned as a usage error.
@@ -126,14 +153,16 @@ impl Choices {
                     self.model
                 )));
             }
-            if !super::llama_server::LLAMA_KV_TYPES.contains(&self.kv_cache_type.as_str()) {
+            if !crate::server::llama_server::serve::LLAMA_KV_TYPES
+                .contains(&self.kv_cache_type.as_str())
+            {
                 return Err(Error::usage(format!(
                     "llama-server does not take KV cache type {:?}",
                     self.kv_cache_type
                 ))
                 .with_hint(format!(
                     "use one of: {}",
-                    super::llama_server::LLAMA_KV_TYPES.join(", ")
+                    crate::server::llama_server::serve::LLAMA_KV_TYPES.join(", ")
                 )));
             }
         } else if !OLLAMA_KV_TYPES.contains(&self.kv_cache_type.as_str()) {

@@ -90,6 +90,19 @@ pub struct ClaudeConfig {
 }
 
 impl SetupConfig {
+    /// The server settings this setup wrote, as the kinds' serve generators and restart
+    /// fixes take them (the doctor's side of `Choices::serve_settings`).
+    pub fn serve_settings(&self) -> crate::server::serve::ServeSettings {
+        crate::server::serve::ServeSettings {
+            keep_alive: Some(self.server.keep_alive.clone()),
+            flash_attn: self.server.flash_attention,
+            ..crate::server::serve::ServeSettings::new(
+                self.model.context,
+                &self.server.kv_cache_type,
+            )
+        }
+    }
+
     /// The file's text.
     pub fn to_toml(&self) -> String {
         format!(

@@ -6,13 +6,13 @@
 use crate::claude::LATEST_KNOWN;
 use crate::error::{Error, Result};
 use crate::runtime::detect_budget;
+use crate::server::llama_server::serve::{self as llama_server, LlamaServer};
 use crate::setup::build::{build_plan, Host};
 use crate::setup::choices::{
     check_model_on_server, normalize_server, normalize_server_port, Choices, Part, TargetOs,
 };
 use crate::setup::config::{self, SetupConfig};
 use crate::setup::context::{decide, describe_model, planned};
-use crate::setup::llama_server::{self, LlamaServer};
 use crate::setup::wizard::{self, Draft};
 use crate::setup::{apply, system, Paths, Record};
 use crate::shell::quote::sh_quote;
@@ -544,8 +544,8 @@ pub struct Backend {
 /// N`, or the `vllm serve` line) in cclocal's server folder; nothing of the server's own
 /// files is written (docs/servers.md "Setup for LM Studio and vLLM").
 pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Backend> {
+    use crate::server::lmstudio::serve as lmstudio;
     use crate::server::{ServerKind, ServerUrl};
-    use crate::setup::{lmstudio, vllm};
     let paths = Paths::from_env()?;
     let prev = config::load(&paths.config_toml())?.filter(|p| p.server.kind == kind);
     let (url, shown, source) = crate::setup::resolve::server(
@@ -592,7 +592,7 @@ pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Ba
     // line's model, not from the served name.
     let served_path = served.as_ref().and_then(|s| s.model_path.clone());
     let serve = matches!(kind, ServerKind::Vllm | ServerKind::VllmMlx).then(|| {
-        vllm::serve_line(
+        crate::planner::serve_line(
             kind,
             served_path.as_deref().unwrap_or(&model),
             &model,
@@ -781,7 +781,7 @@ fn lmstudio_context(
     remote: bool,
     budget: &crate::memory::Budget,
 ) -> Result<u64> {
-    use crate::setup::lmstudio;
+    use crate::server::lmstudio::serve as lmstudio;
     let mlx = served.and_then(|s| s.format.clone()).filter(|f| f == "mlx");
     let gguf = (!remote)
         .then(|| lmstudio::local_gguf(&paths.home, model))
@@ -1157,7 +1157,7 @@ pub fn system_part(
         .post
         .retain(|p| *p != crate::setup::PostAction::SystemdReload);
     if missing {
-        let env: Vec<String> = crate::setup::generate::ollama_env(ch)
+        let env: Vec<String> = crate::server::ollama::serve::env(&ch.serve_settings())
             .iter()
             .map(|(k, v)| format!("{k}={}", sh_quote(v)))
             .collect();

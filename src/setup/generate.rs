@@ -1,15 +1,14 @@
-//! The content of every file setup writes, as pure functions of the choices.
+//! The content of the Claude Code files setup writes (the launcher and its settings), as
+//! pure functions of the choices. The server's files are the kinds' own
+//! (`crate::server::<kind>::serve`), from [`Choices::serve_settings`].
 
-use super::choices::{Choices, TargetOs};
+use super::choices::Choices;
 use crate::claude::recommend;
 use crate::error::{Error, Result};
-use crate::shell::quote::{is_env_name, sh_quote};
-use crate::shell::templates::{heredoc_delimiter, render};
+use crate::shell::quote::is_env_name;
+use crate::shell::templates::render;
 use serde_json::{Map, Value};
 use std::path::Path;
-
-/// The LaunchAgent label (the plist is `<label>.plist`).
-pub const LAUNCH_AGENT_LABEL: &str = "com.cclocal.ollama-env";
 
 /// Claude Code's environment, in the order the launcher sets it: the server, the model
 /// tiers, the context settings the planner computes for this Claude Code version, and the
@@ -108,104 +107,5 @@ pub fn launcher(
             debug_keep => DEBUG_KEEP,
         },
     )?;
-    Ok(text.into_bytes())
-}
-
-/// The Ollama server settings setup configures.
-pub fn server_settings(ch: &Choices) -> crate::planner::ServerSettings {
-    crate::planner::ServerSettings {
-        keep_alive: Some(ch.keep_alive.clone()),
-        flash_attn: ch.flash_attention,
-        ..crate::planner::ServerSettings::new(ch.context, &ch.kv_cache_type)
-    }
-}
-
-/// The Ollama server variables: the planner's generator (`crate::planner::ollama_env`), the
-/// same lines `cclocal plan` prints.
-pub fn ollama_env(ch: &Choices) -> Vec<(String, String)> {
-    crate::planner::ollama_env(&server_settings(ch))
-}
-
-fn env_summary(ch: &Choices) -> String {
-    ollama_env(ch)
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// The systemd drop-in for `ollama.service`.
-pub fn systemd_dropin(ch: &Choices) -> Result<Vec<u8>> {
-    Ok(render(
-        "ollama-dropin.conf",
-        minijinja::context! { env => ollama_env(ch) },
-    )?
-    .into_bytes())
-}
-
-/// The LaunchAgent that runs `launchctl setenv` for each variable at login (RunAtLoad).
-pub fn launch_agent(ch: &Choices) -> Vec<u8> {
-    let script = ollama_env(ch)
-        .iter()
-        .map(|(k, v)| format!("/bin/launchctl setenv {k} {}", sh_quote(v)))
-        .collect::<Vec<_>>()
-        .join("; ");
-    let mut dict = plist::Dictionary::new();
-    dict.insert(
-        "Label".into(),
-        plist::Value::String(LAUNCH_AGENT_LABEL.into()),
-    );
-    dict.insert(
-        "ProgramArguments".into(),
-        plist::Value::Array(vec![
-            "/bin/sh".into(),
-            "-c".into(),
-            plist::Value::String(script),
-        ]),
-    );
-    dict.insert("RunAtLoad".into(), plist::Value::Boolean(true));
-    let mut out = Vec::new();
-    plist::Value::Dictionary(dict)
-        .to_writer_xml(&mut out)
-        .expect("plist serializes to memory");
-    if !out.ends_with(b"\n") {
-        out.push(b'\n');
-    }
-    out
-}
-
-/// A self-contained script that applies the server settings on the server host (the file
-/// content is embedded in a quoted heredoc, so nothing in it is expanded).
-pub fn server_script(ch: &Choices, target: TargetOs, run_hint: &str) -> Result<Vec<u8>> {
-    let text = match target {
-        TargetOs::Linux => {
-            let dropin = String::from_utf8(systemd_dropin(ch)?).expect("utf-8");
-            let path = "/etc/systemd/system/ollama.service.d/cclocal.conf";
-            render(
-                "server-linux.sh",
-                minijinja::context! {
-                    run_hint => run_hint,
-                    dropin_dir => "/etc/systemd/system/ollama.service.d",
-                    dropin_path => path,
-                    delimiter => heredoc_delimiter(&dropin),
-                    dropin => dropin,
-                    done_message => format!("Ollama restarted with {}", env_summary(ch)),
-                },
-            )?
-        }
-        TargetOs::Macos => {
-            let plist = String::from_utf8(launch_agent(ch)).expect("plist XML is UTF-8");
-            render(
-                "server-macos.sh",
-                minijinja::context! {
-                    run_hint => run_hint,
-                    label => LAUNCH_AGENT_LABEL,
-                    delimiter => heredoc_delimiter(&plist),
-                    plist => plist,
-                    done_message => format!("Set {}. Quit Ollama from the menu bar and open it again so that it reads them.", env_summary(ch)),
-                },
-            )?
-        }
-    };
     Ok(text.into_bytes())
 }

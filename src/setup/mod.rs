@@ -13,15 +13,11 @@ pub mod context;
 pub mod flow;
 pub mod generate;
 pub mod journal;
-pub mod llama_server;
-pub mod lmstudio;
 pub mod manifest;
 pub mod plan;
 pub mod resolve;
 pub mod system;
 pub mod undo;
-pub mod vllm;
-pub mod vllm_mlx;
 pub mod wizard;
 
 pub use crate::paths::Paths;
@@ -31,3 +27,25 @@ pub use apply::{apply, Record};
 pub use build::{build_plan, Built, Host, PostAction};
 pub use choices::{Choices, Part, TargetOs};
 pub use plan::{ChangeKind, FileChange, Level, ModeRule, Plan};
+
+#[cfg(test)]
+mod tests {
+    /// A kind `cclocal setup` configures has its serve module in its row of
+    /// `server::KINDS` (`server::<kind>::serve::PARTS`: the files it writes, its restart
+    /// fix), and a kind with serve parts is one setup configures.
+    #[test]
+    fn every_kind_setup_configures_has_its_serve_parts() {
+        for k in crate::server::KINDS {
+            let req = super::flow::Request {
+                server: Some(k.kind),
+                ..Default::default()
+            };
+            assert_eq!(
+                super::flow::route(&req).is_ok(),
+                k.serve.is_some(),
+                "{}: setup's route and the row's `serve` (server::<kind>::serve::PARTS) disagree",
+                k.name
+            );
+        }
+    }
+}

@@ -150,7 +150,7 @@ pub fn perform(action: &PostAction) -> Vec<String> {
             }
         }
         PostAction::SystemdUserStart { unit, direct } => {
-            let commands = super::llama_server::systemd_start_commands();
+            let commands = crate::server::llama_server::serve::systemd_start_commands();
             let lines = run_systemd_user(&commands, &format!("start {unit}"));
             let started = !lines.iter().any(|l| did_not_start(l));
             out.extend(lines);

@@ -19,6 +19,26 @@ use crate::error::Result;
 use crate::shell::quote::sh_quote;
 use std::path::{Path, PathBuf};
 
+/// The `systemctl --user` commands undo runs for llama-server's unit when taking back run
+/// `m` (before the files are restored, and after): what the run did to the unit, read
+/// from its record, given to llama-server's own `undo_service_commands`.
+pub fn llama_service_commands(m: &Manifest) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    use crate::server::llama_server::serve::{undo_service_commands, unit_tail, UnitChange};
+    use crate::setup::plan::ChangeKind;
+    let tail = unit_tail();
+    let changes: Vec<UnitChange> = m
+        .entries
+        .iter()
+        .filter(|e| e.path.ends_with(&tail))
+        .filter_map(|e| match e.action {
+            ChangeKind::Create => Some(UnitChange::Created),
+            ChangeKind::Modify => Some(UnitChange::Modified),
+            ChangeKind::Delete | ChangeKind::Unchanged => None,
+        })
+        .collect();
+    undo_service_commands(&changes)
+}
+
 /// The newest run that has not been undone (a run whose manifest is damaged counts: it
 /// is reported rather than skipped). With `force`, a run whose undo left files that changed
 /// after cclocal wrote them counts too: `cclocal undo --force` is what that undo suggested.

@@ -62,6 +62,19 @@ pub fn systemd_quote_assignment(key: &str, value: &str) -> String {
 
 /// Characters that need no quoting in sh, bash, zsh or fish (`~` is excluded: it expands
 /// at the start of a word; `=` and `,` are fine everywhere; `%` starts a fish job spec).
+/// `path` as one shell word for a printed command: `~/REST` when it is under `home` (the
+/// shell expands `~` to HOME, so it runs as printed), else the whole path; quoted where
+/// it needs it.
+pub fn path_word(path: &std::path::Path, home: Option<&std::path::Path>) -> String {
+    let rest = home
+        .and_then(|h| path.strip_prefix(h).ok())
+        .filter(|r| !r.as_os_str().is_empty());
+    match rest {
+        Some(r) => format!("~/{}", sh_quote(&r.to_string_lossy())),
+        None => sh_quote(&path.to_string_lossy()),
+    }
+}
+
 fn is_plain(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
@@ -90,6 +103,27 @@ pub fn is_command_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn path_words_use_tilde_only_under_home() {
+        let h = Path::new("/home/me");
+        assert_eq!(
+            path_word(Path::new("/home/me/.config/cclocal/server/x.sh"), Some(h)),
+            "~/.config/cclocal/server/x.sh"
+        );
+        assert_eq!(
+            path_word(Path::new("/home/me/a b/x.sh"), Some(h)),
+            "~/'a b/x.sh'"
+        );
+        assert_eq!(path_word(Path::new("/home/mex/y"), Some(h)), "/home/mex/y");
+        assert_eq!(
+            path_word(Path::new("/xdg/cclocal/s.sh"), Some(h)),
+            "/xdg/cclocal/s.sh"
+        );
+        assert_eq!(path_word(Path::new("/home/me"), Some(h)), "/home/me");
+        assert_eq!(path_word(Path::new("/o/it's"), None), "'/o/it'\\''s'");
+    }
 
     #[test]
     fn plain_words_stay_bare() {

@@ -367,3 +367,31 @@ fn drift_from_an_lm_studio_setup_names_lms_load() {
         "{f}"
     );
 }
+
+/// Every file setup writes for a kind is one undo may take back: `undo` after `setup
+/// --server vllm-mlx` refused its own start script ("not a file setup plans") while the
+/// list of server files was kept apart from the kinds; it comes from each kind's serve
+/// parts now.
+#[test]
+fn vllm_mlx_setup_is_taken_back_by_undo() {
+    let t = TestHome::new();
+    let o = setup(
+        &t,
+        &[
+            "--server",
+            "vllm-mlx",
+            "--model",
+            "mlx-community/Qwen3-8B-4bit",
+            "--ctx",
+            "65536",
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let script = t.home().join(".config/cclocal/server/vllm-mlx-serve.sh");
+    assert!(read(&script).contains("exec vllm-mlx serve"));
+    let u = t.run(&["undo"]);
+    assert!(u.status.success(), "{}", text(&u));
+    assert!(!text(&u).contains("not a file setup plans"), "{}", text(&u));
+    assert!(!script.exists(), "{}", text(&u));
+    assert!(!t.home().join(".local/bin/claude-local").exists());
+}

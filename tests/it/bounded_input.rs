@@ -402,7 +402,7 @@ fn systemd_itself_refuses_such_executable_paths() {
     let ok = d.path().join("ok/llama-server");
     std::fs::create_dir_all(ok.parent().unwrap()).unwrap();
     std::fs::copy("/bin/true", &ok).unwrap();
-    let args = cclocal::setup::llama_server::exec_start(&[
+    let args = cclocal::server::llama_server::serve::exec_start(&[
         ok.display().to_string(),
         "/m/it's \"q\" \\ 50% $HOME.gguf".into(),
     ])
@@ -414,11 +414,12 @@ fn systemd_itself_refuses_such_executable_paths() {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::copy("/bin/true", &p).unwrap();
         let quoted =
-            cclocal::setup::llama_server::systemd_quote_word(&p.display().to_string()).unwrap();
+            cclocal::server::llama_server::serve::systemd_quote_word(&p.display().to_string())
+                .unwrap();
         let (good, out) = verify("bad.service", &quoted);
         assert!(!good, "{quoted} was accepted");
         assert!(out.contains("special characters"), "{out}");
-        assert!(!cclocal::setup::llama_server::systemd_can_run(
+        assert!(!cclocal::server::llama_server::serve::systemd_can_run(
             &p.display().to_string()
         ));
     }

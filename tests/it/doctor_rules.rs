@@ -815,6 +815,7 @@ fn setup_drift_against_what_is_live() {
             path: "/h/.config/cclocal/config.toml".into(),
             config: Some(c),
             error: None,
+            paths: None,
         });
         f
     };
@@ -864,6 +865,7 @@ fn setup_drift_against_what_is_live() {
         path: "/h/c.toml".into(),
         config: None,
         error: Some("expected `=`".into()),
+        paths: None,
     });
     assert!(find(&f, "setup_drift").title.contains("cannot be read"));
 }
@@ -875,11 +877,31 @@ fn setup_drift_against_what_is_live() {
 fn drift_context_and_small_context_point_one_way() {
     use cclocal::doctor::facts::SetupFacts;
     use cclocal::setup::config::{ClaudeConfig, ModelConfig, ServerConfig, SetupConfig};
-    for (kind, restart) in [
+    for (kind, restart, xdg) in [
         ("vllm", "stop vLLM and start it again with the line setup wrote: sh ~/.config/cclocal/server/vllm-serve.sh"),
         ("llama-server", "systemctl --user restart cclocal-llama-server.service"),
         ("ollama", "sudo systemctl daemon-reload && sudo systemctl restart ollama"),
-    ] {
+    ]
+    .into_iter()
+    .flat_map(|(k, r)| [(k, r, false), (k, r, true)])
+    {
+        // With XDG_CONFIG_HOME outside HOME the fix names the files where setup wrote them.
+        let restart = if xdg {
+            restart.replace("~/.config/cclocal/", "/xdg/cclocal/")
+        } else {
+            restart.to_string()
+        };
+        let paths = xdg.then(|| {
+            cclocal::paths::Paths::from_vars(
+                |k| match k {
+                    "HOME" => Some("/h".into()),
+                    "XDG_CONFIG_HOME" => Some("/xdg".into()),
+                    _ => None,
+                },
+                None,
+            )
+            .unwrap()
+        });
         let mut f = healthy();
         f.server.kind = Some(match kind {
             "vllm" => cclocal::server::ServerKind::Vllm,
@@ -917,6 +939,7 @@ fn drift_context_and_small_context_point_one_way() {
                 chosen: None,
             }),
             error: None,
+            paths,
         });
         let got = all(&f);
         let fixes: Vec<(&str, &str)> = got
@@ -929,7 +952,15 @@ fn drift_context_and_small_context_point_one_way() {
             .collect();
         assert!(fixes.len() >= 2, "{kind}: {fixes:?}");
         for (id, fix) in &fixes {
-            assert!(fix.starts_with(restart), "{kind}: {id}: {fix}");
+            assert!(fix.starts_with(&restart), "{kind}: {id}: {fix}");
+            if kind == "llama-server" {
+                let unit = if xdg {
+                    "/xdg/systemd/user/cclocal-llama-server.service"
+                } else {
+                    "~/.config/systemd/user/cclocal-llama-server.service"
+                };
+                assert!(fix.contains(unit), "{kind}: {id}: {fix}");
+            }
         }
     }
 }
@@ -1213,6 +1244,7 @@ settings_path = "/h/.config/cclocal/claude-settings.json"
         path: "/h/.config/cclocal/config.toml".into(),
         config: Some(cfg),
         error: None,
+        paths: None,
     });
     let got = find(&f, "setup_drift");
     assert!(

@@ -443,11 +443,16 @@ fn apply(sb: &mut Sandbox, world: &mut World, id: &str, fix: &str) {
                 );
             }
             Action::LlamaServerFlags(flags) => world.restart_llama(&flags),
-            Action::UserUnitRestart(unit) => {
-                // What systemd does: stop the service, run the unit's ExecStart= again.
-                let text =
-                    std::fs::read_to_string(sb.home().join(".config/systemd/user").join(&unit))
-                        .unwrap_or_else(|e| panic!("{id}: {unit}: {e}"));
+            Action::UserUnitRestart(unit, file) => {
+                // What systemd does: stop the service, run the unit's ExecStart= again; the
+                // sandbox has no user systemd, so the unit file the fix names is the one run.
+                let path = match &file {
+                    Some(f) => support::fix_apply::printed_path(f, &sb.home())
+                        .unwrap_or_else(|e| panic!("{id}: {e}: {fix}")),
+                    None => sb.home().join(".config/systemd/user").join(&unit),
+                };
+                let text = std::fs::read_to_string(&path)
+                    .unwrap_or_else(|e| panic!("{id}: {}: {e} (fix: {fix})", path.display()));
                 world.run_argv(&support::systemd::exec_start(&text));
             }
             Action::OllamaPull(name) => match world {
@@ -721,12 +726,29 @@ fn ollama_fake_fixes_close() {
 /// done as systemd does it (the unit's ExecStart= runs anew), all three are gone.
 #[test]
 fn llama_server_drift_closes_by_the_restart_it_names() {
+    drift_closes_by_the_restart(false);
+}
+
+/// The same with `XDG_CONFIG_HOME` outside HOME: setup writes the unit under it, and the
+/// restart fix names that file (not `~/.config/…`), so the fix run as printed starts the
+/// unit setup wrote.
+#[test]
+fn llama_server_drift_fix_names_the_xdg_unit() {
+    drift_closes_by_the_restart(true);
+}
+
+fn drift_closes_by_the_restart(xdg: bool) {
     let _one = REAL.lock().unwrap_or_else(|e| e.into_inner());
     let (Some(server_bin), Some(gemma)) = (support::llama_server_bin(), support::gemma_path())
     else {
         return;
     };
     let (mut sb, _) = Sandbox::new("2.1.332");
+    let xdg_dir = sb.t.dir.path().join("xdg-config");
+    if xdg {
+        sb.shell
+            .insert("XDG_CONFIG_HOME".into(), xdg_dir.display().to_string());
+    }
     let no_systemd = support::systemd::fake_systemctl(sb.t.dir.path(), false);
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
@@ -755,14 +777,17 @@ fn llama_server_drift_closes_by_the_restart_it_names() {
                 sb.bin.display()
             ),
         )
+        .envs(&sb.shell)
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", text(&o));
-    let unit = std::fs::read_to_string(
+    let unit_path = if xdg {
+        xdg_dir.join("systemd/user/cclocal-llama-server.service")
+    } else {
         sb.home()
-            .join(".config/systemd/user/cclocal-llama-server.service"),
-    )
-    .unwrap();
+            .join(".config/systemd/user/cclocal-llama-server.service")
+    };
+    let unit = std::fs::read_to_string(&unit_path).unwrap();
     // The server that runs: the unit's line with an older, smaller context.
     let mut argv = support::systemd::exec_start(&unit);
     let i = argv
@@ -793,6 +818,15 @@ fn llama_server_drift_closes_by_the_restart_it_names() {
         assert!(
             fix.starts_with("systemctl --user restart cclocal-llama-server.service"),
             "{i} points another way: {fix}"
+        );
+        let shown = if xdg {
+            unit_path.display().to_string()
+        } else {
+            "~/.config/systemd/user/cclocal-llama-server.service".to_string()
+        };
+        assert!(
+            fix.contains(&format!("ExecStart= line of {shown} directly")),
+            "{i} names another unit file than {shown}: {fix}"
         );
     }
     let closed = close_all(&mut sb, &mut world);

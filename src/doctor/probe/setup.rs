@@ -14,17 +14,24 @@ pub fn setup_config_path(host: &HostEnv) -> Option<PathBuf> {
 /// Reads cclocal's configuration; `None` when setup never ran.
 pub fn probe_setup(host: &HostEnv) -> Option<SetupFacts> {
     let path = setup_config_path(host)?;
+    let paths = crate::paths::Paths::from_vars(
+        |k| host.vars.get(k).map(std::ffi::OsString::from),
+        host.cwd.as_deref(),
+    )
+    .ok();
     match crate::setup::config::load(&path) {
         Ok(None) => None,
         Ok(Some(config)) => Some(SetupFacts {
             path: path.display().to_string(),
             config: Some(config),
             error: None,
+            paths,
         }),
         Err(e) => Some(SetupFacts {
             path: path.display().to_string(),
             config: None,
             error: Some(e.message),
+            paths,
         }),
     }
 }

@@ -97,10 +97,10 @@ pub fn drift_fix(f: &Facts, cfg: &crate::setup::config::SetupConfig) -> Option<S
     // A loaded model keeps the context it was loaded with: unload it first (as the start
     // script does).
     Some(format!(
-        "load the model with the configured context again: lms unload {}; {}   (the script `cclocal setup --server lmstudio` wrote does this: sh ~/.config/cclocal/server/{})",
+        "load the model with the configured context again: lms unload {}; {}   (the script `cclocal setup --server lmstudio` wrote does this: sh {})",
         sh_quote(&cfg.model.name),
         lms_load_line(f, &cfg.model.name, cfg.model.context),
-        crate::setup::lmstudio::SCRIPT
+        super::setup::server_file(f, crate::server::lmstudio::serve::SCRIPT)
     ))
 }
 
@@ -139,7 +139,7 @@ fn served_names(f: &Facts, served: &str) -> Vec<String> {
 /// limit when its folder is on this machine, with tool calling on, on the server's host
 /// and port: the generator `cclocal setup --server vllm` and `cclocal plan` use.
 pub fn vllm_line(f: &Facts, m: &BackendModel, ctx: Option<u64>) -> String {
-    use crate::setup::vllm::{line, listen_host, VllmServe, DEFAULT_PORT};
+    use crate::server::vllm::serve::{line, listen_host, VllmServe, DEFAULT_PORT};
     let model = m.path.clone().unwrap_or_else(|| m.id.clone());
     let (host, port) = crate::server::ServerUrl::parse_for(&f.server.url, Some(ServerKind::Vllm))
         .map(|u| (listen_host(&u.host), u.port))
@@ -178,7 +178,7 @@ pub fn vllm_memory_words(f: &Facts) -> &'static str {
 /// folder (mlx_lm.server's `/v1/models` lists it by path) under the name Claude Code sends,
 /// on the same host and port (docs/servers.md "mlx_lm.server").
 pub fn mlx_lm_fix(f: &Facts) -> String {
-    use crate::setup::vllm_mlx::{folder_name, line, VllmMlxServe};
+    use crate::server::vllm_mlx::serve::{folder_name, line, VllmMlxServe};
     let folder = f
         .server
         .backend
@@ -191,7 +191,7 @@ pub fn mlx_lm_fix(f: &Facts) -> String {
     let claude_model = f.claude.as_ref().and_then(|c| c.model.clone());
     let name = claude_model.clone().unwrap_or_else(|| folder_name(&folder));
     let (host, port) = crate::server::ServerUrl::parse_for(&f.server.url, Some(ServerKind::MlxLm))
-        .map(|u| (crate::setup::vllm::listen_host(&u.host), u.port))
+        .map(|u| (crate::server::vllm::serve::listen_host(&u.host), u.port))
         .unwrap_or_else(|_| ("127.0.0.1".into(), ServerKind::LlamaServer.default_port()));
     let limit = f
         .server

@@ -260,9 +260,9 @@ fn start_fix(f: &Facts) -> String {
         ServerKind::Ollama | ServerKind::Unknown => "start Ollama: open the Ollama app or run `ollama serve`".to_string(),
         ServerKind::LlamaServer => format!("start llama-server: llama-server -m MODEL.gguf --port {} (or `cclocal setup --server llama-server`)", crate::server::ServerUrl::parse_for(&sv.url, None).map(|u| u.port).unwrap_or(ServerKind::LlamaServer.default_port())),
         ServerKind::LmStudio => format!("start LM Studio's server: lms server start --port {} (or open LM Studio → Developer → Start server)", ServerKind::LmStudio.default_port()),
-        ServerKind::Vllm if configured == Some(ServerKind::Vllm) => format!("start vLLM with the line setup wrote: sh ~/.config/cclocal/server/{}", crate::setup::vllm::SCRIPT),
+        ServerKind::Vllm if configured == Some(ServerKind::Vllm) => format!("start vLLM with the line setup wrote: sh {}", super::setup::server_file(f, crate::server::vllm::serve::SCRIPT)),
         ServerKind::Vllm => "start vLLM with tool calling on: vllm serve MODEL --served-model-name NAME --max-model-len N --enable-auto-tool-choice --tool-call-parser PARSER --host 127.0.0.1 --port PORT (`cclocal setup --server vllm --model NAME` writes the complete line)".to_string(),
-        ServerKind::VllmMlx if configured == Some(ServerKind::VllmMlx) => format!("start vllm-mlx with the line setup wrote: sh ~/.config/cclocal/server/{}", crate::setup::vllm_mlx::SCRIPT),
+        ServerKind::VllmMlx if configured == Some(ServerKind::VllmMlx) => format!("start vllm-mlx with the line setup wrote: sh {}", super::setup::server_file(f, crate::server::vllm_mlx::serve::SCRIPT)),
         ServerKind::VllmMlx => "start vllm-mlx: vllm-mlx serve MODEL --served-model-name NAME --host 127.0.0.1 --port PORT (`cclocal setup --server vllm-mlx --model NAME` writes the complete line)".to_string(),
         k => format!("start {}", k.label()),
     }

@@ -287,37 +287,48 @@ fn wrote_server(cfg: &crate::setup::config::SetupConfig) -> bool {
     cfg.wrote.iter().any(|w| w == "server")
 }
 
+/// Where setup wrote, for the checked environment ([`SetupFacts::paths`]), else the
+/// default layout under HOME (printed as `~/…`).
+///
+/// [`SetupFacts::paths`]: crate::doctor::facts::SetupFacts::paths
+pub fn setup_paths(f: &Facts) -> crate::paths::Paths {
+    f.setup
+        .as_ref()
+        .and_then(|s| s.paths.clone())
+        .unwrap_or_else(|| crate::paths::Paths::under(std::path::Path::new("/home/user")))
+}
+
+/// A file setup wrote in cclocal's server folder, as a shell word for a printed fix.
+pub fn server_file(f: &Facts, name: &str) -> String {
+    let p = setup_paths(f);
+    crate::shell::quote::path_word(&p.server_dir().join(name), Some(&p.home))
+}
+
 /// What restarts the server with the settings `cclocal setup` wrote, for the kind it set
 /// up: the one fix for a server that runs other settings (`setup_drift`, and the context
-/// findings that drift causes).
+/// findings that drift causes). The words are the kind's own
+/// (`server::<kind>::serve::restart_fix`), with the paths of the checked environment.
 pub fn restart_fix(f: &Facts, cfg: &crate::setup::config::SetupConfig) -> String {
-    use crate::setup::llama_server::UNIT_NAME;
-    let home_file = |name: &str| format!("~/.config/cclocal/server/{name}");
     use crate::server::ServerKind;
-    match cfg.server.kind {
-        ServerKind::LlamaServer => format!(
-            "systemctl --user restart {UNIT_NAME}   (llama-server serves what setup's unit says only once restarted; without a user systemd, stop the llama-server that runs and start the ExecStart= line of ~/.config/systemd/user/{UNIT_NAME} directly)"
-        ),
-        ServerKind::LmStudio => super::backends::drift_fix(f, cfg).unwrap_or_else(|| {
-            format!(
-                "lms unload {m}; {}   (a loaded model keeps the context it was loaded with; the script setup wrote does both: sh {})",
-                crate::planner::lms_load_line(&cfg.model.name, cfg.model.context, false),
-                home_file(crate::setup::lmstudio::SCRIPT),
-                m = crate::shell::quote::sh_quote(&cfg.model.name),
-            )
-        }),
-        ServerKind::Vllm => format!(
-            "stop vLLM and start it again with the line setup wrote: sh {}   (vLLM reads --max-model-len only at start)",
-            home_file(crate::setup::vllm::SCRIPT)
-        ),
-        ServerKind::VllmMlx => format!(
-            "stop vllm-mlx and start it again with the line setup wrote: sh {}",
-            home_file(crate::setup::vllm_mlx::SCRIPT)
-        ),
-        _ if cfg.target == "macos" => "quit the Ollama app and open it again (with brew services: `brew services restart ollama`): Ollama reads the variables setup set only when it starts".into(),
-        _ => format!(
-            "sudo systemctl daemon-reload && sudo systemctl restart ollama   (Ollama reads setup's drop-in only when it restarts; an `ollama serve` started by hand: stop it and run OLLAMA_CONTEXT_LENGTH={} OLLAMA_KV_CACHE_TYPE={} OLLAMA_FLASH_ATTENTION=1 OLLAMA_KEEP_ALIVE={} ollama serve)",
-            cfg.model.context, cfg.server.kv_cache_type, cfg.server.keep_alive
-        ),
+    if cfg.server.kind == ServerKind::LmStudio {
+        if let Some(fix) = super::backends::drift_fix(f, cfg) {
+            return fix;
+        }
     }
+    let paths = setup_paths(f);
+    let settings = cfg.serve_settings();
+    let r = crate::server::serve::Restart {
+        paths: &paths,
+        model: &cfg.model.name,
+        settings: &settings,
+        macos: cfg.target == "macos",
+    };
+    // A kind setup does not configure is not recorded by it; Ollama's words otherwise.
+    let parts = cfg
+        .server
+        .kind
+        .info()
+        .serve
+        .unwrap_or(crate::server::ollama::serve::PARTS);
+    (parts.restart)(&r)
 }

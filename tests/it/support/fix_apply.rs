@@ -26,8 +26,27 @@ pub enum Action {
     OllamaVar(String, String),
     /// `ollama pull NAME`.
     OllamaPull(String),
-    /// `systemctl --user restart UNIT`: the unit's `ExecStart=` runs anew.
-    UserUnitRestart(String),
+    /// `systemctl --user restart UNIT`: the unit's `ExecStart=` runs anew. The second is
+    /// the unit file the fix names for a machine without a user systemd ("start the
+    /// ExecStart= line of FILE directly"), as printed (`~/…` or absolute).
+    UserUnitRestart(String, Option<String>),
+}
+
+/// A path as a printed fix names it (one shell word; `~/…` is under `home`, as the shell
+/// expands it).
+pub fn printed_path(word: &str, home: &Path) -> Result<std::path::PathBuf, String> {
+    let (base, rest) = match word.strip_prefix("~/") {
+        Some(r) => (Some(home), r),
+        None => (None, word),
+    };
+    let words = shell_words(rest)?;
+    let [one] = words.as_slice() else {
+        return Err(format!("{word:?} is not one shell word"));
+    };
+    Ok(match base {
+        Some(h) => h.join(one),
+        None => std::path::PathBuf::from(one),
+    })
 }
 
 /// Shell words (POSIX single/double quotes and backslashes), enough for cclocal's fixes.
@@ -175,8 +194,13 @@ pub fn parse(fix: &str) -> Result<Vec<Action>, String> {
     }
     if let Some(rest) = fix.strip_prefix("systemctl --user restart ") {
         let words = shell_words(main_part(rest))?;
+        let file = rest
+            .split_once("ExecStart= line of ")
+            .and_then(|(_, r)| r.split_once(" directly"))
+            .map(|(f, _)| f.to_string());
         return Ok(vec![Action::UserUnitRestart(
             words.first().ok_or("no unit")?.clone(),
+            file,
         )]);
     }
     if let Some(rest) = fix.strip_prefix("ollama pull ") {

@@ -1,11 +1,52 @@
-//! `cclocal setup --server lmstudio`: a script that starts LM Studio's server and loads
-//! the model with the planned context (`lms server start`, `lms load KEY --context-length
-//! N`, the line the doctor prints, from `crate::planner::lms_load_args`). Nothing inside
-//! LM Studio's own folders is written: its settings stay LM Studio's (docs/servers.md
-//! "Setup for LM Studio and vLLM").
+//! LM Studio as `cclocal setup --server lmstudio` configures it: a script that starts LM
+//! Studio's server and loads the model with the planned context (`lms server start`, `lms
+//! load KEY --context-length N`, the line the doctor prints, from [`lms_load_args`]), and
+//! the restart fix. Nothing inside LM Studio's own folders is written: its settings stay
+//! LM Studio's (docs/servers.md "Setup for LM Studio and vLLM").
 
+use crate::server::serve::{command_line, Restart, ServeParts};
 use crate::shell::quote::sh_quote;
 use std::path::{Path, PathBuf};
+
+/// LM Studio's row parts ([`crate::server::KINDS`]).
+pub const PARTS: ServeParts = ServeParts {
+    files: &[SCRIPT],
+    installed: |_| Vec::new(),
+    restart: restart_fix,
+};
+
+/// `lms` arguments that load an LM Studio model with a context (LM Studio's CLI docs,
+/// https://lmstudio.ai/docs/cli/load): `load KEY --context-length N`, plus `--gpu max`
+/// (every layer on the GPU) where the machine has one. LM Studio otherwise loads a model
+/// at its own default context.
+pub fn lms_load_args(key: &str, context: u64, gpu: bool) -> Vec<String> {
+    let mut v = vec![
+        "load".to_string(),
+        key.to_string(),
+        "--context-length".to_string(),
+        context.to_string(),
+    ];
+    if gpu {
+        v.extend(["--gpu".to_string(), "max".to_string()]);
+    }
+    v
+}
+
+/// The `lms load` line (the doctor's fix and setup's script print this same line).
+pub fn lms_load_line(key: &str, context: u64, gpu: bool) -> String {
+    command_line("lms", &lms_load_args(key, context, gpu))
+}
+
+/// What loads the model again with the context setup configured (a loaded model keeps the
+/// context it was loaded with).
+pub fn restart_fix(r: &Restart) -> String {
+    format!(
+        "lms unload {m}; {}   (a loaded model keeps the context it was loaded with; the script setup wrote does both: sh {})",
+        lms_load_line(r.model, r.settings.context, false),
+        r.server_file(SCRIPT),
+        m = sh_quote(r.model),
+    )
+}
 
 /// The script's file name under cclocal's server folder.
 pub const SCRIPT: &str = "lmstudio-start.sh";
@@ -30,14 +71,14 @@ fn words(args: &[String]) -> String {
 
 /// The `lms load` line (the planner's, as the doctor prints it).
 pub fn load_line(s: &LmStudioStart) -> String {
-    crate::planner::lms_load_line(&s.key, s.context, s.gpu)
+    lms_load_line(&s.key, s.context, s.gpu)
 }
 
 /// The POSIX sh script (macOS and Linux): finds `lms` (PATH, else LM Studio's
 /// `~/.lmstudio/bin` or `~/.cache/lm-studio/bin`), starts the server on the port, unloads
 /// an instance of the model loaded at another context, and loads it with the planned one.
 pub fn script(s: &LmStudioStart) -> Vec<u8> {
-    let load = words(&crate::planner::lms_load_args(&s.key, s.context, s.gpu));
+    let load = words(&lms_load_args(&s.key, s.context, s.gpu));
     let key = sh_quote(&s.key);
     format!(
         r#"#!/bin/sh
@@ -73,7 +114,7 @@ fi
 /// by the key, its first `.gguf`); `None` for an MLX model or when absent.
 pub fn local_gguf(home: &Path, key: &str) -> Option<PathBuf> {
     let m = crate::server::backend::BackendModel::new(key);
-    crate::server::lmstudio::local_gguf(&m, &crate::server::lmstudio::models_dir(home))
+    super::local_gguf(&m, &super::models_dir(home))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! `max_tokens` (output) a request may ask for, not the context.
 
 use crate::server::model_folder::{self, ModelFolder};
+use crate::server::serve::{command_line, Restart, ServeParts};
 
 pub const SCRIPT: &str = "vllm-mlx-serve.sh";
 pub const DEFAULT_PORT: u16 = crate::server::ServerKind::VllmMlx.default_port();
@@ -89,7 +90,7 @@ pub fn args(s: &VllmMlxServe) -> Vec<String> {
 }
 
 pub fn line(s: &VllmMlxServe) -> String {
-    crate::planner::command_line("vllm-mlx", &args(s))
+    command_line("vllm-mlx", &args(s))
 }
 
 pub fn script(s: &VllmMlxServe) -> Vec<u8> {
@@ -117,6 +118,21 @@ pub fn folder_name(model: &str) -> String {
         .unwrap_or_else(|| model.to_string())
 }
 
+/// vllm-mlx's row parts ([`crate::server::KINDS`]).
+pub const PARTS: ServeParts = ServeParts {
+    files: &[SCRIPT],
+    installed: |_| Vec::new(),
+    restart: restart_fix,
+};
+
+/// What restarts vllm-mlx with the line setup wrote.
+pub fn restart_fix(r: &Restart) -> String {
+    format!(
+        "stop vllm-mlx and start it again with the line setup wrote: sh {}",
+        r.server_file(SCRIPT)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,7 +143,7 @@ mod tests {
     #[test]
     fn the_default_max_request_tokens_takes_what_setup_lets_claude_code_ask() {
         use crate::claude::Version;
-        let limit = crate::server::vllm_mlx::DEFAULT_MAX_REQUEST_TOKENS;
+        let limit = super::super::DEFAULT_MAX_REQUEST_TOKENS;
         for v in [Version(2, 1, 42), Version(2, 1, 100), Version(2, 1, 332)] {
             for c in [2048, 8192, 32_768, 65_536, 131_072, 262_144, 1_048_576] {
                 let env = crate::claude::recommend(v, c, "tiny-hi").env;

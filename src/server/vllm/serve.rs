@@ -17,6 +17,7 @@
 //! on its CPU build), so cclocal makes no memory claims for it.
 
 use crate::server::model_folder::{self, ModelFolder};
+use crate::server::serve::{command_line, Restart, ServeParts};
 use crate::server::tool_parsers::vllm_tool_parser;
 
 pub const SCRIPT: &str = "vllm-serve.sh";
@@ -117,7 +118,7 @@ pub fn args(s: &VllmServe) -> Vec<String> {
 
 /// The one line to run.
 pub fn line(s: &VllmServe) -> String {
-    crate::planner::command_line("vllm", &args(s))
+    command_line("vllm", &args(s))
 }
 
 /// Why the context is what it is, when the model's limit lowered it.
@@ -146,6 +147,21 @@ exec {line} "$@"
         line = line(s),
     )
     .into_bytes()
+}
+
+/// vLLM's row parts ([`crate::server::KINDS`]).
+pub const PARTS: ServeParts = ServeParts {
+    files: &[SCRIPT],
+    installed: |_| Vec::new(),
+    restart: restart_fix,
+};
+
+/// What restarts vLLM with the line setup wrote.
+pub fn restart_fix(r: &Restart) -> String {
+    format!(
+        "stop vLLM and start it again with the line setup wrote: sh {}   (vLLM reads --max-model-len only at start)",
+        r.server_file(SCRIPT)
+    )
 }
 
 #[cfg(test)]
@@ -203,69 +219,5 @@ mod tests {
         assert_eq!(listen_host("[::1]"), "::1");
         assert_eq!(listen_host("gpu-box.lan"), "0.0.0.0");
         assert_eq!(listen_host("192.168.1.9"), "0.0.0.0");
-    }
-}
-
-/// A start line for vLLM or vllm-mlx, as `cclocal setup` writes it and `cclocal plan`
-/// prints it (one function, so the two agree).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServeLine {
-    pub line: String,
-    pub script: Vec<u8>,
-    pub script_name: &'static str,
-    /// The context served, within the model's limit: what Claude Code is set up for.
-    pub context: u64,
-    pub notes: Vec<String>,
-}
-
-/// The line for `kind` (vLLM or vllm-mlx) loading `model` (a folder or repo id; a running
-/// server's `root` or command line) as `name`, at `wanted` tokens (else what the running
-/// server serves, for vllm-mlx, else 64K), listening where `url` points.
-pub fn serve_line(
-    kind: crate::server::ServerKind,
-    model: &str,
-    name: &str,
-    wanted: Option<u64>,
-    served_context: Option<u64>,
-    url: &crate::server::ServerUrl,
-) -> ServeLine {
-    let fallback = crate::planner::defaults(kind).fallback_context;
-    let host = listen_host(&url.host);
-    if kind == crate::server::ServerKind::VllmMlx {
-        use super::vllm_mlx as m;
-        let want = wanted.or(served_context).unwrap_or(fallback);
-        let s = m::VllmMlxServe::new(model, name, want, &host, url.port);
-        let mut notes = vec![format!(
-            "vllm-mlx keeps the whole prompt up to the model's own limit{}: context {} tokens",
-            s.model_limit.map(|l| format!(" ({l})")).unwrap_or_default(),
-            s.context
-        )];
-        if want > s.context {
-            notes.push(format!(
-                "{} takes at most {} tokens (max_position_embeddings in its config.json)",
-                model, s.context
-            ));
-        }
-        return ServeLine {
-            line: m::line(&s),
-            script: m::script(&s),
-            script_name: m::SCRIPT,
-            context: s.context,
-            notes,
-        };
-    }
-    let want = wanted.unwrap_or(fallback);
-    let s = VllmServe::new(model, &[name.to_string()], want, &host, url.port);
-    let mut notes = vec![format!(
-        "vLLM sizes its own KV cache, so cclocal does not plan its memory: --max-model-len {}",
-        s.context
-    )];
-    notes.extend(limit_note(&s, want));
-    ServeLine {
-        line: line(&s),
-        script: script(&s),
-        script_name: SCRIPT,
-        context: s.context,
-        notes,
     }
 }

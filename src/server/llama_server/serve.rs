@@ -1,9 +1,12 @@
-//! llama.cpp's `llama-server` as the server setup configures: its command line (one
-//! generator, [`serve_args`]), the systemd user unit (Linux) or LaunchAgent (macOS)
-//! that runs it, and finding the binary. Flag meanings and defaults: docs/llama-server.md.
+//! llama.cpp's `llama-server` as `cclocal setup` configures it: its command line (one
+//! generator, [`serve_args`]), the systemd user unit (Linux) or LaunchAgent (macOS) that
+//! runs it, finding and checking the binary, the `systemctl --user` lines that start,
+//! stop and restart it, and the restart fix the doctor prints. It takes plain data
+//! ([`LlamaServe`]); setup builds that from its choices in one place. Flag meanings and
+//! defaults: docs/llama-server.md.
 
-use super::choices::Choices;
 use crate::error::{Error, Result};
+use crate::server::serve::{Restart, ServeParts, ServeSettings};
 use std::path::{Path, PathBuf};
 
 /// The systemd user unit's file name (`~/.config/systemd/user/<UNIT_NAME>`).
@@ -93,34 +96,60 @@ pub fn bind_address(server_url: &str, remote: bool) -> Result<(String, u16)> {
     Ok((host, u.port))
 }
 
+/// llama-server's arguments for these settings (llama.cpp `tools/server/README.md`):
+/// `-c` is the total context, shared by `-np` slots (an explicit `-np` keeps the cache
+/// per slot, so each gets `-c / -np`); the cache type is given for K and V.
+pub fn llama_server_args(s: &ServeSettings) -> Vec<String> {
+    vec![
+        "--ctx-size".to_string(),
+        s.total_context().to_string(),
+        "--parallel".to_string(),
+        s.parallel.max(1).to_string(),
+        "--cache-type-k".to_string(),
+        s.kv_type.clone(),
+        "--cache-type-v".to_string(),
+        s.kv_type.clone(),
+        "--flash-attn".to_string(),
+        if s.flash_attn { "on" } else { "off" }.to_string(),
+    ]
+}
+
+/// Everything the serve line, the unit and the LaunchAgent say: the files, the name the
+/// model is served under, the server settings and the address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlamaServe<'a> {
+    pub files: &'a LlamaServer,
+    /// `--alias`: the name Claude Code sends.
+    pub alias: &'a str,
+    pub settings: ServeSettings,
+    /// The address it binds ([`bind_address`]).
+    pub host: String,
+    pub port: u16,
+}
+
 /// THE llama-server command line setup writes (without the program): the model and its
-/// alias, then the planner's server settings (`crate::planner::llama_server_args`, the same
-/// words `cclocal plan` prints: context, one slot, KV cache type, flash attention), then
-/// Jinja templates (tool use), the address and the log file. The unit, the LaunchAgent and
-/// every printed hint use it.
-pub fn serve_args(ch: &Choices, ls: &LlamaServer) -> Result<Vec<String>> {
-    let (host, port) = bind_address(&ch.server_url, ch.remote)?;
-    let settings = crate::planner::ServerSettings {
-        flash_attn: ch.flash_attention,
-        ..crate::planner::ServerSettings::new(ch.context, &ch.kv_cache_type)
-    };
+/// alias, then the server settings ([`llama_server_args`], the same words `cclocal plan`
+/// prints: context, one slot, KV cache type, flash attention), then Jinja templates (tool
+/// use), the address and the log file. The unit, the LaunchAgent and every printed hint
+/// use it.
+pub fn serve_args(s: &LlamaServe) -> Vec<String> {
     let mut v = vec![
         "-m".to_string(),
-        ls.model_path.display().to_string(),
+        s.files.model_path.display().to_string(),
         "--alias".into(),
-        ch.model.clone(),
+        s.alias.to_string(),
     ];
-    v.extend(crate::planner::llama_server_args(&settings));
+    v.extend(llama_server_args(&s.settings));
     v.extend([
         "--jinja".to_string(),
         "--host".into(),
-        host,
+        s.host.clone(),
         "--port".into(),
-        port.to_string(),
+        s.port.to_string(),
         "--log-file".into(),
-        ls.log_file.display().to_string(),
+        s.files.log_file.display().to_string(),
     ]);
-    Ok(v)
+    v
 }
 
 /// Quotes one word of a systemd command line (`ExecStart=`) so that systemd passes it to
@@ -187,24 +216,24 @@ pub fn exec_start(argv: &[String]) -> Result<String> {
 }
 
 /// The full argv: the binary, then [`serve_args`].
-pub fn argv(ch: &Choices, ls: &LlamaServer) -> Result<Vec<String>> {
-    let mut v = vec![ls.binary.display().to_string()];
-    v.extend(serve_args(ch, ls)?);
-    Ok(v)
+pub fn argv(s: &LlamaServe) -> Vec<String> {
+    let mut v = vec![s.files.binary.display().to_string()];
+    v.extend(serve_args(s));
+    v
 }
 
 /// The systemd user unit that runs llama-server.
-pub fn systemd_user_unit(ch: &Choices, ls: &LlamaServer) -> Result<Vec<u8>> {
-    let exec = exec_start(&argv(ch, ls)?)?;
+pub fn systemd_user_unit(s: &LlamaServe) -> Result<Vec<u8>> {
+    let exec = exec_start(&argv(s))?;
     let text = crate::shell::templates::render(
         "llama-server.service",
         minijinja::context! {
-            model => ch.model,
+            model => s.alias,
             description => format!(
                 "llama-server for Claude Code ({}, cclocal)",
-                crate::shell::templates::comment_safe(&ch.model).replace('%', "%%")
+                crate::shell::templates::comment_safe(s.alias).replace('%', "%%")
             ),
-            context => ch.context,
+            context => s.settings.context,
             exec_start => exec,
             unit => UNIT_NAME,
         },
@@ -213,9 +242,9 @@ pub fn systemd_user_unit(ch: &Choices, ls: &LlamaServer) -> Result<Vec<u8>> {
 }
 
 /// The LaunchAgent that runs llama-server at login and keeps it running.
-pub fn launch_agent(ch: &Choices, ls: &LlamaServer) -> Result<Vec<u8>> {
-    let args = argv(ch, ls)?;
-    let log = ls.log_file.display().to_string();
+pub fn launch_agent(s: &LlamaServe) -> Result<Vec<u8>> {
+    let args = argv(s);
+    let log = s.files.log_file.display().to_string();
     let mut dict = plist::Dictionary::new();
     dict.insert(
         "Label".into(),
@@ -354,34 +383,56 @@ pub fn systemd_stop_commands() -> Vec<Vec<String>> {
         .collect()]
 }
 
-/// The `systemctl --user` commands undo runs for llama-server's unit when taking back run
-/// `m`: before the files are restored (a unit the run created is disabled and stopped
-/// while its file still exists) and after (a unit the run changed is reloaded and
-/// restarted with its previous content).
-pub fn undo_service_commands(
-    m: &super::manifest::Manifest,
-) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
-    use super::plan::ChangeKind;
+/// What a setup run did to llama-server's user unit, as undo reads it from the run's record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitChange {
+    Created,
+    Modified,
+}
+
+/// The `systemctl --user` commands undo runs for llama-server's unit when taking back a
+/// run that made `changes` to it: before the files are restored (a unit the run created
+/// is disabled and stopped while its file still exists) and after (a unit the run changed
+/// is reloaded and restarted with its previous content).
+pub fn undo_service_commands(changes: &[UnitChange]) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
     let words = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<String>>();
-    let unit = Path::new("systemd/user").join(UNIT_NAME);
     let mut before = Vec::new();
     let mut after = Vec::new();
-    for e in m.entries.iter().filter(|e| e.path.ends_with(&unit)) {
-        match e.action {
-            ChangeKind::Create => {
+    for c in changes {
+        match c {
+            UnitChange::Created => {
                 before = systemd_stop_commands();
                 after = vec![words(&["systemctl", "--user", "daemon-reload"])];
             }
-            ChangeKind::Modify => {
+            UnitChange::Modified => {
                 after = vec![
                     words(&["systemctl", "--user", "daemon-reload"]),
                     words(&["systemctl", "--user", "restart", UNIT_NAME]),
                 ];
             }
-            ChangeKind::Delete | ChangeKind::Unchanged => {}
         }
     }
     (before, after)
+}
+
+/// The unit's path relative to the XDG config folder (`systemd/user/<UNIT_NAME>`).
+pub fn unit_tail() -> PathBuf {
+    Path::new("systemd/user").join(UNIT_NAME)
+}
+
+/// llama-server's row parts ([`crate::server::KINDS`]).
+pub const PARTS: ServeParts = ServeParts {
+    files: &[UNIT_NAME, "com.cclocal.llama-server.plist"],
+    installed: |p| vec![unit_path(&p.xdg_config), p.launch_agent(LAUNCH_AGENT_LABEL)],
+    restart: restart_fix,
+};
+
+/// What restarts llama-server with the unit setup wrote.
+pub fn restart_fix(r: &Restart) -> String {
+    format!(
+        "systemctl --user restart {UNIT_NAME}   (llama-server serves what setup's unit says only once restarted; without a user systemd, stop the llama-server that runs and start the ExecStart= line of {} directly)",
+        r.shown(&unit_path(&r.paths.xdg_config))
+    )
 }
 
 #[cfg(test)]
@@ -430,6 +481,14 @@ mod tests {
             words.push(cur);
         }
         words
+    }
+
+    #[test]
+    fn the_row_names_the_files_setup_writes() {
+        assert!(PARTS.files.contains(&UNIT_NAME));
+        assert!(PARTS
+            .files
+            .contains(&format!("{LAUNCH_AGENT_LABEL}.plist").as_str()));
     }
 
     #[test]

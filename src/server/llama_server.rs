@@ -3,6 +3,9 @@
 //! by `owned_by: "llamacpp"` in `GET /v1/models`. Not by `/api/tags`: many builds answer
 //! it as an Ollama shim. While it loads its model, every route answers 503 `Loading model`.
 
+/// Its log lines (`log::detect`, `log::line`).
+pub mod log;
+
 use super::detect::{saw, Http, Verdict};
 use serde_json::Value;
 

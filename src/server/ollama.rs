@@ -2,6 +2,9 @@
 //! exactly `Ollama is running`, confirmed by `GET /api/version`. Its live facts come from
 //! `/api/version`, `/api/tags`, `/api/ps` and `/api/show`, through `crate::server::http::Client`.
 
+/// Its server log's lines (`log::detect`, the `time=` and `[GIN]` lines).
+pub mod log;
+
 use super::detect::{saw, Http, Verdict};
 use super::{same_model, InstalledModel, LoadedModel, Presence, ServerKind, ServerProbe};
 use crate::server::http::{Client, Response};

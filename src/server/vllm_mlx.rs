@@ -3,6 +3,9 @@
 //! Its live facts: the served model names and, where reported, their context
 //! (docs/servers.md "LM Studio, vLLM and the MLX servers").
 
+/// Its log lines (`log::detect`, `log::read`).
+pub mod log;
+
 use super::detect::{saw, Http, Verdict};
 
 pub fn fingerprint(http: &mut Http) -> Verdict {

@@ -490,11 +490,84 @@ mod tests {
         assert_eq!(LogFormat::of(ServerKind::VllmMlx).name(), "vllm-mlx");
     }
 
-    /// Each row's kind is one whose log `detect` can name.
+    /// What the reader does with a line, on its own: the own-reader rows on the raw text
+    /// first, then the others on the shared reader's event.
+    fn sign(text: &str, unknown: bool, after_slog: bool) -> Option<Sign> {
+        let own = Seen {
+            text,
+            event: &LogEvent::Other,
+            unknown,
+            after_slog,
+        };
+        detect(&own, true).or_else(|| {
+            let l = parse_line(text);
+            let seen = Seen {
+                text,
+                event: &l.event,
+                unknown,
+                after_slog,
+            };
+            detect(&seen, false)
+        })
+    }
+
+    /// Every row names its own kind from one of its server's real lines (the fixtures in
+    /// tests/fixtures/server-logs/), and no other row claims that line.
     #[test]
-    fn every_row_detects_its_own_kind_only() {
-        for k in KIND_LOGS {
-            assert_ne!(k.kind, ServerKind::Unknown);
+    fn each_row_names_its_kind_from_its_own_line() {
+        let ollama = |r| LogFormat {
+            kind: ServerKind::Ollama,
+            ollama_runner: Some(r),
+        };
+        let cases = [
+            (
+                "INFO:vllm_mlx.server:[REQUEST] POST /v1/messages (anthropic)",
+                Sign::Proof(LogFormat::of(ServerKind::VllmMlx)),
+            ),
+            (
+                "(APIServer pid=1) INFO 12-07 08:00:00 [a.py:1] Using max model len 8192",
+                Sign::Proof(LogFormat::of(ServerKind::Vllm)),
+            ),
+            (
+                r#"time=2026-11-20T10:01:00.000+01:00 level=INFO source=llama_server.go:540 msg="starting llama-server" cmd="/usr/lib/ollama/llama-server --model /m -c 16384""#,
+                Sign::Proof(ollama(OllamaRunner::LlamaServer)),
+            ),
+            (
+                r#"time=2025-06-02T09:01:00.000Z level=INFO source=server.go:438 msg="starting llama server" cmd="/usr/local/bin/ollama runner --model /m --ctx-size 4096""#,
+                Sign::Proof(ollama(OllamaRunner::Go)),
+            ),
+            (
+                "0.00.006.136 I srv  llama_server: initializing ...",
+                Sign::Hint(LogFormat::of(ServerKind::LlamaServer)),
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(sign(line, true, false), Some(want), "{line}");
         }
+        let kinds: Vec<ServerKind> = KIND_LOGS.iter().map(|k| k.kind).collect();
+        for (_, want) in cases {
+            let (Sign::Proof(f) | Sign::Hint(f)) = want;
+            assert!(kinds.contains(&f.kind));
+        }
+        // A model load is llama-server's, unless an Ollama `time=` line came first.
+        let load = "0.00.011.162 I srv    load_model: loading model '/models/m.gguf'";
+        assert_eq!(
+            sign(load, true, false),
+            Some(Sign::Hint(LogFormat::of(ServerKind::LlamaServer)))
+        );
+        assert_eq!(
+            sign(load, true, true),
+            Some(Sign::Hint(ollama(OllamaRunner::LlamaServer)))
+        );
+        // vLLM's and vllm-mlx's marks count only while nothing is known.
+        assert_eq!(
+            sign(
+                "(APIServer pid=1) INFO 12-07 08:00:00 [a.py:1] x",
+                false,
+                false
+            ),
+            None
+        );
+        assert_eq!(sign("nothing a server writes", true, false), None);
     }
 }

@@ -1,5 +1,6 @@
 //! Durations: the one parser of Go's duration text (Ollama's `OLLAMA_KEEP_ALIVE`, its
-//! server log's request times) and the one formatter every report uses.
+//! server log's request times) and the one formatter every report uses; and the calendar
+//! arithmetic behind the log readers' timestamps.
 
 /// Go's `time.ParseDuration` text in milliseconds: an optional sign, then one or more
 /// decimal numbers each with a unit (`ns`, `us`/`µs`/`μs`, `ms`, `s`, `m`, `h`): `30m`,
@@ -74,6 +75,36 @@ pub fn human(ms: f64) -> String {
 /// [`human`] for whole seconds.
 pub fn human_secs(secs: f64) -> String {
     human(secs * 1000.0)
+}
+
+// The calendar arithmetic the log readers' time parsers share (the debug log's
+// `logs::time`, the server logs' `server::logline`).
+
+/// A run of ASCII digits as a number: `None` when empty, longer than 12 digits or not all
+/// digits (the debug-log and server-log time parsers share it).
+pub fn digits(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || b.len() > 12 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + i64::from(c - b'0');
+    }
+    Some(n)
+}
+
+/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! The debug log's timestamps: `2026-11-25T19:40:28.609Z` (JavaScript `toISOString()`, always
 //! UTC with milliseconds). Parsed to milliseconds since the Unix epoch without allocating.
 
+use crate::duration::{days_from_civil, digits};
+
 /// Length of a timestamp in the log prefix.
 pub const TS_LEN: usize = 24;
 
@@ -51,33 +53,6 @@ fn cached_days(y: i64, m: i64, d: i64) -> i64 {
         c.set((key, days));
         days
     })
-}
-
-/// A run of ASCII digits as a number: `None` when empty, longer than 12 digits or not all
-/// digits (the debug-log and server-log time parsers share it).
-pub(crate) fn digits(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || b.len() > 12 {
-        return None;
-    }
-    let mut n: i64 = 0;
-    for &c in b {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + i64::from(c - b'0');
-    }
-    Some(n)
-}
-
-/// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 fn civil_from_days(z: i64) -> (i64, i64, i64) {

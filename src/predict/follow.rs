@@ -21,9 +21,10 @@ use crate::logs::analyze::Analyzer;
 use crate::logs::model::{Analysis, SourceKind};
 use crate::logs::parse::{parse_line, CompactLevel};
 use crate::logs::read::{for_each_line, MAX_LINE};
-use crate::logs::serverlog::analyze::{ServerAnalysis, ServerAnalyzer, ServerKind};
+use crate::logs::serverlog::analyze::{ServerAnalysis, ServerAnalyzer};
 use crate::logs::time::format_iso_ms;
 use crate::predict::rates::Rates;
+use crate::server::ServerKind;
 
 /// Bytes read at a time.
 const CHUNK: usize = 256 * 1024;

@@ -3,8 +3,9 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// Which server answers at a URL. Serialized as its name (`llama-server`); read through
-/// [`ServerKind::parse`], so config.toml and JSON accept what `--server` accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// [`ServerKind::parse`], so config.toml and JSON accept what `--server` accepts. The
+/// default is `Unknown` (what a server log's reader knows before a line names the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
 pub enum ServerKind {
     #[serde(rename = "ollama")]
     Ollama,
@@ -22,6 +23,7 @@ pub enum ServerKind {
     MlxLm,
     /// Something answers, but no fingerprint matched.
     #[serde(rename = "unknown")]
+    #[default]
     Unknown,
 }
 

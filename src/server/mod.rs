@@ -9,6 +9,8 @@
 //! * [`probe()`]: the live facts of a server ([`ServerProbe`]), dispatched to the kind's
 //!   own module (`ollama`, `llama_server`, …).
 //! * [`same_model`]: the one model-name matcher.
+//! * [`logline`]: what a server's log line says, and which server wrote a log (a row per
+//!   kind in [`logline::KIND_LOGS`]); each kind reads its lines in `<kind>::log`.
 //!
 //! * [`serve`]: what every kind's serve generator takes ([`serve::ServeSettings`]); each
 //!   kind's serve line, start script or service file and restart fix are in
@@ -27,6 +29,7 @@ pub mod http;
 mod kind;
 pub mod llama_server;
 pub mod lmstudio;
+pub mod logline;
 pub mod mlx_lm;
 pub mod model_folder;
 mod names;

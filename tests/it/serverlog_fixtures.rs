@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use cclocal::logs::serverlog::{
-    self, analyze_files, join, Clock, ReloadReason, ServerAnalysis, ServerKind, Window,
+    self, analyze_files, join, Clock, OllamaRunner, ReloadReason, ServerAnalysis, Window,
 };
+use cclocal::server::ServerKind;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -34,6 +35,7 @@ fn ids(f: &[cclocal::findings::Finding]) -> Vec<&'static str> {
 fn b11434_claude_session_tasks() {
     let a = read("llama-server-b11434-claude-session.log");
     assert_eq!(a.kind, ServerKind::LlamaServer);
+    assert_eq!(a.ollama_runner, None);
     assert_eq!(a.clock, Clock::Elapsed);
     assert_eq!(a.loads.len(), 1);
     assert_eq!(a.loads[0].context(), Some(32768));
@@ -212,7 +214,9 @@ fn b11434_excerpt_without_launch_lines() {
 #[test]
 fn ollama_030_session() {
     let a = read("ollama-0.30-session.log");
-    assert_eq!(a.kind, ServerKind::OllamaLlamaServer);
+    assert_eq!(a.kind, ServerKind::Ollama);
+    assert_eq!(a.ollama_runner, Some(OllamaRunner::LlamaServer));
+    assert_eq!(a.kind_name(), "ollama (llama-server runner, 0.30+)");
     assert_eq!(a.clock, Clock::Wall);
     assert_eq!(a.setting("OLLAMA_KV_CACHE_TYPE"), Some("q8_0"));
     assert_eq!(a.setting("OLLAMA_CONTEXT_LENGTH"), Some("16384"));
@@ -273,7 +277,9 @@ fn ollama_030_session() {
 #[test]
 fn ollama_pre_030_runner() {
     let a = read("ollama-0.24-runner.log");
-    assert_eq!(a.kind, ServerKind::OllamaRunner);
+    assert_eq!(a.kind, ServerKind::Ollama);
+    assert_eq!(a.ollama_runner, Some(OllamaRunner::Go));
+    assert_eq!(a.kind_name(), "ollama (go runner, before 0.30)");
     assert_eq!(a.loads.len(), 2);
     let l = &a.loads[0];
     assert_eq!(l.ctx_requested, Some(4096));

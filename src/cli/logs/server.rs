@@ -174,7 +174,7 @@ pub fn json(s: &ServerSide) -> Value {
     let mut v = json!({
         "files": s.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "found_automatically": s.automatic,
-        "kind": a.kind.as_str(),
+        "kind": a.kind_name(),
         "clock": a.clock.as_str(),
         "lines": a.lines,
         "long_lines_skipped": a.long_lines_skipped,
@@ -300,7 +300,7 @@ pub fn human(s: &ServerSide, claude: Option<&Analysis>, limit: usize) -> String 
     let _ = writeln!(
         o,
         "\nServer log ({}{}): {}",
-        a.kind.as_str(),
+        a.kind_name(),
         if s.automatic {
             ", found automatically"
         } else {

@@ -52,7 +52,7 @@ fn read_rates(path: Option<&Path>, server: Option<&ServerAnalysis>) -> Result<Ra
         if let Some(r) = server.and_then(predict::from_server::rates) {
             return Ok(r);
         }
-        if server.is_some_and(|s| s.kind == crate::logs::serverlog::ServerKind::Vllm) {
+        if server.is_some_and(|s| s.kind == crate::server::ServerKind::Vllm) {
             return Err(Error::usage(
                 "--what-if needs measured rates, and vLLM's log times no request (its throughput lines are averages over its stats interval): pass --bench BENCH.json",
             )
@@ -91,7 +91,7 @@ fn no_rates(server: Option<&ServerAnalysis>) -> Error {
                 format!(
                     "the server log ({}, {} lines) has no timing lines, so it gives no \
                      prefill or decode rate",
-                    s.kind.as_str(),
+                    s.kind_name(),
                     s.lines
                 )
             } else {

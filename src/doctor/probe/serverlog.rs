@@ -4,7 +4,8 @@
 //! the rules decide which of them concern the server the doctor checks.
 
 use crate::doctor::facts::ServerLogFacts;
-use crate::logs::serverlog::{self, ServerKind};
+use crate::logs::serverlog;
+use crate::server::ServerKind;
 use std::path::Path;
 
 /// How much of each log's end is read: enough for many sessions, bounded in time.
@@ -53,13 +54,7 @@ fn read_one(p: &Path) -> ServerLogFacts {
     }
 }
 
-/// The server kind (`crate::server::ServerKind` name) whose log this is.
+/// The server kind's name (`ServerKind`'s, as `--server` takes it) whose log this is.
 fn log_kind(k: ServerKind) -> Option<&'static str> {
-    match k {
-        ServerKind::LlamaServer => Some("llama-server"),
-        ServerKind::OllamaRunner | ServerKind::OllamaLlamaServer => Some("ollama"),
-        ServerKind::Vllm => Some("vllm"),
-        ServerKind::VllmMlx => Some("vllm-mlx"),
-        ServerKind::Unknown => None,
-    }
+    (k != ServerKind::Unknown).then(|| k.info().name)
 }

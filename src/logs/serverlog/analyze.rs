@@ -6,8 +6,10 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use super::parse::{parse_line, SEvent, Stamp};
 use crate::error::{Error, Result};
+use crate::server::logline::{self, parse_line, LogEvent, LogFormat, Seen, Sign, Stamp};
+use crate::server::ollama::log::{parse_env_map, runner_command, OllamaRunner};
+use crate::server::ServerKind;
 
 /// Which clock the log's times are on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,35 +32,6 @@ impl Clock {
             Clock::Elapsed => "elapsed",
             Clock::Wall => "wall",
             Clock::Local => "local",
-        }
-    }
-}
-
-/// Which server wrote the log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ServerKind {
-    #[default]
-    Unknown,
-    LlamaServer,
-    /// Ollama before 0.30 (Go runners).
-    OllamaRunner,
-    /// Ollama 0.30+ (llama-server as its runner).
-    OllamaLlamaServer,
-    /// vLLM's `vllm serve` (its uvicorn access lines are its requests).
-    Vllm,
-    /// vllm-mlx (`[REQUEST]` lines).
-    VllmMlx,
-}
-
-impl ServerKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ServerKind::Unknown => "unknown",
-            ServerKind::LlamaServer => "llama-server",
-            ServerKind::OllamaRunner => "ollama (go runner, before 0.30)",
-            ServerKind::OllamaLlamaServer => "ollama (llama-server runner, 0.30+)",
-            ServerKind::Vllm => "vllm",
-            ServerKind::VllmMlx => "vllm-mlx",
         }
     }
 }
@@ -261,7 +234,10 @@ pub struct Truncation {
 /// The whole log, read.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ServerAnalysis {
+    /// Which server wrote the log (`Unknown` until a line names it; `server::logline`).
     pub kind: ServerKind,
+    /// Ollama: which runner it ran (Go runners before 0.30, llama-server since).
+    pub ollama_runner: Option<OllamaRunner>,
     pub clock: Clock,
     pub lines: u64,
     pub first_at: Option<i64>,
@@ -294,6 +270,20 @@ pub struct ServerAnalysis {
 }
 
 impl ServerAnalysis {
+    /// The writer: kind and Ollama's runner.
+    pub fn format(&self) -> LogFormat {
+        LogFormat {
+            kind: self.kind,
+            ollama_runner: self.ollama_runner,
+        }
+    }
+
+    /// The writer's name in reports and `--json` (`llama-server`, `ollama (go runner,
+    /// before 0.30)`, …).
+    pub fn kind_name(&self) -> &'static str {
+        self.format().name()
+    }
+
     /// Tasks with timing figures.
     pub fn timed(&self) -> impl Iterator<Item = &Task> {
         self.tasks.iter().filter(|t| t.prefill_ms.is_some())
@@ -404,8 +394,22 @@ impl ServerAnalyzer {
     /// Feeds one raw line.
     pub fn line(&mut self, text: &str) {
         self.a.lines += 1;
-        if super::python::line(&mut self.a, &mut self.py, text) {
-            return;
+        // A kind with a reader of its own (vLLM, vllm-mlx): named by a line of its own
+        // before anything else is known, then read by that reader.
+        if self.a.kind == ServerKind::Unknown {
+            let seen = Seen {
+                text,
+                event: &LogEvent::Other,
+                unknown: true,
+                after_slog: self.saw_slog,
+            };
+            self.sign(logline::detect(&seen, true));
+        }
+        if let Some(read) = logline::own_reader(self.a.kind) {
+            if let Some(e) = read(text) {
+                super::python::event(&mut self.a, &mut self.py, e);
+                return;
+            }
         }
         let l = parse_line(text);
         match l.stamp {
@@ -422,9 +426,9 @@ impl ServerAnalyzer {
             }
             Stamp::Wall(ms) => {
                 self.saw_slog = true;
-                self.tz_off_min = text
-                    .strip_prefix("time=")
-                    .and_then(|r| super::parse::zone_offset_min(r.split(' ').next().unwrap_or("")));
+                self.tz_off_min = text.strip_prefix("time=").and_then(|r| {
+                    crate::server::ollama::log::zone_offset_min(r.split(' ').next().unwrap_or(""))
+                });
                 if matches!(self.a.clock, Clock::None | Clock::Local) {
                     self.a.clock = Clock::Wall;
                 }
@@ -440,7 +444,26 @@ impl ServerAnalyzer {
                 }
             }
         }
+        let seen = Seen {
+            text,
+            event: &l.event,
+            unknown: self.a.kind == ServerKind::Unknown,
+            after_slog: self.saw_slog,
+        };
+        self.sign(logline::detect(&seen, false));
         self.event(l.event, l.stamp);
+    }
+
+    /// What a line said about the writer: a proof decides, a hint counts while nothing is
+    /// known.
+    fn sign(&mut self, s: Option<Sign>) {
+        let f = match s {
+            Some(Sign::Proof(f)) => f,
+            Some(Sign::Hint(f)) if self.a.kind == ServerKind::Unknown => f,
+            _ => return,
+        };
+        self.a.kind = f.kind;
+        self.a.ollama_runner = f.ollama_runner;
     }
 
     fn stamp(&mut self, ms: i64) {
@@ -570,14 +593,20 @@ impl ServerAnalyzer {
         i
     }
 
-    fn event(&mut self, e: SEvent<'_>, stamp: Stamp) {
+    fn event(&mut self, e: LogEvent<'_>, stamp: Stamp) {
         let now = self.now;
         match e {
-            SEvent::Other => {}
-            SEvent::ServerStart => {
-                if self.a.kind == ServerKind::Unknown {
-                    self.a.kind = ServerKind::LlamaServer;
-                }
+            LogEvent::Other => {}
+            // vLLM's and vllm-mlx's lines: their own readers' (`python.rs`).
+            LogEvent::Access { .. }
+            | LogEvent::Request { .. }
+            | LogEvent::Stats(_)
+            | LogEvent::MaxModelLen(_)
+            | LogEvent::BannerModel(_)
+            | LogEvent::MaxRequestTokens(_)
+            | LogEvent::PromptCache { .. }
+            | LogEvent::RequestDone { .. } => {}
+            LogEvent::ServerStart => {
                 // Under Ollama the runner's start follows Ollama's own `starting llama-server`
                 // line: same load.
                 if !self.fresh_load() {
@@ -585,28 +614,16 @@ impl ServerAnalyzer {
                 }
                 self.close_all();
             }
-            SEvent::StartRunner { cmd, llama_server } => {
-                self.a.kind = if llama_server {
-                    ServerKind::OllamaLlamaServer
-                } else {
-                    ServerKind::OllamaRunner
-                };
+            LogEvent::StartRunner { cmd, .. } => {
                 self.load_open = false;
                 self.close_all();
                 self.begin_load();
+                let c = runner_command(cmd);
                 let l = self.load_mut();
-                // The one llama-server command-line reader; Ollama's Go runner (before
-                // 0.30) shares its flags but names the cache type `--kv-cache-type`.
-                let words: Vec<String> = cmd.split_whitespace().map(str::to_string).collect();
-                let c = crate::server::llama_server::parse_command(&words, &Default::default());
-                let go_kv = words
-                    .iter()
-                    .position(|w| w == "--kv-cache-type")
-                    .and_then(|i| words.get(i + 1));
                 if let Some(n) = c.ctx_size {
                     l.ctx_requested = Some(n);
                 }
-                if let Some(t) = c.cache_type_k.as_deref().or(go_kv.map(String::as_str)) {
+                if let Some(t) = &c.kv_type {
                     l.kv_requested = Some(cut(t));
                 }
                 if let Some(f) = &c.flash_attn {
@@ -616,14 +633,7 @@ impl ServerAnalyzer {
                     l.model = Some(cut(m));
                 }
             }
-            SEvent::LoadModel { path } => {
-                if self.a.kind == ServerKind::Unknown {
-                    self.a.kind = if self.saw_slog {
-                        ServerKind::OllamaLlamaServer
-                    } else {
-                        ServerKind::LlamaServer
-                    };
-                }
+            LogEvent::LoadModel { path } => {
                 // Ollama names the model on its own line right after `starting llama-server`;
                 // llama-server's own `loading model` line comes once per start.
                 if !self.fresh_load() {
@@ -631,12 +641,11 @@ impl ServerAnalyzer {
                 }
                 self.load_mut().model = Some(cut(path));
             }
-            SEvent::LoadRequest {
+            LogEvent::LoadRequest {
                 kv_size,
                 kv_type,
                 flash_attention,
             } => {
-                self.a.kind = ServerKind::OllamaRunner;
                 let l = self.load_mut();
                 if kv_size.is_some() {
                     l.ctx_requested = kv_size;
@@ -648,17 +657,17 @@ impl ServerAnalyzer {
                     l.flash_requested = Some(if f { "on" } else { "off" }.into());
                 }
             }
-            SEvent::ServerConfig { env } => {
+            LogEvent::ServerConfig { env } => {
                 self.saw_slog = true;
                 self.a.config = parse_env_map(env);
                 self.a.last_start_at = now;
             }
-            SEvent::NCtx(n) => self.load_mut().n_ctx = Some(n),
-            SEvent::NCtxSeq(n) => self.load_mut().n_ctx_seq = Some(n),
-            SEvent::NSeqMax(n) => self.load_mut().n_seq_max = Some(n),
-            SEvent::FlashAttn(v) => self.load_mut().flash_attn = Some(v.to_string()),
-            SEvent::FlashResolved(on) => self.load_mut().flash_resolved = Some(on),
-            SEvent::KvCache {
+            LogEvent::NCtx(n) => self.load_mut().n_ctx = Some(n),
+            LogEvent::NCtxSeq(n) => self.load_mut().n_ctx_seq = Some(n),
+            LogEvent::NSeqMax(n) => self.load_mut().n_seq_max = Some(n),
+            LogEvent::FlashAttn(v) => self.load_mut().flash_attn = Some(v.to_string()),
+            LogEvent::FlashResolved(on) => self.load_mut().flash_resolved = Some(on),
+            LogEvent::KvCache {
                 mib,
                 cells,
                 k_type,
@@ -674,8 +683,8 @@ impl ServerAnalyzer {
                     });
                 }
             }
-            SEvent::Offload { layers, of } => self.load_mut().offload = Some((layers, of)),
-            SEvent::Slots {
+            LogEvent::Offload { layers, of } => self.load_mut().offload = Some((layers, of)),
+            LogEvent::Slots {
                 n_slots,
                 n_ctx_slot,
             } => {
@@ -683,7 +692,7 @@ impl ServerAnalyzer {
                 l.n_slots = Some(n_slots);
                 l.n_ctx_seq.get_or_insert(n_ctx_slot);
             }
-            SEvent::Ready => {
+            LogEvent::Ready => {
                 // Ollama 0.30+ logs both llama-server's `model loaded` and its own
                 // `llama-server started in`: the first one closes the load.
                 if self.load_open {
@@ -692,19 +701,19 @@ impl ServerAnalyzer {
                     self.finish_load_reason();
                 }
             }
-            SEvent::Shutdown => {
+            LogEvent::Shutdown => {
                 self.load_open = false;
                 self.close_all();
             }
-            SEvent::Expired => {
+            LogEvent::Expired => {
                 self.a.expiries.push(now);
                 self.a.dropped += halve(&mut self.a.expiries, MAX_KEPT) as u64;
                 self.expired_since_load = true;
             }
-            SEvent::Launch { slot, task } => {
+            LogEvent::Launch { slot, task } => {
                 self.new_task(slot, task);
             }
-            SEvent::NewPrompt {
+            LogEvent::NewPrompt {
                 task,
                 n_ctx_slot: _,
                 n_tokens,
@@ -713,7 +722,7 @@ impl ServerAnalyzer {
                     t.prompt_tokens = Some(n_tokens);
                 }
             }
-            SEvent::PromptProgress {
+            LogEvent::PromptProgress {
                 task,
                 n_tokens,
                 progress,
@@ -727,10 +736,10 @@ impl ServerAnalyzer {
                     });
                 }
             }
-            SEvent::TimingHeader { task } => {
+            LogEvent::TimingHeader { task } => {
                 self.timing_task(Some(task));
             }
-            SEvent::PromptEval { task, ms, tokens } => {
+            LogEvent::PromptEval { task, ms, tokens } => {
                 if let Some(i) = self.timing_task(task) {
                     let t = &mut self.a.tasks[i];
                     t.prefill_ms = Some(ms);
@@ -738,7 +747,7 @@ impl ServerAnalyzer {
                     t.end = now.or(t.end);
                 }
             }
-            SEvent::Eval { task, ms, tokens } => {
+            LogEvent::Eval { task, ms, tokens } => {
                 if let Some(i) = self.timing_task(task) {
                     let t = &mut self.a.tasks[i];
                     t.decode_ms = Some(ms);
@@ -746,7 +755,7 @@ impl ServerAnalyzer {
                     t.end = now.or(t.end);
                 }
             }
-            SEvent::Release {
+            LogEvent::Release {
                 task,
                 n_tokens,
                 truncated,
@@ -771,13 +780,13 @@ impl ServerAnalyzer {
                     }
                 }
             }
-            SEvent::ContextShift { task, n_discard } => {
+            LogEvent::ContextShift { task, n_discard } => {
                 self.a.context_shifts += 1;
                 if let Some(t) = self.task_mut(None, task) {
                     t.shifted += n_discard;
                 }
             }
-            SEvent::Overflow {
+            LogEvent::Overflow {
                 task,
                 prompt,
                 n_ctx,
@@ -791,16 +800,16 @@ impl ServerAnalyzer {
                 t.overflow = Some((prompt, n_ctx));
                 t.prompt_tokens = Some(prompt);
             }
-            SEvent::OverflowText => {
+            LogEvent::OverflowText => {
                 self.a.refused_text.push((now, self.epoch));
                 self.a.dropped += halve(&mut self.a.refused_text, MAX_KEPT) as u64;
             }
-            SEvent::Cancel { task } => {
+            LogEvent::Cancel { task } => {
                 if let Some(t) = self.task_mut(None, task) {
                     t.cancelled = true;
                 }
             }
-            SEvent::Truncating {
+            LogEvent::Truncating {
                 limit,
                 prompt,
                 keep,
@@ -816,7 +825,7 @@ impl ServerAnalyzer {
                 });
                 self.a.dropped += halve(&mut self.a.truncations, MAX_KEPT) as u64;
             }
-            SEvent::Http {
+            LogEvent::Http {
                 status,
                 ms,
                 method,
@@ -925,47 +934,6 @@ impl ServerAnalyzer {
         super::python::finish(&mut self.a, &mut self.py);
         self.a
     }
-}
-
-/// `map[OLLAMA_CONTEXT_LENGTH:8192 OLLAMA_KV_CACHE_TYPE:q8_0 …]` → pairs (values may hold
-/// spaces only inside brackets, e.g. `OLLAMA_ORIGINS:[http://localhost …]`).
-pub fn parse_env_map(env: &str) -> Vec<(String, String)> {
-    let inner = env
-        .trim()
-        .strip_prefix("map[")
-        .and_then(|s| s.strip_suffix(']'))
-        .unwrap_or(env);
-    let mut out = Vec::new();
-    let mut depth = 0i32;
-    let mut start = 0;
-    let b = inner.as_bytes();
-    let mut push = |s: &str| {
-        if let Some((k, v)) = s.split_once(':') {
-            if k.starts_with("OLLAMA_")
-                || k.ends_with("_PROXY")
-                || k.starts_with("CUDA")
-                || k.starts_with("HIP")
-                || k.starts_with("ROCR")
-                || k.starts_with("GPU")
-                || k.starts_with("HSA")
-            {
-                out.push((k.to_string(), v.to_string()));
-            }
-        }
-    };
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'[' => depth += 1,
-            b']' => depth -= 1,
-            b' ' if depth <= 0 => {
-                push(&inner[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    push(&inner[start..]);
-    out
 }
 
 const BUF: usize = 256 * 1024;

@@ -1,25 +1,27 @@
-//! The server's side of a session, from the server's own log: llama-server, and Ollama before
-//! and since 0.30 (docs/server-logs.md).
+//! The server's side of a session, from the server's own log: llama-server, Ollama before
+//! and since 0.30, vLLM and vllm-mlx (docs/server-logs.md).
 //!
-//! `parse` turns a line into a typed event, `analyze` builds loads and per-request tasks
-//! from a stream of lines, `rules` turns them into findings, `join` lines the tasks up with
-//! Claude Code's requests, `locate` finds the logs, and `html` draws the session.
+//! Each server's lines are read in its own module (`server::<kind>::log`; which server
+//! wrote a log: `server::logline`). Here `analyze` builds loads and per-request tasks from
+//! the stream of events (`python` for vLLM's and vllm-mlx's), `rules` turns them into
+//! findings, `join` lines the tasks up with Claude Code's requests, `locate` finds the
+//! logs, and `html` draws the session.
 
 pub mod analyze;
 pub mod html;
 pub mod join;
 pub mod locate;
-pub mod parse;
 pub mod python;
 pub mod rules;
 
+pub use crate::server::logline::{parse_line, LogEvent, LogFormat, LogLine, Stamp};
+pub use crate::server::ollama::log::OllamaRunner;
 pub use analyze::{
     analyze_bytes, analyze_files, check_server_log, looks_like_server_log, Clock, KvAlloc, Load,
-    ReloadReason, ServerAnalysis, ServerAnalyzer, ServerKind, Task, Truncation,
+    ReloadReason, ServerAnalysis, ServerAnalyzer, Task, Truncation,
 };
 pub use join::{join, Join, JoinSummary};
 pub use locate::{default_server_logs, journal, llama_server_log};
-pub use parse::{parse_line, SEvent, SLine, Stamp};
 pub use rules::{findings, findings_recent, Window};
 
 /// The doctor's entry point: findings from the recent part (last 16 MiB) of each server log

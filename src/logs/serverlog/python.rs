@@ -1,5 +1,6 @@
-//! vLLM's and vllm-mlx's own logs (docs/server-logs.md, "vLLM" and "vllm-mlx"): the lines
-//! that become tasks, loads, refusals and vLLM's periodic throughput figures.
+//! vLLM's and vllm-mlx's logs (docs/server-logs.md, "vLLM" and "vllm-mlx"): their lines
+//! (read by `server::vllm::log` and `server::vllm_mlx::log`) become tasks, loads, refusals
+//! and vLLM's periodic throughput figures here.
 //!
 //! Neither log has a time per request (uvicorn's access lines carry none, vllm-mlx's lines
 //! no time at all), so their tasks have no `at` and are joined to Claude Code's requests by
@@ -23,26 +24,10 @@
 
 use std::collections::VecDeque;
 
-use super::analyze::{Load, ServerAnalysis, ServerKind, Task};
-
-/// One of vLLM's periodic stats lines (`vllm/v1/metrics/loggers.py`, `LoggingStatLogger`).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Throughput {
-    /// Seconds since the start of the year of the line's `MM-DD HH:MM:SS` (local time).
-    pub at_s: Option<i64>,
-    /// Prompt tokens whose prefill finished in the interval, per second of the interval.
-    pub prompt_tps: f64,
-    pub generation_tps: f64,
-    pub running: Option<u64>,
-    pub waiting: Option<u64>,
-    /// `GPU KV cache usage` / `CPU KV cache usage`, percent.
-    pub kv_usage_pct: Option<f64>,
-    /// Over vLLM's recent requests (its own sliding window), percent.
-    pub prefix_hit_pct: Option<f64>,
-}
-
-/// vLLM's default `VLLM_LOG_STATS_INTERVAL` (seconds; `vllm/envs.py`).
-pub const VLLM_STATS_INTERVAL_S: f64 = 10.0;
+use super::analyze::{Load, ServerAnalysis, Task};
+use crate::server::logline::LogEvent;
+pub use crate::server::vllm::log::{Throughput, VLLM_STATS_INTERVAL_S};
+use crate::server::ServerKind;
 
 /// The reader's state for these two servers.
 #[derive(Debug, Default)]
@@ -61,19 +46,12 @@ pub struct PyState {
     awaiting_access: VecDeque<u64>,
 }
 
-/// `true` when the line was one of these servers' (and used).
-pub fn line(a: &mut ServerAnalysis, st: &mut PyState, text: &str) -> bool {
-    if a.kind == ServerKind::Unknown {
-        if text.contains("INFO:vllm_mlx.") {
-            a.kind = ServerKind::VllmMlx;
-        } else if text.starts_with("(APIServer pid=") || text.starts_with("(EngineCore") {
-            a.kind = ServerKind::Vllm;
-        }
-    }
+/// One line's event, read by the kind's own reader (`a.kind` is vLLM or vllm-mlx).
+pub fn event(a: &mut ServerAnalysis, st: &mut PyState, e: LogEvent<'_>) {
     match a.kind {
-        ServerKind::Vllm => vllm_line(a, st, text),
-        ServerKind::VllmMlx => mlx_line(a, st, text),
-        _ => false,
+        ServerKind::Vllm => vllm_event(a, st, e),
+        ServerKind::VllmMlx => mlx_event(a, st, e),
+        _ => {}
     }
 }
 
@@ -149,149 +127,64 @@ fn new_load(a: &mut ServerAnalysis, model: Option<String>, ctx: Option<u64>) {
     }
 }
 
-/// uvicorn's access line: `INFO:     127.0.0.1:PORT - "POST /v1/messages?beta=true HTTP/1.1" 200 OK`
-/// → (path without the query, status).
-fn access(text: &str) -> Option<(&str, u16)> {
-    let r = text.strip_prefix("INFO:")?.split_once("\"POST ")?.1;
-    let (path, r) = r.split_once(' ')?;
-    let status = r
-        .split_once("\" ")?
-        .1
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some((path.split('?').next().unwrap_or(path), status))
-}
-
 /// Claude Code's requests (not `count_tokens`).
 fn is_messages(path: &str) -> bool {
     path == "/v1/messages"
 }
 
-/// The first unsigned integer in `s` (digits with `,` separators allowed: `32,768`).
-fn first_u64(s: &str) -> Option<u64> {
-    let start = s.find(|c: char| c.is_ascii_digit())?;
-    let digits: String = s[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == ',')
-        .filter(|c| *c != ',')
-        .collect();
-    digits.parse().ok()
+/// A model path or name as kept (at most 1024 characters).
+fn kept(s: &str) -> String {
+    s.chars().take(1024).collect()
 }
 
-/// The number after `key` (`key` then optional spaces, then the number).
-fn num_after(text: &str, key: &str) -> Option<f64> {
-    let r = text.split_once(key)?.1.trim_start();
-    let end = r
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
-        .unwrap_or(r.len());
-    r[..end].parse().ok()
-}
-
-/// `(APIServer pid=N) INFO 12-07 08:09:12 [file.py:335] …` → seconds since the year's start.
-fn vllm_stamp(text: &str) -> Option<i64> {
-    let r = text.split_once(") ")?.1;
-    let mut w = r.split_whitespace();
-    w.next()?; // level
-    let date = w.next()?;
-    let time = w.next()?;
-    let (mo, d) = date.split_once('-')?;
-    let mut hms = time.split(':').map(|x| x.parse::<i64>().ok());
-    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    let (mo, d) = (mo.parse::<i64>().ok()?, d.parse::<i64>().ok()?);
-    let ok = (1..=12).contains(&mo)
-        && (1..=31).contains(&d)
-        && (0..24).contains(&h)
-        && (0..60).contains(&m)
-        && (0..=60).contains(&s);
-    ok.then_some((((mo * 31 + d) * 24 + h) * 60 + m) * 60 + s)
-}
-
-fn vllm_line(a: &mut ServerAnalysis, st: &mut PyState, text: &str) -> bool {
-    if let Some((path, status)) = access(text) {
-        let refusal = if status == 400 {
-            st.refusal.take()
-        } else {
-            None
-        };
-        if is_messages(path) {
-            let id = new_task(a, st, path, status);
-            if let Some(t) = task_mut(a, id) {
-                t.overflow = refusal;
-            }
-            if status == 200 {
-                st.pending.push(id);
+fn vllm_event(a: &mut ServerAnalysis, st: &mut PyState, e: LogEvent<'_>) {
+    match e {
+        LogEvent::Access { path, status } => {
+            let refusal = if status == 400 {
+                st.refusal.take()
+            } else {
+                None
+            };
+            if is_messages(path) {
+                let id = new_task(a, st, path, status);
+                if let Some(t) = task_mut(a, id) {
+                    t.overflow = refusal;
+                }
+                if status == 200 {
+                    st.pending.push(id);
+                }
             }
         }
-        return true;
-    }
-    if !text.starts_with('(') {
-        return text.starts_with("INFO:") || text.starts_with("WARNING:");
-    }
-    if let Some(r) = text.split_once("Avg prompt throughput:").map(|x| x.1) {
-        let t = Throughput {
-            at_s: vllm_stamp(text),
-            prompt_tps: num_after(r, "").unwrap_or(0.0),
-            generation_tps: num_after(r, "Avg generation throughput:").unwrap_or(0.0),
-            running: num_after(r, "Running:").map(|v| v as u64),
-            waiting: num_after(r, "Waiting:")
-                .or_else(|| num_after(r, "Pending:"))
-                .map(|v| v as u64),
-            kv_usage_pct: num_after(r, "KV cache usage:"),
-            prefix_hit_pct: num_after(r, "Prefix cache hit rate:"),
-        };
-        if t.prompt_tps > 0.0 && !st.pending.is_empty() {
-            // The prompts whose prefill finished in this interval. A request's access line
-            // comes before its prefill, and prefills finish in arrival order: the oldest
-            // request not yet counted (two finishing in one interval count as one; more
-            // than a whole context in one interval cannot be one prompt: none is sized).
-            let id = st.pending.remove(0);
-            let ctx = a.loads.last().and_then(|l| l.n_ctx);
-            if ctx.map_or(true, |c| {
-                t.prompt_tps * VLLM_STATS_INTERVAL_S <= c as f64 * 1.01
-            }) {
-                st.sized.push((id, t.prompt_tps));
+        LogEvent::Stats(t) => {
+            if t.prompt_tps > 0.0 && !st.pending.is_empty() {
+                // The prompts whose prefill finished in this interval. A request's access
+                // line comes before its prefill, and prefills finish in arrival order: the
+                // oldest request not yet counted (two finishing in one interval count as
+                // one; more than a whole context in one interval cannot be one prompt: none
+                // is sized).
+                let id = st.pending.remove(0);
+                let ctx = a.loads.last().and_then(|l| l.n_ctx);
+                if ctx.map_or(true, |c| {
+                    t.prompt_tps * VLLM_STATS_INTERVAL_S <= c as f64 * 1.01
+                }) {
+                    st.sized.push((id, t.prompt_tps));
+                }
+            }
+            a.throughput.push(t);
+            if a.throughput.len() >= 2 * super::analyze::MAX_KEPT {
+                a.throughput.drain(..super::analyze::MAX_KEPT);
             }
         }
-        a.throughput.push(t);
-        if a.throughput.len() >= 2 * super::analyze::MAX_KEPT {
-            a.throughput.drain(..super::analyze::MAX_KEPT);
-        }
-        return true;
+        LogEvent::Overflow { prompt, n_ctx, .. } => st.refusal = Some((prompt, n_ctx)),
+        LogEvent::MaxModelLen(ctx) => new_load(a, st.model.take(), ctx),
+        LogEvent::BannerModel(m) => st.model = Some(kept(m)),
+        _ => {}
     }
-    if let Some(r) = text.split_once("maximum context length is ").map(|x| x.1) {
-        // `C tokens. However, your prompt contains [at least] P input tokens` (or `P
-        // characters (more than …)`: the prompt is then over C tokens, count unknown).
-        let ctx = first_u64(r);
-        let prompt = r
-            .split_once("your prompt contains ")
-            .map(|x| x.1.trim_start_matches("at least "))
-            .filter(|p| {
-                p.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|w| w.starts_with("input"))
-            })
-            .and_then(first_u64);
-        if let Some(c) = ctx {
-            st.refusal = Some((prompt.unwrap_or(c + 1), c));
-        }
-        return true;
-    }
-    if let Some(r) = text.split_once("Using max model len ").map(|x| x.1) {
-        new_load(a, st.model.take(), first_u64(r));
-        return true;
-    }
-    if let Some(r) = text.split_once("  model   ").map(|x| x.1) {
-        st.model = Some(r.trim().chars().take(1024).collect());
-        return true;
-    }
-    true
 }
 
-fn mlx_line(a: &mut ServerAnalysis, st: &mut PyState, text: &str) -> bool {
-    if let Some((path, status)) = access(text) {
-        if is_messages(path) {
+fn mlx_event(a: &mut ServerAnalysis, st: &mut PyState, e: LogEvent<'_>) {
+    match e {
+        LogEvent::Access { path, status } if is_messages(path) => {
             match st.awaiting_access.pop_front() {
                 Some(id) => {
                     if let Some(t) = task_mut(a, id) {
@@ -306,82 +199,35 @@ fn mlx_line(a: &mut ServerAnalysis, st: &mut PyState, text: &str) -> bool {
                 }
             }
         }
-        return true;
-    }
-    if let Some(r) = text.split_once("[REQUEST] POST ").map(|x| x.1) {
-        let path = r.split_whitespace().next().unwrap_or("");
-        if is_messages(path) {
+        LogEvent::Request { path } if is_messages(path) => {
             let id = new_task(a, st, path, 0);
             st.awaiting_access.push_back(id);
             if st.awaiting_access.len() > 1024 {
                 st.awaiting_access.pop_front();
             }
         }
-        return true;
-    }
-    if let Some(r) = text.strip_prefix("Loading model: ") {
-        new_load(a, Some(r.trim().chars().take(1024).collect()), None);
-        return true;
-    }
-    if let Some(r) = text.split_once("Max request tokens: ").map(|x| x.1) {
-        a.max_request_tokens = first_u64(r);
-        return true;
-    }
-    if let Some((hit, r)) = text
-        .split_once("System KV cache HIT")
-        .map(|x| (true, x.1))
-        .or_else(|| {
-            text.split_once("System KV cache MISS")
-                .map(|x| (false, x.1))
-        })
-    {
-        // HIT: `reusing A [cached] tokens, prefilling B new`; MISS: `will prefill A system
-        // + B suffix tokens` / `A system tokens, B suffix tokens`. The hash is hex: cut.
-        let r = r.split("(hash=").next().unwrap_or(r);
-        let nums: Vec<u64> = r
-            .split(|c: char| !c.is_ascii_digit())
-            .filter_map(|w| w.parse().ok())
-            .take(2)
-            .collect();
-        if let (Some(t), [x, y]) = (a.tasks.last_mut(), &nums[..]) {
-            t.prompt_tokens = Some(x.saturating_add(*y));
-            t.prompt_eval_tokens = Some(if hit { *y } else { x.saturating_add(*y) });
+        LogEvent::LoadModel { path } => new_load(a, Some(kept(path)), None),
+        LogEvent::MaxRequestTokens(n) => a.max_request_tokens = n,
+        LogEvent::PromptCache { hit, a: x, b: y } => {
+            if let Some(t) = a.tasks.last_mut() {
+                t.prompt_tokens = Some(x.saturating_add(y));
+                t.prompt_eval_tokens = Some(if hit { y } else { x.saturating_add(y) });
+            }
         }
-        return true;
-    }
-    if let Some(r) = text.split_once("Anthropic messages").map(|x| x.1) {
-        // `(stream): N tokens in S s (R tok/s)` or `: N tokens in Ss (…)`
-        if let (Some(t), Some((_, r))) = (a.tasks.last_mut(), r.split_once(": ")) {
-            t.eval_tokens = first_u64(r);
-            t.total_ms = num_after(r, "tokens in").map(|s| (s * 1000.0).round());
+        LogEvent::RequestDone { tokens, secs } => {
+            if let Some(t) = a.tasks.last_mut() {
+                t.eval_tokens = tokens;
+                t.total_ms = secs.map(|s| (s * 1000.0).round());
+            }
         }
-        return true;
+        _ => {}
     }
-    text.contains("vllm_mlx")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::logs::serverlog::analyze_bytes;
-
-    #[test]
-    fn stamps_and_numbers() {
-        assert_eq!(
-            vllm_stamp("(APIServer pid=1) INFO 12-07 08:09:12 [loggers.py:335] x"),
-            Some((((12 * 31 + 7) * 24 + 8) * 60 + 9) * 60 + 12)
-        );
-        assert_eq!(
-            first_u64("CPU KV cache size: 495,695 tokens"),
-            Some(495_695)
-        );
-        assert_eq!(num_after("Running: 3 reqs", "Running:"), Some(3.0));
-        assert_eq!(
-            access("INFO:     127.0.0.1:1 - \"POST /v1/messages?beta=true HTTP/1.1\" 200 OK"),
-            Some(("/v1/messages", 200))
-        );
-        assert_eq!(access("garbage \"POST "), None);
-    }
 
     #[test]
     fn interval_is_the_most_common_gap() {
@@ -523,10 +369,6 @@ INFO:     127.0.0.1:1 - \"POST /v1/messages HTTP/1.1\" 200 OK
         );
         let a = analyze_bytes(log.as_bytes());
         assert_eq!(a.kind, ServerKind::Vllm);
-        assert_eq!(
-            vllm_stamp("(APIServer pid=1) INFO 99-99 99:99:99 [a.py:1] x"),
-            None
-        );
         let mlx = format!(
             "INFO:vllm_mlx.server:[REQUEST] POST /v1/messages (anthropic)
 INFO:vllm_mlx.engine.simple:System KV cache HIT: reusing {m} cached tokens, prefilling {m} new tokens

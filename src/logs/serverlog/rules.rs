@@ -1,8 +1,9 @@
 //! Findings from the server's own log: pure functions over a [`ServerAnalysis`], for a time
 //! window (`cclocal logs`: the session) or the most recent server start (`doctor`).
 
-use super::analyze::{Load, ReloadReason, ServerAnalysis, ServerKind, Task, Truncation};
+use super::analyze::{Load, ReloadReason, ServerAnalysis, Task, Truncation};
 use crate::findings::{Finding, Severity};
+use crate::server::ServerKind;
 
 /// A window of the log's own clock (inclusive), and its epoch for elapsed clocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,7 +43,7 @@ fn fmt_at(at: Option<i64>, clock: super::analyze::Clock) -> String {
 
 fn fix_context(a: &ServerAnalysis) -> &'static str {
     match a.kind {
-        ServerKind::OllamaRunner | ServerKind::OllamaLlamaServer => {
+        ServerKind::Ollama => {
             "serve a larger context: OLLAMA_CONTEXT_LENGTH=<tokens> for the Ollama server \
              (or `cclocal setup`), and keep Claude Code's window within it"
         }
@@ -278,7 +279,7 @@ fn kv_cache_type_ignored(a: &ServerAnalysis, w: Window) -> Option<Finding> {
         "the server did not apply it (flash attention unavailable for this model or device?)"
     };
     let fix = match a.kind {
-        ServerKind::OllamaRunner | ServerKind::OllamaLlamaServer => {
+        ServerKind::Ollama => {
             "set OLLAMA_FLASH_ATTENTION=1 with OLLAMA_KV_CACHE_TYPE, then restart Ollama"
         }
         _ => "start llama-server with --flash-attn on together with --cache-type-k/--cache-type-v",
@@ -339,7 +340,7 @@ fn prompt_cache_not_reused(a: &ServerAnalysis, w: Window) -> Option<Finding> {
         })
         .collect();
     let fix = match a.kind {
-        ServerKind::OllamaRunner | ServerKind::OllamaLlamaServer => {
+        ServerKind::Ollama => {
             "CLAUDE_CODE_ATTRIBUTION_HEADER=0 (the per-request billing header changes the prompt \
              start), and one model for all tiers"
         }
@@ -419,7 +420,7 @@ time=2026-11-20T10:05:00.000Z level=ERROR source=routes.go:2100 msg=\"chat reque
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].id, "prompt_truncated");
         assert!(f[0].title.contains("refused 1 prompt"), "{}", f[0].title);
-        let t = crate::logs::serverlog::parse::rfc3339_ms("2026-11-20T10:06:00.000Z");
+        let t = crate::server::ollama::log::rfc3339_ms("2026-11-20T10:06:00.000Z");
         let later = Window {
             from: t,
             ..Window::all()

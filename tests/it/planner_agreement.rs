@@ -7,156 +7,15 @@
 use crate::support;
 
 use serde_json::Value;
+use support::agree::{
+    coder_30b, config_value, configured, doctor_plan, errors, finding, gemma3_27b, ids, json, plan,
+    run, run_env, setup,
+};
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
 use support::setup_home::{text, TestHome};
 
-/// A 30B-A3B MoE coder as Ollama's `/api/show` describes it (qwen3moe: 48 blocks, 4 KV
-/// heads × 128, 256K trained), 18.6 GB of Q4_K_M weights: the blog's model.
-fn coder_30b(name: &str) -> FakeModel {
-    let mut m = FakeModel::new(
-        name,
-        serde_json::json!({
-            "general.architecture": "qwen3moe",
-            "general.parameter_count": 30_532_122_624u64,
-            "qwen3moe.block_count": 48,
-            "qwen3moe.context_length": 262_144,
-            "qwen3moe.embedding_length": 2048,
-            "qwen3moe.feed_forward_length": 6144,
-            "qwen3moe.attention.head_count": 32,
-            "qwen3moe.attention.head_count_kv": 4,
-            "qwen3moe.attention.key_length": 128,
-            "qwen3moe.attention.value_length": 128,
-            "qwen3moe.expert_count": 128,
-            "qwen3moe.expert_used_count": 8,
-            "qwen3moe.vocab_size": 151_936
-        }),
-        18_270_000_000,
-    );
-    m.parameter_size = "30.5B".into();
-    m
-}
-
 const BLOG: &str = "qwen3-coder:30b";
 const BLOG_MEMORY: &str = "23.5GiB";
-
-fn run(t: &TestHome, args: &[&str]) -> std::process::Output {
-    let bin = t.dir.path().join("bin");
-    let mut c = t.command(args);
-    c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("NO_COLOR", "1")
-        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-        .current_dir(t.home());
-    for v in [
-        "ANTHROPIC_BASE_URL",
-        "ANTHROPIC_MODEL",
-        "ANTHROPIC_AUTH_TOKEN",
-        "ANTHROPIC_API_KEY",
-    ] {
-        c.env_remove(v);
-    }
-    c.output().unwrap()
-}
-
-fn json(t: &TestHome, args: &[&str]) -> (Value, i32) {
-    let o = run(t, args);
-    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
-    (v, o.status.code().unwrap_or(-1))
-}
-
-fn plan(t: &TestHome, url: &str, model: &str, memory: &str, claude: &str) -> (u64, String) {
-    let (j, code) = json(
-        t,
-        &[
-            "plan",
-            model,
-            "--host",
-            url,
-            "--memory",
-            memory,
-            "--claude-version",
-            claude,
-            "--json",
-        ],
-    );
-    assert_eq!(code, 0, "{j}");
-    let r = &j["recommended"];
-    (
-        r["n_ctx"].as_u64().unwrap_or_else(|| panic!("{j:#}")),
-        r["kv_type"].as_str().unwrap().to_string(),
-    )
-}
-
-fn setup(t: &TestHome, url: &str, model: &str, memory: Option<&str>, claude: &str) {
-    let mut args = vec![
-        "setup",
-        "--yes",
-        "--no-verify",
-        "--only",
-        "launcher",
-        "--model",
-        model,
-        "--claude-version",
-        claude,
-        "--host",
-        url,
-    ];
-    if let Some(m) = memory {
-        args.extend(["--memory", m]);
-    }
-    let o = run(t, &args);
-    assert!(o.status.success(), "{}", text(&o));
-}
-
-fn configured(t: &TestHome) -> (u64, String) {
-    let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).unwrap();
-    let get = |key: &str| {
-        cfg.lines()
-            .find_map(|l| l.strip_prefix(&format!("{key} = ")))
-            .unwrap_or_else(|| panic!("{key} in {cfg}"))
-            .trim_matches('"')
-            .to_string()
-    };
-    (get("context").parse().unwrap(), get("kv_cache_type"))
-}
-
-fn ids(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} in {:?}", ids(doc)))
-}
-
-fn errors(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["severity"] == "error")
-        .map(|f| format!("{}: {}", f["id"], f["title"]))
-        .collect()
-}
-
-/// The doctor's memory facts: what it thinks the server serves, and the planner's choice.
-fn doctor_plan(doc: &Value) -> (u64, String) {
-    let mem = &doc["facts"]["model"]["memory"];
-    (
-        mem["planned_context"]
-            .as_u64()
-            .unwrap_or_else(|| panic!("{:#}", doc["facts"]["model"])),
-        mem["planned_kv_type"].as_str().unwrap().to_string(),
-    )
-}
 
 /// The blog's case (issue 19): a 30B model on Ollama with 23.5 GiB. plan and setup pick
 /// 104192 tokens with q8_0; with the server serving exactly that, doctor is clean and status
@@ -260,30 +119,51 @@ fn a_new_model_is_planned_again_and_user_choices_stay() {
     assert_eq!(configured(&t).1, "q4_0", "the user chose q4_0");
 }
 
-/// The agreement matrix: models × budgets × Claude Code versions on Ollama. plan, setup,
-/// doctor and status give the same context and cache type; a server serving the plan is
-/// clean.
+/// Claude Code versions of the matrix: the last with the old window computation (2.1.121),
+/// one between, and the newest known (docs/claude-code.md).
+const CLAUDE: [&str; 3] = ["2.1.121", "2.1.197", "2.1.332"];
+
+/// The agreement matrix on the FAKE Ollama: models (dense, sliding-window, MoE, hybrid MoE)
+/// × budgets (two or more per model, where the cache type chosen differs) × Claude Code
+/// versions. plan, setup, doctor and status give the same context and cache type; a server
+/// serving the plan is clean; a server at 16384 gets the plan's line as its fix, and status
+/// names the planned context.
 #[test]
 fn plan_setup_doctor_status_agree_over_a_matrix() {
+    let next = FakeModel::qwen3_coder_next();
+    let next_name = next.name.clone();
     let fake = FakeOllama::start(
         Scenario::new("0.30.0")
             .model(FakeModel::llama("small:8b"))
-            .model(coder_30b(BLOG)),
+            .model(gemma3_27b("gemma3:27b"))
+            .model(coder_30b(BLOG))
+            .model(next),
     );
+    let mut kv_seen: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
+        Default::default();
+    let mut cells = 0;
     for (model, memory) in [
         ("small:8b", "12GiB"),
         ("small:8b", "24GiB"),
+        ("gemma3:27b", "20GiB"),
+        ("gemma3:27b", "32GiB"),
         (BLOG, "21GiB"),
         (BLOG, BLOG_MEMORY),
         (BLOG, "48GiB"),
+        (next_name.as_str(), "49GiB"),
+        (next_name.as_str(), "52GiB"),
+        (next_name.as_str(), "64GiB"),
     ] {
-        for claude in ["2.1.121", "2.1.332"] {
+        for claude in CLAUDE {
             let case = format!("{model} on {memory} for Claude Code {claude}");
             let t = TestHome::new();
             support::fake_claude_version(&t.dir.path().join("bin"), claude);
             let planned = plan(&t, &fake.base_url, model, memory, claude);
+            kv_seen.entry(model).or_default().insert(planned.1.clone());
+            eprintln!("ollama: {case}: {planned:?}");
             setup(&t, &fake.base_url, model, Some(memory), claude);
             assert_eq!(configured(&t), planned, "setup: {case}");
+            // The server serves the plan: doctor plans the same and is clean; status agrees.
             fake.update(|s| s.loaded = vec![Loaded::new(model, planned.0)]);
             let (doc, _) = json(&t, &["doctor", "--json"]);
             assert_eq!(doctor_plan(&doc), planned, "doctor: {case}");
@@ -294,6 +174,41 @@ fn plan_setup_doctor_status_agree_over_a_matrix() {
             assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
             let (st, code) = json(&t, &["status", "--json"]);
             assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+            assert!(
+                !ids(&st).iter().any(|i| i == "setup_drift"),
+                "status: {case}: {:?}",
+                ids(&st)
+            );
+            // The server at 16384: the fix is the plan's line, status names the plan.
+            fake.update(|s| s.loaded = vec![Loaded::new(model, 16_384)]);
+            let (doc, code) = json(&t, &["doctor", "--json"]);
+            assert_eq!(code, 1, "doctor at 16384: {case}: {:?}", ids(&doc));
+            let fix = finding(&doc, "server_context_small")["fix"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            for want in [
+                format!("OLLAMA_CONTEXT_LENGTH={}", planned.0),
+                format!("OLLAMA_KV_CACHE_TYPE={}", planned.1),
+            ] {
+                assert!(fix.contains(&want), "doctor at 16384: {case}: {fix}");
+            }
+            let (st, _) = json(&t, &["status", "--json"]);
+            let drift = finding(&st, "setup_drift");
+            assert!(
+                drift["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&planned.0.to_string()),
+                "status at 16384: {case}: {drift}"
+            );
+            cells += 1;
+        }
+    }
+    eprintln!("ollama: {cells} cells");
+    for (model, kv) in &kv_seen {
+        if *model != "small:8b" {
+            assert!(kv.len() > 1, "{model}: the budgets choose {kv:?}");
         }
     }
 }
@@ -437,34 +352,13 @@ fn args(v: &[String]) -> Vec<&str> {
 }
 
 fn run_with(t: &TestHome, args: &[&str], env: &[(&str, &str)]) -> (Value, std::process::Output) {
-    let bin = t.dir.path().join("bin");
-    let mut c = t.command(args);
-    c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("NO_COLOR", "1")
-        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-        .current_dir(t.home());
-    for v in [
-        "ANTHROPIC_BASE_URL",
-        "ANTHROPIC_MODEL",
-        "ANTHROPIC_AUTH_TOKEN",
-    ] {
-        c.env_remove(v);
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().unwrap();
+    let o = run_env(t, args, env);
     let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
     (v, o)
 }
 
 fn config_line(t: &TestHome, key: &str) -> String {
-    let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).unwrap();
-    cfg.lines()
-        .find_map(|l| l.strip_prefix(&format!("{key} = ")))
-        .unwrap_or_else(|| panic!("{key} in {cfg}"))
-        .trim_matches('"')
-        .to_string()
+    config_value(t, key).unwrap_or_else(|| panic!("no {key} in config.toml"))
 }
 
 /// Issue 19.2: one resolution step. With config.toml naming server A, `OLLAMA_HOST` naming

@@ -9,9 +9,12 @@ use crate::support;
 use serde_json::Value;
 use support::agree::{
     coder_30b, config_value, configured, doctor_plan, errors, finding, gemma3_27b, ids, json, plan,
-    run, run_env, setup,
+    plan_json, run, run_env, setup,
 };
+use support::fake_lmstudio::{self as lms, Api, Model};
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use support::fake_vllm;
+use support::gguf_fixtures as gguf;
 use support::setup_home::{text, TestHome};
 
 const BLOG: &str = "qwen3-coder:30b";
@@ -357,10 +360,6 @@ fn run_with(t: &TestHome, args: &[&str], env: &[(&str, &str)]) -> (Value, std::p
     (v, o)
 }
 
-fn config_line(t: &TestHome, key: &str) -> String {
-    config_value(t, key).unwrap_or_else(|| panic!("no {key} in config.toml"))
-}
-
 /// Issue 19.2: one resolution step. With config.toml naming server A, `OLLAMA_HOST` naming
 /// server B and Claude Code 2.1.197 installed, doctor, plan, setup and status all choose A
 /// and 2.1.197; with `--host B` every one chooses B.
@@ -423,7 +422,11 @@ fn every_command_resolves_the_same_server_and_version() {
         ]);
         let (_, o) = run_with(&t, &args(&u), &env);
         assert!(o.status.success(), "{}", text(&o));
-        assert_eq!(config_line(&t, "url"), *want, "setup {case}");
+        assert_eq!(
+            config_value(&t, "server", "url").as_deref(),
+            Some(want.as_str()),
+            "setup {case}"
+        );
         let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).unwrap();
         let claude = &cfg[cfg.find("[claude]").unwrap()..];
         assert!(
@@ -431,4 +434,321 @@ fn every_command_resolves_the_same_server_and_version() {
             "setup {case}: {cfg}"
         );
     }
+}
+
+/// Where a synthetic or real GGUF for LM Studio's models folder is written once per test.
+struct Ggufs {
+    dir: tempfile::TempDir,
+}
+
+impl Ggufs {
+    fn new() -> Ggufs {
+        Ggufs {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn write(&self, name: &str, spec: &gguf::Spec) -> std::path::PathBuf {
+        let p = self.dir.path().join(name);
+        spec.write(&p).unwrap();
+        p
+    }
+}
+
+/// Plants `gguf` as LM Studio's model `key` in `t`'s models folder.
+fn plant_lmstudio_model(t: &TestHome, key: &str, gguf: &std::path::Path) {
+    let dir = t.home().join(".lmstudio/models").join(key);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(gguf, dir.join(gguf.file_name().unwrap())).unwrap();
+}
+
+/// A Llama-3.1-8B-like dense GGUF (32 layers, 8 KV heads × 128, 128K trained), Q8_0.
+fn dense_8b() -> gguf::Spec {
+    gguf::decoder(
+        &gguf::Dims {
+            arch: "llama",
+            n_layer: 32,
+            n_embd: 4096,
+            n_head: 32,
+            n_head_kv: 8,
+            head_dim: 128,
+            n_ff: 14336,
+            n_vocab: 1024,
+            n_ctx_train: 131_072,
+        },
+        8,
+    )
+}
+
+/// The matrix on the FAKE LM Studio (LM Studio cannot run here): models planned from the
+/// GGUF in its models folder (a dense 8B, Qwen3-Coder-Next's hybrid MoE, the real
+/// gemma3-270m with its sliding window) × budgets × Claude Code versions. LM Studio
+/// takes no cache type, so every plan is f16; plan, setup, doctor and status give the same
+/// context, and a server loaded at 16384 gets the plan's `lms load` line.
+#[test]
+fn lm_studio_agrees_over_a_matrix() {
+    let g = Ggufs::new();
+    let mut models: Vec<(&str, std::path::PathBuf, u64, &[&str])> = vec![
+        (
+            "meta/llama-8b",
+            g.write("llama-8b-Q8_0.gguf", &dense_8b()),
+            131_072,
+            &["12GiB", "16GiB"],
+        ),
+        (
+            "qwen/qwen3-coder-next",
+            g.write("qwen3next.gguf", &gguf::qwen3next()),
+            262_144,
+            &["3GiB", "8GiB"],
+        ),
+    ];
+    // The sliding-window model: the real gemma3-270m, else the synthetic gemma3.
+    let gemma = support::gemma_path().unwrap_or_else(|| g.write("gemma3.gguf", &gguf::gemma3()));
+    models.push(("google/gemma-3-270m", gemma, 32_768, &["2GiB"]));
+    let srv = lms::start(&[], Api::V1);
+    let mut cells = 0;
+    for (key, path, trained, budgets) in &models {
+        for memory in budgets.iter() {
+            for claude in CLAUDE {
+                let case = format!("LM Studio: {key} on {memory} for Claude Code {claude}");
+                let t = TestHome::new();
+                support::fake_claude_version(&t.dir.path().join("bin"), claude);
+                plant_lmstudio_model(&t, key, path);
+                let load = |ctx: u64| {
+                    srv.replace(lms::fake(
+                        &[Model::gguf(key, *trained).loaded_at(ctx)],
+                        Api::V1,
+                    ))
+                };
+                load(4096);
+                let planned = plan(&t, &srv.base_url, key, memory, claude);
+                eprintln!("{case}: {planned:?}");
+                assert_eq!(planned.1, "f16", "{case}");
+                let o = run(
+                    &t,
+                    &[
+                        "setup",
+                        "--yes",
+                        "--no-verify",
+                        "--server",
+                        "lmstudio",
+                        "--host",
+                        &srv.base_url,
+                        "--model",
+                        key,
+                        "--memory",
+                        memory,
+                        "--claude-version",
+                        claude,
+                    ],
+                );
+                assert!(o.status.success(), "{case}: {}", text(&o));
+                assert_eq!(configured(&t), planned, "setup: {case}");
+                load(planned.0);
+                let (doc, _) = json(&t, &["doctor", "--json"]);
+                assert_eq!(
+                    doc["facts"]["model"]["planned_context"], planned.0,
+                    "doctor: {case}"
+                );
+                assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
+                let (st, code) = json(&t, &["status", "--json"]);
+                assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+                assert!(
+                    !ids(&st).iter().any(|i| i == "setup_drift"),
+                    "status: {case}: {:?}",
+                    ids(&st)
+                );
+                load(16_384);
+                let (doc, code) = json(&t, &["doctor", "--json"]);
+                assert_eq!(code, 1, "doctor at 16384: {case}: {:?}", ids(&doc));
+                let fix = finding(&doc, "server_context_small")["fix"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                assert!(
+                    fix.contains(&format!("lms load {key} --context-length {}", planned.0)),
+                    "doctor at 16384: {case}: {fix}"
+                );
+                let (st, _) = json(&t, &["status", "--json"]);
+                let drift = finding(&st, "setup_drift");
+                assert!(
+                    drift["detail"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&planned.0.to_string()),
+                    "status at 16384: {case}: {drift}"
+                );
+                cells += 1;
+            }
+        }
+    }
+    eprintln!("LM Studio: {cells} cells");
+}
+
+/// `setup --server KIND` for `model` on `url` with `memory` and Claude Code `claude`.
+fn setup_backend(t: &TestHome, kind: &str, url: &str, model: &str, memory: &str, claude: &str) {
+    let o = run(
+        t,
+        &[
+            "setup",
+            "--yes",
+            "--no-verify",
+            "--server",
+            kind,
+            "--host",
+            url,
+            "--model",
+            model,
+            "--memory",
+            memory,
+            "--claude-version",
+            claude,
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "setup --server {kind} {model}: {}",
+        text(&o)
+    );
+}
+
+/// A model folder as `vllm serve PATH` and `vllm-mlx serve PATH` take it: a gemma3 whose
+/// `config.json` limits it to 32768 tokens (`max_position_embeddings`).
+fn gemma_folder() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("config.json"),
+        r#"{"model_type": "gemma3_text", "max_position_embeddings": 32768}"#,
+    )
+    .unwrap();
+    d
+}
+
+/// The matrix on the FAKE vLLM (the real one costs 70 s and 7 GB to start; the real one's
+/// journey is python_servers_journey.rs): vLLM sizes its own KV cache, so every command
+/// gives the same context whatever the budget (the kind's 64K, within what the server
+/// allows) and no cache type; a server at 16384 gets the plan's `vllm serve` line.
+#[test]
+fn vllm_agrees_over_a_matrix() {
+    // A hub id (its limit unknown: the kind's 64K), and a local folder whose config.json
+    // limits it to 32768 tokens, served under another name.
+    let folder = gemma_folder();
+    let gemma_path = folder.path().display().to_string();
+    let models = [
+        (fake_vllm::ROOT, fake_vllm::ROOT),
+        ("google/gemma-3-27b-it", gemma_path.as_str()),
+        (
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "meta-llama/Llama-3.1-8B-Instruct",
+        ),
+    ];
+    let srv = fake_vllm::start(&fake_vllm::Config::new("0.32.0", &[models[0].0], 65_536));
+    let mut cells = 0;
+    let mut contexts = std::collections::BTreeSet::new();
+    for (model, root) in models {
+        for memory in ["12GiB", "48GiB"] {
+            for claude in CLAUDE {
+                let case = format!("vLLM: {model} on {memory} for Claude Code {claude}");
+                let t = TestHome::new();
+                support::fake_claude_version(&t.dir.path().join("bin"), claude);
+                let serve = |ctx: u64| {
+                    srv.replace(fake_vllm::fake(
+                        &fake_vllm::Config::new("0.32.0", &[model], ctx).root(root),
+                    ))
+                };
+                serve(4096);
+                let pj = plan_json(&t, &srv.base_url, model, memory, claude);
+                let context = pj["context"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("{case}: {pj:#}"));
+                contexts.insert(context);
+                eprintln!("{case}: {context} {}", pj["server_command"]);
+                setup_backend(&t, "vllm", &srv.base_url, model, memory, claude);
+                assert_eq!(
+                    config_value(&t, "model", "context"),
+                    Some(context.to_string()),
+                    "setup: {case}"
+                );
+                serve(context);
+                let (doc, _) = json(&t, &["doctor", "--json"]);
+                assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
+                let (st, code) = json(&t, &["status", "--json"]);
+                assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+                assert!(
+                    !ids(&st).iter().any(|i| i == "setup_drift"),
+                    "status: {case}: {:?}",
+                    ids(&st)
+                );
+                serve(16_384);
+                let (doc, code) = json(&t, &["doctor", "--json"]);
+                assert_eq!(code, 1, "doctor at 16384: {case}: {:?}", ids(&doc));
+                let fix = finding(&doc, "server_context_small")["fix"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                // The fix runs the start script setup wrote, which serves the plan.
+                let script = t.home().join(".config/cclocal/server/vllm-serve.sh");
+                let line = std::fs::read_to_string(&script).unwrap();
+                assert!(
+                    fix.contains("sh ~/.config/cclocal/server/vllm-serve.sh")
+                        && line.contains(&format!("--max-model-len {context} ")),
+                    "doctor at 16384: {case}: {fix}\n{line}"
+                );
+                let (st, _) = json(&t, &["status", "--json"]);
+                let drift = finding(&st, "setup_drift");
+                assert!(
+                    drift["detail"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&context.to_string()),
+                    "status at 16384: {case}: {drift}"
+                );
+                cells += 1;
+            }
+        }
+    }
+    eprintln!("vLLM: {cells} cells");
+    assert_eq!(contexts.into_iter().collect::<Vec<_>>(), [32_768, 65_536]);
+}
+
+/// The matrix on the FAKE vllm-mlx (the real one's journey is python_servers_journey.rs):
+/// it keeps the whole prompt up to the model's own limit, so every command gives the same
+/// context whatever the budget and no cache type. (Its served context is read from its
+/// process's command line, which a fake has not: the doctor's side is the real journey's.)
+#[test]
+fn vllm_mlx_agrees_over_a_matrix() {
+    let mut cells = 0;
+    // A hub id (its limit unknown: the kind's 64K), and a local folder whose config.json
+    // limits it to 32768 tokens.
+    let folder = gemma_folder();
+    let gemma_path = folder.path().display().to_string();
+    for model in [
+        "mlx-community/Qwen3-Coder-30B-A3B-Instruct-4bit",
+        gemma_path.as_str(),
+    ] {
+        let srv = support::fake_mlx::vllm_mlx(model);
+        for memory in ["12GiB", "48GiB"] {
+            for claude in CLAUDE {
+                let case = format!("vllm-mlx: {model} on {memory} for Claude Code {claude}");
+                let t = TestHome::new();
+                support::fake_claude_version(&t.dir.path().join("bin"), claude);
+                let pj = plan_json(&t, &srv.base_url, model, memory, claude);
+                let context = pj["context"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("{case}: {pj:#}"));
+                eprintln!("{case}: {context} {}", pj["server_command"]);
+                setup_backend(&t, "vllm-mlx", &srv.base_url, model, memory, claude);
+                assert_eq!(
+                    config_value(&t, "model", "context"),
+                    Some(context.to_string()),
+                    "setup: {case}"
+                );
+                let (doc, _) = json(&t, &["doctor", "--json"]);
+                assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
+                let (st, code) = json(&t, &["status", "--json"]);
+                assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+                cells += 1;
+            }
+        }
+    }
+    eprintln!("vllm-mlx: {cells} cells");
 }

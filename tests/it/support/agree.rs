@@ -44,25 +44,7 @@ pub fn json(t: &TestHome, args: &[&str]) -> (Value, i32) {
     (v, o.status.code().unwrap_or(-1))
 }
 
-/// The finding ids of a `doctor --json` or `status --json` document.
-pub fn ids(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no findings: {doc:#}"))
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// The finding `id`; panics naming the ids there are.
-pub fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} in {:?}", ids(doc)))
-}
+pub use super::report::{finding, ids};
 
 /// The error findings, as `id: title`.
 pub fn errors(doc: &Value) -> Vec<String> {
@@ -75,19 +57,30 @@ pub fn errors(doc: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A `key = value` line of the config.toml setup wrote (the first one), unquoted.
-pub fn config_value(t: &TestHome, key: &str) -> Option<String> {
-    let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).ok()?;
-    cfg.lines()
-        .find_map(|l| l.strip_prefix(&format!("{key} = ")))
-        .map(|v| v.trim_matches('"').to_string())
+/// The config.toml setup wrote, as TOML.
+pub fn config(t: &TestHome) -> toml::Value {
+    let p = t.home().join(".config/cclocal/config.toml");
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}: {text}", p.display()))
+}
+
+/// `[table] key` of the config.toml setup wrote, as text (`None`: not there).
+pub fn config_value(t: &TestHome, table: &str, key: &str) -> Option<String> {
+    config(t).get(table)?.get(key).map(|v| match v {
+        toml::Value::String(s) => s.clone(),
+        v => v.to_string(),
+    })
 }
 
 /// The context and KV cache type in the config.toml setup wrote.
 pub fn configured(t: &TestHome) -> (u64, String) {
-    let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).unwrap();
-    let get = |key: &str| config_value(t, key).unwrap_or_else(|| panic!("{key} in {cfg}"));
-    (get("context").parse().unwrap(), get("kv_cache_type"))
+    let get = |table: &str, key: &str| {
+        config_value(t, table, key).unwrap_or_else(|| panic!("no [{table}] {key} in {}", config(t)))
+    };
+    (
+        get("model", "context").parse().unwrap(),
+        get("server", "kv_cache_type"),
+    )
 }
 
 /// The doctor's memory facts: the planner's context and cache type.

@@ -668,6 +668,11 @@ fn vllm_agrees_over_a_matrix() {
                     Some(context.to_string()),
                     "setup: {case}"
                 );
+                assert_eq!(
+                    config_value(&t, "server", "kv_cache_type"),
+                    None,
+                    "setup: {case}"
+                );
                 serve(context);
                 let (doc, _) = json(&t, &["doctor", "--json"]);
                 assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
@@ -740,6 +745,11 @@ fn vllm_mlx_agrees_over_a_matrix() {
                 assert_eq!(
                     config_value(&t, "model", "context"),
                     Some(context.to_string()),
+                    "setup: {case}"
+                );
+                assert_eq!(
+                    config_value(&t, "server", "kv_cache_type"),
+                    None,
                     "setup: {case}"
                 );
                 let (doc, _) = json(&t, &["doctor", "--json"]);

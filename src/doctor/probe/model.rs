@@ -102,7 +102,7 @@ pub fn model_facts(
             .map(|c| c.env.clone())
             .unwrap_or_default();
         if let (true, Some(c)) = (env.is_empty(), configured) {
-            env.insert("OLLAMA_KV_CACHE_TYPE".into(), c.kv_cache_type.clone());
+            env.insert("OLLAMA_KV_CACHE_TYPE".into(), c.kv_type().to_string());
             env.insert(
                 "OLLAMA_FLASH_ATTENTION".into(),
                 if c.flash_attention { "1" } else { "0" }.into(),

@@ -205,12 +205,12 @@ pub fn drift(f: &Facts, cfg: &SetupConfig) -> Vec<Drift> {
         };
         let kv = live("OLLAMA_KV_CACHE_TYPE");
         let kv = crate::planner::kv::name_or_default(Some(&kv));
-        if !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type) {
+        if !kv.eq_ignore_ascii_case(cfg.server.kv_type()) {
             drift.push(Drift::new(
                 DriftTopic::KvCache,
                 format!(
                     "setup configured OLLAMA_KV_CACHE_TYPE={}, the server has {kv}",
-                    cfg.server.kv_cache_type
+                    cfg.server.kv_type()
                 ),
                 Severity::Warning,
             ));
@@ -230,13 +230,13 @@ pub fn drift(f: &Facts, cfg: &SetupConfig) -> Vec<Drift> {
     if let Some(cmd) = f.server.llama_command.as_ref() {
         let kv = crate::planner::kv::name_or_default(cmd.cache_type_k.as_deref());
         if cfg.server.kind == crate::server::ServerKind::LlamaServer
-            && !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type)
+            && !kv.eq_ignore_ascii_case(cfg.server.kv_type())
         {
             drift.push(Drift::new(
                 DriftTopic::KvCache,
                 format!(
                     "setup configured --cache-type-k {}, llama-server runs with {kv}",
-                    cfg.server.kv_cache_type
+                    cfg.server.kv_type()
                 ),
                 Severity::Warning,
             ));
@@ -320,7 +320,7 @@ pub fn restart_fix(f: &Facts, cfg: &crate::setup::config::SetupConfig) -> String
         _ if cfg.target == "macos" => "quit the Ollama app and open it again (with brew services: `brew services restart ollama`): Ollama reads the variables setup set only when it starts".into(),
         _ => format!(
             "sudo systemctl daemon-reload && sudo systemctl restart ollama   (Ollama reads setup's drop-in only when it restarts; an `ollama serve` started by hand: stop it and run OLLAMA_CONTEXT_LENGTH={} OLLAMA_KV_CACHE_TYPE={} OLLAMA_FLASH_ATTENTION=1 OLLAMA_KEEP_ALIVE={} ollama serve)",
-            cfg.model.context, cfg.server.kv_cache_type, cfg.server.keep_alive
+            cfg.model.context, cfg.server.kv_type(), cfg.server.keep_alive
         ),
     }
 }

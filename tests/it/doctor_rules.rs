@@ -116,6 +116,7 @@ fn healthy() -> Facts {
                 kv_type: "q8_0".into(),
                 kv_bytes: GIB,
                 kv_bytes_q8_0: Some(GIB),
+                kv_bytes_planned: None,
                 total_bytes: 60 * GIB,
                 budget_bytes: 96 * GIB,
                 fits: true,

@@ -248,12 +248,18 @@ fn memory_facts(
     )
     .ok()
     .and_then(|pl| pl.choice().cloned());
+    let kv_bytes_planned = planned
+        .as_ref()
+        .and_then(|c| parse_cache_type(&c.row.kv_type).ok())
+        .and_then(|t| plan_row(d, &p.with_cache_type(t), budget).ok())
+        .map(|r| r.kv_bytes);
     let n_seq = u64::from(p.n_seq.max(1));
     let mem = MemoryFacts {
         n_ctx: row.n_ctx,
         kv_type: row.kv_type.clone(),
         kv_bytes: row.kv_bytes,
         kv_bytes_q8_0: q8,
+        kv_bytes_planned,
         total_bytes: row.total_bytes,
         budget_bytes: budget.bytes,
         fits: row.fits,

@@ -210,7 +210,8 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             && crate::planner::kv::name_or_default(Some(&kv)) == KvType::DEFAULT.name()
             && !super::planner_chose_f16(mem)
         {
-            if let Some(q8) = mem.kv_bytes_q8_0.filter(|q| *q < mem.kv_bytes) {
+            let (t, bytes) = super::quantized_kv(mem);
+            if let Some(q) = bytes.filter(|q| *q < mem.kv_bytes) {
                 let tight = !mem.fits || loaded.is_some_and(|l| l.size_vram < l.size);
                 push(
                     out,
@@ -222,24 +223,24 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         } else {
                             Severity::Info
                         },
-                        "the KV cache is f16; q8_0 would halve it",
+                        super::kv_f16_title(mem, &t, q),
                     )
                     .detail(format!(
-                        "at {} tokens the KV cache takes {} in f16 and {} in q8_0",
+                        "at {} tokens the KV cache takes {} in f16 and {} in {t} (the planner's choice for this model and budget, or q8_0)",
                         mem.n_ctx,
                         human(mem.kv_bytes),
-                        human(q8)
+                        human(q)
                     ))
                     .fix(if ollama_needs_flash_attn(f) {
                         set_server_vars(
                             f,
                             &[
                                 ("OLLAMA_FLASH_ATTENTION".into(), "1".into()),
-                                ("OLLAMA_KV_CACHE_TYPE".into(), "q8_0".into()),
+                                ("OLLAMA_KV_CACHE_TYPE".into(), t.clone()),
                             ],
                         )
                     } else {
-                        set_server_var(f, "OLLAMA_KV_CACHE_TYPE=q8_0")
+                        set_server_var(f, &format!("OLLAMA_KV_CACHE_TYPE={t}"))
                     }),
                 );
             }

@@ -99,7 +99,8 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         let fa_off = m.flash_attn.as_deref() == Some("off");
         if let Some(mem) = &m.memory {
             if kv == crate::planner::KvType::DEFAULT.name() && !super::planner_chose_f16(mem) {
-                if let Some(q8) = mem.kv_bytes_q8_0.filter(|q| *q < mem.kv_bytes) {
+                let (t, bytes) = super::quantized_kv(mem);
+                if let Some(q) = bytes.filter(|q| *q < mem.kv_bytes) {
                     let sev = if mem.fits {
                         Severity::Info
                     } else {
@@ -108,9 +109,9 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                     push(
                         out,
                         Section::Model,
-                        finding("kv_cache_f16", sev, "the KV cache is f16; q8_0 would halve it")
-                            .detail(format!("at {} tokens the KV cache takes {} in f16 and {} in q8_0; the memory saved buys context", mem.n_ctx, human(mem.kv_bytes), human(q8)))
-                            .fix(format!("start llama-server with --cache-type-k q8_0 --cache-type-v q8_0{}   (LLAMA_ARG_CACHE_TYPE_K=q8_0 LLAMA_ARG_CACHE_TYPE_V=q8_0), or `cclocal setup --server llama-server{} --kv-type q8_0`", if fa_off { " --flash-attn on" } else { "" }, super::setup_host_arg(f))),
+                        finding("kv_cache_f16", sev, super::kv_f16_title(mem, &t, q))
+                            .detail(format!("at {} tokens the KV cache takes {} in f16 and {} in {t} (the planner's choice for this model and budget, or q8_0); the memory saved buys context", mem.n_ctx, human(mem.kv_bytes), human(q)))
+                            .fix(format!("start llama-server with --cache-type-k {t} --cache-type-v {t}{}   (LLAMA_ARG_CACHE_TYPE_K={t} LLAMA_ARG_CACHE_TYPE_V={t}), or `cclocal setup --server llama-server{} --kv-type {t}`", if fa_off { " --flash-attn on" } else { "" }, super::setup_host_arg(f))),
                     );
                 }
             }

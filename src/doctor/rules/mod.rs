@@ -225,6 +225,28 @@ pub(crate) fn planner_chose_f16(mem: &crate::doctor::facts::MemoryFacts) -> bool
         && mem.planned_context.is_some_and(|c| c >= mem.n_ctx)
 }
 
+/// The cache type `kv_cache_f16` advises instead of f16, and the KV bytes it takes at the
+/// served context: the planner's choice for this model and budget when it is quantized (the
+/// type `plan` prints and `setup` writes), else q8_0.
+pub(crate) fn quantized_kv(mem: &crate::doctor::facts::MemoryFacts) -> (String, Option<u64>) {
+    match mem.planned_kv_type.as_deref() {
+        Some(t) if crate::planner::kv::is_quantized(t) => (t.to_string(), mem.kv_bytes_planned),
+        _ => (
+            crate::planner::KvType::Q8_0.name().to_string(),
+            mem.kv_bytes_q8_0,
+        ),
+    }
+}
+
+/// `kv_cache_f16`'s title: what the advised type would make of the f16 cache.
+pub(crate) fn kv_f16_title(mem: &crate::doctor::facts::MemoryFacts, t: &str, bytes: u64) -> String {
+    format!(
+        "the KV cache is f16; {t} would take {} instead of {}",
+        crate::units::human(bytes),
+        crate::units::human(mem.kv_bytes)
+    )
+}
+
 /// ` --host URL` for a printed `cclocal setup --server llama-server …` when the server the
 /// doctor checked is not where setup would put it (llama-server's default port on this
 /// machine): applied as printed, setup then writes the server the doctor looked at.

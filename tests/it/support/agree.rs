@@ -7,6 +7,7 @@
 use super::fake_ollama::FakeModel;
 use super::setup_home::{text, TestHome};
 use serde_json::Value;
+use std::path::Path;
 use std::process::Output;
 
 /// `cclocal ARGS` in `t`'s HOME with `t`'s `bin` (a stand-in `claude`) first on PATH, no
@@ -197,4 +198,100 @@ pub fn gemma3_27b(name: &str) -> FakeModel {
     );
     m.parameter_size = "27.4B".into();
     m
+}
+
+/// `setup --yes --no-verify --server llama-server` for `gguf` with `memory` (the planner
+/// chooses the context and cache type) at `url`, with a stand-in `systemctl` (no user
+/// systemd here: setup prints the commands). Returns the unit's `ExecStart=` as systemd
+/// splits it, for the test to run (`RealLlamaServer::start_argv`).
+pub fn setup_llama_server(
+    t: &TestHome,
+    gguf: &Path,
+    server_bin: &Path,
+    url: &str,
+    memory: &str,
+    claude: &str,
+) -> Vec<String> {
+    let fake = super::systemd::fake_systemctl(t.dir.path(), false);
+    let path = format!(
+        "{}:{}:/usr/bin:/bin",
+        t.dir.path().join("bin").display(),
+        fake.display()
+    );
+    let o = run_env(
+        t,
+        &[
+            "setup",
+            "--yes",
+            "--no-verify",
+            "--server",
+            "llama-server",
+            "--model",
+            gguf.to_str().unwrap(),
+            "--llama-server",
+            server_bin.to_str().unwrap(),
+            "--memory",
+            memory,
+            "--host",
+            url,
+            "--claude-version",
+            claude,
+        ],
+        &[("PATH", &path)],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let unit = std::fs::read_to_string(t.home().join(super::real_llama_server::SETUP_UNIT))
+        .unwrap_or_else(|e| panic!("the unit setup wrote: {e}: {}", text(&o)));
+    super::systemd::exec_start(&unit)
+}
+
+/// Every fix of a `doctor --json` document that names a KV cache type or a context for the
+/// server (`OLLAMA_KV_CACHE_TYPE=`, `--cache-type-k`, `OLLAMA_CONTEXT_LENGTH=`,
+/// `--ctx-size`, `--context-length`, `--max-model-len`) must name `kv` and `ctx` (`ctx` per
+/// sequence; llama-server's `--ctx-size` with one slot): one plan behind every fix.
+/// Returns the fixes that disagree, as `id: fix`.
+pub fn fixes_disagreeing(doc: &Value, ctx: u64, kv: Option<&str>) -> Vec<String> {
+    let words_after = |fix: &str, key: &str| -> Vec<String> {
+        fix.match_indices(key)
+            .map(|(i, _)| {
+                fix[i + key.len()..]
+                    .trim_start_matches([' ', '='])
+                    .split(|c: char| c.is_whitespace() || c == '`' || c == ')' || c == ',')
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect()
+    };
+    let mut bad = Vec::new();
+    for f in doc["findings"].as_array().into_iter().flatten() {
+        let Some(fix) = f["fix"].as_str() else {
+            continue;
+        };
+        let mut named_kv = words_after(fix, "OLLAMA_KV_CACHE_TYPE=");
+        named_kv.extend(words_after(fix, "--cache-type-k "));
+        named_kv.extend(words_after(fix, "--kv-type "));
+        let mut named_ctx = words_after(fix, "OLLAMA_CONTEXT_LENGTH=");
+        for key in [
+            "--ctx-size ",
+            "--context-length ",
+            "--max-model-len ",
+            "--ctx ",
+        ] {
+            named_ctx.extend(words_after(fix, key));
+        }
+        let kv_ok = match kv {
+            Some(k) => named_kv.iter().all(|n| n == k),
+            None => named_kv.is_empty(),
+        };
+        // Only numbers are contexts ("vLLM reads --max-model-len only at start" names none).
+        let ctx_ok = named_ctx
+            .iter()
+            .filter(|n| n.parse::<u64>().is_ok())
+            .all(|n| *n == ctx.to_string());
+        if !kv_ok || !ctx_ok {
+            bad.push(format!("{}: {fix}", f["id"]));
+        }
+    }
+    bad
 }

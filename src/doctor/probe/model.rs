@@ -129,7 +129,7 @@ pub fn model_facts(
         let mut p = CacheParams::new(c * n_seq as u64).with_cache_type(kv_type);
         p.n_seq = n_seq;
         p.flash_attn = fa;
-        match memory_facts(d, &p, budget) {
+        match memory_facts(d, &p, budget, crate::server::ServerKind::Ollama) {
             Ok((mut mem, row)) => {
                 if let (true, Some(path)) = (measure, gguf_path.as_deref()) {
                     match crate::runtime::measure(path, &p) {
@@ -170,6 +170,7 @@ pub fn llama_model_facts(
     cmd: Option<&LlamaCommand>,
     machine: &MachineFacts,
     local: bool,
+    kind: crate::server::ServerKind,
 ) -> ModelFacts {
     let name = l
         .model_alias
@@ -215,19 +216,21 @@ pub fn llama_model_facts(
     };
     let mut p = CacheParams::new(total).with_cache_type(kv_type);
     p.flash_attn = f.flash_attn.as_deref() != Some("off");
-    if let Ok((mem, _)) = memory_facts(&desc, &p, budget) {
+    if let Ok((mem, _)) = memory_facts(&desc, &p, budget, kind) {
         f.memory = Some(mem);
     }
     f
 }
 
 /// The memory of `d` served with `p` on `budget`: the row llama.cpp would allocate, the KV
-/// bytes with q8_0 instead, the largest context that fits and the planner's own choice (both
-/// per sequence), for every server kind alike.
+/// bytes with q8_0 instead, the largest context that fits and the planner's own choice for a
+/// server of `kind` (both per sequence; LM Studio's with its own f16 cache, as plan and setup
+/// plan it).
 fn memory_facts(
     d: &crate::model::ModelDesc,
     p: &CacheParams,
     budget: &crate::memory::Budget,
+    kind: crate::server::ServerKind,
 ) -> crate::error::Result<(MemoryFacts, crate::memory::PlanRow)> {
     let row = plan_row(d, p, budget)?;
     let q8 = plan_row(
@@ -242,7 +245,9 @@ fn memory_facts(
         budget,
         &crate::planner::Request {
             params: *p,
-            kv_types: Vec::new(),
+            kv_types: crate::planner::kinds::planned_kv_type(kind)
+                .map(|t| vec![t.name().to_string()])
+                .unwrap_or_default(),
             ctx: None,
         },
     )

@@ -9,8 +9,9 @@ use crate::support;
 use serde_json::Value;
 use std::time::Duration;
 use support::agree::{
-    coder_30b, config_value, configured, doctor_plan, errors, finding, fixes_disagreeing,
-    gemma3_27b, ids, json, plan, plan_json, run, run_env, setup, setup_llama_server,
+    claude_env_disagreeing, coder_30b, config_value, configured, doctor_plan, errors, finding,
+    fixes_disagreeing, gemma3_27b, ids, json, plan, plan_json, recommended, run, run_env, setup,
+    setup_llama_server,
 };
 use support::fake_lmstudio::{self as lms, Api, Model};
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
@@ -163,11 +164,14 @@ fn plan_setup_doctor_status_agree_over_a_matrix() {
             let case = format!("{model} on {memory} for Claude Code {claude}");
             let t = TestHome::new();
             support::fake_claude_version(&t.dir.path().join("bin"), claude);
-            let planned = plan(&t, &fake.base_url, model, memory, claude);
+            let pj = plan_json(&t, &fake.base_url, model, memory, claude);
+            let planned = recommended(&pj);
             kv_seen.entry(model).or_default().insert(planned.1.clone());
             eprintln!("ollama: {case}: {planned:?}");
             setup(&t, &fake.base_url, model, Some(memory), claude);
             assert_eq!(configured(&t), planned, "setup: {case}");
+            let bad = claude_env_disagreeing(&t, &pj);
+            assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
             // The server serves the plan: doctor plans the same and is clean; status agrees.
             fake.update(|s| s.loaded = vec![Loaded::new(model, planned.0)]);
             let (doc, _) = json(&t, &["doctor", "--json"]);
@@ -526,7 +530,8 @@ fn lm_studio_agrees_over_a_matrix() {
                     ))
                 };
                 load(4096);
-                let planned = plan(&t, &srv.base_url, key, memory, claude);
+                let pj = plan_json(&t, &srv.base_url, key, memory, claude);
+                let planned = recommended(&pj);
                 eprintln!("{case}: {planned:?}");
                 assert_eq!(planned.1, "f16", "{case}");
                 let o = run(
@@ -549,6 +554,8 @@ fn lm_studio_agrees_over_a_matrix() {
                 );
                 assert!(o.status.success(), "{case}: {}", text(&o));
                 assert_eq!(configured(&t), planned, "setup: {case}");
+                let bad = claude_env_disagreeing(&t, &pj);
+                assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
                 load(planned.0);
                 let (doc, _) = json(&t, &["doctor", "--json"]);
                 let bad = fixes_disagreeing(&doc, planned.0, None);
@@ -673,6 +680,8 @@ fn vllm_agrees_over_a_matrix() {
                 contexts.insert(context);
                 eprintln!("{case}: {context} {}", pj["server_command"]);
                 setup_backend(&t, "vllm", &srv.base_url, model, memory, claude);
+                let bad = claude_env_disagreeing(&t, &pj);
+                assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
                 assert_eq!(
                     config_value(&t, "model", "context"),
                     Some(context.to_string()),
@@ -756,6 +765,8 @@ fn vllm_mlx_agrees_over_a_matrix() {
                     .unwrap_or_else(|| panic!("{case}: {pj:#}"));
                 eprintln!("{case}: {context} {}", pj["server_command"]);
                 setup_backend(&t, "vllm-mlx", &srv.base_url, model, memory, claude);
+                let bad = claude_env_disagreeing(&t, &pj);
+                assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
                 assert_eq!(
                     config_value(&t, "model", "context"),
                     Some(context.to_string()),
@@ -822,6 +833,8 @@ fn real_llama_server_agrees_over_a_matrix() {
             eprintln!("{case}: {planned:?}");
             kv_seen.insert(planned.1.clone());
             let argv = setup_llama_server(&t, &gemma, &bin, &url, memory, claude);
+            let bad = claude_env_disagreeing(&t, &j);
+            assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
             assert_eq!(configured(&t), planned, "setup: {case}");
             let words = argv.join(" ");
             for want in [

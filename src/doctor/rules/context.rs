@@ -210,8 +210,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             && crate::planner::kv::name_or_default(Some(&kv)) == KvType::DEFAULT.name()
             && !super::planner_chose_f16(mem)
         {
-            let (t, bytes) = super::quantized_kv(mem);
-            if let Some(q) = bytes.filter(|q| *q < mem.kv_bytes) {
+            if let Some((t, title, takes)) = super::quantized_kv(mem) {
                 let tight = !mem.fits || loaded.is_some_and(|l| l.size_vram < l.size);
                 push(
                     out,
@@ -223,14 +222,9 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         } else {
                             Severity::Info
                         },
-                        super::kv_f16_title(mem, &t, q),
+                        title,
                     )
-                    .detail(format!(
-                        "at {} tokens the KV cache takes {} in f16 and {} in {t} (the planner's choice for this model and budget, or q8_0)",
-                        mem.n_ctx,
-                        human(mem.kv_bytes),
-                        human(q)
-                    ))
+                    .detail(takes)
                     .fix(if ollama_needs_flash_attn(f) {
                         set_server_vars(
                             f,

@@ -117,11 +117,18 @@ pub fn plan_json(t: &TestHome, url: &str, model: &str, memory: &str, claude: &st
 
 /// plan's recommended context and KV cache type.
 pub fn plan(t: &TestHome, url: &str, model: &str, memory: &str, claude: &str) -> (u64, String) {
-    let j = plan_json(t, url, model, memory, claude);
+    recommended(&plan_json(t, url, model, memory, claude))
+}
+
+/// The recommended context and KV cache type of a `plan --json` document.
+pub fn recommended(j: &Value) -> (u64, String) {
     let r = &j["recommended"];
     (
         r["n_ctx"].as_u64().unwrap_or_else(|| panic!("{j:#}")),
-        r["kv_type"].as_str().unwrap().to_string(),
+        r["kv_type"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{j:#}"))
+            .to_string(),
     )
 }
 
@@ -292,6 +299,50 @@ pub fn fixes_disagreeing(doc: &Value, ctx: u64, kv: Option<&str>) -> Vec<String>
         if !kv_ok || !ctx_ok {
             bad.push(format!("{}: {fix}", f["id"]));
         }
+    }
+    bad
+}
+
+/// The Claude Code settings `plan --json` printed (`claude.env`) that setup did not write
+/// with the same value, as `K=V`: setup writes them into the settings file config.toml names
+/// (its `env`) or the launcher.
+pub fn claude_env_disagreeing(t: &TestHome, plan: &Value) -> Vec<String> {
+    let cfg = config(t);
+    let path = |key: &str| {
+        cfg.get("claude")
+            .and_then(|c| c.get(key))
+            .and_then(|v| v.as_str())
+            .map(|p| p.replace('~', &t.home().display().to_string()))
+    };
+    let settings: Value = path("settings_path")
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or(Value::Null);
+    let launcher = path("launcher_path")
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    let mut bad = Vec::new();
+    for (k, v) in plan["claude"]["env"].as_object().into_iter().flatten() {
+        let v = v
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| v.to_string());
+        let in_settings = settings["env"][k].as_str() == Some(v.as_str());
+        let in_launcher = launcher.contains(&format!("{k}={v}"))
+            || launcher.contains(&format!("{k}='{v}'"))
+            || launcher.contains(&format!("{k}=\"{v}\""));
+        if !in_settings && !in_launcher {
+            bad.push(format!("{k}={v}"));
+        }
+    }
+    if plan["claude"]["env"]
+        .as_object()
+        .is_none_or(|e| e.is_empty())
+    {
+        bad.push(format!(
+            "plan printed no Claude Code settings: {}",
+            plan["claude"]
+        ));
     }
     bad
 }

@@ -335,9 +335,9 @@ pub fn claude_env_disagreeing(t: &TestHome, plan: &Value) -> Vec<String> {
             bad.push(format!("{k}={v}"));
         }
     }
-    if plan["claude"]["env"]
+    if !plan["claude"]["env"]
         .as_object()
-        .is_none_or(|e| e.is_empty())
+        .is_some_and(|e| !e.is_empty())
     {
         bad.push(format!(
             "plan printed no Claude Code settings: {}",

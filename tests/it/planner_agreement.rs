@@ -11,13 +11,12 @@ use std::time::Duration;
 use support::agree::{
     claude_env_disagreeing, coder_30b, config_value, configured, doctor_plan, errors, finding,
     fixes_disagreeing, gemma3_27b, ids, json, plan, plan_json, recommended, run, run_env, setup,
-    setup_llama_server,
 };
 use support::fake_lmstudio::{self as lms, Api, Model};
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
 use support::fake_vllm;
 use support::gguf_fixtures as gguf;
-use support::real_llama_server::{free_port, RealLlamaServer};
+use support::real_llama_server::{free_port, setup_unit_with, RealLlamaServer};
 use support::setup_home::{text, TestHome};
 
 const BLOG: &str = "qwen3-coder:30b";
@@ -806,7 +805,6 @@ fn real_llama_server_agrees_over_a_matrix() {
     let mut cells = 0;
     for memory in ["1.81GiB", "1.85GiB", "2GiB"] {
         let port = free_port();
-        let url = format!("http://127.0.0.1:{port}");
         let mut homes = Vec::new();
         let mut unit: Option<(Vec<String>, Vec<String>)> = None;
         for claude in CLAUDE {
@@ -832,7 +830,19 @@ fn real_llama_server_agrees_over_a_matrix() {
             );
             eprintln!("{case}: {planned:?}");
             kv_seen.insert(planned.1.clone());
-            let argv = setup_llama_server(&t, &gemma, &bin, &url, memory, claude);
+            let argv = setup_unit_with(
+                &t,
+                &gemma,
+                &bin,
+                port,
+                &[
+                    "--no-verify",
+                    "--memory",
+                    memory,
+                    "--claude-version",
+                    claude,
+                ],
+            );
             let bad = claude_env_disagreeing(&t, &j);
             assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
             assert_eq!(configured(&t), planned, "setup: {case}");

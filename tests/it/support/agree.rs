@@ -7,7 +7,6 @@
 use super::fake_ollama::FakeModel;
 use super::setup_home::{text, TestHome};
 use serde_json::Value;
-use std::path::Path;
 use std::process::Output;
 
 /// `cclocal ARGS` in `t`'s HOME with `t`'s `bin` (a stand-in `claude`) first on PATH, no
@@ -205,51 +204,6 @@ pub fn gemma3_27b(name: &str) -> FakeModel {
     );
     m.parameter_size = "27.4B".into();
     m
-}
-
-/// `setup --yes --no-verify --server llama-server` for `gguf` with `memory` (the planner
-/// chooses the context and cache type) at `url`, with a stand-in `systemctl` (no user
-/// systemd here: setup prints the commands). Returns the unit's `ExecStart=` as systemd
-/// splits it, for the test to run (`RealLlamaServer::start_argv`).
-pub fn setup_llama_server(
-    t: &TestHome,
-    gguf: &Path,
-    server_bin: &Path,
-    url: &str,
-    memory: &str,
-    claude: &str,
-) -> Vec<String> {
-    let fake = super::systemd::fake_systemctl(t.dir.path(), false);
-    let path = format!(
-        "{}:{}:/usr/bin:/bin",
-        t.dir.path().join("bin").display(),
-        fake.display()
-    );
-    let o = run_env(
-        t,
-        &[
-            "setup",
-            "--yes",
-            "--no-verify",
-            "--server",
-            "llama-server",
-            "--model",
-            gguf.to_str().unwrap(),
-            "--llama-server",
-            server_bin.to_str().unwrap(),
-            "--memory",
-            memory,
-            "--host",
-            url,
-            "--claude-version",
-            claude,
-        ],
-        &[("PATH", &path)],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let unit = std::fs::read_to_string(t.home().join(super::real_llama_server::SETUP_UNIT))
-        .unwrap_or_else(|e| panic!("the unit setup wrote: {e}: {}", text(&o)));
-    super::systemd::exec_start(&unit)
 }
 
 /// Every fix of a `doctor --json` document that names a KV cache type or a context for the

@@ -303,12 +303,12 @@ fn server_settings(c: &SetupConfig) -> Vec<String> {
     let on_off = |b: bool| if b { "on" } else { "off" };
     match c.server.kind {
         crate::server::ServerKind::Ollama => vec![
-            format!("KV cache {}", c.server.kv_cache_type),
+            format!("KV cache {}", c.server.kv_type()),
             format!("flash attention {}", on_off(c.server.flash_attention)),
             format!("keep-alive {}", c.server.keep_alive),
         ],
         crate::server::ServerKind::LlamaServer => vec![
-            format!("KV cache {}", c.server.kv_cache_type),
+            format!("KV cache {}", c.server.kv_type()),
             format!("flash attention {}", on_off(c.server.flash_attention)),
         ],
         _ => vec![],

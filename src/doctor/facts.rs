@@ -235,6 +235,8 @@ pub struct MemoryFacts {
     pub kv_bytes: u64,
     /// KV bytes with `q8_0` at the same context.
     pub kv_bytes_q8_0: Option<u64>,
+    /// KV bytes with the planner's cache type (`planned_kv_type`) at the same context.
+    pub kv_bytes_planned: Option<u64>,
     pub total_bytes: u64,
     pub budget_bytes: u64,
     pub fits: bool,

@@ -112,6 +112,14 @@ pub fn planned_kv_type(kind: ServerKind) -> Option<KvType> {
     defaults(kind).kv_type
 }
 
+/// Whether the planner knows the KV cache type `kind` serves: one cclocal sets, or the
+/// kind's own (LM Studio's f16). vLLM and the MLX servers choose theirs (vLLM's `auto` is
+/// the model's dtype), so no command names one for them.
+pub fn knows_kv_type(kind: ServerKind) -> bool {
+    let d = defaults(kind);
+    !d.kv_types.is_empty() || d.kv_type.is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +136,20 @@ mod tests {
         assert_eq!(planned_kv_type(ServerKind::LmStudio), Some(KvType::F16));
         assert_eq!(planned_kv_type(ServerKind::Ollama), None);
         assert!(!defaults(ServerKind::Vllm).plans_memory);
+        for k in [
+            ServerKind::Ollama,
+            ServerKind::LlamaServer,
+            ServerKind::LmStudio,
+        ] {
+            assert!(knows_kv_type(k), "{k:?}");
+        }
+        for k in [
+            ServerKind::Vllm,
+            ServerKind::VllmMlx,
+            ServerKind::MlxLm,
+            ServerKind::Omlx,
+        ] {
+            assert!(!knows_kv_type(k), "{k:?}");
+        }
     }
 }

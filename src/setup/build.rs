@@ -126,7 +126,7 @@ pub fn build_plan(paths: &Paths, ch: &Choices, host: &Host) -> Result<Built> {
             kind: ch.server_kind(),
             url: ch.server_url.clone(),
             flash_attention: ch.flash_attention,
-            kv_cache_type: ch.kv_cache_type.clone(),
+            kv_cache_type: Some(ch.kv_cache_type.clone()),
             keep_alive: ch.keep_alive.clone(),
         },
         model: ModelConfig {

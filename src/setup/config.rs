@@ -67,7 +67,11 @@ pub struct ServerConfig {
     /// The server root Claude Code talks to, e.g. `http://127.0.0.1:11434`.
     pub url: String,
     pub flash_attention: bool,
-    pub kv_cache_type: String,
+    /// The KV cache type the server serves, where the planner knows it
+    /// (`crate::planner::kinds::knows_kv_type`): none for vLLM and the MLX servers, which
+    /// choose their own (an old file's value for them is read and ignored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kv_cache_type: Option<String>,
     pub keep_alive: String,
 }
 
@@ -89,6 +93,16 @@ pub struct ClaudeConfig {
     pub settings_path: String,
 }
 
+impl ServerConfig {
+    /// The KV cache type setup configured, for the kinds that record one (Ollama,
+    /// llama-server, LM Studio); the default type where none is recorded.
+    pub fn kv_type(&self) -> &str {
+        self.kv_cache_type
+            .as_deref()
+            .unwrap_or(crate::planner::KvType::DEFAULT.name())
+    }
+}
+
 impl SetupConfig {
     /// The server settings this setup wrote, as the kinds' serve generators and restart
     /// fixes take them (the doctor's side of `Choices::serve_settings`).
@@ -98,7 +112,7 @@ impl SetupConfig {
             flash_attn: self.server.flash_attention,
             ..crate::server::serve::ServeSettings::new(
                 self.model.context,
-                &self.server.kv_cache_type,
+                self.server.kv_type(),
             )
         }
     }
@@ -162,7 +176,7 @@ mod tests {
                 kind: crate::server::ServerKind::Ollama,
                 url: "http://127.0.0.1:11434".into(),
                 flash_attention: true,
-                kv_cache_type: "q8_0".into(),
+                kv_cache_type: Some("q8_0".into()),
                 keep_alive: "30m".into(),
             },
             model: ModelConfig {
@@ -208,6 +222,23 @@ mod tests {
         let text = c.to_toml();
         assert!(text.starts_with("# cclocal configuration"));
         assert_eq!(SetupConfig::from_toml(&text).unwrap(), c);
+    }
+
+    /// vLLM and the MLX servers choose their own KV cache type: no `kv_cache_type` is written
+    /// for them, and an old file's `f16` for vLLM still reads.
+    #[test]
+    fn no_cache_type_for_a_server_that_chooses_its_own() {
+        let mut c = sample();
+        c.server.kind = crate::server::ServerKind::Vllm;
+        c.server.kv_cache_type = None;
+        let text = c.to_toml();
+        assert!(!text.contains("kv_cache_type"), "{text}");
+        assert_eq!(SetupConfig::from_toml(&text).unwrap(), c);
+        let old = text.replace("keep_alive", "kv_cache_type = \"f16\"\nkeep_alive");
+        let read = SetupConfig::from_toml(&old).unwrap();
+        assert_eq!(read.server.kv_cache_type.as_deref(), Some("f16"));
+        assert_eq!(sample().server.kv_type(), "q8_0");
+        assert_eq!(c.server.kv_type(), crate::planner::KvType::DEFAULT.name());
     }
 
     #[test]

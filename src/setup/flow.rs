@@ -193,7 +193,7 @@ pub fn plan_local(req: &Request, llama: bool) -> Result<Local> {
                         && req
                             .kv_type
                             .as_ref()
-                            .map_or(true, |k| *k == p.server.kv_cache_type)
+                            .map_or(true, |k| Some(k) == p.server.kv_cache_type.as_ref())
                 })
                 .map(|p| p.model.context)
         }),
@@ -757,6 +757,11 @@ fn backend_files(
     }
     let mut cfg = built.config.clone();
     cfg.server.kind = kind;
+    // vLLM and the MLX servers choose their own cache type: config.toml names none, as
+    // plan, doctor and status do.
+    if !crate::planner::kinds::knows_kv_type(kind) {
+        cfg.server.kv_cache_type = None;
+    }
     cfg.wrote = parts.iter().map(|p| p.name().to_string()).collect();
     let cfg_path = paths.config_toml();
     built.plan.changes.retain(|c| c.path != cfg_path);
@@ -845,13 +850,13 @@ pub fn draft(req: &Request, prev: Option<&SetupConfig>) -> Result<Draft> {
                     && req
                         .kv_type
                         .as_ref()
-                        .map_or(true, |k| *k == p.server.kv_cache_type)
+                        .map_or(true, |k| Some(k) == p.server.kv_cache_type.as_ref())
             })
             .map(|p| p.model.context)
         }),
         kv_cache_type: req.kv_type.clone().or_else(|| {
             prev.filter(|_| chose.kv_cache_type)
-                .map(|p| p.server.kv_cache_type.clone())
+                .and_then(|p| p.server.kv_cache_type.clone())
         }),
         flash_attention: req
             .flash_attn

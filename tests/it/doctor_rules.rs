@@ -116,6 +116,7 @@ fn healthy() -> Facts {
                 kv_type: "q8_0".into(),
                 kv_bytes: GIB,
                 kv_bytes_q8_0: Some(GIB),
+                kv_bytes_planned: None,
                 total_bytes: 60 * GIB,
                 budget_bytes: 96 * GIB,
                 fits: true,
@@ -791,7 +792,7 @@ fn setup_drift_against_what_is_live() {
             kind: cclocal::server::ServerKind::Ollama,
             url: "http://127.0.0.1:11434".into(),
             flash_attention: true,
-            kv_cache_type: kv.into(),
+            kv_cache_type: Some(kv.into()),
             keep_alive: "1h".into(),
         },
         model: ModelConfig {
@@ -920,7 +921,7 @@ fn drift_context_and_small_context_point_one_way() {
                     kind: cclocal::server::ServerKind::parse(kind).unwrap(),
                     url: "http://127.0.0.1:8000".into(),
                     flash_attention: true,
-                    kv_cache_type: "q8_0".into(),
+                    kv_cache_type: Some("q8_0".into()),
                     keep_alive: "1h".into(),
                 },
                 model: ModelConfig {

@@ -7,156 +7,20 @@
 use crate::support;
 
 use serde_json::Value;
+use std::time::Duration;
+use support::agree::{
+    claude_env_disagreeing, coder_30b, config_value, configured, doctor_plan, errors, finding,
+    fixes_disagreeing, gemma3_27b, ids, json, plan, plan_json, recommended, run, run_env, setup,
+};
+use support::fake_lmstudio::{self as lms, Api, Model};
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use support::fake_vllm;
+use support::gguf_fixtures as gguf;
+use support::real_llama_server::{free_port, setup_unit_with, RealLlamaServer};
 use support::setup_home::{text, TestHome};
-
-/// A 30B-A3B MoE coder as Ollama's `/api/show` describes it (qwen3moe: 48 blocks, 4 KV
-/// heads × 128, 256K trained), 18.6 GB of Q4_K_M weights: the blog's model.
-fn coder_30b(name: &str) -> FakeModel {
-    let mut m = FakeModel::new(
-        name,
-        serde_json::json!({
-            "general.architecture": "qwen3moe",
-            "general.parameter_count": 30_532_122_624u64,
-            "qwen3moe.block_count": 48,
-            "qwen3moe.context_length": 262_144,
-            "qwen3moe.embedding_length": 2048,
-            "qwen3moe.feed_forward_length": 6144,
-            "qwen3moe.attention.head_count": 32,
-            "qwen3moe.attention.head_count_kv": 4,
-            "qwen3moe.attention.key_length": 128,
-            "qwen3moe.attention.value_length": 128,
-            "qwen3moe.expert_count": 128,
-            "qwen3moe.expert_used_count": 8,
-            "qwen3moe.vocab_size": 151_936
-        }),
-        18_270_000_000,
-    );
-    m.parameter_size = "30.5B".into();
-    m
-}
 
 const BLOG: &str = "qwen3-coder:30b";
 const BLOG_MEMORY: &str = "23.5GiB";
-
-fn run(t: &TestHome, args: &[&str]) -> std::process::Output {
-    let bin = t.dir.path().join("bin");
-    let mut c = t.command(args);
-    c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("NO_COLOR", "1")
-        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-        .current_dir(t.home());
-    for v in [
-        "ANTHROPIC_BASE_URL",
-        "ANTHROPIC_MODEL",
-        "ANTHROPIC_AUTH_TOKEN",
-        "ANTHROPIC_API_KEY",
-    ] {
-        c.env_remove(v);
-    }
-    c.output().unwrap()
-}
-
-fn json(t: &TestHome, args: &[&str]) -> (Value, i32) {
-    let o = run(t, args);
-    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o)));
-    (v, o.status.code().unwrap_or(-1))
-}
-
-fn plan(t: &TestHome, url: &str, model: &str, memory: &str, claude: &str) -> (u64, String) {
-    let (j, code) = json(
-        t,
-        &[
-            "plan",
-            model,
-            "--host",
-            url,
-            "--memory",
-            memory,
-            "--claude-version",
-            claude,
-            "--json",
-        ],
-    );
-    assert_eq!(code, 0, "{j}");
-    let r = &j["recommended"];
-    (
-        r["n_ctx"].as_u64().unwrap_or_else(|| panic!("{j:#}")),
-        r["kv_type"].as_str().unwrap().to_string(),
-    )
-}
-
-fn setup(t: &TestHome, url: &str, model: &str, memory: Option<&str>, claude: &str) {
-    let mut args = vec![
-        "setup",
-        "--yes",
-        "--no-verify",
-        "--only",
-        "launcher",
-        "--model",
-        model,
-        "--claude-version",
-        claude,
-        "--host",
-        url,
-    ];
-    if let Some(m) = memory {
-        args.extend(["--memory", m]);
-    }
-    let o = run(t, &args);
-    assert!(o.status.success(), "{}", text(&o));
-}
-
-fn configured(t: &TestHome) -> (u64, String) {
-    let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).unwrap();
-    let get = |key: &str| {
-        cfg.lines()
-            .find_map(|l| l.strip_prefix(&format!("{key} = ")))
-            .unwrap_or_else(|| panic!("{key} in {cfg}"))
-            .trim_matches('"')
-            .to_string()
-    };
-    (get("context").parse().unwrap(), get("kv_cache_type"))
-}
-
-fn ids(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect()
-}
-
-fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["id"] == id)
-        .unwrap_or_else(|| panic!("no {id} in {:?}", ids(doc)))
-}
-
-fn errors(doc: &Value) -> Vec<String> {
-    doc["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["severity"] == "error")
-        .map(|f| format!("{}: {}", f["id"], f["title"]))
-        .collect()
-}
-
-/// The doctor's memory facts: what it thinks the server serves, and the planner's choice.
-fn doctor_plan(doc: &Value) -> (u64, String) {
-    let mem = &doc["facts"]["model"]["memory"];
-    (
-        mem["planned_context"]
-            .as_u64()
-            .unwrap_or_else(|| panic!("{:#}", doc["facts"]["model"])),
-        mem["planned_kv_type"].as_str().unwrap().to_string(),
-    )
-}
 
 /// The blog's case (issue 19): a 30B model on Ollama with 23.5 GiB. plan and setup pick
 /// 104192 tokens with q8_0; with the server serving exactly that, doctor is clean and status
@@ -260,32 +124,58 @@ fn a_new_model_is_planned_again_and_user_choices_stay() {
     assert_eq!(configured(&t).1, "q4_0", "the user chose q4_0");
 }
 
-/// The agreement matrix: models × budgets × Claude Code versions on Ollama. plan, setup,
-/// doctor and status give the same context and cache type; a server serving the plan is
-/// clean.
+/// Claude Code versions of the matrix: the last with the old window computation (2.1.121),
+/// one between, and the newest known (docs/claude-code.md).
+const CLAUDE: [&str; 3] = ["2.1.121", "2.1.197", "2.1.332"];
+
+/// The agreement matrix on the FAKE Ollama: models (dense, sliding-window, MoE, hybrid MoE)
+/// × budgets (two or more per model, where the cache type chosen differs) × Claude Code
+/// versions. plan, setup, doctor and status give the same context and cache type; a server
+/// serving the plan is clean; a server at 16384 gets the plan's line as its fix, and status
+/// names the planned context.
 #[test]
 fn plan_setup_doctor_status_agree_over_a_matrix() {
+    let next = FakeModel::qwen3_coder_next();
+    let next_name = next.name.clone();
     let fake = FakeOllama::start(
         Scenario::new("0.30.0")
             .model(FakeModel::llama("small:8b"))
-            .model(coder_30b(BLOG)),
+            .model(gemma3_27b("gemma3:27b"))
+            .model(coder_30b(BLOG))
+            .model(next),
     );
+    let mut kv_seen: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
+        Default::default();
+    let mut cells = 0;
     for (model, memory) in [
         ("small:8b", "12GiB"),
         ("small:8b", "24GiB"),
+        ("gemma3:27b", "20GiB"),
+        ("gemma3:27b", "32GiB"),
         (BLOG, "21GiB"),
         (BLOG, BLOG_MEMORY),
         (BLOG, "48GiB"),
+        (next_name.as_str(), "49GiB"),
+        (next_name.as_str(), "52GiB"),
+        (next_name.as_str(), "64GiB"),
     ] {
-        for claude in ["2.1.121", "2.1.332"] {
+        for claude in CLAUDE {
             let case = format!("{model} on {memory} for Claude Code {claude}");
             let t = TestHome::new();
             support::fake_claude_version(&t.dir.path().join("bin"), claude);
-            let planned = plan(&t, &fake.base_url, model, memory, claude);
+            let pj = plan_json(&t, &fake.base_url, model, memory, claude);
+            let planned = recommended(&pj);
+            kv_seen.entry(model).or_default().insert(planned.1.clone());
+            eprintln!("ollama: {case}: {planned:?}");
             setup(&t, &fake.base_url, model, Some(memory), claude);
             assert_eq!(configured(&t), planned, "setup: {case}");
+            let bad = claude_env_disagreeing(&t, &pj);
+            assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
+            // The server serves the plan: doctor plans the same and is clean; status agrees.
             fake.update(|s| s.loaded = vec![Loaded::new(model, planned.0)]);
             let (doc, _) = json(&t, &["doctor", "--json"]);
+            let bad = fixes_disagreeing(&doc, planned.0, Some(&planned.1));
+            assert!(bad.is_empty(), "doctor's fixes: {case}: {bad:#?}");
             assert_eq!(doctor_plan(&doc), planned, "doctor: {case}");
             assert_eq!(
                 doc["facts"]["model"]["memory"]["kv_type"], planned.1,
@@ -294,7 +184,42 @@ fn plan_setup_doctor_status_agree_over_a_matrix() {
             assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
             let (st, code) = json(&t, &["status", "--json"]);
             assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+            assert!(
+                !ids(&st).iter().any(|i| i == "setup_drift"),
+                "status: {case}: {:?}",
+                ids(&st)
+            );
+            // The server at 16384: the fix is the plan's line, status names the plan.
+            fake.update(|s| s.loaded = vec![Loaded::new(model, 16_384)]);
+            let (doc, code) = json(&t, &["doctor", "--json"]);
+            let bad = fixes_disagreeing(&doc, planned.0, Some(&planned.1));
+            assert!(bad.is_empty(), "doctor's fixes: {case}: {bad:#?}");
+            assert_eq!(code, 1, "doctor at 16384: {case}: {:?}", ids(&doc));
+            let fix = finding(&doc, "server_context_small")["fix"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            for want in [
+                format!("OLLAMA_CONTEXT_LENGTH={}", planned.0),
+                format!("OLLAMA_KV_CACHE_TYPE={}", planned.1),
+            ] {
+                assert!(fix.contains(&want), "doctor at 16384: {case}: {fix}");
+            }
+            let (st, _) = json(&t, &["status", "--json"]);
+            let drift = finding(&st, "setup_drift");
+            assert!(
+                drift["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&planned.0.to_string()),
+                "status at 16384: {case}: {drift}"
+            );
+            cells += 1;
         }
+    }
+    eprintln!("ollama: {cells} cells");
+    for (model, kv) in &kv_seen {
+        assert!(kv.len() > 1, "{model}: the budgets choose {kv:?}");
     }
 }
 
@@ -437,34 +362,9 @@ fn args(v: &[String]) -> Vec<&str> {
 }
 
 fn run_with(t: &TestHome, args: &[&str], env: &[(&str, &str)]) -> (Value, std::process::Output) {
-    let bin = t.dir.path().join("bin");
-    let mut c = t.command(args);
-    c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("NO_COLOR", "1")
-        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-        .current_dir(t.home());
-    for v in [
-        "ANTHROPIC_BASE_URL",
-        "ANTHROPIC_MODEL",
-        "ANTHROPIC_AUTH_TOKEN",
-    ] {
-        c.env_remove(v);
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let o = c.output().unwrap();
+    let o = run_env(t, args, env);
     let v = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
     (v, o)
-}
-
-fn config_line(t: &TestHome, key: &str) -> String {
-    let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).unwrap();
-    cfg.lines()
-        .find_map(|l| l.strip_prefix(&format!("{key} = ")))
-        .unwrap_or_else(|| panic!("{key} in {cfg}"))
-        .trim_matches('"')
-        .to_string()
 }
 
 /// Issue 19.2: one resolution step. With config.toml naming server A, `OLLAMA_HOST` naming
@@ -529,7 +429,11 @@ fn every_command_resolves_the_same_server_and_version() {
         ]);
         let (_, o) = run_with(&t, &args(&u), &env);
         assert!(o.status.success(), "{}", text(&o));
-        assert_eq!(config_line(&t, "url"), *want, "setup {case}");
+        assert_eq!(
+            config_value(&t, "server", "url").as_deref(),
+            Some(want.as_str()),
+            "setup {case}"
+        );
         let cfg = std::fs::read_to_string(t.home().join(".config/cclocal/config.toml")).unwrap();
         let claude = &cfg[cfg.find("[claude]").unwrap()..];
         assert!(
@@ -537,4 +441,503 @@ fn every_command_resolves_the_same_server_and_version() {
             "setup {case}: {cfg}"
         );
     }
+}
+
+/// Where a synthetic or real GGUF for LM Studio's models folder is written once per test.
+struct Ggufs {
+    dir: tempfile::TempDir,
+}
+
+impl Ggufs {
+    fn new() -> Ggufs {
+        Ggufs {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn write(&self, name: &str, spec: &gguf::Spec) -> std::path::PathBuf {
+        let p = self.dir.path().join(name);
+        spec.write(&p).unwrap();
+        p
+    }
+}
+
+/// Plants `gguf` as LM Studio's model `key` in `t`'s models folder.
+fn plant_lmstudio_model(t: &TestHome, key: &str, gguf: &std::path::Path) {
+    let dir = t.home().join(".lmstudio/models").join(key);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(gguf, dir.join(gguf.file_name().unwrap())).unwrap();
+}
+
+/// A Llama-3.1-8B-like dense GGUF (32 layers, 8 KV heads × 128, 128K trained), Q8_0.
+fn dense_8b() -> gguf::Spec {
+    gguf::decoder(
+        &gguf::Dims {
+            arch: "llama",
+            n_layer: 32,
+            n_embd: 4096,
+            n_head: 32,
+            n_head_kv: 8,
+            head_dim: 128,
+            n_ff: 14336,
+            n_vocab: 1024,
+            n_ctx_train: 131_072,
+        },
+        8,
+    )
+}
+
+/// The matrix on the FAKE LM Studio (LM Studio cannot run here): models planned from the
+/// GGUF in its models folder (a dense 8B, Qwen3-Coder-Next's hybrid MoE, the real
+/// gemma3-270m with its sliding window) × budgets × Claude Code versions. LM Studio
+/// takes no cache type, so every plan is f16; plan, setup, doctor and status give the same
+/// context, and a server loaded at 16384 gets the plan's `lms load` line.
+#[test]
+fn lm_studio_agrees_over_a_matrix() {
+    let g = Ggufs::new();
+    let mut models: Vec<(&str, std::path::PathBuf, u64, &[&str])> = vec![
+        (
+            "meta/llama-8b",
+            g.write("llama-8b-Q8_0.gguf", &dense_8b()),
+            131_072,
+            &["12GiB", "16GiB"],
+        ),
+        (
+            "qwen/qwen3-coder-next",
+            g.write("qwen3next.gguf", &gguf::qwen3next()),
+            262_144,
+            &["3GiB", "8GiB"],
+        ),
+    ];
+    // The sliding-window model: the real gemma3-270m, else the synthetic gemma3.
+    let gemma = support::gemma_path().unwrap_or_else(|| g.write("gemma3.gguf", &gguf::gemma3()));
+    models.push(("google/gemma-3-270m", gemma, 32_768, &["2GiB"]));
+    let srv = lms::start(&[], Api::V1);
+    let mut cells = 0;
+    for (key, path, trained, budgets) in &models {
+        for memory in budgets.iter() {
+            for claude in CLAUDE {
+                let case = format!("LM Studio: {key} on {memory} for Claude Code {claude}");
+                let t = TestHome::new();
+                support::fake_claude_version(&t.dir.path().join("bin"), claude);
+                plant_lmstudio_model(&t, key, path);
+                let load = |ctx: u64| {
+                    srv.replace(lms::fake(
+                        &[Model::gguf(key, *trained).loaded_at(ctx)],
+                        Api::V1,
+                    ))
+                };
+                load(4096);
+                let pj = plan_json(&t, &srv.base_url, key, memory, claude);
+                let planned = recommended(&pj);
+                eprintln!("{case}: {planned:?}");
+                assert_eq!(planned.1, "f16", "{case}");
+                let o = run(
+                    &t,
+                    &[
+                        "setup",
+                        "--yes",
+                        "--no-verify",
+                        "--server",
+                        "lmstudio",
+                        "--host",
+                        &srv.base_url,
+                        "--model",
+                        key,
+                        "--memory",
+                        memory,
+                        "--claude-version",
+                        claude,
+                    ],
+                );
+                assert!(o.status.success(), "{case}: {}", text(&o));
+                assert_eq!(configured(&t), planned, "setup: {case}");
+                let bad = claude_env_disagreeing(&t, &pj);
+                assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
+                load(planned.0);
+                let (doc, _) = json(&t, &["doctor", "--json"]);
+                let bad = fixes_disagreeing(&doc, planned.0, None);
+                assert!(bad.is_empty(), "doctor's fixes: {case}: {bad:#?}");
+                assert_eq!(
+                    doc["facts"]["model"]["planned_context"], planned.0,
+                    "doctor: {case}"
+                );
+                assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
+                let (st, code) = json(&t, &["status", "--json"]);
+                assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+                assert!(
+                    !ids(&st).iter().any(|i| i == "setup_drift"),
+                    "status: {case}: {:?}",
+                    ids(&st)
+                );
+                load(16_384);
+                let (doc, code) = json(&t, &["doctor", "--json"]);
+                let bad = fixes_disagreeing(&doc, planned.0, None);
+                assert!(bad.is_empty(), "doctor's fixes: {case}: {bad:#?}");
+                assert_eq!(code, 1, "doctor at 16384: {case}: {:?}", ids(&doc));
+                let fix = finding(&doc, "server_context_small")["fix"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                assert!(
+                    fix.contains(&format!("lms load {key} --context-length {}", planned.0)),
+                    "doctor at 16384: {case}: {fix}"
+                );
+                let (st, _) = json(&t, &["status", "--json"]);
+                let drift = finding(&st, "setup_drift");
+                assert!(
+                    drift["detail"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&planned.0.to_string()),
+                    "status at 16384: {case}: {drift}"
+                );
+                cells += 1;
+            }
+        }
+    }
+    eprintln!("LM Studio: {cells} cells");
+}
+
+/// `setup --server KIND` for `model` on `url` with `memory` and Claude Code `claude`.
+fn setup_backend(t: &TestHome, kind: &str, url: &str, model: &str, memory: &str, claude: &str) {
+    let o = run(
+        t,
+        &[
+            "setup",
+            "--yes",
+            "--no-verify",
+            "--server",
+            kind,
+            "--host",
+            url,
+            "--model",
+            model,
+            "--memory",
+            memory,
+            "--claude-version",
+            claude,
+        ],
+    );
+    assert!(
+        o.status.success(),
+        "setup --server {kind} {model}: {}",
+        text(&o)
+    );
+}
+
+/// A model folder as `vllm serve PATH` and `vllm-mlx serve PATH` take it: a gemma3 whose
+/// `config.json` limits it to 32768 tokens (`max_position_embeddings`).
+fn gemma_folder() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("config.json"),
+        r#"{"model_type": "gemma3_text", "max_position_embeddings": 32768}"#,
+    )
+    .unwrap();
+    d
+}
+
+/// The matrix on the FAKE vLLM (the real one costs 70 s and 7 GB to start; the real one's
+/// journey is python_servers_journey.rs): vLLM sizes its own KV cache, so every command
+/// gives the same context whatever the budget (the kind's 64K, within what the server
+/// allows) and no cache type; a server at 16384 gets the plan's `vllm serve` line.
+#[test]
+fn vllm_agrees_over_a_matrix() {
+    // A hub id (its limit unknown: the kind's 64K), and a local folder whose config.json
+    // limits it to 32768 tokens, served under another name.
+    let folder = gemma_folder();
+    let gemma_path = folder.path().display().to_string();
+    let models = [
+        (fake_vllm::ROOT, fake_vllm::ROOT),
+        ("google/gemma-3-27b-it", gemma_path.as_str()),
+        (
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "meta-llama/Llama-3.1-8B-Instruct",
+        ),
+    ];
+    let srv = fake_vllm::start(&fake_vllm::Config::new("0.32.0", &[models[0].0], 65_536));
+    let mut cells = 0;
+    let mut contexts = std::collections::BTreeSet::new();
+    for (model, root) in models {
+        for memory in ["12GiB", "48GiB"] {
+            for claude in CLAUDE {
+                let case = format!("vLLM: {model} on {memory} for Claude Code {claude}");
+                let t = TestHome::new();
+                support::fake_claude_version(&t.dir.path().join("bin"), claude);
+                let serve = |ctx: u64| {
+                    srv.replace(fake_vllm::fake(
+                        &fake_vllm::Config::new("0.32.0", &[model], ctx).root(root),
+                    ))
+                };
+                serve(4096);
+                let pj = plan_json(&t, &srv.base_url, model, memory, claude);
+                let context = pj["context"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("{case}: {pj:#}"));
+                contexts.insert(context);
+                eprintln!("{case}: {context} {}", pj["server_command"]);
+                setup_backend(&t, "vllm", &srv.base_url, model, memory, claude);
+                let bad = claude_env_disagreeing(&t, &pj);
+                assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
+                assert_eq!(
+                    config_value(&t, "model", "context"),
+                    Some(context.to_string()),
+                    "setup: {case}"
+                );
+                assert_eq!(
+                    config_value(&t, "server", "kv_cache_type"),
+                    None,
+                    "setup: {case}"
+                );
+                serve(context);
+                let (doc, _) = json(&t, &["doctor", "--json"]);
+                let bad = fixes_disagreeing(&doc, context, None);
+                assert!(bad.is_empty(), "doctor's fixes: {case}: {bad:#?}");
+                assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
+                let (st, code) = json(&t, &["status", "--json"]);
+                assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+                assert!(
+                    !ids(&st).iter().any(|i| i == "setup_drift"),
+                    "status: {case}: {:?}",
+                    ids(&st)
+                );
+                serve(16_384);
+                let (doc, code) = json(&t, &["doctor", "--json"]);
+                let bad = fixes_disagreeing(&doc, context, None);
+                assert!(bad.is_empty(), "doctor's fixes: {case}: {bad:#?}");
+                assert_eq!(code, 1, "doctor at 16384: {case}: {:?}", ids(&doc));
+                let fix = finding(&doc, "server_context_small")["fix"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                // The fix runs the start script setup wrote, which serves the plan.
+                let script = t.home().join(".config/cclocal/server/vllm-serve.sh");
+                let line = std::fs::read_to_string(&script).unwrap();
+                assert!(
+                    fix.contains("sh ~/.config/cclocal/server/vllm-serve.sh")
+                        && line.contains(&format!("--max-model-len {context} ")),
+                    "doctor at 16384: {case}: {fix}\n{line}"
+                );
+                let (st, _) = json(&t, &["status", "--json"]);
+                let drift = finding(&st, "setup_drift");
+                assert!(
+                    drift["detail"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&context.to_string()),
+                    "status at 16384: {case}: {drift}"
+                );
+                cells += 1;
+            }
+        }
+    }
+    eprintln!("vLLM: {cells} cells");
+    assert_eq!(contexts.into_iter().collect::<Vec<_>>(), [32_768, 65_536]);
+}
+
+/// The matrix on the FAKE vllm-mlx (the real one's journey is python_servers_journey.rs):
+/// it keeps the whole prompt up to the model's own limit, so every command gives the same
+/// context whatever the budget and no cache type. (Its served context is read from its
+/// process's command line, which a fake has not: the doctor's side is the real journey's.)
+#[test]
+fn vllm_mlx_agrees_over_a_matrix() {
+    let mut cells = 0;
+    // A hub id (its limit unknown: the kind's 64K), and a local folder whose config.json
+    // limits it to 32768 tokens.
+    let folder = gemma_folder();
+    let gemma_path = folder.path().display().to_string();
+    for model in [
+        "mlx-community/Qwen3-Coder-30B-A3B-Instruct-4bit",
+        gemma_path.as_str(),
+    ] {
+        let srv = support::fake_mlx::vllm_mlx(model);
+        for memory in ["12GiB", "48GiB"] {
+            for claude in CLAUDE {
+                let case = format!("vllm-mlx: {model} on {memory} for Claude Code {claude}");
+                let t = TestHome::new();
+                support::fake_claude_version(&t.dir.path().join("bin"), claude);
+                let pj = plan_json(&t, &srv.base_url, model, memory, claude);
+                let context = pj["context"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("{case}: {pj:#}"));
+                eprintln!("{case}: {context} {}", pj["server_command"]);
+                setup_backend(&t, "vllm-mlx", &srv.base_url, model, memory, claude);
+                let bad = claude_env_disagreeing(&t, &pj);
+                assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
+                assert_eq!(
+                    config_value(&t, "model", "context"),
+                    Some(context.to_string()),
+                    "setup: {case}"
+                );
+                assert_eq!(
+                    config_value(&t, "server", "kv_cache_type"),
+                    None,
+                    "setup: {case}"
+                );
+                let (doc, _) = json(&t, &["doctor", "--json"]);
+                let bad = fixes_disagreeing(&doc, context, None);
+                assert!(bad.is_empty(), "doctor's fixes: {case}: {bad:#?}");
+                assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
+                let (st, code) = json(&t, &["status", "--json"]);
+                assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+                cells += 1;
+            }
+        }
+    }
+    eprintln!("vllm-mlx: {cells} cells");
+}
+
+/// The matrix on the REAL llama-server with the real gemma3-270m (a sliding-window model):
+/// three budgets where the planner chooses q4_0, q8_0 and f16 (each at the trained 32768) ×
+/// Claude Code versions. plan and setup's config.toml and unit agree (the same unit for every
+/// version); the real server started with setup's unit is clean for doctor and status; the
+/// real server at 16384 gets the plan's context and cache type as the fix, and status names
+/// the plan. One real server per budget serving the plan, one at 16384.
+#[test]
+fn real_llama_server_agrees_over_a_matrix() {
+    let (Some(bin), Some(gemma)) = (support::llama_server_bin(), support::gemma_path()) else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let mut kv_seen = std::collections::BTreeSet::new();
+    let mut cells = 0;
+    for memory in ["1.81GiB", "1.85GiB", "2GiB"] {
+        let port = free_port();
+        let mut homes = Vec::new();
+        let mut unit: Option<(Vec<String>, Vec<String>)> = None;
+        for claude in CLAUDE {
+            let case = format!("llama-server: gemma3-270m on {memory} for Claude Code {claude}");
+            let t = TestHome::new();
+            support::fake_claude_version(&t.dir.path().join("bin"), claude);
+            let (j, code) = json(
+                &t,
+                &[
+                    "plan",
+                    gemma.to_str().unwrap(),
+                    "--memory",
+                    memory,
+                    "--claude-version",
+                    claude,
+                    "--json",
+                ],
+            );
+            assert_eq!(code, 0, "plan: {case}: {j}");
+            let planned = (
+                j["recommended"]["n_ctx"].as_u64().unwrap(),
+                j["recommended"]["kv_type"].as_str().unwrap().to_string(),
+            );
+            eprintln!("{case}: {planned:?}");
+            kv_seen.insert(planned.1.clone());
+            let argv = setup_unit_with(
+                &t,
+                &gemma,
+                &bin,
+                port,
+                &[
+                    "--no-verify",
+                    "--memory",
+                    memory,
+                    "--claude-version",
+                    claude,
+                ],
+            );
+            let bad = claude_env_disagreeing(&t, &j);
+            assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
+            assert_eq!(configured(&t), planned, "setup: {case}");
+            let words = argv.join(" ");
+            for want in [
+                format!("--ctx-size {}", planned.0),
+                format!("--cache-type-k {}", planned.1),
+                format!("--cache-type-v {}", planned.1),
+            ] {
+                assert!(words.contains(&want), "setup's unit: {case}: {words}");
+            }
+            // The same unit for every version, but for the log file in each HOME.
+            let home = t.home().display().to_string();
+            let same: Vec<String> = argv.iter().map(|w| w.replace(&home, "~")).collect();
+            match &unit {
+                None => unit = Some((argv, same)),
+                Some((_, u)) => assert_eq!(&same, u, "one unit for every version: {case}"),
+            }
+            homes.push((t, planned, case));
+        }
+        // The real server started with setup's unit: doctor plans the same and is clean.
+        let server = RealLlamaServer::start_argv(
+            &unit.as_ref().unwrap().0,
+            port,
+            &out.path().join(format!("plan-{memory}.txt")),
+            Duration::from_secs(120),
+        );
+        for (t, planned, case) in &homes {
+            let (doc, _) = json(t, &["doctor", "--json"]);
+            let bad = fixes_disagreeing(&doc, planned.0, Some(&planned.1));
+            assert!(bad.is_empty(), "doctor's fixes: {case}: {bad:#?}");
+            assert_eq!(doc["facts"]["server"]["kind"], "llama-server", "{case}");
+            assert_eq!(&doctor_plan(&doc), planned, "doctor: {case}");
+            assert_eq!(
+                doc["facts"]["model"]["memory"]["kv_type"], planned.1,
+                "{case}"
+            );
+            assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
+            let (st, code) = json(t, &["status", "--json"]);
+            assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+            assert!(
+                !ids(&st).iter().any(|i| i == "setup_drift"),
+                "status: {case}: {:?}",
+                ids(&st)
+            );
+        }
+        drop(server);
+        // The real server at 16384 on the same address.
+        let argv: Vec<String> = [
+            bin.to_str().unwrap(),
+            "-m",
+            gemma.to_str().unwrap(),
+            "-c",
+            "16384",
+            "-np",
+            "1",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let server = RealLlamaServer::start_argv(
+            &argv,
+            port,
+            &out.path().join(format!("small-{memory}.txt")),
+            Duration::from_secs(120),
+        );
+        for (t, planned, case) in &homes {
+            let (doc, code) = json(t, &["doctor", "--json"]);
+            let bad = fixes_disagreeing(&doc, planned.0, Some(&planned.1));
+            assert!(bad.is_empty(), "doctor's fixes: {case}: {bad:#?}");
+            assert_eq!(code, 1, "doctor at 16384: {case}: {:?}", ids(&doc));
+            let fix = finding(&doc, "server_context_small")["fix"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            // The fix restarts the unit setup wrote, which serves the plan (above).
+            assert!(
+                fix.contains("systemctl --user restart cclocal-llama-server.service"),
+                "doctor at 16384: {case}: {fix}"
+            );
+            let (st, _) = json(t, &["status", "--json"]);
+            let drift = finding(&st, "setup_drift");
+            assert!(
+                drift["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&planned.0.to_string()),
+                "status at 16384: {case}: {drift}"
+            );
+            cells += 1;
+        }
+        drop(server);
+    }
+    eprintln!("llama-server: {cells} cells");
+    assert_eq!(kv_seen.len(), 3, "{kv_seen:?}");
 }

@@ -43,7 +43,7 @@ pub fn backend_model_facts(
         trained_context: m.trained_context,
         ..Default::default()
     };
-    let described = llama_model_facts(&l, None, machine, true);
+    let described = llama_model_facts(&l, None, machine, true, ServerKind::LmStudio);
     f.gguf_path = described.gguf_path;
     f.architecture = described.architecture;
     f.trained_context = described.trained_context.or(f.trained_context);

@@ -398,6 +398,7 @@ pub fn gather(opts: &Options, host: &HostEnv) -> Facts {
             server.llama_command.as_ref(),
             &facts.machine,
             local,
+            ServerKind::LlamaServer,
         ));
     } else if let Some(m) = &main {
         if server.reachable && sp.installed.iter().any(|i| same_model(&i.name, m))

@@ -102,7 +102,7 @@ pub fn model_facts(
             .map(|c| c.env.clone())
             .unwrap_or_default();
         if let (true, Some(c)) = (env.is_empty(), configured) {
-            env.insert("OLLAMA_KV_CACHE_TYPE".into(), c.kv_cache_type.clone());
+            env.insert("OLLAMA_KV_CACHE_TYPE".into(), c.kv_type().to_string());
             env.insert(
                 "OLLAMA_FLASH_ATTENTION".into(),
                 if c.flash_attention { "1" } else { "0" }.into(),
@@ -129,7 +129,7 @@ pub fn model_facts(
         let mut p = CacheParams::new(c * n_seq as u64).with_cache_type(kv_type);
         p.n_seq = n_seq;
         p.flash_attn = fa;
-        match memory_facts(d, &p, budget) {
+        match memory_facts(d, &p, budget, crate::server::ServerKind::Ollama) {
             Ok((mut mem, row)) => {
                 if let (true, Some(path)) = (measure, gguf_path.as_deref()) {
                     match crate::runtime::measure(path, &p) {
@@ -170,6 +170,7 @@ pub fn llama_model_facts(
     cmd: Option<&LlamaCommand>,
     machine: &MachineFacts,
     local: bool,
+    kind: crate::server::ServerKind,
 ) -> ModelFacts {
     let name = l
         .model_alias
@@ -215,19 +216,21 @@ pub fn llama_model_facts(
     };
     let mut p = CacheParams::new(total).with_cache_type(kv_type);
     p.flash_attn = f.flash_attn.as_deref() != Some("off");
-    if let Ok((mem, _)) = memory_facts(&desc, &p, budget) {
+    if let Ok((mem, _)) = memory_facts(&desc, &p, budget, kind) {
         f.memory = Some(mem);
     }
     f
 }
 
 /// The memory of `d` served with `p` on `budget`: the row llama.cpp would allocate, the KV
-/// bytes with q8_0 instead, the largest context that fits and the planner's own choice (both
-/// per sequence), for every server kind alike.
+/// bytes with q8_0 instead, the largest context that fits and the planner's own choice for a
+/// server of `kind` (both per sequence; LM Studio's with its own f16 cache, as plan and setup
+/// plan it).
 fn memory_facts(
     d: &crate::model::ModelDesc,
     p: &CacheParams,
     budget: &crate::memory::Budget,
+    kind: crate::server::ServerKind,
 ) -> crate::error::Result<(MemoryFacts, crate::memory::PlanRow)> {
     let row = plan_row(d, p, budget)?;
     let q8 = plan_row(
@@ -242,18 +245,26 @@ fn memory_facts(
         budget,
         &crate::planner::Request {
             params: *p,
-            kv_types: Vec::new(),
+            kv_types: crate::planner::kinds::planned_kv_type(kind)
+                .map(|t| vec![t.name().to_string()])
+                .unwrap_or_default(),
             ctx: None,
         },
     )
     .ok()
     .and_then(|pl| pl.choice().cloned());
+    let kv_bytes_planned = planned
+        .as_ref()
+        .and_then(|c| parse_cache_type(&c.row.kv_type).ok())
+        .and_then(|t| plan_row(d, &p.with_cache_type(t), budget).ok())
+        .map(|r| r.kv_bytes);
     let n_seq = u64::from(p.n_seq.max(1));
     let mem = MemoryFacts {
         n_ctx: row.n_ctx,
         kv_type: row.kv_type.clone(),
         kv_bytes: row.kv_bytes,
         kv_bytes_q8_0: q8,
+        kv_bytes_planned,
         total_bytes: row.total_bytes,
         budget_bytes: budget.bytes,
         fits: row.fits,

@@ -224,7 +224,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
             && crate::planner::kv::name_or_default(Some(&kv)) == KvType::DEFAULT.name()
             && !super::planner_chose_f16(mem)
         {
-            if let Some(q8) = mem.kv_bytes_q8_0.filter(|q| *q < mem.kv_bytes) {
+            if let Some((t, title, takes)) = super::quantized_kv(mem) {
                 let tight = !mem.fits || loaded.is_some_and(|l| l.size_vram < l.size);
                 push(
                     out,
@@ -236,24 +236,19 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                         } else {
                             Severity::Info
                         },
-                        "the KV cache is f16; q8_0 would halve it",
+                        title,
                     )
-                    .detail(format!(
-                        "at {} tokens the KV cache takes {} in f16 and {} in q8_0",
-                        mem.n_ctx,
-                        human(mem.kv_bytes),
-                        human(q8)
-                    ))
+                    .detail(takes)
                     .fix(if ollama_needs_flash_attn(f) {
                         set_server_vars(
                             f,
                             &[
                                 ("OLLAMA_FLASH_ATTENTION".into(), "1".into()),
-                                ("OLLAMA_KV_CACHE_TYPE".into(), "q8_0".into()),
+                                ("OLLAMA_KV_CACHE_TYPE".into(), t.clone()),
                             ],
                         )
                     } else {
-                        set_server_var(f, "OLLAMA_KV_CACHE_TYPE=q8_0")
+                        set_server_var(f, &format!("OLLAMA_KV_CACHE_TYPE={t}"))
                     }),
                 );
             }

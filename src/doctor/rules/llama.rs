@@ -7,7 +7,6 @@ use super::{claude_env_fix, push, Section};
 use crate::doctor::facts::Facts;
 use crate::findings::{Finding, Severity};
 use crate::server::ServerKind;
-use crate::units::human;
 
 /// The first llama.cpp build whose `/v1/messages` keeps the prompt cache across Claude
 /// Code's per-request billing header (llama.cpp PR #21793,
@@ -99,7 +98,7 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
         let fa_off = m.flash_attn.as_deref() == Some("off");
         if let Some(mem) = &m.memory {
             if kv == crate::planner::KvType::DEFAULT.name() && !super::planner_chose_f16(mem) {
-                if let Some(q8) = mem.kv_bytes_q8_0.filter(|q| *q < mem.kv_bytes) {
+                if let Some((t, title, takes)) = super::quantized_kv(mem) {
                     let sev = if mem.fits {
                         Severity::Info
                     } else {
@@ -108,9 +107,9 @@ pub fn rules(f: &Facts, out: &mut Vec<(Section, Finding)>) {
                     push(
                         out,
                         Section::Model,
-                        Finding::graded("kv_cache_f16", sev, "the KV cache is f16; q8_0 would halve it")
-                            .detail(format!("at {} tokens the KV cache takes {} in f16 and {} in q8_0; the memory saved buys context", mem.n_ctx, human(mem.kv_bytes), human(q8)))
-                            .fix(format!("start llama-server with --cache-type-k q8_0 --cache-type-v q8_0{}   (LLAMA_ARG_CACHE_TYPE_K=q8_0 LLAMA_ARG_CACHE_TYPE_V=q8_0), or `cclocal setup --server llama-server{} --kv-type q8_0`", if fa_off { " --flash-attn on" } else { "" }, super::setup_host_arg(f))),
+                        Finding::graded("kv_cache_f16", sev, title)
+                            .detail(format!("{takes}; the memory saved buys context"))
+                            .fix(format!("start llama-server with --cache-type-k {t} --cache-type-v {t}{}   (LLAMA_ARG_CACHE_TYPE_K={t} LLAMA_ARG_CACHE_TYPE_V={t}), or `cclocal setup --server llama-server{} --kv-type {t}`", if fa_off { " --flash-attn on" } else { "" }, super::setup_host_arg(f))),
                     );
                 }
             }

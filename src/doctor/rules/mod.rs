@@ -225,6 +225,42 @@ pub(crate) fn planner_chose_f16(mem: &crate::doctor::facts::MemoryFacts) -> bool
         && mem.planned_context.is_some_and(|c| c >= mem.n_ctx)
 }
 
+/// What `kv_cache_f16` advises instead of an f16 cache, when a quantized one would save
+/// memory: the planner's choice for this model and budget when it is quantized (the type
+/// `plan` prints and `setup` writes; q4_0 where only q4_0 fits), else q8_0. Returns the type,
+/// the finding's title and what the cache takes with each type.
+pub(crate) fn quantized_kv(
+    mem: &crate::doctor::facts::MemoryFacts,
+) -> Option<(String, String, String)> {
+    use crate::units::human;
+    let q8 = mem.kv_bytes_q8_0.filter(|q| *q < mem.kv_bytes)?;
+    let (t, bytes) = match mem.planned_kv_type.as_deref() {
+        Some(t) if crate::planner::kv::is_quantized(t) => (t.to_string(), mem.kv_bytes_planned),
+        _ => (crate::planner::KvType::Q8_0.name().to_string(), Some(q8)),
+    };
+    let f16 = human(mem.kv_bytes);
+    Some(match bytes {
+        Some(b) => (
+            t.clone(),
+            format!("the KV cache is f16; {t} would take {} instead of {f16}", human(b)),
+            format!(
+                "at {} tokens the KV cache takes {f16} in f16 and {} in {t} (the planner's choice for this model and budget, or q8_0)",
+                mem.n_ctx,
+                human(b)
+            ),
+        ),
+        None => (
+            t.clone(),
+            format!("the KV cache is f16; {t} would shrink it"),
+            format!(
+                "at {} tokens the KV cache takes {f16} in f16, {} in q8_0 and less in {t} (the planner's choice for this model and budget)",
+                mem.n_ctx,
+                human(q8)
+            ),
+        ),
+    })
+}
+
 /// ` --host URL` for a printed `cclocal setup --server llama-server …` when the server the
 /// doctor checked is not where setup would put it (llama-server's default port on this
 /// machine): applied as printed, setup then writes the server the doctor looked at.

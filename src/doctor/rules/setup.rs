@@ -202,12 +202,12 @@ pub fn drift(f: &Facts, cfg: &SetupConfig) -> Vec<Drift> {
         };
         let kv = live("OLLAMA_KV_CACHE_TYPE");
         let kv = crate::planner::kv::name_or_default(Some(&kv));
-        if !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type) {
+        if !kv.eq_ignore_ascii_case(cfg.server.kv_type()) {
             drift.push(Drift::new(
                 DriftTopic::KvCache,
                 format!(
                     "setup configured OLLAMA_KV_CACHE_TYPE={}, the server has {kv}",
-                    cfg.server.kv_cache_type
+                    cfg.server.kv_type()
                 ),
                 Severity::Warning,
             ));
@@ -227,13 +227,13 @@ pub fn drift(f: &Facts, cfg: &SetupConfig) -> Vec<Drift> {
     if let Some(cmd) = f.server.llama_command.as_ref() {
         let kv = crate::planner::kv::name_or_default(cmd.cache_type_k.as_deref());
         if cfg.server.kind == crate::server::ServerKind::LlamaServer
-            && !kv.eq_ignore_ascii_case(&cfg.server.kv_cache_type)
+            && !kv.eq_ignore_ascii_case(cfg.server.kv_type())
         {
             drift.push(Drift::new(
                 DriftTopic::KvCache,
                 format!(
                     "setup configured --cache-type-k {}, llama-server runs with {kv}",
-                    cfg.server.kv_cache_type
+                    cfg.server.kv_type()
                 ),
                 Severity::Warning,
             ));

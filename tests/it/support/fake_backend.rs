@@ -34,6 +34,7 @@ pub struct FakeServer {
     pub base_url: String,
     pub port: u16,
     requests: Arc<Mutex<Vec<RecordedRequest>>>,
+    fake: Arc<Mutex<Arc<Fake>>>,
 }
 
 impl FakeServer {
@@ -42,11 +43,12 @@ impl FakeServer {
         let port = l.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let q = requests.clone();
-        let fake = Arc::new(fake);
+        let current = Arc::new(Mutex::new(Arc::new(fake)));
+        let shared = current.clone();
         std::thread::spawn(move || {
             for s in l.incoming() {
                 let Ok(s) = s else { continue };
-                let (q, fake) = (q.clone(), fake.clone());
+                let (q, fake) = (q.clone(), shared.lock().unwrap().clone());
                 std::thread::spawn(move || serve(s, &fake, &q));
             }
         });
@@ -54,7 +56,13 @@ impl FakeServer {
             base_url: format!("http://127.0.0.1:{port}"),
             port,
             requests,
+            fake: current,
         }
+    }
+    /// Answers as `fake` from the next connection on, at the same address (a server
+    /// restarted with other settings, or another model loaded).
+    pub fn replace(&self, fake: Fake) {
+        *self.fake.lock().unwrap() = Arc::new(fake);
     }
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.requests.lock().unwrap().clone()

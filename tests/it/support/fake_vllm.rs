@@ -19,6 +19,8 @@ pub struct Config {
     pub max_model_len: u64,
     /// `/v1/messages` is routed (vLLM with PR #27882).
     pub messages: bool,
+    /// The model path (`root` of `/v1/models`; default [`ROOT`]).
+    pub root: String,
 }
 
 impl Config {
@@ -28,7 +30,13 @@ impl Config {
             names: names.iter().map(|n| n.to_string()).collect(),
             max_model_len,
             messages: true,
+            root: ROOT.into(),
         }
+    }
+    /// Serves the model at `path` (a folder with its `config.json`, as `vllm serve PATH`).
+    pub fn root(mut self, path: &str) -> Self {
+        self.root = path.into();
+        self
     }
     pub fn without_messages(mut self) -> Self {
         self.messages = false;
@@ -38,7 +46,7 @@ impl Config {
 
 pub fn fake(c: &Config) -> Fake {
     let models = json!({"object": "list", "data": c.names.iter().map(|n| json!({
-        "id": n, "object": "model", "created": 1, "owned_by": "vllm", "root": ROOT, "parent": null,
+        "id": n, "object": "model", "created": 1, "owned_by": "vllm", "root": c.root, "parent": null,
         "max_model_len": c.max_model_len, "permission": []
     })).collect::<Vec<_>>()});
     let routes = Routes::new(Answer::json(404, r#"{"detail":"Not Found"}"#))

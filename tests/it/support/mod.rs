@@ -6,6 +6,7 @@
 //! so a missing install step cannot hide.
 #![allow(dead_code)]
 
+pub mod agree;
 pub mod fake_backend;
 pub mod fake_http;
 pub mod fake_llama_server;

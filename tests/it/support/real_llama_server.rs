@@ -161,29 +161,47 @@ pub fn setup_unit(
     server_bin: &Path,
     ctx: u64,
 ) -> (Vec<String>, u16) {
-    let fake = super::systemd::fake_systemctl(t.dir.path(), false);
     let port = free_port();
+    let argv = setup_unit_with(
+        t,
+        model,
+        server_bin,
+        port,
+        &["--ctx", &ctx.to_string(), "--claude-version", "2.1.332"],
+    );
+    (argv, port)
+}
+
+/// [`setup_unit`] on `port` with `extra` arguments (`--memory 2GiB --claude-version …` to let
+/// the planner choose the context and cache type).
+pub fn setup_unit_with(
+    t: &super::setup_home::TestHome,
+    model: &Path,
+    server_bin: &Path,
+    port: u16,
+    extra: &[&str],
+) -> Vec<String> {
+    let fake = super::systemd::fake_systemctl(t.dir.path(), false);
+    let url = format!("http://127.0.0.1:{port}");
+    let mut args = vec![
+        "setup",
+        "--yes",
+        "--server",
+        "llama-server",
+        "--model",
+        model.to_str().unwrap(),
+        "--llama-server",
+        server_bin.to_str().unwrap(),
+        "--host",
+        &url,
+    ];
+    args.extend_from_slice(extra);
     let o = t
-        .command(&[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            model.to_str().unwrap(),
-            "--llama-server",
-            server_bin.to_str().unwrap(),
-            "--ctx",
-            &ctx.to_string(),
-            "--host",
-            &format!("http://127.0.0.1:{port}"),
-            "--claude-version",
-            "2.1.332",
-        ])
+        .command(&args)
         .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", super::setup_home::text(&o));
     let unit = std::fs::read_to_string(t.home().join(SETUP_UNIT)).unwrap();
-    (super::systemd::exec_start(&unit), port)
+    super::systemd::exec_start(&unit)
 }

@@ -297,6 +297,15 @@ pub struct ModelArgs {
     pub model: Option<String>,
 }
 
+/// The micro-batch of a llama.cpp context (`plan`, `bench`).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct UbatchArgs {
+    /// Physical batch size (n_ubatch, llama-server's and llama-bench's -ub); bench caps it
+    /// at each batch size.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub ubatch: u32,
+}
+
 /// The server's kind (`--server`: `doctor`, `setup`).
 #[derive(clap::Args, Debug, Default, Clone, Copy)]
 pub struct ServerArgs {
@@ -538,6 +547,11 @@ mod tests {
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].contains("--kv-type") && w[0].contains("--kv-cache-type"));
         assert!(old_spelling_warnings(&["setup", "--kv-type", "q8_0"]).is_empty());
+        let w = old_spelling_warnings(&["bench", "--host", "x", "--rounds=3"]);
+        assert_eq!(
+            w,
+            ["--rounds is an old spelling of --turns; use --turns (the old one will go)"]
+        );
     }
 
     #[test]

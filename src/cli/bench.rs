@@ -16,6 +16,7 @@ pub const DEFAULT_TURNS: u32 = 20;
 #[derive(clap::Args, Debug)]
 #[command(
     mut_arg("model", |a| a.requires("host")),
+    mut_arg("ubatch", |a| a.conflicts_with("host")),
     mut_arg("kv_type", |a| a.conflicts_with("host")),
     mut_arg("flash_attn", |a| a.conflicts_with("host"))
 )]
@@ -45,9 +46,8 @@ pub struct BenchArgs {
     /// Logical batch sizes (n_batch, llama-bench's -b), e.g. 512,2048.
     #[arg(long, value_delimiter = ',', default_value = "2048", value_parser = clap::value_parser!(u32).range(1..=65_536), conflicts_with = "host")]
     pub batch: Vec<u32>,
-    /// Physical batch (n_ubatch, llama-bench's -ub), capped at each batch size.
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536), conflicts_with = "host")]
-    pub ubatch: u32,
+    #[command(flatten)]
+    pub ubatch: args::UbatchArgs,
     // --kv-type and --flash-attn: lists to compare (default f16, flash attention on).
     #[command(flatten)]
     pub kv: args::KvArgs,
@@ -132,7 +132,7 @@ pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
         ctx,
         prompts,
         batches: args.batch.clone(),
-        ubatch: args.ubatch,
+        ubatch: args.ubatch.ubatch,
         flash_attn: if args.kv.flash_attn.is_empty() {
             vec![true]
         } else {
@@ -337,6 +337,36 @@ pub fn render_turn(t: &TurnCost) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both bench reports end with the same turn block (it was two copies), and a cold
+    /// prefill past Claude Code's timeout says what to do about it.
+    #[test]
+    fn the_turn_block_gives_advice_past_the_timeout() {
+        let t = TurnCost {
+            context_tokens: 60_000,
+            new_tokens: 2000,
+            output_tokens: 300,
+            rounds: 20,
+            rates_at_tokens: 4096,
+            cold_turn_s: 400.0,
+            warm_turn_s: 20.0,
+            session_cold_s: 8000.0,
+            session_warm_s: 780.0,
+            cold_exceeds_timeout: true,
+        };
+        let o = render_turn(&t);
+        assert!(o.contains("a session of 20 round trips"), "{o}");
+        assert!(o.contains("at 60000 tokens a cold prefill"), "{o}");
+        assert!(
+            o.contains("--ctx TOKENS") && o.contains("--turn-context"),
+            "{o}"
+        );
+        let quiet = render_turn(&TurnCost {
+            cold_exceeds_timeout: false,
+            ..t
+        });
+        assert!(!quiet.contains("warning"), "{quiet}");
+    }
 
     /// Issue 21: an LM Studio key and an MLX id were told to `ollama pull`.
     #[test]

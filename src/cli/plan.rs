@@ -27,9 +27,8 @@ pub struct PlanArgs {
     /// Parallel sequences (llama-server -np / OLLAMA_NUM_PARALLEL).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub parallel: u32,
-    /// Micro-batch size (n_ubatch).
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536))]
-    pub ubatch: u32,
+    #[command(flatten)]
+    pub ubatch: args::UbatchArgs,
     #[command(flatten)]
     pub budget: args::MemoryArgs,
     #[command(flatten)]
@@ -278,7 +277,7 @@ pub fn compute(
     let budget = detect_budget(args.budget.memory, args.budget.mac_ram);
     let mut params = CacheParams::new(0);
     params.n_seq = args.parallel;
-    params.n_ubatch = args.ubatch;
+    params.n_ubatch = args.ubatch.ubatch;
     params.flash_attn = args.kv.one_flash_attn()?.unwrap_or(true);
 
     // The context to serve: the one named, the largest named one that fits, or the

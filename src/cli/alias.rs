@@ -76,7 +76,7 @@ pub fn run(args: &AliasArgs, _verbose: bool) -> Result<i32> {
         None
     } else {
         let s = Session::begin(&paths, true)?;
-        s.report();
+        super::output::say_recovered(&s);
         Some(s)
     };
     // One read of the rc file: the edit and apply's baseline come from the same bytes.

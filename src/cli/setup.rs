@@ -90,6 +90,12 @@ Per server kind (--server; default: the previous setup's, else ollama):
 --kv-type and --flash-attn take one value here (default: the planner's, see `cclocal plan`;
 a quantized KV cache needs flash attention).";
 
+/// Prints what the planner says on the way (`flow::Note`), to stderr as every report line
+/// before the plan.
+fn print_note(n: flow::Note) {
+    crate::teprintln!("{n}");
+}
+
 impl SetupArgs {
     /// The flags as the library takes them.
     fn request(&self) -> Result<Request> {
@@ -168,7 +174,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         flow::Route::Backend(k) => return run_backend(args, &req, k, verbose),
         flow::Route::Local { llama } => llama,
     };
-    let mut l = flow::plan_local(&req, llama)?;
+    let mut l = flow::plan_local(&req, llama, &mut print_note)?;
     let (ch, rec) = (&l.ch, &l.rec);
     say!(args.json,
         "cclocal setup: {} on {}, context {} tokens, Claude Code {} (effective window {}, compacts at {})",
@@ -274,7 +280,7 @@ fn apply_local(
     // Under the lock: a second run waits for the first, an interrupted earlier run is
     // finished first, and the plan is made again on what the files hold now.
     let session = crate::setup::journal::Session::begin(&l.paths, true)?;
-    session.report();
+    super::output::say_recovered(&session);
     l.replan()?;
     let run = apply(
         &l.built.plan,
@@ -354,7 +360,7 @@ fn run_backend(
     kind: crate::server::ServerKind,
     verbose: bool,
 ) -> Result<i32> {
-    let mut b = flow::plan_backend(req, kind)?;
+    let mut b = flow::plan_backend(req, kind, &mut print_note)?;
     let (ch, rec, json) = (&b.ch, &b.rec, args.json);
     say!(json,
         "cclocal setup: {} on {} ({}), context {} tokens, Claude Code {} (effective window {}, compacts at {})",
@@ -404,7 +410,7 @@ fn apply_backend(json: bool, b: &mut flow::Backend, report: &Report<'_>) -> Resu
     // one is taken back, old runs are pruned, and the plan is made again on what the files
     // hold now.
     let session = crate::setup::journal::Session::begin(&b.paths, true)?;
-    session.report();
+    super::output::say_recovered(&session);
     b.built = b.make()?;
     let run = apply(
         &b.built.plan,
@@ -551,7 +557,7 @@ pub fn serve_root_part(args: &SetupArgs, request: &[u8]) -> Result<i32> {
     }
     let sys = Paths::system(&root);
     let session = crate::setup::journal::Session::begin(&sys, true)?;
-    session.report();
+    super::output::say_recovered(&session);
     let mut plan = Plan::default();
     plan.push(FileChange::write(
         &dropin,

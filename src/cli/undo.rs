@@ -160,7 +160,7 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
         Some(Session::begin(&paths, false)?)
     };
     if let Some(s) = &session {
-        s.report();
+        super::output::say_recovered(s);
     }
     let say = |s: String| {
         if args.json {

@@ -208,13 +208,6 @@ impl Session {
         s.pruned = manifest::prune(&paths.runs_dir(), keep);
         Ok(s)
     }
-
-    /// Prints what was recovered (to stderr).
-    pub fn report(&self) {
-        for m in &self.recovered {
-            eprintln!("{m}");
-        }
-    }
 }
 
 /// Removes temporary files a killed run left inside cclocal's own state folder (its

@@ -336,6 +336,20 @@ pub struct ProbeArgs {
     pub timeout: f64,
 }
 
+impl ProbeArgs {
+    /// The probes' time budget: `--timeout`, at most 600 s (a probe waits no longer).
+    pub fn budget(&self) -> crate::error::Result<std::time::Duration> {
+        let t = self.timeout;
+        if !(t.is_finite() && t > 0.0 && t <= 600.0) {
+            return Err(
+                crate::error::Error::usage(format!("--timeout {t} is out of range"))
+                    .with_hint("give seconds between 0 and 600, e.g. --timeout 5"),
+            );
+        }
+        Ok(std::time::Duration::from_secs_f64(t))
+    }
+}
+
 /// The exit code of a report with findings (`doctor`, `status`, `logs`).
 #[derive(clap::Args, Debug, Default, Clone, Copy)]
 pub struct StrictArgs {

@@ -6,7 +6,6 @@ use super::args;
 use crate::doctor::{self, render, HostEnv, Options};
 use crate::error::{Error, Result};
 use std::io::IsTerminal;
-use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct DoctorArgs {
@@ -34,13 +33,7 @@ pub struct DoctorArgs {
 }
 
 pub fn run(args: &DoctorArgs, verbose: bool) -> Result<i32> {
-    if !(args.probe.timeout.is_finite() && args.probe.timeout > 0.0 && args.probe.timeout <= 600.0)
-    {
-        return Err(
-            Error::usage(format!("--timeout {} is out of range", args.probe.timeout))
-                .with_hint("give seconds between 0 and 600, e.g. --timeout 5"),
-        );
-    }
+    let budget = args.probe.budget()?;
     if let Some(h) = &args.host.host {
         crate::server::ServerUrl::parse_for(h, args.server.server).map_err(|e| {
             let hint = e.hint.clone().unwrap_or_default();
@@ -54,7 +47,7 @@ pub fn run(args: &DoctorArgs, verbose: bool) -> Result<i32> {
         server_only: args.server_only,
         host: args.host.host.clone(),
         model: args.model.model.clone(),
-        budget: Duration::from_secs_f64(args.probe.timeout),
+        budget,
         service_probes: std::env::var_os("CCLOCAL_DOCTOR_NO_SERVICE_PROBES").is_none(),
         measure: args.measure,
         server: args.server.server,

@@ -9,14 +9,13 @@
 use super::args;
 use crate::doctor::facts::{ContextSource, Facts};
 use crate::doctor::{self, HostEnv, Options};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::findings::{exit_code, Finding, Severity};
 use crate::paths::Paths;
 use crate::setup::config::{self, SetupConfig};
 use crate::setup::manifest::{format_time, list_runs, Manifest};
 use serde::Serialize;
 use serde_json::json;
-use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct StatusArgs {
@@ -204,13 +203,7 @@ fn last_run(paths: &Paths) -> Result<Option<LastRun>> {
 }
 
 pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
-    if !(args.probe.timeout.is_finite() && args.probe.timeout > 0.0 && args.probe.timeout <= 600.0)
-    {
-        return Err(
-            Error::usage(format!("--timeout {} is out of range", args.probe.timeout))
-                .with_hint("give seconds between 0 and 600, e.g. --timeout 5"),
-        );
-    }
+    let budget = args.probe.budget()?;
     let paths = Paths::from_env()?;
     let config_path = paths.config_toml();
     let cfg = config::load(&config_path)?;
@@ -252,7 +245,7 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
         host: args.host.host.clone(),
         model: Some(cfg.model.name.clone()),
         server: Some(cfg.server.kind),
-        budget: Duration::from_secs_f64(args.probe.timeout),
+        budget,
         service_probes: std::env::var_os("CCLOCAL_DOCTOR_NO_SERVICE_PROBES").is_none(),
         measure: false,
     };

@@ -21,9 +21,8 @@ pub struct AliasArgs {
     /// Take the marked block out of the rc file again (undoable with `cclocal undo`).
     #[arg(long, conflicts_with = "write")]
     pub remove: bool,
-    /// With --write or --remove: show the change as a diff and write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub apply: super::args::WriteArgs,
     /// With --write or --remove: print a machine-readable summary (JSON) on stdout.
     #[arg(long)]
     pub json: bool,
@@ -73,11 +72,11 @@ pub fn run(args: &AliasArgs, _verbose: bool) -> Result<i32> {
         }
     };
     let rc = shell.rc_file(&paths);
-    let _session = if args.dry_run {
+    let _session = if args.apply.dry_run {
         None
     } else {
         let s = Session::begin(&paths, true)?;
-        s.report();
+        super::output::say_recovered(&s);
         Some(s)
     };
     // One read of the rc file: the edit and apply's baseline come from the same bytes.
@@ -101,14 +100,14 @@ pub fn run(args: &AliasArgs, _verbose: bool) -> Result<i32> {
     let json = |run: Option<&crate::setup::manifest::Manifest>, applied: bool| {
         serde_json::json!({
             "command": if args.remove { "alias --remove" } else { "alias --write" },
-            "dry_run": args.dry_run,
+            "dry_run": args.apply.dry_run,
             "applied": applied,
             "run_id": run.map(|m| m.id.clone()),
             "changes": plan.to_json(run.map(|m| (runs.as_path(), m))),
             "notes": plan.notes,
         })
     };
-    if args.dry_run {
+    if args.apply.dry_run {
         if args.json {
             println!(
                 "{}",

@@ -40,6 +40,7 @@ pub const OLD_SPELLINGS: &[(&str, &str)] = &[
     ("--kv-cache-type", "--kv-type"),
     ("--kv", "--kv-type"),
     ("--flash-attention", "--flash-attn"),
+    ("--rounds", "--turns"),
 ];
 
 /// One warning per old spelling used in `argv` (before a `--`), naming the current flag.
@@ -163,6 +164,212 @@ pub struct MemoryArgs {
     pub mac_ram: Option<u64>,
 }
 
+/// The KV cache and flash attention (`plan`, `setup`, `bench`): lists, so `plan` and
+/// `bench` compare several (`--kv-type f16,q8_0`); `setup` configures one. No default of
+/// their own: the planner chooses (`bench` measures f16 with flash attention on).
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct KvArgs {
+    /// KV cache type: f16, q8_0, q4_0, bf16, f32, q4_1, q5_0, q5_1, iq4_nl (plan and bench:
+    /// repeatable or comma-separated, to compare; setup takes one). Default: the planner's
+    /// choice (bench: f16).
+    #[arg(long, value_name = KV_TYPE, value_parser = kv_types(), value_delimiter = ',', alias = "kv-cache-type", alias = "kv")]
+    pub kv_type: Vec<crate::kv::KvType>,
+    /// Flash attention: on or off (bench: on,off compares both). Default: on.
+    #[arg(long, value_name = ON_OFF, value_parser = on_off(), value_delimiter = ',', alias = "flash-attention")]
+    pub flash_attn: Vec<bool>,
+}
+
+impl KvArgs {
+    /// The one KV cache type a command that configures one takes (`setup`); none given:
+    /// `None` (the planner's).
+    pub fn one_kv_type(&self) -> crate::error::Result<Option<crate::kv::KvType>> {
+        one("--kv-type", &self.kv_type, |k| k.name().to_string())
+    }
+
+    /// The one flash attention switch (`plan`, `setup`); none given: `None`.
+    pub fn one_flash_attn(&self) -> crate::error::Result<Option<bool>> {
+        one("--flash-attn", &self.flash_attn, |f| {
+            if *f { "on" } else { "off" }.to_string()
+        })
+    }
+}
+
+/// The single value of a list flag (the last of equal ones), or a usage error naming them.
+fn one<T: Clone + PartialEq>(
+    flag: &str,
+    v: &[T],
+    name: impl Fn(&T) -> String,
+) -> crate::error::Result<Option<T>> {
+    let mut distinct: Vec<&T> = Vec::new();
+    for x in v {
+        if !distinct.contains(&x) {
+            distinct.push(x);
+        }
+    }
+    match distinct.as_slice() {
+        [] => Ok(None),
+        [x] => Ok(Some((*x).clone())),
+        many => Err(crate::error::Error::usage(format!(
+            "{flag} takes one value here, not {}",
+            many.iter().map(|x| name(x)).collect::<Vec<_>>().join(",")
+        ))
+        .with_hint(format!(
+            "pick one; `cclocal plan` and `cclocal bench` compare several with {flag}"
+        ))),
+    }
+}
+
+/// The Claude Code session a turn is priced for (`bench`, `logs --what-if`): the same
+/// flags, defaults and rule for `--turn-new` (`predict::default_turn_new`).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct TurnArgs {
+    /// Round trips (Claude Code turns) in a session (bench: default 20; logs --what-if: a
+    /// synthetic session of N round trips instead of a log).
+    #[arg(long, value_name = "N", value_parser = rounds)]
+    pub turns: Option<u32>,
+    /// The old name of --turns (a warning says so when it is used).
+    #[arg(long, value_name = "N", hide = true, conflicts_with = "turns", value_parser = rounds)]
+    pub rounds: Option<u32>,
+    /// Tokens in the conversation when a turn starts (default: bench: the longest prompt;
+    /// logs --what-if: 15000).
+    #[arg(long, value_name = TOKENS, value_parser = ctx)]
+    pub turn_context: Option<u64>,
+    /// Tokens a turn adds (tool results, your message); default: a quarter of the turn
+    /// context, at most 2000 (`predict::default_turn_new`).
+    #[arg(long, value_name = TOKENS, value_parser = tokens)]
+    pub turn_new: Option<u64>,
+    /// Tokens the model writes per turn (logs --what-if: when the log does not say).
+    #[arg(long, value_name = TOKENS, value_parser = tokens, default_value_t = 300)]
+    pub turn_output: u64,
+}
+
+impl Default for TurnArgs {
+    fn default() -> Self {
+        TurnArgs {
+            turns: None,
+            rounds: None,
+            turn_context: None,
+            turn_new: None,
+            turn_output: 300,
+        }
+    }
+}
+
+impl TurnArgs {
+    /// `--turns`, or its old spelling `--rounds`.
+    pub fn turns(&self) -> Option<u32> {
+        self.turns.or(self.rounds)
+    }
+
+    /// The turn to price: the flags, else `context` and `turns`, and `--turn-new`'s one rule.
+    pub fn model(&self, context: u64, turns: u32) -> crate::runtime::bench::TurnModel {
+        let context_tokens = self.turn_context.unwrap_or(context);
+        crate::runtime::bench::TurnModel {
+            context_tokens,
+            new_tokens: self
+                .turn_new
+                .unwrap_or_else(|| crate::predict::default_turn_new(context_tokens)),
+            output_tokens: self.turn_output,
+            rounds: self.turns().unwrap_or(turns),
+        }
+    }
+}
+
+/// The server a command talks to (`--host`): one parser and one resolution order for
+/// every command (`cclocal --help`).
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct HostArgs {
+    /// The server (a URL, HOST, HOST:PORT or :PORT; without a port, the default port of
+    /// its kind, else 11434). Default: Claude Code's ANTHROPIC_BASE_URL, then config.toml's
+    /// server, then OLLAMA_HOST, then 127.0.0.1 (the order of every command, `cclocal
+    /// --help`). bench: measure this server through its API instead of the embedded llama.cpp.
+    #[arg(long, value_name = URL, value_parser = host)]
+    pub host: Option<String>,
+}
+
+/// The model a server serves (`--model`: `doctor`, `setup`, `bench --host`).
+#[derive(clap::Args, Debug, Default, Clone)]
+pub struct ModelArgs {
+    /// The model the server serves: doctor checks it (default: ANTHROPIC_MODEL or the
+    /// settings' model), setup configures it, bench --host measures it (default: the one
+    /// the server serves or has loaded).
+    #[arg(long, value_name = MODEL)]
+    pub model: Option<String>,
+}
+
+/// The micro-batch of a llama.cpp context (`plan`, `bench`).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct UbatchArgs {
+    /// Physical batch size (n_ubatch, llama-server's and llama-bench's -ub); bench caps it
+    /// at each batch size.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub ubatch: u32,
+}
+
+/// The server's kind (`--server`: `doctor`, `setup`).
+#[derive(clap::Args, Debug, Default, Clone, Copy)]
+pub struct ServerArgs {
+    /// The server's kind: ollama, llama-server, lmstudio, vllm, vllm-mlx, omlx, mlx-lm,
+    /// unknown (setup configures the first five). doctor: skips detecting it; setup: the
+    /// server to configure (default: the previous setup's, else ollama).
+    #[arg(long, value_name = KIND, value_parser = server_kinds())]
+    pub server: Option<crate::server::ServerKind>,
+}
+
+/// The Claude Code version to plan for (`plan`, `setup`).
+#[derive(clap::Args, Debug, Default, Clone, Copy)]
+pub struct ClaudeVersionArgs {
+    /// Claude Code version to compute settings for (default: the installed one, else
+    /// config.toml's, else the newest known; the order of every command, `cclocal --help`).
+    #[arg(long, value_name = VERSION, value_parser = claude_version)]
+    pub claude_version: Option<crate::claude::Version>,
+}
+
+/// Live checks of the server (`doctor`, `status`).
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct ProbeArgs {
+    /// Do not contact the server; check local files only.
+    #[arg(long)]
+    pub offline: bool,
+    /// Total time budget in seconds for all probes.
+    #[arg(long, value_name = "SECONDS", value_parser = seconds, default_value_t = 2.8)]
+    pub timeout: f64,
+}
+
+impl ProbeArgs {
+    /// The probes' time budget: `--timeout`, at most 600 s (a probe waits no longer).
+    pub fn budget(&self) -> crate::error::Result<std::time::Duration> {
+        let t = self.timeout;
+        if !(t.is_finite() && t > 0.0 && t <= 600.0) {
+            return Err(
+                crate::error::Error::usage(format!("--timeout {t} is out of range"))
+                    .with_hint("give seconds between 0 and 600, e.g. --timeout 5"),
+            );
+        }
+        Ok(std::time::Duration::from_secs_f64(t))
+    }
+}
+
+/// The exit code of a report with findings (`doctor`, `status`, `logs`).
+#[derive(clap::Args, Debug, Default, Clone, Copy)]
+pub struct StrictArgs {
+    /// Exit 1 on warnings too (e.g. a drifted setting).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+/// Commands that write files (`setup`, `alias`, `undo`).
+#[derive(clap::Args, Debug, Default, Clone, Copy)]
+pub struct WriteArgs {
+    /// Show what would change (a diff) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply without asking (every answer comes from flags and defaults). alias and undo
+    /// never ask, so there it changes nothing; scripts may pass it to every command.
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
 /// The server kinds `--server` completes (aliases such as `lms` parse too).
 const SERVER_KIND_NAMES: &[&str] = &[
     "ollama",
@@ -179,15 +386,6 @@ const SERVER_KIND_NAMES: &[&str] = &[
 pub fn server_kinds() -> Named<crate::server::ServerKind> {
     Named {
         names: SERVER_KIND_NAMES,
-        parse: server_kind,
-    }
-}
-
-/// `setup --server`: [`server_kind`], completing the kinds setup configures (the others
-/// parse, and setup says it does not configure them).
-pub fn setup_server_kinds() -> Named<crate::server::ServerKind> {
-    Named {
-        names: &["ollama", "llama-server", "lmstudio", "vllm", "vllm-mlx"],
         parse: server_kind,
     }
 }
@@ -363,6 +561,11 @@ mod tests {
         assert_eq!(w.len(), 2, "{w:?}");
         assert!(w[0].contains("--kv-type") && w[0].contains("--kv-cache-type"));
         assert!(old_spelling_warnings(&["setup", "--kv-type", "q8_0"]).is_empty());
+        let w = old_spelling_warnings(&["bench", "--host", "x", "--rounds=3"]);
+        assert_eq!(
+            w,
+            ["--rounds is an old spelling of --turns; use --turns (the old one will go)"]
+        );
     }
 
     #[test]

@@ -6,28 +6,34 @@ use crate::error::{Error, Result};
 use crate::memory::parse_cache_type;
 use crate::model::load_model;
 use crate::runtime::bench::{
-    default_prompts, BenchConfig, BenchReport, TurnModel, CLAUDE_TIMEOUT_S,
+    default_prompts, BenchConfig, BenchReport, TurnCost, CLAUDE_TIMEOUT_S,
 };
 use std::path::PathBuf;
 
+/// A session's round trips when `--turns` does not say.
+pub const DEFAULT_TURNS: u32 = 20;
+
 #[derive(clap::Args, Debug)]
+#[command(
+    mut_arg("model", |a| a.requires("host")),
+    mut_arg("ubatch", |a| a.conflicts_with("host")),
+    mut_arg("kv_type", |a| a.conflicts_with("host")),
+    mut_arg("flash_attn", |a| a.conflicts_with("host"))
+)]
 pub struct BenchArgs {
     /// A .gguf file or an Ollama model name (not with --host: that measures the server's
     /// model, named with --model).
-    #[arg(required_unless_present = "host", conflicts_with = "host")]
-    pub model: Option<String>,
-    /// Measure the live server at this address through its own API instead of the embedded
-    /// llama.cpp (any server kind cclocal detects; docs/bench.md).
-    #[arg(long, value_name = args::URL, value_parser = args::host)]
-    pub host: Option<String>,
-    /// With --host: the served model to measure (default: the one it serves or has loaded).
     #[arg(
-        long = "model",
-        id = "served_model",
+        id = "file",
         value_name = "MODEL",
-        requires = "host"
+        required_unless_present = "host",
+        conflicts_with = "host"
     )]
-    pub served_model: Option<String>,
+    pub file: Option<String>,
+    #[command(flatten)]
+    pub host: args::HostArgs,
+    #[command(flatten)]
+    pub served: args::ModelArgs,
     /// With --host: load the model even when that may unload another one the server holds.
     #[arg(long, requires = "host")]
     pub force: bool,
@@ -40,15 +46,11 @@ pub struct BenchArgs {
     /// Logical batch sizes (n_batch, llama-bench's -b), e.g. 512,2048.
     #[arg(long, value_delimiter = ',', default_value = "2048", value_parser = clap::value_parser!(u32).range(1..=65_536), conflicts_with = "host")]
     pub batch: Vec<u32>,
-    /// Physical batch (n_ubatch, llama-bench's -ub), capped at each batch size.
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536), conflicts_with = "host")]
-    pub ubatch: u32,
-    /// Flash attention: on, off, or on,off to compare both.
-    #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), value_delimiter = ',', default_value = "on", action = clap::ArgAction::Append, alias = "flash-attention", conflicts_with = "host")]
-    pub flash_attn: Vec<bool>,
-    /// KV cache types (repeatable, or comma-separated), e.g. f16,q8_0.
-    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_types(), value_delimiter = ',', default_value = "f16", alias = "kv", alias = "kv-cache-type", conflicts_with = "host")]
-    pub kv_type: Vec<crate::kv::KvType>,
+    #[command(flatten)]
+    pub ubatch: args::UbatchArgs,
+    // --kv-type and --flash-attn: lists to compare (default f16, flash attention on).
+    #[command(flatten)]
+    pub kv: args::KvArgs,
     /// Tokens generated after each prompt.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub decode: u32,
@@ -62,22 +64,10 @@ pub struct BenchArgs {
     /// Skip the untimed warm-up run before each setting.
     #[arg(long, conflicts_with = "host")]
     pub no_warmup: bool,
-    /// Context at the start of a Claude Code turn, for the turn cost (default: longest prompt).
-    #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
-    pub turn_context: Option<u64>,
-    /// Tokens a turn adds (tool results, your message); default: a quarter of the turn
-    /// context, at most 2000 (`predict::default_turn_new`).
-    #[arg(long, value_name = args::TOKENS, value_parser = args::tokens)]
-    pub turn_new: Option<u64>,
-    /// Tokens the model writes per turn.
-    #[arg(long, value_name = args::TOKENS, value_parser = args::tokens, default_value_t = 300)]
-    pub turn_output: u64,
-    /// Round trips (Claude Code turns) in a session.
-    #[arg(long, value_name = "N", default_value_t = 20, value_parser = args::rounds)]
-    pub turns: u32,
-    /// The old name of --turns (a note says so when it is used).
-    #[arg(long, value_name = "N", hide = true, conflicts_with = "turns", value_parser = args::rounds)]
-    pub rounds: Option<u32>,
+    // The turn a session is priced for (--turns, default 20; --turn-context, default the
+    // longest prompt).
+    #[command(flatten)]
+    pub turn: args::TurnArgs,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -123,59 +113,50 @@ pub fn not_here_hint_with(arg: &str, e: Error, ollama_here: bool) -> Error {
 pub fn config(args: &BenchArgs) -> Result<BenchConfig> {
     // args::ctx caps at 16M tokens, well inside u32.
     let ctx = u32::try_from(args.ctx).unwrap_or(u32::MAX);
-    let kv_types = args
-        .kv_type
-        .iter()
-        .map(|k| parse_cache_type(k.name()))
-        .collect::<Result<Vec<_>>>()?;
+    let kv_types = if args.kv.kv_type.is_empty() {
+        vec![crate::kv::KvType::DEFAULT]
+    } else {
+        args.kv.kv_type.clone()
+    }
+    .iter()
+    .map(|k| parse_cache_type(k.name()))
+    .collect::<Result<Vec<_>>>()?;
     let prompts = if args.prompts.is_empty() {
         default_prompts(ctx, args.decode)
     } else {
         args.prompts.clone()
     };
     let longest = prompts.iter().copied().max().unwrap_or(0) as u64;
-    let turn_context = args.turn_context.unwrap_or(longest);
     Ok(BenchConfig {
-        model: model_path(args.model.as_deref().unwrap_or_default())?,
+        model: model_path(args.file.as_deref().unwrap_or_default())?,
         ctx,
         prompts,
         batches: args.batch.clone(),
-        ubatch: args.ubatch,
-        flash_attn: args.flash_attn.iter().fold(Vec::new(), |mut v, f| {
-            if !v.contains(f) {
-                v.push(*f);
-            }
-            v
-        }),
+        ubatch: args.ubatch.ubatch,
+        flash_attn: if args.kv.flash_attn.is_empty() {
+            vec![true]
+        } else {
+            args.kv.flash_attn.iter().fold(Vec::new(), |mut v, f| {
+                if !v.contains(f) {
+                    v.push(*f);
+                }
+                v
+            })
+        },
         kv_types,
         decode_tokens: args.decode,
         threads: args.threads,
         repetitions: args.repetitions.unwrap_or(5),
         warmup: !args.no_warmup,
-        turn: TurnModel {
-            context_tokens: turn_context,
-            new_tokens: args
-                .turn_new
-                .unwrap_or_else(|| crate::predict::default_turn_new(turn_context)),
-            output_tokens: args.turn_output,
-            rounds: match args.rounds {
-                Some(n) => {
-                    eprintln!(
-                        "note: --rounds is now --turns (the same number: round trips in a session)"
-                    );
-                    n
-                }
-                None => args.turns,
-            },
-        },
+        turn: args.turn.model(longest, DEFAULT_TURNS),
     })
 }
 
 pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
-    if args.host.is_some() {
+    if args.host.host.is_some() {
         return super::bench_host::run(args, verbose);
     }
-    if args.served_model.is_some() {
+    if args.served.model.is_some() {
         return Err(Error::usage(
             "--model names the model a server serves, for --host URL; without --host pass the model as MODEL",
         ));
@@ -187,7 +168,7 @@ pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
     let saved = save(
         &report,
         &cfg.model,
-        args.model.as_deref().unwrap_or_default(),
+        args.file.as_deref().unwrap_or_default(),
     );
     if args.json {
         let text =
@@ -305,7 +286,6 @@ pub fn render(r: &BenchReport) -> String {
         );
     }
     if let Some(rec) = &r.recommended {
-        let t = &rec.turn;
         o += &format!(
             "\nFastest: -b {} -ub {}, flash attention {}, {} KV cache: {:.0} tokens/s prefill, {:.1} tokens/s decode.\n",
             rec.batch,
@@ -315,29 +295,7 @@ pub fn render(r: &BenchReport) -> String {
             rec.prefill_tokens_per_s,
             rec.decode_tokens_per_s
         );
-        o += &format!(
-            "A Claude Code turn at {} tokens of context (+{} new, {} written; rates fitted to prompts of up to {} tokens):\n",
-            t.context_tokens, t.new_tokens, t.output_tokens, t.rates_at_tokens
-        );
-        o += &format!(
-            "  cold (prompt cache missed, whole prompt re-read): {}\n",
-            secs(t.cold_turn_s)
-        );
-        o += &format!(
-            "  warm (cache kept, only the new tokens read):      {}\n",
-            secs(t.warm_turn_s)
-        );
-        o += &format!(
-            "  a session of {} round trips: {} cold every turn vs {} with a warm cache\n",
-            t.rounds,
-            secs(t.session_cold_s),
-            secs(t.session_warm_s)
-        );
-        if t.cold_exceeds_timeout {
-            o += &format!(
-                "  warning: a cold prefill takes longer than Claude Code's {CLAUDE_TIMEOUT_S:.0} s request timeout; keep the prompt cache warm (see `cclocal doctor`) or use a smaller context\n"
-            );
-        }
+        o += &render_turn(&rec.turn);
     }
     for w in &r.warnings {
         o += &format!("warning: {w}\n");
@@ -345,9 +303,70 @@ pub fn render(r: &BenchReport) -> String {
     o
 }
 
+/// The turn block both bench reports end with (the embedded one and `--host`): a Claude
+/// Code turn's cold and warm time, a session's, and what to do when a cold prefill outlasts
+/// Claude Code's request timeout.
+pub fn render_turn(t: &TurnCost) -> String {
+    let mut o = format!(
+        "A Claude Code turn at {} tokens of context (+{} new, {} written; rates fitted to prompts of up to {} tokens):\n",
+        t.context_tokens, t.new_tokens, t.output_tokens, t.rates_at_tokens
+    );
+    o += &format!(
+        "  cold (prompt cache missed, whole prompt re-read): {}\n",
+        secs(t.cold_turn_s)
+    );
+    o += &format!(
+        "  warm (cache kept, only the new tokens read):      {}\n",
+        secs(t.warm_turn_s)
+    );
+    o += &format!(
+        "  a session of {} round trips: {} cold every turn vs {} with a warm cache\n",
+        t.rounds,
+        secs(t.session_cold_s),
+        secs(t.session_warm_s)
+    );
+    if t.cold_exceeds_timeout {
+        o += &format!(
+            "  warning: at {} tokens a cold prefill takes longer than Claude Code's {CLAUDE_TIMEOUT_S:.0} s request timeout, so a turn that misses the prompt cache fails; keep the cache warm (`cclocal doctor` names what breaks it), or use a smaller context (`cclocal setup --ctx TOKENS`; price it first with --turn-context TOKENS)\n",
+            t.context_tokens
+        );
+    }
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Both bench reports end with the same turn block (it was two copies), and a cold
+    /// prefill past Claude Code's timeout says what to do about it.
+    #[test]
+    fn the_turn_block_gives_advice_past_the_timeout() {
+        let t = TurnCost {
+            context_tokens: 60_000,
+            new_tokens: 2000,
+            output_tokens: 300,
+            rounds: 20,
+            rates_at_tokens: 4096,
+            cold_turn_s: 400.0,
+            warm_turn_s: 20.0,
+            session_cold_s: 8000.0,
+            session_warm_s: 780.0,
+            cold_exceeds_timeout: true,
+        };
+        let o = render_turn(&t);
+        assert!(o.contains("a session of 20 round trips"), "{o}");
+        assert!(o.contains("at 60000 tokens a cold prefill"), "{o}");
+        assert!(
+            o.contains("--ctx TOKENS") && o.contains("--turn-context"),
+            "{o}"
+        );
+        let quiet = render_turn(&TurnCost {
+            cold_exceeds_timeout: false,
+            ..t
+        });
+        assert!(!quiet.contains("warning"), "{quiet}");
+    }
 
     /// Issue 21: an LM Studio key and an MLX id were told to `ollama pull`.
     #[test]

@@ -3,7 +3,7 @@
 
 use super::bench::BenchArgs;
 use crate::error::{Error, Result};
-use crate::runtime::bench::{default_prompts, recommend, TurnModel, CLAUDE_TIMEOUT_S};
+use crate::runtime::bench::{default_prompts, recommend};
 use crate::runtime::host_bench::{self as hb, HostConfig, HostReport, Timing, INCREMENT_TOKENS};
 use std::time::Duration;
 
@@ -73,10 +73,10 @@ pub fn file_stem(model: &str) -> String {
 }
 
 pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
-    let url = args.host.clone().unwrap_or_default();
+    let url = args.host.host.clone().unwrap_or_default();
     let cfg = HostConfig {
         url,
-        model: args.served_model.clone(),
+        model: args.served.model.clone(),
         prompts: args.prompts.clone(),
         ctx: u32::try_from(args.ctx).unwrap_or(u32::MAX),
         decode: args.decode.max(2),
@@ -89,17 +89,7 @@ pub fn run(args: &BenchArgs, verbose: bool) -> Result<i32> {
     let (measured, notes) = hb::measure(&target, &cfg, &depths, !args.json && !verbose)?;
     let runs = hb::summarize(&measured);
     let longest = runs.iter().map(|r| r.prompt_tokens).max().unwrap_or(0) as u64;
-    let turn_context = args.turn_context.unwrap_or(longest);
-    let turn = TurnModel {
-        context_tokens: turn_context,
-        new_tokens: args
-            .turn_new
-            .unwrap_or_else(|| crate::predict::default_turn_new(turn_context)),
-        output_tokens: args.turn_output,
-        // The old --rounds (bench's note about it is printed by the embedded path; here
-        // it is taken silently as the same number).
-        rounds: args.rounds.unwrap_or(args.turns),
-    };
+    let turn = args.turn.model(longest, super::bench::DEFAULT_TURNS);
     let fixed: Vec<f64> = measured.iter().map(|(_, m)| m.fixed_ms).collect();
     let mut warnings = Vec::new();
     if runs.is_empty() {
@@ -161,16 +151,6 @@ fn save(report: &HostReport) -> String {
     }
 }
 
-fn secs(s: f64) -> String {
-    if !s.is_finite() {
-        "∞".into()
-    } else if s >= 120.0 {
-        format!("{:.1} min", s / 60.0)
-    } else {
-        format!("{s:.1} s")
-    }
-}
-
 /// The human report: the embedded bench's table without its llama.cpp settings.
 pub fn render(r: &HostReport) -> String {
     let mut o = format!(
@@ -209,30 +189,7 @@ pub fn render(r: &HostReport) -> String {
         );
     }
     if let Some(rec) = &r.recommended {
-        let t = &rec.turn;
-        o += &format!(
-            "A Claude Code turn at {} tokens of context (+{} new, {} written; rates fitted to prompts of up to {} tokens):\n",
-            t.context_tokens, t.new_tokens, t.output_tokens, t.rates_at_tokens
-        );
-        o += &format!(
-            "  cold (prompt cache missed, whole prompt re-read): {}\n",
-            secs(t.cold_turn_s)
-        );
-        o += &format!(
-            "  warm (cache kept, only the new tokens read):      {}\n",
-            secs(t.warm_turn_s)
-        );
-        o += &format!(
-            "  a session of {} round trips: {} cold every turn vs {} with a warm cache\n",
-            t.rounds,
-            secs(t.session_cold_s),
-            secs(t.session_warm_s)
-        );
-        if t.cold_exceeds_timeout {
-            o += &format!(
-                "  warning: a cold prefill takes longer than Claude Code's {CLAUDE_TIMEOUT_S:.0} s request timeout\n"
-            );
-        }
+        o += &super::bench::render_turn(&rec.turn);
     }
     for n in &r.notes {
         o += &format!("note: {n}\n");

@@ -225,9 +225,9 @@ pub fn main() -> i32 {
     }
     // Commands that change files go on when their reader leaves (docs/bounded.md).
     let changes_files = match &cli.command {
-        Command::Setup(a) => !a.dry_run,
-        Command::Alias(a) => !a.dry_run,
-        Command::Undo(a) => !a.dry_run,
+        Command::Setup(a) => !a.apply.dry_run,
+        Command::Alias(a) => !a.apply.dry_run,
+        Command::Undo(a) => !a.apply.dry_run,
         _ => false,
     };
     let held = changes_files.then(output::keep_going_if_closed);

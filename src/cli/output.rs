@@ -167,6 +167,13 @@ pub fn is_closed_pipe(e: &crate::error::Error) -> bool {
     e.io_kind == Some(std::io::ErrorKind::BrokenPipe)
 }
 
+/// Prints what a journal session recovered from an interrupted run (to stderr).
+pub fn say_recovered(s: &crate::setup::journal::Session) {
+    for m in &s.recovered {
+        eprintln!("{m}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,31 +22,21 @@ pub struct PlanArgs {
     /// trained context, plus the fitted value.
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx, value_delimiter = ',')]
     pub ctx: Vec<u64>,
-    /// KV cache type (repeatable, or comma-separated): f16, q8_0, q4_0, bf16, f32, q4_1,
-    /// q5_0, q5_1, iq4_nl.
-    #[arg(long, value_name = args::KV_TYPE, value_parser = args::kv_types(), value_delimiter = ',', alias = "kv-cache-type", alias = "kv")]
-    pub kv_type: Vec<crate::kv::KvType>,
+    #[command(flatten)]
+    pub kv: args::KvArgs,
     /// Parallel sequences (llama-server -np / OLLAMA_NUM_PARALLEL).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub parallel: u32,
-    /// Micro-batch size (n_ubatch).
-    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=65536))]
-    pub ubatch: u32,
-    /// Flash attention.
-    #[arg(long, value_name = args::ON_OFF, value_parser = args::on_off(), default_value = "on", action = clap::ArgAction::Set, alias = "flash-attention")]
-    pub flash_attn: bool,
+    #[command(flatten)]
+    pub ubatch: args::UbatchArgs,
     #[command(flatten)]
     pub budget: args::MemoryArgs,
-    /// Claude Code version to compute settings for (default: the installed one, else
-    /// config.toml's, else the newest known; the order of every command, `cclocal --help`).
-    #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
-    pub claude_version: Option<Version>,
-    /// The Ollama server to describe a model from when it is not in the local store (a URL
-    /// or HOST[:PORT]; default: ANTHROPIC_BASE_URL, then config.toml's server, then
-    /// $OLLAMA_HOST, then http://127.0.0.1:11434, the order of every command). An LM Studio or
-    /// vLLM server here gets its own start line (`lms load …`, `vllm serve …`).
-    #[arg(long, value_name = args::URL, value_parser = args::host)]
-    pub host: Option<String>,
+    #[command(flatten)]
+    pub claude: args::ClaudeVersionArgs,
+    // The server to describe the model from when it is not in the local store (an
+    // Ollama server's /api/show); an LM Studio or vLLM server there gets its own start line.
+    #[command(flatten)]
+    pub host: args::HostArgs,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
@@ -94,7 +84,7 @@ impl Plan {
 /// (`crate::server::resolve`: `--host`, `ANTHROPIC_BASE_URL`, config.toml, `OLLAMA_HOST`,
 /// Ollama's default address).
 fn server_url(args: &PlanArgs) -> Result<(Option<String>, &'static str)> {
-    let (url, shown, source) = crate::setup::resolve::server(args.host.as_deref(), None, None);
+    let (url, shown, source) = crate::setup::resolve::server(args.host.host.as_deref(), None, None);
     let url = url.map_err(|e| {
         let mut err =
             Error::new(e.kind, format!("{}: {}", source.name(), e.message)).with_subject(shown);
@@ -113,7 +103,7 @@ fn describe(args: &PlanArgs, server: Option<&str>) -> Result<(String, crate::mod
             Ok(d) => return Ok((m.clone(), d)),
             Err(e) => e,
         };
-        return match args.host.as_deref() {
+        return match args.host.host.as_deref() {
             Some(host) => match from_served(host, Some(m)) {
                 Ok(found) => Ok(found),
                 Err(served_err) => Err(not_plannable(host, m, err, served_err)),
@@ -121,7 +111,7 @@ fn describe(args: &PlanArgs, server: Option<&str>) -> Result<(String, crate::mod
             None => Err(err),
         };
     }
-    let host = args.host.as_deref().ok_or_else(|| {
+    let host = args.host.host.as_deref().ok_or_else(|| {
         Error::usage("no model given")
             .with_hint("pass MODEL (a .gguf file or an Ollama name), or --host URL to plan what that server serves")
     })?;
@@ -202,7 +192,7 @@ fn from_served(host: &str, model: Option<&str>) -> Result<(String, crate::model:
 /// Studio, vLLM), with its address; `None` for Ollama, llama-server, or no answer.
 fn backend_at(args: &PlanArgs) -> Option<(crate::server::ServerKind, crate::server::ServerUrl)> {
     use crate::server::ServerKind;
-    let host = args.host.as_deref()?;
+    let host = args.host.host.as_deref()?;
     let url = crate::server::ServerUrl::parse_for(host, None)
         .ok()?
         .reachable();
@@ -257,7 +247,7 @@ pub fn compute(
         .as_ref()
         .filter(|(k, _)| *k == crate::server::ServerKind::LmStudio)
         .map(|(_, u)| u.clone());
-    let mut kv_type: Vec<String> = args.kv_type.iter().map(|k| k.name().into()).collect();
+    let mut kv_type: Vec<String> = args.kv.kv_type.iter().map(|k| k.name().into()).collect();
     let (model_name, described) = match (&lmstudio, &args.model) {
         (Some(u), Some(m)) => {
             let model_arg = if std::path::Path::new(m).is_file() {
@@ -287,8 +277,8 @@ pub fn compute(
     let budget = detect_budget(args.budget.memory, args.budget.mac_ram);
     let mut params = CacheParams::new(0);
     params.n_seq = args.parallel;
-    params.n_ubatch = args.ubatch;
-    params.flash_attn = args.flash_attn;
+    params.n_ubatch = args.ubatch.ubatch;
+    params.flash_attn = args.kv.one_flash_attn()?.unwrap_or(true);
 
     // The context to serve: the one named, the largest named one that fits, or the
     // largest that fits.
@@ -341,7 +331,8 @@ pub fn compute(
         }
         _ => Vec::new(),
     };
-    let (claude_version, source) = crate::setup::resolve::claude_version(args.claude_version)?;
+    let (claude_version, source) =
+        crate::setup::resolve::claude_version(args.claude.claude_version)?;
     let claude_version_source = source.name();
     // Each sequence (server slot) gets n_ctx / n_seq tokens.
     let claude = planned
@@ -696,7 +687,7 @@ pub fn to_text(plan: &Plan) -> String {
 
 pub fn run(args: &PlanArgs, _verbose: bool) -> Result<i32> {
     crate::runtime::set_verbose(_verbose);
-    if let Some(h) = &args.host {
+    if let Some(h) = &args.host.host {
         // A server that never answers is named as timed out (not "not in the Ollama store").
         crate::server::check_answers(h, None, crate::server::ANSWER_TIMEOUT)?;
     }
@@ -767,7 +758,7 @@ fn vllm(
     );
     let context = serve.context;
     let line = serve.line.clone();
-    let (version, source) = crate::setup::resolve::claude_version(args.claude_version)?;
+    let (version, source) = crate::setup::resolve::claude_version(args.claude.claude_version)?;
     let version_source = source.name();
     let advice = planner::advise_version(version, context, &model);
     let notes = serve.notes.clone();

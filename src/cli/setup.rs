@@ -13,47 +13,31 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(clap::Args, Debug, Default)]
+#[command(after_help = SETUP_HELP)]
 pub struct SetupArgs {
-    /// The server to configure: ollama (default: the previous setup's, else ollama),
-    /// llama-server (--model is the GGUF file it serves), lmstudio (--model is the LM
-    /// Studio model key), vllm or vllm-mlx (--model is what the server serves, and the name
-    /// Claude Code sends).
-    #[arg(long, value_name = args::KIND, value_parser = args::setup_server_kinds())]
-    pub server: Option<crate::server::ServerKind>,
     /// The llama-server binary (default: `llama-server` on PATH).
     #[arg(long, value_name = "PATH")]
     pub llama_server: Option<PathBuf>,
-    /// The server Claude Code talks to: a URL or HOST[:PORT]. Default: the order of every
-    /// command (`cclocal --help`): ANTHROPIC_BASE_URL, then the previous setup's, then
-    /// $OLLAMA_HOST, then http://127.0.0.1:11434 (llama-server: http://127.0.0.1:8080, where
-    /// setup makes it listen).
-    #[arg(long, value_name = args::URL, value_parser = args::host)]
-    pub host: Option<String>,
-    /// The model Claude Code uses for every tier (main, subagents, background); with
-    /// `--server llama-server`, the GGUF file the server loads.
-    #[arg(long, value_name = args::MODEL)]
-    pub model: Option<String>,
+    #[command(flatten)]
+    pub server: args::ServerArgs,
+    #[command(flatten)]
+    pub host: args::HostArgs,
+    #[command(flatten)]
+    pub model: args::ModelArgs,
     /// Context length to configure, in tokens (32768 or 32K). Default: the largest that
     /// fits (the planner).
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
     pub ctx: Option<u64>,
-    /// KV cache type: f16, q8_0 or q4_0 (default: the planner's choice, see `cclocal plan`);
-    /// llama-server also takes f32, bf16, q4_1, iq4_nl, q5_0, q5_1.
-    #[arg(long = "kv-type", value_name = args::KV_TYPE, value_parser = args::kv_types(), alias = "kv-cache-type", alias = "kv")]
-    pub kv_type: Option<crate::kv::KvType>,
-    /// Flash attention on or off (default on; a quantized KV cache needs it).
-    #[arg(long = "flash-attn", value_name = args::ON_OFF, value_parser = args::on_off(), alias = "flash-attention")]
-    pub flash_attn: Option<bool>,
+    #[command(flatten)]
+    pub kv: args::KvArgs,
     /// How long Ollama keeps the model loaded: a Go duration (30m, 2h, -1 = forever).
     #[arg(long, value_name = "DURATION")]
     pub keep_alive: Option<String>,
     /// File name of the launcher in ~/.local/bin (default claude-local).
     #[arg(long, value_name = "NAME")]
     pub launcher_name: Option<String>,
-    /// Plan the Claude Code settings for this version (default: the installed one, else
-    /// config.toml's, else the newest known).
-    #[arg(long, value_name = args::VERSION, value_parser = args::claude_version)]
-    pub claude_version: Option<crate::claude::Version>,
+    #[command(flatten)]
+    pub claude: args::ClaudeVersionArgs,
     /// Render the server files for this OS (default: this machine's).
     #[arg(long, value_enum)]
     pub target: Option<TargetOs>,
@@ -73,16 +57,12 @@ pub struct SetupArgs {
     pub auth_token_file: Option<PathBuf>,
     #[command(flatten)]
     pub budget: args::MemoryArgs,
-    /// Show the changes as unified diffs and write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub apply: args::WriteArgs,
     /// Print a machine-readable summary (JSON) of the planned or applied changes on stdout
     /// (the usual report goes to stderr).
     #[arg(long)]
     pub json: bool,
-    /// Apply without asking (every answer comes from flags and defaults).
-    #[arg(short, long)]
-    pub yes: bool,
     /// Write even when the server does not have the model or the context does not fit.
     #[arg(long)]
     pub force: bool,
@@ -99,20 +79,37 @@ pub struct SetupArgs {
     pub system_root: Option<PathBuf>,
 }
 
+/// What setup's shared flags mean for each server kind (their help is every command's).
+const SETUP_HELP: &str = "\
+Per server kind (--server; default: the previous setup's, else ollama):
+  ollama        --model is the Ollama model Claude Code uses for every tier
+  llama-server  --model is the GGUF file the server loads; --host defaults to
+                http://127.0.0.1:8080, where setup makes it listen
+  lmstudio      --model is the LM Studio model key (`lms ls`)
+  vllm, vllm-mlx --model is what the server serves, and the name Claude Code sends
+--kv-type and --flash-attn take one value here (default: the planner's, see `cclocal plan`;
+a quantized KV cache needs flash attention).";
+
+/// Prints what the planner says on the way (`flow::Note`), to stderr as every report line
+/// before the plan.
+fn print_note(n: flow::Note) {
+    crate::teprintln!("{n}");
+}
+
 impl SetupArgs {
     /// The flags as the library takes them.
-    fn request(&self) -> Request {
-        Request {
-            server: self.server,
+    fn request(&self) -> Result<Request> {
+        Ok(Request {
+            server: self.server.server,
             llama_server: self.llama_server.clone(),
-            host: self.host.clone(),
-            model: self.model.clone(),
+            host: self.host.host.clone(),
+            model: self.model.model.clone(),
             ctx: self.ctx,
-            kv_type: self.kv_type.map(|k| k.name().to_string()),
-            flash_attn: self.flash_attn,
+            kv_type: self.kv.one_kv_type()?.map(|k| k.name().to_string()),
+            flash_attn: self.kv.one_flash_attn()?,
             keep_alive: self.keep_alive.clone(),
             launcher_name: self.launcher_name.clone(),
-            claude_version: self.claude_version,
+            claude_version: self.claude.claude_version,
             target: self.target,
             only: self.only.clone(),
             skip: self.skip.clone(),
@@ -120,14 +117,14 @@ impl SetupArgs {
             auth_token_file: self.auth_token_file.clone(),
             memory: self.budget.memory,
             mac_ram: self.budget.mac_ram,
-            dry_run: self.dry_run,
+            dry_run: self.apply.dry_run,
             json: self.json,
-            yes: self.yes,
+            yes: self.apply.yes,
             force: self.force,
             warm: self.warm,
             no_verify: self.no_verify,
             system_root: self.system_root.clone(),
-        }
+        })
     }
 }
 
@@ -172,12 +169,12 @@ type Report<'a> = dyn Fn(&crate::setup::Built, Option<&crate::setup::manifest::M
 pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     // Every question setup asks the server shares one budget, as the doctor's probes do.
     crate::setup::server_api::share_budget(crate::setup::server_api::SETUP_NET_BUDGET);
-    let req = args.request();
+    let req = args.request()?;
     let llama = match flow::route(&req)? {
         flow::Route::Backend(k) => return run_backend(args, &req, k, verbose),
         flow::Route::Local { llama } => llama,
     };
-    let mut l = flow::plan_local(&req, llama)?;
+    let mut l = flow::plan_local(&req, llama, &mut print_note)?;
     let (ch, rec) = (&l.ch, &l.rec);
     say!(args.json,
         "cclocal setup: {} on {}, context {} tokens, Claude Code {} (effective window {}, compacts at {})",
@@ -196,11 +193,11 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
     let json = |built: &crate::setup::Built,
                 run: Option<&crate::setup::manifest::Manifest>,
                 applied: bool| {
-        let mut v = json_report(args.dry_run, &runs, built, run, applied);
+        let mut v = json_report(args.apply.dry_run, &runs, built, run, applied);
         v["turn_time"] = serde_json::json!(turn_time);
         v
     };
-    if args.dry_run {
+    if args.apply.dry_run {
         if args.json {
             println!(
                 "{}",
@@ -231,7 +228,7 @@ pub fn run(args: &SetupArgs, verbose: bool) -> Result<i32> {
         }
         return Ok(0);
     }
-    if !args.yes {
+    if !args.apply.yes {
         let (flag, note) = flow::token_flag(&l.token_from, &ch.auth_token);
         let mut hint = format!(
             "review with --dry-run, then run: {}{flag}",
@@ -283,7 +280,7 @@ fn apply_local(
     // Under the lock: a second run waits for the first, an interrupted earlier run is
     // finished first, and the plan is made again on what the files hold now.
     let session = crate::setup::journal::Session::begin(&l.paths, true)?;
-    session.report();
+    super::output::say_recovered(&session);
     l.replan()?;
     let run = apply(
         &l.built.plan,
@@ -363,7 +360,7 @@ fn run_backend(
     kind: crate::server::ServerKind,
     verbose: bool,
 ) -> Result<i32> {
-    let mut b = flow::plan_backend(req, kind)?;
+    let mut b = flow::plan_backend(req, kind, &mut print_note)?;
     let (ch, rec, json) = (&b.ch, &b.rec, args.json);
     say!(json,
         "cclocal setup: {} on {} ({}), context {} tokens, Claude Code {} (effective window {}, compacts at {})",
@@ -375,8 +372,8 @@ fn run_backend(
     let report =
         |built: &crate::setup::Built,
          run: Option<&crate::setup::manifest::Manifest>,
-         applied: bool| json_report(args.dry_run, &runs, built, run, applied);
-    if args.dry_run {
+         applied: bool| json_report(args.apply.dry_run, &runs, built, run, applied);
+    if args.apply.dry_run {
         if !json {
             crate::tprint!("{}", b.built.plan.diff());
             crate::tprintln!("dry run: nothing was written");
@@ -389,7 +386,7 @@ fn run_backend(
         print_report(json, report(&b.built, None, false));
         return Ok(0);
     }
-    if !args.yes {
+    if !args.apply.yes {
         let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
         let hint = "review with --dry-run, then add --yes".to_string();
         if let Some(code) = confirm(json, interactive, verbose, &b.built, hint)? {
@@ -413,7 +410,7 @@ fn apply_backend(json: bool, b: &mut flow::Backend, report: &Report<'_>) -> Resu
     // one is taken back, old runs are pruned, and the plan is made again on what the files
     // hold now.
     let session = crate::setup::journal::Session::begin(&b.paths, true)?;
-    session.report();
+    super::output::say_recovered(&session);
     b.built = b.make()?;
     let run = apply(
         &b.built.plan,
@@ -560,7 +557,7 @@ pub fn serve_root_part(args: &SetupArgs, request: &[u8]) -> Result<i32> {
     }
     let sys = Paths::system(&root);
     let session = crate::setup::journal::Session::begin(&sys, true)?;
-    session.report();
+    super::output::say_recovered(&session);
     let mut plan = Plan::default();
     plan.push(FileChange::write(
         &dropin,

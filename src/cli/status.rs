@@ -9,34 +9,26 @@
 use super::args;
 use crate::doctor::facts::{ContextSource, Facts};
 use crate::doctor::{self, HostEnv, Options};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::findings::{exit_code, Finding, Severity};
 use crate::paths::Paths;
 use crate::setup::config::{self, SetupConfig};
 use crate::setup::manifest::{format_time, list_runs, Manifest};
 use serde::Serialize;
 use serde_json::json;
-use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
 pub struct StatusArgs {
-    /// Check this server instead (default: the order of every command, `cclocal --help`:
-    /// Claude Code's ANTHROPIC_BASE_URL, which the launcher sets, then config.toml's).
-    #[arg(long, value_name = args::URL, value_parser = args::host)]
-    pub host: Option<String>,
     /// Print JSON: {"configured", "config_path", "last_run", "compared", "not_compared",
     /// "findings"}.
     #[arg(long)]
     pub json: bool,
-    /// Exit 1 on warnings too (e.g. a drifted setting).
-    #[arg(long)]
-    pub strict: bool,
-    /// Do not contact the server; show the configuration and its files only.
-    #[arg(long)]
-    pub offline: bool,
-    /// Total time budget in seconds for all probes.
-    #[arg(long, value_name = "SECONDS", value_parser = args::seconds, default_value_t = 2.8)]
-    pub timeout: f64,
+    #[command(flatten)]
+    pub host: args::HostArgs,
+    #[command(flatten)]
+    pub strict: args::StrictArgs,
+    #[command(flatten)]
+    pub probe: args::ProbeArgs,
 }
 
 /// The doctor's findings that say whether the configuration still holds.
@@ -211,12 +203,7 @@ fn last_run(paths: &Paths) -> Result<Option<LastRun>> {
 }
 
 pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
-        return Err(
-            Error::usage(format!("--timeout {} is out of range", args.timeout))
-                .with_hint("give seconds between 0 and 600, e.g. --timeout 5"),
-        );
-    }
+    let budget = args.probe.budget()?;
     let paths = Paths::from_env()?;
     let config_path = paths.config_toml();
     let cfg = config::load(&config_path)?;
@@ -247,17 +234,17 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
                 )
             );
         }
-        return Ok(exit_code(&findings, args.strict));
+        return Ok(exit_code(&findings, args.strict.strict));
     };
     let opts = Options {
-        offline: args.offline,
+        offline: args.probe.offline,
         server_only: false,
         // The one order every command uses (`crate::server::resolve`): with no --host, the
         // server Claude Code is pointed at, else the configured one.
-        host: args.host.clone(),
+        host: args.host.host.clone(),
         model: Some(cfg.model.name.clone()),
         server: Some(cfg.server.kind),
-        budget: Duration::from_secs_f64(args.timeout),
+        budget,
         service_probes: std::env::var_os("CCLOCAL_DOCTOR_NO_SERVICE_PROBES").is_none(),
         measure: false,
     };
@@ -293,7 +280,7 @@ pub fn run(args: &StatusArgs, _verbose: bool) -> Result<i32> {
             )
         );
     }
-    Ok(exit_code(&findings, args.strict))
+    Ok(exit_code(&findings, args.strict.strict))
 }
 
 /// The server settings setup configured for this kind of server, for people: Ollama has a

@@ -17,9 +17,8 @@ pub struct UndoArgs {
     /// them (those later edits are lost). Never needed for ~/.claude.json or rc files.
     #[arg(long)]
     pub force: bool,
-    /// Show what undo would change and write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub apply: super::args::WriteArgs,
     /// Print a machine-readable summary (JSON) on stdout.
     #[arg(long)]
     pub json: bool,
@@ -155,13 +154,13 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
         return list(&paths, args.json);
     }
     // Under the lock: no other run writes meanwhile, and an interrupted one is finished.
-    let session = if args.dry_run {
+    let session = if args.apply.dry_run {
         None
     } else {
         Some(Session::begin(&paths, false)?)
     };
     if let Some(s) = &session {
-        s.report();
+        super::output::say_recovered(s);
     }
     let say = |s: String| {
         if args.json {
@@ -218,7 +217,7 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
     let json = |applied: bool| {
         serde_json::json!({
             "command": "undo",
-            "dry_run": args.dry_run,
+            "dry_run": args.apply.dry_run,
             "applied": applied,
             "run_id": m.id,
             "run_command": m.command,
@@ -226,7 +225,7 @@ pub fn run(args: &UndoArgs, _verbose: bool) -> Result<i32> {
             "skipped": up.skipped.iter().map(|(p, why)| serde_json::json!({"path": p.display().to_string(), "reason": why})).collect::<Vec<_>>(),
         })
     };
-    if args.dry_run {
+    if args.apply.dry_run {
         if args.json {
             println!(
                 "{}",

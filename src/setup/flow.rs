@@ -58,6 +58,31 @@ pub enum Route {
     Backend(crate::server::ServerKind),
 }
 
+/// A line setup has to say while it plans: the library hands it to the caller (the CLI
+/// prints it, to stderr), in order, and prints nothing itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Note {
+    /// `note: …`
+    Note(String),
+    /// `warning: …`
+    Warning(String),
+    /// `warning (--force): …`: what `--force` went past.
+    Forced(String),
+    /// What the planner chose (`planned context: …`), as it stands.
+    Planned(String),
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Note::Note(t) => write!(f, "note: {t}"),
+            Note::Warning(t) => write!(f, "warning: {t}"),
+            Note::Forced(t) => write!(f, "warning (--force): {t}"),
+            Note::Planned(t) => f.write_str(t),
+        }
+    }
+}
+
 /// `--server`, else the kind the previous setup configured, else Ollama; a kind setup does
 /// not configure is a usage error.
 pub fn route(req: &Request) -> Result<Route> {
@@ -112,92 +137,33 @@ pub struct Local {
 
 /// Plans an Ollama (`llama: false`) or llama-server setup: the server and model, the
 /// wizard's answers on a terminal, the context and KV cache type, the token and the files.
-pub fn plan_local(req: &Request, llama: bool) -> Result<Local> {
+/// What setup has to say on the way (notes, warnings, the planned context) goes to `say`,
+/// in order; the library prints nothing.
+pub fn plan_local(req: &Request, llama: bool, say: &mut dyn FnMut(Note)) -> Result<Local> {
     let paths = Paths::from_env()?;
     let prev = config::load(&paths.config_toml())?;
     let interactive = !req.yes
         && !req.dry_run
         && std::io::stdin().is_terminal()
         && std::io::stderr().is_terminal();
-    use crate::server::ServerKind;
     let kind = if llama {
-        ServerKind::LlamaServer
+        crate::server::ServerKind::LlamaServer
     } else {
-        ServerKind::Ollama
+        crate::server::ServerKind::Ollama
     };
     // The previous run's server settings count only for the same kind of server.
     let prev_same = prev.as_ref().filter(|p| p.server.kind == kind);
     let budget = budget(req, prev_same);
-    let mut d = draft(req, prev_same)?;
-    if llama && req.host.is_none() && prev_same.is_none() {
-        d.server = format!("http://127.0.0.1:{}", llama_server::DEFAULT_PORT);
-    }
-    let drafted = d.clone();
-    if interactive && !llama {
-        wizard::ask(&mut d, &budget)?;
-    }
-    let chosen = chosen(req, prev_same, &d, &drafted);
-    let (server_url, remote) = if llama {
-        normalize_server_port(&d.server, llama_server::DEFAULT_PORT)?
-    } else {
-        normalize_server(&d.server)?
-    };
-    if !llama {
-        // A server that takes the connection and never answers is named as timed out, not
-        // read as "no such model" after every probe waited out its own timeout.
-        crate::server::check_answers(&server_url, None, crate::server::ANSWER_TIMEOUT)?;
-    }
+    let (d, chosen) = local_draft(req, prev_same, llama, interactive, &budget, say)?;
+    let (server_url, remote) = local_server(&d.server, llama)?;
     let target = req.target.unwrap_or_else(TargetOs::this);
-    let ls = if llama {
-        if req.warm {
-            return Err(Error::usage(
-                "--warm is for Ollama: llama-server loads its model when it starts",
-            ));
-        }
-        Some(llama_server_choices(
-            req,
-            prev_same,
-            &paths,
-            !remote && target == TargetOs::this(),
-        )?)
-    } else {
-        None
-    };
-    let model = match &ls {
-        Some(ls) => llama_server::default_alias(&ls.model_path),
-        None => d.model.clone().ok_or_else(|| {
-            Error::usage("no model given")
-                .with_hint("pass --model NAME (for example --model qwen3-coder:30b)")
-        })?,
-    };
+    let ls = local_llama_server(req, prev_same, &paths, llama, remote, target)?;
+    let model = local_model(req, &d, ls.as_ref(), &server_url, say)?;
     // What the planner reads: the GGUF file for llama-server (setup starts the server, so
     // there is none to ask), else the model name (its file here, or the server's /api/show).
     let (model_ref, show_from) = match &ls {
         Some(ls) => (ls.model_path.display().to_string(), None),
         None => (model.clone(), Some(server_url.as_str())),
-    };
-    if !llama {
-        let installed = crate::setup::server_api::list_models(&server_url, Duration::from_secs(3));
-        match &installed {
-            Ok(list) => check_model_on_server(&model, list, req.force)?,
-            Err(_) => crate::teprintln!(
-                "note: {server_url} did not list its models, so cclocal could not check that it has {model}"
-            ),
-        }
-    }
-    let known_context = match &ls {
-        Some(ls) => req.ctx.or_else(|| {
-            prev_same
-                .filter(|p| {
-                    p.llama_server.as_ref().map(|l| l.model_path.as_str()) == ls.model_path.to_str()
-                        && req
-                            .kv_type
-                            .as_ref()
-                            .map_or(true, |k| Some(k) == p.server.kv_cache_type.as_ref())
-                })
-                .map(|p| p.model.context)
-        }),
-        None => d.context,
     };
     let budget_known = !remote || chosen.memory_bytes.is_some();
     let (context, kv_cache_type, trained) = context_and_kv(
@@ -205,20 +171,13 @@ pub fn plan_local(req: &Request, llama: bool) -> Result<Local> {
         &d,
         &budget,
         (&model_ref, show_from),
-        known_context,
+        known_context(req, prev_same, ls.as_ref(), &d),
         budget_known,
+        say,
     )?;
     let (claude_version, _) = crate::setup::resolve::claude_version(req.claude_version)?;
-    let (token, token_from) = auth_token(
-        req,
-        if llama {
-            crate::server::ServerKind::LlamaServer
-        } else {
-            crate::server::ServerKind::Ollama
-        },
-        &paths,
-        &launcher_name(req, prev.as_ref()),
-    )?;
+    let launcher = launcher_name(req, prev.as_ref());
+    let (token, token_from) = auth_token(req, kind, &paths, &launcher)?;
     let ch = Choices {
         server_url,
         remote,
@@ -227,8 +186,8 @@ pub fn plan_local(req: &Request, llama: bool) -> Result<Local> {
         kv_cache_type,
         flash_attention: d.flash_attention,
         keep_alive: d.keep_alive.clone(),
-        launcher_name: launcher_name(req, prev.as_ref()),
-        auth_token: token.clone(),
+        launcher_name: launcher,
+        auth_token: token,
         claude_version,
         target,
         parts: d.parts.clone(),
@@ -236,6 +195,123 @@ pub fn plan_local(req: &Request, llama: bool) -> Result<Local> {
         chosen,
     };
     ch.validate()?;
+    local_plan(req, paths, llama, interactive, ch, trained, token_from)
+}
+
+/// The draft from flags and the previous setup, the wizard's answers on a terminal
+/// (Ollama), and what the user chose of it.
+fn local_draft(
+    req: &Request,
+    prev_same: Option<&SetupConfig>,
+    llama: bool,
+    interactive: bool,
+    budget: &crate::memory::Budget,
+    say: &mut dyn FnMut(Note),
+) -> Result<(Draft, config::Chosen)> {
+    let mut d = draft(req, prev_same, say)?;
+    if llama && req.host.is_none() && prev_same.is_none() {
+        d.server = format!("http://127.0.0.1:{}", llama_server::DEFAULT_PORT);
+    }
+    let drafted = d.clone();
+    if interactive && !llama {
+        wizard::ask(&mut d, budget)?;
+    }
+    let chosen = chosen(req, prev_same, &d, &drafted);
+    Ok((d, chosen))
+}
+
+/// The server's URL and whether it is another machine; an Ollama server that takes the
+/// connection and never answers is named as timed out, not read as "no such model" after
+/// every probe waited out its own timeout.
+fn local_server(server: &str, llama: bool) -> Result<(String, bool)> {
+    if llama {
+        return normalize_server_port(server, llama_server::DEFAULT_PORT);
+    }
+    let (url, remote) = normalize_server(server)?;
+    crate::server::check_answers(&url, None, crate::server::ANSWER_TIMEOUT)?;
+    Ok((url, remote))
+}
+
+/// llama-server's binary, model and settings (`None` for Ollama).
+fn local_llama_server(
+    req: &Request,
+    prev_same: Option<&SetupConfig>,
+    paths: &Paths,
+    llama: bool,
+    remote: bool,
+    target: TargetOs,
+) -> Result<Option<LlamaServer>> {
+    if !llama {
+        return Ok(None);
+    }
+    if req.warm {
+        return Err(Error::usage(
+            "--warm is for Ollama: llama-server loads its model when it starts",
+        ));
+    }
+    llama_server_choices(req, prev_same, paths, !remote && target == TargetOs::this()).map(Some)
+}
+
+/// The model Claude Code uses: llama-server's alias of its GGUF, else `--model` or the
+/// draft's, checked against the Ollama server's list when it gives one.
+fn local_model(
+    req: &Request,
+    d: &Draft,
+    ls: Option<&LlamaServer>,
+    server_url: &str,
+    say: &mut dyn FnMut(Note),
+) -> Result<String> {
+    if let Some(ls) = ls {
+        return Ok(llama_server::default_alias(&ls.model_path));
+    }
+    let model = d.model.clone().ok_or_else(|| {
+        Error::usage("no model given")
+            .with_hint("pass --model NAME (for example --model qwen3-coder:30b)")
+    })?;
+    match crate::setup::server_api::list_models(server_url, Duration::from_secs(3)) {
+        Ok(list) => check_model_on_server(&model, &list, req.force)?,
+        Err(_) => say(Note::Note(format!(
+            "{server_url} did not list its models, so cclocal could not check that it has {model}"
+        ))),
+    }
+    Ok(model)
+}
+
+/// The context already known: `--ctx`, or for llama-server the previous setup's for the
+/// same GGUF and cache type; for Ollama the draft's (flag or remembered choice).
+fn known_context(
+    req: &Request,
+    prev_same: Option<&SetupConfig>,
+    ls: Option<&LlamaServer>,
+    d: &Draft,
+) -> Option<u64> {
+    let Some(ls) = ls else {
+        return d.context;
+    };
+    req.ctx.or_else(|| {
+        prev_same
+            .filter(|p| {
+                p.llama_server.as_ref().map(|l| l.model_path.as_str()) == ls.model_path.to_str()
+                    && req
+                        .kv_type
+                        .as_ref()
+                        .map_or(true, |k| Some(k) == p.server.kv_cache_type.as_ref())
+            })
+            .map(|p| p.model.context)
+    })
+}
+
+/// The plan of files for the choices, where the system drop-in goes, and Claude Code's
+/// settings.
+fn local_plan(
+    req: &Request,
+    paths: Paths,
+    llama: bool,
+    interactive: bool,
+    ch: Choices,
+    trained: Option<u64>,
+    token_from: TokenFrom,
+) -> Result<Local> {
     let delegated = crate::privilege::root_does_system_part();
     let host = local_host(req, &paths, &ch, delegated);
     let mut built = build_plan(&paths, &ch, &host)?;
@@ -396,127 +472,135 @@ fn context_and_kv(
     (model_ref, show_from): (&str, Option<&str>),
     known_context: Option<u64>,
     budget_known: bool,
+    say: &mut dyn FnMut(Note),
 ) -> Result<(u64, String, Option<u64>)> {
-    let model_ref = model_ref.to_string();
-    let mut trained = None;
-    let (context, kv_cache_type) = match known_context {
-        None => {
-            if !budget_known {
-                return Err(Error::usage("the server is another machine, so its memory is unknown here")
-                    .with_hint("pass --ctx TOKENS, or --memory SIZE (the server's memory) to let cclocal plan it"));
-            }
-            let m = describe_model(&model_ref, show_from).map_err(|e| {
-                Error::usage(format!("cannot plan the context: {}", e.message))
-                    .with_subject(e.subject.unwrap_or_else(|| model_ref.clone()))
-                    .with_hint("pass --ctx TOKENS, or make the model readable here (a .gguf path or the Ollama store)")
-            })?;
-            trained = Some(m.desc.context_length);
-            let p = planned(
-                &m.desc,
-                d.kv_cache_type.as_deref(),
-                d.flash_attention,
-                budget,
-                None,
-            )?;
-            let (c, kv) = decide(&p, &m.desc, budget)?;
-            let total = p.choice().map(|c| c.row.total_bytes).unwrap_or(0);
-            crate::teprintln!(
-                "planned context: {c} tokens, KV cache {kv} ({} of {} budget; {} from {})",
-                crate::units::human(total),
-                crate::units::human(budget.bytes),
-                m.desc.name,
-                m.from
-            );
-            (c, kv)
+    let Some(c) = known_context else {
+        if !budget_known {
+            return Err(Error::usage(
+                "the server is another machine, so its memory is unknown here",
+            )
+            .with_hint(
+                "pass --ctx TOKENS, or --memory SIZE (the server's memory) to let cclocal plan it",
+            ));
         }
-        Some(c) => {
-            let described = if budget_known {
-                match describe_model(&model_ref, show_from) {
-                    Ok(m) => Some(m),
-                    // The KV cache type is chosen from the model: a model file here that
-                    // cannot be read does not silently change it (docs/planner.md); a
-                    // model that is not on this machine gets the unknown-budget type, said
-                    // below.
-                    Err(e)
-                        if d.kv_cache_type.is_none()
-                            && !req.force
-                            && (std::path::Path::new(&model_ref).is_file()
-                                || matches!(
-                                    e.kind,
-                                    crate::error::ErrorKind::Io | crate::error::ErrorKind::Parse
-                                )) =>
-                    {
-                        return Err(Error::new(
-                            e.kind,
-                            format!(
-                                "cannot read the model to choose its KV cache type: {}",
-                                e.message
-                            ),
-                        )
-                        .with_subject(model_ref.clone())
-                        .with_hint(
-                            "make the model readable here (a .gguf path or the Ollama store), \
-                             or choose the cache yourself with --kv-type TYPE (f16 is always safe)",
-                        ));
-                    }
-                    Err(e) => {
-                        crate::teprintln!(
-                            "warning: cannot read the model here ({}), so the KV cache type is {} (choose it with --kv-type)",
-                            e.message,
-                            d.kv_cache_type.clone().unwrap_or_else(|| {
-                                crate::planner::unknown_budget_kv_type(d.flash_attention)
-                                    .name()
-                                    .into()
-                            })
-                        );
-                        None
-                    }
-                }
-            } else {
-                None
-            };
-            match described {
-                Some(m) => {
-                    trained = Some(m.desc.context_length);
-                    let p = planned(
-                        &m.desc,
-                        d.kv_cache_type.as_deref(),
-                        d.flash_attention,
-                        budget,
-                        Some(c),
-                    )?;
-                    for w in &p.warnings {
-                        crate::teprintln!("warning: {w}");
-                    }
-                    // The planner's context: the one rounding rule plan prints with.
-                    match decide(&p, &m.desc, budget) {
-                        Ok(ckv) => ckv,
-                        Err(e) if req.force => {
-                            crate::teprintln!("warning (--force): {}", e.message);
-                            (
-                                crate::planner::served_context(c),
-                                d.kv_cache_type.clone().unwrap_or_else(|| {
-                                    crate::planner::unknown_budget_kv_type(d.flash_attention)
-                                        .name()
-                                        .into()
-                                }),
-                            )
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                None => (
-                    crate::planner::served_context(c),
-                    d.kv_cache_type.clone().unwrap_or_else(|| {
-                        crate::planner::unknown_budget_kv_type(d.flash_attention)
-                            .name()
-                            .into()
-                    }),
-                ),
-            }
-        }
+        return largest_context(d, budget, (model_ref, show_from), say);
     };
-    Ok((context, kv_cache_type, trained))
+    let described = if budget_known {
+        describe_for_kv(req, d, (model_ref, show_from), say)?
+    } else {
+        None
+    };
+    let Some(m) = described else {
+        return Ok((crate::planner::served_context(c), fallback_kv(d), None));
+    };
+    let trained = Some(m.desc.context_length);
+    let p = planned(
+        &m.desc,
+        d.kv_cache_type.as_deref(),
+        d.flash_attention,
+        budget,
+        Some(c),
+    )?;
+    for w in &p.warnings {
+        say(Note::Warning(w.clone()));
+    }
+    // The planner's context: the one rounding rule plan prints with.
+    let (context, kv) = match decide(&p, &m.desc, budget) {
+        Ok(ckv) => ckv,
+        Err(e) if req.force => {
+            say(Note::Forced(e.message));
+            (crate::planner::served_context(c), fallback_kv(d))
+        }
+        Err(e) => return Err(e),
+    };
+    Ok((context, kv, trained))
+}
+
+/// The KV cache type when the model cannot be planned: `--kv-type` (or a remembered
+/// choice), else the planner's type for an unknown budget.
+fn fallback_kv(d: &Draft) -> String {
+    d.kv_cache_type.clone().unwrap_or_else(|| {
+        crate::planner::unknown_budget_kv_type(d.flash_attention)
+            .name()
+            .into()
+    })
+}
+
+/// No context given: the planner's largest that fits the budget, said as a
+/// [`Note::Planned`].
+fn largest_context(
+    d: &Draft,
+    budget: &crate::memory::Budget,
+    (model_ref, show_from): (&str, Option<&str>),
+    say: &mut dyn FnMut(Note),
+) -> Result<(u64, String, Option<u64>)> {
+    let m = describe_model(model_ref, show_from).map_err(|e| {
+        Error::usage(format!("cannot plan the context: {}", e.message))
+            .with_subject(e.subject.unwrap_or_else(|| model_ref.to_string()))
+            .with_hint("pass --ctx TOKENS, or make the model readable here (a .gguf path or the Ollama store)")
+    })?;
+    let p = planned(
+        &m.desc,
+        d.kv_cache_type.as_deref(),
+        d.flash_attention,
+        budget,
+        None,
+    )?;
+    let (c, kv) = decide(&p, &m.desc, budget)?;
+    let total = p.choice().map(|c| c.row.total_bytes).unwrap_or(0);
+    say(Note::Planned(format!(
+        "planned context: {c} tokens, KV cache {kv} ({} of {} budget; {} from {})",
+        crate::units::human(total),
+        crate::units::human(budget.bytes),
+        m.desc.name,
+        m.from
+    )));
+    Ok((c, kv, Some(m.desc.context_length)))
+}
+
+/// The model read to choose the KV cache type for a given context. A model file here that
+/// cannot be read does not silently change the type (docs/planner.md): an error, unless
+/// `--kv-type` or `--force` says what to do; a model that is not on this machine gets the
+/// unknown-budget type, with a warning.
+fn describe_for_kv(
+    req: &Request,
+    d: &Draft,
+    (model_ref, show_from): (&str, Option<&str>),
+    say: &mut dyn FnMut(Note),
+) -> Result<Option<crate::model::Described>> {
+    match describe_model(model_ref, show_from) {
+        Ok(m) => Ok(Some(m)),
+        Err(e)
+            if d.kv_cache_type.is_none()
+                && !req.force
+                && (std::path::Path::new(model_ref).is_file()
+                    || matches!(
+                        e.kind,
+                        crate::error::ErrorKind::Io | crate::error::ErrorKind::Parse
+                    )) =>
+        {
+            Err(Error::new(
+                e.kind,
+                format!(
+                    "cannot read the model to choose its KV cache type: {}",
+                    e.message
+                ),
+            )
+            .with_subject(model_ref.to_string())
+            .with_hint(
+                "make the model readable here (a .gguf path or the Ollama store), \
+                 or choose the cache yourself with --kv-type TYPE (f16 is always safe)",
+            ))
+        }
+        Err(e) => {
+            say(Note::Warning(format!(
+                "cannot read the model here ({}), so the KV cache type is {} (choose it with --kv-type)",
+                e.message,
+                fallback_kv(d)
+            )));
+            Ok(None)
+        }
+    }
 }
 
 /// An LM Studio, vLLM or vllm-mlx setup, planned: the launcher's choices, the server's start
@@ -542,37 +626,17 @@ pub struct Backend {
 /// Plans `cclocal setup --server lmstudio|vllm|vllm-mlx`: the Claude Code launcher and
 /// settings for the server, and the server's own start script (`lms load … --context-length
 /// N`, or the `vllm serve` line) in cclocal's server folder; nothing of the server's own
-/// files is written (docs/servers.md "Setup for LM Studio and vLLM").
-pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Backend> {
-    use crate::server::lmstudio::serve as lmstudio;
-    use crate::server::{ServerKind, ServerUrl};
+/// files is written (docs/servers.md "Setup for LM Studio and vLLM"). What setup has to say
+/// on the way goes to `say`.
+pub fn plan_backend(
+    req: &Request,
+    kind: crate::server::ServerKind,
+    say: &mut dyn FnMut(Note),
+) -> Result<Backend> {
     let paths = Paths::from_env()?;
     let prev = config::load(&paths.config_toml())?.filter(|p| p.server.kind == kind);
-    let (url, shown, source) = crate::setup::resolve::server(
-        req.host.as_deref(),
-        Some(kind),
-        Some(prev.as_ref().map(|p| p.server.url.as_str())),
-    );
-    note_source(source, &shown);
-    let url: ServerUrl = url.map_err(|e| {
-        let mut err =
-            Error::new(e.kind, format!("{}: {}", source.name(), e.message)).with_subject(shown);
-        err.hint = e.hint;
-        err
-    })?;
-    let (server_url, remote) = normalize_server(&url.to_url())?;
-    crate::server::check_answers(&server_url, Some(kind), crate::server::ANSWER_TIMEOUT)?;
-    let model = req
-        .model
-        .clone()
-        .or_else(|| prev.as_ref().map(|p| p.model.name.clone()))
-        .ok_or_else(|| {
-            Error::usage("no model given").with_hint(match kind {
-                ServerKind::LmStudio => "pass --model KEY, LM Studio's model key (`lms ls` lists them), e.g. qwen/qwen3-coder-30b",
-                _ => "pass --model MODEL, what vLLM serves (a Hugging Face repo id), e.g. Qwen/Qwen3-Coder-30B-A3B-Instruct",
-            })
-        })?;
-    crate::setup::choices::check_model(&model)?;
+    let (url, server_url, remote) = backend_server(req, kind, prev.as_ref(), say)?;
+    let model = backend_model(req, kind, prev.as_ref())?;
     let budget = budget(req, prev.as_ref());
     // What the running server says about the model (format, served names), when it answers.
     let served = crate::server::served_model(
@@ -588,44 +652,24 @@ pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Ba
         .as_ref()
         .filter(|p| p.model.name == model && p.chose(true).context)
         .map(|p| p.model.context);
-    // vLLM loads the model from its `root` (a folder or repo id), vllm-mlx from its command
-    // line's model, not from the served name.
-    let served_path = served.as_ref().and_then(|s| s.model_path.clone());
-    let serve = matches!(kind, ServerKind::Vllm | ServerKind::VllmMlx).then(|| {
-        crate::planner::serve_line(
-            kind,
-            served_path.as_deref().unwrap_or(&model),
-            &model,
-            req.ctx.or(remembered),
-            served.as_ref().and_then(|s| s.context),
-            &url,
-        )
-    });
-    if let Some(s) = &serve {
-        for n in &s.notes {
-            crate::teprintln!("note: {n}");
+    let serve = backend_serve(
+        req.ctx.or(remembered),
+        kind,
+        &model,
+        served.as_ref(),
+        &url,
+        say,
+    );
+    let context = match (&serve, req.ctx.or(remembered)) {
+        (Some(s), _) => s.context,
+        (None, Some(c)) => c,
+        (None, None) => {
+            lmstudio_context(&paths, kind, &model, served.as_ref(), remote, &budget, say)?
         }
-    }
-    let context = match (req.ctx.or(remembered), kind) {
-        (_, ServerKind::Vllm | ServerKind::VllmMlx) => {
-            serve.as_ref().map(|s| s.context).unwrap_or_default()
-        }
-        (Some(c), _) => c,
-        (None, _) => lmstudio_context(&paths, kind, &model, served.as_ref(), remote, &budget)?,
     };
-    if let Some(s) = &served {
-        if matches!(kind, ServerKind::Vllm | ServerKind::VllmMlx)
-            && !crate::server::same_model(&s.name, &model)
-        {
-            crate::teprintln!(
-                "note: the running {} serves {:?}; restart it with the line below",
-                kind.label(),
-                s.name
-            );
-        }
-    }
     let (claude_version, _) = crate::setup::resolve::claude_version(req.claude_version)?;
     let parts = parts_to_write(req, prev.as_ref());
+    let launcher = launcher_name(req, prev.as_ref());
     let ch = Choices {
         server_url: server_url.clone(),
         remote,
@@ -637,8 +681,8 @@ pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Ba
             .into(),
         flash_attention: true,
         keep_alive: crate::planner::DEFAULT_KEEP_ALIVE.into(),
-        launcher_name: launcher_name(req, prev.as_ref()),
-        auth_token: auth_token(req, kind, &paths, &launcher_name(req, prev.as_ref()))?.0,
+        auth_token: auth_token(req, kind, &paths, &launcher)?.0,
+        launcher_name: launcher,
         claude_version,
         target: req.target.unwrap_or_else(TargetOs::this),
         parts: parts
@@ -650,6 +694,106 @@ pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Ba
         chosen: backend_chosen(req, prev.as_ref(), &model, remembered),
     };
     ch.validate()?;
+    backend_plan(paths, kind, ch, parts, serve, &url, &budget)
+}
+
+/// The server's address (the one order, `crate::server::resolve`), normalized, and checked
+/// to answer: the address, its URL, and whether it is another machine.
+fn backend_server(
+    req: &Request,
+    kind: crate::server::ServerKind,
+    prev: Option<&SetupConfig>,
+    say: &mut dyn FnMut(Note),
+) -> Result<(crate::server::ServerUrl, String, bool)> {
+    let (url, shown, source) = crate::setup::resolve::server(
+        req.host.as_deref(),
+        Some(kind),
+        Some(prev.map(|p| p.server.url.as_str())),
+    );
+    if let Some(n) = note_source(source, &shown) {
+        say(n);
+    }
+    let url = url.map_err(|e| {
+        let mut err =
+            Error::new(e.kind, format!("{}: {}", source.name(), e.message)).with_subject(shown);
+        err.hint = e.hint;
+        err
+    })?;
+    let (server_url, remote) = normalize_server(&url.to_url())?;
+    crate::server::check_answers(&server_url, Some(kind), crate::server::ANSWER_TIMEOUT)?;
+    Ok((url, server_url, remote))
+}
+
+/// `--model`, else the previous setup's; checked.
+fn backend_model(
+    req: &Request,
+    kind: crate::server::ServerKind,
+    prev: Option<&SetupConfig>,
+) -> Result<String> {
+    let model = req
+        .model
+        .clone()
+        .or_else(|| prev.map(|p| p.model.name.clone()))
+        .ok_or_else(|| {
+            Error::usage("no model given").with_hint(match kind {
+                crate::server::ServerKind::LmStudio => "pass --model KEY, LM Studio's model key (`lms ls` lists them), e.g. qwen/qwen3-coder-30b",
+                _ => "pass --model MODEL, what vLLM serves (a Hugging Face repo id), e.g. Qwen/Qwen3-Coder-30B-A3B-Instruct",
+            })
+        })?;
+    crate::setup::choices::check_model(&model)?;
+    Ok(model)
+}
+
+/// vLLM's and vllm-mlx's serve line (`None` for LM Studio), with its notes, and a note when
+/// the running server serves another model.
+fn backend_serve(
+    wanted: Option<u64>,
+    kind: crate::server::ServerKind,
+    model: &str,
+    served: Option<&crate::server::ServedModel>,
+    url: &crate::server::ServerUrl,
+    say: &mut dyn FnMut(Note),
+) -> Option<crate::planner::ServeLine> {
+    use crate::server::ServerKind;
+    if !matches!(kind, ServerKind::Vllm | ServerKind::VllmMlx) {
+        return None;
+    }
+    // vLLM loads the model from its `root` (a folder or repo id), vllm-mlx from its command
+    // line's model, not from the served name.
+    let served_path = served.and_then(|s| s.model_path.clone());
+    let serve = crate::planner::serve_line(
+        kind,
+        served_path.as_deref().unwrap_or(model),
+        model,
+        wanted,
+        served.and_then(|s| s.context),
+        url,
+    );
+    for n in &serve.notes {
+        say(Note::Note(n.clone()));
+    }
+    if let Some(s) = served.filter(|s| !crate::server::same_model(&s.name, model)) {
+        say(Note::Note(format!(
+            "the running {} serves {:?}; restart it with the line below",
+            kind.label(),
+            s.name
+        )));
+    }
+    Some(serve)
+}
+
+/// The backend's start script (vLLM's serve line, or LM Studio's `lms load`), the plan of
+/// files and Claude Code's settings.
+fn backend_plan(
+    paths: Paths,
+    kind: crate::server::ServerKind,
+    ch: Choices,
+    parts: Vec<Part>,
+    serve: Option<crate::planner::ServeLine>,
+    url: &crate::server::ServerUrl,
+    budget: &crate::memory::Budget,
+) -> Result<Backend> {
+    use crate::server::lmstudio::serve as lmstudio;
     let host = Host {
         os: TargetOs::this(),
         is_root: false,
@@ -661,12 +805,11 @@ pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Ba
     // The plan is made twice: once to show, and again under the lock (on what the files
     // hold then), as for every server kind.
     let (script, bytes, start_line) = match serve {
-        // vLLM and vllm-mlx: the serve line.
         Some(s) => (paths.server_dir().join(s.script_name), s.script, s.line),
         None => {
             let s = lmstudio::LmStudioStart {
-                key: model.clone(),
-                context,
+                key: ch.model.clone(),
+                context: ch.context,
                 port: url.port,
                 gpu: budget.gpu || ch.target == TargetOs::Macos,
             };
@@ -688,7 +831,7 @@ pub fn plan_backend(req: &Request, kind: crate::server::ServerKind) -> Result<Ba
     Ok(Backend {
         paths,
         kind,
-        remote,
+        remote: ch.remote,
         ch,
         host,
         parts,
@@ -785,6 +928,7 @@ fn lmstudio_context(
     served: Option<&crate::server::ServedModel>,
     remote: bool,
     budget: &crate::memory::Budget,
+    say: &mut dyn FnMut(Note),
 ) -> Result<u64> {
     use crate::server::lmstudio::serve as lmstudio;
     let mlx = served.and_then(|s| s.format.clone()).filter(|f| f == "mlx");
@@ -803,17 +947,21 @@ fn lmstudio_context(
     let kv = crate::planner::kinds::planned_kv_type(kind).map(|t| t.name());
     let p = planned(&m.desc, kv, true, budget, None)?;
     let (c, kv) = decide(&p, &m.desc, budget)?;
-    crate::teprintln!(
+    say(Note::Planned(format!(
         "planned context: {c} tokens for {} ({kv} KV cache, {}'s default; {})",
         model,
         kind.label(),
         gguf.display()
-    );
+    )));
     Ok(c)
 }
 
 /// Fills the draft from flags, then the previous configuration, then defaults.
-pub fn draft(req: &Request, prev: Option<&SetupConfig>) -> Result<Draft> {
+pub fn draft(
+    req: &Request,
+    prev: Option<&SetupConfig>,
+    say: &mut dyn FnMut(Note),
+) -> Result<Draft> {
     // The one order every command uses (`crate::server::resolve`); the previous setup's
     // server is config.toml's.
     let (url, shown, source) = crate::setup::resolve::server(
@@ -821,7 +969,9 @@ pub fn draft(req: &Request, prev: Option<&SetupConfig>) -> Result<Draft> {
         req.server,
         Some(prev.map(|p| p.server.url.as_str())),
     );
-    note_source(source, &shown);
+    if let Some(n) = note_source(source, &shown) {
+        say(n);
+    }
     let server = match url {
         Ok(u) => normalize_server(&u.to_url())?.0,
         Err(e) => {
@@ -873,17 +1023,17 @@ pub fn draft(req: &Request, prev: Option<&SetupConfig>) -> Result<Draft> {
     })
 }
 
-/// Says where the server's address came from when the environment chose it (the one
-/// order, `crate::server::resolve`), so a shell's `ANTHROPIC_BASE_URL` or `OLLAMA_HOST` is
-/// never a silent choice; `--host` overrides it.
-pub fn note_source(source: crate::server::resolve::Source, shown: &str) {
+/// Where the server's address came from when the environment chose it (the one order,
+/// `crate::server::resolve`), so a shell's `ANTHROPIC_BASE_URL` or `OLLAMA_HOST` is never a
+/// silent choice; `--host` overrides it.
+pub fn note_source(source: crate::server::resolve::Source, shown: &str) -> Option<Note> {
     use crate::server::resolve::Source;
-    if matches!(source, Source::AnthropicBaseUrl | Source::OllamaHost) {
-        crate::teprintln!(
-            "note: the server is {shown}, from ${} (pass --host to choose another)",
+    matches!(source, Source::AnthropicBaseUrl | Source::OllamaHost).then(|| {
+        Note::Note(format!(
+            "the server is {shown}, from ${} (pass --host to choose another)",
             source.name()
-        );
-    }
+        ))
+    })
 }
 
 /// What the user chose in this run (flags, the wizard's changed answers) or chose before
@@ -1215,6 +1365,35 @@ pub fn turn_quote(paths: &Paths, ch: &Choices) -> (Option<crate::predict::quote:
     (q, line)
 }
 
+/// llama-server's GGUF: on this machine a model file that exists, made absolute; for
+/// another host an absolute path (it cannot be checked from here).
+fn llama_model_path(model_path: PathBuf, here: bool) -> Result<PathBuf> {
+    if here {
+        if !model_path.is_file() {
+            return Err(Error::not_found("the model file does not exist")
+                .with_subject(model_path.display().to_string())
+                .with_hint("pass --model PATH.gguf, the GGUF file llama-server serves"));
+        }
+        // llama-server is handed this file: it must be a model, not any readable file.
+        crate::gguf::read_header(&model_path).map_err(|e| {
+            Error::new(
+                e.kind,
+                format!("--model is not a GGUF model file: {}", e.message),
+            )
+            .with_subject(model_path.display().to_string())
+            .with_hint("pass --model PATH.gguf, the GGUF file llama-server serves")
+        })?;
+        std::path::absolute(&model_path).map_err(|e| Error::io(&model_path, "resolve", e))
+    } else if model_path.is_absolute() {
+        Ok(model_path)
+    } else {
+        Err(
+            Error::usage("the model path must be absolute on the server host")
+                .with_subject(model_path.display().to_string()),
+        )
+    }
+}
+
 /// The llama-server parts of the choices: the GGUF file (`--model`), the binary
 /// (`--llama-server`, the previous setup's, or PATH) and the log file. `here`: the server
 /// runs on this machine, so the files must exist here.
@@ -1233,30 +1412,7 @@ pub fn llama_server_choices(
                 .with_hint("pass --model PATH.gguf, the GGUF file llama-server serves"))
         }
     };
-    let model_path = if here {
-        if !model_path.is_file() {
-            return Err(Error::not_found("the model file does not exist")
-                .with_subject(model_path.display().to_string())
-                .with_hint("pass --model PATH.gguf, the GGUF file llama-server serves"));
-        }
-        // llama-server is handed this file: it must be a model, not any readable file.
-        crate::gguf::read_header(&model_path).map_err(|e| {
-            Error::new(
-                e.kind,
-                format!("--model is not a GGUF model file: {}", e.message),
-            )
-            .with_subject(model_path.display().to_string())
-            .with_hint("pass --model PATH.gguf, the GGUF file llama-server serves")
-        })?;
-        std::path::absolute(&model_path).map_err(|e| Error::io(&model_path, "resolve", e))?
-    } else if model_path.is_absolute() {
-        model_path
-    } else {
-        return Err(
-            Error::usage("the model path must be absolute on the server host")
-                .with_subject(model_path.display().to_string()),
-        );
-    };
+    let model_path = llama_model_path(model_path, here)?;
     let binary = match (&req.llama_server, here) {
         (Some(p), true) => {
             let b = llama_server::find_binary(Some(p), None)?;
@@ -1314,5 +1470,53 @@ impl RootRequest {
         };
         ch.validate()?;
         Ok(ch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::resolve::Source;
+
+    /// The library hands its lines to the caller, worded as setup printed them.
+    #[test]
+    fn notes_read_as_setup_printed_them() {
+        assert_eq!(Note::Note("x".into()).to_string(), "note: x");
+        assert_eq!(Note::Warning("x".into()).to_string(), "warning: x");
+        assert_eq!(
+            Note::Forced("too big".into()).to_string(),
+            "warning (--force): too big"
+        );
+        assert_eq!(
+            Note::Planned("planned context: 8192 tokens".into()).to_string(),
+            "planned context: 8192 tokens"
+        );
+        let n = note_source(Source::AnthropicBaseUrl, "http://box:11434").unwrap();
+        assert_eq!(
+            n.to_string(),
+            "note: the server is http://box:11434, from $ANTHROPIC_BASE_URL (pass --host to choose another)"
+        );
+        assert_eq!(note_source(Source::Host, "x"), None);
+        assert_eq!(note_source(Source::Config, "x"), None);
+    }
+
+    /// A model setup cannot read gets the unknown-budget KV type unless --kv-type chose.
+    #[test]
+    fn fallback_kv_is_the_choice_else_the_unknown_budget_type() {
+        let mut d = Draft {
+            server: String::new(),
+            model: None,
+            context: None,
+            kv_cache_type: Some("q4_0".into()),
+            flash_attention: true,
+            keep_alive: String::new(),
+            parts: vec![],
+        };
+        assert_eq!(fallback_kv(&d), "q4_0");
+        d.kv_cache_type = None;
+        assert_eq!(
+            fallback_kv(&d),
+            crate::planner::unknown_budget_kv_type(true).name()
+        );
     }
 }

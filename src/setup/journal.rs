@@ -78,7 +78,8 @@ pub fn pause_point(command: &str, point: &str) {
 /// A held lock on the state directory, plus what was found and done when it was taken.
 pub struct Session {
     _lock: File,
-    /// Messages about interrupted runs that were cleaned up.
+    /// Messages about what was cleaned up (interrupted runs, a link planted at the lock's
+    /// name), for the caller to show.
     pub recovered: Vec<String>,
     /// Runs pruned (beyond [`manifest::KEEP_RUNS`]).
     pub pruned: Vec<String>,
@@ -103,10 +104,12 @@ fn try_lock(f: &File) -> std::io::Result<bool> {
 
 /// Opens (or creates) the lock file without ever following a symlink at its name: a link
 /// planted there (even a dangling one) is removed and replaced by a new file made with
-/// `O_CREAT|O_EXCL`, so the lock can never create or open a file elsewhere.
-fn open_lock(lock_path: &Path) -> Result<File> {
+/// `O_CREAT|O_EXCL`, so the lock can never create or open a file elsewhere. The note says
+/// that a link was removed, for the caller to show.
+fn open_lock(lock_path: &Path) -> Result<(File, Option<String>)> {
     use std::os::unix::fs::OpenOptionsExt;
     let err = |e| Error::io(lock_path, "open the lock file", e);
+    let mut note = None;
     for _ in 0..10 {
         let opened = OpenOptions::new()
             .read(true)
@@ -120,14 +123,14 @@ fn open_lock(lock_path: &Path) -> Result<File> {
                         .with_subject(lock_path.display().to_string())
                         .with_hint("remove it; cclocal makes a new one"));
                 }
-                return Ok(f);
+                return Ok((f, note));
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                eprintln!(
+                note = Some(format!(
                     "note: {} was a symlink; cclocal's lock is its own file, so the link was removed",
                     lock_path.display()
-                );
+                ));
                 let _ = fs::remove_file(lock_path);
             }
             Err(e) => return Err(err(e)),
@@ -139,7 +142,7 @@ fn open_lock(lock_path: &Path) -> Result<File> {
             .mode(0o600)
             .open(lock_path)
         {
-            Ok(f) => return Ok(f),
+            Ok(f) => return Ok((f, note)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(err(e)),
         }
@@ -169,7 +172,7 @@ impl Session {
         let state_dir = &paths.state_dir;
         manifest::private_dir(state_dir)?;
         let lock_path = state_dir.join(LOCK_FILE);
-        let lock = open_lock(&lock_path)?;
+        let (lock, link_note) = open_lock(&lock_path)?;
         let start = Instant::now();
         let mut told = false;
         loop {
@@ -198,7 +201,7 @@ impl Session {
             recovered: Vec::new(),
             pruned: Vec::new(),
         };
-        s.recovered = recover(paths)?;
+        s.recovered = link_note.into_iter().chain(recover(paths)?).collect();
         clean_state_temps(state_dir);
         let keep = if records {
             manifest::KEEP_RUNS - 1
@@ -207,13 +210,6 @@ impl Session {
         };
         s.pruned = manifest::prune(&paths.runs_dir(), keep);
         Ok(s)
-    }
-
-    /// Prints what was recovered (to stderr).
-    pub fn report(&self) {
-        for m in &self.recovered {
-            eprintln!("{m}");
-        }
     }
 }
 

@@ -325,3 +325,171 @@ fn round_trips_are_turns() {
     assert_eq!(cclocal::predict::default_turn_new(15_000), 2000);
     assert_eq!(cclocal::predict::default_turn_new(4096), 1024);
 }
+
+/// Flags several commands take on purpose with their own definition, and why. Every other
+/// flag two commands share is one `clap::Args` group in src/cli/args.rs, flattened.
+const OWN_DEFINITIONS: &[(&str, &str)] = &[
+    (
+        "json",
+        "each command's --json help names its own JSON shape",
+    ),
+    (
+        "ctx",
+        "one parser (args::ctx) in three shapes: plan lists rows, setup configures one, bench sizes its runs",
+    ),
+    (
+        "force",
+        "a different override per command: setup writes anyway, undo restores later edits, bench --host loads a model",
+    ),
+    (
+        "timeout",
+        "doctor and status share args::ProbeArgs; verify waits for a whole Claude Code run (60 s)",
+    ),
+    (
+        "measure",
+        "plan measures every row, doctor the one context it checks",
+    ),
+    (
+        "system-root",
+        "hidden packaging flag: setup installs under it, undo --system (which it requires) takes back from under it",
+    ),
+    (
+        "verbose",
+        "global; the commands that run llama.cpp say more in its help (cli::command)",
+    ),
+];
+
+/// The `clap::Args` fields declared in a file: `(field id, line)`, leaving out flattened
+/// groups (`#[command(flatten)]`).
+fn declared_fields(text: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut in_args = false;
+    let mut attrs = String::new();
+    for (n, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if t.starts_with("#[derive(") && t.contains("clap::Args")
+            || t.contains("Parser") && t.starts_with("#[derive(")
+        {
+            in_args = true;
+            attrs.clear();
+            continue;
+        }
+        if !in_args {
+            continue;
+        }
+        if line.starts_with('}') {
+            in_args = false;
+            continue;
+        }
+        if t.starts_with("#[")
+            || t.starts_with("///")
+            || t.starts_with("//")
+            || !t.starts_with("pub ")
+        {
+            attrs.push_str(t);
+            attrs.push('\n');
+            continue;
+        }
+        let name = t
+            .trim_start_matches("pub ")
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        // A positional argument (no `long`) is no flag.
+        let flag = attrs.contains("long");
+        if flag && !attrs.contains("#[command(flatten)]") {
+            let id = attrs
+                .split("id = \"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .map_or(name, str::to_string);
+            out.push((id, n + 1));
+        }
+        attrs.clear();
+    }
+    out
+}
+
+fn cli_sources() -> Vec<(std::path::PathBuf, String)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, String)>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                out.push((p, text));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cli"),
+        &mut out,
+    );
+    out
+}
+
+/// A flag two commands share is defined once: in a group in src/cli/args.rs, flattened
+/// into each (or it is in [`OWN_DEFINITIONS`], with the reason). Its help is then the same
+/// text in every command, which this checks too.
+#[test]
+fn a_shared_flag_is_defined_once() {
+    let mut by_long: BTreeMap<String, Vec<(String, Arg)>> = BTreeMap::new();
+    for (path, cmd) in all_commands() {
+        if path == "cclocal" {
+            continue;
+        }
+        for arg in cmd.get_arguments() {
+            if let Some(long) = arg.get_long() {
+                if !matches!(long, "help" | "version") {
+                    by_long
+                        .entry(long.to_string())
+                        .or_default()
+                        .push((path.clone(), arg.clone()));
+                }
+            }
+        }
+    }
+    let sources = cli_sources();
+    let mut problems = Vec::new();
+    let mut shared = 0;
+    for (long, uses) in &by_long {
+        if uses.len() < 2 || OWN_DEFINITIONS.iter().any(|(l, _)| l == long) {
+            continue;
+        }
+        shared += 1;
+        let id = uses[0].1.get_id().as_str().to_string();
+        let defs: Vec<String> = sources
+            .iter()
+            .flat_map(|(p, text)| {
+                declared_fields(text)
+                    .into_iter()
+                    .filter(|(f, _)| *f == id)
+                    .map(move |(_, n)| format!("{}:{n}", p.display()))
+            })
+            .collect();
+        let commands: Vec<&str> = uses.iter().map(|(p, _)| p.as_str()).collect();
+        if defs.len() != 1 || !defs[0].contains("src/cli/args.rs") {
+            problems.push(format!(
+                "--{long} ({}) is defined {} time(s): {defs:?}; define it once in a group in src/cli/args.rs and flatten it",
+                commands.join(", "),
+                defs.len()
+            ));
+        }
+        let help = |a: &Arg| a.get_help().map(|h| h.to_string());
+        if let Some((p, _)) = uses.iter().find(|(_, a)| help(a) != help(&uses[0].1)) {
+            problems.push(format!(
+                "--{long} has another help in {p} than in {}",
+                uses[0].0
+            ));
+        }
+    }
+    assert!(shared >= 10, "only {shared} shared flags walked");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The scanner itself: a second definition of a grouped flag is found.
+    let twice = "#[derive(clap::Args, Debug)]\npub struct X {\n    #[arg(long)]\n    pub strict: bool,\n    #[command(flatten)]\n    pub host: args::HostArgs,\n}\n";
+    assert_eq!(declared_fields(twice), vec![("strict".to_string(), 4)]);
+}

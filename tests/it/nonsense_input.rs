@@ -479,6 +479,57 @@ fn a_server_that_never_answers_is_named_as_timed_out() {
     }
 }
 
+/// `bench --host` took the old `--rounds` silently (the embedded bench printed a note of
+/// its own): it warns once, as every old spelling does, whichever path runs.
+#[test]
+fn rounds_warns_as_an_old_spelling_on_every_bench_path() {
+    let d = tempfile::tempdir().unwrap();
+    for argv in [
+        &["bench", "--host", "127.0.0.1:9", "--rounds", "3"][..],
+        &["bench", "/nonexistent/m.gguf", "--rounds", "3"],
+    ] {
+        let o = run_in(d.path(), argv);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(
+            err.matches("--rounds is an old spelling of --turns")
+                .count(),
+            1,
+            "{argv:?}: {err}"
+        );
+        assert!(!err.contains("note: --rounds"), "{argv:?}: {err}");
+    }
+}
+
+/// `undo --yes` was a usage error while `setup --yes` is how scripts run setup: undo and
+/// alias never ask, and take it.
+#[test]
+fn undo_and_alias_take_yes() {
+    let d = tempfile::tempdir().unwrap();
+    for argv in [&["undo", "--yes", "--list"][..], &["alias", "bash", "-y"]] {
+        let o = run_in(d.path(), argv);
+        let all = text(&o);
+        assert!(o.status.success(), "{argv:?}: {all}");
+    }
+}
+
+/// setup configures one KV cache type: a list (which plan and bench compare) is a usage
+/// error naming the values, and nothing is written.
+#[test]
+fn setup_takes_one_kv_type() {
+    let d = tempfile::tempdir().unwrap();
+    let o = run_in(
+        d.path(),
+        &["setup", "--yes", "--model", "m", "--kv-type", "f16,q8_0"],
+    );
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    assert!(
+        all.contains("--kv-type takes one value here, not f16,q8_0"),
+        "{all}"
+    );
+    assert!(!d.path().join(".local").exists(), "{all}");
+}
+
 #[test]
 fn old_spellings_warn_and_hints_use_current_names() {
     let d = tempfile::tempdir().unwrap();

@@ -507,6 +507,11 @@ fn root_on_its_own_home_refuses_a_planted_journal_and_manifest() {
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     assert!(out.contains("refused to recover from"), "{out}");
+    // The library hands the note back; setup says it.
+    assert!(
+        out.contains("was a symlink; cclocal's lock is its own file"),
+        "{out}"
+    );
     assert!(!v.path("nologin").exists(), "{out}");
     assert!(std::fs::symlink_metadata(state.join("lock"))
         .unwrap()

@@ -160,7 +160,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     if let Some(p) = args.server_log.last() {
         fo.set_server_log(p, &mut ev);
     }
-    let slots_url = match &args.host {
+    let slots_url = match &args.host.host {
         Some(h) => Some(
             crate::server::ServerUrl::parse_for(h, None)?
                 .reachable()
@@ -285,5 +285,5 @@ fn summary(args: &LogsArgs, fo: &mut Follower, verbose: bool) -> Result<i32> {
             super::human::human(&analysis, &findings, &parts, args.limit, verbose)
         );
     }
-    Ok(crate::findings::exit_code(&findings, args.strict))
+    Ok(crate::findings::exit_code(&findings, args.strict.strict))
 }

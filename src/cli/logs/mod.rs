@@ -22,6 +22,9 @@ mod what_if;
 use human::human;
 
 #[derive(clap::Args, Debug)]
+#[command(
+    after_help = "--host: the server context is read live from that server, for the log's model; --server-ctx wins when both are given."
+)]
 pub struct LogsArgs {
     /// A Claude Code debug log (`claude --debug-file PATH`, or ~/.claude/debug/<session>.txt).
     #[arg(value_name = "PATH", conflicts_with = "latest")]
@@ -34,17 +37,15 @@ pub struct LogsArgs {
     /// against it.
     #[arg(long, value_name = args::TOKENS, value_parser = args::ctx)]
     pub server_ctx: Option<u64>,
-    /// Read the server context live from the server at this address (host, host:port or
-    /// URL; Ollama, llama-server, LM Studio, vLLM, …), for the log's model; --server-ctx
-    /// wins when both are given.
-    #[arg(long, value_name = args::URL, value_parser = args::host)]
-    pub host: Option<String>,
     /// Print JSON: {"requests": [...], "summary": {...}, "findings": [...]}.
     #[arg(long)]
     pub json: bool,
-    /// Exit 1 on warnings too (an error finding always exits 1).
-    #[arg(long)]
-    pub strict: bool,
+    // --host: the server context is read live from it, for the log's model (Ollama,
+    // llama-server, LM Studio, vLLM, …); --server-ctx wins when both are given.
+    #[command(flatten)]
+    pub host: args::HostArgs,
+    #[command(flatten)]
+    pub strict: args::StrictArgs,
     /// Rows in the request table and chart (the most recent ones); 0 shows all.
     #[arg(long, value_name = "N", value_parser = args::rows, default_value_t = 40)]
     pub limit: usize,
@@ -131,7 +132,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
     logs::check_debug_log(&parts, &analysis)?;
     let mut server_ctx = args.server_ctx;
     let mut extra = Vec::new();
-    if let (None, Some(host)) = (server_ctx, &args.host) {
+    if let (None, Some(host)) = (server_ctx, &args.host.host) {
         let url = crate::server::ServerUrl::parse_for(host, None)?
             .reachable()
             .to_url();
@@ -159,7 +160,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
         let joined = srv
             .as_ref()
             .and_then(|s| s.join.as_ref().map(|j| (&s.analysis, j)));
-        let session = what_if::session_from_log(&analysis, joined, args.what_if.turn_output)?;
+        let session = what_if::session_from_log(&analysis, joined, args.what_if.turn.turn_output)?;
         Some((
             what_if::compute(
                 &args.what_if,
@@ -212,7 +213,7 @@ pub fn run(args: &LogsArgs, verbose: bool) -> Result<i32> {
             crate::tprint!("{}", what_if::human(w, s));
         }
     }
-    Ok(crate::findings::exit_code(&findings, args.strict))
+    Ok(crate::findings::exit_code(&findings, args.strict.strict))
 }
 
 /// `cclocal logs --server-log FILE` with no debug log: the server's side alone.
@@ -259,7 +260,7 @@ fn server_only(args: &LogsArgs) -> Result<i32> {
             crate::tprint!("{}", what_if::human(w, session));
         }
     }
-    Ok(crate::findings::exit_code(&s.findings, args.strict))
+    Ok(crate::findings::exit_code(&s.findings, args.strict.strict))
 }
 
 /// Writes the HTML timeline atomically: a new file with a unique name in `out`'s folder,

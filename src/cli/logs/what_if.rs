@@ -12,7 +12,16 @@ use crate::error::{Error, Result};
 use crate::logs::serverlog::{Join, ServerAnalysis};
 use crate::predict::{self, Rates, Session, WhatIf};
 
+/// The context a synthetic session starts at (`--turn-context`'s default here).
+pub const SYNTHETIC_CONTEXT: u64 = 15_000;
+
 #[derive(clap::Args, Debug, Default)]
+#[command(
+    mut_arg("turns", |a| a.requires("what_if")),
+    mut_arg("rounds", |a| a.requires("what_if")),
+    mut_arg("turn_context", |a| a.requires("turns")),
+    mut_arg("turn_new", |a| a.requires("turns"))
+)]
 pub struct WhatIfArgs {
     /// Predict the session's time and what cclocal's recommended settings would save.
     #[arg(long)]
@@ -25,25 +34,9 @@ pub struct WhatIfArgs {
     /// server context, when --server-ctx gives it).
     #[arg(long, value_name = args::TOKENS, requires = "what_if", value_parser = args::ctx)]
     pub compact_at: Option<u64>,
-    /// A synthetic session of N round trips instead of a log.
-    #[arg(long, value_name = "N", requires = "what_if", value_parser = args::rounds)]
-    pub turns: Option<u32>,
-    /// Synthetic: tokens in the conversation before the first round trip.
-    #[arg(
-        long,
-        value_name = args::TOKENS,
-        value_parser = args::ctx,
-        default_value_t = 15_000,
-        requires = "turns"
-    )]
-    pub turn_context: u64,
-    /// Synthetic: tokens each round trip adds (tool results, your message); default: a
-    /// quarter of --turn-context, at most 2000 (the same rule as `cclocal bench`).
-    #[arg(long, value_name = args::TOKENS, value_parser = args::tokens, requires = "turns")]
-    pub turn_new: Option<u64>,
-    /// Tokens the model writes per round trip (synthetic, or when the log does not say).
-    #[arg(long, value_name = args::TOKENS, value_parser = args::tokens, default_value_t = 300)]
-    pub turn_output: u64,
+    // --turns N: a synthetic session of N round trips instead of a log.
+    #[command(flatten)]
+    pub turn: args::TurnArgs,
 }
 
 /// Rates from `--bench`, else from the server log's timing lines.
@@ -148,11 +141,9 @@ pub fn compute(
 }
 
 pub fn synthetic(args: &WhatIfArgs) -> Option<Session> {
-    args.turns.map(|n| {
-        let new = args
-            .turn_new
-            .unwrap_or_else(|| predict::default_turn_new(args.turn_context));
-        predict::synthetic(n, args.turn_context, new, args.turn_output)
+    args.turn.turns().map(|n| {
+        let t = args.turn.model(SYNTHETIC_CONTEXT, n);
+        predict::synthetic(n, t.context_tokens, t.new_tokens, t.output_tokens)
     })
 }
 

@@ -4,9 +4,9 @@
 
 // How `cclocal setup` runs this kind (its serve line, start script or service file) and
 // the doctor's restart fix.
-pub mod serve;
 /// Its server log's lines (`log::detect`, the `time=` and `[GIN]` lines).
 pub mod log;
+pub mod serve;
 
 use super::detect::{saw, Http, Verdict};
 use super::{same_model, InstalledModel, LoadedModel, Presence, ServerKind, ServerProbe};

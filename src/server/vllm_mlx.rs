@@ -5,9 +5,9 @@
 
 // How `cclocal setup` runs this kind (its serve line, start script or service file) and
 // the doctor's restart fix.
-pub mod serve;
 /// Its log lines (`log::detect`, `log::read`).
 pub mod log;
+pub mod serve;
 
 use super::detect::{saw, Http, Verdict};
 

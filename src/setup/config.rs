@@ -110,10 +110,7 @@ impl SetupConfig {
         crate::server::serve::ServeSettings {
             keep_alive: Some(self.server.keep_alive.clone()),
             flash_attn: self.server.flash_attention,
-            ..crate::server::serve::ServeSettings::new(
-                self.model.context,
-                self.server.kv_type(),
-            )
+            ..crate::server::serve::ServeSettings::new(self.model.context, self.server.kv_type())
         }
     }
 

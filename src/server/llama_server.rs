@@ -3,10 +3,10 @@
 //! by `owned_by: "llamacpp"` in `GET /v1/models`. Not by `/api/tags`: many builds answer
 //! it as an Ollama shim. While it loads its model, every route answers 503 `Loading model`.
 
-// How `cclocal setup` runs this kind (its serve line, start script or service file) and
-// the doctor's restart fix.
 /// Its log lines (`log::detect`, `log::line`).
 pub mod log;
+/// How `cclocal setup` runs this kind (its serve line, start script or service file) and
+/// the doctor's restart fix.
 pub mod serve;
 
 use super::detect::{saw, Http, Verdict};

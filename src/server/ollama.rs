@@ -2,10 +2,10 @@
 //! exactly `Ollama is running`, confirmed by `GET /api/version`. Its live facts come from
 //! `/api/version`, `/api/tags`, `/api/ps` and `/api/show`, through `crate::server::http::Client`.
 
-// How `cclocal setup` runs this kind (its serve line, start script or service file) and
-// the doctor's restart fix.
 /// Its server log's lines (`log::detect`, the `time=` and `[GIN]` lines).
 pub mod log;
+/// How `cclocal setup` runs this kind (its serve line, start script or service file) and
+/// the doctor's restart fix.
 pub mod serve;
 
 use super::detect::{saw, Http, Verdict};

@@ -3,10 +3,10 @@
 //! Its live facts: the served model names and, where reported, their context
 //! (docs/servers.md "LM Studio, vLLM and the MLX servers").
 
-// How `cclocal setup` runs this kind (its serve line, start script or service file) and
-// the doctor's restart fix.
 /// Its log lines (`log::detect`, `log::read`).
 pub mod log;
+/// How `cclocal setup` runs this kind (its serve line, start script or service file) and
+/// the doctor's restart fix.
 pub mod serve;
 
 use super::detect::{saw, Http, Verdict};

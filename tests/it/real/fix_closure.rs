@@ -20,7 +20,7 @@ use crate::support;
 use crate::support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
 use crate::support::fix_apply::{parse, set_claude_env, set_claude_json_key, Action};
 use crate::support::real_llama_server::{free_port, RealLlamaServer};
-use crate::support::setup_home::{text, TestHome};
+use crate::support::setup_home::{llama_server_setup_args, text, TestHome};
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -730,33 +730,30 @@ fn llama_server_drift_closes_by_the_restart_it_names() {
     let no_systemd = support::systemd::fake_systemctl(sb.t.dir.path(), false);
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let o =
-        sb.t.command(&[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            gemma.to_str().unwrap(),
-            "--llama-server",
-            server_bin.to_str().unwrap(),
+    let args = llama_server_setup_args(
+        &gemma,
+        &server_bin,
+        &[
             "--ctx",
             &CTX.to_string(),
             "--host",
             &url,
             "--claude-version",
             "2.1.332",
-        ])
-        .env(
-            "PATH",
-            format!(
-                "{}:{}:/usr/bin:/bin",
-                no_systemd.display(),
-                sb.bin.display()
-            ),
-        )
-        .output()
-        .unwrap();
+        ],
+    );
+    let o =
+        sb.t.command_of(&args)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}:/usr/bin:/bin",
+                    no_systemd.display(),
+                    sb.bin.display()
+                ),
+            )
+            .output()
+            .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let unit = std::fs::read_to_string(
         sb.home()

@@ -167,19 +167,10 @@ fn naive_doctor_setup_claude_code_and_logs_agree_on_the_real_server() {
     assert!(!exec.contains("****"), "{exec}");
 
     // 2. setup for the context the server serves (the server already runs: launcher only).
-    let o = cclocal(
-        &t,
-        &bin,
-        &[],
+    let args = llama_server_setup_args(
+        &gemma,
+        &server_bin,
         &[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            gemma.to_str().unwrap(),
-            "--llama-server",
-            server_bin.to_str().unwrap(),
             "--ctx",
             &ctx,
             "--host",
@@ -188,6 +179,7 @@ fn naive_doctor_setup_claude_code_and_logs_agree_on_the_real_server() {
             "launcher,onboarding",
         ],
     );
+    let o = cclocal(&t, &bin, &[], &refs(&args));
     assert!(o.status.success(), "setup: {}", text(&o));
     let o = cclocal(&t, &bin, &[], &["doctor", "--json", "--timeout", "10"]);
     let after = json_of("doctor after setup", &o);

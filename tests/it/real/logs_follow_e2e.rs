@@ -72,16 +72,10 @@ fn follow_shows_a_real_session_as_it_happens() {
     let path_env = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
 
     // setup plans for 32K; the server then runs with 8K (a restart with a smaller context).
-    let o = t
-        .command(&[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            gemma.to_str().unwrap(),
-            "--llama-server",
-            server_bin.to_str().unwrap(),
+    let args = llama_server_setup_args(
+        &gemma,
+        &server_bin,
+        &[
             "--ctx",
             "32768",
             "--host",
@@ -90,10 +84,9 @@ fn follow_shows_a_real_session_as_it_happens() {
             "2.1.332",
             "--only",
             "launcher,onboarding",
-        ])
-        .env("PATH", &path_env)
-        .output()
-        .unwrap();
+        ],
+    );
+    let o = t.command_of(&args).env("PATH", &path_env).output().unwrap();
     assert!(o.status.success(), "setup: {}", text(&o));
     let launcher = t.home().join(".local/bin/claude-local");
     assert!(

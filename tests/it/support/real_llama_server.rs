@@ -163,23 +163,21 @@ pub fn setup_unit(
 ) -> (Vec<String>, u16) {
     let fake = super::systemd::fake_systemctl(t.dir.path(), false);
     let port = free_port();
-    let o = t
-        .command(&[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            model.to_str().unwrap(),
-            "--llama-server",
-            server_bin.to_str().unwrap(),
+    let url = format!("http://127.0.0.1:{port}");
+    let args = super::setup_home::llama_server_setup_args(
+        model,
+        server_bin,
+        &[
             "--ctx",
             &ctx.to_string(),
             "--host",
-            &format!("http://127.0.0.1:{port}"),
+            &url,
             "--claude-version",
             "2.1.332",
-        ])
+        ],
+    );
+    let o = t
+        .command_of(&args)
         .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
         .output()
         .unwrap();

@@ -68,6 +68,10 @@ impl TestHome {
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
     }
+    /// [`TestHome::command`] with owned arguments.
+    pub fn command_of(&self, args: &[String]) -> Command {
+        self.command(&refs(args))
+    }
     /// `cclocal setup --yes` with a fixed model, context and Claude Code version (and the
     /// system drop-in under the test's root), plus `extra`.
     pub fn setup_args(&self, extra: &[&str]) -> Vec<String> {
@@ -95,6 +99,25 @@ impl TestHome {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run(&refs)
     }
+}
+
+/// `args` as `&str`s, for the functions that take `&[&str]`.
+pub fn refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// What every llama-server setup in the tests begins with, `setup --yes --server
+/// llama-server --model MODEL --llama-server SERVER_BIN`, then `rest`.
+pub fn llama_server_setup_args(model: &Path, server_bin: &Path, rest: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = ["setup", "--yes", "--server", "llama-server", "--model"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    a.push(model.display().to_string());
+    a.push("--llama-server".into());
+    a.push(server_bin.display().to_string());
+    a.extend(rest.iter().map(|s| s.to_string()));
+    a
 }
 
 /// Every file under `dir`: relative path -> (bytes, mode, mtime in ns); directories too

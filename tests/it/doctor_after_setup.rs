@@ -35,23 +35,11 @@ fn setup(t: &TestHome, url: &str) {
 fn doctor(t: &TestHome, args: &[&str]) -> (Value, String) {
     let bin = t.dir.path().join("bin");
     let run = |extra: &[&str]| {
-        let mut c = t.command(&[]);
-        c.arg("doctor")
+        t.user_command(&bin, &["doctor"])
             .args(args)
             .args(extra)
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("NO_COLOR", "1")
-            .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-            .current_dir(t.home());
-        for v in [
-            "ANTHROPIC_BASE_URL",
-            "ANTHROPIC_MODEL",
-            "ANTHROPIC_AUTH_TOKEN",
-            "ANTHROPIC_API_KEY",
-        ] {
-            c.env_remove(v);
-        }
-        c.output().unwrap()
+            .output()
+            .unwrap()
     };
     let out = run(&["--json"]);
     let doc: Value = serde_json::from_slice(&out.stdout)

@@ -36,9 +36,7 @@ fn real_claude_through_launcher(
         ],
     );
     assert!(o.status.success(), "{}", text(&o));
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&real);
     let log = t.dir.path().join("debug.txt");
     let mut cmd = t.launcher(&bin);
     cmd.args(["-p", "hi", "--debug-file"]).arg(&log);

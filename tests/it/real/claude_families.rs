@@ -96,9 +96,7 @@ fn predicted(v: Version, e: &EnvMap) -> (i64, u64) {
 /// real build as the `claude` on PATH, so setup detects its version; the home and `bin`.
 fn set_up(real: &Path, ctx: u64, base_url: &str) -> (TestHome, PathBuf) {
     let t = TestHome::new();
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(real, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(real);
     let ctx = ctx.to_string();
     let o = t
         .command(&[
@@ -137,20 +135,10 @@ fn launcher_settings(t: &TestHome) -> EnvMap {
 fn finding_ids(t: &TestHome, bin: &Path, cmd: &str) -> Vec<String> {
     // A generous budget: a JavaScript build answers `--version` in about 2 s when the
     // machine is busy.
-    let mut c = t.command(&[cmd, "--json", "--timeout", "30"]);
-    c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("NO_COLOR", "1")
-        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-        .current_dir(t.home());
-    for v in [
-        "ANTHROPIC_BASE_URL",
-        "ANTHROPIC_MODEL",
-        "ANTHROPIC_AUTH_TOKEN",
-        "ANTHROPIC_API_KEY",
-    ] {
-        c.env_remove(v);
-    }
-    let out = c.output().unwrap();
+    let out = t
+        .user_command(bin, &[cmd, "--json", "--timeout", "30"])
+        .output()
+        .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
     doc["findings"]

@@ -254,19 +254,7 @@ impl Sandbox {
         self.t.home()
     }
     fn cclocal(&self, args: &[&str]) -> Output {
-        let mut c = self.t.command(args);
-        c.env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
-            .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-            .env("NO_COLOR", "1")
-            .current_dir(self.home());
-        for v in [
-            "ANTHROPIC_BASE_URL",
-            "ANTHROPIC_MODEL",
-            "ANTHROPIC_AUTH_TOKEN",
-            "ANTHROPIC_API_KEY",
-        ] {
-            c.env_remove(v);
-        }
+        let mut c = self.t.user_command(&self.bin, args);
         c.envs(&self.shell);
         c.output().unwrap()
     }

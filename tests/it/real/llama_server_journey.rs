@@ -44,9 +44,7 @@ fn naive_doctor_setup_claude_code_and_logs_agree_on_the_real_server() {
         return;
     };
     let t = TestHome::new();
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&claude);
     let ctx = CTX.to_string();
     let server_out = t.dir.path().join("llama-server.log");
     let grammar = format!("root ::= \"{ANSWER}\"");

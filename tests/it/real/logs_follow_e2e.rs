@@ -64,9 +64,7 @@ fn follow_shows_a_real_session_as_it_happens() {
         return;
     };
     let t = TestHome::new();
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&claude);
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let path_env = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());

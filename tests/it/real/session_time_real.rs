@@ -98,9 +98,7 @@ fn run_session() -> Option<Session> {
         Duration::from_secs(180),
     );
     // Three turns of one session through the launcher, each bringing ~1,500 tokens.
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&claude);
     let debug = t.dir.path().join("claude-debug.txt");
     for turn in 0..3u32 {
         let prompt = format!(
@@ -212,8 +210,8 @@ fn prediction_from_bench_matches_a_real_session_within_25_percent() {
     if let Some(dir) = std::env::var_os("CCLOCAL_KEEP_SESSION") {
         let dir = std::path::PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(&debug, dir.join("claude-debug.txt")).unwrap();
-        std::fs::copy(&server_log, dir.join("llama-server.log")).unwrap();
+        std::fs::copy(debug, dir.join("claude-debug.txt")).unwrap();
+        std::fs::copy(server_log, dir.join("llama-server.log")).unwrap();
         std::fs::copy(&bench_json, dir.join("bench.json")).unwrap();
     }
     let w = &v["what_if"];

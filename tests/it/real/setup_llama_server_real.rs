@@ -104,9 +104,7 @@ fn setup_unit_serves_the_planned_context_to_real_claude_code() {
     assert_eq!(props["total_slots"], 1);
 
     // The real Claude Code through the generated launcher.
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&claude);
     let debug = t.dir.path().join("claude-debug.txt");
     let mut cmd = t.launcher(&bin);
     cmd.args(["-p", "Reply with one word"])
@@ -230,9 +228,7 @@ fn doctor_before_and_after_setup_against_the_real_server() {
         &t.dir.path().join("server-output.txt"),
         Duration::from_secs(180),
     );
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&claude);
     let doctor = |home: &Path, base_url: Option<&str>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_cclocal"));
         c.args(["doctor", "--json"])

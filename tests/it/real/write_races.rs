@@ -23,9 +23,7 @@ fn real_claude_home(
             .loaded(Loaded::new("qwen3-coder:30b", 65_536)),
     );
     let t = TestHome::new();
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(real, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(real);
     std::fs::write(
         t.home().join(".claude.json"),
         "{\n  \"mine\": \"the user's own key\"\n}\n",

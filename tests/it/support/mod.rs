@@ -18,6 +18,7 @@ pub mod gguf_fixtures;
 pub mod real_llama_server;
 pub mod real_py_server;
 pub mod report;
+pub mod rng;
 pub mod setup_home;
 pub mod systemd;
 

@@ -17,7 +17,7 @@ use crate::support;
 use crate::support::setup_home::{text, TestHome};
 
 use cclocal::claude::{compute_window, gate_for, EnvMap, Version};
-use cclocal::doctor::{self, HostEnv, Options};
+use cclocal::doctor::{self, Options};
 use cclocal::planner::{advise_version, obeys};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -271,18 +271,6 @@ builds! {
     family_2_1_112 => "2.1.112",
 }
 
-fn host_env(home: &Path, bin: &Path, extra: &EnvMap) -> HostEnv {
-    let mut vars = EnvMap::new();
-    vars.insert("HOME".into(), home.display().to_string());
-    vars.insert("PATH".into(), format!("{}:/usr/bin:/bin", bin.display()));
-    vars.extend(extra.clone());
-    HostEnv {
-        vars,
-        home: Some(home.to_path_buf()),
-        cwd: Some(home.to_path_buf()),
-    }
-}
-
 /// The doctor on 2.1.42 with a 32K server and the variables newer builds read: it says
 /// the window variable is not read, its fix line is the percentage, and that line, set in
 /// the shell as printed, makes the real build compact inside the served context; the
@@ -315,7 +303,7 @@ fn doctor_fix_for_a_percentage_build_works_as_printed() {
     };
     let mut shell = base.clone();
     shell.insert("CLAUDE_CODE_AUTO_COMPACT_WINDOW".into(), "32768".into());
-    let report = doctor::diagnose(&opts, &host_env(home.path(), &bin, &shell));
+    let report = doctor::diagnose(&opts, &support::host_env(home.path(), &bin, &shell));
     let ids: Vec<&str> = report.findings.iter().map(|(_, f)| f.id).collect();
     let unread = report
         .findings
@@ -366,7 +354,7 @@ fn doctor_fix_for_a_percentage_build_works_as_printed() {
         got.0, got.1
     );
 
-    let report = doctor::diagnose(&opts, &host_env(home.path(), &bin, &fixed));
+    let report = doctor::diagnose(&opts, &support::host_env(home.path(), &bin, &fixed));
     assert!(
         report
             .findings

@@ -141,6 +141,45 @@ pub fn cclocal() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_cclocal"))
 }
 
+/// The environment the library's doctor sees (`cclocal::doctor::diagnose`): HOME `home`,
+/// `bin` first on PATH, plus `extra`; run from HOME.
+pub fn host_env(
+    home: &std::path::Path,
+    bin: &std::path::Path,
+    extra: &cclocal::claude::EnvMap,
+) -> cclocal::doctor::HostEnv {
+    let mut vars = cclocal::claude::EnvMap::new();
+    vars.insert("HOME".into(), home.display().to_string());
+    vars.insert("PATH".into(), format!("{}:/usr/bin:/bin", bin.display()));
+    vars.extend(extra.clone());
+    cclocal::doctor::HostEnv {
+        vars,
+        home: Some(home.to_path_buf()),
+        cwd: Some(home.to_path_buf()),
+    }
+}
+
+/// `cclocal doctor` as a user with a naive Claude Code environment runs it: nothing but HOME,
+/// `bin` first on PATH, the base URL `url` and the token `local`; no colour, no service
+/// probes, run from HOME. The caller adds the arguments.
+pub fn naive_doctor(
+    home: &std::path::Path,
+    bin: &std::path::Path,
+    url: &str,
+) -> std::process::Command {
+    let mut c = cclocal();
+    c.env_clear()
+        .env("HOME", home)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("NO_COLOR", "1")
+        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
+        .env("ANTHROPIC_BASE_URL", url)
+        .env("ANTHROPIC_AUTH_TOKEN", "local")
+        .current_dir(home)
+        .arg("doctor");
+    c
+}
+
 /// Runs a real Claude Code (or a launcher that execs it) to completion, with stdin closed
 /// and a 120 s limit; returns its stdout and stderr together.
 pub fn run_to_end(cmd: std::process::Command) -> String {

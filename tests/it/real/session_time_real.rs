@@ -14,6 +14,7 @@ use crate::support::real_llama_server::{setup_unit, RealLlamaServer};
 use crate::support::setup_home::*;
 
 use serde_json::Value;
+use std::path::Path;
 use std::time::Duration;
 
 const CTX: u64 = 32_768;
@@ -57,6 +58,25 @@ struct Session {
     debug: std::path::PathBuf,
     /// A copy of the server's log of the session (later servers log elsewhere).
     server_log: std::path::PathBuf,
+}
+
+/// `cclocal logs DEBUG --server-log LOG --what-if --bench BENCH --json`.
+fn what_if(debug: &Path, server_log: &Path, bench_json: &Path) -> Value {
+    let o = support::cclocal()
+        .args([
+            "logs",
+            debug.to_str().unwrap(),
+            "--server-log",
+            server_log.to_str().unwrap(),
+            "--what-if",
+            "--bench",
+            bench_json.to_str().unwrap(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("logs --what-if: {e}: {}", text(&o)))
 }
 
 /// The session, run once per test binary (on the first call) and shared: it is the slow
@@ -190,21 +210,7 @@ fn prediction_from_bench_matches_a_real_session_within_25_percent() {
         }
     }
 
-    let o = support::cclocal()
-        .args([
-            "logs",
-            debug.to_str().unwrap(),
-            "--server-log",
-            server_log.to_str().unwrap(),
-            "--what-if",
-            "--bench",
-            bench_json.to_str().unwrap(),
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("logs --what-if: {e}: {}", text(&o)));
+    let v = what_if(debug, server_log, &bench_json);
     // CCLOCAL_KEEP_SESSION=DIR keeps the three inputs (how the fixtures in
     // tests/fixtures/session_time/real-2.1.332 were captured).
     if let Some(dir) = std::env::var_os("CCLOCAL_KEEP_SESSION") {
@@ -328,21 +334,7 @@ fn prediction_from_bench_host_matches_a_real_session_within_15_percent() {
     let bench_json = t.dir.path().join("bench-host.json");
     std::fs::write(&bench_json, &o.stdout).unwrap();
 
-    let o = support::cclocal()
-        .args([
-            "logs",
-            debug.to_str().unwrap(),
-            "--server-log",
-            server_log.to_str().unwrap(),
-            "--what-if",
-            "--bench",
-            bench_json.to_str().unwrap(),
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("logs --what-if: {e}: {}", text(&o)));
+    let v = what_if(debug, server_log, &bench_json);
     let reqs = v["what_if"]["as_ran"]["requests"]
         .as_array()
         .expect("requests");

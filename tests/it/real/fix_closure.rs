@@ -17,7 +17,7 @@
 //! fix a program cannot carry out, each with the reason. `every_finding_id_is_accounted_for`
 //! fails when an id is in neither list (a new id must come with a scenario or a reason).
 use crate::support;
-use crate::support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use crate::support::fake_ollama::{FakeModel, FakeOllama, Scenario};
 use crate::support::fix_apply::{parse, set_claude_env, set_claude_json_key, Action};
 use crate::support::real_llama_server::{free_port, RealLlamaServer};
 use crate::support::setup_home::{llama_server_setup_args, text, TestHome};
@@ -660,11 +660,7 @@ fn logs_fixes_close_on_the_real_session() {
 #[test]
 fn ollama_fake_fixes_close() {
     for version in ["2.1.121", "2.1.197", "2.1.332"] {
-        let fake = FakeOllama::start(
-            Scenario::new("0.30.0")
-                .model(FakeModel::llama("qwen3-coder:30b"))
-                .loaded(Loaded::new("qwen3-coder:30b", 4096)),
-        );
+        let fake = FakeOllama::serving("qwen3-coder:30b", 4096);
         let (mut sb, _) = Sandbox::new(version);
         sb.shell
             .insert("ANTHROPIC_BASE_URL".into(), fake.base_url.clone());

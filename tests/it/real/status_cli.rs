@@ -2,7 +2,7 @@
 //! installed version): before setup, after setup, and whether the server still matches.
 
 use crate::support;
-use crate::support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use crate::support::fake_ollama::{FakeOllama, Loaded};
 use crate::support::setup_home::{text, TestHome};
 use serde_json::Value;
 
@@ -77,11 +77,7 @@ fn status_shows_the_setup_and_whether_the_server_still_matches() {
     if claude_path(&h).is_none() {
         return;
     }
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("qwen3-coder:30b"))
-            .loaded(Loaded::new("qwen3-coder:30b", 32_768)),
-    );
+    let fake = FakeOllama::serving("qwen3-coder:30b", 32_768);
     set_up(&h, &fake);
     let (code, v, human) = status(&h, &[]);
     assert_eq!(v["configured"]["model"]["name"], "qwen3-coder:30b");

@@ -16,12 +16,8 @@ fn real_claude_home(
     std::path::PathBuf,
     support::fake_ollama::FakeOllama,
 ) {
-    use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("qwen3-coder:30b"))
-            .loaded(Loaded::new("qwen3-coder:30b", 65_536)),
-    );
+    use support::fake_ollama::FakeOllama;
+    let fake = FakeOllama::serving("qwen3-coder:30b", 65_536);
     let t = TestHome::new();
     let bin = t.claude_bin_dir(real);
     std::fs::write(

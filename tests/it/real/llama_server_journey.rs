@@ -36,11 +36,7 @@ fn cclocal(t: &TestHome, bin: &Path, env: &[(&str, &str)], args: &[&str]) -> Out
 
 #[test]
 fn naive_doctor_setup_claude_code_and_logs_agree_on_the_real_server() {
-    let (Some(server_bin), Some(gemma), Some(claude)) = (
-        support::llama_server_bin(),
-        support::gemma_path(),
-        support::claude_bin("2.1.332"),
-    ) else {
+    let Some((server_bin, gemma, claude)) = support::llama_gemma_claude() else {
         return;
     };
     let t = TestHome::new();

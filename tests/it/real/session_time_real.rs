@@ -96,13 +96,7 @@ extern "C" fn remove_session_dir() {
 }
 
 fn run_session() -> Option<Session> {
-    let (Some(server_bin), Some(gemma), Some(claude)) = (
-        support::llama_server_bin(),
-        support::gemma_path(),
-        support::claude_bin("2.1.332"),
-    ) else {
-        return None;
-    };
+    let (server_bin, gemma, claude) = support::llama_gemma_claude()?;
     let t = TestHome::new();
     if SESSION_DIR.set(t.dir.path().to_path_buf()).is_ok() {
         // SAFETY: registers a plain function with no arguments to run at exit.

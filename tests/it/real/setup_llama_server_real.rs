@@ -64,11 +64,7 @@ fn tasks(log: &str) -> Vec<Task> {
 
 #[test]
 fn setup_unit_serves_the_planned_context_to_real_claude_code() {
-    let (Some(server_bin), Some(gemma), Some(claude)) = (
-        support::llama_server_bin(),
-        support::gemma_path(),
-        support::claude_bin("2.1.332"),
-    ) else {
+    let Some((server_bin, gemma, claude)) = support::llama_gemma_claude() else {
         return;
     };
     let t = TestHome::new();
@@ -212,11 +208,7 @@ fn without_np_1_the_context_is_shared_by_slots() {
 /// finding.
 #[test]
 fn doctor_before_and_after_setup_against_the_real_server() {
-    let (Some(server_bin), Some(gemma), Some(claude)) = (
-        support::llama_server_bin(),
-        support::gemma_path(),
-        support::claude_bin("2.1.332"),
-    ) else {
+    let Some((server_bin, gemma, claude)) = support::llama_gemma_claude() else {
         return;
     };
     let t = TestHome::new();

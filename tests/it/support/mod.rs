@@ -69,6 +69,12 @@ pub fn llama_server_bin() -> Option<PathBuf> {
     }
 }
 
+/// The real llama-server, the gemma3-270m GGUF and Claude Code 2.1.332: what a real
+/// session through setup's launcher needs.
+pub fn llama_gemma_claude() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    Some((llama_server_bin()?, gemma_path()?, claude_bin("2.1.332")?))
+}
+
 /// The real `llama-bench`, built with `llama_server_bin`.
 pub fn llama_bench_bin() -> Option<PathBuf> {
     let p = deps_dir().join("llama.cpp/bin/llama-bench");

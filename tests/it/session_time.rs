@@ -13,13 +13,7 @@ fn fixture(name: &str) -> String {
 }
 
 fn run_json(args: &[&str]) -> Value {
-    let out = support::cclocal().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    support::report::ok_json(&support::cclocal().args(args).output().unwrap())
 }
 
 #[test]

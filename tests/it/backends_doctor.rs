@@ -4,7 +4,7 @@
 //!
 //! LM Studio and oMLX cannot run here: their fakes (checked against the shapes the servers
 //! document, fake_shapes.rs) stand in for them. vLLM, vllm-mlx and mlx_lm.server run here,
-//! and python_servers_journey.rs proves the doctor against them; their fakes below are
+//! and real/python_servers_journey.rs proves the doctor against them; their fakes below are
 //! only for cases the real servers here cannot produce (an old vLLM, a model family that is
 //! not installed, several tiers, a server whose process is not on this machine, a model
 //! listed by its hub repo id, slow or broken answers), each test saying which.
@@ -51,23 +51,14 @@ fn doctor_in(url: &str, env: &[(&str, &str)], args: &[&str], prepare: impl FnOnc
     .unwrap();
     prepare(home.path());
     let run = |extra: &[&str]| {
-        let mut c = support::cclocal();
-        c.env_clear()
-            .env("HOME", home.path())
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("NO_COLOR", "1")
-            .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-            .env("ANTHROPIC_BASE_URL", url)
-            .env("ANTHROPIC_AUTH_TOKEN", "local")
-            .current_dir(home.path())
-            .arg("doctor")
-            .args(if args.contains(&"--timeout") {
-                &[][..]
-            } else {
-                &["--timeout", "5"][..]
-            })
-            .args(args)
-            .args(extra);
+        let mut c = support::naive_doctor(home.path(), &bin, url);
+        c.args(if args.contains(&"--timeout") {
+            &[][..]
+        } else {
+            &["--timeout", "5"][..]
+        })
+        .args(args)
+        .args(extra);
         for (k, v) in env {
             c.env(k, v);
         }
@@ -421,7 +412,7 @@ fn vllm_without_messages_is_too_old() {
 }
 
 /// Edge case: an mlx_lm.server that lists its model by hub repo id (no model hub here;
-/// the real one, listing a folder, is in python_servers_journey.rs).
+/// the real one, listing a folder, is in real/python_servers_journey.rs).
 #[test]
 fn mlx_lm_server_listing_a_repo_id_has_no_messages_api() {
     let srv = support::fake_mlx::mlx_lm("mlx-community/Qwen3-Coder-30B-4bit");
@@ -442,7 +433,7 @@ fn mlx_lm_server_listing_a_repo_id_has_no_messages_api() {
 }
 
 /// Edge case: a vllm-mlx whose process is not on this machine (a remote one: no context
-/// from its command line); the real, local one is in python_servers_journey.rs.
+/// from its command line); the real, local one is in real/python_servers_journey.rs.
 #[test]
 fn remote_vllm_mlx_refuses_other_names_and_reports_no_context() {
     let srv = support::fake_mlx::vllm_mlx("qwen3-coder");

@@ -1,23 +1,21 @@
 //! `cclocal setup --server lmstudio|vllm` (issue 12): the launcher and settings for the
 //! server's model names, the start script with the planned context (the same `lms load` /
-//! `vllm serve` line the doctor prints), nothing in LM Studio's folders; and the REAL
-//! Claude Code 2.1.332 run through the generated launcher against the FAKE LM Studio and
-//! the FAKE vLLM logs the planned window and gets an answer.
+//! `vllm serve` line the doctor prints), nothing in LM Studio's folders. The REAL Claude
+//! Code run through the generated launcher is in `real::backends_setup`.
 
 use crate::support;
 use crate::support::setup_home::*;
 
-use cclocal::claude::{recommend, Version};
 use std::process::Command;
 use support::fake_lmstudio::{self as lms, Api, Model};
 
-const KEY: &str = "qwen/qwen3-coder-30b";
+pub(crate) const KEY: &str = "qwen/qwen3-coder-30b";
 
 fn read(p: &std::path::Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
 
-fn setup(t: &TestHome, extra: &[&str]) -> std::process::Output {
+pub(crate) fn setup(t: &TestHome, extra: &[&str]) -> std::process::Output {
     let mut a = vec!["setup", "--yes", "--claude-version", "2.1.332"];
     a.extend_from_slice(extra);
     t.run(&a)
@@ -235,92 +233,8 @@ fn vllm_setup_prints_the_serve_line() {
     assert!(text(&bad).contains("does not configure"), "{}", text(&bad));
 }
 
-/// The launcher, run with a clean environment and `bin` (holding `claude`) on PATH.
-fn real_claude_through_launcher(
-    kind: &str,
-    base_url: &str,
-    model: &str,
-    ctx: u64,
-) -> (String, String) {
-    let real = support::claude_bin("2.1.332").expect("checked by the caller");
-    let t = TestHome::new();
-    let c = ctx.to_string();
-    let o = setup(
-        &t,
-        &[
-            "--server",
-            kind,
-            "--only",
-            "launcher,onboarding",
-            "--host",
-            base_url,
-            "--model",
-            model,
-            "--ctx",
-            &c,
-        ],
-    );
-    assert!(o.status.success(), "{}", text(&o));
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
-    let log = t.dir.path().join("debug.txt");
-    let mut cmd = t.launcher(&bin);
-    cmd.args(["-p", "hi", "--debug-file"]).arg(&log);
-    let output = support::run_to_end(cmd);
-    let text_log = std::fs::read_to_string(&log).unwrap_or_default();
-    let planned = recommend(Version(2, 1, 332), ctx, model)
-        .calc
-        .effective_window;
-    let logged = support::logged_effective_window(&text_log).unwrap_or_else(|| {
-        panic!(
-            "{kind}: no autocompact line; output: {output}\nlog tail: {}",
-            &text_log[text_log.len().saturating_sub(3000)..]
-        )
-    });
-    assert_eq!(
-        logged, planned,
-        "{kind}: Claude Code's effectiveWindow vs cclocal's plan"
-    );
-    eprintln!("{kind}: logged effectiveWindow={logged}, planned {planned}");
-    (output, text_log)
-}
-
-#[test]
-fn real_claude_code_through_the_launcher_against_fake_lm_studio() {
-    if support::claude_bin("2.1.332").is_none() {
-        return;
-    }
-    const CTX: u64 = 65_536;
-    // Two models loaded: LM Studio refuses any name but theirs, so an answer proves every
-    // request carried the key.
-    let srv = lms::start(
-        &[
-            Model::gguf(KEY, 262_144).loaded_at(CTX),
-            Model::gguf("google/gemma-3-27b", 131_072).loaded_at(CTX),
-        ],
-        Api::V1,
-    );
-    let (output, _) = real_claude_through_launcher("lmstudio", &srv.base_url, KEY, CTX);
-    assert!(
-        output.contains("Hello from the fake LM Studio."),
-        "{output}"
-    );
-    let models = srv.message_models();
-    assert!(
-        !models.is_empty() && models.iter().all(|m| m == KEY),
-        "{models:?}"
-    );
-    let req = srv
-        .requests()
-        .into_iter()
-        .find(|r| r.route() == "/v1/messages" && r.json().is_some_and(|j| j["model"] == KEY))
-        .unwrap();
-    assert_eq!(req.header("authorization"), Some("Bearer lmstudio"));
-}
-
 // Real Claude Code through setup's launcher against vLLM: the REAL vLLM's journey
-// (python_servers_journey.rs) is the proof; the fake vLLM's run was retired.
+// (real/python_servers_journey.rs) is the proof; the fake vLLM's run was retired.
 
 /// After `setup --server lmstudio`, LM Studio serving another context is drift whose fix
 /// is the `lms load` line with the configured context.

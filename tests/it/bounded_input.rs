@@ -351,24 +351,21 @@ fn a_llama_server_path_systemd_refuses_is_refused_before_writing() {
         // A GGUF header (version 3, no tensors, no keys): setup checks that it is one.
         std::fs::write(&model, b"GGUF\x03\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0").unwrap();
         let before = contents(&t.home());
-        let o = t.run(&[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            model.to_str().unwrap(),
-            "--llama-server",
-            bin.to_str().unwrap(),
-            "--ctx",
-            "32768",
-            "--kv-type",
-            "q8_0",
-            "--host",
-            "http://127.0.0.1:18080",
-            "--claude-version",
-            "2.1.332",
-        ]);
+        let args = llama_server_setup_args(
+            &model,
+            &bin,
+            &[
+                "--ctx",
+                "32768",
+                "--kv-type",
+                "q8_0",
+                "--host",
+                "http://127.0.0.1:18080",
+                "--claude-version",
+                "2.1.332",
+            ],
+        );
+        let o = t.command_of(&args).output().unwrap();
         let all = text(&o);
         assert!(!o.status.success(), "{dir}: {all}");
         assert!(all.contains("systemd will not run"), "{dir}: {all}");

@@ -5,7 +5,7 @@
 use crate::support;
 
 use serde_json::Value;
-use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use support::fake_ollama::FakeOllama;
 use support::report::{finding, ids};
 use support::setup_home::TestHome;
 
@@ -35,23 +35,11 @@ fn setup(t: &TestHome, url: &str) {
 fn doctor(t: &TestHome, args: &[&str]) -> (Value, String) {
     let bin = t.dir.path().join("bin");
     let run = |extra: &[&str]| {
-        let mut c = t.command(&[]);
-        c.arg("doctor")
+        t.user_command(&bin, &["doctor"])
             .args(args)
             .args(extra)
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("NO_COLOR", "1")
-            .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-            .current_dir(t.home());
-        for v in [
-            "ANTHROPIC_BASE_URL",
-            "ANTHROPIC_MODEL",
-            "ANTHROPIC_AUTH_TOKEN",
-            "ANTHROPIC_API_KEY",
-        ] {
-            c.env_remove(v);
-        }
-        c.output().unwrap()
+            .output()
+            .unwrap()
     };
     let out = run(&["--json"]);
     let doc: Value = serde_json::from_slice(&out.stdout)
@@ -62,11 +50,7 @@ fn doctor(t: &TestHome, args: &[&str]) -> (Value, String) {
 
 #[test]
 fn bare_doctor_after_setup_checks_what_the_launcher_starts() {
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("qwen3-coder:30b"))
-            .loaded(Loaded::new("qwen3-coder:30b", 65_536)),
-    );
+    let fake = FakeOllama::serving("qwen3-coder:30b", 65_536);
     let t = TestHome::new();
     support::fake_claude_version(&t.dir.path().join("bin"), "2.1.332");
     setup(&t, &fake.base_url);
@@ -103,11 +87,7 @@ fn bare_doctor_after_setup_checks_what_the_launcher_starts() {
 
 #[test]
 fn fixes_for_a_launcher_user_are_setup_commands() {
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("qwen3-coder:30b"))
-            .loaded(Loaded::new("qwen3-coder:30b", 32_768)),
-    );
+    let fake = FakeOllama::serving("qwen3-coder:30b", 32_768);
     let t = TestHome::new();
     support::fake_claude_version(&t.dir.path().join("bin"), "2.1.332");
     setup(&t, &fake.base_url);
@@ -120,11 +100,7 @@ fn fixes_for_a_launcher_user_are_setup_commands() {
 
 #[test]
 fn broken_config_files_and_a_missing_token_are_in_the_summary() {
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("qwen3-coder:30b"))
-            .loaded(Loaded::new("qwen3-coder:30b", 65_536)),
-    );
+    let fake = FakeOllama::serving("qwen3-coder:30b", 65_536);
     let t = TestHome::new();
     support::fake_claude_version(&t.dir.path().join("bin"), "2.1.332");
     std::fs::write(
@@ -198,11 +174,7 @@ settings_path = "/nonexistent/s.json"
 /// facts `doctor -v` lists.
 #[test]
 fn an_unreadable_settings_file_is_said_once() {
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("qwen3-coder:30b"))
-            .loaded(Loaded::new("qwen3-coder:30b", 65_536)),
-    );
+    let fake = FakeOllama::serving("qwen3-coder:30b", 65_536);
     let t = TestHome::new();
     support::fake_claude_version(&t.dir.path().join("bin"), "2.1.332");
     setup(&t, &fake.base_url);

@@ -6,15 +6,11 @@ use crate::support;
 use cclocal::server::http::Client;
 use serde_json::json;
 use std::time::Duration;
-use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use support::fake_ollama::{FakeOllama, Scenario};
 
 #[test]
 fn shapes() {
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("llama3:8b"))
-            .loaded(Loaded::new("llama3:8b", 4096)),
-    );
+    let fake = FakeOllama::serving("llama3:8b", 4096);
     let c = Client::new(&fake.base_url, Duration::from_secs(10)).unwrap();
     assert_eq!(c.get("/").unwrap().text(), "Ollama is running");
     assert_eq!(c.head("/").unwrap().status, 200);

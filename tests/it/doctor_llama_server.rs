@@ -27,19 +27,8 @@ fn doctor(url: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
     )
     .unwrap();
     let run = |extra: &[&str]| -> Output {
-        let mut c = support::cclocal();
-        c.env_clear()
-            .env("HOME", home.path())
-            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("NO_COLOR", "1")
-            .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-            .env("ANTHROPIC_BASE_URL", url)
-            .env("ANTHROPIC_AUTH_TOKEN", "local")
-            .current_dir(home.path())
-            .arg("doctor")
-            .args(["--timeout", "5"])
-            .args(args)
-            .args(extra);
+        let mut c = support::naive_doctor(home.path(), &bin, url);
+        c.args(["--timeout", "5"]).args(args).args(extra);
         for (k, v) in env {
             c.env(k, v);
         }

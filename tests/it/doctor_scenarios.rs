@@ -113,11 +113,7 @@ fn blog_scenario() {
 fn human_report_is_flutter_style() {
     let home = tempfile::tempdir().unwrap();
     support::fake_claude_version(&home.path().join("bin"), "2.1.332");
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("qwen3-coder:30b"))
-            .loaded(Loaded::new("qwen3-coder:30b", 8192)),
-    );
+    let fake = FakeOllama::serving("qwen3-coder:30b", 8192);
     let env = [
         ("ANTHROPIC_BASE_URL", fake.base_url.as_str()),
         ("ANTHROPIC_AUTH_TOKEN", "x"),
@@ -155,11 +151,7 @@ fn healthy_setup_exits_zero() {
         r#"{"hasCompletedOnboarding": true}"#,
     )
     .unwrap();
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("qwen3-coder:30b"))
-            .loaded(Loaded::new("qwen3-coder:30b", 65_536)),
-    );
+    let fake = FakeOllama::serving("qwen3-coder:30b", 65_536);
     std::fs::create_dir_all(home.path().join(".claude")).unwrap();
     let settings = serde_json::json!({"env": {
         "ANTHROPIC_BASE_URL": fake.base_url, "ANTHROPIC_AUTH_TOKEN": "ollama", "ANTHROPIC_MODEL": "qwen3-coder:30b",

@@ -5,7 +5,7 @@
 //! - Ollama, LM Studio, oMLX cannot run here: their fakes are checked against the shapes the
 //!   servers document (tests/fixtures/shapes/{ollama,lmstudio,omlx}/, each file's source in
 //!   tests/fixtures/shapes/README.md).
-//! - vLLM, vllm-mlx and mlx_lm.server run here (python_servers_journey.rs is their proof);
+//! - vLLM, vllm-mlx and mlx_lm.server run here (real/python_servers_journey.rs is their proof);
 //!   their fakes stay only for cases the real servers here cannot produce (an old vLLM
 //!   without `/v1/messages`, a model family not installed, a remote vllm-mlx, a model listed
 //!   by repo id), and are checked against answers captured from the real servers

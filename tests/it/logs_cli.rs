@@ -314,13 +314,9 @@ fn unreadable_file() {
 
 #[test]
 fn host_reads_the_live_context_from_api_ps() {
-    use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+    use support::fake_ollama::FakeOllama;
     let home = tempfile::tempdir().unwrap();
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("qwen3-coder:30b"))
-            .loaded(Loaded::new("qwen3-coder:30b", 16_384)),
-    );
+    let fake = FakeOllama::serving("qwen3-coder:30b", 16_384);
     let p = fixture(COMPACTION);
     let o = logs(
         home.path(),

@@ -1,25 +1,10 @@
 //! Property-style test of the log line parser and the analysis: random and mutated lines from
-//! a seeded PRNG (xorshift64*, written here so the sequence never changes) must never panic,
+//! a seeded PRNG (xorshift64*, `support::rng`, so the sequence never changes) must never panic,
 //! and the analysis must stay consistent whatever it is fed.
 
 use cclocal::logs::{analyze_bytes, parse_line, Event, Line};
 
-/// xorshift64* (Vigna): small, deterministic, good enough to pick mutations.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use crate::support::rng::Rng;
 
 /// Real line shapes from `docs/claude-code.md` ("The debug log") and the fixtures.
 const SEEDS: &[&str] = &[

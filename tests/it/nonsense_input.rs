@@ -4,7 +4,7 @@
 //! read. Each case here failed before its fix.
 
 use crate::support;
-use support::setup_home::{contents, text, TestHome};
+use support::setup_home::{contents, llama_server_setup_args, text, TestHome};
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -364,22 +364,18 @@ fn fake_llama_server(dir: &Path) -> PathBuf {
 }
 
 fn llama_setup(t: &TestHome, model: &Path, bin: &Path, extra: &[&str]) -> Output {
-    let mut a = vec![
-        "setup",
-        "--yes",
-        "--server",
-        "llama-server",
-        "--model",
-        s(model),
-        "--llama-server",
-        s(bin),
-        "--host",
-        "http://127.0.0.1:18080",
-        "--claude-version",
-        "2.1.332",
-    ];
-    a.extend_from_slice(extra);
-    t.run(&a)
+    let mut a = llama_server_setup_args(
+        model,
+        bin,
+        &[
+            "--host",
+            "http://127.0.0.1:18080",
+            "--claude-version",
+            "2.1.332",
+        ],
+    );
+    a.extend(extra.iter().map(|s| s.to_string()));
+    t.command_of(&a).output().unwrap()
 }
 
 #[test]

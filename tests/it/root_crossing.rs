@@ -195,30 +195,6 @@ fn plant_run(state: &Path, v: &Victims) -> Vec<PathBuf> {
     ]
 }
 
-fn setup_args(sys: &Path) -> Vec<String> {
-    [
-        "setup",
-        "--yes",
-        "--model",
-        "qwen3-coder:30b",
-        "--ctx",
-        "65536",
-        "--claude-version",
-        "2.1.332",
-        "--host",
-        "http://127.0.0.1:9",
-        "--system-root",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .chain([sys.display().to_string()])
-    .collect()
-}
-
-fn refs(a: &[String]) -> Vec<&str> {
-    a.iter().map(String::as_str).collect()
-}
-
 /// Every path under `dir` whose owner is not `uid`.
 fn not_owned_by(dir: &Path, uid: u32) -> Vec<String> {
     let mut bad = Vec::new();
@@ -269,7 +245,7 @@ fn root_on_a_users_home_works_as_the_user_and_never_touches_root_files() {
     u.give(&cj);
 
     // Root runs setup, alias --write and undo on that HOME.
-    let o = u.cclocal(&refs(&setup_args(sys.path())));
+    let o = u.cclocal(&refs(&setup_args(sys.path(), &["--yes"])));
     let setup_out = text(&o);
     assert!(
         setup_out.contains(&format!("working as {} (uid {})", u.name, u.uid)),
@@ -322,7 +298,7 @@ fn root_on_a_users_home_works_as_the_user_and_never_touches_root_files() {
     u.give(&bashrc);
     std::fs::remove_file(&cj).unwrap();
     plant_ollama_service(sys.path());
-    let o = u.cclocal(&refs(&setup_args(sys.path())));
+    let o = u.cclocal(&refs(&setup_args(sys.path(), &["--yes"])));
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     let dropin = sys

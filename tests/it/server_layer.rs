@@ -6,7 +6,7 @@ use crate::support;
 use cclocal::server::{served_model, ServerKind};
 use std::time::Duration;
 use support::fake_llama_server::{self as fake, Config, Layout};
-use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use support::fake_ollama::FakeOllama;
 
 const T: Duration = Duration::from_secs(5);
 
@@ -45,11 +45,7 @@ fn router_mode_and_loading_are_clear_errors() {
 
 #[test]
 fn ollama_serves_the_loaded_model() {
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("qwen3:8b"))
-            .loaded(Loaded::new("qwen3:8b", 32_768)),
-    );
+    let fake = FakeOllama::serving("qwen3:8b", 32_768);
     let m = served_model(&fake.base_url, None, None, T).unwrap();
     assert_eq!(
         (m.kind, m.name.as_str(), m.context),
@@ -82,11 +78,7 @@ fn one_probe_gives_kind_context_and_cache_settings() {
         assert_eq!(p.kv_type.as_deref(), Some("q8_0"));
         assert_eq!(p.flash_attn.as_deref(), Some("on"));
     }
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("qwen3:8b"))
-            .loaded(Loaded::new("qwen3:8b", 32_768)),
-    );
+    let fake = FakeOllama::serving("qwen3:8b", 32_768);
     let client = Client::new(&fake.base_url, T).unwrap();
     let p = cclocal::server::probe(&client, None, &["qwen3:8b".to_string()], Some("QWEN3:8b"));
     assert_eq!(

@@ -34,11 +34,6 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn json_of(o: &Output) -> Value {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
 #[test]
 fn joined_json_has_server_figures_per_request() {
     let home = tempfile::tempdir().unwrap();
@@ -51,7 +46,7 @@ fn joined_json_has_server_figures_per_request() {
             "--json",
         ],
     );
-    let v = json_of(&o);
+    let v = support::report::ok_json(&o);
     let reqs = v["requests"].as_array().unwrap();
     assert_eq!(reqs.len(), 5);
     let srv: Vec<&Value> = reqs.iter().map(|r| &r["server"]).collect();
@@ -145,7 +140,7 @@ fn server_log_alone_and_strict() {
             "--json",
         ],
     );
-    let v = json_of(&o);
+    let v = support::report::ok_json(&o);
     assert_eq!(v["server"]["files"].as_array().unwrap().len(), 2);
     assert_eq!(v["server"]["loads"].as_array().unwrap().len(), 5);
 }
@@ -167,7 +162,7 @@ fn setup_log_is_found_automatically() {
     let state = home.path().join(".local/state/cclocal");
     std::fs::create_dir_all(&state).unwrap();
     std::fs::copy(fixture(SERVER), state.join("llama-server.log")).unwrap();
-    let v = json_of(&logs(home.path(), &[s(&fixture(CLAUDE)), "--json"]));
+    let v = support::report::ok_json(&logs(home.path(), &[s(&fixture(CLAUDE)), "--json"]));
     assert_eq!(v["server"]["found_automatically"], true);
     assert_eq!(v["requests"][1]["server"]["cached_tokens"], 7784);
     // A server log of another session does not join, and is left out.
@@ -176,7 +171,7 @@ fn setup_log_is_found_automatically() {
         state.join("llama-server.log"),
     )
     .unwrap();
-    let v = json_of(&logs(home.path(), &[s(&fixture(CLAUDE)), "--json"]));
+    let v = support::report::ok_json(&logs(home.path(), &[s(&fixture(CLAUDE)), "--json"]));
     assert!(v.get("server").is_none(), "{}", v["server"]);
 }
 
@@ -198,7 +193,7 @@ fn html_renders_in_chromium_and_bars_match_the_json() {
     };
     let home = tempfile::tempdir().unwrap();
     let page = home.path().join("session.html");
-    let v = json_of(&logs(
+    let v = support::report::ok_json(&logs(
         home.path(),
         &[
             s(&fixture(CLAUDE)),
@@ -351,7 +346,7 @@ fn ollama_journal_is_read_around_the_session_with_a_deadline() {
         fixture(SERVER).display()
     );
     let (o, _) = with_fake_journalctl(home.path(), &script, &[s(&fixture(CLAUDE)), "--json"]);
-    let v = json_of(&o);
+    let v = support::report::ok_json(&o);
     assert_eq!(v["server"]["files"][0], "journalctl -u ollama");
     assert_eq!(v["requests"][1]["server"]["cached_tokens"], 7784);
     let args = std::fs::read_to_string(home.path().join("journal-args")).unwrap();
@@ -362,7 +357,7 @@ fn ollama_journal_is_read_around_the_session_with_a_deadline() {
     // A journalctl that hangs is killed at the deadline; the report comes without it.
     let home = tempfile::tempdir().unwrap();
     let (o, took) = with_fake_journalctl(home.path(), "sleep 30", &[s(&fixture(CLAUDE)), "--json"]);
-    let v = json_of(&o);
+    let v = support::report::ok_json(&o);
     assert!(v.get("server").is_none());
     assert!(took < std::time::Duration::from_secs(15), "{took:?}");
 }

@@ -13,13 +13,7 @@ fn fixture(name: &str) -> String {
 }
 
 fn run_json(args: &[&str]) -> Value {
-    let out = support::cclocal().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    support::report::ok_json(&support::cclocal().args(args).output().unwrap())
 }
 
 #[test]
@@ -230,7 +224,7 @@ fn server_log_alone_gives_a_what_if() {
     assert!(w["as_ran"]["measured_ms"].as_f64().unwrap() > 0.0, "{w:#}");
 }
 
-/// The inputs of one run of the real-session proof (tests/it/session_time_real.rs), kept as
+/// The inputs of one run of the real-session proof (tests/it/real/session_time_real.rs), kept as
 /// captured (tests/fixtures/session_time/real-2.1.332/README.md): the prediction from the
 /// bench matches the session and every request's prefill within ±25%, in the parallel suite
 /// too, since nothing is measured here.

@@ -55,30 +55,22 @@ fn setup(t: &TestHome, path: &Path, extra: &[&str]) -> Output {
 
 fn setup_ctx(t: &TestHome, path: &Path, ctx: &str, extra: &[&str]) -> Output {
     let (model, bin) = files(t);
-    let mut args: Vec<String> = [
-        "setup",
-        "--yes",
-        "--server",
-        "llama-server",
-        "--model",
-        model.to_str().unwrap(),
-        "--llama-server",
-        bin.to_str().unwrap(),
-        "--ctx",
-        ctx,
-        "--kv-type",
-        "q8_0",
-        "--host",
-        "http://127.0.0.1:18080",
-        "--claude-version",
-        "2.1.332",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let mut args = llama_server_setup_args(
+        &model,
+        &bin,
+        &[
+            "--ctx",
+            ctx,
+            "--kv-type",
+            "q8_0",
+            "--host",
+            "http://127.0.0.1:18080",
+            "--claude-version",
+            "2.1.332",
+        ],
+    );
     args.extend(extra.iter().map(|s| s.to_string()));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    t.command(&refs)
+    t.command_of(&args)
         .env("PATH", format!("{}:/usr/bin:/bin", path.display()))
         .output()
         .unwrap()
@@ -466,21 +458,13 @@ fn context_is_planned_from_the_gguf_when_not_given() {
     let t = TestHome::new();
     let (_, bin) = files(&t);
     let fake = fake_systemctl(t.dir.path(), false);
+    let args = llama_server_setup_args(
+        &gemma,
+        &bin,
+        &["--memory", "4GiB", "--claude-version", "2.1.332"],
+    );
     let o = t
-        .command(&[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            gemma.to_str().unwrap(),
-            "--llama-server",
-            bin.to_str().unwrap(),
-            "--memory",
-            "4GiB",
-            "--claude-version",
-            "2.1.332",
-        ])
+        .command_of(&args)
         .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
         .output()
         .unwrap();

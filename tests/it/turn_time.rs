@@ -9,7 +9,7 @@ use cclocal::predict::{self, quote};
 use serde_json::Value;
 use std::path::Path;
 use support::fake_llama_server::{self as fake_llama, Config, Layout};
-use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use support::fake_ollama::FakeOllama;
 use support::report::ids;
 use support::setup_home::TestHome;
 
@@ -91,11 +91,7 @@ fn quote_of(v: &Value) -> quote::Quote {
 
 #[test]
 fn a_saved_bench_gives_doctor_and_setup_the_same_turn() {
-    let fake = FakeOllama::start(
-        Scenario::new("0.30.0")
-            .model(FakeModel::llama("qwen3-coder:30b"))
-            .loaded(Loaded::new("qwen3-coder:30b", 65_536)),
-    );
+    let fake = FakeOllama::serving("qwen3-coder:30b", 65_536);
     let t = TestHome::new();
 
     // No bench yet: no quote, one line saying how to get it, and nothing else changes.

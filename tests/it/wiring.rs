@@ -302,7 +302,7 @@ fn plan_against_lm_studio_prints_the_load_line_setup_writes() {
     assert_eq!(v["recommended"]["kv_type"], "f16");
 }
 
-/// Edge case the real vLLM here cannot produce (python_servers_journey.rs checks the same
+/// Edge case the real vLLM here cannot produce (real/python_servers_journey.rs checks the same
 /// against the real one): a Qwen3-Coder model, whose line names its own tool-call parser.
 #[test]
 fn plan_against_vllm_prints_the_serve_line_setup_writes() {

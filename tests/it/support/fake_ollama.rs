@@ -276,6 +276,15 @@ pub struct FakeOllama {
 }
 
 impl FakeOllama {
+    /// Ollama 0.30.0 with `model` (a llama-architecture model) pulled and loaded at `ctx`
+    /// tokens: the plain case most tests start from.
+    pub fn serving(model: &str, ctx: u64) -> FakeOllama {
+        FakeOllama::start(
+            Scenario::new("0.30.0")
+                .model(FakeModel::llama(model))
+                .loaded(Loaded::new(model, ctx)),
+        )
+    }
     pub fn start(scenario: Scenario) -> FakeOllama {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
         let port = listener.local_addr().unwrap().port();

@@ -19,6 +19,7 @@ pub mod gguf_fixtures;
 pub mod real_llama_server;
 pub mod real_py_server;
 pub mod report;
+pub mod rng;
 pub mod setup_home;
 pub mod systemd;
 
@@ -67,6 +68,12 @@ pub fn llama_server_bin() -> Option<PathBuf> {
     } else {
         missing("the real llama-server")
     }
+}
+
+/// The real llama-server, the gemma3-270m GGUF and Claude Code 2.1.332: what a real
+/// session through setup's launcher needs.
+pub fn llama_gemma_claude() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    Some((llama_server_bin()?, gemma_path()?, claude_bin("2.1.332")?))
 }
 
 /// The real `llama-bench`, built with `llama_server_bin`.
@@ -139,6 +146,45 @@ pub fn tool(name: &str) -> Option<PathBuf> {
 /// The cclocal binary under test.
 pub fn cclocal() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_cclocal"))
+}
+
+/// The environment the library's doctor sees (`cclocal::doctor::diagnose`): HOME `home`,
+/// `bin` first on PATH, plus `extra`; run from HOME.
+pub fn host_env(
+    home: &std::path::Path,
+    bin: &std::path::Path,
+    extra: &cclocal::claude::EnvMap,
+) -> cclocal::doctor::HostEnv {
+    let mut vars = cclocal::claude::EnvMap::new();
+    vars.insert("HOME".into(), home.display().to_string());
+    vars.insert("PATH".into(), format!("{}:/usr/bin:/bin", bin.display()));
+    vars.extend(extra.clone());
+    cclocal::doctor::HostEnv {
+        vars,
+        home: Some(home.to_path_buf()),
+        cwd: Some(home.to_path_buf()),
+    }
+}
+
+/// `cclocal doctor` as a user with a naive Claude Code environment runs it: nothing but HOME,
+/// `bin` first on PATH, the base URL `url` and the token `local`; no colour, no service
+/// probes, run from HOME. The caller adds the arguments.
+pub fn naive_doctor(
+    home: &std::path::Path,
+    bin: &std::path::Path,
+    url: &str,
+) -> std::process::Command {
+    let mut c = cclocal();
+    c.env_clear()
+        .env("HOME", home)
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("NO_COLOR", "1")
+        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
+        .env("ANTHROPIC_BASE_URL", url)
+        .env("ANTHROPIC_AUTH_TOKEN", "local")
+        .current_dir(home)
+        .arg("doctor");
+    c
 }
 
 /// Runs a real Claude Code (or a launcher that execs it) to completion, with stdin closed

@@ -183,21 +183,11 @@ pub fn setup_unit_with(
 ) -> Vec<String> {
     let fake = super::systemd::fake_systemctl(t.dir.path(), false);
     let url = format!("http://127.0.0.1:{port}");
-    let mut args = vec![
-        "setup",
-        "--yes",
-        "--server",
-        "llama-server",
-        "--model",
-        model.to_str().unwrap(),
-        "--llama-server",
-        server_bin.to_str().unwrap(),
-        "--host",
-        &url,
-    ];
-    args.extend_from_slice(extra);
+    let mut rest = vec!["--host", url.as_str()];
+    rest.extend_from_slice(extra);
+    let args = super::setup_home::llama_server_setup_args(model, server_bin, &rest);
     let o = t
-        .command(&args)
+        .command_of(&args)
         .env("PATH", format!("{}:/usr/bin:/bin", fake.display()))
         .output()
         .unwrap();

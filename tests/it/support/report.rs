@@ -30,6 +30,16 @@ pub fn finding<'a>(doc: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {id} in {:?}", ids(doc)))
 }
 
+/// The stdout as JSON of a command that must succeed; a panic shows its stderr.
+pub fn ok_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
 /// The command's stdout as JSON; a panic names `what` and shows its output.
 pub fn json_of(what: &str, o: &Output) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {

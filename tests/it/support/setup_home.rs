@@ -68,33 +68,88 @@ impl TestHome {
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().unwrap()
     }
-    /// `cclocal setup --yes` with a fixed model, context and Claude Code version (and the
-    /// system drop-in under the test's root), plus `extra`.
+    /// `cclocal <args>` as the user runs it once set up: `bin` (where the tests put `claude`)
+    /// first on PATH, from HOME, no colour, no service probes, and none of the Claude
+    /// variables in the environment (the doctor must find the setup by itself).
+    pub fn user_command(&self, bin: &Path, args: &[&str]) -> Command {
+        let mut c = self.command(args);
+        c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("NO_COLOR", "1")
+            .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
+            .current_dir(self.home());
+        for v in [
+            "ANTHROPIC_BASE_URL",
+            "ANTHROPIC_MODEL",
+            "ANTHROPIC_AUTH_TOKEN",
+            "ANTHROPIC_API_KEY",
+        ] {
+            c.env_remove(v);
+        }
+        c
+    }
+    /// A `bin` folder in the test's directory with `claude` linked to `claude` (a real
+    /// build), to put on PATH.
+    pub fn claude_bin_dir(&self, claude: &Path) -> PathBuf {
+        let bin = self.dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(claude, bin.join("claude")).unwrap();
+        bin
+    }
+    /// [`TestHome::command`] with owned arguments.
+    pub fn command_of(&self, args: &[String]) -> Command {
+        self.command(&refs(args))
+    }
+    /// [`setup_args`] with the system drop-in under the test's root.
     pub fn setup_args(&self, extra: &[&str]) -> Vec<String> {
-        let mut a: Vec<String> = [
-            "setup",
-            "--model",
-            "qwen3-coder:30b",
-            "--ctx",
-            "65536",
-            "--claude-version",
-            "2.1.332",
-            "--host",
-            "http://127.0.0.1:9",
-            "--system-root",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        a.push(self.root().display().to_string());
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
+        setup_args(&self.root(), extra)
     }
     pub fn setup(&self, extra: &[&str]) -> Output {
         let args = self.setup_args(extra);
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run(&refs)
     }
+}
+
+/// `cclocal setup` with a fixed model, context and Claude Code version, and the system
+/// drop-in under `system_root`, plus `extra`.
+pub fn setup_args(system_root: &Path, extra: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "setup",
+        "--model",
+        "qwen3-coder:30b",
+        "--ctx",
+        "65536",
+        "--claude-version",
+        "2.1.332",
+        "--host",
+        "http://127.0.0.1:9",
+        "--system-root",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    a.push(system_root.display().to_string());
+    a.extend(extra.iter().map(|s| s.to_string()));
+    a
+}
+
+/// `args` as `&str`s, for the functions that take `&[&str]`.
+pub fn refs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// What every llama-server setup in the tests begins with, `setup --yes --server
+/// llama-server --model MODEL --llama-server SERVER_BIN`, then `rest`.
+pub fn llama_server_setup_args(model: &Path, server_bin: &Path, rest: &[&str]) -> Vec<String> {
+    let mut a: Vec<String> = ["setup", "--yes", "--server", "llama-server", "--model"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    a.push(model.display().to_string());
+    a.push("--llama-server".into());
+    a.push(server_bin.display().to_string());
+    a.extend(rest.iter().map(|s| s.to_string()));
+    a
 }
 
 /// Every file under `dir`: relative path -> (bytes, mode, mtime in ns); directories too

@@ -17,7 +17,7 @@ use crate::support;
 use crate::support::setup_home::{text, TestHome};
 
 use cclocal::claude::{compute_window, gate_for, EnvMap, Version};
-use cclocal::doctor::{self, HostEnv, Options};
+use cclocal::doctor::{self, Options};
 use cclocal::planner::{advise_version, obeys};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -96,9 +96,7 @@ fn predicted(v: Version, e: &EnvMap) -> (i64, u64) {
 /// real build as the `claude` on PATH, so setup detects its version; the home and `bin`.
 fn set_up(real: &Path, ctx: u64, base_url: &str) -> (TestHome, PathBuf) {
     let t = TestHome::new();
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(real, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(real);
     let ctx = ctx.to_string();
     let o = t
         .command(&[
@@ -137,20 +135,10 @@ fn launcher_settings(t: &TestHome) -> EnvMap {
 fn finding_ids(t: &TestHome, bin: &Path, cmd: &str) -> Vec<String> {
     // A generous budget: a JavaScript build answers `--version` in about 2 s when the
     // machine is busy.
-    let mut c = t.command(&[cmd, "--json", "--timeout", "30"]);
-    c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("NO_COLOR", "1")
-        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-        .current_dir(t.home());
-    for v in [
-        "ANTHROPIC_BASE_URL",
-        "ANTHROPIC_MODEL",
-        "ANTHROPIC_AUTH_TOKEN",
-        "ANTHROPIC_API_KEY",
-    ] {
-        c.env_remove(v);
-    }
-    let out = c.output().unwrap();
+    let out = t
+        .user_command(bin, &[cmd, "--json", "--timeout", "30"])
+        .output()
+        .unwrap();
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{cmd}: {e}: {}", String::from_utf8_lossy(&out.stdout)));
     doc["findings"]
@@ -283,18 +271,6 @@ builds! {
     family_2_1_112 => "2.1.112",
 }
 
-fn host_env(home: &Path, bin: &Path, extra: &EnvMap) -> HostEnv {
-    let mut vars = EnvMap::new();
-    vars.insert("HOME".into(), home.display().to_string());
-    vars.insert("PATH".into(), format!("{}:/usr/bin:/bin", bin.display()));
-    vars.extend(extra.clone());
-    HostEnv {
-        vars,
-        home: Some(home.to_path_buf()),
-        cwd: Some(home.to_path_buf()),
-    }
-}
-
 /// The doctor on 2.1.42 with a 32K server and the variables newer builds read: it says
 /// the window variable is not read, its fix line is the percentage, and that line, set in
 /// the shell as printed, makes the real build compact inside the served context; the
@@ -327,7 +303,7 @@ fn doctor_fix_for_a_percentage_build_works_as_printed() {
     };
     let mut shell = base.clone();
     shell.insert("CLAUDE_CODE_AUTO_COMPACT_WINDOW".into(), "32768".into());
-    let report = doctor::diagnose(&opts, &host_env(home.path(), &bin, &shell));
+    let report = doctor::diagnose(&opts, &support::host_env(home.path(), &bin, &shell));
     let ids: Vec<&str> = report.findings.iter().map(|(_, f)| f.id).collect();
     let unread = report
         .findings
@@ -378,7 +354,7 @@ fn doctor_fix_for_a_percentage_build_works_as_printed() {
         got.0, got.1
     );
 
-    let report = doctor::diagnose(&opts, &host_env(home.path(), &bin, &fixed));
+    let report = doctor::diagnose(&opts, &support::host_env(home.path(), &bin, &fixed));
     assert!(
         report
             .findings

@@ -37,9 +37,7 @@ fn set_up(
         base_url,
     ]);
     assert!(o.status.success(), "{version}: {}", text(&o));
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(real, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(real);
     (t, bin)
 }
 

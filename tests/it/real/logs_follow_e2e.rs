@@ -64,24 +64,16 @@ fn follow_shows_a_real_session_as_it_happens() {
         return;
     };
     let t = TestHome::new();
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&claude);
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let path_env = format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display());
 
     // setup plans for 32K; the server then runs with 8K (a restart with a smaller context).
-    let o = t
-        .command(&[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            gemma.to_str().unwrap(),
-            "--llama-server",
-            server_bin.to_str().unwrap(),
+    let args = llama_server_setup_args(
+        &gemma,
+        &server_bin,
+        &[
             "--ctx",
             "32768",
             "--host",
@@ -90,10 +82,9 @@ fn follow_shows_a_real_session_as_it_happens() {
             "2.1.332",
             "--only",
             "launcher,onboarding",
-        ])
-        .env("PATH", &path_env)
-        .output()
-        .unwrap();
+        ],
+    );
+    let o = t.command_of(&args).env("PATH", &path_env).output().unwrap();
     assert!(o.status.success(), "setup: {}", text(&o));
     let launcher = t.home().join(".local/bin/claude-local");
     assert!(

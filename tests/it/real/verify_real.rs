@@ -24,9 +24,7 @@ fn builds() -> Vec<(&'static str, PathBuf)> {
 /// launcher).
 fn set_up(real: &std::path::Path, ctx: u64, extra: &[&str]) -> (TestHome, PathBuf) {
     let t = TestHome::new();
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(real, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(real);
     let ctx = ctx.to_string();
     let root = t.root().display().to_string();
     let mut args = vec![
@@ -183,9 +181,7 @@ fn setup_ends_with_verify() {
         return;
     };
     let t = TestHome::new();
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&real);
     let root = t.root().display().to_string();
     let o = t
         .command(&[
@@ -239,9 +235,7 @@ fn setup_acts_on_what_an_unrun_build_does() {
         return;
     }
     let t = TestHome::new();
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&real);
     let root = t.root().display().to_string();
     let o = t
         .command(&[
@@ -303,9 +297,7 @@ fn verify_without_a_launcher_follows_the_settings_file_and_the_shell() {
     env.push(("ANTHROPIC_MODEL".into(), MODEL.into()));
     for route in ["settings file", "shell"] {
         let t = TestHome::new();
-        let bin = t.dir.path().join("bin");
-        std::fs::create_dir_all(&bin).unwrap();
-        std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
+        let bin = t.claude_bin_dir(&real);
         std::fs::write(
             t.home().join(".claude.json"),
             r#"{"hasCompletedOnboarding": true}"#,

@@ -17,10 +17,10 @@
 //! fix a program cannot carry out, each with the reason. `every_finding_id_is_accounted_for`
 //! fails when an id is in neither list (a new id must come with a scenario or a reason).
 use crate::support;
-use crate::support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
+use crate::support::fake_ollama::{FakeModel, FakeOllama, Scenario};
 use crate::support::fix_apply::{parse, set_claude_env, set_claude_json_key, Action};
 use crate::support::real_llama_server::{free_port, RealLlamaServer};
-use crate::support::setup_home::{text, TestHome};
+use crate::support::setup_home::{llama_server_setup_args, text, TestHome};
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -254,19 +254,7 @@ impl Sandbox {
         self.t.home()
     }
     fn cclocal(&self, args: &[&str]) -> Output {
-        let mut c = self.t.command(args);
-        c.env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
-            .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-            .env("NO_COLOR", "1")
-            .current_dir(self.home());
-        for v in [
-            "ANTHROPIC_BASE_URL",
-            "ANTHROPIC_MODEL",
-            "ANTHROPIC_AUTH_TOKEN",
-            "ANTHROPIC_API_KEY",
-        ] {
-            c.env_remove(v);
-        }
+        let mut c = self.t.user_command(&self.bin, args);
         c.envs(&self.shell);
         c.output().unwrap()
     }
@@ -677,11 +665,7 @@ fn logs_fixes_close_on_the_real_session() {
 #[test]
 fn ollama_fake_fixes_close() {
     for version in ["2.1.121", "2.1.197", "2.1.332"] {
-        let fake = FakeOllama::start(
-            Scenario::new("0.30.0")
-                .model(FakeModel::llama("qwen3-coder:30b"))
-                .loaded(Loaded::new("qwen3-coder:30b", 4096)),
-        );
+        let fake = FakeOllama::serving("qwen3-coder:30b", 4096);
         let (mut sb, _) = Sandbox::new(version);
         sb.shell
             .insert("ANTHROPIC_BASE_URL".into(), fake.base_url.clone());
@@ -752,34 +736,31 @@ fn drift_closes_by_the_restart(xdg: bool) {
     let no_systemd = support::systemd::fake_systemctl(sb.t.dir.path(), false);
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
-    let o =
-        sb.t.command(&[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            gemma.to_str().unwrap(),
-            "--llama-server",
-            server_bin.to_str().unwrap(),
+    let args = llama_server_setup_args(
+        &gemma,
+        &server_bin,
+        &[
             "--ctx",
             &CTX.to_string(),
             "--host",
             &url,
             "--claude-version",
             "2.1.332",
-        ])
-        .env(
-            "PATH",
-            format!(
-                "{}:{}:/usr/bin:/bin",
-                no_systemd.display(),
-                sb.bin.display()
-            ),
-        )
-        .envs(&sb.shell)
-        .output()
-        .unwrap();
+        ],
+    );
+    let o =
+        sb.t.command_of(&args)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}:/usr/bin:/bin",
+                    no_systemd.display(),
+                    sb.bin.display()
+                ),
+            )
+            .envs(&sb.shell)
+            .output()
+            .unwrap();
     assert!(o.status.success(), "{}", text(&o));
     let unit_path = if xdg {
         xdg_dir.join("systemd/user/cclocal-llama-server.service")

@@ -14,6 +14,7 @@ use crate::support::real_llama_server::{setup_unit, RealLlamaServer};
 use crate::support::setup_home::*;
 
 use serde_json::Value;
+use std::path::Path;
 use std::time::Duration;
 
 const CTX: u64 = 32_768;
@@ -46,34 +47,72 @@ fn ratio_ok(predicted: f64, measured: f64) -> bool {
     measured > 0.0 && (predicted / measured - 1.0).abs() <= TOLERANCE
 }
 
-#[test]
-#[ignore = "measures speed: run alone by scripts/test.sh (cargo test --test it -- --ignored)"]
-fn prediction_from_bench_matches_a_real_session_within_25_percent() {
-    let (Some(server_bin), Some(gemma), Some(claude)) = (
-        support::llama_server_bin(),
-        support::gemma_path(),
-        support::claude_bin("2.1.332"),
-    ) else {
-        return;
-    };
+/// The one real session both proofs price: three turns of the real Claude Code 2.1.332
+/// through the launcher against the real llama-server run from the unit's `ExecStart=`.
+struct Session {
+    t: TestHome,
+    gemma: std::path::PathBuf,
+    /// The unit's `ExecStart=`, as systemd splits it (without the grammar).
+    argv: Vec<String>,
+    /// Claude Code's debug log of the session.
+    debug: std::path::PathBuf,
+    /// A copy of the server's log of the session (later servers log elsewhere).
+    server_log: std::path::PathBuf,
+}
+
+/// `cclocal logs DEBUG --server-log LOG --what-if --bench BENCH --json`.
+fn what_if(debug: &Path, server_log: &Path, bench_json: &Path) -> Value {
+    let o = support::cclocal()
+        .args([
+            "logs",
+            debug.to_str().unwrap(),
+            "--server-log",
+            server_log.to_str().unwrap(),
+            "--what-if",
+            "--bench",
+            bench_json.to_str().unwrap(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("logs --what-if: {e}: {}", text(&o)))
+}
+
+/// The session, run once per test binary (on the first call) and shared: it is the slow
+/// part of both tests. `None` when a real program is missing.
+fn session() -> Option<&'static Session> {
+    static SESSION: std::sync::OnceLock<Option<Session>> = std::sync::OnceLock::new();
+    SESSION.get_or_init(run_session).as_ref()
+}
+
+/// The shared session's folder: a static is never dropped, so it is removed at exit.
+static SESSION_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+extern "C" fn remove_session_dir() {
+    if let Some(dir) = SESSION_DIR.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+fn run_session() -> Option<Session> {
+    let (server_bin, gemma, claude) = support::llama_gemma_claude()?;
     let t = TestHome::new();
-    let (mut argv, port) = setup_unit(&t, &gemma, &server_bin, CTX);
-    let args = argv.join(" ");
-    // The settings the bench must share with the server: what the plan put in the unit.
-    assert!(args.contains("--flash-attn on"), "{args}");
-    assert!(args.contains("--cache-type-k f16"), "{args}");
-    argv.extend(["--grammar".into(), format!("root ::= \"{ANSWER}\"")]);
+    if SESSION_DIR.set(t.dir.path().to_path_buf()).is_ok() {
+        // SAFETY: registers a plain function with no arguments to run at exit.
+        unsafe { libc::atexit(remove_session_dir) };
+    }
+    let (argv, port) = setup_unit(&t, &gemma, &server_bin, CTX);
+    let mut session_argv = argv.clone();
+    session_argv.extend(["--grammar".into(), format!("root ::= \"{ANSWER}\"")]);
     let server = RealLlamaServer::start_argv(
-        &argv,
+        &session_argv,
         port,
         &t.dir.path().join("server-output.txt"),
         Duration::from_secs(180),
     );
-
     // Three turns of one session through the launcher, each bringing ~1,500 tokens.
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&claude);
     let debug = t.dir.path().join("claude-debug.txt");
     for turn in 0..3u32 {
         let prompt = format!(
@@ -93,8 +132,39 @@ fn prediction_from_bench_matches_a_real_session_within_25_percent() {
             server.output_text()
         );
     }
-    let server_log = t.home().join(".local/state/cclocal/llama-server.log");
+    let server_log = t.dir.path().join("session-server.log");
+    std::fs::copy(
+        t.home().join(".local/state/cclocal/llama-server.log"),
+        &server_log,
+    )
+    .unwrap();
     drop(server);
+    Some(Session {
+        t,
+        gemma,
+        argv,
+        debug,
+        server_log,
+    })
+}
+
+#[test]
+#[ignore = "measures speed: run alone by scripts/test.sh (cargo test --test it -- --ignored)"]
+fn prediction_from_bench_matches_a_real_session_within_25_percent() {
+    let Some(Session {
+        t,
+        gemma,
+        argv,
+        debug,
+        server_log,
+    }) = session()
+    else {
+        return;
+    };
+    let args = argv.join(" ");
+    // The settings the bench must share with the server: what the plan put in the unit.
+    assert!(args.contains("--flash-attn on"), "{args}");
+    assert!(args.contains("--cache-type-k f16"), "{args}");
 
     // The bench, same model, same settings as the unit (flash attention on, f16 cache,
     // llama-server's ubatch of 512), prompts spanning the session's depths.
@@ -134,28 +204,14 @@ fn prediction_from_bench_matches_a_real_session_within_25_percent() {
         }
     }
 
-    let o = support::cclocal()
-        .args([
-            "logs",
-            debug.to_str().unwrap(),
-            "--server-log",
-            server_log.to_str().unwrap(),
-            "--what-if",
-            "--bench",
-            bench_json.to_str().unwrap(),
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("logs --what-if: {e}: {}", text(&o)));
+    let v = what_if(debug, server_log, &bench_json);
     // CCLOCAL_KEEP_SESSION=DIR keeps the three inputs (how the fixtures in
     // tests/fixtures/session_time/real-2.1.332 were captured).
     if let Some(dir) = std::env::var_os("CCLOCAL_KEEP_SESSION") {
         let dir = std::path::PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::copy(&debug, dir.join("claude-debug.txt")).unwrap();
-        std::fs::copy(&server_log, dir.join("llama-server.log")).unwrap();
+        std::fs::copy(debug, dir.join("claude-debug.txt")).unwrap();
+        std::fs::copy(server_log, dir.join("llama-server.log")).unwrap();
         std::fs::copy(&bench_json, dir.join("bench.json")).unwrap();
     }
     let w = &v["what_if"];
@@ -221,48 +277,16 @@ fn prediction_from_bench_matches_a_real_session_within_25_percent() {
 #[ignore = "measures speed: run alone by scripts/test.sh (cargo test --test it -- --ignored)"]
 fn prediction_from_bench_host_matches_a_real_session_within_15_percent() {
     const HOST_TOLERANCE: f64 = 0.15;
-    let (Some(server_bin), Some(gemma), Some(claude)) = (
-        support::llama_server_bin(),
-        support::gemma_path(),
-        support::claude_bin("2.1.332"),
-    ) else {
+    let Some(Session {
+        t,
+        argv,
+        debug,
+        server_log,
+        ..
+    }) = session()
+    else {
         return;
     };
-    let t = TestHome::new();
-    let (argv, port) = setup_unit(&t, &gemma, &server_bin, CTX);
-    let mut session_argv = argv.clone();
-    session_argv.extend(["--grammar".into(), format!("root ::= \"{ANSWER}\"")]);
-    let server = RealLlamaServer::start_argv(
-        &session_argv,
-        port,
-        &t.dir.path().join("server-output.txt"),
-        Duration::from_secs(180),
-    );
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
-    let debug = t.dir.path().join("claude-debug.txt");
-    for turn in 0..3u32 {
-        let prompt = format!(
-            "Here are my notes, part {}:\n{}\nReply with one word.",
-            turn + 1,
-            material(turn, 1100)
-        );
-        let mut cmd = t.launcher(&bin);
-        if turn > 0 {
-            cmd.arg("-c");
-        }
-        cmd.args(["-p", &prompt]).arg("--debug-file").arg(&debug);
-        let out = support::run_to_end_within(cmd, 480);
-        assert!(out.contains(ANSWER), "turn {turn}: no answer: {out}");
-    }
-    let server_log = t.dir.path().join("session-server.log");
-    std::fs::copy(
-        t.home().join(".local/state/cclocal/llama-server.log"),
-        &server_log,
-    )
-    .unwrap();
-    drop(server);
 
     // The same command line on another port, logging elsewhere (the session's log stays
     // the session's): `bench --host` measures it through its API.
@@ -304,21 +328,7 @@ fn prediction_from_bench_host_matches_a_real_session_within_15_percent() {
     let bench_json = t.dir.path().join("bench-host.json");
     std::fs::write(&bench_json, &o.stdout).unwrap();
 
-    let o = support::cclocal()
-        .args([
-            "logs",
-            debug.to_str().unwrap(),
-            "--server-log",
-            server_log.to_str().unwrap(),
-            "--what-if",
-            "--bench",
-            bench_json.to_str().unwrap(),
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    let v: Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("logs --what-if: {e}: {}", text(&o)));
+    let v = what_if(debug, server_log, &bench_json);
     let reqs = v["what_if"]["as_ran"]["requests"]
         .as_array()
         .expect("requests");

@@ -54,9 +54,7 @@ fn setup_launcher_claude_doctor_logs_undo_agree() {
             .loaded(Loaded::new(MODEL, CTX)),
     );
     let t = TestHome::new();
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&real, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&real);
     let ctx = CTX.to_string();
     let root = t.root().display().to_string();
 

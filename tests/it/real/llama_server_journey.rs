@@ -36,17 +36,11 @@ fn cclocal(t: &TestHome, bin: &Path, env: &[(&str, &str)], args: &[&str]) -> Out
 
 #[test]
 fn naive_doctor_setup_claude_code_and_logs_agree_on_the_real_server() {
-    let (Some(server_bin), Some(gemma), Some(claude)) = (
-        support::llama_server_bin(),
-        support::gemma_path(),
-        support::claude_bin("2.1.332"),
-    ) else {
+    let Some((server_bin, gemma, claude)) = support::llama_gemma_claude() else {
         return;
     };
     let t = TestHome::new();
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&claude);
     let ctx = CTX.to_string();
     let server_out = t.dir.path().join("llama-server.log");
     let grammar = format!("root ::= \"{ANSWER}\"");
@@ -167,19 +161,10 @@ fn naive_doctor_setup_claude_code_and_logs_agree_on_the_real_server() {
     assert!(!exec.contains("****"), "{exec}");
 
     // 2. setup for the context the server serves (the server already runs: launcher only).
-    let o = cclocal(
-        &t,
-        &bin,
-        &[],
+    let args = llama_server_setup_args(
+        &gemma,
+        &server_bin,
         &[
-            "setup",
-            "--yes",
-            "--server",
-            "llama-server",
-            "--model",
-            gemma.to_str().unwrap(),
-            "--llama-server",
-            server_bin.to_str().unwrap(),
             "--ctx",
             &ctx,
             "--host",
@@ -188,6 +173,7 @@ fn naive_doctor_setup_claude_code_and_logs_agree_on_the_real_server() {
             "launcher,onboarding",
         ],
     );
+    let o = cclocal(&t, &bin, &[], &refs(&args));
     assert!(o.status.success(), "setup: {}", text(&o));
     let o = cclocal(&t, &bin, &[], &["doctor", "--json", "--timeout", "10"]);
     let after = json_of("doctor after setup", &o);

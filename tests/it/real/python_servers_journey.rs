@@ -124,13 +124,6 @@ fn hf_home(t: &TestHome) -> String {
     h.display().to_string()
 }
 
-fn claude_bin_dir(t: &TestHome, claude: &Path) -> std::path::PathBuf {
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(claude, bin.join("claude")).unwrap();
-    bin
-}
-
 #[test]
 fn vllm_without_tool_calling_is_an_error_and_its_fix_serves_claude_code() {
     let (Some(vllm), Some(model), Some(claude)) = (
@@ -142,7 +135,7 @@ fn vllm_without_tool_calling_is_an_error_and_its_fix_serves_claude_code() {
     };
     let _one_at_a_time = exclusive();
     let t = TestHome::new();
-    let bin = claude_bin_dir(&t, &claude);
+    let bin = t.claude_bin_dir(&claude);
     let path = user_path(vllm.parent().unwrap(), &bin);
     let hf = hf_home(&t);
     // vLLM's CPU build: a 2 GiB KV cache; no model hub.
@@ -426,7 +419,7 @@ fn vllm_mlx_context_from_its_process_and_setup_serves_claude_code() {
     };
     let _one_at_a_time = exclusive();
     let t = TestHome::new();
-    let bin = claude_bin_dir(&t, &claude);
+    let bin = t.claude_bin_dir(&claude);
     let path = user_path(vllm_mlx.parent().unwrap(), &bin);
     let hf = hf_home(&t);
     let env = [
@@ -617,7 +610,7 @@ fn mlx_lm_server_has_no_messages_api_and_its_fix_serves_claude_code() {
     };
     let _one_at_a_time = exclusive();
     let t = TestHome::new();
-    let bin = claude_bin_dir(&t, &claude);
+    let bin = t.claude_bin_dir(&claude);
     // The user has both installed.
     let path = format!(
         "{}:{}:{}:/usr/bin:/bin",

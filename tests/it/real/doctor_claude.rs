@@ -6,7 +6,7 @@
 use crate::support;
 
 use cclocal::claude::EnvMap;
-use cclocal::doctor::{self, HostEnv, Options};
+use cclocal::doctor::{self, Options};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -21,18 +21,6 @@ fn setup(real: &Path) -> (tempfile::TempDir, PathBuf) {
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(real, bin.join("claude")).unwrap();
     (home, bin)
-}
-
-fn host_env(home: &Path, bin: &Path, extra: &EnvMap) -> HostEnv {
-    let mut vars = EnvMap::new();
-    vars.insert("HOME".into(), home.display().to_string());
-    vars.insert("PATH".into(), format!("{}:/usr/bin:/bin", bin.display()));
-    vars.extend(extra.clone());
-    HostEnv {
-        vars,
-        home: Some(home.to_path_buf()),
-        cwd: Some(home.to_path_buf()),
-    }
 }
 
 fn window_env(version: &str) -> EnvMap {
@@ -60,7 +48,7 @@ fn version_detection_through_the_probe() {
             budget: Duration::from_secs(10),
             ..Options::default()
         };
-        let report = doctor::diagnose(&opts, &host_env(home.path(), &bin, &EnvMap::new()));
+        let report = doctor::diagnose(&opts, &support::host_env(home.path(), &bin, &EnvMap::new()));
         let c = report.facts.claude.expect("claude facts");
         assert_eq!(c.version.map(|x| x.to_string()).as_deref(), Some(v));
         assert_eq!(
@@ -108,7 +96,7 @@ fn predicted_window_is_the_logged_one() {
             budget: Duration::from_secs(10),
             ..Options::default()
         };
-        let report = doctor::diagnose(&opts, &host_env(home.path(), &bin, &doctor_env));
+        let report = doctor::diagnose(&opts, &support::host_env(home.path(), &bin, &doctor_env));
         assert_eq!(
             report
                 .facts

@@ -64,11 +64,7 @@ fn tasks(log: &str) -> Vec<Task> {
 
 #[test]
 fn setup_unit_serves_the_planned_context_to_real_claude_code() {
-    let (Some(server_bin), Some(gemma), Some(claude)) = (
-        support::llama_server_bin(),
-        support::gemma_path(),
-        support::claude_bin("2.1.332"),
-    ) else {
+    let Some((server_bin, gemma, claude)) = support::llama_gemma_claude() else {
         return;
     };
     let t = TestHome::new();
@@ -104,9 +100,7 @@ fn setup_unit_serves_the_planned_context_to_real_claude_code() {
     assert_eq!(props["total_slots"], 1);
 
     // The real Claude Code through the generated launcher.
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&claude);
     let debug = t.dir.path().join("claude-debug.txt");
     let mut cmd = t.launcher(&bin);
     cmd.args(["-p", "Reply with one word"])
@@ -214,11 +208,7 @@ fn without_np_1_the_context_is_shared_by_slots() {
 /// finding.
 #[test]
 fn doctor_before_and_after_setup_against_the_real_server() {
-    let (Some(server_bin), Some(gemma), Some(claude)) = (
-        support::llama_server_bin(),
-        support::gemma_path(),
-        support::claude_bin("2.1.332"),
-    ) else {
+    let Some((server_bin, gemma, claude)) = support::llama_gemma_claude() else {
         return;
     };
     let t = TestHome::new();
@@ -230,9 +220,7 @@ fn doctor_before_and_after_setup_against_the_real_server() {
         &t.dir.path().join("server-output.txt"),
         Duration::from_secs(180),
     );
-    let bin = t.dir.path().join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(&claude, bin.join("claude")).unwrap();
+    let bin = t.claude_bin_dir(&claude);
     let doctor = |home: &Path, base_url: Option<&str>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_cclocal"));
         c.args(["doctor", "--json"])

@@ -15,6 +15,7 @@ mod llama_server_journey;
 mod logs_claude_e2e;
 mod logs_follow_e2e;
 mod newcomer_journey;
+mod planner_agreement;
 mod python_servers_journey;
 mod root_home;
 mod secrets_output;

@@ -8,8 +8,9 @@ use crate::support;
 
 use serde_json::Value;
 use support::agree::{
-    claude_env_disagreeing, coder_30b, config_value, configured, doctor_plan, errors, finding,
-    fixes_disagreeing, gemma3_27b, ids, json, plan, plan_json, recommended, run, run_env, setup,
+    assert_status_names_plan, claude_env_disagreeing, coder_30b, config_value, configured,
+    doctor_plan, errors, finding, fixes_disagreeing, gemma3_27b, ids, json, plan, plan_json,
+    recommended, run, run_env, setup,
 };
 use support::fake_lmstudio::{self as lms, Api, Model};
 use support::fake_ollama::{FakeModel, FakeOllama, Loaded, Scenario};
@@ -203,15 +204,7 @@ fn plan_setup_doctor_status_agree_over_a_matrix() {
             ] {
                 assert!(fix.contains(&want), "doctor at 16384: {case}: {fix}");
             }
-            let (st, _) = json(&t, &["status", "--json"]);
-            let drift = finding(&st, "setup_drift");
-            assert!(
-                drift["detail"]
-                    .as_str()
-                    .unwrap()
-                    .contains(&planned.0.to_string()),
-                "status at 16384: {case}: {drift}"
-            );
+            assert_status_names_plan(&t, planned.0, &case);
             cells += 1;
         }
     }
@@ -580,15 +573,7 @@ fn lm_studio_agrees_over_a_matrix() {
                     fix.contains(&format!("lms load {key} --context-length {}", planned.0)),
                     "doctor at 16384: {case}: {fix}"
                 );
-                let (st, _) = json(&t, &["status", "--json"]);
-                let drift = finding(&st, "setup_drift");
-                assert!(
-                    drift["detail"]
-                        .as_str()
-                        .unwrap()
-                        .contains(&planned.0.to_string()),
-                    "status at 16384: {case}: {drift}"
-                );
+                assert_status_names_plan(&t, planned.0, &case);
                 cells += 1;
             }
         }
@@ -716,15 +701,7 @@ fn vllm_agrees_over_a_matrix() {
                         && line.contains(&format!("--max-model-len {context} ")),
                     "doctor at 16384: {case}: {fix}\n{line}"
                 );
-                let (st, _) = json(&t, &["status", "--json"]);
-                let drift = finding(&st, "setup_drift");
-                assert!(
-                    drift["detail"]
-                        .as_str()
-                        .unwrap()
-                        .contains(&context.to_string()),
-                    "status at 16384: {case}: {drift}"
-                );
+                assert_status_names_plan(&t, context, &case);
                 cells += 1;
             }
         }

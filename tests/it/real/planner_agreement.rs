@@ -7,7 +7,8 @@ use crate::support;
 use crate::planner_agreement::CLAUDE;
 use std::time::Duration;
 use support::agree::{
-    claude_env_disagreeing, configured, doctor_plan, errors, finding, fixes_disagreeing, ids, json,
+    assert_status_names_plan, claude_env_disagreeing, configured, doctor_plan, errors, finding,
+    fixes_disagreeing, ids, json,
 };
 use support::real_llama_server::{free_port, setup_unit_with, RealLlamaServer};
 use support::setup_home::TestHome;
@@ -150,15 +151,7 @@ fn real_llama_server_agrees_over_a_matrix() {
                 fix.contains("systemctl --user restart cclocal-llama-server.service"),
                 "doctor at 16384: {case}: {fix}"
             );
-            let (st, _) = json(t, &["status", "--json"]);
-            let drift = finding(&st, "setup_drift");
-            assert!(
-                drift["detail"]
-                    .as_str()
-                    .unwrap()
-                    .contains(&planned.0.to_string()),
-                "status at 16384: {case}: {drift}"
-            );
+            assert_status_names_plan(t, planned.0, case);
             cells += 1;
         }
         drop(server);

@@ -17,24 +17,22 @@ pub fn run(t: &TestHome, args: &[&str]) -> Output {
 
 /// [`run`] with extra environment variables.
 pub fn run_env(t: &TestHome, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let bin = t.dir.path().join("bin");
-    let mut c = t.command(args);
-    c.env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("NO_COLOR", "1")
-        .env("CCLOCAL_DOCTOR_NO_SERVICE_PROBES", "1")
-        .current_dir(t.home());
-    for v in [
-        "ANTHROPIC_BASE_URL",
-        "ANTHROPIC_MODEL",
-        "ANTHROPIC_AUTH_TOKEN",
-        "ANTHROPIC_API_KEY",
-    ] {
-        c.env_remove(v);
-    }
+    let mut c = t.user_command(&t.dir.path().join("bin"), args);
     for (k, v) in env {
         c.env(k, v);
     }
     c.output().unwrap()
+}
+
+/// `status --json` with the server at another context than setup's: its `setup_drift`
+/// names the planned context `ctx` (`case` names the matrix cell in a failure).
+pub fn assert_status_names_plan(t: &TestHome, ctx: u64, case: &str) {
+    let (st, _) = json(t, &["status", "--json"]);
+    let drift = finding(&st, "setup_drift");
+    assert!(
+        drift["detail"].as_str().unwrap().contains(&ctx.to_string()),
+        "status at 16384: {case}: {drift}"
+    );
 }
 
 /// [`run`], its stdout read as JSON, and its exit code.

@@ -86,23 +86,57 @@ fn session() -> Option<&'static Session> {
     SESSION.get_or_init(run_session).as_ref()
 }
 
-/// The shared session's folder: a static is never dropped, so it is removed at exit.
-static SESSION_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+/// The shared sessions' folders: a static is never dropped, so they are removed at exit.
+static SESSION_DIRS: std::sync::OnceLock<Vec<std::path::PathBuf>> = std::sync::OnceLock::new();
 
 extern "C" fn remove_session_dir() {
-    if let Some(dir) = SESSION_DIR.get() {
+    for dir in SESSION_DIRS.get().into_iter().flatten() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
 
+/// The shared session. Both proofs compare it with a measurement taken apart from it, so a
+/// session that other processes slowed (they took more than
+/// `bench_stats::CONTENTION_SHARE` of the CPUs besides the server, Claude Code included) is
+/// not a quiet machine's: it is run once more, in a new HOME, and the second one is used
+/// whatever its load (printed).
 fn run_session() -> Option<Session> {
     let (server_bin, gemma, claude) = support::llama_gemma_claude()?;
-    let t = TestHome::new();
-    if SESSION_DIR.set(t.dir.path().to_path_buf()).is_ok() {
-        // SAFETY: registers a plain function with no arguments to run at exit.
-        unsafe { libc::atexit(remove_session_dir) };
+    let mut dirs = Vec::new();
+    for attempt in 1..=2 {
+        let (session, others) = one_session(&server_bin, &gemma, &claude);
+        dirs.push(session.t.dir.path().to_path_buf());
+        let contended = others > cclocal::runtime::bench_stats::CONTENTION_SHARE;
+        eprintln!(
+            "session load (attempt {attempt}): other processes {:.1}% of the CPUs{}",
+            others * 100.0,
+            if contended { ", contended" } else { "" }
+        );
+        if !contended || attempt == 2 {
+            if SESSION_DIRS.set(dirs).is_ok() {
+                // SAFETY: registers a plain function with no arguments to run at exit.
+                unsafe { libc::atexit(remove_session_dir) };
+            }
+            return Some(session);
+        }
     }
-    let (argv, port) = setup_unit(&t, &gemma, &server_bin, CTX);
+    unreachable!()
+}
+
+/// `/proc/stat`'s (busy, total) ticks of all CPUs, and the busy ticks of process `pid`.
+fn cpu_ticks(pid: u32) -> Option<(u64, u64, u64)> {
+    use cclocal::runtime::bench_stats::{parse_proc_stat, parse_self_stat};
+    let (busy, total) = parse_proc_stat(&std::fs::read_to_string("/proc/stat").ok()?)?;
+    let own = parse_self_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)?;
+    Some((busy, total, own))
+}
+
+/// One run of the session, and the share of the CPUs that processes other than the server
+/// took meanwhile (0 where `/proc` cannot be read).
+fn one_session(server_bin: &Path, gemma: &Path, claude: &Path) -> (Session, f64) {
+    let gemma = gemma.to_path_buf();
+    let t = TestHome::new();
+    let (argv, port) = setup_unit(&t, &gemma, server_bin, CTX);
     let mut session_argv = argv.clone();
     session_argv.extend(["--grammar".into(), format!("root ::= \"{ANSWER}\"")]);
     let server = RealLlamaServer::start_argv(
@@ -112,7 +146,8 @@ fn run_session() -> Option<Session> {
         Duration::from_secs(180),
     );
     // Three turns of one session through the launcher, each bringing ~1,500 tokens.
-    let bin = t.claude_bin_dir(&claude);
+    let bin = t.claude_bin_dir(claude);
+    let before = cpu_ticks(server.pid());
     let debug = t.dir.path().join("claude-debug.txt");
     for turn in 0..3u32 {
         let prompt = format!(
@@ -138,14 +173,25 @@ fn run_session() -> Option<Session> {
         &server_log,
     )
     .unwrap();
+    let others = match (before, cpu_ticks(server.pid())) {
+        (Some(a), Some(b)) if b.1 > a.1 => {
+            let busy = b.0.saturating_sub(a.0);
+            let own = b.2.saturating_sub(a.2).min(busy);
+            (busy - own) as f64 / (b.1 - a.1) as f64
+        }
+        _ => 0.0,
+    };
     drop(server);
-    Some(Session {
-        t,
-        gemma,
-        argv,
-        debug,
-        server_log,
-    })
+    (
+        Session {
+            t,
+            gemma,
+            argv,
+            debug,
+            server_log,
+        },
+        others,
+    )
 }
 
 #[test]

@@ -103,6 +103,11 @@ impl RealLlamaServer {
         Self::start_argv(&argv, port, output, Duration::from_secs(120))
     }
 
+    /// The server's process id (to read its CPU time in `/proc/PID/stat`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn wait_ready(&mut self, within: Duration) {
         let start = Instant::now();
         loop {

@@ -60,8 +60,6 @@ pub fn systemd_quote_assignment(key: &str, value: &str) -> String {
     out
 }
 
-/// Characters that need no quoting in sh, bash, zsh or fish (`~` is excluded: it expands
-/// at the start of a word; `=` and `,` are fine everywhere; `%` starts a fish job spec).
 /// `path` as one shell word for a printed command: `~/REST` when it is under `home` (the
 /// shell expands `~` to HOME, so it runs as printed), else the whole path; quoted where
 /// it needs it.
@@ -75,6 +73,8 @@ pub fn path_word(path: &std::path::Path, home: Option<&std::path::Path>) -> Stri
     }
 }
 
+/// Characters that need no quoting in sh, bash, zsh or fish (`~` is excluded: it expands
+/// at the start of a word; `=` and `,` are fine everywhere; `%` starts a fish job spec).
 fn is_plain(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(

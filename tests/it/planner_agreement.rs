@@ -620,6 +620,51 @@ fn gemma_folder() -> tempfile::TempDir {
     d
 }
 
+/// plan for a server that chooses its own cache type (vLLM, vllm-mlx), then `setup --server
+/// KIND` with the same inputs: setup writes plan's Claude Code settings and context and no
+/// cache type. Returns plan's context.
+fn plan_and_setup_agree(
+    t: &TestHome,
+    kind: &str,
+    url: &str,
+    model: &str,
+    memory: &str,
+    claude: &str,
+    case: &str,
+) -> u64 {
+    let pj = plan_json(t, url, model, memory, claude);
+    let context = pj["context"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{case}: {pj:#}"));
+    eprintln!("{case}: {context} {}", pj["server_command"]);
+    setup_backend(t, kind, url, model, memory, claude);
+    let bad = claude_env_disagreeing(t, &pj);
+    assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
+    assert_eq!(
+        config_value(t, "model", "context"),
+        Some(context.to_string()),
+        "setup: {case}"
+    );
+    assert_eq!(
+        config_value(t, "server", "kv_cache_type"),
+        None,
+        "setup: {case}"
+    );
+    context
+}
+
+/// With the server serving the plan's `context`: the doctor has no error and no fix naming
+/// another context, and status exits 0. Returns status's JSON.
+fn doctor_and_status_clean(t: &TestHome, context: u64, case: &str) -> Value {
+    let (doc, _) = json(t, &["doctor", "--json"]);
+    let bad = fixes_disagreeing(&doc, context, None);
+    assert!(bad.is_empty(), "doctor's fixes: {case}: {bad:#?}");
+    assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
+    let (st, code) = json(t, &["status", "--json"]);
+    assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+    st
+}
+
 /// The matrix on the FAKE vLLM (the real one costs 70 s and 7 GB to start; the real one's
 /// journey is python_servers_journey.rs): vLLM sizes its own KV cache, so every command
 /// gives the same context whatever the budget (the kind's 64K, within what the server
@@ -653,32 +698,11 @@ fn vllm_agrees_over_a_matrix() {
                     ))
                 };
                 serve(4096);
-                let pj = plan_json(&t, &srv.base_url, model, memory, claude);
-                let context = pj["context"]
-                    .as_u64()
-                    .unwrap_or_else(|| panic!("{case}: {pj:#}"));
+                let context =
+                    plan_and_setup_agree(&t, "vllm", &srv.base_url, model, memory, claude, &case);
                 contexts.insert(context);
-                eprintln!("{case}: {context} {}", pj["server_command"]);
-                setup_backend(&t, "vllm", &srv.base_url, model, memory, claude);
-                let bad = claude_env_disagreeing(&t, &pj);
-                assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
-                assert_eq!(
-                    config_value(&t, "model", "context"),
-                    Some(context.to_string()),
-                    "setup: {case}"
-                );
-                assert_eq!(
-                    config_value(&t, "server", "kv_cache_type"),
-                    None,
-                    "setup: {case}"
-                );
                 serve(context);
-                let (doc, _) = json(&t, &["doctor", "--json"]);
-                let bad = fixes_disagreeing(&doc, context, None);
-                assert!(bad.is_empty(), "doctor's fixes: {case}: {bad:#?}");
-                assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
-                let (st, code) = json(&t, &["status", "--json"]);
-                assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+                let st = doctor_and_status_clean(&t, context, &case);
                 assert!(
                     !ids(&st).iter().any(|i| i == "setup_drift"),
                     "status: {case}: {:?}",
@@ -731,30 +755,16 @@ fn vllm_mlx_agrees_over_a_matrix() {
                 let case = format!("vllm-mlx: {model} on {memory} for Claude Code {claude}");
                 let t = TestHome::new();
                 support::fake_claude_version(&t.dir.path().join("bin"), claude);
-                let pj = plan_json(&t, &srv.base_url, model, memory, claude);
-                let context = pj["context"]
-                    .as_u64()
-                    .unwrap_or_else(|| panic!("{case}: {pj:#}"));
-                eprintln!("{case}: {context} {}", pj["server_command"]);
-                setup_backend(&t, "vllm-mlx", &srv.base_url, model, memory, claude);
-                let bad = claude_env_disagreeing(&t, &pj);
-                assert!(bad.is_empty(), "Claude Code settings: {case}: {bad:?}");
-                assert_eq!(
-                    config_value(&t, "model", "context"),
-                    Some(context.to_string()),
-                    "setup: {case}"
+                let context = plan_and_setup_agree(
+                    &t,
+                    "vllm-mlx",
+                    &srv.base_url,
+                    model,
+                    memory,
+                    claude,
+                    &case,
                 );
-                assert_eq!(
-                    config_value(&t, "server", "kv_cache_type"),
-                    None,
-                    "setup: {case}"
-                );
-                let (doc, _) = json(&t, &["doctor", "--json"]);
-                let bad = fixes_disagreeing(&doc, context, None);
-                assert!(bad.is_empty(), "doctor's fixes: {case}: {bad:#?}");
-                assert!(errors(&doc).is_empty(), "{case}: {:?}", errors(&doc));
-                let (st, code) = json(&t, &["status", "--json"]);
-                assert_eq!(code, 0, "status: {case}: {:?}", ids(&st));
+                doctor_and_status_clean(&t, context, &case);
                 cells += 1;
             }
         }

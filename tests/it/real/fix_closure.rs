@@ -43,6 +43,10 @@ const COVERED: &[(&str, &str)] = &[
     ),
     ("auth_token_missing", "fake Ollama, no token set"),
     ("setup_drift", "llama-server set up at 32K, running at 16K"),
+    (
+        "kv_cache_f16",
+        "llama-server set up for 1.81 GiB (q4_0), running with an f16 cache",
+    ),
 ];
 
 /// Ids whose fix cannot be carried out by a program, with the reason.
@@ -148,10 +152,6 @@ const NOT_MECHANICAL: &[(&str, &str)] = &[
     (
         "context_unknown",
         "info: the server does not say its context",
-    ),
-    (
-        "kv_cache_f16",
-        "an Ollama service variable; the fake Ollama reports no KV cache type",
     ),
     (
         "retries",
@@ -321,12 +321,19 @@ impl World {
     /// Stops llama-server and runs `argv` (a full command line, port included) instead.
     fn run_argv(&mut self, argv: &[String]) {
         let World::Llama {
-            server, port, log, ..
+            server,
+            bin,
+            args,
+            port,
+            log,
         } = self
         else {
             panic!("not llama-server")
         };
         drop(server.take());
+        // What a later restart with new flags starts from.
+        *bin = PathBuf::from(&argv[0]);
+        *args = argv[1..].to_vec();
         let i = argv.iter().position(|a| a == "--port").expect("--port");
         *port = argv[i + 1].parse().unwrap();
         *server = Some(RealLlamaServer::start_argv(
@@ -817,6 +824,89 @@ fn drift_closes_by_the_restart(xdg: bool) {
         assert!(
             !after.iter().any(|(a, _, _)| a == i),
             "{i} after the restart: {after:?}"
+        );
+    }
+}
+
+/// `kv_cache_f16` on the real llama-server: set up for a budget where the planner chooses a
+/// q4_0 cache (1.81 GiB), the server runs the unit's line with an f16 cache; the doctor's
+/// fix, carried out as printed (a restart with the cache flags it names), closes it, and no
+/// new error appears.
+#[test]
+fn llama_server_kv_cache_fix_closes() {
+    let _one = REAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (Some(server_bin), Some(gemma)) = (support::llama_server_bin(), support::gemma_path())
+    else {
+        return;
+    };
+    let (mut sb, _) = Sandbox::new("2.1.332");
+    let no_systemd = support::systemd::fake_systemctl(sb.t.dir.path(), false);
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}");
+    let args = llama_server_setup_args(
+        &gemma,
+        &server_bin,
+        &[
+            "--memory",
+            "1.81GiB",
+            "--host",
+            &url,
+            "--claude-version",
+            "2.1.332",
+        ],
+    );
+    let o =
+        sb.t.command_of(&args)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}:/usr/bin:/bin",
+                    no_systemd.display(),
+                    sb.bin.display()
+                ),
+            )
+            .output()
+            .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let unit = std::fs::read_to_string(
+        sb.home()
+            .join(".config/systemd/user/cclocal-llama-server.service"),
+    )
+    .unwrap();
+    let mut argv = support::systemd::exec_start(&unit);
+    for flag in ["--cache-type-k", "--cache-type-v"] {
+        let i = argv
+            .iter()
+            .position(|a| a == flag)
+            .unwrap_or_else(|| panic!("{flag} in {argv:?}"));
+        assert_eq!(argv[i + 1], "q4_0", "the plan at 1.81 GiB: {argv:?}");
+        argv[i + 1] = "f16".into();
+    }
+    let mut world = World::Llama {
+        server: None,
+        bin: server_bin.clone(),
+        args: Vec::new(),
+        port,
+        log: sb.t.dir.path().join("llama-server.log"),
+    };
+    world.run_argv(&argv);
+    let before = open(&sb.doctor());
+    let (_, _, fix) = before
+        .iter()
+        .find(|(i, _, _)| i == "kv_cache_f16")
+        .unwrap_or_else(|| panic!("an f16 cache where the plan is q4_0: {before:?}"))
+        .clone();
+    assert!(fix.contains("--cache-type-k q4_0"), "{fix}");
+    apply(&mut sb, &mut world, "kv_cache_f16", &fix);
+    let after = open(&sb.doctor());
+    assert!(
+        !after.iter().any(|(i, _, _)| i == "kv_cache_f16"),
+        "kv_cache_f16 is still reported after its fix was applied as printed ({fix}): {after:?}"
+    );
+    for (i, sev, f) in &after {
+        assert!(
+            sev != "error" || before.iter().any(|(b, _, _)| b == i),
+            "applying kv_cache_f16's fix ({fix}) brought a new error {i} (fix: {f})"
         );
     }
 }
